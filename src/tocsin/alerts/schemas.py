@@ -1,0 +1,75 @@
+"""The normalised event every inbound format is parsed into (pure data, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Action = Literal["trigger", "acknowledge", "resolve"]
+ACTIONS: tuple[Action, ...] = ("trigger", "acknowledge", "resolve")
+
+
+@dataclass(slots=True)
+class NormalizedEvent:
+    action: Action
+    dedup_key: str | None
+    summary: str = ""
+    severity: str = "error"
+    source: str = ""
+    component: str | None = None
+    group: str | None = None
+    class_: str | None = None
+    timestamp: datetime | None = None
+    labels: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    links: list[dict[str, Any]] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+    client: str | None = None
+    client_url: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The event as JSON-ready data, stored with every accepted event."""
+        return {
+            "action": self.action,
+            "dedup_key": self.dedup_key,
+            "summary": self.summary,
+            "severity": self.severity,
+            "source": self.source,
+            "component": self.component,
+            "group": self.group,
+            "class": self.class_,
+            "timestamp": self.timestamp.isoformat() if self.timestamp else None,
+            "labels": self.labels,
+            "details": self.details,
+            "links": self.links,
+            "images": self.images,
+            "client": self.client,
+            "client_url": self.client_url,
+        }
+
+
+@dataclass(slots=True)
+class NormalizedChange:
+    summary: str
+    source: str = ""
+    timestamp: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    links: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Submission:
+    """What one inbound request asks for: events (and change events) for the integration with this key."""
+
+    integration_key: str
+    events: list[NormalizedEvent] = field(default_factory=list)
+    changes: list[NormalizedChange] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SubmissionResult:
+    found: bool
+    integration_type: str = ""
+    dedup_keys: list[str] = field(default_factory=list)
+    outcomes: list[str] = field(default_factory=list)

@@ -1,0 +1,82 @@
+"""Every incident query lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from tocsin.incidents.models import Counter, Incident, TimelineEntry
+from tocsin.incidents.schemas import IncidentFilter
+from tocsin.services.models import Service
+
+
+def allocate_numbers(session: Session, name: str, count: int) -> range:
+    """Reserve ``count`` consecutive numbers; the counter row is locked until the transaction ends."""
+    result = session.execute(
+        update(Counter).where(Counter.name == name).values(value=Counter.value + count).returning(Counter.value)
+    ).scalar_one_or_none()
+    if result is None:
+        session.execute(insert(Counter).values(name=name, value=count))
+        result = count
+    return range(result - count + 1, result + 1)
+
+
+def get(session: Session, incident_id: int, *, for_update: bool = False) -> Incident | None:
+    stmt = select(Incident).where(Incident.id == incident_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def get_by_number(session: Session, number: int) -> Incident | None:
+    return session.execute(select(Incident).where(Incident.number == number)).scalar_one_or_none()
+
+
+def add_timeline(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(TimelineEntry), list(rows))
+
+
+def timeline(session: Session, incident_id: int, *, after_id: int = 0) -> list[TimelineEntry]:
+    stmt = (
+        select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident_id, TimelineEntry.id > after_id)
+        .order_by(TimelineEntry.id)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def search(session: Session, flt: IncidentFilter, *, before_id: int | None, limit: int) -> list[Incident]:
+    stmt = select(Incident)
+    if flt.statuses:
+        stmt = stmt.where(Incident.status.in_(flt.statuses))
+    if flt.service_ids:
+        stmt = stmt.where(Incident.service_id.in_(flt.service_ids))
+    if flt.team_ids:
+        stmt = stmt.where(Incident.service_id.in_(select(Service.id).where(Service.team_id.in_(flt.team_ids))))
+    if flt.urgencies:
+        stmt = stmt.where(Incident.urgency.in_(flt.urgencies))
+    if flt.priorities:
+        stmt = stmt.where(Incident.priority.in_(flt.priorities))
+    if flt.assigned_user_id is not None:
+        stmt = stmt.where(Incident.assigned_user_id == flt.assigned_user_id)
+    if flt.created_after is not None:
+        stmt = stmt.where(Incident.created_at >= flt.created_after)
+    if flt.created_before is not None:
+        stmt = stmt.where(Incident.created_at < flt.created_before)
+    if flt.text:
+        stmt = stmt.where(func.lower(Incident.title).contains(flt.text.lower(), autoescape=True))
+    if before_id is not None:
+        stmt = stmt.where(Incident.id < before_id)
+    stmt = stmt.order_by(Incident.id.desc()).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def count_open(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(Incident.status, func.count()).where(Incident.status != "resolved").group_by(Incident.status)
+    ).all()
+    return {status: n for status, n in rows}

@@ -1,0 +1,275 @@
+"""Incident use cases. Each takes a session, writes the timeline, and never commits."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tocsin.alerts import repository as alert_repo
+from tocsin.core.errors import BadRequest, InvalidInput, NotFound
+from tocsin.incidents import lifecycle
+from tocsin.incidents import repository as repo
+from tocsin.incidents.models import Incident, TimelineEntry
+from tocsin.incidents.priority import PRIORITIES, SEVERITIES, URGENCIES, default_priority
+from tocsin.incidents.schemas import Actor, IncidentFilter, NewIncident
+from tocsin.services import repository as service_repo
+from tocsin.users import repository as user_repo
+
+INCIDENT_COUNTER = "incident_number"
+
+
+def timeline_row(
+    incident_id: int, kind: str, actor: Actor, now: datetime, message: str = "", **data: Any
+) -> dict[str, Any]:
+    return {
+        "incident_id": incident_id,
+        "at": now,
+        "kind": kind,
+        "source": actor.source,
+        "actor_user_id": actor.user_id,
+        "actor": actor.label,
+        "message": message,
+        "data": data,
+    }
+
+
+def open_incidents(session: Session, specs: Sequence[NewIncident], *, actor: Actor, now: datetime) -> list[Incident]:
+    """Create incidents in one go (the ingest path opens many per transaction) and write their first entry."""
+    if not specs:
+        return []
+    numbers = repo.allocate_numbers(session, INCIDENT_COUNTER, len(specs))
+    incidents = [
+        Incident(
+            number=number,
+            title=spec.title[:1024],
+            description=spec.description,
+            service_id=spec.service_id,
+            status=lifecycle.TRIGGERED,
+            urgency=spec.urgency,
+            severity=spec.severity,
+            priority=spec.priority,
+            alert_count=0,
+            created_by_user_id=spec.created_by_user_id,
+            created_at=now,
+            updated_at=now,
+        )
+        for number, spec in zip(numbers, specs, strict=True)
+    ]
+    session.add_all(incidents)
+    session.flush()
+    repo.add_timeline(
+        session, [timeline_row(i.id, "triggered", actor, now, f"Incident #{i.number} opened") for i in incidents]
+    )
+    return incidents
+
+
+def change_status(
+    session: Session, incident: Incident, target: str, *, actor: Actor, now: datetime, message: str = ""
+) -> None:
+    """The single place where an incident's status changes."""
+    kind = lifecycle.transition(incident.status, target)
+    previous = incident.status
+    incident.status = target
+    incident.updated_at = now
+    if target == lifecycle.ACKNOWLEDGED:
+        incident.acknowledged_at = now
+    elif target == lifecycle.RESOLVED:
+        incident.resolved_at = now
+    elif target == lifecycle.TRIGGERED:
+        incident.acknowledged_at = None
+    repo.add_timeline(session, [timeline_row(incident.id, kind, actor, now, message, previous=previous)])
+
+
+def get(session: Session, ref: int | str) -> Incident:
+    """Find by id, or by number when given as "#12" or "number:12"."""
+    incident: Incident | None
+    if isinstance(ref, str) and (ref.startswith("#") or ref.startswith("number:")):
+        digits = ref.lstrip("#").removeprefix("number:")
+        if not digits.isdigit():
+            raise BadRequest(f"not an incident number: {ref!r}")
+        incident = repo.get_by_number(session, int(digits))
+    else:
+        try:
+            incident = repo.get(session, int(ref))
+        except ValueError:
+            raise BadRequest(f"not an incident id: {ref!r}") from None
+    if incident is None:
+        raise NotFound(f"incident {ref} not found")
+    return incident
+
+
+def _locked(session: Session, incident_id: int) -> Incident:
+    incident = repo.get(session, incident_id, for_update=True)
+    if incident is None:
+        raise NotFound(f"incident {incident_id} not found")
+    return incident
+
+
+def acknowledge(session: Session, incident_id: int, *, actor: Actor, now: datetime) -> Incident:
+    incident = _locked(session, incident_id)
+    change_status(session, incident, lifecycle.ACKNOWLEDGED, actor=actor, now=now)
+    return incident
+
+
+def resolve(
+    session: Session, incident_id: int, *, actor: Actor, now: datetime, message: str = ""
+) -> Incident:
+    """Resolving an incident resolves its open alerts too, so that their dedup keys start afresh."""
+    incident = _locked(session, incident_id)
+    change_status(session, incident, lifecycle.RESOLVED, actor=actor, now=now, message=message)
+    alert_repo.resolve_open_alerts_of(session, incident.id, now)
+    return incident
+
+
+def retrigger(session: Session, incident_id: int, *, actor: Actor, now: datetime, message: str = "") -> Incident:
+    incident = _locked(session, incident_id)
+    change_status(session, incident, lifecycle.TRIGGERED, actor=actor, now=now, message=message)
+    return incident
+
+
+def add_note(session: Session, incident_id: int, text: str, *, actor: Actor, now: datetime) -> TimelineEntry:
+    body = text.strip()
+    if not body:
+        raise InvalidInput("a note needs some text")
+    if len(body) > 20_000:
+        raise InvalidInput("a note is limited to 20,000 characters")
+    incident = _locked(session, incident_id)
+    incident.updated_at = now
+    entry = TimelineEntry(**timeline_row(incident.id, "note", actor, now, body))
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def reassign(session: Session, incident_id: int, user_id: int, *, actor: Actor, now: datetime) -> Incident:
+    user = user_repo.get(session, user_id)
+    if user is None:
+        raise InvalidInput(f"user {user_id} does not exist")
+    incident = _locked(session, incident_id)
+    if not lifecycle.is_open(incident.status):
+        raise InvalidInput("a resolved incident cannot be reassigned")
+    previous = incident.assigned_user_id
+    incident.assigned_user_id = user.id
+    incident.updated_at = now
+    repo.add_timeline(
+        session,
+        [
+            timeline_row(
+                incident.id, "reassigned", actor, now, f"Assigned to {user.name}", previous=previous, to=user.id
+            )
+        ],
+    )
+    return incident
+
+
+def update_fields(
+    session: Session,
+    incident_id: int,
+    *,
+    actor: Actor,
+    now: datetime,
+    severity: str | None = None,
+    priority: str | None = None,
+    urgency: str | None = None,
+    title: str | None = None,
+) -> Incident:
+    incident = _locked(session, incident_id)
+    changes: dict[str, Any] = {}
+    for name, value, allowed in (
+        ("severity", severity, SEVERITIES),
+        ("priority", priority, PRIORITIES),
+        ("urgency", urgency, URGENCIES),
+    ):
+        if value is None:
+            continue
+        if value not in allowed:
+            raise InvalidInput(f"{name} must be one of {', '.join(allowed)}")
+        if getattr(incident, name) != value:
+            changes[name] = {"from": getattr(incident, name), "to": value}
+            setattr(incident, name, value)
+    if title is not None and title.strip() and title != incident.title:
+        changes["title"] = {"from": incident.title, "to": title.strip()[:1024]}
+        incident.title = title.strip()[:1024]
+    if changes:
+        incident.updated_at = now
+        summary = ", ".join(f"{k} {v['from']} → {v['to']}" for k, v in changes.items())
+        repo.add_timeline(session, [timeline_row(incident.id, "updated", actor, now, summary, changes=changes)])
+    return incident
+
+
+def declare(
+    session: Session,
+    *,
+    service_id: int,
+    title: str,
+    actor: Actor,
+    now: datetime,
+    description: str = "",
+    urgency: str | None = None,
+    severity: str = "SEV3",
+    priority: str | None = None,
+) -> Incident:
+    """A person opens an incident by hand."""
+    service = service_repo.get(session, service_id)
+    if service is None:
+        raise InvalidInput(f"service {service_id} does not exist")
+    if not title.strip():
+        raise InvalidInput("an incident needs a title")
+    urgency = urgency or (service.urgency if service.urgency in URGENCIES else "high")
+    if urgency not in URGENCIES:
+        raise InvalidInput(f"urgency must be one of {', '.join(URGENCIES)}")
+    if severity not in SEVERITIES:
+        raise InvalidInput(f"severity must be one of {', '.join(SEVERITIES)}")
+    if priority is not None and priority not in PRIORITIES:
+        raise InvalidInput(f"priority must be one of {', '.join(PRIORITIES)}")
+    spec = NewIncident(
+        service_id=service.id,
+        title=title.strip(),
+        description=description,
+        urgency=urgency,
+        severity=severity,
+        priority=priority or default_priority(severity, urgency),
+        created_by_user_id=actor.user_id,
+    )
+    (incident,) = open_incidents(session, [spec], actor=actor, now=now)
+    return incident
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"i:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, value = raw.split(":", 1)
+        if prefix != "i":
+            raise ValueError(prefix)
+        return int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("cursor is not one this server issued") from None
+
+
+def list_incidents(
+    session: Session, flt: IncidentFilter, *, limit: int = 50, cursor: str | None = None
+) -> tuple[list[Incident], str | None]:
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit must be between 1 and 500")
+    before = decode_cursor(cursor) if cursor else None
+    rows = repo.search(session, flt, before_id=before, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def timeline(session: Session, incident_id: int, *, after_id: int = 0) -> list[TimelineEntry]:
+    get(session, incident_id)
+    return repo.timeline(session, incident_id, after_id=after_id)
+
+
+def open_counts(session: Session) -> dict[str, int]:
+    return repo.count_open(session)

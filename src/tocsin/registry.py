@@ -1,0 +1,21 @@
+"""Imports every model module so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from tocsin.alerts import models as alerts_models
+from tocsin.audit import models as audit_models
+from tocsin.db.base import Base
+from tocsin.incidents import models as incidents_models
+from tocsin.services import models as services_models
+from tocsin.teams import models as teams_models
+from tocsin.users import models as users_models
+
+metadata = Base.metadata
+
+__all__ = [
+    "alerts_models",
+    "audit_models",
+    "incidents_models",
+    "metadata",
+    "services_models",
+    "teams_models",
+    "users_models",
+]

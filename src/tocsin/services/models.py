@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tocsin.db.base import Base, BigID
+
+INTEGRATION_TYPES = ("pagerduty_v2", "alertmanager", "grafana", "generic")
+
+
+class Service(Base):
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+    # Default urgency of incidents the service opens: "high" pages at once, "low" follows low-urgency rules.
+    urgency: Mapped[str] = mapped_column(String(8), default="high")
+    # Resolve the incident when every alert in it has resolved.
+    auto_resolve: Mapped[bool] = mapped_column(default=True)
+    # Re-trigger an acknowledged incident that is not resolved within this many seconds (None: never).
+    ack_timeout_seconds: Mapped[int | None]
+    tier: Mapped[int | None]
+    created_at: Mapped[datetime]
+
+
+class Integration(Base):
+    """An inbound source bound to one service. Its key is the routing key senders put in URLs or payloads."""
+
+    __tablename__ = "integrations"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]

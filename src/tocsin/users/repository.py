@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tocsin.users.models import ApiToken, User
+
+
+def get(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def by_email(session: Session, email: str) -> User | None:
+    return session.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
+
+
+def all_users(session: Session) -> list[User]:
+    return list(session.execute(select(User).order_by(User.email)).scalars())
+
+
+def token_by_hash(session: Session, token_hash: str) -> tuple[ApiToken, User] | None:
+    row = session.execute(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == token_hash)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def tokens_of(session: Session, user_id: int | None = None) -> list[ApiToken]:
+    stmt = select(ApiToken).order_by(ApiToken.id)
+    if user_id is not None:
+        stmt = stmt.where(ApiToken.user_id == user_id)
+    return list(session.execute(stmt).scalars())
+
+
+def token(session: Session, token_id: int) -> ApiToken | None:
+    return session.get(ApiToken, token_id)
