@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from tocsin.alerts import repository as repo
 from tocsin.alerts.models import Alert
 from tocsin.alerts.schemas import NormalizedEvent, Submission, SubmissionResult
+from tocsin.core.errors import NotFound
 from tocsin.core.ids import new_dedup_key
+from tocsin.core.pagination import decode_cursor, encode_cursor
 from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents import service as incidents
@@ -213,9 +215,31 @@ def _open_incidents_for(session: Session, pending: list[_Pending], now: datetime
     for p, incident in zip(live, opened, strict=True):
         p.alert.incident_id = incident.id
         incident.alert_count = 1
-        if p.alert.status == "acknowledged":
+        # The alert may have been acknowledged or resolved by later events of this same batch.
+        if p.alert.acknowledged_at is not None:
             incidents.change_status(session, incident, lifecycle.ACKNOWLEDGED, actor=actor, now=now)
-        elif p.alert.status == "resolved":
+        if p.alert.status == "resolved" and p.service.auto_resolve:
             incidents.change_status(session, incident, lifecycle.RESOLVED, actor=actor, now=now)
     session.add_all([p.alert for p in live])
     session.flush()
+
+
+def alerts_of_incident(session: Session, incident_id: int) -> list[Alert]:
+    return repo.alerts_of_incident(session, incident_id)
+
+
+def get_alert(session: Session, alert_id: int) -> Alert:
+    alert = repo.get(session, alert_id)
+    if alert is None:
+        raise NotFound(f"alert {alert_id} not found")
+    return alert
+
+
+def list_alerts(
+    session: Session, *, service_id: int | None, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[Alert], str | None]:
+    before = decode_cursor(cursor) if cursor else None
+    rows = repo.search(session, service_id=service_id, status=status, before_id=before, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1].id) if more and rows else None)

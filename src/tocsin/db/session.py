@@ -78,7 +78,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
+            # close() ends the transaction without expiring loaded objects, so they stay readable afterwards.
             session.close()
 
     def ping(self) -> None:

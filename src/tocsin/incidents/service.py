@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts import repository as alert_repo
 from tocsin.core.errors import BadRequest, InvalidInput, NotFound
+from tocsin.core.pagination import decode_cursor, encode_cursor
 from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as repo
 from tocsin.incidents.models import Incident, TimelineEntry
@@ -237,21 +237,6 @@ def declare(
     )
     (incident,) = open_incidents(session, [spec], actor=actor, now=now)
     return incident
-
-
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"i:{last_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, value = raw.split(":", 1)
-        if prefix != "i":
-            raise ValueError(prefix)
-        return int(value)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("cursor is not one this server issued") from None
 
 
 def list_incidents(

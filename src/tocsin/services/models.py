@@ -18,7 +18,7 @@ class Service(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
     # Default urgency of incidents the service opens: "high" pages at once, "low" follows low-urgency rules.
-    urgency: Mapped[str] = mapped_column(String(8), default="high")
+    urgency: Mapped[str] = mapped_column(String(16), default="high")
     # Resolve the incident when every alert in it has resolved.
     auto_resolve: Mapped[bool] = mapped_column(default=True)
     # Re-trigger an acknowledged incident that is not resolved within this many seconds (None: never).
@@ -37,4 +37,6 @@ class Integration(Base):
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Shared secret for senders that sign their requests (Grafana HMAC, Sentry, …); None: unsigned.
+    signing_secret: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]

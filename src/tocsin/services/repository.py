@@ -50,3 +50,10 @@ def open_incident_counts(session: Session) -> dict[int, int]:
         select(Incident.service_id, func.count()).where(Incident.status != "resolved").group_by(Incident.service_id)
     ).all()
     return {sid: n for sid, n in rows}
+
+
+def names(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Service.id, Service.name).where(Service.id.in_(wanted))).tuples().all())

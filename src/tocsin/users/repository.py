@@ -34,3 +34,10 @@ def tokens_of(session: Session, user_id: int | None = None) -> list[ApiToken]:
 
 def token(session: Session, token_id: int) -> ApiToken | None:
     return session.get(ApiToken, token_id)
+
+
+def names(session: Session, ids: list[int]) -> dict[int, str]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(wanted))).tuples().all())

@@ -1,0 +1,49 @@
+# Tocsin — run `make help` for the list of targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8080
+export TOCSIN_DATABASE_URL ?= sqlite:///./tocsin.db
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install Tocsin with its development tools
+
+run: $(STAMP) ## Set up, load demo data and serve Tocsin on http://127.0.0.1:8080 (SQLite)
+	$(BIN)/tocsin db upgrade
+	$(BIN)/tocsin demo
+	$(BIN)/tocsin serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP) ## Set up and run the whole test suite (SQLite and PostgreSQL)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff, mypy (strict) and import-linter layer contracts
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+
+format: $(STAMP) ## Format the code
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: $(STAMP) ## Run the benchmarks; results go to bench/results/
+	$(BIN)/python -m bench.run
+
+clean: ## Remove the virtualenv and local databases
+	rm -rf $(VENV) tocsin.db tocsin.db-wal tocsin.db-shm
+
+.PHONY: help install run test lint format bench clean

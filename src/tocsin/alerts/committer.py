@@ -1,0 +1,129 @@
+"""Group commit for ingestion.
+
+Request handlers hand their parsed submission to one writer thread. The writer takes everything that has queued
+up, applies it in a single transaction, commits, and only then answers every waiting request. A sender therefore
+sees 2xx only for committed events, while the database sees one commit per batch instead of one per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from tocsin.alerts.schemas import Submission, SubmissionResult
+from tocsin.alerts.service import ingest_batch
+from tocsin.core.clock import Clock
+from tocsin.core.errors import Unavailable
+from tocsin.db.session import Database
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+@dataclass(slots=True)
+class _Item:
+    submission: Submission
+    future: Future[SubmissionResult]
+
+
+class IngestCommitter:
+    def __init__(self, db: Database, clock: Clock, *, max_batch: int = 1000) -> None:
+        self._db = db
+        self._clock = clock
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._listeners: list[Callable[[list[SubmissionResult]], None]] = []
+        self.batches = 0
+        self.items = 0
+
+    def on_commit(self, listener: Callable[[list[SubmissionResult]], None]) -> None:
+        """Called in the writer thread after each commit (wake the engine, count metrics)."""
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="tocsin-ingest-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def submit_nowait(self, submission: Submission) -> Future[SubmissionResult]:
+        if self._thread is None:
+            raise Unavailable("ingestion is not running")
+        future: Future[SubmissionResult] = Future()
+        self._queue.put(_Item(submission, future))
+        return future
+
+    async def submit(self, submission: Submission) -> SubmissionResult:
+        return await asyncio.wrap_future(self.submit_nowait(submission))
+
+    def submit_sync(self, submission: Submission, timeout: float = 30.0) -> SubmissionResult:
+        return self.submit_nowait(submission).result(timeout)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch: list[_Item] = [first]  # type: ignore[list-item]
+            stop_after = False
+            while len(batch) < self._max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop_after = True
+                    break
+                batch.append(nxt)  # type: ignore[arg-type]
+            self._commit(batch)
+            if stop_after:
+                return
+
+    def _commit(self, batch: list[_Item]) -> None:
+        try:
+            results = self._apply(batch)
+        except Exception:
+            # One poisoned submission must not fail its neighbours: retry them one by one.
+            log.exception("ingest batch of %d failed; retrying one by one", len(batch))
+            if len(batch) > 1:
+                for item in batch:
+                    self._commit([item])
+                return
+            batch[0].future.set_exception(Unavailable("the event could not be stored; please retry"))
+            return
+        self.batches += 1
+        self.items += len(batch)
+        for item, result in zip(batch, results, strict=True):
+            item.future.set_result(result)
+        for listener in self._listeners:
+            try:
+                listener(results)
+            except Exception:
+                log.exception("ingest commit listener failed")
+
+    def _apply(self, batch: list[_Item]) -> list[SubmissionResult]:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                with self._db.unit_of_work() as session:
+                    return ingest_batch(session, [i.submission for i in batch], now=self._clock.now())
+            except (IntegrityError, OperationalError):
+                # Another node opened the same alert first, or the database blinked: the retry sees its commit.
+                if attempts >= 3:
+                    raise
+                log.warning("ingest batch conflicted (attempt %d); retrying", attempts)

@@ -1,0 +1,182 @@
+"""/api/v1/incidents and /api/v1/alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy.orm import Session
+
+from tocsin.alerts import service as alerts
+from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.schemas import (
+    AlertOut,
+    AlertPage,
+    DeclareIn,
+    IncidentOut,
+    IncidentPage,
+    IncidentPatch,
+    NoteIn,
+    ReassignIn,
+    ResolveIn,
+    TimelineEntryOut,
+)
+from tocsin.core.clock import utc
+from tocsin.incidents import service as incidents
+from tocsin.incidents.models import Incident
+from tocsin.incidents.schemas import IncidentFilter
+from tocsin.services import service as services
+from tocsin.users import service as users
+
+router = APIRouter(prefix="/api/v1", tags=["incidents"])
+
+
+def _render(session: Session, rows: list[Incident]) -> list[IncidentOut]:
+    svc = services.names_of(session, [r.service_id for r in rows])
+    people = users.names_of(session, [r.assigned_user_id for r in rows if r.assigned_user_id])
+    return [IncidentOut.of(r, svc, people) for r in rows]
+
+
+@router.get("/incidents", response_model=IncidentPage, summary="List incidents, newest first")
+def list_incidents(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    status_: Annotated[list[str] | None, Query(alias="status")] = None,
+    service_id: Annotated[list[int] | None, Query()] = None,
+    team_id: Annotated[list[int] | None, Query()] = None,
+    urgency: Annotated[list[str] | None, Query()] = None,
+    priority: Annotated[list[str] | None, Query()] = None,
+    assigned_to_me: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> IncidentPage:
+    flt = IncidentFilter(
+        statuses=tuple(status_ or ()),
+        service_ids=tuple(service_id or ()),
+        team_ids=tuple(team_id or ()),
+        urgencies=tuple(urgency or ()),
+        priorities=tuple(priority or ()),
+        assigned_user_id=principal.user.id if assigned_to_me else None,
+        created_after=utc(since) if since else None,
+        created_before=utc(until) if until else None,
+        text=q,
+    )
+    with runtime.db.reader() as session:
+        rows, next_cursor = incidents.list_incidents(session, flt, limit=limit, cursor=cursor)
+        return IncidentPage(items=_render(session, rows), next_cursor=next_cursor)
+
+
+@router.post("/incidents", response_model=IncidentOut, status_code=status.HTTP_201_CREATED,
+             summary="Declare an incident by hand")
+def declare(body: DeclareIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
+    with runtime.db.unit_of_work() as session:
+        incident = incidents.declare(
+            session,
+            service_id=body.service_id,
+            title=body.title,
+            description=body.description,
+            urgency=body.urgency,
+            severity=body.severity,
+            priority=body.priority,
+            actor=principal.actor(),
+            now=runtime.clock.now(),
+        )
+        return _render(session, [incident])[0]
+
+
+@router.get("/incidents/{ref}", response_model=IncidentOut, summary="One incident, by id or by #number")
+def get_incident(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> IncidentOut:
+    with runtime.db.reader() as session:
+        return _render(session, [incidents.get(session, ref)])[0]
+
+
+@router.patch("/incidents/{ref}", response_model=IncidentOut, summary="Change title, urgency, severity, priority")
+def patch_incident(ref: str, body: IncidentPatch, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
+    with runtime.db.unit_of_work() as session:
+        found = incidents.get(session, ref)
+        incident = incidents.update_fields(
+            session,
+            found.id,
+            actor=principal.actor(),
+            now=runtime.clock.now(),
+            title=body.title,
+            urgency=body.urgency,
+            severity=body.severity,
+            priority=body.priority,
+        )
+        return _render(session, [incident])[0]
+
+
+@router.post("/incidents/{ref}/acknowledge", response_model=IncidentOut)
+def acknowledge(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
+    with runtime.db.unit_of_work() as session:
+        found = incidents.get(session, ref)
+        incident = incidents.acknowledge(session, found.id, actor=principal.actor(), now=runtime.clock.now())
+        return _render(session, [incident])[0]
+
+
+@router.post("/incidents/{ref}/resolve", response_model=IncidentOut)
+def resolve(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: ResolveIn | None = None) -> IncidentOut:
+    with runtime.db.unit_of_work() as session:
+        found = incidents.get(session, ref)
+        incident = incidents.resolve(
+            session, found.id, actor=principal.actor(), now=runtime.clock.now(), message=body.message if body else ""
+        )
+        return _render(session, [incident])[0]
+
+
+@router.post("/incidents/{ref}/reassign", response_model=IncidentOut)
+def reassign(ref: str, body: ReassignIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
+    with runtime.db.unit_of_work() as session:
+        found = incidents.get(session, ref)
+        user = users.get_user(session, body.user)
+        incident = incidents.reassign(session, found.id, user.id, actor=principal.actor(), now=runtime.clock.now())
+        return _render(session, [incident])[0]
+
+
+@router.post("/incidents/{ref}/notes", response_model=TimelineEntryOut, status_code=status.HTTP_201_CREATED)
+def add_note(ref: str, body: NoteIn, runtime: RuntimeDep, principal: ResponderDep) -> TimelineEntryOut:
+    with runtime.db.unit_of_work() as session:
+        found = incidents.get(session, ref)
+        entry = incidents.add_note(session, found.id, body.text, actor=principal.actor(), now=runtime.clock.now())
+        return TimelineEntryOut.of(entry)
+
+
+@router.get("/incidents/{ref}/timeline", response_model=list[TimelineEntryOut])
+def timeline(ref: str, runtime: RuntimeDep, _: PrincipalDep, after: int = 0) -> list[TimelineEntryOut]:
+    with runtime.db.reader() as session:
+        found = incidents.get(session, ref)
+        return [TimelineEntryOut.of(e) for e in incidents.timeline(session, found.id, after_id=after)]
+
+
+@router.get("/incidents/{ref}/alerts", response_model=list[AlertOut])
+def incident_alerts(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[AlertOut]:
+    with runtime.db.reader() as session:
+        found = incidents.get(session, ref)
+        return [AlertOut.model_validate(a) for a in alerts.alerts_of_incident(session, found.id)]
+
+
+@router.get("/alerts", response_model=AlertPage, tags=["alerts"])
+def list_alerts(
+    runtime: RuntimeDep,
+    _: PrincipalDep,
+    service_id: int | None = None,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> AlertPage:
+    with runtime.db.reader() as session:
+        rows, next_cursor = alerts.list_alerts(
+            session, service_id=service_id, status=status_, limit=limit, cursor=cursor
+        )
+        return AlertPage(items=[AlertOut.model_validate(a) for a in rows], next_cursor=next_cursor)
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertOut, tags=["alerts"])
+def get_alert(alert_id: int, runtime: RuntimeDep, _: PrincipalDep) -> AlertOut:
+    with runtime.db.reader() as session:
+        return AlertOut.model_validate(alerts.get_alert(session, alert_id))

@@ -1,0 +1,143 @@
+"""JSON shapes of the public API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tocsin.incidents.models import Incident, TimelineEntry
+
+
+class Ref(BaseModel):
+    id: int
+    name: str
+
+
+class IncidentOut(BaseModel):
+    id: int
+    number: int
+    title: str
+    description: str
+    status: str
+    urgency: str
+    severity: str
+    priority: str
+    service: Ref
+    assigned_to: Ref | None
+    created_at: datetime
+    updated_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    alert_count: int
+
+    @classmethod
+    def of(cls, incident: Incident, service_names: dict[int, str], user_names: dict[int, str]) -> IncidentOut:
+        assignee = incident.assigned_user_id
+        return cls(
+            id=incident.id,
+            number=incident.number,
+            title=incident.title,
+            description=incident.description,
+            status=incident.status,
+            urgency=incident.urgency,
+            severity=incident.severity,
+            priority=incident.priority,
+            service=Ref(id=incident.service_id, name=service_names.get(incident.service_id, "")),
+            assigned_to=Ref(id=assignee, name=user_names.get(assignee, "")) if assignee else None,
+            created_at=incident.created_at,
+            updated_at=incident.updated_at,
+            acknowledged_at=incident.acknowledged_at,
+            resolved_at=incident.resolved_at,
+            alert_count=incident.alert_count,
+        )
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentOut]
+    next_cursor: str | None
+
+
+class TimelineEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    kind: str
+    source: str
+    actor: str
+    actor_user_id: int | None
+    message: str
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: TimelineEntry) -> TimelineEntryOut:
+        return cls.model_validate(entry)
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    incident_id: int | None
+    service_id: int
+    integration_id: int
+    dedup_key: str
+    status: str
+    summary: str
+    severity: str
+    source: str
+    component: str | None
+    group: str | None
+    labels: dict[str, Any]
+    details: dict[str, Any]
+    links: dict[str, Any]
+    event_count: int
+    created_at: datetime
+    last_event_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    next_cursor: str | None
+
+
+class DeclareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: int
+    title: str = Field(min_length=1, max_length=1024)
+    description: str = Field(default="", max_length=20_000)
+    urgency: Literal["high", "low"] | None = None
+    severity: Literal["SEV1", "SEV2", "SEV3", "SEV4", "SEV5"] = "SEV3"
+    priority: Literal["P1", "P2", "P3", "P4", "P5"] | None = None
+
+
+class IncidentPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=1024)
+    urgency: Literal["high", "low"] | None = None
+    severity: Literal["SEV1", "SEV2", "SEV3", "SEV4", "SEV5"] | None = None
+    priority: Literal["P1", "P2", "P3", "P4", "P5"] | None = None
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(default="", max_length=20_000)
+
+
+class ReassignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: str = Field(description="user id or email", min_length=1)
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=20_000)

@@ -1,0 +1,48 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tocsin import __version__
+from tocsin.api import errors
+from tocsin.api.router import api_router
+from tocsin.core.clock import Clock
+from tocsin.db.session import Database
+from tocsin.integrations.http import router as inbound_router
+from tocsin.ops.metrics import LatencyMiddleware
+from tocsin.ops.routes import router as ops_router
+from tocsin.runtime import Runtime
+from tocsin.settings import Settings, load_settings
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, db: Database | None = None
+) -> FastAPI:
+    settings = settings or load_settings()
+    runtime = Runtime.build(settings, clock=clock, db=db)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(
+        title="Tocsin",
+        version=__version__,
+        summary="Incident management: alerts to incidents, on-call, escalation, response and learning.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    app.include_router(inbound_router)
+    app.include_router(api_router)
+    app.include_router(ops_router)
+    app.add_middleware(LatencyMiddleware, metrics=runtime.metrics)
+    return app

@@ -1,0 +1,162 @@
+"""Services and their integrations."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from tocsin.core.errors import Conflict, InvalidInput, NotFound
+from tocsin.core.ids import new_integration_key
+from tocsin.services import repository as repo
+from tocsin.services.models import INTEGRATION_TYPES, Integration, Service
+
+SERVICE_URGENCIES = ("high", "low", "severity_based")
+_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def create_service(
+    session: Session,
+    *,
+    name: str,
+    now: datetime,
+    description: str = "",
+    team_id: int | None = None,
+    urgency: str = "high",
+    auto_resolve: bool = True,
+    ack_timeout_seconds: int | None = None,
+    tier: int | None = None,
+) -> Service:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a service needs a name")
+    if repo.by_name(session, name) is not None:
+        raise Conflict(f"a service named {name!r} already exists")
+    service = Service(name=name, created_at=now)
+    session.add(service)
+    update_service(
+        session,
+        service,
+        description=description,
+        team_id=team_id,
+        urgency=urgency,
+        auto_resolve=auto_resolve,
+        ack_timeout_seconds=ack_timeout_seconds,
+        tier=tier,
+    )
+    session.flush()
+    return service
+
+
+_UNSET: object = object()
+
+
+def update_service(
+    session: Session,
+    service: Service,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    team_id: int | None | object = _UNSET,
+    urgency: str | None = None,
+    auto_resolve: bool | None = None,
+    ack_timeout_seconds: int | None | object = _UNSET,
+    tier: int | None | object = _UNSET,
+) -> Service:
+    if name is not None and name.strip() and name.strip() != service.name:
+        if repo.by_name(session, name.strip()) is not None:
+            raise Conflict(f"a service named {name!r} already exists")
+        service.name = name.strip()
+    if description is not None:
+        service.description = description
+    if team_id is not _UNSET:
+        service.team_id = team_id  # type: ignore[assignment]
+    if urgency is not None:
+        if urgency not in SERVICE_URGENCIES:
+            raise InvalidInput(f"urgency must be one of {', '.join(SERVICE_URGENCIES)}")
+        service.urgency = urgency
+    if auto_resolve is not None:
+        service.auto_resolve = auto_resolve
+    if ack_timeout_seconds is not _UNSET:
+        if ack_timeout_seconds is not None and (not isinstance(ack_timeout_seconds, int) or ack_timeout_seconds < 1):
+            raise InvalidInput("ack_timeout must be a positive number of seconds")
+        service.ack_timeout_seconds = ack_timeout_seconds  # type: ignore[assignment]
+    if tier is not _UNSET:
+        if tier is not None and (not isinstance(tier, int) or not 1 <= tier <= 5):
+            raise InvalidInput("tier must be between 1 and 5")
+        service.tier = tier  # type: ignore[assignment]
+    return service
+
+
+def get_service(session: Session, ref: int | str) -> Service:
+    service = repo.get(session, int(ref)) if isinstance(ref, int) or str(ref).isdigit() else None
+    if service is None and isinstance(ref, str):
+        service = repo.by_name(session, ref)
+    if service is None:
+        raise NotFound(f"service {ref} not found")
+    return service
+
+
+def list_services(session: Session) -> list[Service]:
+    return repo.all_services(session)
+
+
+def delete_service(session: Session, service: Service) -> None:
+    session.delete(service)
+    session.flush()
+
+
+def add_integration(
+    session: Session, service: Service, *, name: str, type: str, now: datetime, key: str | None = None
+) -> Integration:
+    if type not in INTEGRATION_TYPES:
+        raise InvalidInput(f"integration type must be one of {', '.join(INTEGRATION_TYPES)}")
+    if not name.strip():
+        raise InvalidInput("an integration needs a name")
+    if key is None:
+        key = new_integration_key()
+    elif not _KEY.match(key):
+        raise InvalidInput("an integration key is 16 to 64 letters, digits, '-' or '_'")
+    if repo.integration_by_key(session, key) is not None:
+        raise Conflict("that integration key is already in use")
+    integration = Integration(service_id=service.id, name=name.strip(), type=type, key=key, created_at=now)
+    session.add(integration)
+    session.flush()
+    return integration
+
+
+def get_integration(session: Session, integration_id: int) -> Integration:
+    integration = repo.integration(session, integration_id)
+    if integration is None:
+        raise NotFound(f"integration {integration_id} not found")
+    return integration
+
+
+def list_integrations(session: Session, service_id: int | None = None) -> list[Integration]:
+    return repo.integrations_of(session, service_id)
+
+
+def delete_integration(session: Session, integration: Integration) -> None:
+    session.delete(integration)
+    session.flush()
+
+
+def open_incident_counts(session: Session) -> dict[int, int]:
+    return repo.open_incident_counts(session)
+
+
+def integration_url(base_url: str, integration: Integration) -> str:
+    """The exact URL a sender of this type is pointed at."""
+    if integration.type == "pagerduty_v2":
+        return f"{base_url}/v2/enqueue"
+    return f"{base_url}/integrations/{integration.key}/{integration.type}"
+
+
+def names_of(session: Session, ids: list[int]) -> dict[int, str]:
+    return repo.names(session, ids)
+
+
+def signing_secret_of(session: Session, key: str) -> str | None:
+    integration = repo.integration_by_key(session, key)
+    return integration.signing_secret if integration is not None else None

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from tocsin.teams.models import Team, TeamMember
+from tocsin.users.models import User
+
+
+def get(session: Session, team_id: int) -> Team | None:
+    return session.get(Team, team_id)
+
+
+def by_name(session: Session, name: str) -> Team | None:
+    return session.execute(select(Team).where(Team.name == name)).scalar_one_or_none()
+
+
+def all_teams(session: Session) -> list[Team]:
+    return list(session.execute(select(Team).order_by(Team.name)).scalars())
+
+
+def members(session: Session, team_id: int) -> list[tuple[User, str]]:
+    rows = session.execute(
+        select(User, TeamMember.role)
+        .join(TeamMember, TeamMember.user_id == User.id)
+        .where(TeamMember.team_id == team_id)
+        .order_by(User.email)
+    ).all()
+    return [(u, r) for u, r in rows]
+
+
+def membership(session: Session, team_id: int, user_id: int) -> TeamMember | None:
+    return session.get(TeamMember, (team_id, user_id))
+
+
+def remove_member(session: Session, team_id: int, user_id: int) -> None:
+    session.execute(delete(TeamMember).where(TeamMember.team_id == team_id, TeamMember.user_id == user_id))
+
+
+def team_ids_of_user(session: Session, user_id: int) -> list[int]:
+    return list(session.execute(select(TeamMember.team_id).where(TeamMember.user_id == user_id)).scalars())

@@ -1,0 +1,134 @@
+"""Users and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from tocsin.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from tocsin.core.ids import hash_token, new_api_token
+from tocsin.users import repository as repo
+from tocsin.users.models import ROLES, ApiToken, User
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin)") from None
+    return name
+
+
+def validate_email(email: str) -> str:
+    email = email.strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or " " in email:
+        raise InvalidInput(f"not an email address: {email!r}")
+    return email
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    now: datetime,
+    role: str = "responder",
+    timezone: str = "UTC",
+    password_hash: str | None = None,
+) -> User:
+    email = validate_email(email)
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    if repo.by_email(session, email) is not None:
+        raise Conflict(f"a user with email {email} already exists")
+    user = User(
+        email=email,
+        name=name.strip() or email,
+        role=role,
+        timezone=validate_timezone(timezone),
+        password_hash=password_hash,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_user(
+    session: Session, user: User, *, name: str | None = None, role: str | None = None, timezone: str | None = None
+) -> User:
+    if name is not None and name.strip():
+        user.name = name.strip()
+    if role is not None:
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+        user.role = role
+    if timezone is not None:
+        user.timezone = validate_timezone(timezone)
+    return user
+
+
+def get_user(session: Session, ref: int | str) -> User:
+    user = repo.by_email(session, ref) if isinstance(ref, str) and "@" in ref else None
+    if user is None and (isinstance(ref, int) or str(ref).isdigit()):
+        user = repo.get(session, int(ref))
+    if user is None:
+        raise NotFound(f"user {ref} not found")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return repo.all_users(session)
+
+
+def create_token(session: Session, user: User, *, name: str, now: datetime) -> tuple[ApiToken, str]:
+    """Returns the row and the token itself, which is not stored and cannot be shown again."""
+    secret = new_api_token()
+    token = ApiToken(
+        user_id=user.id,
+        name=name.strip()[:200],
+        token_hash=hash_token(secret),
+        prefix=secret[: len("tocsin_") + 4],
+        created_at=now,
+    )
+    session.add(token)
+    session.flush()
+    return token, secret
+
+
+def authenticate_token(session: Session, secret: str) -> tuple[ApiToken, User]:
+    found = repo.token_by_hash(session, hash_token(secret))
+    if found is None:
+        raise Unauthorized("unknown API token")
+    token, user = found
+    if token.revoked_at is not None:
+        raise Unauthorized("this API token was revoked")
+    if user.deactivated_at is not None:
+        raise Unauthorized("this user is deactivated")
+    return token, user
+
+
+def list_tokens(session: Session, user_id: int | None = None) -> list[ApiToken]:
+    return repo.tokens_of(session, user_id)
+
+
+def revoke_token(session: Session, token_id: int, *, by: User, now: datetime) -> ApiToken:
+    token = repo.token(session, token_id)
+    if token is None or (token.user_id != by.id and by.role != "admin"):
+        raise NotFound(f"token {token_id} not found")
+    if token.revoked_at is None:
+        token.revoked_at = now
+    return token
+
+
+def touch_token(session: Session, token_id: int, now: datetime) -> None:
+    token = repo.token(session, token_id)
+    if token is not None:
+        token.last_used_at = now
+
+
+def names_of(session: Session, ids: list[int]) -> dict[int, str]:
+    return repo.names(session, ids)
