@@ -8,16 +8,21 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from tocsin.core.clock import FakeClock
 from tocsin.db import migrate
 from tocsin.db.session import Database
 from tocsin.registry import metadata
+from tocsin.runtime import Runtime
 
 PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -99,3 +104,52 @@ def db(db_url: str) -> Iterator[Database]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 2, 8, 0, tzinfo=UTC))
+
+
+@dataclass
+class ApiHarness:
+    """A real ASGI app on a real database, with an admin token; ``call`` sends authenticated requests."""
+
+    client: TestClient
+    runtime: Runtime
+    clock: FakeClock
+    token: str
+    admin_id: int
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.token}"}
+
+    def get(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.get(url, headers=self.headers(kw.pop("token", None)), **kw)
+
+    def post(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.post(url, headers=self.headers(kw.pop("token", None)), **kw)
+
+    def patch(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.patch(url, headers=self.headers(kw.pop("token", None)), **kw)
+
+    def delete(self, url: str, **kw: Any) -> httpx.Response:
+        return self.client.delete(url, headers=self.headers(kw.pop("token", None)), **kw)
+
+    def token_for(self, email: str, role: str = "responder") -> str:
+        from tocsin.users import service as users
+
+        with self.runtime.db.unit_of_work() as s:
+            user = users.create_user(s, email=email, name=email, role=role, now=self.clock.now())
+            _, secret = users.create_token(s, user, name="test", now=self.clock.now())
+        return secret
+
+
+@pytest.fixture
+def api(db: Database, clock: FakeClock) -> Iterator[ApiHarness]:
+    from tocsin.app import create_app
+    from tocsin.settings import load_settings
+    from tocsin.users import service as users
+
+    settings = load_settings(database_url=db.url, run_worker=False, public_url="http://tocsin.test")
+    app = create_app(settings, clock=clock, db=db)
+    with db.unit_of_work() as s:
+        admin = users.create_user(s, email="admin@example.com", name="Admin", role="admin", now=clock.now())
+        _, secret = users.create_token(s, admin, name="test", now=clock.now())
+    with TestClient(app) as client:
+        yield ApiHarness(client=client, runtime=app.state.runtime, clock=clock, token=secret, admin_id=admin.id)
