@@ -3,7 +3,10 @@
 from tocsin.alerts import models as alerts_models
 from tocsin.audit import models as audit_models
 from tocsin.db.base import Base
+from tocsin.escalation import models as escalation_models
 from tocsin.incidents import models as incidents_models
+from tocsin.notify import models as notify_models
+from tocsin.oncall import models as oncall_models
 from tocsin.services import models as services_models
 from tocsin.teams import models as teams_models
 from tocsin.users import models as users_models
@@ -13,6 +16,9 @@ metadata = Base.metadata
 __all__ = [
     "alerts_models",
     "audit_models",
+    "escalation_models",
+    "notify_models",
+    "oncall_models",
     "incidents_models",
     "metadata",
     "services_models",

@@ -24,6 +24,9 @@ class Service(Base):
     # Re-trigger an acknowledged incident that is not resolved within this many seconds (None: never).
     ack_timeout_seconds: Mapped[int | None]
     tier: Mapped[int | None]
+    escalation_policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("escalation_policies.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime]
 
 

@@ -19,6 +19,11 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     role: Mapped[str] = mapped_column(String(16), default="responder")
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Tell the user when an on-call shift of theirs begins.
+    handoff_notifications: Mapped[bool] = mapped_column(default=False)
+    slack_user_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Secret path segment of the user's personal iCalendar feed.
+    feed_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     deactivated_at: Mapped[datetime | None]
 
