@@ -61,6 +61,8 @@ class Notification(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
     fence: Mapped[int] = mapped_column(default=0)
+    # Set while a throttle holds the message back; held messages go out later as one bundle.
+    held_since: Mapped[datetime | None]
     provider_ref: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)

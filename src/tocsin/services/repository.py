@@ -56,4 +56,4 @@ def names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     wanted = list(set(ids))
     if not wanted:
         return {}
-    return dict(session.execute(select(Service.id, Service.name).where(Service.id.in_(wanted))).tuples().all())
+    return dict(session.execute(select(Service.id, Service.name).where(Service.id.in_(wanted))).all())

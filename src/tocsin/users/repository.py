@@ -40,4 +40,4 @@ def names(session: Session, ids: list[int]) -> dict[int, str]:
     wanted = list(set(ids))
     if not wanted:
         return {}
-    return dict(session.execute(select(User.id, User.name).where(User.id.in_(wanted))).tuples().all())
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(wanted))).all())

@@ -1,0 +1,67 @@
+"""Claiming due rows with a lease and a fencing token — the one mechanism every engine module uses.
+
+A claim sets ``lease_owner``/``lease_until`` and increments ``fence``. Later writes about the row are conditional on
+the fence the claimer got, so a worker that stalled past its lease (and whose row was re-claimed) changes nothing.
+On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets several workers claim disjoint rows concurrently; SQLite has a single
+writer, which serialises claims by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    id: int
+    fence: int
+
+
+def claim_due(
+    session: Session,
+    model: Any,
+    *,
+    due_column: Any,
+    ready: ColumnElement[bool],
+    now: datetime,
+    owner: str,
+    lease: timedelta,
+    limit: int,
+) -> list[Claim]:
+    lease_free = or_(model.lease_until.is_(None), model.lease_until < now)
+    stmt = (
+        select(model.id)
+        .where(and_(ready, due_column.is_not(None), due_column <= now, lease_free))
+        .order_by(due_column, model.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(session.execute(stmt).scalars())
+    if not ids:
+        return []
+    rows = session.execute(
+        update(model)
+        .where(model.id.in_(ids))
+        .values(lease_owner=owner, lease_until=now + lease, fence=model.fence + 1)
+        .returning(model.id, model.fence)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted((Claim(id=r[0], fence=r[1]) for r in rows), key=lambda c: ids.index(c.id))
+
+
+def lock_if_fenced(session: Session, model: Any, claim: Claim) -> Any | None:
+    """The row, locked for this transaction, if our fence is still the current one; otherwise None."""
+    stmt = select(model).where(model.id == claim.id, model.fence == claim.fence).with_for_update()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def next_due(session: Session, model: Any, *, due_column: Any, ready: ColumnElement[bool]) -> datetime | None:
+    stmt = select(due_column).where(ready, due_column.is_not(None)).order_by(due_column).limit(1)
+    value: datetime | None = session.execute(stmt).scalar_one_or_none()
+    return value

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due
+from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
+from tocsin.incidents.models import Incident
+from tocsin.services.models import Service
+
+ACTIVE = Escalation.status == "active"
+
+
+def policy(session: Session, policy_id: int) -> EscalationPolicy | None:
+    return session.get(EscalationPolicy, policy_id)
+
+
+def policy_by_name(session: Session, name: str) -> EscalationPolicy | None:
+    return session.execute(select(EscalationPolicy).where(EscalationPolicy.name == name)).scalar_one_or_none()
+
+
+def all_policies(session: Session) -> list[EscalationPolicy]:
+    return list(session.execute(select(EscalationPolicy).order_by(EscalationPolicy.name)).scalars())
+
+
+def steps_of(session: Session, policy_ids: Iterable[int]) -> dict[int, list[EscalationStep]]:
+    wanted = list(set(policy_ids))
+    found: dict[int, list[EscalationStep]] = {pid: [] for pid in wanted}
+    if not wanted:
+        return found
+    stmt = select(EscalationStep).where(EscalationStep.policy_id.in_(wanted)).order_by(EscalationStep.position)
+    for step in session.execute(stmt).scalars():
+        found[step.policy_id].append(step)
+    return found
+
+
+def policies_by_id(session: Session, ids: Iterable[int]) -> dict[int, EscalationPolicy]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(EscalationPolicy).where(EscalationPolicy.id.in_(wanted))).scalars()
+    return {p.id: p for p in rows}
+
+
+def add_escalations(session: Session, rows: list[dict[str, object]]) -> None:
+    if rows:
+        session.execute(insert(Escalation), rows)
+
+
+def of_incident(session: Session, incident_id: int, *, for_update: bool = False) -> Escalation | None:
+    stmt = select(Escalation).where(Escalation.incident_id == incident_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def stop(session: Session, incident_id: int, now: datetime) -> None:
+    session.execute(
+        update(Escalation)
+        .where(Escalation.incident_id == incident_id, Escalation.status == "active")
+        .values(status="stopped", next_fire_at=None, lease_owner=None, lease_until=None, updated_at=now,
+                fence=Escalation.fence + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Claim]:
+    return claim_due(
+        session, Escalation, due_column=Escalation.next_fire_at, ready=ACTIVE, now=now, owner=owner, lease=lease,
+        limit=limit,
+    )
+
+
+def lock_claimed(session: Session, c: Claim) -> Escalation | None:
+    row: Escalation | None = lock_if_fenced(session, Escalation, c)
+    return row
+
+
+def next_fire(session: Session) -> datetime | None:
+    return next_due(session, Escalation, due_column=Escalation.next_fire_at, ready=ACTIVE)
+
+
+def unarmed_incidents(session: Session, limit: int = 100) -> list[Incident]:
+    """Triggered incidents of services with a policy, but without any escalation row."""
+    stmt = (
+        select(Incident)
+        .join(Service, Service.id == Incident.service_id)
+        .outerjoin(Escalation, Escalation.incident_id == Incident.id)
+        .where(Incident.status == "triggered", Service.escalation_policy_id.is_not(None), Escalation.id.is_(None))
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def stalled(session: Session, limit: int = 100) -> list[Escalation]:
+    """Active escalations that lost their timer (no next_fire_at) while their incident still pages."""
+    stmt = (
+        select(Escalation)
+        .join(Incident, Incident.id == Escalation.incident_id)
+        .where(Escalation.status == "active", Escalation.next_fire_at.is_(None), Incident.status == "triggered")
+        .limit(limit)
+        .with_for_update()
+    )
+    return list(session.execute(stmt).scalars())

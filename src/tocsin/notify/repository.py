@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due
+from tocsin.notify.models import ContactMethod, Notification, NotificationRule
+
+PENDING = Notification.status == "pending"
+
+
+def contact_methods_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[ContactMethod]]:
+    wanted = list(set(user_ids))
+    found: dict[int, list[ContactMethod]] = {u: [] for u in wanted}
+    if not wanted:
+        return found
+    stmt = select(ContactMethod).where(ContactMethod.user_id.in_(wanted)).order_by(ContactMethod.id)
+    for cm in session.execute(stmt).scalars():
+        found[cm.user_id].append(cm)
+    return found
+
+
+def rules_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[NotificationRule]]:
+    wanted = list(set(user_ids))
+    found: dict[int, list[NotificationRule]] = {u: [] for u in wanted}
+    if not wanted:
+        return found
+    stmt = select(NotificationRule).where(NotificationRule.user_id.in_(wanted)).order_by(NotificationRule.id)
+    for rule in session.execute(stmt).scalars():
+        found[rule.user_id].append(rule)
+    return found
+
+
+def contact_method(session: Session, cm_id: int) -> ContactMethod | None:
+    return session.get(ContactMethod, cm_id)
+
+
+def add_notifications(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert, skipping rows whose idempotency key exists already; returns how many were new."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(Notification) if dialect == "postgresql" else sqlite_insert(Notification)
+    stmt = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Notification.id)
+    return sum(len(session.execute(stmt, [row]).all()) for row in rows)
+
+
+def cancel_pending_pages(session: Session, incident_id: int) -> None:
+    session.execute(
+        update(Notification)
+        .where(Notification.incident_id == incident_id, Notification.kind == "page", Notification.status == "pending")
+        .values(status="cancelled", next_attempt_at=None, fence=Notification.fence + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Claim]:
+    return claim_due(
+        session, Notification, due_column=Notification.next_attempt_at, ready=PENDING, now=now, owner=owner,
+        lease=lease, limit=limit,
+    )
+
+
+def lock_claimed(session: Session, c: Claim) -> Notification | None:
+    row: Notification | None = lock_if_fenced(session, Notification, c)
+    return row
+
+
+def fence_of(session: Session, notification_id: int) -> tuple[int, str] | None:
+    row = session.execute(
+        select(Notification.fence, Notification.status).where(Notification.id == notification_id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def get(session: Session, notification_id: int) -> Notification | None:
+    return session.get(Notification, notification_id)
+
+
+def next_attempt(session: Session) -> datetime | None:
+    return next_due(session, Notification, due_column=Notification.next_attempt_at, ready=PENDING)
+
+
+def sent_times(session: Session, contact_method_id: int, since: datetime) -> list[datetime]:
+    stmt = select(Notification.sent_at).where(
+        Notification.contact_method_id == contact_method_id,
+        Notification.sent_at.is_not(None),
+        Notification.sent_at >= since,
+    )
+    return [t for t in session.execute(stmt).scalars() if t is not None]
+
+
+def held_back(session: Session, contact_method_id: int, excluding: int) -> list[Notification]:
+    """Pages to the same contact method that a throttle is holding back, to be bundled into one message."""
+    stmt = (
+        select(Notification)
+        .where(
+            Notification.contact_method_id == contact_method_id,
+            Notification.status == "pending",
+            Notification.id != excluding,
+            Notification.kind == "page",
+            Notification.held_since.is_not(None),
+        )
+        .with_for_update()
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def stuck_sending(session: Session, now: datetime, limit: int = 100) -> list[Notification]:
+    """Rows left in 'sending' by a worker that died or stalled mid-send (their lease ran out)."""
+    stmt = (
+        select(Notification)
+        .where(Notification.status == "sending", and_(Notification.lease_until.is_not(None), Notification.lease_until < now))
+        .limit(limit)
+        .with_for_update()
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def of_incident(session: Session, incident_id: int) -> list[Notification]:
+    stmt = select(Notification).where(Notification.incident_id == incident_id).order_by(Notification.id)
+    return list(session.execute(stmt).scalars())
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(select(Notification.status, func.count()).group_by(Notification.status)).all()
+    return {s: n for s, n in rows}
