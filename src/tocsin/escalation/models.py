@@ -44,8 +44,10 @@ class Escalation(Base):
     # The policy as it was when the incident started; later edits do not change a running escalation.
     snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default="active")
-    step_index: Mapped[int] = mapped_column(default=-1)
+    step_index: Mapped[int] = mapped_column(default=0)
     cycle: Mapped[int] = mapped_column(default=0)
+    # Restarts (an acknowledgement that timed out) start a new run, so its pages get new idempotency keys.
+    run: Mapped[int] = mapped_column(default=0)
     next_fire_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]

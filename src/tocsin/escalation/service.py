@@ -1,0 +1,333 @@
+"""Escalation use cases: arm a timer when an incident opens, fire due steps, escalate by hand, restart.
+
+The pure planner decides what happens; this module loads what it needs, writes notification rows, the timeline
+and the new timer in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tocsin.core.errors import Conflict, InvalidInput, NotFound
+from tocsin.db.claims import Claim
+from tocsin.escalation import planner
+from tocsin.escalation import repository as repo
+from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
+from tocsin.escalation.snapshot import PolicySnapshot, Step, Target
+from tocsin.incidents import repository as incident_repo
+from tocsin.incidents.models import Incident
+from tocsin.incidents.schemas import Actor
+from tocsin.incidents.timeline import timeline_row
+from tocsin.notify import service as notify
+from tocsin.oncall import service as oncall
+from tocsin.services import repository as service_repo
+from tocsin.teams import repository as team_repo
+from tocsin.users import repository as user_repo
+
+ENGINE = Actor(label="escalation", source="engine")
+TARGET_KINDS = ("user", "schedule", "team")
+
+
+def snapshot_of(policy: EscalationPolicy, steps: Sequence[EscalationStep]) -> PolicySnapshot:
+    return PolicySnapshot(
+        policy_id=policy.id,
+        name=policy.name,
+        repeat=policy.repeat,
+        steps=tuple(
+            Step(
+                targets=tuple(Target(kind=t["kind"], ref=str(t["ref"])) for t in s.targets),
+                delay=timedelta(seconds=s.delay_seconds),
+            )
+            for s in steps
+        ),
+    )
+
+
+def arm(session: Session, incidents: Sequence[Incident], *, now: datetime) -> None:
+    """Freeze each incident's service policy into a snapshot and set its first timer to ``now``.
+
+    Step 0 is left to the engine, which is woken by the commit: this keeps on-call lookups off the ingest path.
+    """
+    if not incidents:
+        return
+    services = {s.id: s for s in (service_repo.get(session, sid) for sid in {i.service_id for i in incidents}) if s}
+    policy_ids = {s.escalation_policy_id for s in services.values() if s.escalation_policy_id is not None}
+    policies = repo.policies_by_id(session, policy_ids)
+    steps = repo.steps_of(session, policy_ids)
+    snapshots = {pid: snapshot_of(p, steps[pid]).to_dict() for pid, p in policies.items() if steps[pid]}
+    rows: list[dict[str, object]] = []
+    for incident in incidents:
+        service = services.get(incident.service_id)
+        pid = service.escalation_policy_id if service else None
+        if pid is None or pid not in snapshots:
+            continue
+        rows.append(
+            {
+                "incident_id": incident.id,
+                "snapshot": snapshots[pid],
+                "status": "active",
+                "step_index": 0,
+                "cycle": 0,
+                "run": 0,
+                "next_fire_at": now,
+                "fence": 0,
+                "updated_at": now,
+            }
+        )
+    repo.add_escalations(session, rows)
+
+
+def resolver(session: Session) -> planner.ResolveTargets:
+    """Who a target means at an instant: a user, whoever is on call in a schedule, or a team's members."""
+
+    def resolve(target: Target, at: datetime) -> tuple[str, ...]:
+        if target.kind == "user":
+            user = user_repo.get(session, int(target.ref))
+            return (str(user.id),) if user is not None and user.deactivated_at is None else ()
+        if target.kind == "schedule":
+            return oncall.users_on_call(session, int(target.ref), at)
+        if target.kind == "team":
+            return tuple(str(u.id) for u, _ in team_repo.members(session, int(target.ref)) if u.deactivated_at is None)
+        return ()
+
+    return resolve
+
+
+def _state(esc: Escalation) -> planner.EscalationState:
+    done = esc.status != "active" or esc.next_fire_at is None
+    return planner.EscalationState(
+        step_index=esc.step_index, cycle=esc.cycle, next_fire_at=None if done else esc.next_fire_at, done=done
+    )
+
+
+def _apply(
+    session: Session,
+    esc: Escalation,
+    incident: Incident,
+    state: planner.EscalationState,
+    actions: list[planner.Action],
+    now: datetime,
+) -> None:
+    timeline: list[dict[str, Any]] = []
+    for action in actions:
+        if isinstance(action, planner.EmptyStep):
+            timeline.append(
+                timeline_row(incident.id, "escalation_empty", ENGINE, now, f"Step {action.step_index + 1}: "
+                             f"{action.reason}; moving on", step=action.step_index, cycle=action.cycle)
+            )
+            continue
+        user_ids = [int(u) for u in action.user_ids]
+        names = user_repo.names(session, user_ids)
+        listed = ", ".join(names.get(u, f"user {u}") for u in user_ids)
+        timeline.append(
+            timeline_row(
+                incident.id,
+                "escalated",
+                ENGINE,
+                now,
+                f"Step {action.step_index + 1}"
+                + (f" (repeat {action.cycle})" if action.cycle else "")
+                + f": notifying {listed}",
+                step=action.step_index,
+                cycle=action.cycle,
+                users=user_ids,
+            )
+        )
+        timeline.extend(
+            notify.page_users(
+                session, incident, user_ids, step_index=action.step_index, cycle=action.cycle, run=esc.run, now=now
+            )
+        )
+    if state.done and esc.status == "active":
+        timeline.append(timeline_row(incident.id, "escalation_done", ENGINE, now, "Escalation policy finished"))
+    incident_repo.add_timeline(session, timeline)
+    esc.step_index = state.step_index
+    esc.cycle = state.cycle
+    esc.next_fire_at = state.next_fire_at
+    esc.status = "done" if state.done else "active"
+    esc.lease_owner = None
+    esc.lease_until = None
+    esc.updated_at = now
+
+
+def fire_claimed(session: Session, claim: Claim, *, now: datetime) -> bool:
+    """Fire a claimed escalation if it is still ours and its incident still pages. Returns whether it ran."""
+    esc = repo.lock_claimed(session, claim)
+    if esc is None:
+        return False  # Another worker took it over after our lease ran out: its run is the valid one.
+    incident = incident_repo.get(session, esc.incident_id, for_update=True)
+    if incident is None or incident.status != "triggered":
+        esc.status = "stopped"
+        esc.next_fire_at = None
+        esc.lease_until = None
+        esc.updated_at = now
+        return True
+    snapshot = PolicySnapshot.from_dict(esc.snapshot)
+    state, actions = planner.due(snapshot, _state(esc), now, resolver(session))
+    _apply(session, esc, incident, state, actions, now)
+    return True
+
+
+def escalate_now(session: Session, incident_id: int, *, actor: Actor, now: datetime) -> None:
+    incident = incident_repo.get(session, incident_id, for_update=True)
+    if incident is None:
+        raise NotFound(f"incident {incident_id} not found")
+    if incident.status == "resolved":
+        raise Conflict("a resolved incident cannot be escalated")
+    esc = repo.of_incident(session, incident_id, for_update=True)
+    if esc is None:
+        raise Conflict("this incident's service has no escalation policy")
+    if incident.status == "acknowledged":
+        # Escalating an acknowledged incident hands it on: it pages again from the next step.
+        from tocsin.incidents import service as incidents
+
+        incidents.change_status(session, incident, "triggered", actor=actor, now=now, message="escalated by hand")
+        esc.status = "active"
+    incident_repo.add_timeline(
+        session, [timeline_row(incident.id, "escalate_now", actor, now, "Escalated by hand")]
+    )
+    snapshot = PolicySnapshot.from_dict(esc.snapshot)
+    try:
+        state, actions = planner.escalate_now(snapshot, _state(esc), now, resolver(session))
+    except planner.EscalationFinished:
+        raise Conflict("the escalation policy has no further step") from None
+    esc.fence += 1  # Any worker holding a claim on the old timer must not act on it.
+    _apply(session, esc, incident, state, actions, now)
+
+
+def restart(session: Session, incident: Incident, *, now: datetime) -> None:
+    """Start the policy over (a re-triggered incident): a new run, so its pages are new messages."""
+    esc = repo.of_incident(session, incident.id, for_update=True)
+    if esc is None:
+        arm(session, [incident], now=now)
+        return
+    esc.status = "active"
+    esc.run += 1
+    esc.step_index = 0
+    esc.cycle = 0
+    esc.next_fire_at = now
+    esc.lease_owner = None
+    esc.lease_until = None
+    esc.fence += 1
+    esc.updated_at = now
+
+
+def stop(session: Session, incident_id: int, *, now: datetime) -> None:
+    repo.stop(session, incident_id, now)
+    notify.cancel_pending_pages(session, incident_id)
+
+
+def rearm_lost(session: Session, *, now: datetime) -> int:
+    """The auditor: incidents that should be escalating and have no timer get one, and the timeline says so."""
+    fixed = 0
+    unarmed = repo.unarmed_incidents(session)
+    if unarmed:
+        arm(session, unarmed, now=now)
+        fixed += len(unarmed)
+    for esc in repo.stalled(session):
+        esc.next_fire_at = now
+        esc.updated_at = now
+        fixed += 1
+    incident_ids = [i.id for i in unarmed]
+    incident_repo.add_timeline(
+        session,
+        [timeline_row(i, "escalation_rearmed", Actor("auditor", "engine"), now,
+                      "Escalation timer was missing; re-armed") for i in incident_ids],
+    )
+    return fixed
+
+
+# --- configuration -------------------------------------------------------------------------------------------
+
+
+def _validate_targets(session: Session, targets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    from tocsin.oncall import repository as oncall_repo
+
+    clean: list[dict[str, Any]] = []
+    for t in targets:
+        kind, ref = t.get("kind"), t.get("ref")
+        if kind not in TARGET_KINDS:
+            raise InvalidInput(f"target kind must be one of {', '.join(TARGET_KINDS)}")
+        try:
+            ident = int(str(ref))
+        except ValueError:
+            raise InvalidInput(f"target ref must be an id, not {ref!r}") from None
+        exists = {
+            "user": lambda: user_repo.get(session, ident),
+            "schedule": lambda: oncall_repo.schedule(session, ident),
+            "team": lambda: team_repo.get(session, ident),
+        }[str(kind)]()
+        if exists is None:
+            raise InvalidInput(f"{kind} {ident} does not exist")
+        clean.append({"kind": kind, "ref": str(ident)})
+    if not clean:
+        raise InvalidInput("each step needs at least one target")
+    return clean
+
+
+def create_policy(
+    session: Session,
+    *,
+    name: str,
+    steps: Sequence[tuple[Sequence[dict[str, Any]], int]],
+    now: datetime,
+    repeat: int = 0,
+    team_id: int | None = None,
+    description: str = "",
+) -> EscalationPolicy:
+    if repo.policy_by_name(session, name.strip()) is not None:
+        raise Conflict(f"an escalation policy named {name!r} already exists")
+    policy = EscalationPolicy(name=name.strip(), repeat=0, team_id=team_id, description=description, created_at=now)
+    session.add(policy)
+    session.flush()
+    set_steps(session, policy, steps=steps, repeat=repeat)
+    return policy
+
+
+def set_steps(
+    session: Session, policy: EscalationPolicy, *, steps: Sequence[tuple[Sequence[dict[str, Any]], int]], repeat: int
+) -> None:
+    """Replace a policy's steps. Running escalations keep their snapshot; new incidents get the new steps."""
+    if not steps:
+        raise InvalidInput("an escalation policy needs at least one step")
+    if not 0 <= repeat <= 9:
+        raise InvalidInput("repeat must be between 0 and 9")
+    rows = []
+    for position, (targets, delay) in enumerate(steps):
+        if delay < 0:
+            raise InvalidInput(f"step {position + 1}: delay must not be negative")
+        rows.append(
+            EscalationStep(
+                policy_id=policy.id, position=position, delay_seconds=delay,
+                targets=_validate_targets(session, targets),
+            )
+        )
+    for old in repo.steps_of(session, [policy.id])[policy.id]:
+        session.delete(old)
+    session.flush()
+    session.add_all(rows)
+    policy.repeat = repeat
+    session.flush()
+
+
+def get_policy(session: Session, ref: int | str) -> EscalationPolicy:
+    policy = repo.policy(session, int(ref)) if str(ref).isdigit() else repo.policy_by_name(session, str(ref))
+    if policy is None:
+        raise NotFound(f"escalation policy {ref} not found")
+    return policy
+
+
+def list_policies(session: Session) -> list[EscalationPolicy]:
+    return repo.all_policies(session)
+
+
+def steps_of(session: Session, policy: EscalationPolicy) -> list[EscalationStep]:
+    return repo.steps_of(session, [policy.id])[policy.id]
+
+
+def escalation_of(session: Session, incident_id: int) -> Escalation | None:
+    return repo.of_incident(session, incident_id)
