@@ -23,6 +23,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import timeline_row
 from tocsin.notify import service as notify
+from tocsin.oncall import repository as oncall_repo
 from tocsin.oncall import service as oncall
 from tocsin.services import repository as service_repo
 from tocsin.teams import repository as team_repo
@@ -172,30 +173,21 @@ def fire_claimed(session: Session, claim: Claim, *, now: datetime) -> bool:
     return True
 
 
-def escalate_now(session: Session, incident_id: int, *, actor: Actor, now: datetime) -> None:
-    incident = incident_repo.get(session, incident_id, for_update=True)
-    if incident is None:
-        raise NotFound(f"incident {incident_id} not found")
-    if incident.status == "resolved":
-        raise Conflict("a resolved incident cannot be escalated")
-    esc = repo.of_incident(session, incident_id, for_update=True)
+def fire_now(session: Session, incident: Incident, *, actor: Actor, now: datetime) -> None:
+    """Fire the pending step at once (the caller has made sure the incident pages)."""
+    esc = repo.of_incident(session, incident.id, for_update=True)
     if esc is None:
         raise Conflict("this incident's service has no escalation policy")
-    if incident.status == "acknowledged":
-        # Escalating an acknowledged incident hands it on: it pages again from the next step.
-        from tocsin.incidents import service as incidents
-
-        incidents.change_status(session, incident, "triggered", actor=actor, now=now, message="escalated by hand")
+    if esc.status != "active":
         esc.status = "active"
-    incident_repo.add_timeline(
-        session, [timeline_row(incident.id, "escalate_now", actor, now, "Escalated by hand")]
-    )
+        esc.next_fire_at = now
+    incident_repo.add_timeline(session, [timeline_row(incident.id, "escalate_now", actor, now, "Escalated by hand")])
     snapshot = PolicySnapshot.from_dict(esc.snapshot)
     try:
         state, actions = planner.escalate_now(snapshot, _state(esc), now, resolver(session))
     except planner.EscalationFinished:
         raise Conflict("the escalation policy has no further step") from None
-    esc.fence += 1  # Any worker holding a claim on the old timer must not act on it.
+    esc.fence += 1  # A worker holding a claim on the old timer must not act on it.
     _apply(session, esc, incident, state, actions, now)
 
 
@@ -245,8 +237,6 @@ def rearm_lost(session: Session, *, now: datetime) -> int:
 
 
 def _validate_targets(session: Session, targets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    from tocsin.oncall import repository as oncall_repo
-
     clean: list[dict[str, Any]] = []
     for t in targets:
         kind, ref = t.get("kind"), t.get("ref")

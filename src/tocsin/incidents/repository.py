@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -80,3 +81,26 @@ def count_open(session: Session) -> dict[str, int]:
         select(Incident.status, func.count()).where(Incident.status != "resolved").group_by(Incident.status)
     ).all()
     return {status: n for status, n in rows}
+
+
+def expired_acks(session: Session, now: datetime, limit: int) -> list[Incident]:
+    rows = session.execute(
+        select(Incident, Service.ack_timeout_seconds)
+        .join(Service, Service.id == Incident.service_id)
+        .where(Incident.status == "acknowledged", Service.ack_timeout_seconds.is_not(None))
+        .order_by(Incident.acknowledged_at)
+        .limit(limit * 10)
+        .with_for_update(of=Incident)
+    ).all()
+    due = [i for i, timeout in rows if i.acknowledged_at and i.acknowledged_at + timedelta(seconds=timeout) <= now]
+    return due[:limit]
+
+
+def next_ack_expiry(session: Session) -> datetime | None:
+    rows = session.execute(
+        select(Incident.acknowledged_at, Service.ack_timeout_seconds)
+        .join(Service, Service.id == Incident.service_id)
+        .where(Incident.status == "acknowledged", Service.ack_timeout_seconds.is_not(None))
+    ).all()
+    times = [at + timedelta(seconds=t) for at, t in rows if at is not None]
+    return min(times) if times else None

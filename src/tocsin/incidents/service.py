@@ -9,32 +9,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import repository as alert_repo
-from tocsin.core.errors import BadRequest, InvalidInput, NotFound
+from tocsin.core.errors import BadRequest, InvalidInput, InvalidTransition, NotFound
 from tocsin.core.pagination import decode_cursor, encode_cursor
+from tocsin.escalation import service as escalation
 from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as repo
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.priority import PRIORITIES, SEVERITIES, URGENCIES, default_priority
 from tocsin.incidents.schemas import Actor, IncidentFilter, NewIncident
+from tocsin.incidents.timeline import timeline_row
 from tocsin.services import repository as service_repo
 from tocsin.users import repository as user_repo
 
 INCIDENT_COUNTER = "incident_number"
-
-
-def timeline_row(
-    incident_id: int, kind: str, actor: Actor, now: datetime, message: str = "", **data: Any
-) -> dict[str, Any]:
-    return {
-        "incident_id": incident_id,
-        "at": now,
-        "kind": kind,
-        "source": actor.source,
-        "actor_user_id": actor.user_id,
-        "actor": actor.label,
-        "message": message,
-        "data": data,
-    }
 
 
 def open_incidents(session: Session, specs: Sequence[NewIncident], *, actor: Actor, now: datetime) -> list[Incident]:
@@ -64,6 +51,7 @@ def open_incidents(session: Session, specs: Sequence[NewIncident], *, actor: Act
     repo.add_timeline(
         session, [timeline_row(i.id, "triggered", actor, now, f"Incident #{i.number} opened") for i in incidents]
     )
+    escalation.arm(session, incidents, now=now)
     return incidents
 
 
@@ -82,6 +70,11 @@ def change_status(
     elif target == lifecycle.TRIGGERED:
         incident.acknowledged_at = None
     repo.add_timeline(session, [timeline_row(incident.id, kind, actor, now, message, previous=previous)])
+    # Paging follows the status: acknowledging or resolving stops it; re-triggering starts the policy over.
+    if target in (lifecycle.ACKNOWLEDGED, lifecycle.RESOLVED):
+        escalation.stop(session, incident.id, now=now)
+    else:
+        escalation.restart(session, incident, now=now)
 
 
 def get(session: Session, ref: int | str) -> Incident:
@@ -128,6 +121,23 @@ def resolve(
 def retrigger(session: Session, incident_id: int, *, actor: Actor, now: datetime, message: str = "") -> Incident:
     incident = _locked(session, incident_id)
     change_status(session, incident, lifecycle.TRIGGERED, actor=actor, now=now, message=message)
+    return incident
+
+
+def escalate_now(session: Session, incident_id: int, *, actor: Actor, now: datetime) -> Incident:
+    """Page the next step at once. An acknowledged incident is handed on: it pages again from the next step."""
+    incident = _locked(session, incident_id)
+    if incident.status == lifecycle.RESOLVED:
+        raise InvalidTransition("a resolved incident cannot be escalated")
+    if incident.status == lifecycle.ACKNOWLEDGED:
+        previous = incident.status
+        incident.status = lifecycle.TRIGGERED
+        incident.acknowledged_at = None
+        incident.updated_at = now
+        repo.add_timeline(
+            session, [timeline_row(incident.id, "retriggered", actor, now, "Escalated by hand", previous=previous)]
+        )
+    escalation.fire_now(session, incident, actor=actor, now=now)
     return incident
 
 
@@ -258,3 +268,19 @@ def timeline(session: Session, incident_id: int, *, after_id: int = 0) -> list[T
 
 def open_counts(session: Session) -> dict[str, int]:
     return repo.count_open(session)
+
+
+def retrigger_expired_acks(session: Session, *, now: datetime, limit: int = 100) -> int:
+    """Acknowledged incidents not resolved within their service's ack timeout page again."""
+    expired = repo.expired_acks(session, now, limit)
+    actor = Actor(label="acknowledgement timeout", source="engine")
+    for incident in expired:
+        change_status(
+            session, incident, lifecycle.TRIGGERED, actor=actor, now=now,
+            message="Acknowledgement timed out; paging again",
+        )
+    return len(expired)
+
+
+def next_ack_expiry(session: Session) -> datetime | None:
+    return repo.next_ack_expiry(session)

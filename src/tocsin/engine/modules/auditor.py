@@ -1,0 +1,31 @@
+"""Repairs what a crash can leave behind: escalations without a timer, sends interrupted mid-flight."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tocsin.db.session import Database
+from tocsin.escalation import service as escalation
+from tocsin.notify import service as notify
+
+
+class AuditorModule:
+    name = "auditor"
+
+    def __init__(self, db: Database, *, every: timedelta = timedelta(seconds=10)) -> None:
+        self.db = db
+        self.every = every
+        self._last: datetime | None = None
+
+    def run_once(self, now: datetime) -> int:
+        if self._last is not None and now - self._last < self.every:
+            return 0
+        self._last = now
+        with self.db.unit_of_work() as session:
+            notify.mark_ambiguous(session, now=now)
+            escalation.rearm_lost(session, now=now)
+        # Repairs are not "work handled": the runner must not spin on them.
+        return 0
+
+    def next_due(self) -> datetime | None:
+        return None

@@ -1,0 +1,32 @@
+"""Fires due escalation steps: claim (lease + fence), then each in its own transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tocsin.db.session import Database
+from tocsin.escalation import service as escalation
+from tocsin.escalation import repository as escalation_repo
+
+
+class EscalationModule:
+    name = "escalation"
+
+    def __init__(self, db: Database, *, owner: str, lease: timedelta = timedelta(seconds=30), batch: int = 200) -> None:
+        self.db = db
+        self.owner = owner
+        self.lease = lease
+        self.batch = batch
+
+    def run_once(self, now: datetime) -> int:
+        with self.db.unit_of_work() as session:
+            claims = escalation_repo.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
+        fired = 0
+        for c in claims:
+            with self.db.unit_of_work() as session:
+                fired += escalation.fire_claimed(session, c, now=now)
+        return len(claims)
+
+    def next_due(self) -> datetime | None:
+        with self.db.reader() as session:
+            return escalation_repo.next_fire(session)

@@ -1,0 +1,78 @@
+"""Delivers due notifications through their channel's provider, recording every attempt and outcome."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from tocsin.core.clock import Clock
+from tocsin.db.session import Database
+from tocsin.notify import service as notify
+from tocsin.notify.providers.base import ProviderRegistry, SendResult
+from tocsin.notify.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+
+class NotificationModule:
+    name = "notification"
+
+    def __init__(
+        self,
+        db: Database,
+        providers: ProviderRegistry,
+        ctx: notify.SendContext,
+        clock: Clock,
+        *,
+        owner: str,
+        retry: RetryPolicy | None = None,
+        lease: timedelta = timedelta(seconds=30),
+        batch: int = 100,
+        before_send: Callable[[int], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.providers = providers
+        self.ctx = ctx
+        self.clock = clock
+        self.owner = owner
+        self.retry = retry or RetryPolicy()
+        self.lease = lease
+        self.batch = batch
+        # A hook for fault-injection tests (pause or kill between the last check and the provider call).
+        self.before_send = before_send
+
+    def run_once(self, now: datetime) -> int:
+        with self.db.unit_of_work() as session:
+            claims = notify.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
+        for c in claims:
+            self._deliver(c)
+        return len(claims)
+
+    def _deliver(self, c: notify.Claim) -> None:
+        with self.db.unit_of_work() as session:
+            message = notify.begin_send(session, c, now=self.clock.now(), ctx=self.ctx)
+        if message is None:
+            return
+        fence = int(message.extra["fence"])
+        with self.db.reader() as session:
+            if not notify.still_ours(session, message.notification_id, fence):
+                return
+        if self.before_send is not None:
+            self.before_send(message.notification_id)
+        provider = self.providers.get(message.contact_type)
+        if provider is None:
+            result = SendResult(outcome="failed", error=f"no provider configured for {message.contact_type}")
+        else:
+            try:
+                result = provider.send(message)
+            except Exception as exc:
+                # A provider that raises has not classified the outcome: the message may have left.
+                log.exception("provider %s raised", message.contact_type)
+                result = SendResult(outcome="failed", error=f"provider error: {type(exc).__name__}")
+        with self.db.unit_of_work() as session:
+            notify.record(session, message.notification_id, fence, result, now=self.clock.now(), retry=self.retry)
+
+    def next_due(self) -> datetime | None:
+        with self.db.reader() as session:
+            return notify.next_due(session)

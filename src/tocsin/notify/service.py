@@ -1,0 +1,361 @@
+"""The notification outbox: plan pages for users, hand due messages to providers, record every outcome.
+
+Sending happens in three steps so that nothing is sent twice blindly and nothing goes out after an acknowledgement:
+1. ``claim``: due rows get a lease and a new fencing token (committed).
+2. ``begin_send``: one transaction re-checks the fence, checks the incident still pages (the incident row is
+   locked, so an acknowledgement either committed before, and the page is cancelled, or waits for this to
+   commit), applies the throttle, and marks the row ``sending``. The provider is called only after this commits.
+3. ``record``: the outcome — delivered, retry later (with backoff, honouring Retry-After) or failed.
+A row found in ``sending`` with an expired lease was in flight when its worker died: ``mark_ambiguous`` records it
+as ambiguous and it is never resent.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tocsin.core.errors import InvalidInput, NotFound
+from tocsin.db.claims import Claim
+from tocsin.incidents import repository as incident_repo
+from tocsin.incidents.models import Incident
+from tocsin.incidents.schemas import Actor
+from tocsin.incidents.timeline import timeline_row
+from tocsin.notify import repository as repo
+from tocsin.notify.models import CONTACT_TYPES, ContactMethod, Notification, NotificationRule
+from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
+from tocsin.notify.retry import RetryPolicy
+from tocsin.notify.rules import Rule, idempotency_key, plan_notifications
+from tocsin.notify.throttle import Throttle, bundle
+from tocsin.services import repository as service_repo
+from tocsin.users import repository as user_repo
+
+ENGINE = Actor(label="notifier", source="engine")
+SEND_LEASE = timedelta(seconds=60)
+_FALLBACK_TEXT = {
+    "no_rules": "has no notification rules; not notified",
+    "no_low_rules": "has no low-urgency rules; not notified",
+    "high_used_low_rules": "has no high-urgency rules; using their low-urgency rules",
+}
+
+# Builds a signed one-click link: (incident id, user id, action) -> URL.
+LinkMaker = Callable[[int, int, str], str]
+
+
+def page_users(
+    session: Session,
+    incident: Incident,
+    user_ids: Sequence[int],
+    *,
+    step_index: int,
+    cycle: int,
+    run: int,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Create the notification rows for paging these users; returns timeline rows to write."""
+    rules = repo.rules_of(session, user_ids)
+    names = user_repo.names(session, list(user_ids))
+    rows: list[dict[str, Any]] = []
+    timeline: list[dict[str, Any]] = []
+    for user_id in user_ids:
+        user_rules = sorted(rules.get(user_id, []), key=lambda r: r.id)
+        plan = plan_notifications(
+            [Rule(r.urgency, r.contact_method_id, timedelta(seconds=r.delay_seconds)) for r in user_rules],  # type: ignore[arg-type]
+            incident.urgency,  # type: ignore[arg-type]
+            now,
+        )
+        if plan.fallback is not None:
+            timeline.append(
+                timeline_row(incident.id, "notify_fallback", ENGINE, now,
+                             f"{names.get(user_id, user_id)} {_FALLBACK_TEXT[plan.fallback]}", user=user_id)
+            )
+        for send in plan.sends:
+            key = idempotency_key(incident.id, step_index, cycle, user_id, send.contact_method_id, send.rule_index)
+            rows.append(
+                {
+                    "idempotency_key": key if run == 0 else f"{key}:r{run}",
+                    "kind": "page",
+                    "incident_id": incident.id,
+                    "user_id": user_id,
+                    "contact_method_id": send.contact_method_id,
+                    "step_index": step_index,
+                    "cycle": cycle,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": send.due_at,
+                    "fence": 0,
+                    "payload": {},
+                    "created_at": now,
+                }
+            )
+    repo.add_notifications(session, rows)
+    return timeline
+
+
+def cancel_pending_pages(session: Session, incident_id: int) -> None:
+    repo.cancel_pending_pages(session, incident_id)
+
+
+def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Claim]:
+    return repo.claim(session, now=now, owner=owner, lease=lease, limit=limit)
+
+
+def next_due(session: Session) -> datetime | None:
+    return repo.next_attempt(session)
+
+
+@dataclass(frozen=True, slots=True)
+class SendContext:
+    base_url: str
+    throttle: Throttle
+    links: LinkMaker | None = None
+
+
+def _view(session: Session, incident: Incident, base_url: str) -> IncidentView:
+    service = service_repo.get(session, incident.service_id)
+    return IncidentView(
+        id=incident.id,
+        number=incident.number,
+        title=incident.title,
+        status=incident.status,
+        urgency=incident.urgency,
+        severity=incident.severity,
+        priority=incident.priority,
+        service=service.name if service else "",
+        created_at=incident.created_at.isoformat(),
+        url=f"{base_url}/incidents/{incident.id}",
+    )
+
+
+def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -> OutboundMessage | None:
+    """Re-check and mark ``sending``; returns the message to send, or None when nothing must go out."""
+    n = repo.lock_claimed(session, c)
+    if n is None or n.status != "pending":
+        return None  # Our claim went stale: another worker owns this row now.
+    incident: Incident | None = None
+    if n.incident_id is not None:
+        incident = incident_repo.get(session, n.incident_id, for_update=True)
+    if n.kind == "page" and (incident is None or incident.status != "triggered"):
+        n.status = "cancelled"
+        n.next_attempt_at = None
+        n.lease_until = None
+        return None
+    cm = repo.contact_method(session, n.contact_method_id)
+    user = user_repo.get(session, n.user_id)
+    if cm is None or user is None or cm.disabled:
+        n.status = "failed"
+        n.last_error = "contact method removed or disabled"
+        n.next_attempt_at = None
+        return None
+    bundled: list[Notification] = []
+    if n.kind == "page":
+        decision = ctx.throttle.decide(repo.sent_times(session, cm.id, now - ctx.throttle.horizon), now)
+        if not decision.allowed:
+            if n.held_since is None:
+                n.held_since = now
+                if incident is not None:
+                    incident_repo.add_timeline(session, [timeline_row(
+                        incident.id, "notify_held", ENGINE, now,
+                        f"{cm.type} to {user.name} held back by the rate limit; it will go out bundled",
+                        notification=n.id)])
+            n.next_attempt_at = decision.retry_at
+            n.lease_until = None
+            return None
+        if n.held_since is not None:
+            bundled = [h for h in repo.held_back(session, cm.id, n.id)]
+    n.status = "sending"
+    n.attempts += 1
+    n.lease_until = now + SEND_LEASE
+    n.held_since = None
+    text = ""
+    if bundled:
+        numbers = []
+        for other in bundled:
+            other.status = "bundled"
+            other.next_attempt_at = None
+            other.held_since = None
+            other.provider_ref = f"bundled-into:{n.id}"
+            if other.incident_id is not None:
+                inc = incident_repo.get(session, other.incident_id)
+                if inc is not None:
+                    numbers.append(inc.number)
+        text = bundle(sorted(set(numbers)))
+        n.payload = {**n.payload, "bundled": [o.id for o in bundled]}
+    view = _view(session, incident, ctx.base_url) if incident is not None else None
+    ack_url = resolve_url = None
+    if ctx.links is not None and incident is not None:
+        ack_url = ctx.links(incident.id, user.id, "acknowledge")
+        resolve_url = ctx.links(incident.id, user.id, "resolve")
+    return OutboundMessage(
+        notification_id=n.id,
+        message_id=f"msg_{n.id}",
+        kind=n.kind,  # type: ignore[arg-type]
+        contact_type=cm.type,
+        address=cm.address,
+        user_name=user.name,
+        incident=view,
+        ack_url=ack_url,
+        resolve_url=resolve_url,
+        text=text,
+        secret=cm.secret,
+        extra={"fence": n.fence},
+    )
+
+
+def still_ours(session: Session, notification_id: int, fence: int) -> bool:
+    """The last check before a provider is called."""
+    current = repo.fence_of(session, notification_id)
+    return current is not None and current == (fence, "sending")
+
+
+def record(
+    session: Session,
+    notification_id: int,
+    fence: int,
+    result: SendResult,
+    *,
+    now: datetime,
+    retry: RetryPolicy,
+    rand: Callable[[], float] = random.random,
+) -> str:
+    """Store the outcome of a provider call and write it on the incident's timeline; returns the new status."""
+    n = repo.get(session, notification_id)
+    if n is None:
+        return "gone"
+    if n.fence != fence:
+        # The row was declared ambiguous while we were sending; keep that verdict but note what really happened.
+        n.last_error = f"late outcome after lease expiry: {result.outcome}"
+        return n.status
+    cm = repo.contact_method(session, n.contact_method_id)
+    user = user_repo.get(session, n.user_id)
+    who = f"{cm.type if cm else 'contact'} to {user.name if user else n.user_id}"
+    n.lease_until = None
+    n.lease_owner = None
+    detail = result.error or (f"HTTP {result.status_code}" if result.status_code else "")
+    if result.outcome == "delivered":
+        n.status = "sent"
+        n.sent_at = now
+        n.provider_ref = result.provider_ref
+        n.next_attempt_at = None
+        kind, message = "notified", f"Notified {who}"
+    else:
+        next_at = None
+        if result.outcome == "retry":
+            next_at = retry.next_attempt(
+                n.attempts, now, status=result.status_code, retry_after=result.retry_after, rand=rand
+            )
+        n.last_error = detail or result.outcome
+        if next_at is not None:
+            n.status = "pending"
+            n.next_attempt_at = next_at
+            kind, message = "notify_retry", f"{who} failed ({detail}); retrying at {next_at:%H:%M:%S} UTC"
+        else:
+            n.status = "failed"
+            n.next_attempt_at = None
+            kind, message = "notify_failed", f"{who} failed ({detail}); giving up"
+    if n.incident_id is not None:
+        incident_repo.add_timeline(
+            session,
+            [timeline_row(n.incident_id, kind, ENGINE, now, message, notification=n.id, attempt=n.attempts,
+                          contact_type=cm.type if cm else None)],
+        )
+    return n.status
+
+
+def mark_ambiguous(session: Session, *, now: datetime) -> int:
+    """Sends whose worker vanished mid-call: their outcome is unknown, so they are recorded, never resent."""
+    stuck = repo.stuck_sending(session, now)
+    rows = []
+    for n in stuck:
+        n.status = "ambiguous"
+        n.fence += 1
+        n.lease_until = None
+        n.next_attempt_at = None
+        if n.incident_id is not None:
+            rows.append(
+                timeline_row(n.incident_id, "notify_ambiguous", ENGINE, now,
+                             "A send was interrupted; it may or may not have arrived and is not repeated",
+                             notification=n.id)
+            )
+    incident_repo.add_timeline(session, rows)
+    return len(stuck)
+
+
+# --- contact methods and rules ---------------------------------------------------------------------------------
+
+
+def add_contact_method(
+    session: Session, *, user_id: int, name: str, type: str, address: str, now: datetime,
+    secret: str | None = None, verified: bool = True,
+) -> ContactMethod:
+    if type not in CONTACT_TYPES:
+        raise InvalidInput(f"contact method type must be one of {', '.join(CONTACT_TYPES)}")
+    if not address.strip():
+        raise InvalidInput("a contact method needs an address")
+    if type == "email" and "@" not in address:
+        raise InvalidInput(f"not an email address: {address!r}")
+    if type in ("webhook", "teams", "mattermost", "discord") and not address.startswith(("http://", "https://")):
+        raise InvalidInput(f"a {type} contact method needs an http(s) URL")
+    cm = ContactMethod(
+        user_id=user_id, name=name.strip() or type, type=type, address=address.strip(), secret=secret,
+        verified=verified, disabled=False, created_at=now,
+    )
+    session.add(cm)
+    session.flush()
+    return cm
+
+
+def add_rule(session: Session, *, user_id: int, urgency: str, contact_method_id: int, delay_seconds: int) -> NotificationRule:
+    if urgency not in ("high", "low"):
+        raise InvalidInput("urgency must be high or low")
+    if delay_seconds < 0:
+        raise InvalidInput("delay must not be negative")
+    cm = repo.contact_method(session, contact_method_id)
+    if cm is None or cm.user_id != user_id:
+        raise InvalidInput(f"contact method {contact_method_id} does not belong to user {user_id}")
+    rule = NotificationRule(user_id=user_id, urgency=urgency, contact_method_id=cm.id, delay_seconds=delay_seconds)
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def contact_methods(session: Session, user_id: int) -> list[ContactMethod]:
+    return repo.contact_methods_of(session, [user_id])[user_id]
+
+
+def rules(session: Session, user_id: int) -> list[NotificationRule]:
+    return repo.rules_of(session, [user_id])[user_id]
+
+
+def send_test(session: Session, contact_method_id: int, *, now: datetime) -> Notification:
+    """Queue a test message to one contact method; the engine sends it like any other."""
+    cm = repo.contact_method(session, contact_method_id)
+    if cm is None:
+        raise NotFound(f"contact method {contact_method_id} not found")
+    n = Notification(
+        idempotency_key=f"test:{cm.id}:{now.timestamp():.6f}",
+        kind="test",
+        incident_id=None,
+        user_id=cm.user_id,
+        contact_method_id=cm.id,
+        status="pending",
+        next_attempt_at=now,
+        payload={},
+        created_at=now,
+    )
+    session.add(n)
+    session.flush()
+    return n
+
+
+def notifications_of(session: Session, incident_id: int) -> list[Notification]:
+    return repo.of_incident(session, incident_id)
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    return repo.count_by_status(session)
