@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=512 * 1024, ge=1024)
     ingest_batch_max: int = Field(default=1000, ge=1, le=100_000)
     run_worker: bool = True
+    worker_id: str | None = None
+    engine_tick_seconds: float = Field(default=1.0, gt=0, le=5)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "tocsin@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    # Hosts or CIDRs that outbound webhooks may reach although they are private or loopback (comma-separated).
+    outbound_allowlist: str = ""
 
     @field_validator("database_url")
     @classmethod

@@ -136,10 +136,15 @@ async def grafana_webhook(key: str, request: Request) -> JSONResponse:
         raw = await read_body(request, runtime.settings.max_body_bytes)
         secret = await _signing_secret(runtime, key)
         if secret:
-            signature = request.headers.get("x-grafana-alerting-signature", "")
-            timestamp = request.headers.get("x-grafana-alerting-signature-timestamp")
+            # Grafana's default header; the alternative spelling is accepted for senders configured by hand.
+            signature = request.headers.get("x-grafana-alert-signature") or request.headers.get(
+                "x-grafana-alerting-signature", ""
+            )
+            timestamp = request.headers.get("x-grafana-alert-timestamp")
+            if timestamp is not None and not grafana.timestamp_is_fresh(timestamp, runtime.clock.now()):
+                raise Unauthorized("X-Grafana-Alert-Timestamp is more than 5 minutes away; replay refused")
             if not signature or not grafana.verify_signature(secret, raw, signature, timestamp):
-                raise Unauthorized("missing or wrong X-Grafana-Alerting-Signature")
+                raise Unauthorized("missing or wrong X-Grafana-Alert-Signature")
         return await _submit_events(request, "grafana", key, grafana.parse(parse_body(raw)))
 
     return await _guarded(request, "grafana", handle)
@@ -158,7 +163,7 @@ async def generic_webhook(key: str, request: Request) -> JSONResponse:
             event = generic.parse_form(fields)
         else:
             data = parse_body(raw)
-            event = generic.parse(data)  # type: ignore[arg-type]
+            event = generic.parse(data)
         return await _submit_events(request, "generic", key, [event])
 
     return await _guarded(request, "generic", handle)
