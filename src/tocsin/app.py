@@ -19,9 +19,7 @@ from tocsin.runtime import Runtime
 from tocsin.settings import Settings, load_settings
 
 
-def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, db: Database | None = None
-) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or load_settings()
     runtime = Runtime.build(settings, clock=clock, db=db)
 

@@ -93,7 +93,9 @@ def test_dedup_state_machine(db_url: str) -> None:
                 incidents = s.execute(select(func.count()).select_from(Incident)).scalar_one()
                 open_incidents = dict(
                     s.execute(
-                        select(Incident.status, func.count()).where(Incident.status != "resolved").group_by(Incident.status)
+                        select(Incident.status, func.count())
+                        .where(Incident.status != "resolved")
+                        .group_by(Incident.status)
                     ).all()
                 )
                 index = {
@@ -114,7 +116,10 @@ def test_dedup_state_machine(db_url: str) -> None:
     run_state_machine_as_test(
         Dedup,
         settings=settings(
-            max_examples=25, stateful_step_count=30, deadline=None, derandomize=True,
+            max_examples=25,
+            stateful_step_count=30,
+            deadline=None,
+            derandomize=True,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )

@@ -46,7 +46,9 @@ def test_trigger_opens_one_incident_and_repeats_count(db: Database, clock: FakeC
     (incident,) = incidents(db)
     assert incident.number == 1
     assert incident.status == "triggered"
-    assert incident.severity == "SEV1" and incident.priority == "P1" and incident.urgency == "high"
+    assert incident.severity == "SEV1"
+    assert incident.priority == "P1"
+    assert incident.urgency == "high"
     assert incident.alert_count == 1
     with db.reader() as s:
         alert = s.execute(select(Alert)).scalar_one()
@@ -67,8 +69,9 @@ def test_acknowledge_then_resolve_follow_the_alert(db: Database, clock: FakeCloc
     assert incident.resolved_at == clock.now()
     with db.reader() as s:
         kinds = list(
-            s.execute(select(TimelineEntry.kind).where(TimelineEntry.incident_id == incident.id).order_by(TimelineEntry.id))
-            .scalars()
+            s.execute(
+                select(TimelineEntry.kind).where(TimelineEntry.incident_id == incident.id).order_by(TimelineEntry.id)
+            ).scalars()
         )
     assert kinds == ["triggered", "acknowledged", "resolved"]
 
@@ -131,7 +134,8 @@ def test_trigger_and_resolve_in_one_batch(db: Database, clock: FakeClock) -> Non
         "created",
     ]
     first, second = incidents(db)
-    assert first.status == "resolved" and first.acknowledged_at is not None
+    assert first.status == "resolved"
+    assert first.acknowledged_at is not None
     assert second.status == "triggered"
 
 

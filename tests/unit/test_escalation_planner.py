@@ -379,9 +379,7 @@ def rotations(draw: st.DrawFn) -> Callable[[Target, datetime], tuple[str, ...]]:
 @given(
     snap=snapshots(),
     resolve=rotations(),
-    calls=st.lists(
-        st.tuples(st.sampled_from(["poll", "poll", "poll", "escalate"]), st.integers(0, 4000)), max_size=40
-    ),
+    calls=st.lists(st.tuples(st.sampled_from(["poll", "poll", "poll", "escalate"]), st.integers(0, 4000)), max_size=40),
 )
 def test_simulated_escalation_fires_each_step_once_in_order_and_never_early(
     snap: PolicySnapshot,
@@ -394,9 +392,7 @@ def test_simulated_escalation_fires_each_step_once_in_order_and_never_early(
     now = T0
     state, actions = start(snap, now, resolve)
 
-    def record(
-        before: EscalationState | None, after: EscalationState, acts: list[Action], forced: bool
-    ) -> None:
+    def record(before: EscalationState | None, after: EscalationState, acts: list[Action], forced: bool) -> None:
         if acts and before is not None and not forced:
             assert before.next_fire_at is not None
             assert before.next_fire_at <= now, "fired before its time"

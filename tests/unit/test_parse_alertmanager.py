@@ -84,10 +84,7 @@ def test_mixed_message_yields_both_kinds_and_ignores_unknown_fields() -> None:
     assert firing.source == "db-2.example.com:9100"
     assert resolved.source == "node"  # no instance label: the job
     assert firing.timestamp == datetime(2024, 5, 14, 8, 1, tzinfo=UTC)
-    assert (
-        resolved.summary
-        == "DiskWillFillIn4Hours (device=/dev/sda1, job=node, mountpoint=/, severity=warning, …)"
-    )
+    assert resolved.summary == "DiskWillFillIn4Hours (device=/dev/sda1, job=node, mountpoint=/, severity=warning, …)"
     assert [link["text"] for link in resolved.links] == ["Alertmanager"]  # an empty generatorURL adds no link
 
 
@@ -202,15 +199,9 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=20,
 )
-ALERT_KEYS = st.sampled_from(
-    ["status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"]
-)
+ALERT_KEYS = st.sampled_from(["status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint"])
 NEAR_MESSAGES = st.fixed_dictionaries(
-    {
-        "alerts": st.lists(
-            st.dictionaries(ALERT_KEYS, JSON | st.sampled_from(["firing", "resolved"])), max_size=3
-        )
-    },
+    {"alerts": st.lists(st.dictionaries(ALERT_KEYS, JSON | st.sampled_from(["firing", "resolved"])), max_size=3)},
     optional={"receiver": JSON, "externalURL": JSON, "commonLabels": JSON, "groupKey": JSON},
 )
 

@@ -91,9 +91,7 @@ def test_long_fields_are_cut() -> None:
 
 
 def test_details_that_are_not_an_object_are_wrapped() -> None:
-    assert generic.parse({"summary": "s", "details": "tail of the log"}).details == {
-        "details": "tail of the log"
-    }
+    assert generic.parse({"summary": "s", "details": "tail of the log"}).details == {"details": "tail of the log"}
 
 
 def test_unknown_fields_are_ignored() -> None:
@@ -185,9 +183,7 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=20,
 )
-KEYS = st.sampled_from(
-    ["summary", "severity", "action", "dedup_key", "source", "timestamp", "details", "links"]
-)
+KEYS = st.sampled_from(["summary", "severity", "action", "dedup_key", "source", "timestamp", "details", "links"])
 
 
 @settings(max_examples=200, deadline=None)

@@ -143,12 +143,8 @@ def test_tampered_or_missing_timestamp_fails() -> None:
         (SECRET, None, "\uff11\uff17"),  # fullwidth digits
     ],
 )
-def test_bad_signatures_fail_without_raising(
-    secret: str, signature: str | None, timestamp: str | None
-) -> None:
-    assert not grafana.verify_signature(
-        secret, BODY, sign(BODY) if signature is None else signature, timestamp
-    )
+def test_bad_signatures_fail_without_raising(secret: str, signature: str | None, timestamp: str | None) -> None:
+    assert not grafana.verify_signature(secret, BODY, sign(BODY) if signature is None else signature, timestamp)
 
 
 def test_timestamp_freshness() -> None:

@@ -154,23 +154,17 @@ def test_acknowledge_and_resolve_need_a_dedup_key(action: str, dedup_key: str | 
 
 def test_summary_limit_is_pagerdutys() -> None:
     assert pagerduty_v2.parse_event(trigger(summary="x" * 1024)).summary == "x" * 1024
-    assert errors_of(trigger(summary="x" * 1025)) == [
-        "'payload.summary' must be at most 1024 characters, got 1025"
-    ]
+    assert errors_of(trigger(summary="x" * 1025)) == ["'payload.summary' must be at most 1024 characters, got 1025"]
 
 
 def test_dedup_key_limit() -> None:
     assert pagerduty_v2.parse_event({**trigger(), "dedup_key": "k" * 255}).dedup_key == "k" * 255
-    assert errors_of({**trigger(), "dedup_key": "k" * 256}) == [
-        "'dedup_key' must be at most 255 characters, got 256"
-    ]
+    assert errors_of({**trigger(), "dedup_key": "k" * 256}) == ["'dedup_key' must be at most 255 characters, got 256"]
 
 
 def test_routing_key_limits() -> None:
     assert errors_of({**trigger(), "routing_key": ""}) == ["'routing_key' must not be blank"]
-    assert errors_of({**trigger(), "routing_key": "r" * 65}) == [
-        "'routing_key' must be at most 64 characters, got 65"
-    ]
+    assert errors_of({**trigger(), "routing_key": "r" * 65}) == ["'routing_key' must be at most 64 characters, got 65"]
     assert pagerduty_v2.parse_event({**trigger(), "routing_key": "short"}).action == "trigger"
 
 
@@ -211,15 +205,11 @@ def test_change_event() -> None:
     assert change.source == "acme-build-pipeline-tool-default-i-9999"
     assert change.timestamp == datetime(2020, 7, 17, 8, 42, 58, 315000, tzinfo=UTC)
     assert change.details == {"build_state": "passed", "build_number": "2", "run_time": "1236s"}
-    assert change.links == [
-        {"href": "https://acme.pagerduty.dev/build/2", "text": "View more details in Acme!"}
-    ]
+    assert change.links == [{"href": "https://acme.pagerduty.dev/build/2", "text": "View more details in Acme!"}]
 
 
 def test_change_event_needs_only_key_and_summary() -> None:
-    routing_key, change = pagerduty_v2.parse_change(
-        {"routing_key": KEY, "payload": {"summary": "deployed v2"}}
-    )
+    routing_key, change = pagerduty_v2.parse_change({"routing_key": KEY, "payload": {"summary": "deployed v2"}})
 
     assert routing_key == KEY
     assert (change.summary, change.source, change.timestamp, change.details, change.links) == (
@@ -255,9 +245,7 @@ def test_parse_body_rejects_invalid_json(raw: bytes) -> None:
         parse_body(raw)
 
 
-@pytest.mark.parametrize(
-    ("raw", "kind"), [(b"[]", "array"), (b'"x"', "string"), (b"null", "null"), (b"1", "number")]
-)
+@pytest.mark.parametrize(("raw", "kind"), [(b"[]", "array"), (b'"x"', "string"), (b"null", "null"), (b"1", "number")])
 def test_parse_body_wants_an_object(raw: bytes, kind: str) -> None:
     with pytest.raises(BadRequest, match=f"^body must be a JSON object, not {kind}$"):
         parse_body(raw)

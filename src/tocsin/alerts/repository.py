@@ -17,9 +17,7 @@ def open_alerts_by_key(session: Session, pairs: Iterable[tuple[int, str]]) -> di
     found: dict[tuple[int, str], Alert] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        stmt = select(Alert).where(
-            tuple_(Alert.integration_id, Alert.dedup_key).in_(chunk), Alert.status != "resolved"
-        )
+        stmt = select(Alert).where(tuple_(Alert.integration_id, Alert.dedup_key).in_(chunk), Alert.status != "resolved")
         for alert in session.execute(stmt).scalars():
             found[(alert.integration_id, alert.dedup_key)] = alert
     return found

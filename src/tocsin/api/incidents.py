@@ -70,8 +70,12 @@ def list_incidents(
         return IncidentPage(items=_render(session, rows), next_cursor=next_cursor)
 
 
-@router.post("/incidents", response_model=IncidentOut, status_code=status.HTTP_201_CREATED,
-             summary="Declare an incident by hand")
+@router.post(
+    "/incidents",
+    response_model=IncidentOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Declare an incident by hand",
+)
 def declare(body: DeclareIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         incident = incidents.declare(
@@ -124,7 +128,11 @@ def resolve(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: Resolv
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
         incident = incidents.resolve(
-            session, found.id, actor=principal.actor(), now=runtime.clock.now(), message=body.message if body else ""
+            session,
+            found.id,
+            actor=principal.actor(),
+            now=runtime.clock.now(),
+            message=body.message if body else "",
         )
         return _render(session, [incident])[0]
 

@@ -1,16 +1,16 @@
 """The error tree. Each error carries the HTTP status a transport should answer with.
 
-    TocsinError (500)
-    ├── InvalidInput (422)        a well-formed request asks for something impossible
-    │   └── BadRequest (400)      the request itself is malformed
-    ├── PayloadTooLarge (413)
-    ├── Unauthorized (401)
-    ├── Forbidden (403)
-    ├── NotFound (404)
-    ├── Conflict (409)
-    │   └── InvalidTransition (409)
-    ├── RateLimited (429)
-    └── Unavailable (503)         the request was not committed; the sender should retry
+TocsinError (500)
+├── InvalidInput (422)        a well-formed request asks for something impossible
+│   └── BadRequest (400)      the request itself is malformed
+├── PayloadTooLarge (413)
+├── Unauthorized (401)
+├── Forbidden (403)
+├── NotFound (404)
+├── Conflict (409)
+│   └── InvalidTransition (409)
+├── RateLimited (429)
+└── Unavailable (503)         the request was not committed; the sender should retry
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-TOKEN_PREFIX = "tocsin_"
+TOKEN_PREFIX = "tocsin_"  # noqa: S105 — a public prefix that lets secret scanners spot leaked tokens
 
 
 def new_integration_key() -> str:

@@ -61,15 +61,27 @@ def stop(session: Session, incident_id: int, now: datetime) -> None:
     session.execute(
         update(Escalation)
         .where(Escalation.incident_id == incident_id, Escalation.status == "active")
-        .values(status="stopped", next_fire_at=None, lease_owner=None, lease_until=None, updated_at=now,
-                fence=Escalation.fence + 1)
+        .values(
+            status="stopped",
+            next_fire_at=None,
+            lease_owner=None,
+            lease_until=None,
+            updated_at=now,
+            fence=Escalation.fence + 1,
+        )
         .execution_options(synchronize_session=False)
     )
 
 
 def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Claim]:
     return claim_due(
-        session, Escalation, due_column=Escalation.next_fire_at, ready=ACTIVE, now=now, owner=owner, lease=lease,
+        session,
+        Escalation,
+        due_column=Escalation.next_fire_at,
+        ready=ACTIVE,
+        now=now,
+        owner=owner,
+        lease=lease,
         limit=limit,
     )
 

@@ -117,8 +117,15 @@ def _apply(
     for action in actions:
         if isinstance(action, planner.EmptyStep):
             timeline.append(
-                timeline_row(incident.id, "escalation_empty", ENGINE, now, f"Step {action.step_index + 1}: "
-                             f"{action.reason}; moving on", step=action.step_index, cycle=action.cycle)
+                timeline_row(
+                    incident.id,
+                    "escalation_empty",
+                    ENGINE,
+                    now,
+                    f"Step {action.step_index + 1}: {action.reason}; moving on",
+                    step=action.step_index,
+                    cycle=action.cycle,
+                )
             )
             continue
         user_ids = [int(u) for u in action.user_ids]
@@ -140,7 +147,13 @@ def _apply(
         )
         timeline.extend(
             notify.page_users(
-                session, incident, user_ids, step_index=action.step_index, cycle=action.cycle, run=esc.run, now=now
+                session,
+                incident,
+                user_ids,
+                step_index=action.step_index,
+                cycle=action.cycle,
+                run=esc.run,
+                now=now,
             )
         )
     if state.done and esc.status == "active":
@@ -227,8 +240,16 @@ def rearm_lost(session: Session, *, now: datetime) -> int:
     incident_ids = [i.id for i in unarmed]
     incident_repo.add_timeline(
         session,
-        [timeline_row(i, "escalation_rearmed", Actor("auditor", "engine"), now,
-                      "Escalation timer was missing; re-armed") for i in incident_ids],
+        [
+            timeline_row(
+                i,
+                "escalation_rearmed",
+                Actor("auditor", "engine"),
+                now,
+                "Escalation timer was missing; re-armed",
+            )
+            for i in incident_ids
+        ],
     )
     return fixed
 
@@ -246,11 +267,13 @@ def _validate_targets(session: Session, targets: Sequence[dict[str, Any]]) -> li
             ident = int(str(ref))
         except ValueError:
             raise InvalidInput(f"target ref must be an id, not {ref!r}") from None
-        exists = {
-            "user": lambda: user_repo.get(session, ident),
-            "schedule": lambda: oncall_repo.schedule(session, ident),
-            "team": lambda: team_repo.get(session, ident),
-        }[str(kind)]()
+        exists: object | None
+        if kind == "user":
+            exists = user_repo.get(session, ident)
+        elif kind == "schedule":
+            exists = oncall_repo.schedule(session, ident)
+        else:
+            exists = team_repo.get(session, ident)
         if exists is None:
             raise InvalidInput(f"{kind} {ident} does not exist")
         clean.append({"kind": kind, "ref": str(ident)})
@@ -279,7 +302,11 @@ def create_policy(
 
 
 def set_steps(
-    session: Session, policy: EscalationPolicy, *, steps: Sequence[tuple[Sequence[dict[str, Any]], int]], repeat: int
+    session: Session,
+    policy: EscalationPolicy,
+    *,
+    steps: Sequence[tuple[Sequence[dict[str, Any]], int]],
+    repeat: int,
 ) -> None:
     """Replace a policy's steps. Running escalations keep their snapshot; new incidents get the new steps."""
     if not steps:
@@ -292,7 +319,9 @@ def set_steps(
             raise InvalidInput(f"step {position + 1}: delay must not be negative")
         rows.append(
             EscalationStep(
-                policy_id=policy.id, position=position, delay_seconds=delay,
+                policy_id=policy.id,
+                position=position,
+                delay_seconds=delay,
                 targets=_validate_targets(session, targets),
             )
         )

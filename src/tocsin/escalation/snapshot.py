@@ -76,9 +76,7 @@ class PolicySnapshot:
     def __post_init__(self) -> None:
         if isinstance(self.steps, list):
             object.__setattr__(self, "steps", tuple(self.steps))
-        if self.policy_id is not None and (
-            isinstance(self.policy_id, bool) or not isinstance(self.policy_id, int)
-        ):
+        if self.policy_id is not None and (isinstance(self.policy_id, bool) or not isinstance(self.policy_id, int)):
             raise ValueError(f"policy_id must be an int or None, not {self.policy_id!r}")
         if not isinstance(self.name, str):
             raise ValueError("policy name must be a string")
@@ -166,9 +164,7 @@ def _step_from_dict(raw: Any, index: int) -> Step:
     for t in _field(raw, "targets", list, where):
         if not isinstance(t, Mapping):
             raise ValueError(f"{where} targets must be JSON objects")
-        targets.append(
-            Target(kind=cast(TargetKind, t.get("kind")), ref=_field(t, "ref", str, f"{where} target"))
-        )
+        targets.append(Target(kind=cast(TargetKind, t.get("kind")), ref=_field(t, "ref", str, f"{where} target")))
     try:
         return Step(targets=tuple(targets), delay=timedelta(seconds=delay))
     except (ValueError, OverflowError) as exc:  # NaN and Infinity are valid JSON to Python's parser

@@ -49,7 +49,8 @@ def open_incidents(session: Session, specs: Sequence[NewIncident], *, actor: Act
     session.add_all(incidents)
     session.flush()
     repo.add_timeline(
-        session, [timeline_row(i.id, "triggered", actor, now, f"Incident #{i.number} opened") for i in incidents]
+        session,
+        [timeline_row(i.id, "triggered", actor, now, f"Incident #{i.number} opened") for i in incidents],
     )
     escalation.arm(session, incidents, now=now)
     return incidents
@@ -108,9 +109,7 @@ def acknowledge(session: Session, incident_id: int, *, actor: Actor, now: dateti
     return incident
 
 
-def resolve(
-    session: Session, incident_id: int, *, actor: Actor, now: datetime, message: str = ""
-) -> Incident:
+def resolve(session: Session, incident_id: int, *, actor: Actor, now: datetime, message: str = "") -> Incident:
     """Resolving an incident resolves its open alerts too, so that their dedup keys start afresh."""
     incident = _locked(session, incident_id)
     change_status(session, incident, lifecycle.RESOLVED, actor=actor, now=now, message=message)
@@ -135,7 +134,8 @@ def escalate_now(session: Session, incident_id: int, *, actor: Actor, now: datet
         incident.acknowledged_at = None
         incident.updated_at = now
         repo.add_timeline(
-            session, [timeline_row(incident.id, "retriggered", actor, now, "Escalated by hand", previous=previous)]
+            session,
+            [timeline_row(incident.id, "retriggered", actor, now, "Escalated by hand", previous=previous)],
         )
     escalation.fire_now(session, incident, actor=actor, now=now)
     return incident
@@ -169,7 +169,13 @@ def reassign(session: Session, incident_id: int, user_id: int, *, actor: Actor, 
         session,
         [
             timeline_row(
-                incident.id, "reassigned", actor, now, f"Assigned to {user.name}", previous=previous, to=user.id
+                incident.id,
+                "reassigned",
+                actor,
+                now,
+                f"Assigned to {user.name}",
+                previous=previous,
+                to=user.id,
             )
         ],
     )
@@ -276,7 +282,11 @@ def retrigger_expired_acks(session: Session, *, now: datetime, limit: int = 100)
     actor = Actor(label="acknowledgement timeout", source="engine")
     for incident in expired:
         change_status(
-            session, incident, lifecycle.TRIGGERED, actor=actor, now=now,
+            session,
+            incident,
+            lifecycle.TRIGGERED,
+            actor=actor,
+            now=now,
             message="Acknowledgement timed out; paging again",
         )
     return len(expired)

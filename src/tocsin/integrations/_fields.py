@@ -72,9 +72,7 @@ class Problems:
             return None
         return value
 
-    def mapping(
-        self, obj: Mapping[str, Any], key: str, path: str, *, required: bool = False
-    ) -> dict[str, Any] | None:
+    def mapping(self, obj: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> dict[str, Any] | None:
         """An object field: None when absent, null or of the wrong type (the last one is reported)."""
         value = obj.get(key)
         if value is None:

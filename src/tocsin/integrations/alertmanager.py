@@ -180,9 +180,7 @@ def _labels(alert: dict[str, Any], path: str, problems: Problems) -> dict[str, s
     return None if bad else labels
 
 
-def _time(
-    alert: dict[str, Any], key: str, path: str, problems: Problems
-) -> tuple[str | None, datetime | None]:
+def _time(alert: dict[str, Any], key: str, path: str, problems: Problems) -> tuple[str | None, datetime | None]:
     """The timestamp as sent and as parsed; Go's zero time means "not set" and yields (None, None)."""
     text = problems.string(alert, key, f"{path}.{key}")
     if text is None or not text.strip() or text.startswith(GO_ZERO_TIME_PREFIX):

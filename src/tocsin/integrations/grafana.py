@@ -47,9 +47,7 @@ def verify_signature(secret: str, body: bytes, signature: str, timestamp: str | 
     return hmac.compare_digest(mac.hexdigest(), signature.strip().lower())
 
 
-def timestamp_is_fresh(
-    timestamp: str, now: datetime, *, tolerance_seconds: int = DEFAULT_FRESHNESS_SECONDS
-) -> bool:
+def timestamp_is_fresh(timestamp: str, now: datetime, *, tolerance_seconds: int = DEFAULT_FRESHNESS_SECONDS) -> bool:
     """Whether a signature timestamp (Unix seconds) is within the tolerance of ``now``, to refuse replays."""
     try:
         sent = int(timestamp.strip())

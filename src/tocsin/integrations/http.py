@@ -70,7 +70,8 @@ async def pagerduty_enqueue(request: Request) -> JSONResponse:
         return _pd_error(exc)
     _count(runtime, "pagerduty_v2", result)
     return JSONResponse(
-        {"status": "success", "message": "Event processed", "dedup_key": result.dedup_keys[0]}, status_code=202
+        {"status": "success", "message": "Event processed", "dedup_key": result.dedup_keys[0]},
+        status_code=202,
     )
 
 
@@ -103,7 +104,12 @@ async def _submit_events(request: Request, kind: str, key: str, events: list[Nor
         raise NotFound(f"no integration has the key {key!r}")
     _count(runtime, kind, result)
     return JSONResponse(
-        {"status": "success", "message": "Events processed", "alerts": len(events), "dedup_keys": result.dedup_keys},
+        {
+            "status": "success",
+            "message": "Events processed",
+            "alerts": len(events),
+            "dedup_keys": result.dedup_keys,
+        },
         status_code=202,
     )
 

@@ -91,9 +91,7 @@ def _summary(payload: dict[str, Any], problems: Problems) -> str:
 
 def _read_trigger_payload(payload: dict[str, Any], event: NormalizedEvent, problems: Problems) -> None:
     event.summary = _summary(payload, problems)
-    event.source = (
-        problems.string(payload, "source", "payload.source", required=True, truncate=MAX_SHORT_FIELD) or ""
-    )
+    event.source = problems.string(payload, "source", "payload.source", required=True, truncate=MAX_SHORT_FIELD) or ""
     event.severity = problems.choice(payload, "severity", "payload.severity", SEVERITIES) or "error"
     event.timestamp = problems.timestamp(payload, "timestamp", "payload.timestamp")
     event.component = problems.string(payload, "component", "payload.component", truncate=MAX_SHORT_FIELD)

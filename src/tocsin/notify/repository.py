@@ -54,7 +54,11 @@ def add_notifications(session: Session, rows: list[dict[str, Any]]) -> int:
 def cancel_pending_pages(session: Session, incident_id: int) -> None:
     session.execute(
         update(Notification)
-        .where(Notification.incident_id == incident_id, Notification.kind == "page", Notification.status == "pending")
+        .where(
+            Notification.incident_id == incident_id,
+            Notification.kind == "page",
+            Notification.status == "pending",
+        )
         .values(status="cancelled", next_attempt_at=None, fence=Notification.fence + 1)
         .execution_options(synchronize_session=False)
     )
@@ -62,8 +66,14 @@ def cancel_pending_pages(session: Session, incident_id: int) -> None:
 
 def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Claim]:
     return claim_due(
-        session, Notification, due_column=Notification.next_attempt_at, ready=PENDING, now=now, owner=owner,
-        lease=lease, limit=limit,
+        session,
+        Notification,
+        due_column=Notification.next_attempt_at,
+        ready=PENDING,
+        now=now,
+        owner=owner,
+        lease=lease,
+        limit=limit,
     )
 
 
@@ -116,7 +126,10 @@ def stuck_sending(session: Session, now: datetime, limit: int = 100) -> list[Not
     """Rows left in 'sending' by a worker that died or stalled mid-send (their lease ran out)."""
     stmt = (
         select(Notification)
-        .where(Notification.status == "sending", and_(Notification.lease_until.is_not(None), Notification.lease_until < now))
+        .where(
+            Notification.status == "sending",
+            and_(Notification.lease_until.is_not(None), Notification.lease_until < now),
+        )
         .limit(limit)
         .with_for_update()
     )

@@ -71,8 +71,14 @@ def page_users(
         )
         if plan.fallback is not None:
             timeline.append(
-                timeline_row(incident.id, "notify_fallback", ENGINE, now,
-                             f"{names.get(user_id, user_id)} {_FALLBACK_TEXT[plan.fallback]}", user=user_id)
+                timeline_row(
+                    incident.id,
+                    "notify_fallback",
+                    ENGINE,
+                    now,
+                    f"{names.get(user_id, user_id)} {_FALLBACK_TEXT[plan.fallback]}",
+                    user=user_id,
+                )
             )
         for send in plan.sends:
             key = idempotency_key(incident.id, step_index, cycle, user_id, send.contact_method_id, send.rule_index)
@@ -159,10 +165,19 @@ def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -
             if n.held_since is None:
                 n.held_since = now
                 if incident is not None:
-                    incident_repo.add_timeline(session, [timeline_row(
-                        incident.id, "notify_held", ENGINE, now,
-                        f"{cm.type} to {user.name} held back by the rate limit; it will go out bundled",
-                        notification=n.id)])
+                    incident_repo.add_timeline(
+                        session,
+                        [
+                            timeline_row(
+                                incident.id,
+                                "notify_held",
+                                ENGINE,
+                                now,
+                                f"{cm.type} to {user.name} held back by the rate limit; it will go out bundled",
+                                notification=n.id,
+                            )
+                        ],
+                    )
             n.next_attempt_at = decision.retry_at
             n.lease_until = None
             return None
@@ -261,8 +276,18 @@ def record(
     if n.incident_id is not None:
         incident_repo.add_timeline(
             session,
-            [timeline_row(n.incident_id, kind, ENGINE, now, message, notification=n.id, attempt=n.attempts,
-                          contact_type=cm.type if cm else None)],
+            [
+                timeline_row(
+                    n.incident_id,
+                    kind,
+                    ENGINE,
+                    now,
+                    message,
+                    notification=n.id,
+                    attempt=n.attempts,
+                    contact_type=cm.type if cm else None,
+                )
+            ],
         )
     return n.status
 
@@ -278,9 +303,14 @@ def mark_ambiguous(session: Session, *, now: datetime) -> int:
         n.next_attempt_at = None
         if n.incident_id is not None:
             rows.append(
-                timeline_row(n.incident_id, "notify_ambiguous", ENGINE, now,
-                             "A send was interrupted; it may or may not have arrived and is not repeated",
-                             notification=n.id)
+                timeline_row(
+                    n.incident_id,
+                    "notify_ambiguous",
+                    ENGINE,
+                    now,
+                    "A send was interrupted; it may or may not have arrived and is not repeated",
+                    notification=n.id,
+                )
             )
     incident_repo.add_timeline(session, rows)
     return len(stuck)
@@ -290,8 +320,15 @@ def mark_ambiguous(session: Session, *, now: datetime) -> int:
 
 
 def add_contact_method(
-    session: Session, *, user_id: int, name: str, type: str, address: str, now: datetime,
-    secret: str | None = None, verified: bool = True,
+    session: Session,
+    *,
+    user_id: int,
+    name: str,
+    type: str,
+    address: str,
+    now: datetime,
+    secret: str | None = None,
+    verified: bool = True,
 ) -> ContactMethod:
     if type not in CONTACT_TYPES:
         raise InvalidInput(f"contact method type must be one of {', '.join(CONTACT_TYPES)}")
@@ -302,15 +339,23 @@ def add_contact_method(
     if type in ("webhook", "teams", "mattermost", "discord") and not address.startswith(("http://", "https://")):
         raise InvalidInput(f"a {type} contact method needs an http(s) URL")
     cm = ContactMethod(
-        user_id=user_id, name=name.strip() or type, type=type, address=address.strip(), secret=secret,
-        verified=verified, disabled=False, created_at=now,
+        user_id=user_id,
+        name=name.strip() or type,
+        type=type,
+        address=address.strip(),
+        secret=secret,
+        verified=verified,
+        disabled=False,
+        created_at=now,
     )
     session.add(cm)
     session.flush()
     return cm
 
 
-def add_rule(session: Session, *, user_id: int, urgency: str, contact_method_id: int, delay_seconds: int) -> NotificationRule:
+def add_rule(
+    session: Session, *, user_id: int, urgency: str, contact_method_id: int, delay_seconds: int
+) -> NotificationRule:
     if urgency not in ("high", "low"):
         raise InvalidInput("urgency must be high or low")
     if delay_seconds < 0:

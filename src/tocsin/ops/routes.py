@@ -30,7 +30,10 @@ async def readyz(request: Request) -> JSONResponse:
         current = migrate.current_revision(runtime.db.engine)
         head = migrate.head_revision()
         if current != head:
-            return False, {"database": "ok", "migrations": f"at {current}, expected {head}: run 'tocsin db upgrade'"}
+            return False, {
+                "database": "ok",
+                "migrations": f"at {current}, expected {head}: run 'tocsin db upgrade'",
+            }
         return True, {"database": "ok", "migrations": "current"}
 
     ok, details = await run_in_threadpool(check)

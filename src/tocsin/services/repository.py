@@ -23,9 +23,9 @@ def all_services(session: Session) -> list[Service]:
 
 def integrations_by_keys(session: Session, keys: Iterable[str]) -> dict[str, tuple[Integration, Service]]:
     rows = session.execute(
-        select(Integration, Service).join(Service, Service.id == Integration.service_id).where(
-            Integration.key.in_(list(keys))
-        )
+        select(Integration, Service)
+        .join(Service, Service.id == Integration.service_id)
+        .where(Integration.key.in_(list(keys)))
     ).all()
     return {i.key: (i, s) for i, s in rows}
 

@@ -58,11 +58,11 @@ def update_service(
     *,
     name: str | None = None,
     description: str | None = None,
-    team_id: int | None | object = _UNSET,
+    team_id: int | object | None = _UNSET,
     urgency: str | None = None,
     auto_resolve: bool | None = None,
-    ack_timeout_seconds: int | None | object = _UNSET,
-    tier: int | None | object = _UNSET,
+    ack_timeout_seconds: int | object | None = _UNSET,
+    tier: int | object | None = _UNSET,
 ) -> Service:
     if name is not None and name.strip() and name.strip() != service.name:
         if repo.by_name(session, name.strip()) is not None:

@@ -58,7 +58,12 @@ def create_user(
 
 
 def update_user(
-    session: Session, user: User, *, name: str | None = None, role: str | None = None, timezone: str | None = None
+    session: Session,
+    user: User,
+    *,
+    name: str | None = None,
+    role: str | None = None,
+    timezone: str | None = None,
 ) -> User:
     if name is not None and name.strip():
         user.name = name.strip()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tocsin.db.session import Database
-from tocsin.escalation import service as escalation
 from tocsin.escalation import repository as escalation_repo
+from tocsin.escalation import service as escalation
 
 
 class EscalationModule:

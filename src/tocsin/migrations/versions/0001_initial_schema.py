@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import tocsin.db.base
-from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
@@ -296,9 +296,7 @@ def upgrade() -> None:
         sa.Column("auto_resolve", sa.Boolean(), nullable=False),
         sa.Column("ack_timeout_seconds", sa.Integer(), nullable=True),
         sa.Column("tier", sa.Integer(), nullable=True),
-        sa.Column(
-            "escalation_policy_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
+        sa.Column("escalation_policy_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["escalation_policy_id"],
@@ -306,16 +304,12 @@ def upgrade() -> None:
             name=op.f("fk_services_escalation_policy_id_escalation_policies"),
             ondelete="SET NULL",
         ),
-        sa.ForeignKeyConstraint(
-            ["team_id"], ["teams.id"], name=op.f("fk_services_team_id_teams"), ondelete="SET NULL"
-        ),
+        sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_services_team_id_teams"), ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_services")),
         sa.UniqueConstraint("name", name=op.f("uq_services_name")),
     )
     with op.batch_alter_table("services", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_services_escalation_policy_id"), ["escalation_policy_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_services_escalation_policy_id"), ["escalation_policy_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_services_team_id"), ["team_id"], unique=False)
 
     op.create_table(
@@ -616,9 +610,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("alert_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_alert_events_alert_id"), ["alert_id"], unique=False)
-        batch_op.create_index(
-            "ix_alert_events_integration_received", ["integration_id", "received_at"], unique=False
-        )
+        batch_op.create_index("ix_alert_events_integration_received", ["integration_id", "received_at"], unique=False)
 
 
 def downgrade() -> None:

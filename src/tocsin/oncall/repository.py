@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
+
+
+def schedule(session: Session, schedule_id: int) -> Schedule | None:
+    return session.get(Schedule, schedule_id)
+
+
+def schedule_by_name(session: Session, name: str) -> Schedule | None:
+    return session.execute(select(Schedule).where(Schedule.name == name)).scalar_one_or_none()
+
+
+def schedule_by_feed_token(session: Session, token: str) -> Schedule | None:
+    return session.execute(select(Schedule).where(Schedule.feed_token == token)).scalar_one_or_none()
+
+
+def all_schedules(session: Session) -> list[Schedule]:
+    return list(session.execute(select(Schedule).order_by(Schedule.name)).scalars())
+
+
+def layers_of(session: Session, schedule_id: int) -> list[ScheduleLayer]:
+    stmt = select(ScheduleLayer).where(ScheduleLayer.schedule_id == schedule_id).order_by(ScheduleLayer.position)
+    return list(session.execute(stmt).scalars())
+
+
+def overrides_of(
+    session: Session,
+    schedule_id: int,
+    *,
+    ending_after: datetime | None = None,
+    starting_before: datetime | None = None,
+) -> list[ScheduleOverride]:
+    stmt = select(ScheduleOverride).where(ScheduleOverride.schedule_id == schedule_id)
+    if ending_after is not None:
+        stmt = stmt.where(ScheduleOverride.end > ending_after)
+    if starting_before is not None:
+        stmt = stmt.where(ScheduleOverride.start < starting_before)
+    return list(session.execute(stmt.order_by(ScheduleOverride.start)).scalars())
+
+
+def override(session: Session, override_id: int) -> ScheduleOverride | None:
+    return session.get(ScheduleOverride, override_id)

@@ -1,0 +1,212 @@
+"""On-call use cases: who is on call, final shifts, gaps, overrides, schedule configuration and feeds."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tocsin.core.errors import Conflict, InvalidInput, NotFound
+from tocsin.oncall import calculator as calc
+from tocsin.oncall import repository as repo
+from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
+from tocsin.users import repository as user_repo
+from tocsin.users.service import validate_timezone
+
+ROTATIONS = ("daily", "weekly", "hourly", "custom")
+
+
+def _restriction(raw: dict[str, Any]) -> calc.Restriction:
+    return calc.Restriction(
+        start=time.fromisoformat(raw["start"]),
+        end=time.fromisoformat(raw["end"]),
+        days=tuple(int(d) for d in raw.get("days") or range(7)),
+    )
+
+
+def to_calendar(
+    schedule: Schedule, layers: Sequence[ScheduleLayer], overrides: Sequence[ScheduleOverride]
+) -> calc.Schedule:
+    """The pure calculator's view of a stored schedule (users are identified by their id as a string)."""
+    return calc.Schedule(
+        name=schedule.name,
+        timezone=schedule.timezone,
+        layers=tuple(
+            calc.Layer(
+                name=layer.name,
+                rotation=layer.rotation,  # type: ignore[arg-type]
+                users=tuple(str(u) for u in layer.user_ids),
+                start=layer.start,
+                shift_length=timedelta(seconds=layer.shift_length_seconds) if layer.shift_length_seconds else None,
+                restrictions=tuple(_restriction(r) for r in layer.restrictions),
+                end=layer.end,
+            )
+            for layer in layers
+        ),
+        overrides=tuple(
+            calc.Override(
+                user=str(o.user_id),
+                start=o.start,
+                end=o.end,
+                replaces=str(o.replaces_user_id) if o.replaces_user_id else None,
+            )
+            for o in overrides
+        ),
+    )
+
+
+def load(session: Session, schedule_id: int, *, around: tuple[datetime, datetime] | None = None) -> calc.Schedule:
+    schedule = repo.schedule(session, schedule_id)
+    if schedule is None:
+        raise NotFound(f"schedule {schedule_id} not found")
+    start, end = around if around else (None, None)
+    overrides = repo.overrides_of(session, schedule_id, ending_after=start, starting_before=end)
+    return to_calendar(schedule, repo.layers_of(session, schedule_id), overrides)
+
+
+def users_on_call(session: Session, schedule_id: int, at: datetime) -> tuple[str, ...]:
+    try:
+        cal = load(session, schedule_id, around=(at, at + timedelta(microseconds=1)))
+    except NotFound:
+        return ()
+    return calc.on_call_at(cal, at)
+
+
+def shifts(session: Session, schedule_id: int, start: datetime, end: datetime) -> list[calc.Shift]:
+    if end <= start:
+        raise InvalidInput("the end of the range must come after its start")
+    if end - start > timedelta(days=366):
+        raise InvalidInput("a range is limited to one year")
+    return calc.final_shifts(load(session, schedule_id, around=(start, end)), start, end)
+
+
+def gaps(session: Session, schedule_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    return calc.gaps(load(session, schedule_id, around=(start, end)), start, end)
+
+
+def get_schedule(session: Session, ref: int | str) -> Schedule:
+    found = repo.schedule(session, int(ref)) if str(ref).isdigit() else repo.schedule_by_name(session, str(ref))
+    if found is None:
+        raise NotFound(f"schedule {ref} not found")
+    return found
+
+
+def list_schedules(session: Session) -> list[Schedule]:
+    return repo.all_schedules(session)
+
+
+def layers(session: Session, schedule: Schedule) -> list[ScheduleLayer]:
+    return repo.layers_of(session, schedule.id)
+
+
+def create_schedule(
+    session: Session,
+    *,
+    name: str,
+    timezone: str,
+    now: datetime,
+    team_id: int | None = None,
+    description: str = "",
+) -> Schedule:
+    if not name.strip():
+        raise InvalidInput("a schedule needs a name")
+    if repo.schedule_by_name(session, name.strip()) is not None:
+        raise Conflict(f"a schedule named {name!r} already exists")
+    schedule = Schedule(
+        name=name.strip(),
+        timezone=validate_timezone(timezone),
+        team_id=team_id,
+        description=description,
+        feed_token=secrets.token_urlsafe(24),
+        created_at=now,
+    )
+    session.add(schedule)
+    session.flush()
+    return schedule
+
+
+def set_layers(session: Session, schedule: Schedule, specs: Sequence[dict[str, Any]]) -> None:
+    """Replace the layers of a schedule. Each spec: name, rotation, start, users (ids), shift_length_seconds,
+    restrictions, end."""
+    rows = []
+    for position, spec in enumerate(specs):
+        rotation = spec.get("rotation")
+        if rotation not in ROTATIONS:
+            raise InvalidInput(f"layer {position + 1}: rotation must be one of {', '.join(ROTATIONS)}")
+        users = [int(u) for u in spec.get("users", [])]
+        if not users:
+            raise InvalidInput(f"layer {position + 1}: needs at least one user")
+        for uid in users:
+            if user_repo.get(session, uid) is None:
+                raise InvalidInput(f"layer {position + 1}: user {uid} does not exist")
+        length = spec.get("shift_length_seconds")
+        if rotation in ("hourly", "custom") and not length:
+            raise InvalidInput(f"layer {position + 1}: a {rotation} rotation needs a shift length")
+        for r in spec.get("restrictions") or []:
+            try:
+                _restriction(r)
+            except (KeyError, ValueError, TypeError):
+                raise InvalidInput(
+                    f"layer {position + 1}: a restriction is {{start: 'HH:MM', end: 'HH:MM', days: [0-6]}}"
+                ) from None
+        rows.append(
+            ScheduleLayer(
+                schedule_id=schedule.id,
+                position=position,
+                name=spec.get("name") or f"layer {position + 1}",
+                rotation=rotation,
+                shift_length_seconds=length,
+                start=spec["start"],
+                end=spec.get("end"),
+                user_ids=users,
+                restrictions=list(spec.get("restrictions") or []),
+            )
+        )
+    for old in repo.layers_of(session, schedule.id):
+        session.delete(old)
+    session.flush()
+    session.add_all(rows)
+    session.flush()
+
+
+def add_override(
+    session: Session,
+    schedule: Schedule,
+    *,
+    user_id: int,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    replaces_user_id: int | None = None,
+    created_by_user_id: int | None = None,
+) -> ScheduleOverride:
+    if end <= start:
+        raise InvalidInput("an override must end after it starts")
+    if user_repo.get(session, user_id) is None:
+        raise InvalidInput(f"user {user_id} does not exist")
+    override = ScheduleOverride(
+        schedule_id=schedule.id,
+        user_id=user_id,
+        replaces_user_id=replaces_user_id,
+        start=start,
+        end=end,
+        created_by_user_id=created_by_user_id,
+        created_at=now,
+    )
+    session.add(override)
+    session.flush()
+    return override
+
+
+def delete_override(session: Session, schedule: Schedule, override_id: int) -> None:
+    override = repo.override(session, override_id)
+    if override is None or override.schedule_id != schedule.id:
+        raise NotFound(f"override {override_id} not found")
+    session.delete(override)
+
+
+def overrides(session: Session, schedule: Schedule, *, ending_after: datetime | None = None) -> list[ScheduleOverride]:
+    return repo.overrides_of(session, schedule.id, ending_after=ending_after)
