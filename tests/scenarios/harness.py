@@ -1,0 +1,162 @@
+"""GoAlert-style behavioural harness: a real database, a fake clock, the real engine modules and recording
+providers. Scenarios move the clock, run the engine until idle, consume the messages they expect, and end by
+asserting that nothing else was sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from tocsin.alerts.schemas import NormalizedEvent, Submission
+from tocsin.alerts.service import ingest_batch
+from tocsin.core.clock import FakeClock
+from tocsin.db.session import Database
+from tocsin.engine.modules.ack_timeout import AckTimeoutModule
+from tocsin.engine.modules.auditor import AuditorModule
+from tocsin.engine.modules.escalation import EscalationModule
+from tocsin.engine.modules.notification import NotificationModule
+from tocsin.engine.runner import Runner
+from tocsin.escalation import service as escalation
+from tocsin.incidents import service as incidents
+from tocsin.incidents.models import Incident
+from tocsin.incidents.schemas import Actor
+from tocsin.notify import service as notify
+from tocsin.notify.providers.base import OutboundMessage, ProviderRegistry
+from tocsin.notify.providers.fake import RecordingProvider
+from tocsin.notify.retry import RetryPolicy
+from tocsin.notify.throttle import Throttle
+from tocsin.services import service as services
+from tocsin.users import service as users
+from tocsin.users.models import User
+
+WEB = Actor(label="tester", source="api")
+
+
+@dataclass
+class World:
+    db: Database
+    clock: FakeClock
+    email: RecordingProvider = field(default_factory=lambda: RecordingProvider("email"))
+    webhook: RecordingProvider = field(default_factory=lambda: RecordingProvider("webhook"))
+    throttle: Throttle = field(default_factory=Throttle)
+    users: dict[str, User] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        registry = ProviderRegistry([self.email, self.webhook])
+        ctx = notify.SendContext(base_url="http://tocsin.test", throttle=self.throttle)
+        # Retry quickly and deterministically: waits are the full backoff (rand = 1.0).
+        retry = RetryPolicy(max_attempts=3, base=timedelta(seconds=10), cap=timedelta(minutes=5))
+        self.notifier = NotificationModule(self.db, registry, ctx, self.clock, owner="test", retry=retry)
+        self.runner = Runner(
+            [
+                AckTimeoutModule(self.db),
+                EscalationModule(self.db, owner="test"),
+                self.notifier,
+                AuditorModule(self.db, every=timedelta(0)),
+            ],
+            self.clock,
+        )
+
+    # --- setup ---------------------------------------------------------------------------------------------
+    def user(self, name: str, *, email: bool = True, webhook_after: int | None = None, low: bool = False) -> User:
+        now = self.clock.now()
+        with self.db.unit_of_work() as s:
+            user = users.create_user(s, email=f"{name}@example.com", name=name.title(), now=now)
+            if email:
+                cm = notify.add_contact_method(
+                    s, user_id=user.id, name="mail", type="email", address=f"{name}@example.com", now=now
+                )
+                notify.add_rule(s, user_id=user.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
+                if low:
+                    notify.add_rule(s, user_id=user.id, urgency="low", contact_method_id=cm.id, delay_seconds=0)
+            if webhook_after is not None:
+                hook = notify.add_contact_method(
+                    s, user_id=user.id, name="hook", type="webhook", address=f"https://hooks.test/{name}", now=now
+                )
+                notify.add_rule(
+                    s, user_id=user.id, urgency="high", contact_method_id=hook.id, delay_seconds=webhook_after
+                )
+        self.users[name] = user
+        return user
+
+    def policy(self, name: str, steps: list[tuple[list[dict[str, Any]], int]], repeat: int = 0) -> int:
+        with self.db.unit_of_work() as s:
+            return escalation.create_policy(s, name=name, steps=steps, repeat=repeat, now=self.clock.now()).id
+
+    def service(self, name: str, policy_id: int | None, **kw: Any) -> str:
+        with self.db.unit_of_work() as s:
+            svc = services.create_service(s, name=name, now=self.clock.now(), **kw)
+            svc.escalation_policy_id = policy_id
+            integ = services.add_integration(s, svc, name="events", type="pagerduty_v2", now=self.clock.now())
+        self.keys[name] = integ.key
+        return integ.key
+
+    # --- actions -------------------------------------------------------------------------------------------
+    def trigger(self, service: str, key: str, summary: str = "Something broke") -> Incident:
+        with self.db.unit_of_work() as s:
+            (res,) = ingest_batch(
+                s,
+                [Submission(self.keys[service], events=[NormalizedEvent("trigger", key, summary=summary)])],
+                now=self.clock.now(),
+            )
+        assert res.outcomes == ["created"]
+        return self.incident_by_key(key)
+
+    def incident_by_key(self, key: str) -> Incident:
+        with self.db.reader() as s:
+            from sqlalchemy import select
+
+            from tocsin.alerts.models import Alert
+
+            alert = s.execute(select(Alert).where(Alert.dedup_key == key).order_by(Alert.id.desc())).scalars().first()
+            assert alert is not None and alert.incident_id is not None
+            return incidents.get(s, alert.incident_id)
+
+    def ack(self, incident: Incident) -> None:
+        with self.db.unit_of_work() as s:
+            incidents.acknowledge(s, incident.id, actor=WEB, now=self.clock.now())
+
+    def resolve(self, incident: Incident) -> None:
+        with self.db.unit_of_work() as s:
+            incidents.resolve(s, incident.id, actor=WEB, now=self.clock.now())
+
+    def escalate(self, incident: Incident) -> None:
+        with self.db.unit_of_work() as s:
+            incidents.escalate_now(s, incident.id, actor=WEB, now=self.clock.now())
+
+    def run(self) -> None:
+        self.runner.run_until_idle()
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward in one-second steps, running the engine at each, like a live worker would."""
+        end = self.clock.now() + timedelta(seconds=seconds)
+        while self.clock.now() < end:
+            self.clock.advance(min(1.0, (end - self.clock.now()).total_seconds()))
+            self.run()
+
+    def timeline(self, incident: Incident) -> list[tuple[str, str]]:
+        with self.db.reader() as s:
+            return [(e.kind, e.message) for e in incidents.timeline(s, incident.id)]
+
+    # --- expectations --------------------------------------------------------------------------------------
+    def expect_email(self, to: str, *, number: int | None = None) -> OutboundMessage:
+        (msg,) = self.email.expect(
+            1, lambda m: m.address == f"{to}@example.com" and (number is None or m.incident.number == number)
+        )
+        return msg
+
+    def expect_webhook(self, to: str) -> OutboundMessage:
+        (msg,) = self.webhook.expect(1, lambda m: m.address == f"https://hooks.test/{to}")
+        return msg
+
+    def nothing_more(self) -> None:
+        """Run several more engine passes over a stretch of time, then fail on any message not consumed."""
+        for _ in range(5):
+            self.run()
+        self.email.assert_nothing_more()
+        self.webhook.assert_nothing_more()
+
+    def now(self) -> datetime:
+        return self.clock.now()
