@@ -2,6 +2,7 @@
 
 from tocsin.alerts import models as alerts_models
 from tocsin.audit import models as audit_models
+from tocsin.auth import models as auth_models
 from tocsin.db.base import Base
 from tocsin.escalation import models as escalation_models
 from tocsin.incidents import models as incidents_models
@@ -16,6 +17,7 @@ metadata = Base.metadata
 __all__ = [
     "alerts_models",
     "audit_models",
+    "auth_models",
     "escalation_models",
     "incidents_models",
     "metadata",

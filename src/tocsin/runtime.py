@@ -1,15 +1,35 @@
-"""The objects one Tocsin process shares: settings, database, clock, ingest writer, metrics."""
+"""The objects one Tocsin process shares: settings, database, clock, ingest writer, engine, metrics."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
+import socket
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from tocsin.alerts.committer import IngestCommitter
+from tocsin.alerts.schemas import SubmissionResult
+from tocsin.auth import links
+from tocsin.auth.secrets import instance_secret
 from tocsin.core.clock import Clock, SystemClock
 from tocsin.db.session import Database
+from tocsin.engine.modules.ack_timeout import AckTimeoutModule
+from tocsin.engine.modules.auditor import AuditorModule
+from tocsin.engine.modules.escalation import EscalationModule
+from tocsin.engine.modules.notification import NotificationModule
+from tocsin.engine.runner import Runner
+from tocsin.engine.wake import Wakeup
 from tocsin.incidents import service as incidents
+from tocsin.notify import service as notify
+from tocsin.notify.providers.base import ProviderRegistry
+from tocsin.notify.setup import providers_from_settings
+from tocsin.notify.throttle import Throttle
 from tocsin.ops.metrics import Metrics
 from tocsin.settings import Settings
+
+LINK_LIFETIME = timedelta(hours=24)
 
 
 @dataclass
@@ -19,9 +39,20 @@ class Runtime:
     clock: Clock
     committer: IngestCommitter
     metrics: Metrics = field(repr=False)
+    wakeup: Wakeup = field(default_factory=Wakeup)
+    providers: ProviderRegistry = field(default_factory=ProviderRegistry)
+    engine: Runner | None = None
+    _link_secret: bytes | None = None
 
     @classmethod
-    def build(cls, settings: Settings, *, clock: Clock | None = None, db: Database | None = None) -> Runtime:
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        db: Database | None = None,
+        providers: ProviderRegistry | None = None,
+    ) -> Runtime:
         clock = clock or SystemClock()
         db = db or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
 
@@ -31,15 +62,65 @@ class Runtime:
 
         metrics = Metrics(open_counts)
         committer = IngestCommitter(db, clock, max_batch=settings.ingest_batch_max)
+        runtime = cls(
+            settings=settings,
+            db=db,
+            clock=clock,
+            committer=committer,
+            metrics=metrics,
+            providers=providers if providers is not None else providers_from_settings(settings, clock),
+        )
 
-        def count(results: list[object]) -> None:
+        def after_commit(results: list[SubmissionResult]) -> None:
             metrics.batch_size.observe(len(results))
+            runtime.wakeup.notify()
 
-        committer.on_commit(count)  # type: ignore[arg-type]
-        return cls(settings=settings, db=db, clock=clock, committer=committer, metrics=metrics)
+        committer.on_commit(after_commit)
+        return runtime
 
-    def start(self) -> None:
+    # --- links ---------------------------------------------------------------------------------------------------
+    def link_secret(self) -> bytes:
+        if self._link_secret is None:
+            if self.settings.secret_key:
+                self._link_secret = links.link_secret(self.settings)
+            else:
+                with self.db.unit_of_work() as session:
+                    key = instance_secret(session, "link_signing")
+                self._link_secret = hmac.new(key.encode(), b"tocsin/action-links/v1", hashlib.sha256).digest()
+        return self._link_secret
+
+    def action_link(self, incident_id: int, user_id: int, action: str) -> str:
+        token = links.make_token(
+            self.link_secret(),
+            incident_id=incident_id,
+            user_id=user_id,
+            action=action,  # type: ignore[arg-type]
+            expires_at=self.clock.now() + LINK_LIFETIME,
+            nonce=links.new_nonce(),
+        )
+        return f"{self.settings.base_url}/a/{token}"
+
+    # --- engine --------------------------------------------------------------------------------------------------
+    def build_engine(self, *, owner: str | None = None, throttle: Throttle | None = None) -> Runner:
+        owner = owner or self.settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        ctx = notify.SendContext(
+            base_url=self.settings.base_url, throttle=throttle or Throttle(), links=self.action_link
+        )
+        modules = [
+            AckTimeoutModule(self.db),
+            EscalationModule(self.db, owner=owner),
+            NotificationModule(self.db, self.providers, ctx, self.clock, owner=owner),
+            AuditorModule(self.db),
+        ]
+        self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
+        return self.engine
+
+    def start(self, *, worker: bool | None = None) -> None:
         self.committer.start()
+        if self.settings.run_worker if worker is None else worker:
+            (self.engine or self.build_engine()).start()
 
     def stop(self) -> None:
         self.committer.stop()
+        if self.engine is not None:
+            self.engine.stop()

@@ -350,3 +350,13 @@ def steps_of(session: Session, policy: EscalationPolicy) -> list[EscalationStep]
 
 def escalation_of(session: Session, incident_id: int) -> Escalation | None:
     return repo.of_incident(session, incident_id)
+
+
+def first_responders(session: Session, policy: EscalationPolicy, at: datetime) -> tuple[str, ...]:
+    """Who the policy's first step would page at ``at`` (the policy's "on call now")."""
+    steps = repo.steps_of(session, [policy.id])[policy.id]
+    if not steps:
+        return ()
+    resolve = resolver(session)
+    first = snapshot_of(policy, steps[:1]).steps[0]
+    return tuple(dict.fromkeys(u for t in first.targets for u in resolve(t, at)))

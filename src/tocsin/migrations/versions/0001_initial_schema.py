@@ -2,16 +2,16 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 19:15:01.984010
+Create Date: 2026-11-22 19:25:30.599098
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
 import tocsin.db.base
+from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
@@ -20,12 +20,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "counters",
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("value", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_counters")),
+    )
+    op.create_table(
+        "instance_secrets",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.String(length=255), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_instance_secrets")),
     )
     op.create_table(
         "teams",
@@ -91,17 +96,12 @@ def upgrade() -> None:
         sa.Column("object_type", sa.String(length=64), nullable=False),
         sa.Column("object_id", sa.String(length=64), nullable=False),
         sa.Column(
-            "data",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "data", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
-            ["actor_user_id"],
-            ["users.id"],
-            name=op.f("fk_audit_log_actor_user_id_users"),
-            ondelete="SET NULL",
+            ["actor_user_id"], ["users.id"], name=op.f("fk_audit_log_actor_user_id_users"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
@@ -183,9 +183,7 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("delay_seconds", sa.Integer(), nullable=False),
         sa.Column(
-            "targets",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "targets", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["policy_id"],
@@ -230,9 +228,7 @@ def upgrade() -> None:
         sa.Column("start", tocsin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("end", tocsin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
-            "users",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "users", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column(
             "restrictions",
@@ -240,10 +236,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.ForeignKeyConstraint(
-            ["schedule_id"],
-            ["schedules.id"],
-            name=op.f("fk_schedule_layers_schedule_id_schedules"),
-            ondelete="CASCADE",
+            ["schedule_id"], ["schedules.id"], name=op.f("fk_schedule_layers_schedule_id_schedules"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_schedule_layers")),
     )
@@ -331,10 +324,7 @@ def upgrade() -> None:
         sa.Column("acknowledged_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolved_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["assigned_user_id"],
-            ["users.id"],
-            name=op.f("fk_incidents_assigned_user_id_users"),
-            ondelete="SET NULL",
+            ["assigned_user_id"], ["users.id"], name=op.f("fk_incidents_assigned_user_id_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["created_by_user_id"],
@@ -364,10 +354,7 @@ def upgrade() -> None:
         sa.Column("signing_secret", sa.String(length=255), nullable=True),
         sa.Column("created_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_integrations_service_id_services"),
-            ondelete="CASCADE",
+            ["service_id"], ["services.id"], name=op.f("fk_integrations_service_id_services"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_integrations")),
         sa.UniqueConstraint("key", name=op.f("uq_integrations_key")),
@@ -390,19 +377,13 @@ def upgrade() -> None:
         sa.Column("group", sa.String(length=255), nullable=True),
         sa.Column("class", sa.String(length=255), nullable=True),
         sa.Column(
-            "labels",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "labels", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column(
-            "details",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "details", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column(
-            "links",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "links", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("event_count", sa.Integer(), nullable=False),
         sa.Column("created_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=False),
@@ -410,10 +391,7 @@ def upgrade() -> None:
         sa.Column("acknowledged_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolved_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["incident_id"],
-            ["incidents.id"],
-            name=op.f("fk_alerts_incident_id_incidents"),
-            ondelete="SET NULL",
+            ["incident_id"], ["incidents.id"], name=op.f("fk_alerts_incident_id_incidents"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["integration_id"],
@@ -447,14 +425,10 @@ def upgrade() -> None:
         sa.Column("occurred_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("received_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
-            "details",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "details", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column(
-            "links",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "links", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("description", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -464,10 +438,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["service_id"],
-            ["services.id"],
-            name=op.f("fk_change_events_service_id_services"),
-            ondelete="CASCADE",
+            ["service_id"], ["services.id"], name=op.f("fk_change_events_service_id_services"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_change_events")),
     )
@@ -479,23 +450,19 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("incident_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
-            "snapshot",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "snapshot", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("step_index", sa.Integer(), nullable=False),
         sa.Column("cycle", sa.Integer(), nullable=False),
+        sa.Column("run", sa.Integer(), nullable=False),
         sa.Column("next_fire_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("lease_owner", sa.String(length=64), nullable=True),
         sa.Column("lease_until", tocsin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("fence", sa.Integer(), nullable=False),
         sa.Column("updated_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["incident_id"],
-            ["incidents.id"],
-            name=op.f("fk_escalations_incident_id_incidents"),
-            ondelete="CASCADE",
+            ["incident_id"], ["incidents.id"], name=op.f("fk_escalations_incident_id_incidents"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_escalations")),
         sa.UniqueConstraint("incident_id", name=op.f("uq_escalations_incident_id")),
@@ -514,15 +481,10 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=255), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column(
-            "data",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "data", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.ForeignKeyConstraint(
-            ["actor_user_id"],
-            ["users.id"],
-            name=op.f("fk_incident_timeline_actor_user_id_users"),
-            ondelete="SET NULL",
+            ["actor_user_id"], ["users.id"], name=op.f("fk_incident_timeline_actor_user_id_users"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["incident_id"],
@@ -551,12 +513,11 @@ def upgrade() -> None:
         sa.Column("lease_owner", sa.String(length=64), nullable=True),
         sa.Column("lease_until", tocsin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("fence", sa.Integer(), nullable=False),
+        sa.Column("held_since", tocsin.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("provider_ref", sa.String(length=255), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column(
-            "payload",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.Column("created_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=True),
@@ -567,10 +528,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["incident_id"],
-            ["incidents.id"],
-            name=op.f("fk_notifications_incident_id_incidents"),
-            ondelete="CASCADE",
+            ["incident_id"], ["incidents.id"], name=op.f("fk_notifications_incident_id_incidents"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users"), ondelete="CASCADE"
@@ -593,9 +551,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("received_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
-            "payload",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
+            "payload", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["alert_id"], ["alerts.id"], name=op.f("fk_alert_events_alert_id_alerts"), ondelete="SET NULL"
@@ -614,7 +570,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("alert_events", schema=None) as batch_op:
         batch_op.drop_index("ix_alert_events_integration_received")
         batch_op.drop_index(batch_op.f("ix_alert_events_alert_id"))
@@ -707,4 +662,5 @@ def downgrade() -> None:
     op.drop_table("users")
     op.drop_table("used_link_tokens")
     op.drop_table("teams")
+    op.drop_table("instance_secrets")
     op.drop_table("counters")

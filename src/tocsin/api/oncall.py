@@ -1,0 +1,489 @@
+"""/api/v1 schedules, on-call, overrides, escalation policies, contact methods and notification rules."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.core.clock import utc
+from tocsin.core.errors import Forbidden, InvalidInput
+from tocsin.escalation import service as escalation
+from tocsin.incidents import service as incidents
+from tocsin.notify import service as notify
+from tocsin.oncall import service as oncall
+from tocsin.oncall.durations import parse_duration
+from tocsin.services import service as services
+from tocsin.users import service as users
+
+router = APIRouter(prefix="/api/v1", tags=["on-call"])
+
+Duration = int | str
+
+
+def seconds(value: Duration) -> int:
+    """Durations are given as "30s", "5m", "1h30m" or a number of seconds."""
+    if isinstance(value, int):
+        if value < 0:
+            raise InvalidInput("a duration must not be negative")
+        return value
+    try:
+        return int(parse_duration(value).total_seconds())
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+# --- schemas -----------------------------------------------------------------------------------------------------
+
+
+class LayerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    rotation: Literal["daily", "weekly", "hourly", "custom"]
+    start: datetime
+    users: list[str] = Field(min_length=1, description="user ids or emails, in rotation order")
+    shift_length: Duration | None = None
+    restrictions: list[dict[str, Any]] = []
+    end: datetime | None = None
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = "UTC"
+    description: str = ""
+    layers: list[LayerIn] = []
+
+
+class LayerOut(BaseModel):
+    name: str
+    rotation: str
+    start: datetime
+    end: datetime | None
+    users: list[int]
+    shift_length_seconds: int | None
+    restrictions: list[dict[str, Any]]
+
+
+class ScheduleOut(BaseModel):
+    id: int
+    name: str
+    timezone: str
+    description: str
+    layers: list[LayerOut]
+    ical_url: str
+    on_call_now: list[int]
+
+
+class ShiftOut(BaseModel):
+    user_id: int
+    start: datetime
+    end: datetime
+    layer: str | None
+    is_override: bool
+
+
+class GapOut(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: str
+    start: datetime
+    end: datetime
+    replaces: str | None = None
+
+
+class OverrideOut(BaseModel):
+    id: int
+    user_id: int
+    replaces_user_id: int | None
+    start: datetime
+    end: datetime
+
+
+class TargetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["user", "schedule", "team"]
+    ref: str
+
+
+class StepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    targets: list[TargetIn] = Field(min_length=1)
+    delay: Duration = 0
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    repeat: int = Field(default=0, ge=0, le=9)
+    steps: list[StepIn] = Field(min_length=1)
+
+
+class PolicyOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    repeat: int
+    steps: list[dict[str, Any]]
+
+
+class ContactMethodIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    type: str
+    address: str = Field(min_length=1, max_length=2048)
+    secret: str | None = None
+
+
+class ContactMethodOut(BaseModel):
+    id: int
+    name: str
+    type: str
+    address: str
+    verified: bool
+    disabled: bool
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    urgency: Literal["high", "low"]
+    contact_method_id: int
+    delay: Duration = 0
+
+    @field_validator("delay")
+    @classmethod
+    def _delay(cls, v: Duration) -> Duration:
+        seconds(v)
+        return v
+
+
+class RuleOut(BaseModel):
+    id: int
+    urgency: str
+    contact_method_id: int
+    delay_seconds: int
+
+
+class OnCallEntry(BaseModel):
+    schedule: dict[str, Any] | None = None
+    policy: dict[str, Any] | None = None
+    users: list[dict[str, Any]]
+
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+
+
+def _user_id(session: Any, ref: str) -> int:
+    return users.get_user(session, ref).id
+
+
+def _layer_specs(session: Any, layers: list[LayerIn]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": layer.name,
+            "rotation": layer.rotation,
+            "start": utc(layer.start),
+            "end": utc(layer.end) if layer.end else None,
+            "users": [_user_id(session, u) for u in layer.users],
+            "shift_length_seconds": seconds(layer.shift_length) if layer.shift_length is not None else None,
+            "restrictions": layer.restrictions,
+        }
+        for layer in layers
+    ]
+
+
+def _schedule_out(runtime: Any, session: Any, schedule: Any) -> ScheduleOut:
+    now = runtime.clock.now()
+    return ScheduleOut(
+        id=schedule.id,
+        name=schedule.name,
+        timezone=schedule.timezone,
+        description=schedule.description,
+        layers=[
+            LayerOut(
+                name=layer.name, rotation=layer.rotation, start=layer.start, end=layer.end, users=layer.user_ids,
+                shift_length_seconds=layer.shift_length_seconds, restrictions=layer.restrictions,
+            )
+            for layer in oncall.layers(session, schedule)
+        ],
+        ical_url=f"{runtime.settings.base_url}/ical/schedules/{schedule.feed_token}.ics",
+        on_call_now=[int(u) for u in oncall.users_on_call(session, schedule.id, now)],
+    )
+
+
+def _targets(session: Any, step: StepIn) -> list[dict[str, Any]]:
+    resolved = []
+    for t in step.targets:
+        if t.kind == "user":
+            ref = _user_id(session, t.ref)
+        elif t.kind == "schedule":
+            ref = oncall.get_schedule(session, t.ref).id
+        else:
+            from tocsin.teams import service as teams
+
+            ref = teams.get_team(session, t.ref).id
+        resolved.append({"kind": t.kind, "ref": ref})
+    return resolved
+
+
+def _policy_out(session: Any, policy: Any) -> PolicyOut:
+    return PolicyOut(
+        id=policy.id,
+        name=policy.name,
+        description=policy.description,
+        repeat=policy.repeat,
+        steps=[
+            {"targets": s.targets, "delay_seconds": s.delay_seconds} for s in escalation.steps_of(session, policy)
+        ],
+    )
+
+
+# --- schedules ---------------------------------------------------------------------------------------------------
+
+
+@router.get("/schedules", response_model=list[ScheduleOut])
+def list_schedules(runtime: RuntimeDep, _: PrincipalDep) -> list[ScheduleOut]:
+    with runtime.db.reader() as session:
+        return [_schedule_out(runtime, session, s) for s in oncall.list_schedules(session)]
+
+
+@router.post("/schedules", response_model=ScheduleOut, status_code=status.HTTP_201_CREATED)
+def create_schedule(body: ScheduleIn, runtime: RuntimeDep, _: AdminDep) -> ScheduleOut:
+    with runtime.db.unit_of_work() as session:
+        schedule = oncall.create_schedule(
+            session, name=body.name, timezone=body.timezone, description=body.description, now=runtime.clock.now()
+        )
+        oncall.set_layers(session, schedule, _layer_specs(session, body.layers))
+        return _schedule_out(runtime, session, schedule)
+
+
+@router.get("/schedules/{ref}", response_model=ScheduleOut)
+def get_schedule(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> ScheduleOut:
+    with runtime.db.reader() as session:
+        return _schedule_out(runtime, session, oncall.get_schedule(session, ref))
+
+
+@router.put("/schedules/{ref}/layers", response_model=ScheduleOut)
+def set_layers(ref: str, body: list[LayerIn], runtime: RuntimeDep, _: AdminDep) -> ScheduleOut:
+    with runtime.db.unit_of_work() as session:
+        schedule = oncall.get_schedule(session, ref)
+        oncall.set_layers(session, schedule, _layer_specs(session, body))
+        return _schedule_out(runtime, session, schedule)
+
+
+@router.get("/schedules/{ref}/shifts", response_model=list[ShiftOut], summary="The final schedule over a range")
+def shifts(
+    ref: str, runtime: RuntimeDep, _: PrincipalDep, start: datetime | None = None, end: datetime | None = None
+) -> list[ShiftOut]:
+    begin = utc(start) if start else runtime.clock.now()
+    finish = utc(end) if end else begin + timedelta(days=14)
+    with runtime.db.reader() as session:
+        schedule = oncall.get_schedule(session, ref)
+        return [
+            ShiftOut(user_id=int(s.user), start=s.start, end=s.end, layer=s.layer, is_override=s.is_override)
+            for s in oncall.shifts(session, schedule.id, begin, finish)
+        ]
+
+
+@router.get("/schedules/{ref}/gaps", response_model=list[GapOut], summary="Periods with nobody on call")
+def gaps(ref: str, runtime: RuntimeDep, _: PrincipalDep, days: Annotated[int, Query(ge=1, le=90)] = 14) -> list[GapOut]:
+    now = runtime.clock.now()
+    with runtime.db.reader() as session:
+        schedule = oncall.get_schedule(session, ref)
+        return [GapOut(start=a, end=b) for a, b in oncall.gaps(session, schedule.id, now, now + timedelta(days=days))]
+
+
+@router.get("/schedules/{ref}/overrides", response_model=list[OverrideOut])
+def list_overrides(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[OverrideOut]:
+    with runtime.db.reader() as session:
+        schedule = oncall.get_schedule(session, ref)
+        return [
+            OverrideOut(id=o.id, user_id=o.user_id, replaces_user_id=o.replaces_user_id, start=o.start, end=o.end)
+            for o in oncall.overrides(session, schedule, ending_after=runtime.clock.now())
+        ]
+
+
+@router.post("/schedules/{ref}/overrides", response_model=OverrideOut, status_code=status.HTTP_201_CREATED)
+def create_override(ref: str, body: OverrideIn, runtime: RuntimeDep, principal: ResponderDep) -> OverrideOut:
+    with runtime.db.unit_of_work() as session:
+        schedule = oncall.get_schedule(session, ref)
+        o = oncall.add_override(
+            session, schedule, user_id=_user_id(session, body.user), start=utc(body.start), end=utc(body.end),
+            replaces_user_id=_user_id(session, body.replaces) if body.replaces else None,
+            created_by_user_id=principal.user.id, now=runtime.clock.now(),
+        )
+        return OverrideOut(id=o.id, user_id=o.user_id, replaces_user_id=o.replaces_user_id, start=o.start, end=o.end)
+
+
+@router.delete("/schedules/{ref}/overrides/{override_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_override(ref: str, override_id: int, runtime: RuntimeDep, _: ResponderDep) -> None:
+    with runtime.db.unit_of_work() as session:
+        oncall.delete_override(session, oncall.get_schedule(session, ref), override_id)
+
+
+@router.get("/oncall", response_model=list[OnCallEntry], summary="Who is on call now, per schedule and policy")
+def on_call_now(runtime: RuntimeDep, _: PrincipalDep, at: datetime | None = None) -> list[OnCallEntry]:
+    when = utc(at) if at else runtime.clock.now()
+    with runtime.db.reader() as session:
+        out: list[OnCallEntry] = []
+        for schedule in oncall.list_schedules(session):
+            ids = [int(u) for u in oncall.users_on_call(session, schedule.id, when)]
+            names = users.names_of(session, ids)
+            out.append(OnCallEntry(schedule={"id": schedule.id, "name": schedule.name},
+                                   users=[{"id": i, "name": names.get(i, "")} for i in ids]))
+        for policy in escalation.list_policies(session):
+            ids = [int(u) for u in escalation.first_responders(session, policy, when)]
+            names = users.names_of(session, ids)
+            out.append(OnCallEntry(policy={"id": policy.id, "name": policy.name},
+                                   users=[{"id": i, "name": names.get(i, "")} for i in ids]))
+        return out
+
+
+# --- escalation policies -----------------------------------------------------------------------------------------
+
+
+@router.get("/escalation-policies", response_model=list[PolicyOut], tags=["escalation"])
+def list_policies(runtime: RuntimeDep, _: PrincipalDep) -> list[PolicyOut]:
+    with runtime.db.reader() as session:
+        return [_policy_out(session, p) for p in escalation.list_policies(session)]
+
+
+@router.post("/escalation-policies", response_model=PolicyOut, status_code=status.HTTP_201_CREATED,
+             tags=["escalation"])
+def create_policy(body: PolicyIn, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
+    with runtime.db.unit_of_work() as session:
+        policy = escalation.create_policy(
+            session, name=body.name, description=body.description, repeat=body.repeat, now=runtime.clock.now(),
+            steps=[(_targets(session, s), seconds(s.delay)) for s in body.steps],
+        )
+        return _policy_out(session, policy)
+
+
+@router.get("/escalation-policies/{ref}", response_model=PolicyOut, tags=["escalation"])
+def get_policy(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> PolicyOut:
+    with runtime.db.reader() as session:
+        return _policy_out(session, escalation.get_policy(session, ref))
+
+
+@router.put("/escalation-policies/{ref}", response_model=PolicyOut, tags=["escalation"],
+            summary="Replace the steps; running escalations keep the snapshot they started with")
+def update_policy(ref: str, body: PolicyIn, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
+    with runtime.db.unit_of_work() as session:
+        policy = escalation.get_policy(session, ref)
+        policy.description = body.description
+        escalation.set_steps(
+            session, policy, repeat=body.repeat, steps=[(_targets(session, s), seconds(s.delay)) for s in body.steps]
+        )
+        return _policy_out(session, policy)
+
+
+class ServicePolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    escalation_policy: str | None
+
+
+@router.put("/services/{ref}/escalation-policy", tags=["escalation"])
+def set_service_policy(ref: str, body: ServicePolicyIn, runtime: RuntimeDep, _: AdminDep) -> dict[str, Any]:
+    with runtime.db.unit_of_work() as session:
+        service = services.get_service(session, ref)
+        policy = escalation.get_policy(session, body.escalation_policy) if body.escalation_policy else None
+        service.escalation_policy_id = policy.id if policy else None
+        return {"service_id": service.id, "escalation_policy_id": service.escalation_policy_id}
+
+
+@router.post("/incidents/{ref}/escalate", tags=["incidents"], summary="Page the next step now")
+def escalate(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> dict[str, Any]:
+    with runtime.db.unit_of_work() as session:
+        found = incidents.get(session, ref)
+        incident = incidents.escalate_now(session, found.id, actor=principal.actor(), now=runtime.clock.now())
+        result = {"id": incident.id, "number": incident.number, "status": incident.status}
+    runtime.wakeup.notify()
+    return result
+
+
+@router.get("/incidents/{ref}/notifications", tags=["incidents"])
+def incident_notifications(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[dict[str, Any]]:
+    with runtime.db.reader() as session:
+        found = incidents.get(session, ref)
+        return [
+            {
+                "id": n.id, "user_id": n.user_id, "contact_method_id": n.contact_method_id, "kind": n.kind,
+                "step": n.step_index, "cycle": n.cycle, "status": n.status, "attempts": n.attempts,
+                "next_attempt_at": n.next_attempt_at, "sent_at": n.sent_at, "last_error": n.last_error,
+            }
+            for n in notify.notifications_of(session, found.id)
+        ]
+
+
+# --- contact methods and rules -----------------------------------------------------------------------------------
+
+
+def _own_or_admin(principal: Any, user_id: int) -> None:
+    if principal.user.id != user_id and not principal.is_admin:
+        raise Forbidden("you can only change your own contact methods and rules")
+
+
+@router.get("/users/{ref}/contact-methods", response_model=list[ContactMethodOut], tags=["people"])
+def list_contact_methods(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[ContactMethodOut]:
+    with runtime.db.reader() as session:
+        user = users.get_user(session, ref)
+        return [ContactMethodOut.model_validate(cm, from_attributes=True) for cm in notify.contact_methods(session, user.id)]
+
+
+@router.post("/users/{ref}/contact-methods", response_model=ContactMethodOut, status_code=201, tags=["people"])
+def add_contact_method(ref: str, body: ContactMethodIn, runtime: RuntimeDep, principal: PrincipalDep) -> ContactMethodOut:
+    with runtime.db.unit_of_work() as session:
+        user = users.get_user(session, ref)
+        _own_or_admin(principal, user.id)
+        cm = notify.add_contact_method(
+            session, user_id=user.id, name=body.name, type=body.type, address=body.address, secret=body.secret,
+            now=runtime.clock.now(),
+        )
+        return ContactMethodOut.model_validate(cm, from_attributes=True)
+
+
+@router.post("/contact-methods/{cm_id}/test", status_code=202, tags=["people"],
+             summary="Send a test notification to one contact method")
+def test_contact_method(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    with runtime.db.unit_of_work() as session:
+        n = notify.send_test(session, cm_id, now=runtime.clock.now())
+        _own_or_admin(principal, n.user_id)
+        result = {"notification_id": n.id, "status": n.status}
+    runtime.wakeup.notify()
+    return result
+
+
+@router.get("/users/{ref}/notification-rules", response_model=list[RuleOut], tags=["people"])
+def list_rules(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[RuleOut]:
+    with runtime.db.reader() as session:
+        user = users.get_user(session, ref)
+        return [RuleOut.model_validate(r, from_attributes=True) for r in notify.rules(session, user.id)]
+
+
+@router.post("/users/{ref}/notification-rules", response_model=RuleOut, status_code=201, tags=["people"])
+def add_rule(ref: str, body: RuleIn, runtime: RuntimeDep, principal: PrincipalDep) -> RuleOut:
+    with runtime.db.unit_of_work() as session:
+        user = users.get_user(session, ref)
+        _own_or_admin(principal, user.id)
+        rule = notify.add_rule(
+            session, user_id=user.id, urgency=body.urgency, contact_method_id=body.contact_method_id,
+            delay_seconds=seconds(body.delay),
+        )
+        return RuleOut.model_validate(rule, from_attributes=True)
