@@ -201,6 +201,10 @@ def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -
                     numbers.append(inc.number)
         text = bundle(sorted(set(numbers)))
         n.payload = {**n.payload, "bundled": [o.id for o in bundled]}
+    if not text:
+        text = str(n.payload.get("text", "")) if n.kind != "page" else ""
+    if n.kind == "test":
+        text = f"Test notification from Tocsin to {user.name} by {cm.type}."
     view = _view(session, incident, ctx.base_url) if incident is not None else None
     ack_url = resolve_url = None
     if ctx.links is not None and incident is not None:
@@ -404,3 +408,31 @@ def notifications_of(session: Session, incident_id: int) -> list[Notification]:
 
 def status_counts(session: Session) -> dict[str, int]:
     return repo.count_by_status(session)
+
+
+def notify_handoff(
+    session: Session, *, user_id: int, schedule_name: str, schedule_id: int, at: datetime, now: datetime
+) -> bool:
+    """Tell a user their shift begins; one message per (schedule, user, shift start), whoever computes it."""
+    user = user_repo.get(session, user_id)
+    if user is None or not user.handoff_notifications or user.deactivated_at is not None:
+        return False
+    rules_ = sorted(repo.rules_of(session, [user_id])[user_id], key=lambda r: (r.urgency != "high", r.delay_seconds))
+    methods = repo.contact_methods_of(session, [user_id])[user_id]
+    cm_id = rules_[0].contact_method_id if rules_ else (methods[0].id if methods else None)
+    if cm_id is None:
+        return False
+    row = {
+        "idempotency_key": f"handoff:{schedule_id}:{user_id}:{int(at.timestamp())}",
+        "kind": "handoff",
+        "incident_id": None,
+        "user_id": user_id,
+        "contact_method_id": cm_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "fence": 0,
+        "payload": {"text": f"You are now on call for {schedule_name}.", "schedule_id": schedule_id},
+        "created_at": now,
+    }
+    return repo.add_notifications(session, [row]) == 1
