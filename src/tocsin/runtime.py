@@ -18,6 +18,7 @@ from tocsin.db.session import Database
 from tocsin.engine.modules.ack_timeout import AckTimeoutModule
 from tocsin.engine.modules.auditor import AuditorModule
 from tocsin.engine.modules.escalation import EscalationModule
+from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.runner import Runner
 from tocsin.engine.wake import Wakeup
@@ -111,6 +112,7 @@ class Runtime:
             EscalationModule(self.db, owner=owner),
             NotificationModule(self.db, self.providers, ctx, self.clock, owner=owner),
             AuditorModule(self.db),
+            HandoffModule(self.db),
         ]
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         return self.engine

@@ -37,9 +37,7 @@ class Pages:
     user_id: int
     incident_id: int
 
-    def token(
-        self, action: Action = "acknowledge", *, ttl: timedelta = timedelta(hours=1), **kw: object
-    ) -> str:
+    def token(self, action: Action = "acknowledge", *, ttl: timedelta = timedelta(hours=1), **kw: object) -> str:
         args: dict[str, object] = {
             "incident_id": self.incident_id,
             "user_id": self.user_id,
@@ -84,10 +82,7 @@ def pages(db: Database, clock: FakeClock) -> Iterator[Pages]:
 
 def assert_hardened(headers: object) -> None:
     h = dict(headers)  # type: ignore[call-overload]
-    assert (
-        h["content-security-policy"]
-        == "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'"
-    )
+    assert h["content-security-policy"] == "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'"
     assert h["x-content-type-options"] == "nosniff"
     assert h["referrer-policy"] == "no-referrer"
     assert h["cache-control"] == "no-store"
@@ -135,9 +130,7 @@ def test_resolve_link(pages: Pages) -> None:
 def test_already_acknowledged_says_who_and_when(pages: Pages) -> None:
     with pages.runtime.db.unit_of_work() as s:
         bob = make_user(s, pages.clock.now(), "bob@example.com")
-        incidents.acknowledge(
-            s, pages.incident_id, actor=Actor(bob.name, "api", bob.id), now=pages.clock.now()
-        )
+        incidents.acknowledge(s, pages.incident_id, actor=Actor(bob.name, "api", bob.id), now=pages.clock.now())
     token = pages.token()
     shown = pages.client.get(f"/a/{token}")
     assert shown.status_code == 200

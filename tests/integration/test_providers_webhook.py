@@ -61,9 +61,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("content-length", "0")))
-        self.server.sink.received.append(
-            Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        )
+        self.server.sink.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         if url.path == "/slow":
@@ -80,9 +78,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        code = {"/500": 500, "/503": 503, "/429": 429, "/404": 404, "/400": 400, "/410": 410}.get(
-            url.path, 200
-        )
+        code = {"/500": 500, "/503": 503, "/429": 429, "/404": 404, "/400": 400, "/410": 410}.get(url.path, 200)
         self.send_response(code)
         if code == 429:
             self.send_header("Retry-After", "120")
@@ -282,9 +278,7 @@ def test_allow_listed_host_passes(forbidden_sink: Sink) -> None:
 def test_connects_to_the_checked_address(sink: Sink) -> None:
     """The name is resolved once, by the guard; the request goes to that address with the name as Host."""
     port = sink.server.server_address[1]
-    guard = UrlGuard(
-        ["127.0.0.1/32"], resolver=lambda host, _port: ["127.0.0.1"] if host == "hooks.test" else []
-    )
+    guard = UrlGuard(["127.0.0.1/32"], resolver=lambda host, _port: ["127.0.0.1"] if host == "hooks.test" else [])
     p = WebhookProvider(httpx.Client(), guard=guard, timeout=1)
     try:
         assert p.send(message(f"http://hooks.test:{port}/hook")).outcome == "delivered"

@@ -48,7 +48,9 @@ class World:
         ctx = notify.SendContext(base_url="http://tocsin.test", throttle=self.throttle)
         # Retry quickly and deterministically: waits are the full backoff (rand = 1.0).
         retry = RetryPolicy(max_attempts=3, base=timedelta(seconds=10), cap=timedelta(minutes=5))
-        self.notifier = NotificationModule(self.db, registry, ctx, self.clock, owner="test", retry=retry)
+        self.notifier = NotificationModule(
+            self.db, registry, ctx, self.clock, owner="test", retry=retry, rand=lambda: 1.0
+        )
         self.runner = Runner(
             [
                 AckTimeoutModule(self.db),
@@ -111,7 +113,8 @@ class World:
             from tocsin.alerts.models import Alert
 
             alert = s.execute(select(Alert).where(Alert.dedup_key == key).order_by(Alert.id.desc())).scalars().first()
-            assert alert is not None and alert.incident_id is not None
+            assert alert is not None
+            assert alert.incident_id is not None
             return incidents.get(s, alert.incident_id)
 
     def ack(self, incident: Incident) -> None:
@@ -130,11 +133,17 @@ class World:
         self.runner.run_until_idle()
 
     def advance(self, seconds: float) -> None:
-        """Move time forward in one-second steps, running the engine at each, like a live worker would."""
+        """Move time forward like an ideal live worker: wake at every due time on the way, then at the end."""
         end = self.clock.now() + timedelta(seconds=seconds)
-        while self.clock.now() < end:
-            self.clock.advance(min(1.0, (end - self.clock.now()).total_seconds()))
+        while True:
+            due = [d for m in self.runner.modules if (d := m.next_due()) is not None and d > self.clock.now()]
+            step = min(due, default=end)
+            if step >= end:
+                break
+            self.clock.set(step)
             self.run()
+        self.clock.set(end)
+        self.run()
 
     def timeline(self, incident: Incident) -> list[tuple[str, str]]:
         with self.db.reader() as s:

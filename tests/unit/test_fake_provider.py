@@ -57,9 +57,7 @@ def test_expect_waits_for_other_threads() -> None:
 
 def test_thread_safe_recording() -> None:
     p = RecordingProvider("webhook")
-    threads = [
-        threading.Thread(target=lambda i=i: [p.send(msg(i * 100 + j)) for j in range(100)]) for i in range(8)
-    ]
+    threads = [threading.Thread(target=lambda i=i: [p.send(msg(i * 100 + j)) for j in range(100)]) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:

@@ -55,17 +55,13 @@ def test_verify_accepts_the_genuine_request() -> None:
     ("secret", "headers", "body", "now"),
     [
         pytest.param(SPEC_SECRET, _headers(), b'{"test": 2432232315}', SPEC_TS, id="tampered-body"),
-        pytest.param(
-            "whsec_" + base64.b64encode(b"other").decode(), _headers(), SPEC_BODY, SPEC_TS, id="wrong-secret"
-        ),
+        pytest.param("whsec_" + base64.b64encode(b"other").decode(), _headers(), SPEC_BODY, SPEC_TS, id="wrong-secret"),
         pytest.param(SPEC_SECRET, _headers(), SPEC_BODY, SPEC_TS + 301, id="stale"),
         pytest.param(SPEC_SECRET, _headers(), SPEC_BODY, SPEC_TS - 301, id="future"),
         pytest.param(SPEC_SECRET, _headers(msg_id="msg_other"), SPEC_BODY, SPEC_TS, id="other-id"),
         pytest.param(SPEC_SECRET, _headers(ts=SPEC_TS + 1), SPEC_BODY, SPEC_TS, id="other-timestamp"),
         pytest.param(SPEC_SECRET, _headers(sig="v1,AAAA"), SPEC_BODY, SPEC_TS, id="garbage-signature"),
-        pytest.param(
-            SPEC_SECRET, _headers(sig=SPEC_SIGNATURE.replace("v1,", "v2,")), SPEC_BODY, SPEC_TS, id="v2"
-        ),
+        pytest.param(SPEC_SECRET, _headers(sig=SPEC_SIGNATURE.replace("v1,", "v2,")), SPEC_BODY, SPEC_TS, id="v2"),
         pytest.param(SPEC_SECRET, {}, SPEC_BODY, SPEC_TS, id="no-headers"),
         pytest.param("not base64!", _headers(), SPEC_BODY, SPEC_TS, id="bad-secret"),
     ],

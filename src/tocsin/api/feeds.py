@@ -22,8 +22,9 @@ ICS = "text/calendar; charset=utf-8"
 def schedule_feed(token: str, runtime: RuntimeDep) -> Response:
     now = runtime.clock.now()
     with runtime.db.reader() as session:
-        body = oncall.schedule_feed(session, token, start=now - FEED_PAST, end=now + FEED_FUTURE,
-                                    base_url=runtime.settings.base_url)
+        body = oncall.schedule_feed(
+            session, token, start=now - FEED_PAST, end=now + FEED_FUTURE, base_url=runtime.settings.base_url
+        )
     if body is None:
         raise NotFound("no such feed")
     return Response(body, media_type=ICS, headers={"Cache-Control": "no-store"})
@@ -33,8 +34,9 @@ def schedule_feed(token: str, runtime: RuntimeDep) -> Response:
 def user_feed(token: str, runtime: RuntimeDep) -> Response:
     now = runtime.clock.now()
     with runtime.db.reader() as session:
-        body = oncall.user_feed(session, token, start=now - FEED_PAST, end=now + FEED_FUTURE,
-                                base_url=runtime.settings.base_url)
+        body = oncall.user_feed(
+            session, token, start=now - FEED_PAST, end=now + FEED_FUTURE, base_url=runtime.settings.base_url
+        )
     if body is None:
         raise NotFound("no such feed")
     return Response(body, media_type=ICS, headers={"Cache-Control": "no-store"})

@@ -217,8 +217,13 @@ def _schedule_out(runtime: Any, session: Any, schedule: Any) -> ScheduleOut:
         description=schedule.description,
         layers=[
             LayerOut(
-                name=layer.name, rotation=layer.rotation, start=layer.start, end=layer.end, users=layer.user_ids,
-                shift_length_seconds=layer.shift_length_seconds, restrictions=layer.restrictions,
+                name=layer.name,
+                rotation=layer.rotation,
+                start=layer.start,
+                end=layer.end,
+                users=layer.user_ids,
+                shift_length_seconds=layer.shift_length_seconds,
+                restrictions=layer.restrictions,
             )
             for layer in oncall.layers(session, schedule)
         ],
@@ -248,9 +253,7 @@ def _policy_out(session: Any, policy: Any) -> PolicyOut:
         name=policy.name,
         description=policy.description,
         repeat=policy.repeat,
-        steps=[
-            {"targets": s.targets, "delay_seconds": s.delay_seconds} for s in escalation.steps_of(session, policy)
-        ],
+        steps=[{"targets": s.targets, "delay_seconds": s.delay_seconds} for s in escalation.steps_of(session, policy)],
     )
 
 
@@ -324,9 +327,14 @@ def create_override(ref: str, body: OverrideIn, runtime: RuntimeDep, principal: 
     with runtime.db.unit_of_work() as session:
         schedule = oncall.get_schedule(session, ref)
         o = oncall.add_override(
-            session, schedule, user_id=_user_id(session, body.user), start=utc(body.start), end=utc(body.end),
+            session,
+            schedule,
+            user_id=_user_id(session, body.user),
+            start=utc(body.start),
+            end=utc(body.end),
             replaces_user_id=_user_id(session, body.replaces) if body.replaces else None,
-            created_by_user_id=principal.user.id, now=runtime.clock.now(),
+            created_by_user_id=principal.user.id,
+            now=runtime.clock.now(),
         )
         return OverrideOut(id=o.id, user_id=o.user_id, replaces_user_id=o.replaces_user_id, start=o.start, end=o.end)
 
@@ -345,13 +353,21 @@ def on_call_now(runtime: RuntimeDep, _: PrincipalDep, at: datetime | None = None
         for schedule in oncall.list_schedules(session):
             ids = [int(u) for u in oncall.users_on_call(session, schedule.id, when)]
             names = users.names_of(session, ids)
-            out.append(OnCallEntry(schedule={"id": schedule.id, "name": schedule.name},
-                                   users=[{"id": i, "name": names.get(i, "")} for i in ids]))
+            out.append(
+                OnCallEntry(
+                    schedule={"id": schedule.id, "name": schedule.name},
+                    users=[{"id": i, "name": names.get(i, "")} for i in ids],
+                )
+            )
         for policy in escalation.list_policies(session):
             ids = [int(u) for u in escalation.first_responders(session, policy, when)]
             names = users.names_of(session, ids)
-            out.append(OnCallEntry(policy={"id": policy.id, "name": policy.name},
-                                   users=[{"id": i, "name": names.get(i, "")} for i in ids]))
+            out.append(
+                OnCallEntry(
+                    policy={"id": policy.id, "name": policy.name},
+                    users=[{"id": i, "name": names.get(i, "")} for i in ids],
+                )
+            )
         return out
 
 
@@ -364,12 +380,15 @@ def list_policies(runtime: RuntimeDep, _: PrincipalDep) -> list[PolicyOut]:
         return [_policy_out(session, p) for p in escalation.list_policies(session)]
 
 
-@router.post("/escalation-policies", response_model=PolicyOut, status_code=status.HTTP_201_CREATED,
-             tags=["escalation"])
+@router.post("/escalation-policies", response_model=PolicyOut, status_code=status.HTTP_201_CREATED, tags=["escalation"])
 def create_policy(body: PolicyIn, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
     with runtime.db.unit_of_work() as session:
         policy = escalation.create_policy(
-            session, name=body.name, description=body.description, repeat=body.repeat, now=runtime.clock.now(),
+            session,
+            name=body.name,
+            description=body.description,
+            repeat=body.repeat,
+            now=runtime.clock.now(),
             steps=[(_targets(session, s), seconds(s.delay)) for s in body.steps],
         )
         return _policy_out(session, policy)
@@ -381,8 +400,12 @@ def get_policy(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> PolicyOut:
         return _policy_out(session, escalation.get_policy(session, ref))
 
 
-@router.put("/escalation-policies/{ref}", response_model=PolicyOut, tags=["escalation"],
-            summary="Replace the steps; running escalations keep the snapshot they started with")
+@router.put(
+    "/escalation-policies/{ref}",
+    response_model=PolicyOut,
+    tags=["escalation"],
+    summary="Replace the steps; running escalations keep the snapshot they started with",
+)
 def update_policy(ref: str, body: PolicyIn, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
     with runtime.db.unit_of_work() as session:
         policy = escalation.get_policy(session, ref)
@@ -424,9 +447,17 @@ def incident_notifications(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> li
         found = incidents.get(session, ref)
         return [
             {
-                "id": n.id, "user_id": n.user_id, "contact_method_id": n.contact_method_id, "kind": n.kind,
-                "step": n.step_index, "cycle": n.cycle, "status": n.status, "attempts": n.attempts,
-                "next_attempt_at": n.next_attempt_at, "sent_at": n.sent_at, "last_error": n.last_error,
+                "id": n.id,
+                "user_id": n.user_id,
+                "contact_method_id": n.contact_method_id,
+                "kind": n.kind,
+                "step": n.step_index,
+                "cycle": n.cycle,
+                "status": n.status,
+                "attempts": n.attempts,
+                "next_attempt_at": n.next_attempt_at,
+                "sent_at": n.sent_at,
+                "last_error": n.last_error,
             }
             for n in notify.notifications_of(session, found.id)
         ]
@@ -444,23 +475,36 @@ def _own_or_admin(principal: Any, user_id: int) -> None:
 def list_contact_methods(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[ContactMethodOut]:
     with runtime.db.reader() as session:
         user = users.get_user(session, ref)
-        return [ContactMethodOut.model_validate(cm, from_attributes=True) for cm in notify.contact_methods(session, user.id)]
+        return [
+            ContactMethodOut.model_validate(cm, from_attributes=True) for cm in notify.contact_methods(session, user.id)
+        ]
 
 
 @router.post("/users/{ref}/contact-methods", response_model=ContactMethodOut, status_code=201, tags=["people"])
-def add_contact_method(ref: str, body: ContactMethodIn, runtime: RuntimeDep, principal: PrincipalDep) -> ContactMethodOut:
+def add_contact_method(
+    ref: str, body: ContactMethodIn, runtime: RuntimeDep, principal: PrincipalDep
+) -> ContactMethodOut:
     with runtime.db.unit_of_work() as session:
         user = users.get_user(session, ref)
         _own_or_admin(principal, user.id)
         cm = notify.add_contact_method(
-            session, user_id=user.id, name=body.name, type=body.type, address=body.address, secret=body.secret,
+            session,
+            user_id=user.id,
+            name=body.name,
+            type=body.type,
+            address=body.address,
+            secret=body.secret,
             now=runtime.clock.now(),
         )
         return ContactMethodOut.model_validate(cm, from_attributes=True)
 
 
-@router.post("/contact-methods/{cm_id}/test", status_code=202, tags=["people"],
-             summary="Send a test notification to one contact method")
+@router.post(
+    "/contact-methods/{cm_id}/test",
+    status_code=202,
+    tags=["people"],
+    summary="Send a test notification to one contact method",
+)
 def test_contact_method(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
         n = notify.send_test(session, cm_id, now=runtime.clock.now())
@@ -483,7 +527,10 @@ def add_rule(ref: str, body: RuleIn, runtime: RuntimeDep, principal: PrincipalDe
         user = users.get_user(session, ref)
         _own_or_admin(principal, user.id)
         rule = notify.add_rule(
-            session, user_id=user.id, urgency=body.urgency, contact_method_id=body.contact_method_id,
+            session,
+            user_id=user.id,
+            urgency=body.urgency,
+            contact_method_id=body.contact_method_id,
             delay_seconds=seconds(body.delay),
         )
         return RuleOut.model_validate(rule, from_attributes=True)

@@ -71,9 +71,7 @@ def make_token(
     if expires_at.tzinfo is None:
         raise ValueError("expires_at must be timezone-aware")
     payload = (
-        _HEAD.pack(
-            _VERSION, incident_id, user_id, ACTIONS.index(action), int(expires_at.timestamp()), len(raw_nonce)
-        )
+        _HEAD.pack(_VERSION, incident_id, user_id, ACTIONS.index(action), int(expires_at.timestamp()), len(raw_nonce))
         + raw_nonce
     )
     return base64.urlsafe_b64encode(payload + _tag(secret, payload)).rstrip(b"=").decode("ascii")

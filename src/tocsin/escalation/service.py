@@ -360,3 +360,11 @@ def first_responders(session: Session, policy: EscalationPolicy, at: datetime) -
     resolve = resolver(session)
     first = snapshot_of(policy, steps[:1]).steps[0]
     return tuple(dict.fromkeys(u for t in first.targets for u in resolve(t, at)))
+
+
+def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Claim]:
+    return repo.claim(session, now=now, owner=owner, lease=lease, limit=limit)
+
+
+def next_fire(session: Session) -> datetime | None:
+    return repo.next_fire(session)

@@ -18,6 +18,7 @@ All datetimes in and out are timezone-aware; results are in UTC.
 from __future__ import annotations
 
 import bisect
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -120,7 +121,9 @@ def _first_index(layer: Layer, tz: ZoneInfo, at: datetime) -> int:
     return k
 
 
-def _windows(restrictions: tuple[Restriction, ...], tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+def _windows(
+    restrictions: tuple[Restriction, ...], tz: ZoneInfo, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
     """The restriction windows overlapping [start, end), merged, in UTC."""
     out: list[tuple[datetime, datetime]] = []
     day = start.astimezone(tz).date() - timedelta(days=1)
@@ -190,7 +193,7 @@ def final_shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shi
     points = sorted(e for e in edges if start <= e <= end)
     starts = [[s.start for s in shifts] for shifts in per_layer]
     result: list[Shift] = []
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         current = _covering(per_layer, starts, a)
         for o in overrides:
             if o.start <= a < o.end and (o.replaces is None or (current is not None and current.user == o.replaces)):
@@ -199,7 +202,11 @@ def final_shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shi
             continue
         piece = Shift(current.user, a, b, current.layer, current.is_override)
         last = result[-1] if result else None
-        if last and last.end == a and (last.user, last.layer, last.is_override) == (piece.user, piece.layer, piece.is_override):
+        if (
+            last
+            and last.end == a
+            and (last.user, last.layer, last.is_override) == (piece.user, piece.layer, piece.is_override)
+        ):
             result[-1] = Shift(last.user, last.start, b, last.layer, last.is_override)
         else:
             result.append(piece)

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
+from tocsin.notify import service as notify
 from tocsin.oncall import calculator as calc
+from tocsin.oncall import ical
 from tocsin.oncall import repository as repo
 from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from tocsin.users import repository as user_repo
@@ -210,3 +212,81 @@ def delete_override(session: Session, schedule: Schedule, override_id: int) -> N
 
 def overrides(session: Session, schedule: Schedule, *, ending_after: datetime | None = None) -> list[ScheduleOverride]:
     return repo.overrides_of(session, schedule.id, ending_after=ending_after)
+
+
+def _domain(base_url: str) -> str:
+    return base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "tocsin.local"
+
+
+def schedule_feed(session: Session, token: str, *, start: datetime, end: datetime, base_url: str) -> bytes | None:
+    schedule = repo.schedule_by_feed_token(session, token)
+    if schedule is None:
+        return None
+    found = calc.final_shifts(load(session, schedule.id, around=(start, end)), start, end)
+    names = user_repo.names(session, [int(s.user) for s in found])
+    entries = [(f"schedule-{schedule.id}", s, f"On call: {names.get(int(s.user), s.user)}") for s in found]
+    return ical.feed(
+        f"On call: {schedule.name}",
+        entries,
+        prodid="-//Tocsin//On-call//EN",
+        domain=_domain(base_url),
+        stamp=start,
+    )
+
+
+def user_feed(session: Session, token: str, *, start: datetime, end: datetime, base_url: str) -> bytes | None:
+    user = user_repo.by_feed_token(session, token)
+    if user is None:
+        return None
+    entries = []
+    for schedule in repo.all_schedules(session):
+        for s in calc.final_shifts(load(session, schedule.id, around=(start, end)), start, end):
+            if s.user == str(user.id):
+                entries.append((f"schedule-{schedule.id}", s, f"On call: {schedule.name}"))
+    return ical.feed(
+        f"On call: {user.name}",
+        entries,
+        prodid="-//Tocsin//On-call//EN",
+        domain=_domain(base_url),
+        stamp=start,
+    )
+
+
+def user_feed_token(session: Session, user_id: int) -> str:
+    user = user_repo.get(session, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    if user.feed_token is None:
+        user.feed_token = secrets.token_urlsafe(24)
+    return user.feed_token
+
+
+def upcoming_shifts_of(
+    session: Session, user_id: int, start: datetime, end: datetime
+) -> list[tuple[Schedule, calc.Shift]]:
+    out = []
+    for schedule in repo.all_schedules(session):
+        for s in calc.final_shifts(load(session, schedule.id, around=(start, end)), start, end):
+            if s.user == str(user_id):
+                out.append((schedule, s))
+    return sorted(out, key=lambda pair: pair[1].start)
+
+
+def announce_handoffs(session: Session, *, since: datetime, now: datetime) -> int:
+    """Queue a message for each person whose shift began in (since, now] and who asked to be told."""
+    sent = 0
+    for schedule in repo.all_schedules(session):
+        cal = load(session, schedule.id, around=(since, now))
+        for handoff in calc.next_handoffs(cal, since, now):
+            for user in handoff.to_users:
+                if user in handoff.from_users:
+                    continue
+                sent += notify.notify_handoff(
+                    session,
+                    user_id=int(user),
+                    schedule_name=schedule.name,
+                    schedule_id=schedule.id,
+                    at=handoff.at,
+                    now=now,
+                )
+    return sent

@@ -41,3 +41,7 @@ def names(session: Session, ids: list[int]) -> dict[int, str]:
     if not wanted:
         return {}
     return dict(session.execute(select(User.id, User.name).where(User.id.in_(wanted))).all())
+
+
+def by_feed_token(session: Session, token: str) -> User | None:
+    return session.execute(select(User).where(User.feed_token == token)).scalar_one_or_none()

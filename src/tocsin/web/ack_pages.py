@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
-from tocsin.auth.links import LinkClaims, link_secret, read_token
+from tocsin.auth.links import LinkClaims, read_token
 from tocsin.core.errors import Conflict, Forbidden, InvalidTransition, NotFound, TocsinError, Unauthorized
 from tocsin.incidents import lifecycle
 from tocsin.incidents import service as incidents
@@ -70,9 +70,7 @@ def _runtime(request: Request) -> Runtime:
 
 def _already_done(session: Session, incident: Incident, action: str) -> HTMLResponse | None:
     """A friendly page when the incident is already where the link would put it (or beyond), else None."""
-    if incident.status == lifecycle.TRIGGERED or (
-        action == "resolve" and incident.status != lifecycle.RESOLVED
-    ):
+    if incident.status == lifecycle.TRIGGERED or (action == "resolve" and incident.status != lifecycle.RESOLVED):
         return None
     kind = incident.status  # "acknowledged" or "resolved": the timeline kinds match the statuses
     entries = [e for e in incidents.timeline(session, incident.id) if e.kind == kind]
@@ -89,15 +87,13 @@ def _already_done(session: Session, incident: Incident, action: str) -> HTMLResp
 
 def _claims(runtime: Runtime, token: str) -> LinkClaims | HTMLResponse:
     try:
-        secret = link_secret(runtime.settings)
+        secret = runtime.link_secret()
     except ConfigError:
         return _problem(503, "Links are not available", "This Tocsin server has no signing key configured.")
     try:
         return read_token(secret, token, now=runtime.clock.now())
     except Unauthorized as exc:
-        return _problem(
-            401, "This link cannot be used", exc.detail + ". Open the incident in Tocsin instead."
-        )
+        return _problem(401, "This link cannot be used", exc.detail + ". Open the incident in Tocsin instead.")
 
 
 @router.get("/a/{token}", response_class=HTMLResponse)
@@ -133,7 +129,7 @@ def act(token: str, request: Request) -> HTMLResponse:
     checked = _claims(runtime, token)
     if isinstance(checked, HTMLResponse):
         return checked
-    secret = link_secret(runtime.settings)
+    secret = runtime.link_secret()
     now = runtime.clock.now()
     try:
         with runtime.db.unit_of_work() as session:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tocsin.db.session import Database
-from tocsin.escalation import repository as escalation_repo
 from tocsin.escalation import service as escalation
 
 
@@ -20,13 +19,12 @@ class EscalationModule:
 
     def run_once(self, now: datetime) -> int:
         with self.db.unit_of_work() as session:
-            claims = escalation_repo.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
-        fired = 0
+            claims = escalation.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
         for c in claims:
             with self.db.unit_of_work() as session:
-                fired += escalation.fire_claimed(session, c, now=now)
+                escalation.fire_claimed(session, c, now=now)
         return len(claims)
 
     def next_due(self) -> datetime | None:
         with self.db.reader() as session:
-            return escalation_repo.next_fire(session)
+            return escalation.next_fire(session)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -30,6 +31,7 @@ class NotificationModule:
         lease: timedelta = timedelta(seconds=30),
         batch: int = 100,
         before_send: Callable[[int], None] | None = None,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         self.db = db
         self.providers = providers
@@ -41,6 +43,7 @@ class NotificationModule:
         self.batch = batch
         # A hook for fault-injection tests (pause or kill between the last check and the provider call).
         self.before_send = before_send
+        self.rand = rand
 
     def run_once(self, now: datetime) -> int:
         with self.db.unit_of_work() as session:
@@ -71,7 +74,9 @@ class NotificationModule:
                 log.exception("provider %s raised", message.contact_type)
                 result = SendResult(outcome="failed", error=f"provider error: {type(exc).__name__}")
         with self.db.unit_of_work() as session:
-            notify.record(session, message.notification_id, fence, result, now=self.clock.now(), retry=self.retry)
+            notify.record(
+                session, message.notification_id, fence, result, now=self.clock.now(), retry=self.retry, rand=self.rand
+            )
 
     def next_due(self) -> datetime | None:
         with self.db.reader() as session:

@@ -30,9 +30,7 @@ class RecordingProvider:
             result = self._outcomes.pop(0) if self._outcomes else SendResult("delivered")
             self._cond.notify_all()
         if result.outcome == "delivered" and result.provider_ref is None:
-            return SendResult(
-                "delivered", provider_ref=f"fake-{message.message_id}", status_code=result.status_code
-            )
+            return SendResult("delivered", provider_ref=f"fake-{message.message_id}", status_code=result.status_code)
         return result
 
     def script(self, *outcomes: SendResult) -> None:
@@ -46,9 +44,7 @@ class RecordingProvider:
         with self._cond:
             return list(self._sent)
 
-    def expect(
-        self, n: int = 1, predicate: Predicate | None = None, *, timeout: float = 0.0
-    ) -> list[OutboundMessage]:
+    def expect(self, n: int = 1, predicate: Predicate | None = None, *, timeout: float = 0.0) -> list[OutboundMessage]:
         """Consume ``n`` not yet consumed messages matching ``predicate``, waiting up to ``timeout`` seconds
         for them; fail if fewer arrive."""
         match = predicate or (lambda _m: True)

@@ -101,9 +101,7 @@ def subject_of(message: OutboundMessage) -> str:
 def _details(details: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     rows: list[tuple[str, str, str | None]] = []
     for key, value in list(details.items())[:50]:
-        text = (value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False))[
-            :2000
-        ]
+        text = (value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False))[:2000]
         link = safe_link(text.strip()) if isinstance(value, str) else None
         rows.append((clean_line(key, 100), text, link))
     return rows
