@@ -21,6 +21,7 @@ from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.runner import Runner
+from tocsin.engine.listen import PgListener, notify_work
 from tocsin.engine.wake import Wakeup
 from tocsin.incidents import service as incidents
 from tocsin.notify import service as notify
@@ -44,6 +45,7 @@ class Runtime:
     providers: ProviderRegistry = field(default_factory=ProviderRegistry)
     engine: Runner | None = None
     _link_secret: bytes | None = None
+    _listener: PgListener | None = None
 
     @classmethod
     def build(
@@ -75,6 +77,8 @@ class Runtime:
         def after_commit(results: list[SubmissionResult]) -> None:
             metrics.batch_size.observe(len(results))
             runtime.wakeup.notify()
+            if not db.is_sqlite and any("created" in r.outcomes for r in results):
+                notify_work(settings.database_url)
 
         committer.on_commit(after_commit)
         return runtime
@@ -117,12 +121,23 @@ class Runtime:
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         return self.engine
 
+    def start_listener(self) -> PgListener | None:
+        """On PostgreSQL, wake this process's engine when another process commits new work."""
+        if self.db.is_sqlite:
+            return None
+        self._listener = PgListener(self.settings.database_url, self.wakeup)
+        self._listener.start()
+        return self._listener
+
     def start(self, *, worker: bool | None = None) -> None:
         self.committer.start()
         if self.settings.run_worker if worker is None else worker:
             (self.engine or self.build_engine()).start()
+            self.start_listener()
 
     def stop(self) -> None:
         self.committer.stop()
         if self.engine is not None:
             self.engine.stop()
+        if self._listener is not None:
+            self._listener.stop()

@@ -1,0 +1,57 @@
+"""Cross-process wakeups on PostgreSQL: LISTEN on a channel that committers NOTIFY after new work.
+
+SQLite deployments run one process, where the in-process Wakeup is enough.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg
+
+from tocsin.engine.wake import Wakeup
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "tocsin_work"
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+class PgListener:
+    def __init__(self, url: str, wakeup: Wakeup) -> None:
+        self.url = libpq_url(url)
+        self.wakeup = wakeup
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tocsin-pg-listen", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self.wakeup.notify()
+            except psycopg.Error as exc:
+                # The database is away: the engine's tick keeps working; try to listen again shortly.
+                log.warning("LISTEN connection lost (%s); retrying", type(exc).__name__)
+                self._stop.wait(1.0)
+
+
+def notify_work(url: str) -> None:
+    """Tell other processes' engines there is new work (best effort: they also tick every second)."""
+    try:
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.execute(f"NOTIFY {CHANNEL}")
+    except psycopg.Error as exc:
+        log.debug("NOTIFY failed: %s", exc)
