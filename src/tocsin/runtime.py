@@ -15,13 +15,14 @@ from tocsin.auth import links
 from tocsin.auth.secrets import instance_secret
 from tocsin.core.clock import Clock, SystemClock
 from tocsin.db.session import Database
+from tocsin.engine.listen import PgListener, notify_work
+from tocsin.engine.module import Module
 from tocsin.engine.modules.ack_timeout import AckTimeoutModule
 from tocsin.engine.modules.auditor import AuditorModule
 from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.runner import Runner
-from tocsin.engine.listen import PgListener, notify_work
 from tocsin.engine.wake import Wakeup
 from tocsin.incidents import service as incidents
 from tocsin.notify import service as notify
@@ -111,7 +112,7 @@ class Runtime:
         ctx = notify.SendContext(
             base_url=self.settings.base_url, throttle=throttle or Throttle(), links=self.action_link
         )
-        modules = [
+        modules: list[Module] = [
             AckTimeoutModule(self.db),
             EscalationModule(self.db, owner=owner),
             NotificationModule(self.db, self.providers, ctx, self.clock, owner=owner),

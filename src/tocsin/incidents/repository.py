@@ -92,7 +92,11 @@ def expired_acks(session: Session, now: datetime, limit: int) -> list[Incident]:
         .limit(limit * 10)
         .with_for_update(of=Incident)
     ).all()
-    due = [i for i, timeout in rows if i.acknowledged_at and i.acknowledged_at + timedelta(seconds=timeout) <= now]
+    due = [
+        i
+        for i, timeout in rows
+        if i.acknowledged_at and timeout and i.acknowledged_at + timedelta(seconds=timeout) <= now
+    ]
     return due[:limit]
 
 
@@ -102,5 +106,5 @@ def next_ack_expiry(session: Session) -> datetime | None:
         .join(Service, Service.id == Incident.service_id)
         .where(Incident.status == "acknowledged", Service.ack_timeout_seconds.is_not(None))
     ).all()
-    times = [at + timedelta(seconds=t) for at, t in rows if at is not None]
+    times = [at + timedelta(seconds=t) for at, t in rows if at is not None and t]
     return min(times) if times else None

@@ -62,6 +62,8 @@ async def pagerduty_enqueue(request: Request) -> JSONResponse:
         data = parse_body(await read_body(request, runtime.settings.max_body_bytes))
         event = pagerduty_v2.parse_event(data)
         key = pagerduty_v2.routing_key_of(data)
+        if key is None:
+            raise BadRequest("Event object is invalid", errors=["'routing_key' is required"])
         result = await runtime.committer.submit(Submission(integration_key=key, events=[event]))
         if not result.found:
             raise NotFound("Invalid routing key", errors=["'routing_key' does not match any integration"])

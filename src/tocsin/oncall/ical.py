@@ -43,4 +43,5 @@ def feed(
         event.add("summary", summary)
         event.add("sequence", 0)
         cal.add_component(event)
-    return cal.to_ical()
+    ics: bytes = cal.to_ical()
+    return ics

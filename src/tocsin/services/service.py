@@ -81,11 +81,11 @@ def update_service(
     if ack_timeout_seconds is not _UNSET:
         if ack_timeout_seconds is not None and (not isinstance(ack_timeout_seconds, int) or ack_timeout_seconds < 1):
             raise InvalidInput("ack_timeout must be a positive number of seconds")
-        service.ack_timeout_seconds = ack_timeout_seconds  # type: ignore[assignment]
+        service.ack_timeout_seconds = ack_timeout_seconds
     if tier is not _UNSET:
         if tier is not None and (not isinstance(tier, int) or not 1 <= tier <= 5):
             raise InvalidInput("tier must be between 1 and 5")
-        service.tier = tier  # type: ignore[assignment]
+        service.tier = tier
     return service
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from tocsin.core.clock import Clock
+from tocsin.db.claims import Claim
 from tocsin.db.session import Database
 from tocsin.notify import service as notify
 from tocsin.notify.providers.base import ProviderRegistry, SendResult
@@ -52,7 +53,7 @@ class NotificationModule:
             self._deliver(c)
         return len(claims)
 
-    def _deliver(self, c: notify.Claim) -> None:
+    def _deliver(self, c: Claim) -> None:
         with self.db.unit_of_work() as session:
             message = notify.begin_send(session, c, now=self.clock.now(), ctx=self.ctx)
         if message is None:
