@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tests.scenarios.harness import WEB as WEB_ACTOR
 from tests.scenarios.harness import World
 from tocsin.notify.providers.base import SendResult
 
@@ -220,4 +221,36 @@ def test_throttle_holds_back_then_bundles(world: World) -> None:
     world.advance(15 * 60)
     (bundle,) = world.email.expect(1)
     assert "more incident" in bundle.text
+    world.advance(3600)
+
+
+def test_reassign_to_a_user_pages_that_user_and_stops_the_policy(world: World) -> None:
+    two_step_policy(world, delay=300)
+    carol = world.user("carol")
+    incident = world.trigger("api", "k1")
+    world.run()
+    world.expect_email("alice")
+    world.ack(incident)
+    with world.db.unit_of_work() as s:
+        from tocsin.incidents import service as incidents
+
+        incidents.reassign(s, incident.id, user_id=carol.id, actor=WEB_ACTOR, now=world.now())
+    world.run()
+    world.expect_email("carol")
+    world.advance(3600)  # bob (the policy's second step) is not paged any more
+
+
+def test_reassign_to_another_policy_runs_that_policy(world: World) -> None:
+    two_step_policy(world, delay=300)
+    carol = world.user("carol")
+    other = world.policy("night", [([{"kind": "user", "ref": carol.id}], 600)])
+    incident = world.trigger("api", "k1")
+    world.run()
+    world.expect_email("alice")
+    with world.db.unit_of_work() as s:
+        from tocsin.incidents import service as incidents
+
+        incidents.reassign(s, incident.id, policy_id=other, actor=WEB_ACTOR, now=world.now())
+    world.run()
+    world.expect_email("carol")
     world.advance(3600)

@@ -23,6 +23,7 @@ from tocsin.api.schemas import (
     TimelineEntryOut,
 )
 from tocsin.core.clock import utc
+from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import IncidentFilter
@@ -141,9 +142,14 @@ def resolve(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: Resolv
 def reassign(ref: str, body: ReassignIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
-        user = users.get_user(session, body.user)
-        incident = incidents.reassign(session, found.id, user.id, actor=principal.actor(), now=runtime.clock.now())
-        return _render(session, [incident])[0]
+        user_id = users.get_user(session, body.user).id if body.user else None
+        policy_id = escalation.get_policy(session, body.escalation_policy).id if body.escalation_policy else None
+        incident = incidents.reassign(
+            session, found.id, user_id=user_id, policy_id=policy_id, actor=principal.actor(), now=runtime.clock.now()
+        )
+        rendered = _render(session, [incident])[0]
+    runtime.wakeup.notify()
+    return rendered
 
 
 @router.post("/incidents/{ref}/notes", response_model=TimelineEntryOut, status_code=status.HTTP_201_CREATED)

@@ -134,7 +134,8 @@ class ResolveIn(BaseModel):
 class ReassignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    user: str = Field(description="user id or email", min_length=1)
+    user: str | None = Field(default=None, description="user id or email", min_length=1)
+    escalation_policy: str | None = Field(default=None, description="escalation policy id or name", min_length=1)
 
 
 class NoteIn(BaseModel):

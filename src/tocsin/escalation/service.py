@@ -221,6 +221,51 @@ def restart(session: Session, incident: Incident, *, now: datetime) -> None:
     esc.updated_at = now
 
 
+def _retarget(session: Session, incident: Incident, snapshot: PolicySnapshot, now: datetime) -> None:
+    esc = repo.of_incident(session, incident.id, for_update=True)
+    if esc is None:
+        repo.add_escalations(
+            session,
+            [
+                {
+                    "incident_id": incident.id,
+                    "snapshot": snapshot.to_dict(),
+                    "status": "stopped",
+                    "step_index": 0,
+                    "cycle": 0,
+                    "run": 0,
+                    "next_fire_at": None,
+                    "fence": 0,
+                    "updated_at": now,
+                }
+            ],
+        )
+        return
+    esc.snapshot = snapshot.to_dict()
+
+
+def retarget_to_user(session: Session, incident: Incident, user_id: int, *, now: datetime) -> None:
+    """From now on the incident pages this one person (the caller restarts the escalation)."""
+    snapshot = PolicySnapshot(
+        policy_id=None,
+        name="direct assignment",
+        repeat=0,
+        steps=(Step(targets=(Target(kind="user", ref=str(user_id)),), delay=timedelta(0)),),
+    )
+    _retarget(session, incident, snapshot, now)
+
+
+def retarget_to_policy(session: Session, incident: Incident, policy_id: int, *, now: datetime) -> str:
+    policy = repo.policy(session, policy_id)
+    if policy is None:
+        raise InvalidInput(f"escalation policy {policy_id} does not exist")
+    steps = repo.steps_of(session, [policy.id])[policy.id]
+    if not steps:
+        raise InvalidInput(f"escalation policy {policy.name!r} has no steps")
+    _retarget(session, incident, snapshot_of(policy, steps), now)
+    return policy.name
+
+
 def stop(session: Session, incident_id: int, *, now: datetime) -> None:
     repo.stop(session, incident_id, now)
     notify.cancel_pending_pages(session, incident_id)

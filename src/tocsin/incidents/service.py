@@ -155,30 +155,46 @@ def add_note(session: Session, incident_id: int, text: str, *, actor: Actor, now
     return entry
 
 
-def reassign(session: Session, incident_id: int, user_id: int, *, actor: Actor, now: datetime) -> Incident:
-    user = user_repo.get(session, user_id)
-    if user is None:
-        raise InvalidInput(f"user {user_id} does not exist")
+def reassign(
+    session: Session,
+    incident_id: int,
+    *,
+    actor: Actor,
+    now: datetime,
+    user_id: int | None = None,
+    policy_id: int | None = None,
+) -> Incident:
+    """Hand the incident to a person or to another escalation policy; whoever it goes to is paged from now on.
+
+    An acknowledged incident goes back to triggered, so that the new owner is paged and has to acknowledge.
+    """
+    if (user_id is None) == (policy_id is None):
+        raise InvalidInput("reassign to exactly one of: a user, an escalation policy")
     incident = _locked(session, incident_id)
     if not lifecycle.is_open(incident.status):
         raise InvalidInput("a resolved incident cannot be reassigned")
-    previous = incident.assigned_user_id
-    incident.assigned_user_id = user.id
+    if user_id is not None:
+        user = user_repo.get(session, user_id)
+        if user is None:
+            raise InvalidInput(f"user {user_id} does not exist")
+        previous = incident.assigned_user_id
+        incident.assigned_user_id = user.id
+        escalation.retarget_to_user(session, incident, user.id, now=now)
+        entry = timeline_row(
+            incident.id, "reassigned", actor, now, f"Assigned to {user.name}", previous=previous, to=user.id
+        )
+    else:
+        assert policy_id is not None
+        name = escalation.retarget_to_policy(session, incident, policy_id, now=now)
+        entry = timeline_row(
+            incident.id, "reassigned", actor, now, f"Handed to escalation policy {name}", policy=policy_id
+        )
     incident.updated_at = now
-    repo.add_timeline(
-        session,
-        [
-            timeline_row(
-                incident.id,
-                "reassigned",
-                actor,
-                now,
-                f"Assigned to {user.name}",
-                previous=previous,
-                to=user.id,
-            )
-        ],
-    )
+    repo.add_timeline(session, [entry])
+    if incident.status == lifecycle.ACKNOWLEDGED:
+        change_status(session, incident, lifecycle.TRIGGERED, actor=actor, now=now, message="reassigned")
+    else:
+        escalation.restart(session, incident, now=now)
     return incident
 
 
