@@ -120,6 +120,14 @@ class Runtime:
             HandoffModule(self.db),
         ]
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
+        engine = self.engine
+
+        def stats() -> tuple[dict[str, float], dict[str, int], dict[str, int]]:
+            with self.db.reader() as session:
+                outbox = notify.status_counts(session)
+            return dict(engine.seconds), dict(engine.failures), outbox
+
+        self.metrics.watch_engine(stats)
         return self.engine
 
     def start_listener(self) -> PgListener | None:

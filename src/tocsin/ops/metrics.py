@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -24,6 +24,31 @@ class _OpenIncidents(Collector):
         for status in ("triggered", "acknowledged"):
             family.add_metric([status], counts.get(status, 0))
         yield family
+
+
+class _EngineStats(Collector):
+    """Per-module engine timing and failures, and the outbox by status."""
+
+    def __init__(self, stats: Callable[[], tuple[dict[str, float], dict[str, int], dict[str, int]]]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterable[Metric]:
+        seconds, failures, outbox = self._stats()
+        busy = CounterMetricFamily(
+            "tocsin_engine_module_seconds", "Time spent in each engine module", labels=["module"]
+        )
+        failed = CounterMetricFamily(
+            "tocsin_engine_module_failures", "Failed passes per engine module", labels=["module"]
+        )
+        for name, value in seconds.items():
+            busy.add_metric([name], value)
+            failed.add_metric([name], failures.get(name, 0))
+        queue = GaugeMetricFamily("tocsin_notifications", "Notifications in the outbox by status", labels=["status"])
+        for status, n in outbox.items():
+            queue.add_metric([status], n)
+        yield busy
+        yield failed
+        yield queue
 
 
 class Metrics:
@@ -50,6 +75,9 @@ class Metrics:
         )
         if open_counts is not None:
             self.registry.register(_OpenIncidents(open_counts))
+
+    def watch_engine(self, stats: Callable[[], tuple[dict[str, float], dict[str, int], dict[str, int]]]) -> None:
+        self.registry.register(_EngineStats(stats))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
