@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tocsin.api import incidents
+from tocsin.api import incidents, people, services
 
 api_router = APIRouter()
 api_router.include_router(incidents.router)
+api_router.include_router(services.router)
+api_router.include_router(people.router)

@@ -1,0 +1,14 @@
+"""The ``tocsin`` command. Each module below adds its own commands to the shared app."""
+
+from __future__ import annotations
+
+# Imported for their side effect: each registers its commands on the shared app.
+from tocsin.cli import config_cmds, incidents, oncall, people, server  # noqa: F401
+from tocsin.cli._app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,3 @@
+"""``tocsin`` apply, export and demo: configuration as code."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""``tocsin`` incident and event commands."""
+
+from __future__ import annotations

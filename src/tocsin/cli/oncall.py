@@ -1,0 +1,3 @@
+"""``tocsin`` on-call commands."""
+
+from __future__ import annotations

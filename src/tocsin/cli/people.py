@@ -1,0 +1,3 @@
+"""``tocsin`` user and token commands."""
+
+from __future__ import annotations
