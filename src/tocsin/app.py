@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from tocsin import __version__
+from tocsin import __version__, web
 from tocsin.api import errors, feeds
 from tocsin.api import oncall as oncall_api
 from tocsin.api.router import api_router
@@ -18,7 +18,6 @@ from tocsin.ops.metrics import LatencyMiddleware
 from tocsin.ops.routes import router as ops_router
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings, load_settings
-from tocsin.web import ack_pages
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, db: Database | None = None) -> FastAPI:
@@ -45,7 +44,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.include_router(api_router)
     app.include_router(oncall_api.router)
     app.include_router(feeds.router)
-    app.include_router(ack_pages.router)
     app.include_router(ops_router)
+    web.install(app, runtime)
     app.add_middleware(LatencyMiddleware, metrics=runtime.metrics)
     return app

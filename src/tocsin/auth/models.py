@@ -1,9 +1,11 @@
 from __future__ import annotations
 
-from sqlalchemy import String
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tocsin.db.base import Base
+from tocsin.db.base import Base, BigID
 
 
 class InstanceSecret(Base):
@@ -13,3 +15,16 @@ class InstanceSecret(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+class WebSession(Base):
+    """A signed-in browser. Only the SHA-256 of the cookie is stored; signing out deletes the row."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -108,3 +108,14 @@ def next_ack_expiry(session: Session) -> datetime | None:
     ).all()
     times = [at + timedelta(seconds=t) for at, t in rows if at is not None and t]
     return min(times) if times else None
+
+
+def latest_timeline_id(session: Session) -> int:
+    return int(session.execute(select(func.max(TimelineEntry.id))).scalar_one_or_none() or 0)
+
+
+def incidents_changed_since(session: Session, after_id: int, limit: int = 500) -> list[int]:
+    rows = session.execute(
+        select(TimelineEntry.incident_id).where(TimelineEntry.id > after_id).distinct().limit(limit)
+    ).scalars()
+    return sorted(set(rows))

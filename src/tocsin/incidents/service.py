@@ -310,3 +310,13 @@ def retrigger_expired_acks(session: Session, *, now: datetime, limit: int = 100)
 
 def next_ack_expiry(session: Session) -> datetime | None:
     return repo.next_ack_expiry(session)
+
+
+def latest_change(session: Session) -> int:
+    """The id of the newest timeline entry: every change of any incident moves it."""
+    return repo.latest_timeline_id(session)
+
+
+def changed_since(session: Session, after_id: int) -> list[int]:
+    """Ids of the incidents whose timeline grew after ``after_id``."""
+    return repo.incidents_changed_since(session, after_id)

@@ -1,0 +1,113 @@
+"""Who is signed in, for the HTML pages: the session cookie, the login redirect and the CSRF check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from tocsin.auth import sessions
+from tocsin.incidents.schemas import Actor
+from tocsin.runtime import Runtime
+from tocsin.users.models import User
+
+COOKIE = "tocsin_session"
+
+
+class LoginRequired(Exception):
+    """Raised by pages when nobody is signed in; answered with a redirect to the sign-in page."""
+
+
+class PageError(Exception):
+    """An error shown to a person as an HTML page (the JSON API answers problem+json instead)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class WebUser:
+    user: User
+    token: str
+    csrf: str
+
+    def actor(self) -> Actor:
+        return Actor(label=self.user.name, source="web", user_id=self.user.id)
+
+    @property
+    def can_act(self) -> bool:
+        return self.user.role in ("admin", "responder")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == "admin"
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def signed_in(request: Request) -> WebUser | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    runtime = runtime_of(request)
+    now = runtime.clock.now()
+    with runtime.db.reader() as session:
+        found = sessions.user_of(session, token, now=now)
+    if found is None:
+        return None
+    user, stale = found
+    if stale:
+        with runtime.db.unit_of_work() as session:
+            sessions.touch(session, token, now=now)
+    return WebUser(user=user, token=token, csrf=sessions.csrf_token(runtime.link_secret(), token))
+
+
+def require_user(request: Request) -> WebUser:
+    who = signed_in(request)
+    if who is None:
+        raise LoginRequired
+    return who
+
+
+def require_responder(request: Request) -> WebUser:
+    who = require_user(request)
+    if not who.can_act:
+        raise PageError(403, "Your role can look at incidents but not act on them.")
+    return who
+
+
+async def checked_form(request: Request, who: WebUser) -> FormData:
+    """The posted form, after checking its CSRF token (form field ``csrf`` or the X-CSRF-Token header)."""
+    form = await request.form()
+    field = form.get("csrf")
+    presented = request.headers.get("x-csrf-token") or (field if isinstance(field, str) else "")
+    if not sessions.csrf_ok(runtime_of(request).link_secret(), who.token, presented):
+        raise PageError(403, "This form expired or came from another site. Reload the page and try again.")
+    return form
+
+
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    secure = request.url.scheme == "https" or runtime_of(request).settings.base_url.startswith("https://")
+    lifetime = int(sessions.ABSOLUTE.total_seconds())
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=secure, path="/", max_age=lifetime)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, _: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(PageError)
+    async def _page_error(request: Request, exc: PageError) -> Response:
+        from tocsin.web.templating import render
+
+        return render("web/error.html", exc.status, who=signed_in(request), message=exc.message)

@@ -1,0 +1,248 @@
+"""The responder's incident pages: the list (live, filters, bulk actions) and one incident (live timeline, actions).
+
+Every action is a plain form POST that redirects back (Post/Redirect/Get), so the pages work without JavaScript;
+``static/app.js`` only adds live refresh, keyboard shortcuts and a copy button on top.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from tocsin.alerts import service as alerts
+from tocsin.core.errors import InvalidInput, NotFound, TocsinError
+from tocsin.escalation import service as escalation
+from tocsin.incidents import lifecycle
+from tocsin.incidents import service as incidents
+from tocsin.incidents.models import Incident
+from tocsin.incidents.priority import PRIORITIES, SEVERITIES, URGENCIES
+from tocsin.incidents.schemas import IncidentFilter
+from tocsin.services import service as services
+from tocsin.teams import service as teams
+from tocsin.users import service as users
+from tocsin.web.auth import WebUser, checked_form, require_responder, require_user, runtime_of
+from tocsin.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+STATUS_VIEWS = {
+    "open": (lifecycle.TRIGGERED, lifecycle.ACKNOWLEDGED),
+    "triggered": (lifecycle.TRIGGERED,),
+    "acknowledged": (lifecycle.ACKNOWLEDGED,),
+    "resolved": (lifecycle.RESOLVED,),
+    "all": (),
+}
+PAGE_SIZE = 50
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _filters(request: Request, who: WebUser) -> tuple[dict[str, str], IncidentFilter]:
+    q = request.query_params
+    chosen = {
+        "status": q.get("status", "open") if q.get("status", "open") in STATUS_VIEWS else "open",
+        "service": q.get("service", ""),
+        "team": q.get("team", ""),
+        "urgency": q.get("urgency", "") if q.get("urgency", "") in URGENCIES else "",
+        "priority": q.get("priority", "") if q.get("priority", "") in PRIORITIES else "",
+        "mine": "1" if q.get("mine") else "",
+        "q": q.get("q", "")[:200],
+    }
+    service_id, team_id = _int(chosen["service"]), _int(chosen["team"])
+    flt = IncidentFilter(
+        statuses=STATUS_VIEWS[chosen["status"]],
+        service_ids=(service_id,) if service_id else (),
+        team_ids=(team_id,) if team_id else (),
+        urgencies=(chosen["urgency"],) if chosen["urgency"] else (),
+        priorities=(chosen["priority"],) if chosen["priority"] else (),
+        assigned_user_id=who.user.id if chosen["mine"] else None,
+        text=chosen["q"] or None,
+    )
+    return chosen, flt
+
+
+def _names(session: Session, rows: list[Incident]) -> tuple[dict[int, str], dict[int, str]]:
+    return (
+        services.names_of(session, [r.service_id for r in rows]),
+        users.names_of(session, [r.assigned_user_id for r in rows if r.assigned_user_id]),
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def home() -> Response:
+    return RedirectResponse("/incidents", status_code=303)
+
+
+@router.get("/incidents", response_class=HTMLResponse)
+def incident_list(request: Request) -> Response:
+    who = require_user(request)
+    runtime = runtime_of(request)
+    chosen, flt = _filters(request, who)
+    cursor = request.query_params.get("cursor") or None
+    with runtime.db.reader() as session:
+        try:
+            rows, next_cursor = incidents.list_incidents(session, flt, limit=PAGE_SIZE, cursor=cursor)
+        except TocsinError:
+            rows, next_cursor = incidents.list_incidents(session, flt, limit=PAGE_SIZE)
+        service_names, people = _names(session, rows)
+        context: dict[str, Any] = {
+            "who": who,
+            "rows": rows,
+            "service_names": service_names,
+            "people": people,
+            "now": runtime.clock.now(),
+            "chosen": chosen,
+            "next_url": "/incidents?" + urlencode({**chosen, "cursor": next_cursor}) if next_cursor else None,
+            "first_page": cursor is None,
+        }
+        if request.query_params.get("partial") == "rows":
+            return render("web/_incident_rows.html", **context)
+        context.update(
+            services=services.list_services(session),
+            teams=teams.list_teams(session),
+            statuses=list(STATUS_VIEWS),
+            urgencies=URGENCIES,
+            priorities=PRIORITIES,
+            has_services=bool(service_names) or bool(services.list_services(session)),
+            notice=request.query_params.get("notice", "")[:200],
+        )
+    return render("web/incidents.html", **context)
+
+
+@router.post("/incidents/bulk")
+async def bulk_action(request: Request) -> Response:
+    who = require_responder(request)
+    form = await checked_form(request, who)
+    runtime = runtime_of(request)
+    action = form.get("action")
+    ids = [int(v) for v in form.getlist("incident") if isinstance(v, str) and v.isdigit()]
+    if action not in ("acknowledge", "resolve") or not ids:
+        return RedirectResponse("/incidents?notice=" + "Select incidents and an action first", status_code=303)
+    done, skipped = 0, 0
+    now = runtime.clock.now()
+    for incident_id in ids:
+        # One transaction each: an incident someone else resolved meanwhile must not undo the others.
+        try:
+            with runtime.db.unit_of_work() as session:
+                if action == "acknowledge":
+                    incidents.acknowledge(session, incident_id, actor=who.actor(), now=now)
+                else:
+                    incidents.resolve(session, incident_id, actor=who.actor(), now=now)
+            done += 1
+        except TocsinError:
+            skipped += 1
+    runtime.wakeup.notify()
+    verb = "acknowledged" if action == "acknowledge" else "resolved"
+    notice = f"{done} {verb}" + (f", {skipped} skipped (already {verb} or closed)" if skipped else "")
+    return RedirectResponse("/incidents?" + urlencode({"notice": notice}), status_code=303)
+
+
+def _incident_context(session: Session, incident: Incident, who: WebUser, now: Any) -> dict[str, Any]:
+    service_names, people = _names(session, [incident])
+    return {
+        "who": who,
+        "incident": incident,
+        "service_name": service_names.get(incident.service_id, "?"),
+        "assignee": people.get(incident.assigned_user_id) if incident.assigned_user_id else None,
+        "now": now,
+        "is_open": lifecycle.is_open(incident.status),
+    }
+
+
+def _find(session: Session, number: int) -> Incident:
+    return incidents.get(session, f"#{number}")
+
+
+@router.get("/incidents/{number}", response_class=HTMLResponse)
+def incident_page(number: int, request: Request) -> Response:
+    who = require_user(request)
+    runtime = runtime_of(request)
+    partial = request.query_params.get("partial")
+    with runtime.db.reader() as session:
+        try:
+            incident = _find(session, number)
+        except NotFound:
+            return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
+        context = _incident_context(session, incident, who, runtime.clock.now())
+        after = _int(request.query_params.get("after")) or 0
+        context["entries"] = incidents.timeline(session, incident.id, after_id=after)
+        if partial == "timeline":
+            return render("web/_timeline.html", **context)
+        if partial == "header":
+            return render("web/_incident_header.html", **context)
+        context.update(
+            alerts=alerts.alerts_of_incident(session, incident.id),
+            users=[u for u in users.list_users(session) if u.deactivated_at is None],
+            policies=escalation.list_policies(session),
+            severities=SEVERITIES,
+            priorities=PRIORITIES,
+            urgencies=URGENCIES,
+            notice=request.query_params.get("notice", "")[:200],
+            error=request.query_params.get("error", "")[:300],
+            link=f"{runtime.settings.base_url}/incidents/{incident.number}",
+        )
+    return render("web/incident.html", **context)
+
+
+def _act(session: Session, incident_id: int, action: str, form: Any, who: WebUser, now: Any) -> str:
+    """Apply one action from the incident page; returns the notice to show."""
+    actor = who.actor()
+    if action == "acknowledge":
+        incidents.acknowledge(session, incident_id, actor=actor, now=now)
+        return "Acknowledged"
+    if action == "resolve":
+        incidents.resolve(session, incident_id, actor=actor, now=now, message=str(form.get("message") or ""))
+        return "Resolved"
+    if action == "escalate":
+        incidents.escalate_now(session, incident_id, actor=actor, now=now)
+        return "Escalated to the next step"
+    if action == "note":
+        incidents.add_note(session, incident_id, str(form.get("text") or ""), actor=actor, now=now)
+        return "Note added"
+    if action == "fields":
+        incidents.update_fields(
+            session,
+            incident_id,
+            actor=actor,
+            now=now,
+            severity=str(form.get("severity") or "") or None,
+            priority=str(form.get("priority") or "") or None,
+            urgency=str(form.get("urgency") or "") or None,
+        )
+        return "Updated"
+    if action == "reassign":
+        target = str(form.get("target") or "")
+        kind, _, ref = target.partition(":")
+        if kind == "user" and ref.isdigit():
+            incidents.reassign(session, incident_id, user_id=int(ref), actor=actor, now=now)
+        elif kind == "policy" and ref.isdigit():
+            incidents.reassign(session, incident_id, policy_id=int(ref), actor=actor, now=now)
+        else:
+            raise InvalidInput("choose a person or an escalation policy to reassign to")
+        return "Reassigned"
+    raise InvalidInput(f"unknown action {action!r}")
+
+
+@router.post("/incidents/{number}")
+async def incident_action(number: int, request: Request) -> Response:
+    who = require_responder(request)
+    form = await checked_form(request, who)
+    runtime = runtime_of(request)
+    action = str(form.get("action") or "")
+    here = f"/incidents/{number}"
+    try:
+        with runtime.db.unit_of_work() as session:
+            incident = _find(session, number)
+            notice = _act(session, incident.id, action, form, who, runtime.clock.now())
+    except NotFound:
+        return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
+    except TocsinError as exc:
+        return RedirectResponse(f"{here}?{urlencode({'error': exc.detail})}", status_code=303)
+    runtime.wakeup.notify()
+    return RedirectResponse(f"{here}?{urlencode({'notice': notice})}", status_code=303)
