@@ -13,10 +13,29 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
-    from tocsin.web import ack_pages, auth, auth_pages, incident_pages, live
+    from tocsin.web import (
+        ack_pages,
+        auth,
+        auth_pages,
+        incident_pages,
+        live,
+        oncall_pages,
+        people_pages,
+        policy_pages,
+        service_pages,
+    )
 
     auth.install(app)
     app.state.change_feed = live.ChangeFeed(runtime)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (auth_pages, incident_pages, live, ack_pages):
+    for module in (
+        auth_pages,
+        incident_pages,
+        service_pages,
+        oncall_pages,
+        policy_pages,
+        people_pages,
+        live,
+        ack_pages,
+    ):
         app.include_router(module.router)
