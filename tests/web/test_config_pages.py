@@ -65,7 +65,7 @@ def org(console: Console) -> dict[str, int]:
 def test_service_page_shows_paste_ready_urls_and_sends_a_test_event(console: Console, org: dict[str, int]) -> None:
     console.login()
     listing = console.client.get("/services").text
-    assert 'href="/services/%d"' % org["service"] in listing
+    assert f'href="/services/{org["service"]}"' in listing
     page = console.client.get(f"/services/{org['service']}").text
     assert "http://tocsin.test/v2/enqueue" in page
     assert f"routing_key: {console.key}" in page
@@ -241,7 +241,7 @@ def test_profile_lists_my_shifts_and_open_incidents(console: Console, org: dict[
     console.login()
     page = console.client.get("/me").text
     assert "My on-call shifts" in page
-    assert page.count('href="/schedules/%d"' % org["schedule"]) >= 6  # every other day for 14 days
+    assert page.count(f'href="/schedules/{org["schedule"]}"') >= 6  # every other day for 14 days
     assert "/ical/users/" in page
 
 
