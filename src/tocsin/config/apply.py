@@ -75,13 +75,14 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         before = old.get(name)
         if before != value:
             if name == "ack_timeout":
-                before, value = _duration(before), _duration(value)
-            changed.append(describe(name, before, value))
+                changed.append(f"{name}: {_duration(before)} → {_duration(value)}")
+            else:
+                changed.append(describe(name, before, value))
     return changed
 
 
-def _duration(seconds: int | None) -> str | None:
-    return None if seconds is None else format_duration(parse_duration(seconds))
+def _duration(seconds: int | None) -> str:
+    return "none" if seconds is None else format_duration(parse_duration(seconds))
 
 
 def _same(value: Any) -> Any:
