@@ -50,7 +50,10 @@ services:
         ("services: [{name: s, tier: 9}]", "services[0].tier: Input should be less than or equal to 5"),
         ("services: [{name: s, auto_resolve: perhaps}]", "services[0].auto_resolve: Input should be a valid boolean"),
         ("services: [{name: s, ack_timeout: 5 minutes}]", "services[0].ack_timeout: not a duration: '5 minutes'"),
-        ("services: [{name: s, integrations: [{name: x, type: generic, key: short}]}]", "services[0].integrations[0].key: an integration key is"),
+        (
+            "services: [{name: s, integrations: [{name: x, type: generic, key: short}]}]",
+            "services[0].integrations[0].key: an integration key is",
+        ),
         ("schedules: [{name: s, timezone: Europe/Berln}]", "schedules[0].timezone: unknown time zone 'Europe/Berln'"),
         (
             "schedules: [{name: s, layers: [{rotation: hourly, start: 2026-11-02, users: [a@example.com]}]}]",

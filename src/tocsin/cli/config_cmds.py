@@ -34,10 +34,13 @@ def apply_cmd(
     config = document.parse(text, source=source)
     with database() as db, db.unit_of_work() as session:
         plan = apply_config(session, config, now=SystemClock().now(), dry_run=dry_run)
-    if as_json:
-        print_json(plan.as_dict())
-    else:
-        typer.echo("\n".join(plan.lines()))
+        # The plan is shown before the commit, so that a failed commit is seen against what was attempted.
+        if as_json:
+            print_json(plan.as_dict())
+        else:
+            typer.echo("\n".join(plan.lines()))
+    if not dry_run and not as_json:
+        typer.echo("Applied." if plan.changed else "Nothing to change.")
 
 
 @app.command("export")

@@ -8,22 +8,21 @@ A dry run does the same work inside a savepoint and rolls it back, so it meets t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tocsin.config import canonical, references
+from tocsin.config import canonical, fields, references
 from tocsin.config import current as stored
-from tocsin.config.plan import Change, Plan, describe
+from tocsin.config.plan import Change, Plan
 from tocsin.config.schema import ConfigFile, PolicySpec, ScheduleSpec, ServiceSpec, TeamSpec, UserSpec
 from tocsin.core.errors import InvalidInput, TocsinError
 from tocsin.escalation import service as escalation
 from tocsin.notify import service as notify
 from tocsin.oncall import service as oncall
-from tocsin.oncall.durations import format_duration, parse_duration
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
@@ -54,86 +53,6 @@ def _at(path: str) -> Iterator[None]:
         yield
     except TocsinError as exc:
         raise type(exc)(f"{path}: {exc.detail}", errors=exc.errors) from None
-
-
-def _values(spec: Any, fields: dict[str, Callable[[Any], Any]], nullable: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The comparable value of each field the file sets (a field set to null only counts where null means none)."""
-    out = {}
-    for name, convert in fields.items():
-        if name not in spec.model_fields_set:
-            continue
-        value = getattr(spec, name)
-        if value is None and name not in nullable:
-            continue
-        out[name] = convert(value) if value is not None else None
-    return out
-
-
-def _diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    changed = []
-    for name, value in new.items():
-        before = old.get(name)
-        if before != value:
-            if name == "ack_timeout":
-                changed.append(f"{name}: {_duration(before)} → {_duration(value)}")
-            else:
-                changed.append(describe(name, before, value))
-    return changed
-
-
-def _duration(seconds: int | None) -> str:
-    return "none" if seconds is None else format_duration(parse_duration(seconds))
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _user_values(spec: UserSpec) -> dict[str, Any]:
-    return _values(
-        spec,
-        {"name": _same, "timezone": _same, "role": _same, "notification_rules": canonical.rules},
-    )
-
-
-def _team_values(spec: TeamSpec) -> dict[str, Any]:
-    values = _values(spec, {"description": _same})
-    if spec.members is not None or spec.managers is not None:
-        values["members"] = canonical.members(spec)
-    return values
-
-
-def _schedule_values(spec: ScheduleSpec, timezone: str) -> dict[str, Any]:
-    return _values(
-        spec,
-        {
-            "timezone": _same,
-            "description": _same,
-            "team": _same,
-            "layers": lambda layers: canonical.layers(layers, timezone),
-        },
-        nullable=("team",),
-    )
-
-
-def _policy_values(spec: PolicySpec) -> dict[str, Any]:
-    return _values(
-        spec, {"description": _same, "team": _same, "repeat": _same, "steps": canonical.steps}, nullable=("team",)
-    )
-
-
-_SERVICE_NULLABLE = ("team", "ack_timeout", "tier", "escalation_policy")
-
-
-def _service_values(spec: ServiceSpec) -> dict[str, Any]:
-    return _values(
-        spec,
-        {
-            name: _same
-            for name in ("description", "team", "urgency", "auto_resolve", "ack_timeout", "tier", "escalation_policy")
-        },
-        nullable=_SERVICE_NULLABLE,
-    )
 
 
 class _Applier:
@@ -176,8 +95,8 @@ class _Applier:
 
     def user(self, path: str, spec: UserSpec) -> None:
         before = self.current.users.get(spec.email)
-        wanted = _user_values(spec)
-        changed = _diff(_user_values(before), wanted) if before else []
+        wanted = fields.user_values(spec)
+        changed = fields.diff(fields.user_values(before), wanted) if before else []
         if self.record("user", spec.email, before is not None, changed):
             with _at(path):
                 row = self.current.user_rows.get(spec.email)
@@ -202,7 +121,7 @@ class _Applier:
                 "contact method",
                 f"{spec.email}/{cm.name}",
                 existing is not None,
-                _diff(old, {"type": cm.type, "address": cm.address}),
+                fields.diff(old, {"type": cm.type, "address": cm.address}),
             ):
                 with _at(f"{path}.contact_methods[{j}]"):
                     if existing is None:
@@ -212,7 +131,7 @@ class _Applier:
                     else:
                         notify.update_contact_method(self.session, existing, type=cm.type, address=cm.address)
         rules = wanted.get("notification_rules")
-        if rules is not None and (before is None or _user_values(before).get("notification_rules") != rules):
+        if rules is not None and (before is None or fields.user_values(before).get("notification_rules") != rules):
             with _at(f"{path}.notification_rules"):
                 notify.replace_rules(
                     self.session,
@@ -227,8 +146,8 @@ class _Applier:
 
     def team(self, path: str, spec: TeamSpec) -> None:
         before = self.current.teams.get(spec.name)
-        wanted = _team_values(spec)
-        changed = _diff(_team_values(before), wanted) if before else []
+        wanted = fields.team_values(spec)
+        changed = fields.diff(fields.team_values(before), wanted) if before else []
         if not self.record("team", spec.name, before is not None, changed):
             return
         with _at(path):
@@ -251,8 +170,8 @@ class _Applier:
     def schedule(self, path: str, spec: ScheduleSpec) -> None:
         before = self.current.schedules.get(spec.name)
         timezone = spec.timezone or (before.timezone if before and before.timezone else "UTC")
-        wanted = _schedule_values(spec, timezone)
-        changed = _diff(_schedule_values(before, before.timezone or "UTC"), wanted) if before else []
+        wanted = fields.schedule_values(spec, timezone)
+        changed = fields.diff(fields.schedule_values(before, before.timezone or "UTC"), wanted) if before else []
         have = canonical.overrides(before.overrides or [], timezone) if before else set()
         new_overrides = [
             (j, o) for j, o in enumerate(spec.overrides or []) if canonical.override(o, timezone) not in have
@@ -314,8 +233,8 @@ class _Applier:
 
     def policy(self, path: str, spec: PolicySpec) -> None:
         before = self.current.policies.get(spec.name)
-        wanted = _policy_values(spec)
-        changed = _diff(_policy_values(before), wanted) if before else []
+        wanted = fields.policy_values(spec)
+        changed = fields.diff(fields.policy_values(before), wanted) if before else []
         if not self.record("escalation policy", spec.name, before is not None, changed):
             return
         with _at(path):
@@ -366,12 +285,12 @@ class _Applier:
 
     def service(self, path: str, spec: ServiceSpec) -> None:
         before = self.current.services.get(spec.name)
-        wanted = _service_values(spec)
-        changed = _diff(_service_values(before), wanted) if before else []
+        wanted = fields.service_values(spec)
+        changed = fields.diff(fields.service_values(before), wanted) if before else []
         if self.record("service", spec.name, before is not None, changed):
             with _at(path):
                 row = self.current.service_rows.get(spec.name)
-                fields: dict[str, Any] = {
+                updates: dict[str, Any] = {
                     "description": spec.description,
                     "urgency": spec.urgency,
                     "auto_resolve": spec.auto_resolve,
@@ -391,12 +310,12 @@ class _Applier:
                     self.current.service_rows[spec.name] = row
                 else:
                     if "team" in wanted:
-                        fields["team_id"] = self.team_id(spec.team)
+                        updates["team_id"] = self.team_id(spec.team)
                     if "ack_timeout" in wanted:
-                        fields["ack_timeout_seconds"] = spec.ack_timeout
+                        updates["ack_timeout_seconds"] = spec.ack_timeout
                     if "tier" in wanted:
-                        fields["tier"] = spec.tier
-                    services.update_service(self.session, row, **fields)
+                        updates["tier"] = spec.tier
+                    services.update_service(self.session, row, **updates)
                 if "escalation_policy" in wanted:
                     name = spec.escalation_policy
                     row.escalation_policy_id = self.current.policy_rows[name].id if name is not None else None
@@ -406,7 +325,7 @@ class _Applier:
             existing = self.current.integration_rows.get(key)
             old = {"type": existing.type, "key": existing.key} if existing else {}
             new = {"type": ig.type} | ({"key": ig.key} if ig.key is not None else {})
-            changed_ig = [c if not c.startswith("key") else "key" for c in _diff(old, new)]
+            changed_ig = [c if not c.startswith("key") else "key" for c in fields.diff(old, new)]
             if self.record("integration", f"{spec.name}/{ig.name}", existing is not None, changed_ig):
                 with _at(f"{path}.integrations[{j}]"):
                     if existing is None:

@@ -140,7 +140,7 @@ class RuleSpec(Spec):
 
 class UserSpec(Spec):
     email: Email
-    name: str | None = None
+    name: Name | None = None
     timezone: TimeZone | None = None
     role: Annotated[str, AfterValidator(one_of(ROLES))] | None = None
     contact_methods: list[ContactMethodSpec] | None = None
