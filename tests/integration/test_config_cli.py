@@ -163,3 +163,13 @@ def test_demo_keys_on_a_fresh_database_keeps_stdout_for_keys(cli: tuple[CliRunne
     assert result.exit_code == 0, result.output
     assert all(len(line) == 32 for line in result.stdout.splitlines())
     assert "admin@tocsin.local / " in result.stderr
+
+
+def test_commands_on_a_database_without_schema_say_what_to_do(tmp_path: Path) -> None:
+    runner = CliRunner(env={"TOCSIN_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+    path = tmp_path / "tocsin.yaml"
+    path.write_text(FILE)
+    for args in (["apply", "-f", str(path)], ["export"], ["demo"]):
+        result = run(runner, *args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "run `tocsin db upgrade` first" in result.stderr
