@@ -401,3 +401,41 @@ def test_ended_overrides_are_not_exported_and_new_ones_are_added(db: Database) -
     assert plan.find("schedule", "Payments primary").fields == ("overrides: +1",)  # type: ignore[union-attr]
     with db.reader() as s:
         assert len(oncall.overrides(s, oncall.get_schedule(s, "Payments primary"))) == 2
+
+
+def test_children_update_in_place_and_rules_may_name_stored_contact_methods(db: Database) -> None:
+    apply(db, PEOPLE)
+    apply(db, README_EXAMPLE)
+    with db.reader() as s:
+        alice = users.get_user(s, "alice@example.com")
+        hook_id = next(cm.id for cm in notify.contact_methods(s, alice.id) if cm.name == "hook")
+    plan = apply(
+        db,
+        """
+users:
+  - email: alice@example.com
+    contact_methods: [{name: hook, type: webhook, address: "https://hooks.example.com/alice-v2"}]
+    notification_rules: [{urgency: low, contact: mail, delay: 1m}, {urgency: high, contact: hook, delay: 0s}]
+services:
+  - {name: checkout-api, integrations: [{name: events, type: generic}]}
+""",
+    )
+    assert plan.find("contact method", "alice@example.com/hook").fields == (  # type: ignore[union-attr]
+        "address: 'https://hooks.example.com/alice' → 'https://hooks.example.com/alice-v2'",
+    )
+    assert plan.find("user", "alice@example.com").fields == ("notification_rules",)  # type: ignore[union-attr]
+    assert plan.find("integration", "checkout-api/events").fields == (  # type: ignore[union-attr]
+        "type: 'pagerduty_v2' → 'generic'",
+    )
+    with db.reader() as s:
+        methods = {cm.id: cm for cm in notify.contact_methods(s, alice.id)}
+        assert methods[hook_id].address == "https://hooks.example.com/alice-v2"
+        assert len(methods) == 2
+        assert sorted(
+            (r.urgency, methods[r.contact_method_id].name, r.delay_seconds) for r in notify.rules(s, alice.id)
+        ) == [("high", "hook", 0), ("low", "mail", 60)]
+        service = services.get_service(s, "checkout-api")
+        assert {i.name: i.type for i in services.list_integrations(s, service.id)} == {
+            "events": "generic",
+            "prometheus": "alertmanager",
+        }
