@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,10 +33,19 @@ services:
 """
 
 
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test: migrating takes longer than the tests themselves."""
+    path = tmp_path_factory.mktemp("template") / "tocsin.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def cli(tmp_path: Path) -> tuple[CliRunner, str]:
-    url = f"sqlite:///{tmp_path / 'tocsin.db'}"
-    migrate.upgrade(url)
+def cli(tmp_path: Path, migrated: Path) -> tuple[CliRunner, str]:
+    path = tmp_path / "tocsin.db"
+    shutil.copyfile(migrated, path)
+    url = f"sqlite:///{path}"
     runner = CliRunner(env={"TOCSIN_DATABASE_URL": url, "TOCSIN_PUBLIC_URL": "http://tocsin.test"})
     return runner, url
 
