@@ -439,3 +439,18 @@ services:
             "events": "generic",
             "prometheus": "alertmanager",
         }
+
+
+def test_an_override_that_has_ended_is_not_added_again(db: Database) -> None:
+    text = """
+users: [{email: a@example.com}, {email: b@example.com}]
+schedules:
+  - name: S
+    layers: [{rotation: daily, start: 2026-11-02, users: [a@example.com]}]
+    overrides: [{user: b@example.com, start: "2026-11-03T10:00:00Z", end: "2026-11-03T12:00:00Z"}]
+"""
+    apply(db, text, now=NOW)
+    later = datetime(2026, 12, 1, tzinfo=UTC)
+    assert {c.action for c in apply(db, text, now=later).changes} == {"unchanged"}
+    with db.reader() as s:
+        assert len(oncall.overrides(s, oncall.get_schedule(s, "S"))) == 1

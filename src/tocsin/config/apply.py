@@ -172,7 +172,7 @@ class _Applier:
         timezone = spec.timezone or (before.timezone if before and before.timezone else "UTC")
         wanted = fields.schedule_values(spec, timezone)
         changed = fields.diff(fields.schedule_values(before, before.timezone or "UTC"), wanted) if before else []
-        have = canonical.overrides(before.overrides or [], timezone) if before else set()
+        have = self.current.override_keys.get(spec.name, set())
         new_overrides = [
             (j, o) for j, o in enumerate(spec.overrides or []) if canonical.override(o, timezone) not in have
         ]

@@ -59,10 +59,6 @@ def override(spec: OverrideSpec, timezone: str) -> tuple[Any, ...]:
     return (spec.user, instant(spec.start, timezone), instant(spec.end, timezone), spec.replaces)
 
 
-def overrides(specs: Sequence[OverrideSpec], timezone: str) -> set[tuple[Any, ...]]:
-    return {override(spec, timezone) for spec in specs}
-
-
 def steps(specs: Sequence[StepSpec]) -> list[tuple[Any, ...]]:
     return [(tuple((t.kind, t.ref) for t in step.targets), step.delay) for step in specs]
 

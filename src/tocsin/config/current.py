@@ -46,6 +46,9 @@ class Current:
     service_rows: dict[str, Service] = field(default_factory=dict)
     contact_rows: dict[tuple[str, str], ContactMethod] = field(default_factory=dict)
     integration_rows: dict[tuple[str, str], Integration] = field(default_factory=dict)
+    # Every stored override, ended ones too, as (user email, start, end, replaced email): an override in the file
+    # that has since ended is still there, not missing.
+    override_keys: dict[str, set[tuple[str, datetime, datetime, str | None]]] = field(default_factory=dict)
 
     def integration_with_key(self, key: str) -> tuple[str, str] | None:
         for where, row in self.integration_rows.items():
@@ -117,9 +120,14 @@ def read(session: Session, *, now: datetime) -> Current:
             spec["description"] = schedule.description
         if schedule.team_id is not None:
             spec["team"] = team_names.get(schedule.team_id)
+        every = oncall.overrides(session, schedule)
+        cur.override_keys[schedule.name] = {
+            (emails.get(o.user_id, ""), utc(o.start), utc(o.end), emails.get(o.replaces_user_id or 0)) for o in every
+        }
         found = [
             _override(o.user_id, o.start, o.end, o.replaces_user_id, schedule.timezone, emails)
-            for o in oncall.overrides(session, schedule, ending_after=now)
+            for o in every
+            if utc(o.end) > now
         ]
         if found:
             spec["overrides"] = [o for o in found if o is not None]
