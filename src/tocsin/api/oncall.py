@@ -195,15 +195,16 @@ def _user_id(session: Any, ref: str) -> int:
 
 def _layer_specs(session: Any, layers: list[LayerIn]) -> list[dict[str, Any]]:
     return [
-        {
-            "name": layer.name,
-            "rotation": layer.rotation,
-            "start": utc(layer.start),
-            "end": utc(layer.end) if layer.end else None,
-            "users": [_user_id(session, u) for u in layer.users],
-            "shift_length_seconds": seconds(layer.shift_length) if layer.shift_length is not None else None,
-            "restrictions": layer.restrictions,
-        }
+        oncall.layer_spec(
+            session,
+            name=layer.name,
+            rotation=layer.rotation,
+            start=layer.start,
+            end=layer.end,
+            users=layer.users,
+            shift_length_seconds=seconds(layer.shift_length) if layer.shift_length is not None else None,
+            restrictions=layer.restrictions,
+        )
         for layer in layers
     ]
 
@@ -233,18 +234,7 @@ def _schedule_out(runtime: Any, session: Any, schedule: Any) -> ScheduleOut:
 
 
 def _targets(session: Any, step: StepIn) -> list[dict[str, Any]]:
-    resolved = []
-    for t in step.targets:
-        if t.kind == "user":
-            ref = _user_id(session, t.ref)
-        elif t.kind == "schedule":
-            ref = oncall.get_schedule(session, t.ref).id
-        else:
-            from tocsin.teams import service as teams
-
-            ref = teams.get_team(session, t.ref).id
-        resolved.append({"kind": t.kind, "ref": ref})
-    return resolved
+    return escalation.resolve_targets(session, [(t.kind, t.ref) for t in step.targets])
 
 
 def _policy_out(session: Any, policy: Any) -> PolicyOut:

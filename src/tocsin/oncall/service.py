@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.core.clock import utc
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.notify import service as notify
 from tocsin.oncall import calculator as calc
@@ -16,7 +17,7 @@ from tocsin.oncall import ical
 from tocsin.oncall import repository as repo
 from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from tocsin.users import repository as user_repo
-from tocsin.users.service import validate_timezone
+from tocsin.users.service import get_user, validate_timezone
 
 ROTATIONS = ("daily", "weekly", "hourly", "custom")
 
@@ -128,6 +129,29 @@ def create_schedule(
     session.add(schedule)
     session.flush()
     return schedule
+
+
+def layer_spec(
+    session: Session,
+    *,
+    rotation: str,
+    start: datetime,
+    users: Sequence[int | str],
+    name: str = "",
+    end: datetime | None = None,
+    shift_length_seconds: int | None = None,
+    restrictions: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """A layer as ``set_layers`` takes it, from users named by id or email and times in any zone."""
+    return {
+        "name": name,
+        "rotation": rotation,
+        "start": utc(start),
+        "end": utc(end) if end is not None else None,
+        "users": [get_user(session, u).id for u in users],
+        "shift_length_seconds": shift_length_seconds,
+        "restrictions": list(restrictions),
+    }
 
 
 def set_layers(session: Session, schedule: Schedule, specs: Sequence[dict[str, Any]]) -> None:
