@@ -22,10 +22,12 @@ ROTATIONS = ("daily", "weekly", "hourly", "custom")
 
 
 def _restriction(raw: dict[str, Any]) -> calc.Restriction:
+    days = raw.get("days")
     return calc.Restriction(
         start=time.fromisoformat(raw["start"]),
         end=time.fromisoformat(raw["end"]),
-        days=tuple(int(d) for d in raw.get("days") or range(7)),
+        days=tuple(int(d) for d in (range(7) if days is None else days)),
+        timezone=raw.get("timezone") or None,
     )
 
 
@@ -147,12 +149,20 @@ def set_layers(session: Session, schedule: Schedule, specs: Sequence[dict[str, A
         length = spec.get("shift_length_seconds")
         if rotation in ("hourly", "custom") and not length:
             raise InvalidInput(f"layer {position + 1}: a {rotation} rotation needs a shift length")
+        if length is not None and length <= 0:
+            raise InvalidInput(f"layer {position + 1}: the shift length must be positive")
+        start, end = spec.get("start"), spec.get("end")
+        if not isinstance(start, datetime) or start.utcoffset() is None:
+            raise InvalidInput(f"layer {position + 1}: start must be a date-time with a zone offset")
+        if end is not None and end <= start:
+            raise InvalidInput(f"layer {position + 1}: end must come after start")
         for r in spec.get("restrictions") or []:
             try:
                 _restriction(r)
-            except (KeyError, ValueError, TypeError):
+            except (KeyError, ValueError, TypeError, AttributeError):
                 raise InvalidInput(
-                    f"layer {position + 1}: a restriction is {{start: 'HH:MM', end: 'HH:MM', days: [0-6]}}"
+                    f"layer {position + 1}: a restriction is {{start: 'HH:MM', end: 'HH:MM', days: [0-6], "
+                    f"timezone: optional IANA zone}}, not {r!r}"
                 ) from None
         rows.append(
             ScheduleLayer(
@@ -161,8 +171,8 @@ def set_layers(session: Session, schedule: Schedule, specs: Sequence[dict[str, A
                 name=spec.get("name") or f"layer {position + 1}",
                 rotation=rotation,
                 shift_length_seconds=length,
-                start=spec["start"],
-                end=spec.get("end"),
+                start=start,
+                end=end,
                 user_ids=users,
                 restrictions=list(spec.get("restrictions") or []),
             )
