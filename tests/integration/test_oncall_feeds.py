@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -132,7 +133,7 @@ def test_personal_feed_has_only_that_persons_shifts_across_schedules(api: ApiHar
     assert names == {"On call: Payments primary", "On call: Database"}
     database = sorted(e.decoded("DTSTART") for e in found if str(e["SUMMARY"]) == "On call: Database")
     assert database[0] == MONDAY + timedelta(days=7)
-    assert all(later - earlier == timedelta(days=14) for earlier, later in zip(database, database[1:], strict=False))
+    assert all(later - earlier == timedelta(days=14) for earlier, later in itertools.pairwise(database))
     # Rotating the secret retires the old URL.
     new_url = api.post("/api/v1/users/ann@example.com/oncall/ical-url", params={"rotate": "true"}).json()["ical_url"]
     assert api.client.get(feed_path(url)).status_code == 404
