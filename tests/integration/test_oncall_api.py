@@ -223,5 +223,12 @@ def test_other_bad_input(api: ApiHarness, people: dict[str, int]) -> None:
     r = api.post("/api/v1/schedules/primary/overrides", json={"user": "ben@example.com", **backwards})
     assert r.status_code == 422
     assert "end after it starts" in r.json()["detail"]
+    window = {"start": iso(MONDAY), "end": iso(MONDAY + timedelta(hours=1))}
+    r = api.post(
+        "/api/v1/schedules/primary/overrides",
+        json={"user": "ben@example.com", "replaces": "ben@example.com", **window},
+    )
+    assert r.status_code == 422
+    assert "cannot replace its own user" in r.json()["detail"]
     assert api.get("/api/v1/schedules/nope/shifts").status_code == 404
     assert api.get("/api/v1/schedules/primary/gaps", params={"days": 0}).status_code == 422

@@ -200,6 +200,10 @@ def add_override(
         raise InvalidInput("an override must end after it starts")
     if user_repo.get(session, user_id) is None:
         raise InvalidInput(f"user {user_id} does not exist")
+    if replaces_user_id is not None and user_repo.get(session, replaces_user_id) is None:
+        raise InvalidInput(f"user {replaces_user_id} (the one replaced) does not exist")
+    if replaces_user_id == user_id:
+        raise InvalidInput("an override cannot replace its own user")
     override = ScheduleOverride(
         schedule_id=schedule.id,
         user_id=user_id,
