@@ -111,6 +111,11 @@ def test_unknown_token_is_404_and_tokens_are_long_random_strings(api: ApiHarness
     assert api.client.get(f"/ical/users/{token}.ics").status_code == 404
     other = api.post("/api/v1/schedules", json={"name": "other"}).json()
     assert other["ical_url"] != sched["ical_url"]
+    assert api.post("/api/v1/schedules/other/ical-url", token=api.token_for("ann2@example.com")).status_code == 403
+    rotated = api.post("/api/v1/schedules/other/ical-url").json()["ical_url"]
+    assert api.client.get(feed_path(other["ical_url"])).status_code == 404
+    assert api.client.get(feed_path(rotated)).status_code == 200
+    assert api.get("/api/v1/schedules/other").json()["ical_url"] == rotated
 
 
 def test_personal_feed_has_only_that_persons_shifts_across_schedules(api: ApiHarness) -> None:

@@ -619,3 +619,10 @@ def user_ical_url(ref: str, runtime: RuntimeDep, principal: PrincipalDep, rotate
         _own_or_admin(principal, user.id)
         token = oncall.user_feed_token(session, user.id, rotate=rotate)
     return {"ical_url": _user_ical_url(runtime, token)}
+
+
+@router.post("/schedules/{ref}/ical-url", summary="Replace a schedule's feed URL (the old one stops working)")
+def rotate_schedule_ical_url(ref: str, runtime: RuntimeDep, _: AdminDep) -> dict[str, str]:
+    with runtime.db.unit_of_work() as session:
+        token = oncall.rotate_schedule_feed_token(session, oncall.get_schedule(session, ref))
+    return {"ical_url": f"{runtime.settings.base_url}/ical/schedules/{token}.ics"}

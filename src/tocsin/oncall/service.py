@@ -317,6 +317,12 @@ def user_feed_token(session: Session, user_id: int, *, rotate: bool = False) -> 
     return user.feed_token
 
 
+def rotate_schedule_feed_token(session: Session, schedule: Schedule) -> str:
+    """Replace a schedule's feed secret: the old URL stops working at once."""
+    schedule.feed_token = new_feed_token()
+    return schedule.feed_token
+
+
 def new_feed_token() -> str:
     # 32 random bytes: 256 bits, far past guessing, in 43 URL-safe characters.
     return secrets.token_urlsafe(32)
