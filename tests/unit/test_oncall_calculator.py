@@ -303,3 +303,13 @@ def test_handoff_ignores_a_change_of_layer_with_the_same_person() -> None:
     sched = Schedule("s", "UTC", (base, top), (Override("ben", T0 + 20 * H, T0 + 21 * H),))
     handoffs = next_handoffs(sched, T0, T0 + 24 * H)
     assert [(h.at, h.to_users) for h in handoffs] == [(T0 + 20 * H, ("ben",)), (T0 + 21 * H, ("ann",))]
+
+
+def test_a_restriction_window_inside_the_gap_never_happens() -> None:
+    zone = "Europe/Berlin"
+    start = local(zone, datetime(2026, 3, 28))
+    window = Restriction(time(2, 0), time(2, 30))
+    layer = Layer("tiny", "daily", ("ann",), start, restrictions=(window,))
+    shifts = layer_shifts(layer, zone, start, start + timedelta(days=3))
+    assert [s.start.astimezone(ZoneInfo(zone)).day for s in shifts] == [28, 30]
+    assert all(s.end - s.start == timedelta(minutes=30) for s in shifts)

@@ -9,7 +9,16 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tocsin.oncall.calculator import Layer, Override, Restriction, Schedule, final_shifts, gaps, on_call_at
+from tocsin.oncall.calculator import (
+    Layer,
+    Override,
+    Restriction,
+    Schedule,
+    final_shifts,
+    gaps,
+    layer_shifts,
+    on_call_at,
+)
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Australia/Lord_Howe", "UTC"]
 # Both 2026 changes of the northern zones and the southern ones fall inside this span.
@@ -105,3 +114,15 @@ def test_wall_clock_handoffs_keep_their_local_time(zone: str, at: time, day: dat
         assert handoff == at or (
             datetime.combine(s.end.date(), handoff) - datetime.combine(s.end.date(), at)
         ) <= timedelta(hours=1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(layers(), st.sampled_from(ZONES), ranges)
+def test_one_layers_shifts_are_ordered_non_empty_and_apart(
+    layer: Layer, zone: str, span: tuple[datetime, datetime]
+) -> None:
+    shifts = layer_shifts(layer, zone, *span)
+    for s in shifts:
+        assert span[0] <= s.start < s.end <= span[1]
+    for a, b in itertools.pairwise(shifts):
+        assert a.end <= b.start
