@@ -186,28 +186,27 @@ def test_handoff_preference_and_personal_feed_are_the_persons_own(api: ApiHarnes
     assert rotated.json()["ical_url"] != url
 
 
-@pytest.mark.parametrize(
-    ("layer", "status", "words"),
-    [
-        ({"rotation": "fortnightly"}, 422, "rotation"),
-        ({"rotation": "hourly"}, 422, "needs a shift length"),
-        ({"rotation": "custom", "shift_length": "5x"}, 422, "not a duration: '5x'"),
-        ({"rotation": "custom", "shift_length": 0}, 422, "shift length"),
-        ({"restrictions": [{"start": "9am", "end": "17:00"}]}, 422, "a restriction is"),
-        ({"restrictions": [{"start": "09:00", "end": "17:00", "days": [7]}]}, 422, "a restriction is"),
-        ({"restrictions": [{"start": "09:00", "end": "17:00", "timezone": "Mars/Olympus"}]}, 422, "restriction"),
-        ({"end": iso(MONDAY - timedelta(days=1))}, 422, "end must come after start"),
-        ({"users": ["ghost@example.com"]}, 404, "ghost@example.com"),
-        ({"users": []}, 422, "users"),
-    ],
-)
-def test_bad_layers_get_a_clear_error(
-    api: ApiHarness, people: dict[str, int], layer: dict[str, Any], status: int, words: str
-) -> None:
-    r = api.post("/api/v1/schedules", json={"name": "bad", "layers": [{**daily("ann"), **layer}]})
-    assert r.status_code == status, r.text
-    assert words in r.json()["detail"]
-    assert api.get("/api/v1/schedules/bad").status_code == 404
+BAD_LAYERS: list[tuple[dict[str, Any], int, str]] = [
+    ({"rotation": "fortnightly"}, 422, "rotation"),
+    ({"rotation": "hourly"}, 422, "needs a shift length"),
+    ({"rotation": "custom", "shift_length": "5x"}, 422, "not a duration: '5x'"),
+    ({"rotation": "custom", "shift_length": 0}, 422, "shift length"),
+    ({"restrictions": [{"start": "9am", "end": "17:00"}]}, 422, "a restriction is"),
+    ({"restrictions": [{"start": "09:00", "end": "17:00", "days": [7]}]}, 422, "a restriction is"),
+    ({"restrictions": [{"start": "09:00", "end": "17:00", "timezone": "Mars/Olympus"}]}, 422, "restriction"),
+    ({"end": iso(MONDAY - timedelta(days=1))}, 422, "end must come after start"),
+    ({"users": ["ghost@example.com"]}, 404, "ghost@example.com"),
+    ({"users": []}, 422, "users"),
+]
+
+
+def test_bad_layers_get_a_clear_error(api: ApiHarness, people: dict[str, int]) -> None:
+    # One app for all cases: each case is a request, not a fixture's worth of setup.
+    for layer, status, words in BAD_LAYERS:
+        r = api.post("/api/v1/schedules", json={"name": "bad", "layers": [{**daily("ann"), **layer}]})
+        assert r.status_code == status, (layer, r.text)
+        assert words in r.json()["detail"], (layer, r.text)
+        assert api.get("/api/v1/schedules/bad").status_code == 404
 
 
 def test_other_bad_input(api: ApiHarness, people: dict[str, int]) -> None:
