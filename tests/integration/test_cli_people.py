@@ -17,7 +17,12 @@ from tocsin.users import service as users
 
 
 def cli(db: Database, *args: str, stdin: str | None = None, **env: str | None) -> Result:
-    environment: dict[str, str | None] = {"TOCSIN_DATABASE_URL": db.url, "TOCSIN_CLI_USER": None, **env}
+    environment: dict[str, str | None] = {
+        "TOCSIN_DATABASE_URL": db.url,
+        "TOCSIN_CLI_USER": None,
+        "COLUMNS": "200",
+        **env,
+    }
     return CliRunner().invoke(app, list(args), input=stdin, env=environment)
 
 
