@@ -36,6 +36,8 @@ app.add_typer(oncall_app, name="oncall")
 
 TIME_HELP = "ISO 8601 (2026-11-02T09:00, UTC unless it names an offset), 'now', or relative to now: +2h, -1d"
 UPCOMING = timedelta(days=14)
+# Shifts are cut at the start of the range they are computed over; looking back shows when the current one began.
+LOOK_BACK = timedelta(days=31)
 
 
 def parse_time(text: str, base: datetime) -> datetime:
@@ -96,7 +98,8 @@ def _shifts_of_user(session: Session, user: User, when: datetime) -> list[dict[s
             "is_override": shift.is_override,
             "now": shift.start <= when < shift.end,
         }
-        for schedule, shift in oncall.upcoming_shifts_of(session, user.id, when, when + UPCOMING)
+        for schedule, shift in oncall.upcoming_shifts_of(session, user.id, when - LOOK_BACK, when + UPCOMING)
+        if shift.end > when
     ]
 
 
