@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -160,3 +161,12 @@ def test_a_responder_revokes_only_own_tokens(db: Database) -> None:
     assert f"token {admin_token.id} not found" in refused.stderr
     with db.reader() as s:
         users.authenticate_token(s, admin_secret)  # still valid
+
+
+def test_a_database_without_the_schema_is_one_clear_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = CliRunner().invoke(app, ["user", "list"], env={"TOCSIN_DATABASE_URL": url})
+    assert result.exit_code == 1
+    assert "database error: no such table: users" in result.stderr
+    assert "tocsin db upgrade" in result.stderr
+    assert "Traceback" not in result.output

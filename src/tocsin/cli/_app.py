@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tocsin.core.clock import SystemClock, utc
@@ -71,6 +72,12 @@ def reports_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except TocsinError as exc:
             detail = exc.detail + ("".join(f"\n  - {e}" for e in exc.errors) if exc.errors else "")
             raise fail(detail) from None
+        except DBAPIError as exc:
+            # Usually a database that is unreachable or not migrated yet; the driver's first line says which.
+            first_line = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+            raise fail(
+                f"database error: {first_line} (is it running, and migrated with 'tocsin db upgrade'?)"
+            ) from None
 
     return wrapper
 

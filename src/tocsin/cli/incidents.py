@@ -304,6 +304,7 @@ def _server_message(response: httpx.Response) -> str:
 
 
 @event_app.command("send")
+@reports_errors
 def event_send(
     key: Annotated[str, typer.Option("--key", help="Integration key (the PagerDuty routing key)")],
     action: Annotated[str, typer.Option(help="trigger, acknowledge or resolve")] = "trigger",
