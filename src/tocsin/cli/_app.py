@@ -124,15 +124,18 @@ def responder_actor(session: Session, email: str | None) -> Actor:
 
 
 def format_time(value: datetime | None) -> str:
-    """Times for people: UTC, to the minute (JSON output keeps full ISO 8601)."""
-    return utc(value).strftime("%Y-%m-%d %H:%M UTC") if value else ""
+    """Times for people, in UTC to the minute (tables say UTC in their headers; JSON keeps full ISO 8601)."""
+    return utc(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def table(*headers: str, title: str | None = None) -> Table:
-    """A table whose cells wrap inside long words rather than cut them (emails, keys and tokens stay whole)."""
+def table(*headers: str, title: str | None = None, nowrap: tuple[str, ...] = ()) -> Table:
+    """A table whose cells wrap inside long words rather than cut them (emails, keys and tokens stay whole).
+
+    Columns named in ``nowrap`` (short values: numbers, statuses, times) keep their width; the others give way.
+    """
     grid = Table(title=title, title_justify="left")
     for header in headers:
-        grid.add_column(header, overflow="fold")
+        grid.add_column(header, overflow="fold", no_wrap=header in nowrap)
     return grid
 
 

@@ -119,15 +119,14 @@ def incident_list(
     if not found:
         console.print("no incidents")
         return
-    grid = table("#", "status", "title", "service", "urgency", "priority", "alerts", "created")
+    grid = table("#", "status", "P", "title", "service", "alerts", "created (UTC)", nowrap=("#", "status", "P"))
     for r in found:
         grid.add_row(
             f"#{r['number']}",
             _status(r["status"]),
+            r["priority"],
             text(r["title"]),
             text(r["service"]),
-            r["urgency"],
-            r["priority"],
             str(r["alert_count"]),
             format_time(r["created_at"]),
         )
@@ -173,18 +172,29 @@ def incident_show(ref: Ref, as_json: AsJson = False) -> None:
     console.print(f"[bold]#{incident['number']} {text(incident['title'])}[/bold]  {_status(incident['status'])}")
     console.print(
         f"service {text(incident['service'])} · urgency {incident['urgency']} · {incident['severity']} · "
-        f"{incident['priority']} · opened {format_time(incident['created_at'])}"
+        f"{incident['priority']} · opened {format_time(incident['created_at'])} UTC"
         + (f" · assigned to {text(incident['assigned_to'])}" if incident["assigned_to"] else "")
     )
     if incident["description"]:
         console.print(text(incident["description"]))
-    alerts_grid = table("id", "status", "severity", "summary", "dedup key", "events", title="Alerts")
+    alerts_grid = table(
+        "id",
+        "status",
+        "severity",
+        "summary",
+        "dedup key",
+        "events",
+        title="Alerts",
+        nowrap=("id", "status", "severity"),
+    )
     for a in alert_rows:
         alerts_grid.add_row(
             str(a["id"]), a["status"], a["severity"], text(a["summary"]), text(a["dedup_key"]), str(a["event_count"])
         )
     console.print(alerts_grid if alert_rows else "no alerts (declared by hand)")
-    timeline_grid = table("at", "what", "via", "who", "message", title="Timeline")
+    timeline_grid = table(
+        "at (UTC)", "what", "via", "who", "message", title="Timeline", nowrap=("at (UTC)", "what", "via")
+    )
     for e in entries:
         timeline_grid.add_row(format_time(e["at"]), e["kind"], e["source"], text(e["actor"]), text(e["message"]))
     console.print(timeline_grid)

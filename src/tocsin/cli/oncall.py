@@ -38,6 +38,7 @@ TIME_HELP = "ISO 8601 (2026-11-02T09:00, UTC unless it names an offset), 'now', 
 UPCOMING = timedelta(days=14)
 # Shifts are cut at the start of the range they are computed over; looking back shows when the current one began.
 LOOK_BACK = timedelta(days=31)
+_SPAN = ("from (UTC)", "to (UTC)")
 
 
 def parse_time(text: str, base: datetime) -> datetime:
@@ -135,7 +136,7 @@ def oncall_now(
     if not entries:
         console.print("no schedules or escalation policies yet")
         return
-    grid = table("kind", "name", "on call", title=f"On call at {format_time(when)}")
+    grid = table("kind", "name", "on call", title=f"On call at {format_time(when)} UTC", nowrap=("kind",))
     for e in entries:
         kind, target = ("schedule", e["schedule"]) if "schedule" in e else ("policy", e["policy"])
         grid.add_row(kind, text(target["name"]), _names(e["users"]))
@@ -145,9 +146,9 @@ def oncall_now(
 def _print_user_shifts(person: User, shifts: list[dict[str, Any]], when: datetime) -> None:
     if not shifts:
         until = format_time(when + UPCOMING)
-        console.print(f"{text(person.name)} has no shifts between {format_time(when)} and {until}")
+        console.print(f"{text(person.name)} has no shifts between {format_time(when)} and {until} UTC")
         return
-    grid = table("", "schedule", "from", "to", "layer", title=text(f"Shifts of {person.name} <{person.email}>"))
+    grid = table("", "schedule", *_SPAN, "layer", title=text(f"Shifts of {person.name} <{person.email}>"), nowrap=_SPAN)
     for s in shifts:
         layer = "override" if s["is_override"] else (s["layer"] or "")
         grid.add_row(
@@ -190,7 +191,7 @@ def oncall_shifts(
     if not rows:
         console.print(f"nobody is on call in {text(found.name)} in the next {days} days")
         return
-    grid = table("who", "from", "to", "layer", title=text(f"{found.name} ({found.timezone})"))
+    grid = table("who", "from (UTC)", "to (UTC)", "layer", title=text(f"{found.name} ({found.timezone})"), nowrap=_SPAN)
     for r in rows:
         layer = "override" if r["is_override"] else (r["layer"] or "")
         grid.add_row(_names([r["user"]]), format_time(r["start"]), format_time(r["end"]), text(layer))
@@ -221,7 +222,7 @@ def oncall_overrides(
     if as_json:
         print_json(rows)
         return
-    grid = table("id", "who", "from", "to", title=text(f"Overrides of {found.name}"))
+    grid = table("id", "who", "from (UTC)", "to (UTC)", title=text(f"Overrides of {found.name}"), nowrap=("id", *_SPAN))
     for r in rows:
         grid.add_row(str(r["id"]), _names([r["user"]]), format_time(r["start"]), format_time(r["end"]))
     console.print(grid if rows else f"no current or upcoming overrides in {text(found.name)}")
@@ -256,7 +257,7 @@ def oncall_override(
             now=current,
         )
         override_id, name = created.id, person.name
-    span = f"from {format_time(begin)} to {format_time(finish)}"
+    span = f"from {format_time(begin)} to {format_time(finish)} UTC"
     console.print(f"override {override_id}: {text(name)} on call in {text(found.name)} {span}")
 
 

@@ -107,9 +107,9 @@ def user_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON")
     if as_json:
         print_json(rows)
         return
-    grid = table("id", "email", "name", "role", "time zone", "status")
+    grid = table("id", "email", "name", "role", "time zone", "status", nowrap=("id", "role"))
     for r in rows:
-        status = f"deactivated {format_time(r['deactivated_at'])}" if r["deactivated_at"] else "active"
+        status = f"deactivated {format_time(r['deactivated_at'])} UTC" if r["deactivated_at"] else "active"
         grid.add_row(str(r["id"]), text(r["email"]), text(r["name"]), r["role"], r["timezone"], status)
     console.print(grid)
 
@@ -144,7 +144,9 @@ def token_list(
     if as_json:
         print_json(rows)
         return
-    grid = table("id", "user", "name", "starts with", "created", "last used", "revoked")
+    grid = table(
+        "id", "user", "name", "starts with", "created (UTC)", "last used", "revoked", nowrap=("id", "starts with")
+    )
     for r in rows:
         grid.add_row(
             str(r["id"]),
@@ -172,4 +174,4 @@ def token_revoke(
         by = acting_user(session, as_user)
         token = users.revoke_token(session, token_id, by=by, now=now())
         revoked_at = token.revoked_at
-    console.print(f"token {token_id} revoked ({format_time(revoked_at)})")
+    console.print(f"token {token_id} revoked ({format_time(revoked_at)} UTC)")
