@@ -40,7 +40,7 @@ event_app = typer.Typer(help="Send events to a running Tocsin", no_args_is_help=
 app.add_typer(incident_app, name="incident")
 app.add_typer(event_app, name="event")
 
-REF_HELP = "Incident id, or its number as #12"
+REF_HELP = "Incident id, or its number as '#12' (quote it in a shell) or number:12"
 AsUser = Annotated[str | None, typer.Option("--as", help=AS_USER_HELP)]
 Ref = Annotated[str, typer.Argument(metavar="REF", help=REF_HELP)]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
@@ -324,7 +324,12 @@ def event_send(
     dedup_key: Annotated[
         str | None, typer.Option("--dedup-key", help="Groups events into one alert (needed to acknowledge/resolve)")
     ] = None,
-    url: Annotated[str | None, typer.Option("--url", help="Base URL of Tocsin (default TOCSIN_PUBLIC_URL)")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url", help="Base URL of Tocsin (default: TOCSIN_PUBLIC_URL, else http://TOCSIN_HOST:TOCSIN_PORT)"
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for the server")] = 10.0,
 ) -> None:
     """Send a PagerDuty Events v2 event to a running Tocsin and print the dedup key it answers with."""
