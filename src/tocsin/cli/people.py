@@ -6,7 +6,6 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from argon2 import PasswordHasher
 
 from tocsin.cli._app import (
     AS_USER_HELP,
@@ -24,6 +23,7 @@ from tocsin.cli._app import (
 )
 from tocsin.users import service as users
 from tocsin.users.models import ROLES, ApiToken, User
+from tocsin.users.passwords import hash_password
 
 user_app = typer.Typer(help="People who can be paged and act on incidents", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens (bearer tokens for /api/v1)", no_args_is_help=True)
@@ -32,10 +32,6 @@ app.add_typer(token_app, name="token")
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
-
-
-def _hash_password(password: str) -> str:
-    return PasswordHasher().hash(password)
 
 
 def _password_from_stdin() -> str:
@@ -86,7 +82,7 @@ def user_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print the new user as JSON")] = False,
 ) -> None:
     """Create a user."""
-    password_hash = _hash_password(_password_from_stdin()) if password_stdin else None
+    password_hash = hash_password(_password_from_stdin()) if password_stdin else None
     with database() as db, db.unit_of_work() as session:
         user = users.create_user(
             session, email=email, name=name, role=role, timezone=timezone, password_hash=password_hash, now=now()
