@@ -2,9 +2,13 @@
 
 Invariant: at most one open incident per (integration, dedup key), and the database agrees with the model about
 which keys are open, acknowledged or resolved — across clock moves and restarts of the database connection.
+The real escalation engine runs after every step: no page ever goes out for an incident that the model says is
+acknowledged or resolved at that moment, and every open, unacknowledged incident has been paged.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -12,13 +16,14 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy import func, select
 
 from tests.conftest import _wipe
-from tests.factories import make_service
+from tests.scenarios.harness import World
 from tocsin.alerts.models import Alert
 from tocsin.alerts.schemas import NormalizedEvent, Submission
 from tocsin.alerts.service import ingest_batch
 from tocsin.core.clock import FakeClock
 from tocsin.db.session import Database
 from tocsin.incidents.models import Incident
+from tocsin.notify.throttle import Throttle, Window
 from tocsin.services.models import Integration
 
 KEYS = st.sampled_from(["a", "b", "c"])
@@ -32,10 +37,17 @@ def test_dedup_state_machine(db_url: str) -> None:
             self.db = Database(db_url)
             _wipe(self.db)
             self.clock = FakeClock()
-            with self.db.unit_of_work() as s:
-                self.keys = [make_service(s, self.clock.now(), name=f"svc{i}")[1].key for i in range(2)]
+            # Rate limits are tested elsewhere; here every page must go out when it is due.
+            unlimited = Throttle([Window(100_000, timedelta(minutes=1))])
+            self.world = World(db=self.db, clock=self.clock, throttle=unlimited)
+            self.world.user("oncall")
+            # Step 1 pages at once, then every 5 minutes for a while: plenty of chances to page too late.
+            policy = self.world.policy("p", [([{"kind": "user", "ref": str(self.world.users["oncall"].id)}], 300)], 9)
+            self.keys = [self.world.service(f"svc{i}", policy) for i in range(2)]
             # (integration index, dedup key) -> "triggered" | "acknowledged"; absent means no open alert.
             self.model: dict[tuple[int, str], str] = {}
+            # (integration index, dedup key) -> incident number of the open alert.
+            self.numbers: dict[tuple[int, str], int] = {}
             self.created = 0
 
         @initialize()
@@ -47,6 +59,14 @@ def test_dedup_state_machine(db_url: str) -> None:
                 (res,) = ingest_batch(s, [Submission(self.keys[integ], events=[event])], now=self.clock.now())
             return res.outcomes[0]
 
+        def run_engine(self) -> None:
+            before = len(self.world.email.sent)
+            self.world.run()
+            quiet = {n for k, n in self.numbers.items() if self.model.get(k) != "triggered"}
+            for message in self.world.email.sent[before:]:
+                assert message.incident is not None
+                assert message.incident.number not in quiet, f"paged #{message.incident.number} after ack/resolve"
+
         @rule(integ=INTEGRATIONS, key=KEYS)
         def trigger(self, integ: int, key: str) -> None:
             outcome = self.send(integ, NormalizedEvent(action="trigger", dedup_key=key, summary="s"))
@@ -56,6 +76,17 @@ def test_dedup_state_machine(db_url: str) -> None:
                 assert outcome == "created"
                 self.model[(integ, key)] = "triggered"
                 self.created += 1
+                with self.db.reader() as s:
+                    alert = (
+                        s.execute(select(Alert).where(Alert.dedup_key == key).order_by(Alert.id.desc()))
+                        .scalars()
+                        .first()
+                    )
+                    assert alert is not None
+                    assert alert.incident_id is not None
+                    number = s.get(Incident, alert.incident_id).number  # type: ignore[union-attr]
+                self.numbers[(integ, key)] = number
+            self.run_engine()
 
         @rule(integ=INTEGRATIONS, key=KEYS)
         def acknowledge(self, integ: int, key: str) -> None:
@@ -65,6 +96,7 @@ def test_dedup_state_machine(db_url: str) -> None:
                 self.model[(integ, key)] = "acknowledged"
             else:
                 assert outcome == "ignored"
+            self.run_engine()
 
         @rule(integ=INTEGRATIONS, key=KEYS)
         def resolve(self, integ: int, key: str) -> None:
@@ -74,15 +106,17 @@ def test_dedup_state_machine(db_url: str) -> None:
                 del self.model[(integ, key)]
             else:
                 assert outcome == "ignored"
+            self.run_engine()
 
         @rule(seconds=st.integers(min_value=1, max_value=3600))
         def advance(self, seconds: int) -> None:
             self.clock.advance(seconds)
+            self.run_engine()
 
         @rule()
         def restart(self) -> None:
-            self.db.dispose()
-            self.db = Database(db_url)
+            # Every pooled connection is closed: the next unit of work, and the engine, start on new ones.
+            self.db.engine.dispose()
 
         @invariant()
         def database_agrees(self) -> None:
@@ -109,6 +143,10 @@ def test_dedup_state_machine(db_url: str) -> None:
             assert incidents == self.created
             assert sum(open_incidents.values()) == len(self.model)
             assert open_incidents.get("acknowledged", 0) == sum(1 for v in self.model.values() if v == "acknowledged")
+            paged = {m.incident.number for m in self.world.email.sent if m.incident is not None}
+            for k, status in self.model.items():
+                if status == "triggered":
+                    assert self.numbers[k] in paged, f"open incident #{self.numbers[k]} was never paged"
 
         def teardown(self) -> None:
             self.db.dispose()

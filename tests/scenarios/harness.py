@@ -95,6 +95,45 @@ class World:
         self.keys[name] = integ.key
         return integ.key
 
+    # --- on-call -------------------------------------------------------------------------------------------
+    def schedule(self, name: str, layers: list[dict[str, Any]], timezone: str = "UTC") -> int:
+        """A schedule whose layer specs name users by their harness name (``"users": ["alice", "bob"]``)."""
+        from tocsin.oncall import service as oncall
+
+        specs = [{**layer, "users": [self.users[u].id for u in layer["users"]]} for layer in layers]
+        with self.db.unit_of_work() as s:
+            schedule = oncall.create_schedule(s, name=name, timezone=timezone, now=self.clock.now())
+            oncall.set_layers(s, schedule, specs)
+            return schedule.id
+
+    def override(self, schedule_id: int, user: str, start: datetime, end: datetime) -> None:
+        from tocsin.oncall import repository as oncall_repo
+        from tocsin.oncall import service as oncall
+
+        with self.db.unit_of_work() as s:
+            schedule = oncall_repo.schedule(s, schedule_id)
+            assert schedule is not None
+            oncall.add_override(s, schedule, user_id=self.users[user].id, start=start, end=end, now=self.clock.now())
+
+    def wants_handoff_messages(self, name: str) -> None:
+        from tocsin.oncall import service as oncall
+
+        with self.db.unit_of_work() as s:
+            oncall.set_handoff_notifications(s, self.users[name].id, enabled=True)
+
+    def run_handoffs(self) -> None:
+        """Add the handoff module to this world's engine (the other scenarios leave it out)."""
+        from tocsin.engine.modules.handoff import HandoffModule
+
+        module = HandoffModule(self.db)
+        self.runner.modules.append(module)
+        self.runner.failures[module.name] = 0
+        self.runner.seconds[module.name] = 0.0
+
+    def expect_handoff(self, to: str) -> OutboundMessage:
+        (msg,) = self.email.expect(1, lambda m: m.kind == "handoff" and m.address == f"{to}@example.com")
+        return msg
+
     # --- actions -------------------------------------------------------------------------------------------
     def trigger(self, service: str, key: str, summary: str = "Something broke") -> Incident:
         with self.db.unit_of_work() as s:

@@ -23,7 +23,12 @@ def schedule_feed(token: str, runtime: RuntimeDep) -> Response:
     now = runtime.clock.now()
     with runtime.db.reader() as session:
         body = oncall.schedule_feed(
-            session, token, start=now - FEED_PAST, end=now + FEED_FUTURE, base_url=runtime.settings.base_url
+            session,
+            token,
+            start=now - FEED_PAST,
+            end=now + FEED_FUTURE,
+            base_url=runtime.settings.base_url,
+            now=now,
         )
     if body is None:
         raise NotFound("no such feed")
@@ -35,7 +40,12 @@ def user_feed(token: str, runtime: RuntimeDep) -> Response:
     now = runtime.clock.now()
     with runtime.db.reader() as session:
         body = oncall.user_feed(
-            session, token, start=now - FEED_PAST, end=now + FEED_FUTURE, base_url=runtime.settings.base_url
+            session,
+            token,
+            start=now - FEED_PAST,
+            end=now + FEED_FUTURE,
+            base_url=runtime.settings.base_url,
+            now=now,
         )
     if body is None:
         raise NotFound("no such feed")

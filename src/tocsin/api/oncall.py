@@ -22,6 +22,7 @@ from tocsin.users import service as users
 router = APIRouter(prefix="/api/v1", tags=["on-call"])
 
 Duration = int | str
+GAP_HORIZON = timedelta(days=14)
 
 
 def seconds(value: Duration) -> int:
@@ -70,6 +71,11 @@ class LayerOut(BaseModel):
     restrictions: list[dict[str, Any]]
 
 
+class GapOut(BaseModel):
+    start: datetime
+    end: datetime
+
+
 class ScheduleOut(BaseModel):
     id: int
     name: str
@@ -78,6 +84,8 @@ class ScheduleOut(BaseModel):
     layers: list[LayerOut]
     ical_url: str
     on_call_now: list[int]
+    gaps: list[GapOut] = Field(description=f"periods with nobody on call in the next {GAP_HORIZON.days} days")
+    has_gaps: bool
 
 
 class ShiftOut(BaseModel):
@@ -86,11 +94,6 @@ class ShiftOut(BaseModel):
     end: datetime
     layer: str | None
     is_override: bool
-
-
-class GapOut(BaseModel):
-    start: datetime
-    end: datetime
 
 
 class OverrideIn(BaseModel):
@@ -195,21 +198,23 @@ def _user_id(session: Any, ref: str) -> int:
 
 def _layer_specs(session: Any, layers: list[LayerIn]) -> list[dict[str, Any]]:
     return [
-        {
-            "name": layer.name,
-            "rotation": layer.rotation,
-            "start": utc(layer.start),
-            "end": utc(layer.end) if layer.end else None,
-            "users": [_user_id(session, u) for u in layer.users],
-            "shift_length_seconds": seconds(layer.shift_length) if layer.shift_length is not None else None,
-            "restrictions": layer.restrictions,
-        }
+        oncall.layer_spec(
+            session,
+            name=layer.name,
+            rotation=layer.rotation,
+            start=layer.start,
+            end=layer.end,
+            users=layer.users,
+            shift_length_seconds=seconds(layer.shift_length) if layer.shift_length is not None else None,
+            restrictions=layer.restrictions,
+        )
         for layer in layers
     ]
 
 
 def _schedule_out(runtime: Any, session: Any, schedule: Any) -> ScheduleOut:
     now = runtime.clock.now()
+    gaps = [GapOut(start=a, end=b) for a, b in oncall.gaps(session, schedule.id, now, now + GAP_HORIZON)]
     return ScheduleOut(
         id=schedule.id,
         name=schedule.name,
@@ -229,22 +234,13 @@ def _schedule_out(runtime: Any, session: Any, schedule: Any) -> ScheduleOut:
         ],
         ical_url=f"{runtime.settings.base_url}/ical/schedules/{schedule.feed_token}.ics",
         on_call_now=[int(u) for u in oncall.users_on_call(session, schedule.id, now)],
+        gaps=gaps,
+        has_gaps=bool(gaps),
     )
 
 
 def _targets(session: Any, step: StepIn) -> list[dict[str, Any]]:
-    resolved = []
-    for t in step.targets:
-        if t.kind == "user":
-            ref = _user_id(session, t.ref)
-        elif t.kind == "schedule":
-            ref = oncall.get_schedule(session, t.ref).id
-        else:
-            from tocsin.teams import service as teams
-
-            ref = teams.get_team(session, t.ref).id
-        resolved.append({"kind": t.kind, "ref": ref})
-    return resolved
+    return escalation.resolve_targets(session, [(t.kind, t.ref) for t in step.targets])
 
 
 def _policy_out(session: Any, policy: Any) -> PolicyOut:
@@ -534,3 +530,89 @@ def add_rule(ref: str, body: RuleIn, runtime: RuntimeDep, principal: PrincipalDe
             delay_seconds=seconds(body.delay),
         )
         return RuleOut.model_validate(rule, from_attributes=True)
+
+
+# --- a person's on-call ------------------------------------------------------------------------------------------
+
+
+class UserShiftOut(BaseModel):
+    schedule: dict[str, Any]
+    start: datetime
+    end: datetime
+    layer: str | None
+    is_override: bool
+    current: bool
+
+
+class UserOnCallOut(BaseModel):
+    user: dict[str, Any]
+    on_call_now: bool
+    shifts: list[UserShiftOut] = Field(description="shifts under way or starting in the next 14 days")
+    handoff_notifications: bool
+    ical_url: str | None = Field(description="the personal feed; shown to the person and to admins only")
+
+
+class OnCallPreferencesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    handoff_notifications: bool
+
+
+def _user_ical_url(runtime: Any, token: str) -> str:
+    return f"{runtime.settings.base_url}/ical/users/{token}.ics"
+
+
+@router.get("/users/{ref}/oncall", response_model=UserOnCallOut, tags=["people"])
+def user_on_call(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> UserOnCallOut:
+    """A person's current and upcoming shifts across every schedule, over the next 14 days."""
+    now = runtime.clock.now()
+    with runtime.db.reader() as session:
+        user = users.get_user(session, ref)
+        found = oncall.upcoming_shifts_of(session, user.id, now, now + GAP_HORIZON)
+        own = principal.user.id == user.id or principal.is_admin
+        shifts = [
+            UserShiftOut(
+                schedule={"id": schedule.id, "name": schedule.name},
+                start=s.start,
+                end=s.end,
+                layer=s.layer,
+                is_override=s.is_override,
+                current=s.start <= now < s.end,
+            )
+            for schedule, s in found
+        ]
+        return UserOnCallOut(
+            user={"id": user.id, "name": user.name},
+            on_call_now=any(s.current for s in shifts),
+            shifts=shifts,
+            handoff_notifications=user.handoff_notifications,
+            ical_url=_user_ical_url(runtime, user.feed_token) if own and user.feed_token else None,
+        )
+
+
+@router.put("/users/{ref}/oncall/preferences", response_model=UserOnCallOut, tags=["people"])
+def set_on_call_preferences(
+    ref: str, body: OnCallPreferencesIn, runtime: RuntimeDep, principal: PrincipalDep
+) -> UserOnCallOut:
+    """Opt in to (or out of) a message when an on-call shift of yours begins."""
+    with runtime.db.unit_of_work() as session:
+        user = users.get_user(session, ref)
+        _own_or_admin(principal, user.id)
+        oncall.set_handoff_notifications(session, user.id, enabled=body.handoff_notifications)
+    return user_on_call(ref, runtime, principal)
+
+
+@router.post("/users/{ref}/oncall/ical-url", tags=["people"], summary="Create (or, with rotate, replace) the feed")
+def user_ical_url(ref: str, runtime: RuntimeDep, principal: PrincipalDep, rotate: bool = False) -> dict[str, str]:
+    with runtime.db.unit_of_work() as session:
+        user = users.get_user(session, ref)
+        _own_or_admin(principal, user.id)
+        token = oncall.user_feed_token(session, user.id, rotate=rotate)
+    return {"ical_url": _user_ical_url(runtime, token)}
+
+
+@router.post("/schedules/{ref}/ical-url", summary="Replace a schedule's feed URL (the old one stops working)")
+def rotate_schedule_ical_url(ref: str, runtime: RuntimeDep, _: AdminDep) -> dict[str, str]:
+    with runtime.db.unit_of_work() as session:
+        token = oncall.rotate_schedule_feed_token(session, oncall.get_schedule(session, ref))
+    return {"ical_url": f"{runtime.settings.base_url}/ical/schedules/{token}.ics"}

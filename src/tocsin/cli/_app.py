@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
-from tocsin.core.errors import TocsinError
+from tocsin.core.clock import SystemClock, utc
+from tocsin.core.errors import Forbidden, NotFound, TocsinError
 from tocsin.db.session import Database
+from tocsin.incidents.schemas import Actor
 from tocsin.settings import ConfigError, Settings, load_settings
+from tocsin.users import service as users
+from tocsin.users.models import User
 
 app = typer.Typer(help="Tocsin incident management", no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console()
@@ -47,7 +57,8 @@ def print_json(value: Any) -> None:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}")
+    # The message is printed as it is (no markup) and on one line however narrow the terminal is.
+    err_console.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -61,5 +72,73 @@ def reports_errors(fn: Callable[P, R]) -> Callable[P, R]:
         except TocsinError as exc:
             detail = exc.detail + ("".join(f"\n  - {e}" for e in exc.errors) if exc.errors else "")
             raise fail(detail) from None
+        except DBAPIError as exc:
+            # Usually a database that is unreachable or not migrated yet; the driver's first line says which.
+            first_line = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+            raise fail(
+                f"database error: {first_line} (is it running, and migrated with 'tocsin db upgrade'?)"
+            ) from None
 
     return wrapper
+
+
+def now() -> datetime:
+    return SystemClock().now()
+
+
+def wake_workers(db: Database) -> None:
+    """After a change that pages, tell workers on PostgreSQL at once; elsewhere their next tick finds it."""
+    if not db.is_sqlite:
+        from tocsin.engine.listen import notify_work
+
+        notify_work(db.url)
+
+
+AS_USER_HELP = (
+    "Act as this user (email). Without it the user named in TOCSIN_CLI_USER acts, and without that the first admin."
+)
+
+
+def acting_user(session: Session, email: str | None) -> User:
+    """Who a command acts as: --as EMAIL, else TOCSIN_CLI_USER, else the first (oldest) active admin."""
+    ref = email or os.environ.get("TOCSIN_CLI_USER", "").strip() or None
+    if ref is not None:
+        user = users.get_user(session, ref)
+        if user.deactivated_at is not None:
+            raise Forbidden(f"user {user.email} is deactivated")
+        return user
+    admins = sorted(
+        (u for u in users.list_users(session) if u.role == "admin" and u.deactivated_at is None), key=lambda u: u.id
+    )
+    if not admins:
+        raise NotFound("no user to act as: pass --as EMAIL, set TOCSIN_CLI_USER, or create an admin first")
+    return admins[0]
+
+
+def responder_actor(session: Session, email: str | None) -> Actor:
+    """The acting user as a timeline actor from the command line; observers may read but not act."""
+    user = acting_user(session, email)
+    if user.role not in ("admin", "responder"):
+        raise Forbidden(f"{user.email} is an observer: observers can read but not act on incidents")
+    return Actor(label=user.name, source="cli", user_id=user.id)
+
+
+def format_time(value: datetime | None) -> str:
+    """Times for people, in UTC to the minute (tables say UTC in their headers; JSON keeps full ISO 8601)."""
+    return utc(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def table(*headers: str, title: str | None = None, nowrap: tuple[str, ...] = ()) -> Table:
+    """A table whose cells wrap inside long words rather than cut them (emails, keys and tokens stay whole).
+
+    Columns named in ``nowrap`` (short values: numbers, statuses, times) keep their width; the others give way.
+    """
+    grid = Table(title=title, title_justify="left")
+    for header in headers:
+        grid.add_column(header, overflow="fold", no_wrap=header in nowrap)
+    return grid
+
+
+def text(value: object) -> str:
+    """Data shown inside Rich output: brackets in titles or names are not taken as markup."""
+    return escape("" if value is None else str(value))

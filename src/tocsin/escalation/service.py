@@ -27,7 +27,9 @@ from tocsin.oncall import repository as oncall_repo
 from tocsin.oncall import service as oncall
 from tocsin.services import repository as service_repo
 from tocsin.teams import repository as team_repo
+from tocsin.teams import service as teams
 from tocsin.users import repository as user_repo
+from tocsin.users import service as users
 
 ENGINE = Actor(label="escalation", source="engine")
 TARGET_KINDS = ("user", "schedule", "team")
@@ -325,6 +327,23 @@ def _validate_targets(session: Session, targets: Sequence[dict[str, Any]]) -> li
     if not clean:
         raise InvalidInput("each step needs at least one target")
     return clean
+
+
+def resolve_targets(session: Session, targets: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Targets named the way people write them (a user's id or email, a schedule's or team's id or name) as the
+    ``{"kind", "ref"}`` rows a step stores."""
+    resolved: list[dict[str, Any]] = []
+    for kind, ref in targets:
+        if kind == "user":
+            ident = users.get_user(session, ref).id
+        elif kind == "schedule":
+            ident = oncall.get_schedule(session, ref).id
+        elif kind == "team":
+            ident = teams.get_team(session, ref).id
+        else:
+            raise InvalidInput(f"target kind must be one of {', '.join(TARGET_KINDS)}")
+        resolved.append({"kind": kind, "ref": ident})
+    return resolved
 
 
 def create_policy(

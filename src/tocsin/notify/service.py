@@ -323,6 +323,17 @@ def mark_ambiguous(session: Session, *, now: datetime) -> int:
 # --- contact methods and rules ---------------------------------------------------------------------------------
 
 
+def check_contact_address(type: str, address: str) -> None:
+    if type not in CONTACT_TYPES:
+        raise InvalidInput(f"contact method type must be one of {', '.join(CONTACT_TYPES)}")
+    if not address.strip():
+        raise InvalidInput("a contact method needs an address")
+    if type == "email" and "@" not in address:
+        raise InvalidInput(f"not an email address: {address!r}")
+    if type in ("webhook", "teams", "mattermost", "discord") and not address.startswith(("http://", "https://")):
+        raise InvalidInput(f"a {type} contact method needs an http(s) URL")
+
+
 def add_contact_method(
     session: Session,
     *,
@@ -334,14 +345,7 @@ def add_contact_method(
     secret: str | None = None,
     verified: bool = True,
 ) -> ContactMethod:
-    if type not in CONTACT_TYPES:
-        raise InvalidInput(f"contact method type must be one of {', '.join(CONTACT_TYPES)}")
-    if not address.strip():
-        raise InvalidInput("a contact method needs an address")
-    if type == "email" and "@" not in address:
-        raise InvalidInput(f"not an email address: {address!r}")
-    if type in ("webhook", "teams", "mattermost", "discord") and not address.startswith(("http://", "https://")):
-        raise InvalidInput(f"a {type} contact method needs an http(s) URL")
+    check_contact_address(type, address)
     cm = ContactMethod(
         user_id=user_id,
         name=name.strip() or type,
@@ -371,6 +375,28 @@ def add_rule(
     session.add(rule)
     session.flush()
     return rule
+
+
+def update_contact_method(
+    session: Session, cm: ContactMethod, *, type: str | None = None, address: str | None = None
+) -> ContactMethod:
+    new_type = type if type is not None else cm.type
+    new_address = address.strip() if address is not None else cm.address
+    check_contact_address(new_type, new_address)
+    cm.type = new_type
+    cm.address = new_address
+    return cm
+
+
+def replace_rules(session: Session, *, user_id: int, rules: Sequence[tuple[str, int, int]]) -> list[NotificationRule]:
+    """Make a user's rules exactly these (urgency, contact method id, delay in seconds)."""
+    for old in repo.rules_of(session, [user_id])[user_id]:
+        session.delete(old)
+    session.flush()
+    return [
+        add_rule(session, user_id=user_id, urgency=urgency, contact_method_id=cm_id, delay_seconds=delay)
+        for urgency, cm_id, delay in rules
+    ]
 
 
 def contact_methods(session: Session, user_id: int) -> list[ContactMethod]:

@@ -1,17 +1,25 @@
 """Who is on call, when: a pure function of a schedule and an instant or a range.
 
 Rotations
-    ``daily`` and ``weekly`` rotations hand off at the same local wall-clock time every day or week, in the
-    schedule's zone, across DST changes: the shift that contains a spring-forward is 23 hours long, the one with
-    a fall-back 25 hours. ``hourly`` and ``custom`` rotations use a fixed elapsed ``shift_length``, whatever the
-    wall clock does.
+    ``daily``, ``weekly`` and ``custom`` rotations are wall-clock rotations: the k-th handoff is at the local
+    time ``start + k * length`` read on the wall clock of the schedule's zone. A daily 09:00 handoff stays at
+    09:00 across DST changes, so the daily shift that contains a spring-forward lasts 23 real hours and the one
+    with a fall-back 25. A ``custom`` 12-hour shift (08:00/20:00) spanning a change lasts 11 or 13 real hours,
+    and a ``custom`` "2d" rotation hands off at the same local time every second day.
+    ``hourly`` ("every N hours") rotations use elapsed time: every shift lasts exactly ``shift_length`` real
+    time, whatever the wall clock does, so their local handoff times move by an hour across a DST change.
 Local times that do not exist or happen twice
-    A handoff at a local time that does not exist (inside the spring-forward gap, e.g. 02:30) happens at the
-    same distance past the gap's start — 02:30 becomes 03:30 — and an ambiguous one (inside the fall-back hour)
-    happens at its first occurrence (``fold=0``). Restriction windows follow the same rules.
+    A wall-clock time is reached the first time the wall clock shows it or a later time. A handoff at a local
+    time that does not exist (inside the spring-forward gap, e.g. 02:30 in Berlin) happens when the clocks jump
+    (03:00 local); an ambiguous one (inside the fall-back hour) happens at its first occurrence. This keeps the
+    handoffs of a rotation in order, so shifts of one layer never overlap. Restriction windows follow the
+    same rules.
 Layers and overrides
-    Layer 0 is the lowest; where a higher layer has someone on call, it wins. An override puts its user on call
-    for its range, instead of whoever is on call (or, with ``replaces``, only where that user is on call).
+    Layer 0 is the lowest; where a higher layer has someone on call, it wins. A layer's restrictions cut its
+    shifts to the listed windows; outside them the layers below show through. An override puts its user on
+    call for its range, instead of whoever is on call (or, with ``replaces``, only where that user is on
+    call); where overrides overlap, the one listed last wins. At any instant exactly one person is on call,
+    or nobody where the schedule has a gap.
 All datetimes in and out are timezone-aware; results are in UTC.
 """
 
@@ -26,15 +34,29 @@ from zoneinfo import ZoneInfo
 
 Rotation = Literal["daily", "weekly", "hourly", "custom"]
 _PERIOD_DAYS = {"daily": 1, "weekly": 7}
+_WALL_CLOCK = ("daily", "weekly", "custom")
 
 
 @dataclass(frozen=True, slots=True)
 class Restriction:
-    """A window of local time, starting on the listed weekdays (Monday = 0); ``end <= start`` crosses midnight."""
+    """A window of local time, starting on the listed weekdays (Monday = 0); ``end <= start`` crosses midnight.
+
+    The window is read in the schedule's zone, or in ``timezone`` when given: a follow-the-sun schedule gives each
+    team's layer a window in the team's own zone, and each window then follows its own zone's DST changes.
+    """
 
     start: time
     end: time
     days: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
+    timezone: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.days or any(d not in range(7) for d in self.days):
+            raise ValueError(f"restriction days must be weekdays 0 (Monday) to 6 (Sunday), not {list(self.days)}")
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("restriction times are local wall-clock times, without a zone offset")
+        if self.timezone is not None:
+            ZoneInfo(self.timezone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,24 +103,47 @@ class Handoff:
 
 
 def local_to_utc(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """A local wall-clock time as a UTC instant, resolving gaps forward and ambiguity to the first occurrence."""
-    naive = datetime.combine(day, at)
-    first = naive.replace(tzinfo=tz, fold=0)
+    """A local wall-clock time as a UTC instant: a time in a gap when the clocks jump, an ambiguous one first."""
+    return wall_to_utc(datetime.combine(day, at), tz)
+
+
+def wall_to_utc(naive: datetime, tz: ZoneInfo) -> datetime:
+    """A naive local date-time as a UTC instant, under the rules in the module docstring."""
+    naive = naive.replace(tzinfo=None, fold=0)
+    first = naive.replace(tzinfo=tz)
     # Round-tripping reveals a nonexistent time: it comes back with another wall-clock reading.
-    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
-        # fold=1 gives the offset after the transition for a gap: the instant lands as far past the gap's
-        # start as the requested time was, which is "resolve forward".
-        return naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    return first.astimezone(UTC)
+    if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive:
+        return first.astimezone(UTC)
+    return _gap_end(naive, tz)
+
+
+def _gap_end(naive: datetime, tz: ZoneInfo) -> datetime:
+    """The instant the clocks jump over ``naive`` (which lies in a gap)."""
+    # Read with the offset after the jump, the time lands before the jump; with the one before, after it.
+    lo = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    hi = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    if lo > hi:
+        lo, hi = hi, lo
+    before = lo.astimezone(tz).utcoffset()
+    # Zone transitions fall on whole seconds: bisect to the first second with the new offset.
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        mid = mid.replace(microsecond=0)
+        if mid <= lo:
+            mid = lo + timedelta(seconds=1)
+        if mid.astimezone(tz).utcoffset() == before:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def _handoff(layer: Layer, tz: ZoneInfo, k: int) -> datetime:
     """The instant the k-th shift of a layer starts (k may be negative)."""
-    if layer.rotation in _PERIOD_DAYS:
-        local = layer.start.astimezone(tz)
-        day = local.date() + timedelta(days=k * _PERIOD_DAYS[layer.rotation])
-        return local_to_utc(day, local.time().replace(tzinfo=None), tz)
     length = _length(layer)
+    if layer.rotation in _WALL_CLOCK:
+        local = layer.start.astimezone(tz).replace(tzinfo=None)
+        return wall_to_utc(local + k * length, tz)
     return layer.start.astimezone(UTC) + k * length
 
 
@@ -126,15 +171,18 @@ def _windows(
 ) -> list[tuple[datetime, datetime]]:
     """The restriction windows overlapping [start, end), merged, in UTC."""
     out: list[tuple[datetime, datetime]] = []
-    day = start.astimezone(tz).date() - timedelta(days=1)
-    last = end.astimezone(tz).date() + timedelta(days=1)
+    # Two days of margin: a window in another zone may start on a local date up to a day away from ours.
+    day = start.astimezone(tz).date() - timedelta(days=2)
+    last = end.astimezone(tz).date() + timedelta(days=2)
     while day <= last:
         for r in restrictions:
             if day.weekday() not in r.days:
                 continue
-            a = local_to_utc(day, r.start, tz)
-            b = local_to_utc(day + timedelta(days=1) if r.end <= r.start else day, r.end, tz)
-            if b > start and a < end:
+            zone = ZoneInfo(r.timezone) if r.timezone else tz
+            a = local_to_utc(day, r.start, zone)
+            b = local_to_utc(day + timedelta(days=1) if r.end <= r.start else day, r.end, zone)
+            # A window wholly inside a spring-forward gap (02:00-02:30) never happens: a < b drops it.
+            if a < b and b > start and a < end:
                 out.append((max(a, start), min(b, end)))
         day += timedelta(days=1)
     out.sort()
@@ -169,10 +217,16 @@ def layer_shifts(layer: Layer, tz: ZoneInfo | str, start: datetime, end: datetim
         return shifts
     windows = _windows(layer.restrictions, zone, lo, hi)
     cut: list[Shift] = []
+    # Both lists are sorted and free of overlaps: walk them together.
+    w = 0
     for s in shifts:
-        for a, b in windows:
-            if b > s.start and a < s.end:
-                cut.append(Shift(s.user, max(a, s.start), min(b, s.end), s.layer))
+        while w < len(windows) and windows[w][1] <= s.start:
+            w += 1
+        i = w
+        while i < len(windows) and windows[i][0] < s.end:
+            a, b = windows[i]
+            cut.append(Shift(s.user, max(a, s.start), min(b, s.end), s.layer))
+            i += 1
     return cut
 
 
@@ -221,8 +275,11 @@ def _covering(per_layer: list[list[Shift]], starts: list[list[datetime]], at: da
     return None
 
 
+_TICK = timedelta(microseconds=1)
+
+
 def on_call_at(schedule: Schedule, at: datetime) -> tuple[str, ...]:
-    shifts = final_shifts(schedule, at, at + timedelta(microseconds=1))
+    shifts = final_shifts(schedule, at, at + _TICK)
     return tuple(dict.fromkeys(s.user for s in shifts))
 
 
@@ -242,7 +299,9 @@ def gaps(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[datet
 
 def next_handoffs(schedule: Schedule, after: datetime, until: datetime) -> list[Handoff]:
     """Instants in (after, until] at which the set of people on call changes."""
-    shifts = final_shifts(schedule, after, until)
+    # Look one tick past ``until``: a shift that starts exactly at ``until`` is part of a handoff at ``until``,
+    # and the range's own end must not read as everybody going off call.
+    shifts = final_shifts(schedule, after, until + _TICK)
     out: list[Handoff] = []
     previous: tuple[str, ...] = on_call_at(schedule, after)
     moments = sorted({s.start for s in shifts} | {s.end for s in shifts})

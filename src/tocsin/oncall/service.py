@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.core.clock import utc
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.notify import service as notify
 from tocsin.oncall import calculator as calc
@@ -16,16 +17,19 @@ from tocsin.oncall import ical
 from tocsin.oncall import repository as repo
 from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from tocsin.users import repository as user_repo
-from tocsin.users.service import validate_timezone
+from tocsin.users.service import get_user, validate_timezone
 
 ROTATIONS = ("daily", "weekly", "hourly", "custom")
+PRODID = "-//Tocsin//On-call//EN"
 
 
 def _restriction(raw: dict[str, Any]) -> calc.Restriction:
+    days = raw.get("days")
     return calc.Restriction(
         start=time.fromisoformat(raw["start"]),
         end=time.fromisoformat(raw["end"]),
-        days=tuple(int(d) for d in raw.get("days") or range(7)),
+        days=tuple(int(d) for d in (range(7) if days is None else days)),
+        timezone=raw.get("timezone") or None,
     )
 
 
@@ -122,12 +126,35 @@ def create_schedule(
         timezone=validate_timezone(timezone),
         team_id=team_id,
         description=description,
-        feed_token=secrets.token_urlsafe(24),
+        feed_token=new_feed_token(),
         created_at=now,
     )
     session.add(schedule)
     session.flush()
     return schedule
+
+
+def layer_spec(
+    session: Session,
+    *,
+    rotation: str,
+    start: datetime,
+    users: Sequence[int | str],
+    name: str = "",
+    end: datetime | None = None,
+    shift_length_seconds: int | None = None,
+    restrictions: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """A layer as ``set_layers`` takes it, from users named by id or email and times in any zone."""
+    return {
+        "name": name,
+        "rotation": rotation,
+        "start": utc(start),
+        "end": utc(end) if end is not None else None,
+        "users": [get_user(session, u).id for u in users],
+        "shift_length_seconds": shift_length_seconds,
+        "restrictions": list(restrictions),
+    }
 
 
 def set_layers(session: Session, schedule: Schedule, specs: Sequence[dict[str, Any]]) -> None:
@@ -147,12 +174,20 @@ def set_layers(session: Session, schedule: Schedule, specs: Sequence[dict[str, A
         length = spec.get("shift_length_seconds")
         if rotation in ("hourly", "custom") and not length:
             raise InvalidInput(f"layer {position + 1}: a {rotation} rotation needs a shift length")
+        if length is not None and length <= 0:
+            raise InvalidInput(f"layer {position + 1}: the shift length must be positive")
+        start, end = spec.get("start"), spec.get("end")
+        if not isinstance(start, datetime) or start.utcoffset() is None:
+            raise InvalidInput(f"layer {position + 1}: start must be a date-time with a zone offset")
+        if end is not None and end <= start:
+            raise InvalidInput(f"layer {position + 1}: end must come after start")
         for r in spec.get("restrictions") or []:
             try:
                 _restriction(r)
-            except (KeyError, ValueError, TypeError):
+            except (KeyError, ValueError, TypeError, AttributeError):
                 raise InvalidInput(
-                    f"layer {position + 1}: a restriction is {{start: 'HH:MM', end: 'HH:MM', days: [0-6]}}"
+                    f"layer {position + 1}: a restriction is {{start: 'HH:MM', end: 'HH:MM', days: [0-6], "
+                    f"timezone: optional IANA zone}}, not {r!r}"
                 ) from None
         rows.append(
             ScheduleLayer(
@@ -161,8 +196,8 @@ def set_layers(session: Session, schedule: Schedule, specs: Sequence[dict[str, A
                 name=spec.get("name") or f"layer {position + 1}",
                 rotation=rotation,
                 shift_length_seconds=length,
-                start=spec["start"],
-                end=spec.get("end"),
+                start=start,
+                end=end,
                 user_ids=users,
                 restrictions=list(spec.get("restrictions") or []),
             )
@@ -189,6 +224,10 @@ def add_override(
         raise InvalidInput("an override must end after it starts")
     if user_repo.get(session, user_id) is None:
         raise InvalidInput(f"user {user_id} does not exist")
+    if replaces_user_id is not None and user_repo.get(session, replaces_user_id) is None:
+        raise InvalidInput(f"user {replaces_user_id} (the one replaced) does not exist")
+    if replaces_user_id == user_id:
+        raise InvalidInput("an override cannot replace its own user")
     override = ScheduleOverride(
         schedule_id=schedule.id,
         user_id=user_id,
@@ -218,65 +257,126 @@ def _domain(base_url: str) -> str:
     return base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "tocsin.local"
 
 
-def schedule_feed(session: Session, token: str, *, start: datetime, end: datetime, base_url: str) -> bytes | None:
+# Feeds compute from a start on a fixed grid, then drop what ended before the wanted start. A shift that began
+# before the wanted start thus keeps its real start (or a grid point, for shifts longer than the grid step), and
+# with it its UID, from one fetch to the next as the window slides.
+FEED_GRID = timedelta(days=28)
+_GRID_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
+
+
+def _feed_shifts(cal: calc.Schedule, start: datetime, end: datetime) -> list[calc.Shift]:
+    anchor = _GRID_ORIGIN + ((start - _GRID_ORIGIN) // FEED_GRID) * FEED_GRID - FEED_GRID
+    return [s for s in calc.final_shifts(cal, anchor, end) if s.end > start]
+
+
+def _feed_calendar(session: Session, schedule: Schedule, start: datetime, end: datetime) -> calc.Schedule:
+    anchor = start - 2 * FEED_GRID
+    return to_calendar(
+        schedule,
+        repo.layers_of(session, schedule.id),
+        repo.overrides_of(session, schedule.id, ending_after=anchor, starting_before=end),
+    )
+
+
+def schedule_feed(
+    session: Session,
+    token: str,
+    *,
+    start: datetime,
+    end: datetime,
+    base_url: str,
+    now: datetime | None = None,
+) -> bytes | None:
+    """A schedule's final shifts over [start, end) as iCalendar; None for an unknown token."""
     schedule = repo.schedule_by_feed_token(session, token)
     if schedule is None:
         return None
-    found = calc.final_shifts(load(session, schedule.id, around=(start, end)), start, end)
+    found = _feed_shifts(_feed_calendar(session, schedule, start, end), start, end)
     names = user_repo.names(session, [int(s.user) for s in found])
     entries = [(f"schedule-{schedule.id}", s, f"On call: {names.get(int(s.user), s.user)}") for s in found]
     return ical.feed(
         f"On call: {schedule.name}",
         entries,
-        prodid="-//Tocsin//On-call//EN",
+        prodid=PRODID,
         domain=_domain(base_url),
-        stamp=start,
+        stamp=now or start,
     )
 
 
-def user_feed(session: Session, token: str, *, start: datetime, end: datetime, base_url: str) -> bytes | None:
+def user_feed(
+    session: Session,
+    token: str,
+    *,
+    start: datetime,
+    end: datetime,
+    base_url: str,
+    now: datetime | None = None,
+) -> bytes | None:
+    """One person's shifts across every schedule as iCalendar; None for an unknown token."""
     user = user_repo.by_feed_token(session, token)
     if user is None:
         return None
     entries = []
     for schedule in repo.all_schedules(session):
-        for s in calc.final_shifts(load(session, schedule.id, around=(start, end)), start, end):
+        for s in _feed_shifts(_feed_calendar(session, schedule, start, end), start, end):
             if s.user == str(user.id):
                 entries.append((f"schedule-{schedule.id}", s, f"On call: {schedule.name}"))
+    entries.sort(key=lambda e: e[1].start)
     return ical.feed(
         f"On call: {user.name}",
         entries,
-        prodid="-//Tocsin//On-call//EN",
+        prodid=PRODID,
         domain=_domain(base_url),
-        stamp=start,
+        stamp=now or start,
     )
 
 
-def user_feed_token(session: Session, user_id: int) -> str:
+def user_feed_token(session: Session, user_id: int, *, rotate: bool = False) -> str:
+    """The secret of a person's iCalendar feed, made on first use; ``rotate`` replaces a leaked one."""
     user = user_repo.get(session, user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found")
-    if user.feed_token is None:
-        user.feed_token = secrets.token_urlsafe(24)
+    if user.feed_token is None or rotate:
+        user.feed_token = new_feed_token()
     return user.feed_token
+
+
+def rotate_schedule_feed_token(session: Session, schedule: Schedule) -> str:
+    """Replace a schedule's feed secret: the old URL stops working at once."""
+    schedule.feed_token = new_feed_token()
+    return schedule.feed_token
+
+
+def new_feed_token() -> str:
+    # 32 random bytes: 256 bits, far past guessing, in 43 URL-safe characters.
+    return secrets.token_urlsafe(32)
+
+
+def set_handoff_notifications(session: Session, user_id: int, *, enabled: bool) -> None:
+    user = user_repo.get(session, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    user.handoff_notifications = enabled
 
 
 def upcoming_shifts_of(
     session: Session, user_id: int, start: datetime, end: datetime
 ) -> list[tuple[Schedule, calc.Shift]]:
+    """A person's final shifts overlapping [start, end), across schedules; a shift under way keeps its real
+    start (looking back up to a month) rather than being cut at ``start``."""
     out = []
     for schedule in repo.all_schedules(session):
-        for s in calc.final_shifts(load(session, schedule.id, around=(start, end)), start, end):
+        for s in _feed_shifts(_feed_calendar(session, schedule, start, end), start, end):
             if s.user == str(user_id):
                 out.append((schedule, s))
-    return sorted(out, key=lambda pair: pair[1].start)
+    return sorted(out, key=lambda pair: (pair[1].start, pair[0].name))
 
 
 def announce_handoffs(session: Session, *, since: datetime, now: datetime) -> int:
     """Queue a message for each person whose shift began in (since, now] and who asked to be told."""
     sent = 0
     for schedule in repo.all_schedules(session):
-        cal = load(session, schedule.id, around=(since, now))
+        cal = load(session, schedule.id, around=(since, now + timedelta(microseconds=1)))
         for handoff in calc.next_handoffs(cal, since, now):
             for user in handoff.to_users:
                 if user in handoff.from_users:
@@ -290,3 +390,16 @@ def announce_handoffs(session: Session, *, since: datetime, now: datetime) -> in
                     now=now,
                 )
     return sent
+
+
+def next_handoff_after(session: Session, now: datetime, *, until: datetime) -> datetime | None:
+    """The first instant in (now, until] at which someone goes on call in any schedule."""
+    soonest: datetime | None = None
+    for schedule in repo.all_schedules(session):
+        cal = load(session, schedule.id, around=(now, until + timedelta(microseconds=1)))
+        for handoff in calc.next_handoffs(cal, now, until):
+            if set(handoff.to_users) - set(handoff.from_users):
+                if soonest is None or handoff.at < soonest:
+                    soonest = handoff.at
+                break
+    return soonest

@@ -126,6 +126,23 @@ def add_integration(
     return integration
 
 
+def update_integration(
+    session: Session, integration: Integration, *, type: str | None = None, key: str | None = None
+) -> Integration:
+    if type is not None:
+        if type not in INTEGRATION_TYPES:
+            raise InvalidInput(f"integration type must be one of {', '.join(INTEGRATION_TYPES)}")
+        integration.type = type
+    if key is not None and key != integration.key:
+        if not _KEY.match(key):
+            raise InvalidInput("an integration key is 16 to 64 letters, digits, '-' or '_'")
+        if repo.integration_by_key(session, key) is not None:
+            raise Conflict("that integration key is already in use")
+        integration.key = key
+    session.flush()
+    return integration
+
+
 def get_integration(session: Session, integration_id: int) -> Integration:
     integration = repo.integration(session, integration_id)
     if integration is None:

@@ -1,4 +1,4 @@
-"""Password hashing with argon2id (the library's defaults follow RFC 9106's recommendations)."""
+"""Password hashing with Argon2id; the parameters travel inside each hash, so they can be raised later."""
 
 from __future__ import annotations
 
@@ -9,13 +9,18 @@ _hasher = PasswordHasher()
 
 
 def hash_password(password: str) -> str:
+    if not password:
+        raise ValueError("a password must not be empty")
     return _hasher.hash(password)
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
+def verify_password(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Whether the hash was made with weaker parameters than today's, and should be replaced at the next login."""
+    return _hasher.check_needs_rehash(password_hash)

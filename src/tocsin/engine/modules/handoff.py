@@ -1,4 +1,10 @@
-"""Tells people when an on-call shift of theirs begins (for users who asked for it)."""
+"""Tells people when an on-call shift of theirs begins (for users who asked for it).
+
+The module runs on its cadence (``every``) and, in between, exactly at the next handoff it knows of, so the
+message goes out when the shift starts rather than up to one cadence later. Each pass looks back
+``LOOKBACK``: a worker that was down briefly still announces recent handoffs, and the notification's
+idempotency key (schedule, user, shift start) keeps a handoff from being announced twice.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +17,27 @@ from tocsin.oncall import service as oncall
 class HandoffModule:
     name = "handoff"
 
-    # Look back this far on every pass: a worker that was down briefly still announces recent handoffs, and the
-    # notification's idempotency key keeps a handoff from being announced twice.
     LOOKBACK = timedelta(minutes=10)
+    # How far ahead to look for the next handoff to wake up for; beyond it the cadence takes over.
+    HORIZON = timedelta(days=1)
 
     def __init__(self, db: Database, *, every: timedelta = timedelta(seconds=30)) -> None:
         self.db = db
         self.every = every
         self._last: datetime | None = None
+        self._next: datetime | None = None
 
     def run_once(self, now: datetime) -> int:
-        if self._last is not None and now - self._last < self.every:
+        cadence_due = self._last is None or now - self._last >= self.every
+        handoff_due = self._next is not None and self._next <= now
+        if not (cadence_due or handoff_due):
             return 0
         self._last = now
         with self.db.unit_of_work() as session:
-            oncall.announce_handoffs(session, since=now - self.LOOKBACK, now=now)
-        return 0
+            queued = oncall.announce_handoffs(session, since=now - self.LOOKBACK, now=now)
+        with self.db.reader() as session:
+            self._next = oncall.next_handoff_after(session, now, until=now + self.HORIZON)
+        return queued
 
     def next_due(self) -> datetime | None:
-        return None
+        return self._next

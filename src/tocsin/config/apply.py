@@ -1,0 +1,336 @@
+"""Apply a configuration file: create what is missing, update what differs, leave the rest, delete nothing.
+
+Objects are matched by natural key (user email, team name, schedule name, policy name, service name, an
+integration by service and name, a contact method by user and name). The plan is worked out by comparing
+canonical forms (see ``canonical``), then carried out through the domain services, in the caller's transaction.
+A dry run does the same work inside a savepoint and rolls it back, so it meets the same errors a real run would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tocsin.config import canonical, fields, references
+from tocsin.config import current as stored
+from tocsin.config.plan import Change, Plan
+from tocsin.config.schema import ConfigFile, PolicySpec, ScheduleSpec, ServiceSpec, TeamSpec, UserSpec
+from tocsin.core.errors import InvalidInput, TocsinError
+from tocsin.escalation import service as escalation
+from tocsin.notify import service as notify
+from tocsin.oncall import service as oncall
+from tocsin.services import service as services
+from tocsin.teams import service as teams
+from tocsin.users import service as users
+
+
+def apply_config(session: Session, config: ConfigFile, *, now: datetime, dry_run: bool = False) -> Plan:
+    current = stored.read(session, now=now)
+    found = references.problems(config, current)
+    if found:
+        raise InvalidInput(f"the configuration has {len(found)} problem(s); nothing was applied", errors=found)
+    savepoint = session.begin_nested() if dry_run else None
+    try:
+        changes = _Applier(session, current, now).run(config)
+    finally:
+        if savepoint is not None and savepoint.is_active:
+            savepoint.rollback()
+    return Plan(changes=changes, dry_run=dry_run)
+
+
+def export_config(session: Session, *, now: datetime) -> ConfigFile:
+    return stored.read(session, now=now).as_config()
+
+
+@contextmanager
+def _at(path: str) -> Iterator[None]:
+    """Errors raised by the services name the place in the file they came from."""
+    try:
+        yield
+    except TocsinError as exc:
+        raise type(exc)(f"{path}: {exc.detail}", errors=exc.errors) from None
+
+
+class _Applier:
+    def __init__(self, session: Session, current: stored.Current, now: datetime) -> None:
+        self.session = session
+        self.current = current
+        self.now = now
+        self.changes: list[Change] = []
+
+    def run(self, config: ConfigFile) -> list[Change]:
+        for i, user in enumerate(config.users):
+            self.user(f"users[{i}]", user)
+        for i, team in enumerate(config.teams):
+            self.team(f"teams[{i}]", team)
+        for i, schedule in enumerate(config.schedules):
+            self.schedule(f"schedules[{i}]", schedule)
+        for i, policy in enumerate(config.escalation_policies):
+            self.policy(f"escalation_policies[{i}]", policy)
+        for i, service in enumerate(config.services):
+            self.service(f"services[{i}]", service)
+        return self.changes
+
+    def record(self, kind: str, key: str, exists: bool, changed: list[str]) -> bool:
+        """Note the change; returns whether there is anything to write."""
+        if not exists:
+            self.changes.append(Change(kind, key, "create"))
+            return True
+        self.changes.append(Change(kind, key, "update" if changed else "unchanged", tuple(changed)))
+        return bool(changed)
+
+    # --- ids by natural key, including objects created earlier in this run -----------------------------------
+
+    def user_id(self, email: str) -> int:
+        return self.current.user_rows[email].id
+
+    def team_id(self, name: str | None) -> int | None:
+        return None if name is None else self.current.team_rows[name].id
+
+    # --- users, contact methods, notification rules ----------------------------------------------------------
+
+    def user(self, path: str, spec: UserSpec) -> None:
+        before = self.current.users.get(spec.email)
+        wanted = fields.user_values(spec)
+        changed = fields.diff(fields.user_values(before), wanted) if before else []
+        if self.record("user", spec.email, before is not None, changed):
+            with _at(path):
+                row = self.current.user_rows.get(spec.email)
+                if row is None:
+                    row = users.create_user(
+                        self.session,
+                        email=spec.email,
+                        name=spec.name or spec.email,
+                        role=spec.role or "responder",
+                        timezone=spec.timezone or "UTC",
+                        now=self.now,
+                    )
+                    self.current.user_rows[spec.email] = row
+                else:
+                    users.update_user(self.session, row, name=spec.name, role=spec.role, timezone=spec.timezone)
+        user_id = self.user_id(spec.email)
+        for j, cm in enumerate(spec.contact_methods or []):
+            key = (spec.email, cm.name)
+            existing = self.current.contact_rows.get(key)
+            old = {"type": existing.type, "address": existing.address} if existing else {}
+            if self.record(
+                "contact method",
+                f"{spec.email}/{cm.name}",
+                existing is not None,
+                fields.diff(old, {"type": cm.type, "address": cm.address}),
+            ):
+                with _at(f"{path}.contact_methods[{j}]"):
+                    if existing is None:
+                        self.current.contact_rows[key] = notify.add_contact_method(
+                            self.session, user_id=user_id, name=cm.name, type=cm.type, address=cm.address, now=self.now
+                        )
+                    else:
+                        notify.update_contact_method(self.session, existing, type=cm.type, address=cm.address)
+        rules = wanted.get("notification_rules")
+        if rules is not None and (before is None or fields.user_values(before).get("notification_rules") != rules):
+            with _at(f"{path}.notification_rules"):
+                notify.replace_rules(
+                    self.session,
+                    user_id=user_id,
+                    rules=[
+                        (r.urgency, self.current.contact_rows[(spec.email, r.contact)].id, r.delay)
+                        for r in spec.notification_rules or []
+                    ],
+                )
+
+    # --- teams ------------------------------------------------------------------------------------------------
+
+    def team(self, path: str, spec: TeamSpec) -> None:
+        before = self.current.teams.get(spec.name)
+        wanted = fields.team_values(spec)
+        changed = fields.diff(fields.team_values(before), wanted) if before else []
+        if not self.record("team", spec.name, before is not None, changed):
+            return
+        with _at(path):
+            row = self.current.team_rows.get(spec.name)
+            if row is None:
+                row = teams.create_team(self.session, name=spec.name, description=spec.description or "", now=self.now)
+                self.current.team_rows[spec.name] = row
+            elif spec.description is not None:
+                row.description = spec.description
+            if "members" in wanted:
+                roster: dict[str, str] = wanted["members"]
+                for member, _role in teams.members(self.session, row):
+                    if member.email not in roster:
+                        teams.remove_member(self.session, row, member)
+                for email, role in roster.items():
+                    teams.set_member(self.session, row, self.current.user_rows[email], role)
+
+    # --- schedules --------------------------------------------------------------------------------------------
+
+    def schedule(self, path: str, spec: ScheduleSpec) -> None:
+        before = self.current.schedules.get(spec.name)
+        timezone = spec.timezone or (before.timezone if before and before.timezone else "UTC")
+        wanted = fields.schedule_values(spec, timezone)
+        changed = fields.diff(fields.schedule_values(before, before.timezone or "UTC"), wanted) if before else []
+        have = self.current.override_keys.get(spec.name, set())
+        new_overrides = [
+            (j, o) for j, o in enumerate(spec.overrides or []) if canonical.override(o, timezone) not in have
+        ]
+        if new_overrides and before is not None:
+            changed.append(f"overrides: +{len(new_overrides)}")
+        if not self.record("schedule", spec.name, before is not None, changed):
+            return
+        with _at(path):
+            row = self.current.schedule_rows.get(spec.name)
+            if row is None:
+                row = oncall.create_schedule(
+                    self.session,
+                    name=spec.name,
+                    timezone=timezone,
+                    team_id=self.team_id(spec.team),
+                    description=spec.description or "",
+                    now=self.now,
+                )
+                self.current.schedule_rows[spec.name] = row
+            else:
+                if "timezone" in wanted:
+                    row.timezone = users.validate_timezone(timezone)
+                if "description" in wanted:
+                    row.description = wanted["description"]
+                if "team" in wanted:
+                    row.team_id = self.team_id(spec.team)
+            if spec.layers is not None and (before is None or any(c == "layers" for c in changed)):
+                oncall.set_layers(
+                    self.session,
+                    row,
+                    [
+                        oncall.layer_spec(
+                            self.session,
+                            name=layer.name,
+                            rotation=layer.rotation,
+                            start=canonical.layer_start(layer, timezone),
+                            end=canonical.instant(layer.end, timezone) if layer.end is not None else None,
+                            users=[self.user_id(u) for u in layer.users],
+                            shift_length_seconds=layer.shift_length,
+                            restrictions=canonical.restrictions(layer),
+                        )
+                        for layer in spec.layers
+                    ],
+                )
+        for j, o in new_overrides:
+            with _at(f"{path}.overrides[{j}]"):
+                oncall.add_override(
+                    self.session,
+                    row,
+                    user_id=self.user_id(o.user),
+                    start=canonical.instant(o.start, timezone),
+                    end=canonical.instant(o.end, timezone),
+                    replaces_user_id=self.user_id(o.replaces) if o.replaces else None,
+                    now=self.now,
+                )
+
+    # --- escalation policies ----------------------------------------------------------------------------------
+
+    def policy(self, path: str, spec: PolicySpec) -> None:
+        before = self.current.policies.get(spec.name)
+        wanted = fields.policy_values(spec)
+        changed = fields.diff(fields.policy_values(before), wanted) if before else []
+        if not self.record("escalation policy", spec.name, before is not None, changed):
+            return
+        with _at(path):
+            steps = None
+            if spec.steps is not None:
+                steps = [
+                    (
+                        escalation.resolve_targets(
+                            self.session, [(t.kind, self._target_ref(t.kind, t.ref)) for t in step.targets]
+                        ),
+                        step.delay,
+                    )
+                    for step in spec.steps
+                ]
+            row = self.current.policy_rows.get(spec.name)
+            if row is None:
+                assert steps is not None  # references.problems requires steps for a new policy
+                row = escalation.create_policy(
+                    self.session,
+                    name=spec.name,
+                    steps=steps,
+                    repeat=spec.repeat or 0,
+                    team_id=self.team_id(spec.team),
+                    description=spec.description or "",
+                    now=self.now,
+                )
+                self.current.policy_rows[spec.name] = row
+                return
+            if "description" in wanted:
+                row.description = wanted["description"]
+            if "team" in wanted:
+                row.team_id = self.team_id(spec.team)
+            repeat = spec.repeat if spec.repeat is not None else row.repeat
+            if steps is not None:
+                escalation.set_steps(self.session, row, steps=steps, repeat=repeat)
+            else:
+                row.repeat = repeat
+
+    def _target_ref(self, kind: str, ref: str) -> str:
+        """Ids, so that a schedule or team whose name is a number is not taken for another one's id."""
+        if kind == "user":
+            return str(self.user_id(ref))
+        if kind == "schedule":
+            return str(self.current.schedule_rows[ref].id)
+        return str(self.current.team_rows[ref].id)
+
+    # --- services and integrations ----------------------------------------------------------------------------
+
+    def service(self, path: str, spec: ServiceSpec) -> None:
+        before = self.current.services.get(spec.name)
+        wanted = fields.service_values(spec)
+        changed = fields.diff(fields.service_values(before), wanted) if before else []
+        if self.record("service", spec.name, before is not None, changed):
+            with _at(path):
+                row = self.current.service_rows.get(spec.name)
+                updates: dict[str, Any] = {
+                    "description": spec.description,
+                    "urgency": spec.urgency,
+                    "auto_resolve": spec.auto_resolve,
+                }
+                if row is None:
+                    row = services.create_service(
+                        self.session,
+                        name=spec.name,
+                        now=self.now,
+                        description=spec.description or "",
+                        urgency=spec.urgency or "high",
+                        auto_resolve=True if spec.auto_resolve is None else spec.auto_resolve,
+                        team_id=self.team_id(spec.team),
+                        ack_timeout_seconds=spec.ack_timeout,
+                        tier=spec.tier,
+                    )
+                    self.current.service_rows[spec.name] = row
+                else:
+                    if "team" in wanted:
+                        updates["team_id"] = self.team_id(spec.team)
+                    if "ack_timeout" in wanted:
+                        updates["ack_timeout_seconds"] = spec.ack_timeout
+                    if "tier" in wanted:
+                        updates["tier"] = spec.tier
+                    services.update_service(self.session, row, **updates)
+                if "escalation_policy" in wanted:
+                    name = spec.escalation_policy
+                    row.escalation_policy_id = self.current.policy_rows[name].id if name is not None else None
+        row = self.current.service_rows[spec.name]
+        for j, ig in enumerate(spec.integrations or []):
+            key = (spec.name, ig.name)
+            existing = self.current.integration_rows.get(key)
+            old = {"type": existing.type, "key": existing.key} if existing else {}
+            new = {"type": ig.type} | ({"key": ig.key} if ig.key is not None else {})
+            changed_ig = [c if not c.startswith("key") else "key" for c in fields.diff(old, new)]
+            if self.record("integration", f"{spec.name}/{ig.name}", existing is not None, changed_ig):
+                with _at(f"{path}.integrations[{j}]"):
+                    if existing is None:
+                        self.current.integration_rows[key] = services.add_integration(
+                            self.session, row, name=ig.name, type=ig.type, key=ig.key, now=self.now
+                        )
+                    else:
+                        services.update_integration(self.session, existing, type=ig.type, key=ig.key)

@@ -1,0 +1,270 @@
+"""The configuration file: what ``tocsin apply`` reads and ``tocsin export`` writes.
+
+Every model forbids unknown fields, so a typo is an error naming its place in the file instead of a setting
+silently ignored. A field left out of a user, team, schedule, policy or service is not managed: apply leaves its
+current value alone (and uses the default when it creates the object). Layers, steps, members and notification
+rules are managed as a whole list once given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+
+from tocsin.core.errors import InvalidInput
+from tocsin.notify.models import CONTACT_TYPES
+from tocsin.notify.service import check_contact_address
+from tocsin.oncall.durations import format_duration, parse_duration
+from tocsin.oncall.service import ROTATIONS
+from tocsin.services.models import INTEGRATION_TYPES
+from tocsin.services.service import SERVICE_URGENCIES
+from tocsin.users.models import ROLES
+from tocsin.users.service import validate_email
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+def _seconds(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("must be a duration such as 30s, 5m, 1h30m or a number of seconds")
+    return int(parse_duration(value).total_seconds())
+
+
+def _format_seconds(value: int) -> str:
+    return format_duration(timedelta(seconds=value))
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+    return value
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.detail) from None
+
+
+def _clock(value: Any) -> str:
+    match = _CLOCK.match(str(value).strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"not a time of day: {value!r} (use HH:MM)")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def weekday_number(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6:
+        return value
+    text = str(value).strip().lower()
+    for number, name in enumerate(WEEKDAYS):
+        if len(text) >= 3 and name.startswith(text):
+            return number
+    raise ValueError(f"not a weekday: {value!r} (use monday … sunday, or 0 = Monday … 6 = Sunday)")
+
+
+def _key(value: str) -> str:
+    if not _KEY.match(value):
+        raise ValueError("an integration key is 16 to 64 letters, digits, '-' or '_'")
+    return value
+
+
+def _when(value: Any) -> date | datetime:
+    """YAML gives dates and datetimes as objects; JSON and quoted YAML give ISO strings."""
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"not a date or date and time: {value!r} (use 2026-11-02 or 2026-11-02T09:00:00+01:00)"
+        ) from None
+
+
+def _when_json(value: date | datetime) -> str:
+    return value.isoformat()
+
+
+Seconds = Annotated[int, BeforeValidator(_seconds), PlainSerializer(_format_seconds, return_type=str)]
+TimeZone = Annotated[str, AfterValidator(_zone)]
+Email = Annotated[str, AfterValidator(_email)]
+ClockTime = Annotated[str, BeforeValidator(_clock)]
+Weekday = Annotated[int, BeforeValidator(weekday_number), PlainSerializer(lambda d: WEEKDAYS[d][:3], return_type=str)]
+When = Annotated[date | datetime, BeforeValidator(_when), PlainSerializer(_when_json, return_type=str)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ContactMethodSpec(Spec):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    type: Annotated[str, AfterValidator(one_of(CONTACT_TYPES))]
+    address: Annotated[str, Field(min_length=1, max_length=2048)]
+
+    @model_validator(mode="after")
+    def _address_fits_type(self) -> ContactMethodSpec:
+        try:
+            check_contact_address(self.type, self.address)
+        except InvalidInput as exc:
+            raise ValueError(exc.detail) from None
+        return self
+
+
+class RuleSpec(Spec):
+    urgency: Annotated[str, AfterValidator(one_of(("high", "low")))]
+    contact: Annotated[str, Field(min_length=1, description="name of one of the user's contact methods")]
+    delay: Seconds = 0
+
+
+class UserSpec(Spec):
+    email: Email
+    name: Name | None = None
+    timezone: TimeZone | None = None
+    role: Annotated[str, AfterValidator(one_of(ROLES))] | None = None
+    contact_methods: list[ContactMethodSpec] | None = None
+    notification_rules: list[RuleSpec] | None = None
+
+
+class TeamSpec(Spec):
+    name: Name
+    description: str | None = None
+    members: list[Email] | None = None
+    managers: list[Email] | None = None
+
+
+class RestrictionSpec(Spec):
+    days: list[Weekday] = Field(default_factory=lambda: list(range(7)), min_length=1)
+    start: ClockTime
+    end: ClockTime
+
+
+class LayerSpec(Spec):
+    name: str = ""
+    rotation: Annotated[str, AfterValidator(one_of(ROTATIONS))]
+    start: When
+    handoff: str | None = Field(default=None, description='"monday 09:00" or "09:00", in the schedule\'s zone')
+    users: list[Email] = Field(min_length=1)
+    shift_length: Seconds | None = None
+    restrictions: list[RestrictionSpec] = []
+    end: When | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LayerSpec:
+        if self.rotation in ("hourly", "custom") and not self.shift_length:
+            raise ValueError(f"a {self.rotation} rotation needs a shift_length")
+        if self.handoff is not None:
+            if isinstance(self.start, datetime):
+                raise ValueError("give either a start date with a handoff, or a start date and time without one")
+            parse_handoff(self.handoff)
+        return self
+
+
+def parse_handoff(text: str) -> tuple[int | None, str]:
+    """``"monday 09:00"`` → (0, "09:00"); ``"09:00"`` → (None, "09:00")."""
+    parts = text.split()
+    try:
+        if len(parts) == 1:
+            return None, _clock(parts[0])
+        if len(parts) == 2:
+            return weekday_number(parts[0]), _clock(parts[1])
+    except ValueError as exc:
+        raise ValueError(f"handoff: {exc}") from None
+    raise ValueError(f'handoff: use "monday 09:00" or "09:00", not {text!r}')
+
+
+class OverrideSpec(Spec):
+    user: Email
+    start: When
+    end: When
+    replaces: Email | None = None
+
+
+class ScheduleSpec(Spec):
+    name: Name
+    timezone: TimeZone | None = None
+    description: str | None = None
+    team: str | None = None
+    layers: list[LayerSpec] | None = None
+    overrides: list[OverrideSpec] | None = None
+
+
+class TargetSpec(Spec):
+    user: Email | None = None
+    schedule: str | None = None
+    team: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TargetSpec:
+        given = [k for k in ("user", "schedule", "team") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a target is exactly one of {user: EMAIL}, {schedule: NAME} or {team: NAME}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "user" if self.user is not None else "schedule" if self.schedule is not None else "team"
+
+    @property
+    def ref(self) -> str:
+        return str(self.user or self.schedule or self.team)
+
+
+class StepSpec(Spec):
+    targets: list[TargetSpec] = Field(min_length=1)
+    delay: Seconds = 0
+
+
+class PolicySpec(Spec):
+    name: Name
+    description: str | None = None
+    team: str | None = None
+    repeat: Annotated[int, Field(ge=0, le=9)] | None = None
+    steps: Annotated[list[StepSpec], Field(min_length=1)] | None = None
+
+
+class IntegrationSpec(Spec):
+    name: Name
+    type: Annotated[str, AfterValidator(one_of(INTEGRATION_TYPES))]
+    key: Annotated[str, AfterValidator(_key)] | None = None
+
+
+class ServiceSpec(Spec):
+    name: Name
+    description: str | None = None
+    team: str | None = None
+    urgency: Annotated[str, AfterValidator(one_of(SERVICE_URGENCIES))] | None = None
+    auto_resolve: bool | None = None
+    ack_timeout: Seconds | None = None
+    tier: Annotated[int, Field(ge=1, le=5)] | None = None
+    escalation_policy: str | None = None
+    integrations: list[IntegrationSpec] | None = None
+
+
+class ConfigFile(Spec):
+    users: list[UserSpec] = []
+    teams: list[TeamSpec] = []
+    schedules: list[ScheduleSpec] = []
+    escalation_policies: list[PolicySpec] = []
+    services: list[ServiceSpec] = []
