@@ -21,7 +21,7 @@ from tocsin.core.errors import Unauthorized
 from tocsin.core.ids import hash_token
 from tocsin.users import repository as users_repo
 from tocsin.users.models import User
-from tocsin.users.passwords import hash_password, verify_password
+from tocsin.users.passwords import hash_password, needs_rehash, verify_password
 
 IDLE = timedelta(hours=12)
 ABSOLUTE = timedelta(days=7)
@@ -40,6 +40,8 @@ def sign_in(session: Session, *, email: str, password: str, now: datetime) -> tu
     ok = verify_password(user.password_hash if user and user.password_hash else _dummy_hash(), password)
     if user is None or not ok or user.deactivated_at is not None:
         raise Unauthorized("wrong email or password")
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     token = secrets.token_urlsafe(32)
     repo.add_session(
         session,
