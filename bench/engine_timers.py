@@ -14,6 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import seed
+from bench.databases import fresh_database
+from bench.procs import BENCH_SECRET_KEY
+from bench.stats import percentiles
 from tocsin.db.session import Database
 from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.escalation import service as escalation
@@ -21,11 +25,6 @@ from tocsin.notify.providers.base import OutboundMessage, ProviderRegistry, Send
 from tocsin.notify.throttle import Throttle, Window
 from tocsin.runtime import Runtime
 from tocsin.settings import load_settings
-
-from bench import seed
-from bench.databases import fresh_database
-from bench.procs import BENCH_SECRET_KEY
-from bench.stats import percentiles
 
 LEAD = timedelta(seconds=2)  # time for the engine to start before the first timer is due
 
@@ -71,7 +70,9 @@ def run(*, pending: int, due: int, window: float, backend: str, workdir: Path) -
         seed.open_incidents(url, world.keys, pending)
         seed_seconds = time.perf_counter() - seeded
         start = datetime.now(UTC) + LEAD
-        timers = seed.spread_due_times(url, start=start, window=timedelta(seconds=window), due=due, later=timedelta(hours=1))
+        timers = seed.spread_due_times(
+            url, start=start, window=timedelta(seconds=window), due=due, later=timedelta(hours=1)
+        )
 
         provider = TimedProvider()
         settings = load_settings(database_url=url, secret_key=BENCH_SECRET_KEY)
@@ -90,7 +91,9 @@ def run(*, pending: int, due: int, window: float, backend: str, workdir: Path) -
             runtime.db.dispose()
 
     fire_late = [timed.fired[t.escalation_id] - t.due_at.timestamp() for t in timers if t.escalation_id in timed.fired]
-    page_late = [provider.calls[t.incident_id] - t.due_at.timestamp() for t in timers if t.incident_id in provider.calls]
+    page_late = [
+        provider.calls[t.incident_id] - t.due_at.timestamp() for t in timers if t.incident_id in provider.calls
+    ]
     early = sum(1 for x in fire_late if x < 0)
     fire = percentiles(fire_late)
     page = percentiles(page_late)

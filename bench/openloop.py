@@ -62,8 +62,7 @@ async def _exchange(
 ) -> tuple[int, bytes]:
     reader, writer = conn
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
     writer.write(head + body)
     await writer.drain()
@@ -88,7 +87,7 @@ async def run(
     make_request: MakeRequest,
     on_response: OnResponse | None = None,
     max_connections: int = 1024,
-    timeout: float = 30.0,
+    request_timeout: float = 30.0,
 ) -> OpenLoopResult:
     result = OpenLoopResult(rate=rate)
     pool = _Pool(host, port, max_connections)
@@ -103,9 +102,9 @@ async def run(
             try:
                 path, body = make_request(i)
                 conn = await pool.take()
-                status, payload = await asyncio.wait_for(_exchange(conn, host, path, body), timeout)
+                status, payload = await asyncio.wait_for(_exchange(conn, host, path, body), request_timeout)
                 ended = loop.time()
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                 result.failed += 1
                 if conn is not None:
                     conn[1].close()
@@ -129,7 +128,7 @@ async def run(
         task.add_done_callback(tasks.discard)
         result.sent += 1
     if tasks:
-        await asyncio.wait(tasks, timeout=timeout + 5)
+        await asyncio.wait(tasks, timeout=request_timeout + 5)
     for _reader, writer in pool.idle:
         writer.close()
     result.max_connections = pool.opened

@@ -30,6 +30,7 @@ class WebhookSink:
     arrivals: list[Arrival] = field(default_factory=list)
     port: int = 0
     _server: asyncio.Server | None = None
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
@@ -44,6 +45,14 @@ class WebhookSink:
             self._server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    async def wait_for(self, count: int, *, within: float) -> None:
+        """Return once ``count`` messages have arrived, or when ``within`` seconds have passed."""
+        deadline = time.monotonic() + within
+        while len(self.arrivals) < count and (remaining := deadline - time.monotonic()) > 0:
+            self._arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), remaining)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -60,6 +69,7 @@ class WebhookSink:
                 body = await reader.readexactly(length) if length else b""
                 keep = headers if len(self.arrivals) < KEEP_HEADERS else None
                 self.arrivals.append(Arrival(time.monotonic(), path, body, keep))
+                self._arrived.set()
                 writer.write(_OK)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, IndexError, ValueError):
