@@ -8,13 +8,15 @@ additions are a clock reading after each escalation commits and a provider that 
 
 from __future__ import annotations
 
+import math
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import seed
+from bench import profiling, seed
 from bench.databases import fresh_database
 from bench.procs import BENCH_SECRET_KEY
 from bench.stats import percentiles
@@ -22,7 +24,6 @@ from tocsin.db.session import Database
 from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.escalation import service as escalation
 from tocsin.notify.providers.base import OutboundMessage, ProviderRegistry, SendResult
-from tocsin.notify.throttle import Throttle, Window
 from tocsin.runtime import Runtime
 from tocsin.settings import load_settings
 
@@ -62,10 +63,14 @@ class TimedProvider:
         return SendResult("delivered", provider_ref=message.message_id, status_code=200)
 
 
-def run(*, pending: int, due: int, window: float, backend: str, workdir: Path) -> dict[str, Any]:
+def run(
+    *, pending: int, due: int, window: float, backend: str, workdir: Path, profile_dir: Path | None = None
+) -> dict[str, Any]:
     due = min(due, pending)
     with fresh_database(backend, workdir) as url:
-        world = seed.paging_world(url, people=1, webhook_base="http://127.0.0.1:9")
+        # Pages spread over enough people that none meets the throttle (its per-person history stays short too).
+        people = math.ceil(due / seed.PAGES_PER_PERSON)
+        world = seed.paging_world(url, people=people, webhook_base="http://127.0.0.1:9")
         seeded = time.perf_counter()
         seed.open_incidents(url, world.keys, pending)
         seed_seconds = time.perf_counter() - seeded
@@ -77,15 +82,15 @@ def run(*, pending: int, due: int, window: float, backend: str, workdir: Path) -
         provider = TimedProvider()
         settings = load_settings(database_url=url, secret_key=BENCH_SECRET_KEY)
         runtime = Runtime.build(settings, providers=ProviderRegistry([provider]))
-        # Every page goes to one person here; the per-person throttle would otherwise hold all but five.
-        runner = runtime.build_engine(owner="bench-engine", throttle=Throttle([Window(10**9, timedelta(hours=1))]))
+        runner = runtime.build_engine(owner="bench-engine")
         timed = TimedEscalationModule(runtime.db, owner="bench-engine")
         runner.modules = [timed if m.name == "escalation" else m for m in runner.modules]
         runner.start()
         try:
-            deadline = time.monotonic() + LEAD.total_seconds() + window + max(60.0, window * 3)
-            while time.monotonic() < deadline and (len(timed.fired) < due or len(provider.calls) < due):
-                time.sleep(0.2)
+            with profiling.maybe(os.getpid(), profile_dir, f"escalation-{pending}"):
+                deadline = time.monotonic() + LEAD.total_seconds() + window + max(60.0, window * 3)
+                while time.monotonic() < deadline and (len(timed.fired) < due or len(provider.calls) < due):
+                    time.sleep(0.2)
         finally:
             runner.stop()
             runtime.db.dispose()
@@ -100,6 +105,7 @@ def run(*, pending: int, due: int, window: float, backend: str, workdir: Path) -
     return {
         "backend": backend,
         "pending": pending,
+        "people": people,
         "due_in_window": due,
         "window_s": window,
         "required_fires_per_s": round(due / window, 1) if window else 0.0,

@@ -10,7 +10,6 @@ import asyncio
 import json
 import shutil
 import uuid
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +69,6 @@ def _stored_alerts(url: str) -> int:
         db.dispose()
 
 
-def _profiled(pid: int, profile_dir: Path | None, name: str, seconds: float) -> AbstractContextManager[None]:
-    if profile_dir is None:
-        return nullcontext()
-    profile_dir.mkdir(parents=True, exist_ok=True)
-    return profiling.sampling(pid, profile_dir / f"{name}.folded", seconds=seconds)
-
-
 def tocsin(
     *,
     backend: str,
@@ -91,13 +83,13 @@ def tocsin(
         env = {"TOCSIN_DATABASE_URL": url, "TOCSIN_LOG_LEVEL": "WARNING"}
         server = procs.uvicorn(f"tocsin-{backend}", "tocsin.app:create_app", env=env, log_dir=workdir)
         try:
-            with _profiled(server.pid, profile_dir, f"ingest-{backend}-pagerduty", seconds):
+            with profiling.maybe(server.pid, profile_dir, f"ingest-{backend}-pagerduty"):
                 single = wrk.run(
                     server.url, "pagerduty.lua", seconds=seconds, env={"BENCH_ROUTING_KEY": world.routing_key}
                 )
             assert server.port is not None
             fixed = _fixed_rate(server.port, world.routing_key, rate=rate, seconds=rate_seconds)
-            with _profiled(server.pid, profile_dir, f"ingest-{backend}-alertmanager", seconds):
+            with profiling.maybe(server.pid, profile_dir, f"ingest-{backend}-alertmanager"):
                 batches = wrk.run(
                     server.url,
                     "alertmanager_webhook.lua",

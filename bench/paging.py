@@ -16,15 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import openloop, procs, seed
+from bench import openloop, procs, profiling, seed
 from bench.databases import fresh_database
 from bench.sink import Arrival, ThreadedSink, WebhookSink
 from bench.stats import percentiles
 from tocsin.db.session import Database
 from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.notify.providers.webhook import verify_standard_webhook
-
-PAGES_PER_PERSON = 4  # under the default throttle of 5 pages per contact method in 15 minutes
 
 
 def _signatures_valid(arrivals: list[Arrival], secrets: list[str]) -> int:
@@ -47,12 +45,14 @@ def _title(arrival: Arrival) -> str:
     return str(incident.get("title", "")) if isinstance(incident, dict) else ""
 
 
-async def _event_to_page(url: str, *, rate: float, seconds: float, workdir: Path) -> dict[str, Any]:
+async def _event_to_page(
+    url: str, *, rate: float, seconds: float, workdir: Path, profile_dir: Path | None
+) -> dict[str, Any]:
     sink = WebhookSink()
     await sink.start()
     total = max(1, int(rate * seconds))
     world = await asyncio.to_thread(
-        seed.paging_world, url, people=math.ceil(total / PAGES_PER_PERSON), webhook_base=sink.url
+        seed.paging_world, url, people=math.ceil(total / seed.PAGES_PER_PERSON), webhook_base=sink.url
     )
     env = {"TOCSIN_DATABASE_URL": url, "TOCSIN_OUTBOUND_ALLOWLIST": "127.0.0.1"}
     server = await asyncio.to_thread(procs.tocsin_serve, env, log_dir=workdir)
@@ -72,13 +72,19 @@ async def _event_to_page(url: str, *, rate: float, seconds: float, workdir: Path
         answered[f"{run}-{i}"] = at
 
     try:
-        assert server.port is not None
-        load = await openloop.run(
-            "127.0.0.1", server.port, rate=rate, seconds=seconds, make_request=make_request, on_response=on_response
-        )
-        await sink.wait_for(load.ok, within=max(30.0, seconds * 6))
-        gave_up = time.monotonic()
-        rss = server.peak_rss_mb()
+        # The sampler is entered and left in a thread: py-spy is waited for, which must not stall the sink.
+        sampler = profiling.maybe(server.pid, profile_dir, "event-to-page-server")
+        await asyncio.to_thread(sampler.__enter__)
+        try:
+            assert server.port is not None
+            load = await openloop.run(
+                "127.0.0.1", server.port, rate=rate, seconds=seconds, make_request=make_request, on_response=on_response
+            )
+            await sink.wait_for(load.ok, within=max(30.0, seconds * 6))
+            gave_up = time.monotonic()
+            rss = server.peak_rss_mb()
+        finally:
+            await asyncio.to_thread(sampler.__exit__, None, None, None)
     finally:
         await asyncio.to_thread(server.stop)
         await sink.stop()
@@ -106,16 +112,16 @@ async def _event_to_page(url: str, *, rate: float, seconds: float, workdir: Path
     }
 
 
-def event_to_page(*, rate: float, seconds: float, workdir: Path) -> dict[str, Any]:
+def event_to_page(*, rate: float, seconds: float, workdir: Path, profile_dir: Path | None = None) -> dict[str, Any]:
     with fresh_database("sqlite", workdir) as url:
-        return asyncio.run(_event_to_page(url, rate=rate, seconds=seconds, workdir=workdir))
+        return asyncio.run(_event_to_page(url, rate=rate, seconds=seconds, workdir=workdir, profile_dir=profile_dir))
 
 
-def notification_throughput(*, messages: int, workdir: Path) -> dict[str, Any]:
+def notification_throughput(*, messages: int, workdir: Path, profile_dir: Path | None = None) -> dict[str, Any]:
     """Queue ``messages`` due pages (incidents opened and their first step fired here), then time a separate
     ``tocsin worker`` sending them all."""
     with fresh_database("sqlite", workdir) as url, ThreadedSink() as sink:
-        world = seed.paging_world(url, people=math.ceil(messages / PAGES_PER_PERSON), webhook_base=sink.url)
+        world = seed.paging_world(url, people=math.ceil(messages / seed.PAGES_PER_PERSON), webhook_base=sink.url)
         seed.open_incidents(url, world.keys, messages)
         db = Database(url)
         try:
@@ -128,12 +134,13 @@ def notification_throughput(*, messages: int, workdir: Path) -> dict[str, Any]:
         started = time.monotonic()
         worker = procs.tocsin_worker(env, log_dir=workdir)
         try:
-            deadline = started + 60 + messages / 50
-            while len(sink.arrivals) < messages and time.monotonic() < deadline:
-                if worker.popen.poll() is not None:
-                    raise RuntimeError(f"tocsin worker exited:\n{worker.log_tail()}")
-                time.sleep(0.1)
-            rss = worker.peak_rss_mb()
+            with profiling.maybe(worker.pid, profile_dir, "notify-throughput-worker"):
+                deadline = started + 60 + messages / 50
+                while len(sink.arrivals) < messages and time.monotonic() < deadline:
+                    if worker.popen.poll() is not None:
+                        raise RuntimeError(f"tocsin worker exited:\n{worker.log_tail()}")
+                    time.sleep(0.1)
+                rss = worker.peak_rss_mb()
         finally:
             worker.stop()
         arrivals = list(sink.arrivals)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 _LOCATION = re.compile(r" \((?P<file>[^()]*):\d+\)$")
@@ -20,22 +21,32 @@ def py_spy() -> str | None:
 
 
 @contextmanager
-def sampling(pid: int, folded: Path, *, seconds: float) -> Iterator[None]:
-    """Sample every thread of ``pid`` for ``seconds`` while the block runs; writes folded stacks to ``folded``."""
+def sampling(pid: int, folded: Path, *, limit: float = 900) -> Iterator[None]:
+    """Sample every thread of ``pid`` while the block runs (at most ``limit`` seconds); folded stacks go to
+    ``folded``. py-spy writes its output when interrupted, so the block's end stops it."""
     binary = py_spy()
     if binary is None:
         yield
         return
-    args = [binary, "record", "-p", str(pid), "-d", str(max(1, round(seconds))), "-r", "200", "--format", "raw"]
+    folded.parent.mkdir(parents=True, exist_ok=True)
+    args = [binary, "record", "-p", str(pid), "-d", str(round(limit)), "-r", "200", "--format", "raw"]
     args += ["--nonblocking", "-o", str(folded)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield
     finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(seconds + 30)
+            proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(5)
+
+
+def maybe(pid: int, profile_dir: Path | None, name: str) -> AbstractContextManager[None]:
+    """``sampling`` into ``profile_dir/name.folded``, or nothing when profiles were not asked for."""
+    return nullcontext() if profile_dir is None else sampling(pid, profile_dir / f"{name}.folded")
 
 
 def _short(frame: str) -> str:

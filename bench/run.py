@@ -46,7 +46,7 @@ class Profile:
 
 PROFILES = {
     "full": Profile("full", 10, 1000, 10, 10_000, 10_000, 20, 100_000, 500, 10, 5000),
-    "quick": Profile("quick", 3, 1000, 3, 2000, 2000, 5, 0, 500, 3, 1000),
+    "quick": Profile("quick", 2, 1000, 2, 1000, 1000, 5, 0, 500, 2, 500),
     "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40),
 }
 
@@ -72,8 +72,13 @@ BENCHMARKS: dict[str, Bench] = {
         workdir=d,
         profile_dir=prof,
     ),
-    "escalation": lambda p, d, _prof: engine_timers.run(
-        pending=p.escalation_pending, due=p.escalation_due, window=p.escalation_window, backend="sqlite", workdir=d
+    "escalation": lambda p, d, prof: engine_timers.run(
+        pending=p.escalation_pending,
+        due=p.escalation_due,
+        window=p.escalation_window,
+        backend="sqlite",
+        workdir=d,
+        profile_dir=prof,
     ),
     "escalation-backlog": lambda p, d, _prof: (
         engine_timers.run(
@@ -82,8 +87,12 @@ BENCHMARKS: dict[str, Bench] = {
         if p.backlog_pending
         else None
     ),
-    "event-to-page": lambda p, d, _prof: paging.event_to_page(rate=p.page_rate, seconds=p.page_seconds, workdir=d),
-    "notify-throughput": lambda p, d, _prof: paging.notification_throughput(messages=p.notify_messages, workdir=d),
+    "event-to-page": lambda p, d, prof: paging.event_to_page(
+        rate=p.page_rate, seconds=p.page_seconds, workdir=d, profile_dir=prof
+    ),
+    "notify-throughput": lambda p, d, prof: paging.notification_throughput(
+        messages=p.notify_messages, workdir=d, profile_dir=prof
+    ),
 }
 
 
@@ -189,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[], help=f"comma-separated, of: {', '.join(BENCHMARKS)}")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where results go (default bench/results)")
     parser.add_argument(
-        "--profile", action="store_true", help="sample the ingest servers with py-spy into OUT/profiles/"
+        "--profile", action="store_true", help="sample the processes under test with py-spy into OUT/profiles/"
     )
     args = parser.parse_args(argv)
     names = [n.strip() for chunk in args.only for n in chunk.split(",") if n.strip()] or list(BENCHMARKS)

@@ -21,6 +21,7 @@ from tocsin.services import service as services
 from tocsin.users import service as users
 
 CHUNK = 1000
+PAGES_PER_PERSON = 4  # under the default throttle of 5 pages per contact method in 15 minutes
 
 
 def _now() -> datetime:
