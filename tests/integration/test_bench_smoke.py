@@ -31,7 +31,7 @@ def run_bench(out: Path, only: str) -> dict[str, Any]:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     runs = [p for p in out.glob("*-smoke.json")]
     assert len(runs) == 1
-    latest = json.loads((out / "latest.json").read_text())
+    latest: dict[str, Any] = json.loads((out / "latest.json").read_text())
     assert latest == json.loads(runs[0].read_text())
     readme = (out / "README.md").read_text()
     assert "<!-- results:start -->" in readme
