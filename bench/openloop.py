@@ -28,8 +28,10 @@ class OpenLoopResult:
     sent: int = 0
     ok: int = 0
     failed: int = 0
-    latencies: list[float] = field(default_factory=list)  # seconds, successful requests only
+    # Seconds from the due time to the end of each 2xx answer, or to the moment a request failed or was given up.
+    latencies: list[float] = field(default_factory=list)
     max_connections: int = 0
+    unfinished: int = 0
 
     def summary(self) -> dict[str, float]:
         return {
@@ -37,6 +39,7 @@ class OpenLoopResult:
             "sent": self.sent,
             "ok": self.ok,
             "failed": self.failed,
+            "unfinished": self.unfinished,
             "connections_used": self.max_connections,
             **{f"{k}_ms": round(v * 1000, 2) for k, v in percentiles(self.latencies).items()},
         }
@@ -95,6 +98,7 @@ async def run(
     loop = asyncio.get_running_loop()
     start = loop.time() + 0.05
     tasks: set[asyncio.Task[None]] = set()
+    due_of: dict[asyncio.Task[None], float] = {}
 
     async def one(i: int, due: float) -> None:
         async with pool.sem:
@@ -106,6 +110,7 @@ async def run(
                 ended = loop.time()
             except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
                 result.failed += 1
+                result.latencies.append(loop.time() - due)  # no answer: as late as the failure, at least
                 if conn is not None:
                     conn[1].close()
                 return
@@ -125,10 +130,18 @@ async def run(
             await asyncio.sleep(delay)
         task = asyncio.create_task(one(i, due))
         tasks.add(task)
+        due_of[task] = due
         task.add_done_callback(tasks.discard)
         result.sent += 1
     if tasks:
-        await asyncio.wait(tasks, timeout=request_timeout + 5)
+        _done, unfinished = await asyncio.wait(tasks, timeout=request_timeout + 5)
+        # Still waiting after the timeout: failures, and as late as the wait so far (a lower bound).
+        gave_up = loop.time()
+        for task in unfinished:
+            task.cancel()
+        result.failed += len(unfinished)
+        result.unfinished = len(unfinished)
+        result.latencies.extend(gave_up - due_of[task] for task in unfinished)
     for _reader, writer in pool.idle:
         writer.close()
     result.max_connections = pool.opened
