@@ -90,6 +90,8 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.3g}"
     if isinstance(value, int):

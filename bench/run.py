@@ -80,9 +80,14 @@ BENCHMARKS: dict[str, Bench] = {
         workdir=d,
         profile_dir=prof,
     ),
-    "escalation-backlog": lambda p, d, _prof: (
+    "escalation-backlog": lambda p, d, prof: (
         engine_timers.run(
-            pending=p.backlog_pending, due=p.escalation_due, window=p.escalation_window, backend="sqlite", workdir=d
+            pending=p.backlog_pending,
+            due=p.escalation_due,
+            window=p.escalation_window,
+            backend="sqlite",
+            workdir=d,
+            profile_dir=prof,
         )
         if p.backlog_pending
         else None
