@@ -40,8 +40,12 @@ format: $(STAMP) ## Format the code
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: $(STAMP) ## Run the benchmarks; results go to bench/results/
-	$(BIN)/python -m bench.run
+bench: $(STAMP) ## Run the benchmarks (BENCH_ARGS="--quick", "--only NAME", "--profile"); results go to bench/results/
+	@need=(); \
+	command -v wrk >/dev/null 2>&1 || need+=(wrk); \
+	command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager); \
+	if [ $${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "$${need[@]}" >/dev/null; fi
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) tocsin.db tocsin.db-wal tocsin.db-shm

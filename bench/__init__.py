@@ -1,0 +1,1 @@
+"""Load generators and the benchmark report (``make bench``, ``python -m bench.run``)."""

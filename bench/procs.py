@@ -1,0 +1,141 @@
+"""Subprocesses under test: free ports, start and wait until ready, peak memory, clean stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+# Set on every process under test. Without it, the link-signing key is read from the database on first use from
+# inside the notifier's write transaction, which on SQLite waits on its own lock (see bench/results/README.md).
+BENCH_SECRET_KEY = "bench-only-link-signing-key-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _status_kb(pid: int, field_name: str) -> int:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+@dataclass
+class Process:
+    """One subprocess; its output goes to a log file that is shown when it fails to start."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+    port: int | None = None
+    peak_rss_kb: int = field(default=0)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def peak_rss_mb(self) -> float:
+        """The high-water mark of resident memory (VmHWM) since the process started."""
+        self.peak_rss_kb = max(self.peak_rss_kb, _status_kb(self.pid, "VmHWM"))
+        return round(self.peak_rss_kb / 1024, 1)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def wait_http(self, path: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.url + path, timeout=2.0).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer {path} within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.popen.poll() is None:
+            self.peak_rss_mb()
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+
+
+def start(
+    name: str, args: list[str], *, env: dict[str, str] | None = None, port: int | None = None, log_dir: Path
+) -> Process:
+    log_path = log_dir / f"{name}.log"
+    full_env = {**os.environ, "TOCSIN_SECRET_KEY": BENCH_SECRET_KEY, **(env or {})}
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), full_env.get("PYTHONPATH", "")]))
+    with log_path.open("wb") as log:
+        popen = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=str(ROOT))
+    return Process(name=name, popen=popen, log_path=log_path, port=port)
+
+
+def uvicorn(name: str, factory: str, *, env: dict[str, str], log_dir: Path) -> Process:
+    """One uvicorn process serving an app factory: the way both the ceiling and Tocsin are measured."""
+    port = free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        factory,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    proc = start(name, args, env=env, port=port, log_dir=log_dir)
+    proc.wait_http("/healthz")
+    return proc
+
+
+def tocsin_serve(env: dict[str, str], *, log_dir: Path) -> Process:
+    port = free_port()
+    args = [sys.executable, "-m", "tocsin", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = start("tocsin-serve", args, env={"TOCSIN_LOG_LEVEL": "WARNING", **env}, port=port, log_dir=log_dir)
+    proc.wait_http("/healthz")
+    return proc
+
+
+def tocsin_worker(env: dict[str, str], *, log_dir: Path) -> Process:
+    args = [sys.executable, "-m", "tocsin", "worker", "--owner", "bench-worker"]
+    return start("tocsin-worker", args, env={"TOCSIN_LOG_LEVEL": "WARNING", **env}, log_dir=log_dir)
+
+
+def scratch_dir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"tocsin-bench-{prefix}-"))

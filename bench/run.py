@@ -1,0 +1,222 @@
+"""``python -m bench.run [--quick] [--only NAME[,NAME]] [--out DIR]``: run the benchmarks and write the report.
+
+Sizes come in three profiles: ``full`` (the default, the figures worth committing), ``quick`` (under a minute or
+so, for a look while working) and ``smoke`` (tiny, proves the harness works; used by the test suite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import engine_timers, ingest, paging, profiling, report
+from bench.databases import postgres_available
+from bench.procs import ROOT, scratch_dir
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    wrk_seconds: float
+    fixed_rate: float
+    fixed_seconds: float
+    escalation_pending: int
+    escalation_due: int
+    escalation_window: float
+    backlog_pending: int  # 0: no large-backlog run
+    page_rate: float
+    page_seconds: float
+    notify_messages: int
+
+
+PROFILES = {
+    "full": Profile("full", 10, 1000, 10, 10_000, 10_000, 20, 100_000, 500, 10, 5000),
+    "quick": Profile("quick", 2, 1000, 2, 1000, 1000, 5, 0, 500, 2, 500),
+    "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40),
+}
+
+# (sizes, scratch directory, where to put profiles or None) -> figures, or None when skipped
+Bench = Callable[[Profile, Path, Path | None], dict[str, Any] | None]
+
+BENCHMARKS: dict[str, Bench] = {
+    "ceiling": lambda p, d, _prof: ingest.ceiling(seconds=p.wrk_seconds, workdir=d),
+    "ingest-sqlite": lambda p, d, prof: ingest.tocsin(
+        backend="sqlite",
+        seconds=p.wrk_seconds,
+        rate=p.fixed_rate,
+        rate_seconds=p.fixed_seconds,
+        workdir=d,
+        profile_dir=prof,
+    ),
+    "alertmanager-peer": lambda p, d, _prof: ingest.alertmanager(seconds=p.wrk_seconds, workdir=d),
+    "ingest-postgres": lambda p, d, prof: ingest.tocsin(
+        backend="postgres",
+        seconds=p.wrk_seconds,
+        rate=p.fixed_rate,
+        rate_seconds=p.fixed_seconds,
+        workdir=d,
+        profile_dir=prof,
+    ),
+    "escalation": lambda p, d, prof: engine_timers.run(
+        pending=p.escalation_pending,
+        due=p.escalation_due,
+        window=p.escalation_window,
+        backend="sqlite",
+        workdir=d,
+        profile_dir=prof,
+    ),
+    "escalation-backlog": lambda p, d, prof: (
+        engine_timers.run(
+            pending=p.backlog_pending,
+            due=p.escalation_due,
+            window=p.escalation_window,
+            backend="sqlite",
+            workdir=d,
+            profile_dir=prof,
+        )
+        if p.backlog_pending
+        else None
+    ),
+    "event-to-page": lambda p, d, prof: paging.event_to_page(
+        rate=p.page_rate, seconds=p.page_seconds, workdir=d, profile_dir=prof
+    ),
+    "notify-throughput": lambda p, d, prof: paging.notification_throughput(
+        messages=p.notify_messages, workdir=d, profile_dir=prof
+    ),
+}
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=10
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _previous(out: Path, name: str) -> dict[str, Any] | None:
+    latest = out / "latest.json"
+    if not latest.exists():
+        return None
+    try:
+        figures = json.loads(latest.read_text())["results"].get(name)
+    except (ValueError, KeyError):
+        return None
+    return figures if isinstance(figures, dict) and "error" not in figures else None
+
+
+def _derive(results: dict[str, Any], out: Path, notes: list[str]) -> None:
+    """Figures that compare two benchmarks: ingest as % of the ceiling, our batched path against Alertmanager."""
+    ceiling = results.get("ceiling") if "error" not in results.get("ceiling", {"error": 1}) else None
+    if ceiling is None and (ceiling := _previous(out, "ceiling")) is not None:
+        notes.append("The ceiling was not measured in this run; the one from the previous latest.json is used.")
+    peer = results.get("alertmanager-peer")
+    for name in ("ingest-sqlite", "ingest-postgres"):
+        figures = results.get(name)
+        if not isinstance(figures, dict) or "error" in figures:
+            continue
+        if ceiling and ceiling.get("requests_per_s"):
+            figures["percent_of_ceiling"] = round(100 * figures["events_per_s"] / ceiling["requests_per_s"], 1)
+        if isinstance(peer, dict) and peer.get("alerts_per_s"):
+            figures["alertmanager_ratio"] = round(figures["alertmanager_alerts_per_s"] / peer["alerts_per_s"], 3)
+
+
+def run(names: list[str], profile: Profile, out: Path, *, profile_dir: Path | None = None) -> dict[str, Any]:
+    started = datetime.now(UTC)
+    environment = {
+        "cpus": os.cpu_count(),
+        "loadavg_start": _loadavg(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "commit": _commit(),
+        "wrk": shutil.which("wrk") is not None,
+        "alertmanager": ingest.alertmanager_binary(),
+    }
+    results: dict[str, Any] = {}
+    durations: dict[str, float] = {}
+    notes: list[str] = []
+    pg_problem = postgres_available() if "ingest-postgres" in names else None
+    for name in names:
+        if name == "ingest-postgres" and pg_problem is not None:
+            results[name] = {"error": f"PostgreSQL unreachable: {pg_problem}"}
+            continue
+        workdir = scratch_dir(name)
+        began = time.perf_counter()
+        print(f"[bench] {name} ({profile.name}) ...", file=sys.stderr, flush=True)
+        try:
+            figures = BENCHMARKS[name](profile, workdir, profile_dir)
+        except Exception as exc:
+            traceback.print_exc()
+            figures = {"error": f"{type(exc).__name__}: {exc}"}
+        durations[name] = round(time.perf_counter() - began, 1)
+        if figures is None:
+            notes.append(f"{name}: skipped (not applicable in the {profile.name} profile or not installed).")
+        else:
+            results[name] = figures
+            print(f"[bench] {name}: {json.dumps(figures)}", file=sys.stderr, flush=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+    _derive(results, out, notes)
+    if profile_dir is not None:
+        for folded in sorted(profile_dir.glob("*.folded")):
+            folded.with_suffix(".txt").write_text(profiling.summarise(folded))
+    outcome: dict[str, Any] = {
+        "run_id": uuid.uuid4().hex[:12],
+        "mode": profile.name,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "environment": {**environment, "loadavg_end": _loadavg()},
+        "profile": profile.__dict__,
+        "seconds": durations,
+        "results": results,
+        "notes": notes,
+    }
+    outcome["verdicts"] = report.verdicts(results)
+    return outcome
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="small sizes, about a minute in all")
+    sizes.add_argument("--smoke", action="store_true", help="tiny sizes: only proves the harness works")
+    parser.add_argument("--only", action="append", default=[], help=f"comma-separated, of: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where results go (default bench/results)")
+    parser.add_argument(
+        "--profile", action="store_true", help="sample the processes under test with py-spy into OUT/profiles/"
+    )
+    args = parser.parse_args(argv)
+    names = [n.strip() for chunk in args.only for n in chunk.split(",") if n.strip()] or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
+    outcome = run(names, profile, args.out, profile_dir=args.out / "profiles" if args.profile else None)
+    path = report.write(outcome, args.out)
+    print(report.markdown(outcome))
+    print(f"\nwritten: {path}")
+    return 1 if any("error" in r for r in outcome["results"].values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

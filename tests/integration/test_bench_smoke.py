@@ -1,0 +1,85 @@
+"""The benchmark harness works end to end at tiny sizes: real servers, real load, a report with sane figures.
+
+Speed is not asserted here (that is what ``make bench`` reports); only that each piece measured something real.
+The cheapest benchmarks run here; the PostgreSQL, Alertmanager and worker ones share their machinery and run in
+``make bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_bench(out: Path, only: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--only", only, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    runs = [p for p in out.glob("*-smoke.json")]
+    assert len(runs) == 1
+    latest: dict[str, Any] = json.loads((out / "latest.json").read_text())
+    assert latest == json.loads(runs[0].read_text())
+    readme = (out / "README.md").read_text()
+    assert "<!-- results:start -->" in readme
+    assert latest["mode"] == "smoke"
+    assert len(latest["environment"]["loadavg_start"]) == 3
+    return latest
+
+
+@pytest.mark.slow
+def test_engine_benchmarks_measure_real_pages(tmp_path: Path) -> None:
+    run = run_bench(tmp_path, "escalation,event-to-page")
+    results = run["results"]
+
+    esc = results["escalation"]
+    assert esc["fired"] == esc["due_in_window"] > 0
+    assert esc["paged"] == esc["fired"]
+    assert esc["fired_early"] == 0
+    assert 0 < esc["fire_lateness_p50_s"] <= esc["fire_lateness_p99_s"] <= esc["fire_lateness_max_s"]
+
+    page = results["event-to-page"]
+    assert page["events_accepted"] == page["events_sent"] > 0
+    assert page["pages_matched"] == page["events_accepted"]
+    assert page["pages_missing"] == 0
+    assert page["signatures_valid"] == page["signatures_checked"] > 0
+    assert 0 < page["event_to_page_p50_ms"] <= page["event_to_page_p99_ms"]
+    assert page["server_peak_rss_mb"] > 20
+
+    benchmarks = {v["benchmark"] for v in run["verdicts"]}
+    assert benchmarks == {"escalation", "event-to-page"}
+    assert all(v["status"] in ("PASS", "MISS") for v in run["verdicts"])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make bench installs it)")
+def test_ingest_benchmarks_compare_with_the_ceiling(tmp_path: Path) -> None:
+    results = run_bench(tmp_path, "ceiling,ingest-sqlite")["results"]
+
+    assert results["ceiling"]["requests_per_s"] > 0
+    assert results["ceiling"]["failed"] == 0
+    ingest = results["ingest-sqlite"]
+    assert ingest["events_per_s"] > 0
+    assert ingest["events_failed"] == 0
+    assert ingest["alertmanager_batches_failed"] == 0
+    assert ingest["fixed_rate"]["ok"] == ingest["fixed_rate"]["sent"] > 0
+    assert 0 < ingest["fixed_rate"]["p50_ms"] <= ingest["fixed_rate"]["p99_ms"]
+    assert ingest["stored_covers_accepted"] is True
+    assert ingest["stored_alerts"] >= ingest["accepted"] > 0
+    assert ingest["percent_of_ceiling"] == pytest.approx(
+        100 * ingest["events_per_s"] / results["ceiling"]["requests_per_s"], abs=0.1
+    )
+    assert 20 < ingest["peak_rss_mb"] < 4096
