@@ -16,6 +16,7 @@ from tocsin.db.session import Database
 from tocsin.integrations.http import router as inbound_router
 from tocsin.ops.metrics import LatencyMiddleware
 from tocsin.ops.routes import router as ops_router
+from tocsin.replies import router as replies_router
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings, load_settings
 from tocsin.web import ack_pages
@@ -47,5 +48,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.include_router(feeds.router)
     app.include_router(ack_pages.router)
     app.include_router(ops_router)
+    app.include_router(replies_router)
     app.add_middleware(LatencyMiddleware, metrics=runtime.metrics)
     return app

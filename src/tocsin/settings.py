@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     # Hosts or CIDRs that outbound webhooks may reach although they are private or loopback (comma-separated).
     outbound_allowlist: str = ""
+    # Twilio (SMS, voice calls, inbound replies). The base URL is an override for a regional edge or a test double.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+    # Slack (direct messages with buttons, interactivity).
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_base_url: str = "https://slack.com/api/"
 
     @field_validator("database_url")
     @classmethod

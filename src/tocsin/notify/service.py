@@ -29,6 +29,7 @@ from tocsin.incidents.timeline import timeline_row
 from tocsin.notify import repository as repo
 from tocsin.notify.models import CONTACT_TYPES, ContactMethod, Notification, NotificationRule
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
+from tocsin.notify.reply_codes import PHONE_TYPES, normalize_phone
 from tocsin.notify.retry import RetryPolicy
 from tocsin.notify.rules import Rule, idempotency_key, plan_notifications
 from tocsin.notify.throttle import Throttle, bundle
@@ -107,6 +108,39 @@ def cancel_pending_pages(session: Session, incident_id: int) -> None:
     repo.cancel_pending_pages(session, incident_id)
 
 
+# Channels whose messages are edited in place when the incident changes (the provider keeps a message reference).
+UPDATABLE_TYPES = ("slack",)
+
+
+def queue_status_updates(session: Session, incident: Incident, *, actor: Actor, now: datetime) -> int:
+    """Queue an edit of every chat message already sent about this incident, in the caller's transaction.
+
+    Written beside the status change itself, so the edit is as durable as the change and is delivered by the
+    outbox like any message; the provider renders the incident as it is when the edit goes out.
+    """
+    rows = [
+        {
+            "idempotency_key": f"status:{page.id}:{incident.status}:{now.timestamp():.6f}",
+            "kind": "status",
+            "incident_id": incident.id,
+            "user_id": page.user_id,
+            "contact_method_id": page.contact_method_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "fence": 0,
+            "payload": {
+                "update_of": page.id,
+                "ref": page.provider_ref,
+                "text": f"{incident.status.capitalize()} by {actor.label} via {actor.source}",
+            },
+            "created_at": now,
+        }
+        for page in repo.delivered_pages_on(session, incident.id, UPDATABLE_TYPES)
+    ]
+    return repo.add_notifications(session, rows)
+
+
 def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Claim]:
     return repo.claim(session, now=now, owner=owner, lease=lease, limit=limit)
 
@@ -157,6 +191,26 @@ def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -
         n.status = "failed"
         n.last_error = "contact method removed or disabled"
         n.next_attempt_at = None
+        return None
+    if not cm.verified and n.kind != "verify":
+        # An unconfirmed phone number may belong to someone else: it gets nothing but its verification code.
+        n.status = "failed"
+        n.last_error = "contact method not verified"
+        n.next_attempt_at = None
+        if incident is not None:
+            incident_repo.add_timeline(
+                session,
+                [
+                    timeline_row(
+                        incident.id,
+                        "notify_failed",
+                        ENGINE,
+                        now,
+                        f"{cm.type} to {user.name} not sent: the contact method is not verified",
+                        notification=n.id,
+                    )
+                ],
+            )
         return None
     bundled: list[Notification] = []
     if n.kind == "page":
@@ -214,7 +268,8 @@ def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -
         notification_id=n.id,
         message_id=f"msg_{n.id}",
         kind=n.kind,  # type: ignore[arg-type]
-        contact_type=cm.type,
+        # Verification codes always go by text message, also for a number that is called.
+        contact_type="sms" if n.kind == "verify" else cm.type,
         address=cm.address,
         user_name=user.name,
         incident=view,
@@ -222,7 +277,7 @@ def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -
         resolve_url=resolve_url,
         text=text,
         secret=cm.secret,
-        extra={"fence": n.fence},
+        extra={"fence": n.fence, **({"update_ref": n.payload["ref"]} if n.kind == "status" else {})},
     )
 
 
@@ -277,6 +332,8 @@ def record(
             n.status = "failed"
             n.next_attempt_at = None
             kind, message = "notify_failed", f"{who} failed ({detail}); giving up"
+            if n.kind == "page" and n.incident_id is not None:
+                message += _fall_back(session, n, now)
     if n.incident_id is not None:
         incident_repo.add_timeline(
             session,
@@ -294,6 +351,19 @@ def record(
             ],
         )
     return n.status
+
+
+def _fall_back(session: Session, failed: Notification, now: datetime) -> str:
+    """A page that failed for good brings the user's next planned page for this incident forward to now, so a
+    dead channel costs its retries, not also the delay of the next rule; returns the timeline's wording."""
+    later = repo.pending_pages_of(session, failed.incident_id or 0, failed.user_id, excluding=failed.id)
+    if not later:
+        return ""
+    nxt = later[0]
+    cm = repo.contact_method(session, nxt.contact_method_id)
+    if nxt.next_attempt_at is not None and nxt.next_attempt_at > now:
+        nxt.next_attempt_at = now
+    return f"; falling back to {cm.type if cm else 'the next contact method'}"
 
 
 def mark_ambiguous(session: Session, *, now: datetime) -> int:
@@ -342,6 +412,11 @@ def add_contact_method(
         raise InvalidInput(f"not an email address: {address!r}")
     if type in ("webhook", "teams", "mattermost", "discord") and not address.startswith(("http://", "https://")):
         raise InvalidInput(f"a {type} contact method needs an http(s) URL")
+    if type in PHONE_TYPES:
+        phone = normalize_phone(address)
+        if phone is None:
+            raise InvalidInput(f"a {type} contact method needs a phone number in international form, e.g. +15551234567")
+        address = phone
     cm = ContactMethod(
         user_id=user_id,
         name=name.strip() or type,
@@ -436,3 +511,10 @@ def notify_handoff(
         "created_at": now,
     }
     return repo.add_notifications(session, [row]) == 1
+
+
+def contact_method_owner(session: Session, contact_method_id: int) -> int:
+    cm = repo.contact_method(session, contact_method_id)
+    if cm is None:
+        raise NotFound(f"contact method {contact_method_id} not found")
+    return cm.user_id
