@@ -24,6 +24,7 @@ from tests.scenarios.harness import WEB, World
 from tocsin.app import create_app
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
+from tocsin.notify.models import Notification
 from tocsin.settings import load_settings
 from tocsin.users import service as users
 
@@ -313,21 +314,40 @@ def test_voice_keypress_acknowledges(ch: Channels) -> None:
     w.advance(3600)
 
 
-def test_an_unanswered_call_is_placed_again(ch: Channels) -> None:
+def test_an_unanswered_call_is_placed_again_then_falls_back(ch: Channels) -> None:
+    w = ch.world
+    two_steps(w, [("voice", ALICE_PHONE, 0), ("email", "alice@example.com", 240)])
+    incident = w.trigger("api", "k1")
+    w.run()
+    for attempt in (1, 2, 3):
+        calls = ch.twilio.calls(ALICE_PHONE)
+        assert len(calls) == attempt
+        status_path = calls[-1].params["StatusCallback"].removeprefix(PUBLIC)
+        ended = call_params(f"CA{attempt}", CallStatus="busy" if attempt == 2 else "no-answer", CallDuration="0")
+        assert ch.twilio_post(status_path, ended).status_code == 204
+        w.advance(61)
+    notes = [e[2] for e in entries(w, incident, "notify_unanswered")]
+    assert len(notes) == 3
+    assert "no answer; calling again" in notes[0]
+    assert "busy; calling again" in notes[1]
+    assert notes[2].endswith("no answer; giving up; falling back to email")
+    w.expect_email("alice", number=incident.number)  # at about 183 s, not at the rule's 240 s
+    assert len(ch.twilio.calls(ALICE_PHONE)) == 3
+    w.ack(incident)
+
+
+def test_a_call_that_ends_after_an_acknowledgement_is_not_repeated(ch: Channels) -> None:
     w = ch.world
     two_steps(w, [("voice", ALICE_PHONE, 0)])
     incident = w.trigger("api", "k1")
     w.run()
     (call,) = ch.twilio.calls(ALICE_PHONE)
-    status_path = call.params["StatusCallback"].removeprefix(PUBLIC)
-    done = ch.twilio_post(status_path, call_params("CA9", CallStatus="no-answer", CallDuration="0"))
-    assert done.status_code == 204
-    (note,) = entries(w, incident, "notify_unanswered")
-    assert "no answer" in note[2]
-    assert "calling again" in note[2]
-    w.advance(61)
-    assert len(ch.twilio.calls(ALICE_PHONE)) == 2
     w.ack(incident)
+    status_path = call.params["StatusCallback"].removeprefix(PUBLIC)
+    assert ch.twilio_post(status_path, call_params("CA1", CallStatus="no-answer")).status_code == 204
+    w.advance(600)
+    assert len(ch.twilio.calls(ALICE_PHONE)) == 1
+    assert "calling again" not in " ".join(e[2] for e in entries(w, incident, "notify_unanswered"))
 
 
 # --- Slack ---------------------------------------------------------------------------------------------------
@@ -370,6 +390,28 @@ def test_slack_button_acknowledges_and_the_message_is_updated(ch: Channels) -> N
     assert "resolved" in json.dumps(final)
     assert not [b for b in final if b["type"] == "actions"]
     w.advance(3600)
+
+
+def test_a_slack_page_that_lands_after_an_acknowledgement_is_corrected(ch: Channels) -> None:
+    w = ch.world
+    two_steps(w, [("slack", "U0ALICE", 0)])
+    incident = w.trigger("api", "k1")
+    acked: list[int] = []
+
+    def ack_first(_notification_id: int) -> None:
+        if not acked:
+            acked.append(_notification_id)
+            w.ack(incident)
+
+    w.notifier.before_send = ack_first
+    w.run()
+    assert acked
+    assert len(ch.slack.calls_to("chat.postMessage")) == 1
+    (update,) = ch.slack.calls_to("chat.update")
+    text = update.args["blocks"] if isinstance(update.args["blocks"], str) else json.dumps(update.args["blocks"])
+    assert "Acknowledged before this message arrived" in text
+    assert f"tocsin.acknowledge.{incident.id}" not in text
+    assert [e[0] for e in w.timeline_entries(incident)].count("notify_updated") == 1
 
 
 def test_slack_unknown_user_gets_an_ephemeral_explanation(ch: Channels) -> None:
@@ -448,6 +490,10 @@ def test_a_phone_number_is_paged_only_once_verified(ch: Channels) -> None:
     ok = ch.http.post(f"{api}/contact-methods/{cm['id']}/verify/confirm", json={"code": code.group(1)}, headers=auth)
     assert ok.status_code == 200, ok.text
     assert ok.json()["verified"] is True
+    with w.db.reader() as s:
+        kept = [n.payload for n in s.query(Notification).filter(Notification.kind == "verify")]
+    assert len(kept) == 1
+    assert code.group(1) not in json.dumps(kept)  # only the hash stays once the code was sent
 
     second = w.trigger("ops", "k2")
     w.run()

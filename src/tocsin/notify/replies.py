@@ -21,6 +21,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor, Source
 from tocsin.incidents.timeline import timeline_row
 from tocsin.notify import repository as repo
+from tocsin.notify import service as notify
 from tocsin.notify.models import UsedLinkToken
 from tocsin.notify.providers.base import IncidentView
 from tocsin.notify.reply_codes import PHONE_TYPES, Action, Reply, normalize_phone
@@ -205,6 +206,8 @@ def call_ended(session: Session, notification_id: int, call_status: str, *, now:
         )
     else:
         message = f"voice call to {who} {call_status.replace('-', ' ')}"
+        if incident is not None and incident.status == lifecycle.TRIGGERED:
+            message += "; giving up" + notify.fall_back(session, n, now)
     incident_repo.add_timeline(
         session,
         [timeline_row(n.incident_id, "notify_unanswered", ENGINE, now, message, notification=n.id, attempt=n.attempts)],

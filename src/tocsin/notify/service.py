@@ -112,7 +112,19 @@ def cancel_pending_pages(session: Session, incident_id: int) -> None:
 UPDATABLE_TYPES = ("slack",)
 
 
-def queue_status_updates(session: Session, incident: Incident, *, actor: Actor, now: datetime) -> int:
+def _update_if_settled(session: Session, page: Notification, now: datetime) -> None:
+    """A chat page that arrived after the incident was acknowledged or resolved is edited to say so at once."""
+    incident = incident_repo.get(session, page.incident_id) if page.incident_id is not None else None
+    if incident is not None and incident.status != "triggered":
+        session.flush()
+        queue_status_updates(
+            session, incident, actor=ENGINE, now=now, text=f"{incident.status.capitalize()} before this message arrived"
+        )
+
+
+def queue_status_updates(
+    session: Session, incident: Incident, *, actor: Actor, now: datetime, text: str | None = None
+) -> int:
     """Queue an edit of every chat message already sent about this incident, in the caller's transaction.
 
     Written beside the status change itself, so the edit is as durable as the change and is delivered by the
@@ -132,7 +144,7 @@ def queue_status_updates(session: Session, incident: Incident, *, actor: Actor, 
             "payload": {
                 "update_of": page.id,
                 "ref": page.provider_ref,
-                "text": f"{incident.status.capitalize()} by {actor.label} via {actor.source}",
+                "text": text or f"{incident.status.capitalize()} by {actor.label} via {actor.source}",
             },
             "created_at": now,
         }
@@ -316,7 +328,12 @@ def record(
         n.sent_at = now
         n.provider_ref = result.provider_ref
         n.next_attempt_at = None
-        kind, message = "notified", f"Notified {who}"
+        if n.kind == "status":
+            kind, message = "notify_updated", f"Updated the message: {who}"
+        else:
+            kind, message = "notified", f"Notified {who}"
+        if n.kind == "page" and cm is not None and cm.type in UPDATABLE_TYPES:
+            _update_if_settled(session, n, now)
     else:
         next_at = None
         if result.outcome == "retry":
@@ -333,7 +350,10 @@ def record(
             n.next_attempt_at = None
             kind, message = "notify_failed", f"{who} failed ({detail}); giving up"
             if n.kind == "page" and n.incident_id is not None:
-                message += _fall_back(session, n, now)
+                message += fall_back(session, n, now)
+    if n.kind == "verify" and n.status in ("sent", "failed"):
+        # The code has reached the phone or never will: the outbox keeps only its hash.
+        n.payload = {k: v for k, v in n.payload.items() if k != "text"}
     if n.incident_id is not None:
         incident_repo.add_timeline(
             session,
@@ -353,7 +373,7 @@ def record(
     return n.status
 
 
-def _fall_back(session: Session, failed: Notification, now: datetime) -> str:
+def fall_back(session: Session, failed: Notification, now: datetime) -> str:
     """A page that failed for good brings the user's next planned page for this incident forward to now, so a
     dead channel costs its retries, not also the delay of the next rule; returns the timeline's wording."""
     later = repo.pending_pages_of(session, failed.incident_id or 0, failed.user_id, excluding=failed.id)
