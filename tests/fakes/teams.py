@@ -1,5 +1,7 @@
-"""A sink for Teams Workflows, Mattermost/Slack-compatible and Discord incoming webhooks: records each JSON
-body and answers as the real service does (Teams 202, Mattermost 200 "ok", Discord 204), or a scripted status."""
+"""A sink for Teams Workflows, Mattermost/Slack-compatible and Discord incoming webhooks and ntfy's JSON
+publishing: records each JSON body (and its headers) and answers as the real service does (Teams 202,
+Mattermost 200 "ok", Discord 204, ntfy 200 with the message), or a scripted status. The first path segment
+names the service."""
 
 from __future__ import annotations
 
@@ -9,7 +11,12 @@ from typing import Any
 
 from tests.fakes._server import FakeServer, Reply, Request
 
-_DEFAULT = {"teams": Reply(202, b""), "mattermost": Reply(200, b"ok", "text/plain"), "discord": Reply(204, b"")}
+_DEFAULT = {
+    "teams": Reply(202, b""),
+    "mattermost": Reply(200, b"ok", "text/plain"),
+    "discord": Reply(204, b""),
+    "ntfy": Reply.json(200, {"id": "hwQ2YpKdmg", "event": "message"}),
+}
 
 
 class WebhookSink:

@@ -1,9 +1,10 @@
-"""Teams (Workflows), Mattermost and Discord webhooks against a loopback sink; the SSRF guard stays in front."""
+"""Teams (Workflows), Mattermost, Discord and ntfy against a loopback sink; the SSRF guard stays in front."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.fakes.fixtures import running
 from tests.fakes.teams import WebhookSink
 from tocsin.notify.providers.base import IncidentView, OutboundMessage
 from tocsin.notify.providers.chat_webhooks import discord_provider, mattermost_provider, teams_provider
+from tocsin.notify.providers.ntfy import NtfyProvider
 from tocsin.notify.ssrf import UrlGuard
 
 INCIDENT = IncidentView(
@@ -115,3 +117,27 @@ def test_private_addresses_are_refused_without_a_connection(sink: WebhookSink, m
 def test_a_dead_webhook_is_retried() -> None:
     result = teams_provider(LOOPBACK).send(message("http://127.0.0.1:9/teams", "teams"))
     assert result.outcome == "retry"
+
+
+def test_ntfy_publishes_json_with_action_buttons_and_the_token(sink: WebhookSink) -> None:
+    msg = replace(message(f"{sink.url}/ntfy/oncall-alice", "ntfy"), secret="tk_secret")
+    result = NtfyProvider(guard=LOOPBACK).send(msg)
+    assert (result.outcome, result.status_code) == ("delivered", 200)
+    ((_, body),) = sink.bodies
+    (request,) = sink.server.requests
+    assert request.path == "/ntfy/"
+    assert request.headers["authorization"] == "Bearer tk_secret"
+    assert body["topic"] == "oncall-alice"
+    assert body["priority"] == 5
+    assert body["click"] == "http://tocsin.test/incidents/5"
+    assert [(a["label"], a["url"]) for a in body["actions"]] == [
+        ("Acknowledge", "http://tocsin.test/a/ACK"),
+        ("Resolve", "http://tocsin.test/a/RES"),
+    ]
+
+
+def test_ntfy_needs_a_topic_and_passes_the_guard(sink: WebhookSink) -> None:
+    assert NtfyProvider(guard=LOOPBACK).send(message(f"{sink.url}/", "ntfy")).outcome == "failed"
+    refused = NtfyProvider(guard=UrlGuard()).send(message(f"{sink.url}/ntfy/t", "ntfy"))
+    assert refused.outcome == "failed"
+    assert sink.server.requests == []

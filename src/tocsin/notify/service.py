@@ -430,7 +430,9 @@ def add_contact_method(
         raise InvalidInput("a contact method needs an address")
     if type == "email" and "@" not in address:
         raise InvalidInput(f"not an email address: {address!r}")
-    if type in ("webhook", "teams", "mattermost", "discord") and not address.startswith(("http://", "https://")):
+    if type in ("webhook", "teams", "mattermost", "discord", "ntfy") and not address.startswith(
+        ("http://", "https://")
+    ):
         raise InvalidInput(f"a {type} contact method needs an http(s) URL")
     if type in PHONE_TYPES:
         phone = normalize_phone(address)

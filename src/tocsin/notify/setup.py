@@ -6,6 +6,7 @@ from tocsin.core.clock import Clock
 from tocsin.notify.providers.base import ProviderRegistry
 from tocsin.notify.providers.chat_webhooks import discord_provider, mattermost_provider, teams_provider
 from tocsin.notify.providers.email import SmtpProvider
+from tocsin.notify.providers.ntfy import NtfyProvider
 from tocsin.notify.providers.slack import SlackProvider
 from tocsin.notify.providers.twilio_sms import TwilioSmsProvider
 from tocsin.notify.providers.twilio_voice import TwilioVoiceProvider
@@ -21,6 +22,7 @@ def providers_from_settings(settings: Settings, clock: Clock) -> ProviderRegistr
     registry.register(WebhookProvider(None, guard=guard, clock=clock))
     for make in (teams_provider, mattermost_provider, discord_provider):
         registry.register(make(guard))
+    registry.register(NtfyProvider(guard=guard))
     if settings.smtp_host:
         registry.register(
             SmtpProvider(

@@ -20,7 +20,15 @@ from tocsin.notify.ssrf import UrlGuard, pinned_request_target
 _USER_AGENT = "Tocsin-Chat/1"
 
 
-def post_json(client: httpx.Client, guard: UrlGuard, url: str, payload: dict[str, Any], timeout: float) -> SendResult:
+def post_json(
+    client: httpx.Client,
+    guard: UrlGuard,
+    url: str,
+    payload: dict[str, Any],
+    timeout: float,
+    *,
+    extra_headers: dict[str, str] | None = None,
+) -> SendResult:
     try:
         resolved = guard.resolve(url)
     except Forbidden as exc:
@@ -33,7 +41,7 @@ def post_json(client: httpx.Client, guard: UrlGuard, url: str, payload: dict[str
         "POST",
         target,
         content=body,
-        headers={"content-type": "application/json", "user-agent": _USER_AGENT, **host_header},
+        headers={"content-type": "application/json", "user-agent": _USER_AGENT, **(extra_headers or {}), **host_header},
         extensions={**extensions, "timeout": httpx.Timeout(timeout).as_dict()},
     )
     try:
