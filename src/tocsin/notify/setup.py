@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tocsin.core.clock import Clock
+from tocsin.notify.providers.apprise_bridge import AppriseProvider, apprise_available
 from tocsin.notify.providers.base import ProviderRegistry
 from tocsin.notify.providers.chat_webhooks import discord_provider, mattermost_provider, teams_provider
 from tocsin.notify.providers.email import SmtpProvider
@@ -23,6 +24,8 @@ def providers_from_settings(settings: Settings, clock: Clock) -> ProviderRegistr
     for make in (teams_provider, mattermost_provider, discord_provider):
         registry.register(make(guard))
     registry.register(NtfyProvider(guard=guard))
+    if apprise_available():
+        registry.register(AppriseProvider(guard=guard))
     if settings.smtp_host:
         registry.register(
             SmtpProvider(
