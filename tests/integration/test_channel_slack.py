@@ -61,6 +61,7 @@ def test_a_page_is_a_direct_message_with_buttons(fake: FakeSlack) -> None:
     text = json.dumps(blocks_of(call.args))
     # Alert text cannot mention the channel or smuggle a link.
     assert "<!channel>" not in text
+    assert "<!channel>" not in str(call.args["text"])
     assert "&lt;!channel&gt;" in text
     assert "<https://evil.test" not in text
     assert "tocsin.acknowledge.3" in text

@@ -198,6 +198,41 @@ def test_a_code_with_a_number_or_all(ch: Channels) -> None:
     w.advance(3600)
 
 
+def test_a_bare_code_acknowledges_the_newest_page_still_ringing(ch: Channels) -> None:
+    w = ch.world
+    two_steps(w, [("sms", ALICE_PHONE, 0)])
+    older = w.trigger("api", "k1")
+    w.run()
+    newer = w.trigger("api", "k2")
+    w.run()
+    assert f"#{newer.number} acknowledged" in ch.sms_in(ALICE_PHONE, "4").text
+    assert w.status_of(older) == "triggered"
+    assert f"#{older.number} acknowledged" in ch.sms_in(ALICE_PHONE, "4").text
+    assert "You have no open incidents" not in ch.sms_in(ALICE_PHONE, "6 all").text
+    assert {w.status_of(older), w.status_of(newer)} == {"resolved"}
+    assert "no open incidents" in ch.sms_in(ALICE_PHONE, "4").text
+
+
+def test_an_undelivered_text_falls_back_to_the_next_rule(ch: Channels) -> None:
+    w = ch.world
+    two_steps(w, [("sms", ALICE_PHONE, 0), ("email", "alice@example.com", 600)])
+    incident = w.trigger("api", "k1")
+    w.run()
+    (sent,) = ch.twilio.messages(ALICE_PHONE)
+    receipt = sent.params["StatusCallback"].removeprefix(PUBLIC)
+    delivered = {"MessageSid": "SM1", "MessageStatus": "delivered", "To": ALICE_PHONE, "From": FROM}
+    assert ch.twilio_post(receipt, delivered).status_code == 204
+    assert entries(w, incident, "notify_failed") == []
+    assert ch.twilio_post(receipt, {**delivered, "MessageStatus": "sent"}, signature="Zm9yZ2Vk").status_code == 401
+    undelivered = {**delivered, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    assert ch.twilio_post(receipt, undelivered).status_code == 204
+    (failed,) = entries(w, incident, "notify_failed")
+    assert failed[2] == "sms to Alice undelivered (Twilio error 30003); falling back to email"
+    w.run()
+    w.expect_email("alice", number=incident.number)
+    w.ack(incident)
+
+
 def test_unknown_number_changes_nothing_and_gets_no_answer(ch: Channels) -> None:
     w = ch.world
     two_steps(w, [("sms", ALICE_PHONE, 0)])

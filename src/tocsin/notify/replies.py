@@ -124,7 +124,10 @@ def act_on_reply(session: Session, user: User, reply: Reply, *, source: Source, 
     if not targets:
         return ReplyOutcome("You have no open incidents to act on.")
     if reply.target is None:
-        return act_on_incident(session, user, targets[0].id, reply.action, source=source, now=now)
+        # "4" means the page still ringing: the newest triggered incident, even if a settled one was paged later.
+        waiting = [i for i in targets if i.status == lifecycle.TRIGGERED] if reply.action == "acknowledge" else []
+        chosen = (waiting or targets)[0]
+        return act_on_incident(session, user, chosen.id, reply.action, source=source, now=now)
     changed: list[int] = []
     numbers: list[int] = []
     actor = _actor(user, source)
@@ -213,3 +216,30 @@ def call_ended(session: Session, notification_id: int, call_status: str, *, now:
         [timeline_row(n.incident_id, "notify_unanswered", ENGINE, now, message, notification=n.id, attempt=n.attempts)],
     )
     return again
+
+
+UNDELIVERED = frozenset({"undelivered", "failed"})
+
+
+def text_undelivered(
+    session: Session, notification_id: int, message_status: str, error_code: str, *, now: datetime
+) -> bool:
+    """Twilio's delivery receipt for a paging text. A text the carrier could not deliver is a failed page: the
+    timeline says so and the user's next rule is brought forward; returns True when the page was marked failed."""
+    if message_status not in UNDELIVERED:
+        return False
+    n = repo.get(session, notification_id)
+    if n is None or n.kind != "page" or n.status != "sent" or n.incident_id is None:
+        return False
+    user = user_repo.get(session, n.user_id)
+    code = f" (Twilio error {error_code})" if error_code.isdigit() else ""
+    n.status = "failed"
+    n.last_error = f"text {message_status}{code}"
+    message = f"sms to {user.name if user else n.user_id} {message_status}{code}"
+    incident = incident_repo.get(session, n.incident_id, for_update=True)
+    if incident is not None and incident.status == lifecycle.TRIGGERED:
+        message += notify.fall_back(session, n, now)
+    incident_repo.add_timeline(
+        session, [timeline_row(n.incident_id, "notify_failed", ENGINE, now, message, notification=n.id)]
+    )
+    return True

@@ -40,7 +40,13 @@ def providers_from_settings(settings: Settings, clock: Clock) -> ProviderRegistr
     sid, token, sender = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from
     if sid and token and sender:
         registry.register(
-            TwilioSmsProvider(account_sid=sid, auth_token=token, from_number=sender, base_url=settings.twilio_base_url)
+            TwilioSmsProvider(
+                account_sid=sid,
+                auth_token=token,
+                from_number=sender,
+                base_url=settings.twilio_base_url,
+                public_url=settings.base_url,
+            )
         )
         registry.register(
             TwilioVoiceProvider(

@@ -138,3 +138,23 @@ async def voice_status(request: Request) -> Response:
     if await run_in_threadpool(handle):
         runtime.wakeup.notify()
     return Response(status_code=204)
+
+
+@router.post("/webhooks/twilio/sms/status")
+async def sms_status(request: Request) -> Response:
+    """Delivery receipts of paging texts."""
+    runtime = runtime_of(request)
+    fields = await verified_form(request, runtime)
+    ref = request.query_params.get("notification", "")
+    if not ref.isdigit():
+        raise BadRequest("the notification query parameter must be a notification id")
+    status = fields.get("MessageStatus") or fields.get("SmsStatus") or ""
+    error_code = fields.get("ErrorCode", "")
+
+    def handle() -> bool:
+        with runtime.db.unit_of_work() as session:
+            return replies.text_undelivered(session, int(ref), status, error_code, now=runtime.clock.now())
+
+    if await run_in_threadpool(handle):
+        runtime.wakeup.notify()
+    return Response(status_code=204)

@@ -19,6 +19,8 @@ from tocsin.notify.providers.base import OutboundMessage, SendResult
 from tocsin.notify.render.sms import render_sms
 from tocsin.notify.retry import classify
 
+STATUS_PATH = "/webhooks/twilio/sms/status"
+
 
 def twilio_client(account_sid: str, auth_token: str, base_url: str, *, timeout: float) -> Client:
     client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout, pool_connections=True))
@@ -55,11 +57,19 @@ class TwilioSmsProvider:
         auth_token: str,
         from_number: str,
         base_url: str = "https://api.twilio.com",
+        public_url: str | None = None,
         timeout: float = 10,
     ) -> None:
         self._client = twilio_client(account_sid, auth_token, base_url, timeout=timeout)
         self._from = from_number
+        self._public = public_url.rstrip("/") if public_url else None
 
     def send(self, message: OutboundMessage) -> SendResult:
         body = render_sms(message)
-        return call_twilio(lambda: self._client.messages.create(to=message.address, from_=self._from, body=body))
+        extra: dict[str, Any] = {}
+        if self._public and message.kind == "page":
+            # Delivery receipts: a text the carrier could not deliver falls back to the next rule.
+            extra["status_callback"] = f"{self._public}{STATUS_PATH}?notification={message.notification_id}"
+        return call_twilio(
+            lambda: self._client.messages.create(to=message.address, from_=self._from, body=body, **extra)
+        )

@@ -56,9 +56,10 @@ def slack_blocks(message: OutboundMessage) -> tuple[str, list[dict[str, Any]]]:
     """The notification text (shown in notifications and as the fallback) and the blocks."""
     incident = message.incident
     if incident is None:
-        text = clean_line(message.text or "Tocsin notification", 3000)
-        return text, [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}]
-    fallback = summary_line(incident)
+        text = escape(clean_line(message.text or "Tocsin notification", 3000))
+        return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    # The notification text is parsed for mentions and links too, so it is escaped like the blocks.
+    fallback = escape(summary_line(incident))
     icon = _STATUS_ICON.get(incident.status, "")
     link = safe_link(incident.url)
     title = escape(clean_line(incident.title, 300))
