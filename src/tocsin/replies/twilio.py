@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from tocsin.core.errors import BadRequest, Unauthorized
-from tocsin.notify import replies
+from tocsin.notify import receipts, replies
 from tocsin.notify.render.voice import call_twiml, spoken_result
 from tocsin.notify.reply_codes import CODES, HINT, is_carrier_keyword, parse_reply
 from tocsin.replies._common import bounded_body, form_fields, limiter_of, public_url, require, runtime_of
@@ -133,7 +133,7 @@ async def voice_status(request: Request) -> Response:
 
     def handle() -> bool:
         with runtime.db.unit_of_work() as session:
-            return replies.call_ended(session, int(ref), status, now=runtime.clock.now())
+            return receipts.call_ended(session, int(ref), status, now=runtime.clock.now())
 
     if await run_in_threadpool(handle):
         runtime.wakeup.notify()
@@ -153,7 +153,7 @@ async def sms_status(request: Request) -> Response:
 
     def handle() -> bool:
         with runtime.db.unit_of_work() as session:
-            return replies.text_undelivered(session, int(ref), status, error_code, now=runtime.clock.now())
+            return receipts.text_undelivered(session, int(ref), status, error_code, now=runtime.clock.now())
 
     if await run_in_threadpool(handle):
         runtime.wakeup.notify()
