@@ -109,6 +109,10 @@ class World:
         for provider in providers:
             self.notifier.providers.register(provider)
 
+    def use_links(self, links: notify.LinkMaker) -> None:
+        """Put signed one-click links (acknowledge, resolve) into the messages, as a live process does."""
+        self.notifier.ctx = notify.SendContext(base_url=self.notifier.ctx.base_url, throttle=self.throttle, links=links)
+
     def timeline_entries(self, incident: Incident) -> list[tuple[str, str, str]]:
         """(kind, source, message) of every entry."""
         with self.db.reader() as s:

@@ -19,12 +19,16 @@ import uvicorn
 
 from tests.fakes.fixtures import running
 from tests.fakes.slack import SIGNING_SECRET, FakeSlack, slack_signature
+from tests.fakes.teams import WebhookSink
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM, FakeTwilio
 from tests.scenarios.harness import WEB, World
 from tocsin.app import create_app
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.notify.models import Notification
+from tocsin.notify.providers.chat_webhooks import teams_provider
+from tocsin.notify.ssrf import UrlGuard
+from tocsin.runtime import Runtime
 from tocsin.settings import load_settings
 from tocsin.users import service as users
 
@@ -63,6 +67,7 @@ class Channels:
     slack: FakeSlack
     server: LiveServer
     http: httpx.Client
+    runtime: Runtime
 
     # --- Twilio to us --------------------------------------------------------------------------------------
     def twilio_post(
@@ -140,7 +145,7 @@ def ch(world: World, fake_twilio: FakeTwilio, fake_slack: FakeSlack) -> Iterator
     server = LiveServer(app)
     server.start()
     with httpx.Client(timeout=10, trust_env=False) as http:
-        yield Channels(world, fake_twilio, fake_slack, server, http)
+        yield Channels(world, fake_twilio, fake_slack, server, http, app.state.runtime)
     server.stop()
 
 
@@ -535,3 +540,32 @@ def test_a_phone_number_is_paged_only_once_verified(ch: Channels) -> None:
     assert len(ch.twilio.messages("+15550000003")) == 2
     for incident in (first, second):
         w.resolve(incident)
+
+
+# --- Teams -------------------------------------------------------------------------------------------------
+
+
+def test_a_teams_card_link_acknowledges(ch: Channels) -> None:
+    w = ch.world
+    sink = WebhookSink()
+    sink.start()
+    try:
+        w.add_providers(teams_provider(UrlGuard(["127.0.0.1/32"])))
+        w.use_links(ch.runtime.action_link)
+        two_steps(w, [("teams", f"{sink.url}/teams/workflows/alice", 0)])
+        incident = w.trigger("api", "k1", "Cache cluster down")
+        w.run()
+        ((_, card),) = sink.bodies
+        content = card["attachments"][0]["content"]
+        links = {a["title"]: a["url"] for a in content["actions"]}
+        assert links["Acknowledge"].startswith(f"{PUBLIC}/a/")
+        path = links["Acknowledge"].removeprefix(PUBLIC)
+        assert ch.http.get(f"{ch.server.url}{path}").status_code == 200
+        assert w.status_of(incident) == "triggered"  # a GET (a link preview) never acts
+        assert ch.http.post(f"{ch.server.url}{path}").status_code == 200
+        assert w.status_of(incident) == "acknowledged"
+        (ack,) = entries(w, incident, "acknowledged")
+        assert ack[1] == "link"
+        w.advance(3600)
+    finally:
+        sink.stop()
