@@ -95,6 +95,12 @@ class Channels:
     def click(
         self, slack_user: str, action_id: str, value: str, *, age: int = 0, secret: str = SIGNING_SECRET
     ) -> tuple[httpx.Response, bytes, dict[str, str]]:
+        body, headers = self.signed_click(slack_user, action_id, value, age=age, secret=secret)
+        return self.post_slack(body, headers), body, headers
+
+    def signed_click(
+        self, slack_user: str, action_id: str, value: str, *, age: int = 0, secret: str = SIGNING_SECRET
+    ) -> tuple[bytes, dict[str, str]]:
         payload = {
             "type": "block_actions",
             "user": {"id": slack_user, "username": slack_user.lower(), "team_id": "T1"},
@@ -109,7 +115,7 @@ class Channels:
             "x-slack-request-timestamp": stamp,
             "x-slack-signature": slack_signature(secret, stamp, body),
         }
-        return self.post_slack(body, headers), body, headers
+        return body, headers
 
     def post_slack(self, body: bytes, headers: dict[str, str]) -> httpx.Response:
         return self.http.post(f"{self.server.url}/webhooks/slack/interactivity", content=body, headers=headers)
@@ -274,6 +280,9 @@ def test_forged_or_replayed_sms_is_refused_and_changes_nothing(ch: Channels) -> 
     before = w.timeline_entries(incident)
 
     assert ch.sms_in(ALICE_PHONE, "6", signature="bm90IGEgc2lnbmF0dXJl").status_code == 401
+    other = {"MessageSid": "SM" + "2" * 32, "From": ALICE_PHONE, "To": FROM, "Body": "6"}
+    wrong_token = FakeTwilio(auth_token="another-account-token").sign(f"{PUBLIC}/webhooks/twilio/sms", other)
+    assert ch.twilio_post("/webhooks/twilio/sms", other, signature=wrong_token).status_code == 401
     # Signed for another URL (the address the request reached rather than the public one).
     assert ch.sms_in(ALICE_PHONE, "6", signed_url=f"{ch.server.url}/webhooks/twilio/sms").status_code == 401
     # A tampered body: the signature covers Body.
@@ -478,9 +487,14 @@ def test_slack_forged_or_stale_requests_are_refused(ch: Channels) -> None:
     incident = w.trigger("api", "k1")
     w.run()
     action = f"tocsin.resolve.{incident.id}"
+    before = w.timeline_entries(incident)
     assert ch.click("U0ALICE", action, str(incident.id), secret="wrong-secret")[0].status_code == 401
     assert ch.click("U0ALICE", action, str(incident.id), age=301)[0].status_code == 401
+    body, headers = ch.signed_click("U0ALICE", f"tocsin.acknowledge.{incident.id}", str(incident.id))
+    assert ch.post_slack(body.replace(b"acknowledge", b"resolve"), headers).status_code == 401
+    assert ch.post_slack(body, {**headers, "x-slack-signature": ""}).status_code == 401
     assert w.status_of(incident) == "triggered"
+    assert w.timeline_entries(incident) == before
     assert ch.click("U0ALICE", action, str(incident.id), age=299)[0].status_code == 200
     assert w.status_of(incident) == "resolved"
     w.advance(3600)
