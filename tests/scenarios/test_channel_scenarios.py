@@ -25,6 +25,7 @@ from tests.scenarios.harness import WEB, World
 from tocsin.app import create_app
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
+from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
 from tocsin.notify.providers.chat_webhooks import teams_provider
 from tocsin.notify.ssrf import UrlGuard
@@ -554,6 +555,21 @@ def test_a_phone_number_is_paged_only_once_verified(ch: Channels) -> None:
     assert len(ch.twilio.messages("+15550000003")) == 2
     for incident in (first, second):
         w.resolve(incident)
+
+
+def test_an_unverified_number_falls_back_at_once(ch: Channels) -> None:
+    w = ch.world
+    two_steps(w, [("sms", ALICE_PHONE, 0), ("sms", ALICE_PHONE, 60), ("email", "alice@example.com", 600)])
+    with w.db.unit_of_work() as s:
+        for cm in notify.contact_methods(s, w.users["alice"].id):
+            cm.verified = cm.type != "sms"
+    incident = w.trigger("api", "k1")
+    w.run()
+    w.expect_email("alice", number=incident.number)  # not after the rule's 600 s, nor after the 60 s sms rule
+    refused = entries(w, incident, "notify_failed")
+    assert refused[0][2] == "sms to Alice not sent: the contact method is not verified; falling back to email"
+    assert ch.twilio.sent == []
+    w.ack(incident)
 
 
 # --- Teams -------------------------------------------------------------------------------------------------

@@ -218,7 +218,8 @@ def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -
                         "notify_failed",
                         ENGINE,
                         now,
-                        f"{cm.type} to {user.name} not sent: the contact method is not verified",
+                        f"{cm.type} to {user.name} not sent: the contact method is not verified"
+                        + fall_back(session, n, now),
                         notification=n.id,
                     )
                 ],
@@ -376,14 +377,15 @@ def record(
 def fall_back(session: Session, failed: Notification, now: datetime) -> str:
     """A page that failed for good brings the user's next planned page for this incident forward to now, so a
     dead channel costs its retries, not also the delay of the next rule; returns the timeline's wording."""
-    later = repo.pending_pages_of(session, failed.incident_id or 0, failed.user_id, excluding=failed.id)
-    if not later:
-        return ""
-    nxt = later[0]
-    cm = repo.contact_method(session, nxt.contact_method_id)
-    if nxt.next_attempt_at is not None and nxt.next_attempt_at > now:
-        nxt.next_attempt_at = now
-    return f"; falling back to {cm.type if cm else 'the next contact method'}"
+    for nxt in repo.pending_pages_of(session, failed.incident_id or 0, failed.user_id, excluding=failed.id):
+        cm = repo.contact_method(session, nxt.contact_method_id)
+        # Neither the channel that just failed nor one that cannot be used is a fallback.
+        if cm is None or cm.id == failed.contact_method_id or cm.disabled or not cm.verified:
+            continue
+        if nxt.next_attempt_at is not None and nxt.next_attempt_at > now:
+            nxt.next_attempt_at = now
+        return f"; falling back to {cm.type}"
+    return ""
 
 
 def mark_ambiguous(session: Session, *, now: datetime) -> int:
