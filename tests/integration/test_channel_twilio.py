@@ -110,7 +110,8 @@ def test_a_call_points_twilio_at_our_twiml_and_status_callback(fake_twilio: Fake
     (call,) = fake_twilio.calls("+15551230001")
     url = urlsplit(call.params["Url"])
     assert (url.scheme, url.netloc, url.path) == ("https", "tocsin.example.com", "/webhooks/twilio/voice")
-    assert parse_qs(url.query) == {"incident": ["7"]}
+    assert parse_qs(url.query) == {"incident": ["7"], "notification": ["99"]}
+    assert call.params["MachineDetection"] == "Enable"
     assert call.params["StatusCallback"] == "https://tocsin.example.com/webhooks/twilio/voice/status?notification=99"
     assert call.params["Timeout"] == "30"
 

@@ -386,6 +386,30 @@ def test_an_unanswered_call_is_placed_again_then_falls_back(ch: Channels) -> Non
     w.ack(incident)
 
 
+def test_a_voicemail_is_not_a_person(ch: Channels) -> None:
+    w = ch.world
+    two_steps(w, [("voice", ALICE_PHONE, 0)])
+    incident = w.trigger("api", "k1", "Disk full")
+    w.run()
+    (call,) = ch.twilio.calls(ALICE_PHONE)
+    path = call.params["Url"].removeprefix(PUBLIC)
+    machine = ch.twilio_post(path, call_params("CA1", AnsweredBy="machine_end_beep"))
+    assert machine.status_code == 200
+    assert "<Gather" not in machine.text
+    assert "Disk full" in machine.text
+    (note,) = entries(w, incident, "notify_unanswered")
+    assert "answered by machine; calling again" in note[2]
+    status_path = call.params["StatusCallback"].removeprefix(PUBLIC)
+    assert ch.twilio_post(status_path, call_params("CA1", CallStatus="completed")).status_code == 204
+    w.advance(61)
+    (_, second) = ch.twilio.calls(ALICE_PHONE)
+    human = ch.twilio_post(second.params["Url"].removeprefix(PUBLIC), call_params("CA2", AnsweredBy="human"))
+    assert "<Gather" in human.text
+    assert ch.twilio_post(second.params["Url"].removeprefix(PUBLIC), call_params("CA2", Digits="4")).status_code == 200
+    assert w.status_of(incident) == "acknowledged"
+    assert len(entries(w, incident, "notify_unanswered")) == 1
+
+
 def test_a_call_that_ends_after_an_acknowledgement_is_not_repeated(ch: Channels) -> None:
     w = ch.world
     two_steps(w, [("voice", ALICE_PHONE, 0)])

@@ -20,7 +20,9 @@ from tocsin.users import repository as user_repo
 # A call not answered is tried again this often, at most this many times in all, while the incident still pages.
 CALL_RETRY_AFTER = timedelta(minutes=1)
 CALL_ATTEMPTS = 3
-UNANSWERED = frozenset({"no-answer", "busy", "failed", "canceled"})
+# Twilio's final call statuses that reached nobody, and ours for a call a voicemail picked up.
+ANSWERED_BY_MACHINE = "answered-by-machine"
+UNANSWERED = frozenset({"no-answer", "busy", "failed", "canceled", ANSWERED_BY_MACHINE})
 
 
 def call_ended(session: Session, notification_id: int, call_status: str, *, now: datetime) -> bool:

@@ -16,7 +16,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from tocsin.core.errors import BadRequest, Unauthorized
 from tocsin.notify import receipts, replies
-from tocsin.notify.render.voice import call_twiml, spoken_result
+from tocsin.notify.render.voice import call_twiml, spoken_result, spoken_summary
 from tocsin.notify.reply_codes import CODES, HINT, is_carrier_keyword, parse_reply
 from tocsin.replies._common import bounded_body, form_fields, limiter_of, public_url, require, runtime_of
 from tocsin.runtime import Runtime
@@ -79,6 +79,11 @@ async def inbound_sms(request: Request) -> Response:
     return _twiml(text)
 
 
+def _machine(answered_by: str) -> bool:
+    """Twilio's answering machine detection: ``machine_start``, ``machine_end_beep`` …, ``fax``."""
+    return answered_by.startswith("machine") or answered_by == "fax"
+
+
 @router.post("/webhooks/twilio/voice")
 async def voice(request: Request) -> Response:
     """Without ``Digits``: the TwiML of a paging call. With ``Digits``: the key the callee pressed."""
@@ -92,6 +97,7 @@ async def voice(request: Request) -> Response:
     # On a call we placed, the person is the callee; on a call to us, the caller.
     person = fields.get("To", "") if fields.get("Direction", "").startswith("outbound") else fields.get("From", "")
     call_sid = fields.get("CallSid", "")
+    notification = request.query_params.get("notification", "")
     action_url = f"{runtime.settings.base_url}/webhooks/twilio/voice?{urlencode({'incident': incident_id})}"
 
     def handle() -> tuple[str, bool]:
@@ -101,6 +107,11 @@ async def voice(request: Request) -> Response:
                 view = replies.incident_view(session, incident_id, runtime.settings.base_url)
                 if view is None:
                     return spoken_result("This incident no longer exists. Goodbye."), False
+                if _machine(fields.get("AnsweredBy", "")):
+                    again = notification.isdigit() and receipts.call_ended(
+                        session, int(notification), receipts.ANSWERED_BY_MACHINE, now=now
+                    )
+                    return spoken_result(spoken_summary(view) + " Open Tocsin to respond."), again
                 return call_twiml(view, action_url), False
             if not call_sid or not replies.first_use(session, _replay_key("tw-call", call_sid, digits), now):
                 raise Unauthorized("this key press was already received")

@@ -1,8 +1,8 @@
 """Paging calls through Twilio (``POST /2010-04-01/Accounts/{Sid}/Calls.json``).
 
 Twilio fetches the call's TwiML from ``/webhooks/twilio/voice`` (so the callee hears the incident as it is
-when they pick up) and posts the key pressed back there. The call's status callback reports calls that were
-not answered, so the outbox can try again.
+when they pick up) and posts the key pressed back there. Answering machines are detected, and they and the
+status callback's unanswered calls are tried again.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class TwilioVoiceProvider:
     def send(self, message: OutboundMessage) -> SendResult:
         if message.incident is None:
             return SendResult("failed", error="voice calls are only made for incidents")
-        url = f"{self._public}{VOICE_PATH}?{urlencode({'incident': message.incident.id})}"
+        query = urlencode({"incident": message.incident.id, "notification": message.notification_id})
+        url = f"{self._public}{VOICE_PATH}?{query}"
         status = f"{self._public}{STATUS_PATH}?{urlencode({'notification': message.notification_id})}"
         return call_twilio(
             lambda: self._client.calls.create(
@@ -50,5 +51,7 @@ class TwilioVoiceProvider:
                 status_callback_method="POST",
                 status_callback_event=["completed"],
                 timeout=RING_SECONDS,
+                # A voicemail that picks up is not a person: the call is placed again rather than counted.
+                machine_detection="Enable",
             )
         )
