@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         missing = [name for name, value in parts.items() if not value]
         if 0 < len(missing) < len(parts):
             raise ValueError(f"Twilio is partly configured: also set {', '.join(missing)}")
+        if not missing and self.public_url is None:
+            # Twilio fetches call scripts and posts replies to this URL, and signs requests over it.
+            raise ValueError("Twilio needs TOCSIN_PUBLIC_URL, the address Twilio reaches this server at")
         return self
 
     @cached_property

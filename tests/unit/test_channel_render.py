@@ -109,4 +109,7 @@ def test_partial_twilio_settings_fail_at_start_up() -> None:
         load_settings(twilio_account_sid="AC1")
     with pytest.raises(ConfigError, match="TOCSIN_SLACK_BASE_URL"):
         load_settings(slack_base_url="slack.com/api")
-    assert load_settings(twilio_account_sid="AC1", twilio_auth_token="t", twilio_from="+15550001000").twilio_from
+    twilio = {"twilio_account_sid": "AC1", "twilio_auth_token": "t", "twilio_from": "+15550001000"}
+    with pytest.raises(ConfigError, match="TOCSIN_PUBLIC_URL"):
+        load_settings(**twilio)
+    assert load_settings(**twilio, public_url="https://tocsin.example.com").twilio_from
