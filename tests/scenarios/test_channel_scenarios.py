@@ -238,6 +238,7 @@ def test_an_undelivered_text_falls_back_to_the_next_rule(ch: Channels) -> None:
     assert ch.twilio_post(receipt, {**delivered, "MessageStatus": "sent"}, signature="Zm9yZ2Vk").status_code == 401
     undelivered = {**delivered, "MessageStatus": "undelivered", "ErrorCode": "30003"}
     assert ch.twilio_post(receipt, undelivered).status_code == 204
+    assert ch.twilio_post(receipt, undelivered).status_code == 401
     (failed,) = entries(w, incident, "notify_failed")
     assert failed[2] == "sms to Alice undelivered (Twilio error 30003); falling back to email"
     w.run()
@@ -375,6 +376,7 @@ def test_an_unanswered_call_is_placed_again_then_falls_back(ch: Channels) -> Non
         status_path = calls[-1].params["StatusCallback"].removeprefix(PUBLIC)
         ended = call_params(f"CA{attempt}", CallStatus="busy" if attempt == 2 else "no-answer", CallDuration="0")
         assert ch.twilio_post(status_path, ended).status_code == 204
+        assert ch.twilio_post(status_path, ended).status_code == 401  # a replay places no extra call
         w.advance(61)
     notes = [e[2] for e in entries(w, incident, "notify_unanswered")]
     assert len(notes) == 3
@@ -399,6 +401,7 @@ def test_a_voicemail_is_not_a_person(ch: Channels) -> None:
     assert "Disk full" in machine.text
     (note,) = entries(w, incident, "notify_unanswered")
     assert "answered by machine; calling again" in note[2]
+    assert ch.twilio_post(path, call_params("CA1", AnsweredBy="machine_end_beep")).status_code == 401  # replayed
     status_path = call.params["StatusCallback"].removeprefix(PUBLIC)
     assert ch.twilio_post(status_path, call_params("CA1", CallStatus="completed")).status_code == 204
     w.advance(61)

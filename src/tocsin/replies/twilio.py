@@ -56,21 +56,21 @@ async def inbound_sms(request: Request) -> Response:
         raise BadRequest("MessageSid is missing")
     body = fields.get("Body", "")
 
-    def handle() -> tuple[bool, str | None, bool]:
+    def handle() -> tuple[str | None, bool]:
         now = runtime.clock.now()
         with runtime.db.unit_of_work() as session:
             if not replies.first_use(session, _replay_key("tw-sms", message_sid), now):
                 raise Unauthorized("this message was already received")
             user = replies.user_by_phone(session, sender)
             if user is None or is_carrier_keyword(body):
-                return True, None, False
+                return None, False
             reply = parse_reply(body)
             if reply is None:
-                return True, f"Tocsin did not understand that. {HINT}; add an incident number or 'all'.", False
+                return f"Tocsin did not understand that. {HINT}; add an incident number or 'all'.", False
             outcome = replies.act_on_reply(session, user, reply, source="sms", now=now)
-            return True, outcome.text, bool(outcome.changed)
+            return outcome.text, bool(outcome.changed)
 
-    _, text, changed = await run_in_threadpool(handle)
+    text, changed = await run_in_threadpool(handle)
     if changed:
         runtime.wakeup.notify()
     # Unknown numbers get nothing: an answer would confirm the number reaches a paging system.
@@ -108,19 +108,21 @@ async def voice(request: Request) -> Response:
                 if view is None:
                     return spoken_result("This incident no longer exists. Goodbye."), False
                 if _machine(fields.get("AnsweredBy", "")):
+                    if not replies.first_use(session, _replay_key("tw-amd", call_sid), now):
+                        raise Unauthorized("this call was already reported as answered by a machine")
                     again = notification.isdigit() and receipts.call_ended(
                         session, int(notification), receipts.ANSWERED_BY_MACHINE, now=now
                     )
                     return spoken_result(spoken_summary(view) + " Open Tocsin to respond."), again
                 return call_twiml(view, action_url), False
-            if not call_sid or not replies.first_use(session, _replay_key("tw-call", call_sid, digits), now):
-                raise Unauthorized("this key press was already received")
             action = CODES.get(digits.strip()[:1])
             if action is None:
                 view = replies.incident_view(session, incident_id, runtime.settings.base_url)
                 if view is None:
                     return spoken_result("This incident no longer exists. Goodbye."), False
                 return call_twiml(view, action_url, intro="That key does nothing."), False
+            if not call_sid or not replies.first_use(session, _replay_key("tw-call", call_sid, digits), now):
+                raise Unauthorized("this key press was already received")
             user = replies.user_by_phone(session, person)
             if user is None:
                 return spoken_result("This phone number is not linked to a Tocsin user. Goodbye."), False
@@ -141,10 +143,14 @@ async def voice_status(request: Request) -> Response:
     if not ref.isdigit():
         raise BadRequest("the notification query parameter must be a notification id")
     status = fields.get("CallStatus", "")
+    key = _replay_key("tw-call-status", fields.get("CallSid", ""), status, ref)
 
     def handle() -> bool:
+        now = runtime.clock.now()
         with runtime.db.unit_of_work() as session:
-            return receipts.call_ended(session, int(ref), status, now=runtime.clock.now())
+            if not replies.first_use(session, key, now):
+                raise Unauthorized("this call status was already received")
+            return receipts.call_ended(session, int(ref), status, now=now)
 
     if await run_in_threadpool(handle):
         runtime.wakeup.notify()
@@ -161,10 +167,14 @@ async def sms_status(request: Request) -> Response:
         raise BadRequest("the notification query parameter must be a notification id")
     status = fields.get("MessageStatus") or fields.get("SmsStatus") or ""
     error_code = fields.get("ErrorCode", "")
+    key = _replay_key("tw-sms-status", fields.get("MessageSid", ""), status, ref)
 
     def handle() -> bool:
+        now = runtime.clock.now()
         with runtime.db.unit_of_work() as session:
-            return receipts.text_undelivered(session, int(ref), status, error_code, now=runtime.clock.now())
+            if not replies.first_use(session, key, now):
+                raise Unauthorized("this delivery receipt was already received")
+            return receipts.text_undelivered(session, int(ref), status, error_code, now=now)
 
     if await run_in_threadpool(handle):
         runtime.wakeup.notify()
