@@ -1,6 +1,6 @@
 """A fake Slack Web API speaking the real wire format: ``POST /api/<method>`` with a Bearer token, answering
 HTTP 200 with ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}`` (HTTP 429 with Retry-After when rate
-limited), like Slack does. Knows ``chat.postMessage``, ``chat.update`` and ``users.lookupByEmail``."""
+limited), like Slack does. Knows ``chat.postMessage``, ``chat.update``, ``users.lookupByEmail`` and ``users.info``."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ class FakeSlack:
         self.token = token
         self.calls: list[Call] = []
         self.users_by_email: dict[str, str] = {}
+        self.profiles: dict[str, str] = {}  # user id -> profile email
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._scripted: list[Reply] = []
         self._ts = itertools.count(1)
@@ -94,6 +95,11 @@ class FakeSlack:
             if user is None:
                 return Reply.json(200, {"ok": False, "error": "users_not_found"})
             return Reply.json(200, {"ok": True, "user": {"id": user}})
+        if method == "users.info":
+            email = self.profiles.get(str(args.get("user")))
+            if email is None:
+                return Reply.json(200, {"ok": False, "error": "user_not_found"})
+            return Reply.json(200, {"ok": True, "user": {"id": args["user"], "profile": {"email": email}}})
         return Reply.json(200, {"ok": False, "error": "unknown_method"})
 
 

@@ -491,6 +491,22 @@ def test_a_slack_page_that_lands_after_an_acknowledgement_is_corrected(ch: Chann
     assert [e[0] for e in w.timeline_entries(incident)].count("notify_updated") == 1
 
 
+def test_a_slack_account_is_matched_by_its_profile_email(ch: Channels) -> None:
+    w = ch.world
+    ch.slack.users_by_email["alice.work@example.org"] = "U0ALICE"
+    ch.slack.profiles["U0ALICE"] = "alice.work@example.org"
+    two_steps(w, [("slack", "alice.work@example.org", 0)])
+    incident = w.trigger("api", "k1")
+    w.run()
+    assert ch.slack.calls_to("chat.postMessage")[0].args["channel"] == "U0ALICE"
+    answer, _, _ = ch.click("U0ALICE", f"tocsin.acknowledge.{incident.id}", str(incident.id))
+    assert answer.status_code == 200
+    assert w.status_of(incident) == "acknowledged"
+    assert [c.args["user"] for c in ch.slack.calls_to("users.info")] == ["U0ALICE"]
+    w.run()
+    assert len(ch.slack.calls_to("chat.update")) == 1
+
+
 def test_slack_unknown_user_gets_an_ephemeral_explanation(ch: Channels) -> None:
     w = ch.world
     two_steps(w, [("slack", "U0ALICE", 0)])

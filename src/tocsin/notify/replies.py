@@ -42,13 +42,17 @@ def user_by_phone(session: Session, phone: str) -> User | None:
 
 
 def user_by_slack(session: Session, slack_user_id: str, email: str | None = None) -> User | None:
-    """The Slack account's user: by the id stored on the user or on a Slack contact method, else by email."""
+    """The Slack account's user: by the id stored on the user or on a Slack contact method, else by the Slack
+    profile's email (the user's own, or the address of a Slack contact method)."""
     user = user_repo.by_slack_user_id(session, slack_user_id) if slack_user_id else None
     if user is None and slack_user_id:
         methods = repo.verified_methods_at(session, ("slack",), slack_user_id)
         user = user_repo.get(session, methods[0].user_id) if methods else None
     if user is None and email:
         user = user_repo.by_email(session, email)
+    if user is None and email:
+        methods = repo.verified_methods_at(session, ("slack",), email)
+        user = user_repo.get(session, methods[0].user_id) if methods else None
     if user is None or user.deactivated_at is not None:
         return None
     return user
