@@ -126,3 +126,20 @@ def test_a_call_outage_is_retried(fake_twilio: FakeTwilio) -> None:
         base_url=fake_twilio.url,
     )
     assert provider.send(page(contact_type="voice")).outcome == "retry"
+
+
+def test_a_test_call_reads_its_text(fake_twilio: FakeTwilio) -> None:
+    provider = TwilioVoiceProvider(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number=FROM,
+        public_url="http://x.test",
+        base_url=fake_twilio.url,
+    )
+    msg = page(
+        contact_type="voice", kind="test", incident=None, text="Test notification from Tocsin to Alice by voice."
+    )
+    assert provider.send(msg).outcome == "delivered"
+    (call,) = fake_twilio.calls("+15551230001")
+    assert "Url" not in call.params
+    assert "<Say>Test notification from Tocsin to Alice by voice.</Say>" in call.params["Twiml"]

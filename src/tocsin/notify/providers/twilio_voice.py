@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from tocsin.notify.providers.base import OutboundMessage, SendResult
 from tocsin.notify.providers.twilio_sms import call_twilio, twilio_client
+from tocsin.notify.render.voice import spoken_result
 
 VOICE_PATH = "/webhooks/twilio/voice"
 STATUS_PATH = "/webhooks/twilio/voice/status"
@@ -37,7 +38,13 @@ class TwilioVoiceProvider:
 
     def send(self, message: OutboundMessage) -> SendResult:
         if message.incident is None:
-            return SendResult("failed", error="voice calls are only made for incidents")
+            # A test call or a shift reminder: read the text, nothing to press.
+            twiml = spoken_result(message.text or "This is a test call from Tocsin.")
+            return call_twilio(
+                lambda: self._client.calls.create(
+                    to=message.address, from_=self._from, twiml=twiml, timeout=RING_SECONDS
+                )
+            )
         query = urlencode({"incident": message.incident.id, "notification": message.notification_id})
         url = f"{self._public}{VOICE_PATH}?{query}"
         status = f"{self._public}{STATUS_PATH}?{urlencode({'notification': message.notification_id})}"
