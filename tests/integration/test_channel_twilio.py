@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -143,3 +144,10 @@ def test_a_test_call_reads_its_text(fake_twilio: FakeTwilio) -> None:
     (call,) = fake_twilio.calls("+15551230001")
     assert "Url" not in call.params
     assert "<Say>Test notification from Tocsin to Alice by voice.</Say>" in call.params["Twiml"]
+
+
+def test_the_library_does_not_log_every_request(fake_twilio: FakeTwilio, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    assert sms(fake_twilio).send(page()).outcome == "delivered"
+    assert "Twilio API Request" not in caplog.text
+    assert "Response Status Code" not in caplog.text

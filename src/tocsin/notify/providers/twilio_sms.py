@@ -7,6 +7,7 @@ out, and the outbox's retry may then send it twice; a duplicate page is the less
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +23,14 @@ from tocsin.notify.retry import classify
 STATUS_PATH = "/webhooks/twilio/sms/status"
 
 
+# The library logs each request's URL and headers at INFO, several lines per page; the outbox's records suffice.
+_HTTP_LOG = logging.getLogger(__name__ + ".http")
+_HTTP_LOG.setLevel(logging.WARNING)
+
+
 def twilio_client(account_sid: str, auth_token: str, base_url: str, *, timeout: float) -> Client:
-    client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout, pool_connections=True))
+    http = TwilioHttpClient(timeout=timeout, pool_connections=True, logger=_HTTP_LOG)
+    client = Client(account_sid, auth_token, http_client=http)
     client.api.base_url = base_url.rstrip("/")
     return client
 
