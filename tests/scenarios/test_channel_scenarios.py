@@ -220,7 +220,7 @@ def test_a_bare_code_acknowledges_the_newest_page_still_ringing(ch: Channels) ->
     assert f"#{newer.number} acknowledged" in ch.sms_in(ALICE_PHONE, "4").text
     assert w.status_of(older) == "triggered"
     assert f"#{older.number} acknowledged" in ch.sms_in(ALICE_PHONE, "4").text
-    assert "You have no open incidents" not in ch.sms_in(ALICE_PHONE, "6 all").text
+    assert f"Resolved #{older.number}, #{newer.number}." in ch.sms_in(ALICE_PHONE, "6 all").text
     assert {w.status_of(older), w.status_of(newer)} == {"resolved"}
     assert "no open incidents" in ch.sms_in(ALICE_PHONE, "4").text
 
