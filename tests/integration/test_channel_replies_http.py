@@ -84,3 +84,16 @@ def test_slack_payload_must_be_json(client: TestClient, clock: FakeClock) -> Non
     )
     assert answer.status_code == 400
     assert "JSON" in answer.json()["detail"]
+
+
+def test_bad_phone_and_slack_addresses_are_422(api: ApiHarness) -> None:
+    url = f"/api/v1/users/{api.admin_id}/contact-methods"
+    phone = api.post(url, json={"type": "sms", "address": "555-1234"})
+    assert phone.status_code == 422
+    assert "international form" in phone.json()["detail"]
+    slack = api.post(url, json={"type": "slack", "address": "#ops"})
+    assert slack.status_code == 422
+    assert "Slack member ID" in slack.json()["detail"]
+    admin_set = api.post(url, json={"type": "voice", "address": "+44 20 7946 0958"})
+    assert admin_set.status_code == 201
+    assert (admin_set.json()["address"], admin_set.json()["verified"]) == ("+442079460958", True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tocsin.notify.reply_codes import CARRIER_KEYWORDS, CODES, Reply, normalize_phone, parse_reply
+from tocsin.notify.reply_codes import CARRIER_KEYWORDS, CODES, SLACK_MEMBER_ID, Reply, normalize_phone, parse_reply
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,8 @@ def test_no_code_is_a_carrier_keyword() -> None:
 )
 def test_phone_numbers(raw: str, expected: str | None) -> None:
     assert normalize_phone(raw) == expected
+
+
+@pytest.mark.parametrize(("value", "ok"), [("U0ALICE", True), ("W012ABC", True), ("u0alice", False), ("#ops", False)])
+def test_slack_member_ids(value: str, ok: bool) -> None:
+    assert bool(SLACK_MEMBER_ID.fullmatch(value)) is ok

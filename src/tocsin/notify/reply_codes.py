@@ -63,6 +63,7 @@ def sms_hint(number: int) -> str:
 
 
 PHONE_TYPES: Final = ("sms", "voice")
+SLACK_MEMBER_ID: Final = re.compile(r"[UW][A-Z0-9]{2,20}")
 _PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 

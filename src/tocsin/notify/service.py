@@ -29,7 +29,7 @@ from tocsin.incidents.timeline import timeline_row
 from tocsin.notify import repository as repo
 from tocsin.notify.models import CONTACT_TYPES, ContactMethod, Notification, NotificationRule
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
-from tocsin.notify.reply_codes import PHONE_TYPES, normalize_phone
+from tocsin.notify.reply_codes import PHONE_TYPES, SLACK_MEMBER_ID, normalize_phone
 from tocsin.notify.retry import RetryPolicy
 from tocsin.notify.rules import Rule, idempotency_key, plan_notifications
 from tocsin.notify.throttle import Throttle, bundle
@@ -436,6 +436,8 @@ def add_contact_method(
         ("http://", "https://")
     ):
         raise InvalidInput(f"a {type} contact method needs an http(s) URL")
+    if type == "slack" and not (SLACK_MEMBER_ID.fullmatch(address.strip()) or "@" in address):
+        raise InvalidInput("a slack contact method needs a Slack member ID (U…) or the Slack account's email")
     if type in PHONE_TYPES:
         phone = normalize_phone(address)
         if phone is None:
