@@ -16,6 +16,7 @@ from tocsin.db.session import Database
 from tocsin.integrations.http import router as inbound_router
 from tocsin.ops.metrics import LatencyMiddleware
 from tocsin.ops.routes import router as ops_router
+from tocsin.replies import router as replies_router
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings, load_settings
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.include_router(oncall_api.router)
     app.include_router(feeds.router)
     app.include_router(ops_router)
+    app.include_router(replies_router)
     web.install(app, runtime)
     app.add_middleware(LatencyMiddleware, metrics=runtime.metrics)
     return app

@@ -109,6 +109,7 @@ class Runtime:
     # --- engine --------------------------------------------------------------------------------------------------
     def build_engine(self, *, owner: str | None = None, throttle: Throttle | None = None) -> Runner:
         owner = owner or self.settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.link_secret()  # see start(): never first made inside a send transaction
         ctx = notify.SendContext(
             base_url=self.settings.base_url, throttle=throttle or Throttle(), links=self.action_link
         )
@@ -139,6 +140,9 @@ class Runtime:
         return self._listener
 
     def start(self, *, worker: bool | None = None) -> None:
+        # Load (or create) the link key now: made lazily inside the engine's send transaction, its own write
+        # transaction would wait on that one (SQLite has one writer) until the busy timeout.
+        self.link_secret()
         self.committer.start()
         if self.settings.run_worker if worker is None else worker:
             (self.engine or self.build_engine()).start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     # Hosts or CIDRs that outbound webhooks may reach although they are private or loopback (comma-separated).
     outbound_allowlist: str = ""
+    # Twilio (SMS, voice calls, inbound replies). The base URL is an override for a regional edge or a test double.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+    # Slack (direct messages with buttons, interactivity).
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_base_url: str = "https://slack.com/api/"
 
     @field_validator("database_url")
     @classmethod
@@ -56,6 +65,28 @@ class Settings(BaseSettings):
             raise ValueError("must be an absolute http(s) URL such as https://tocsin.example.com")
         return value.rstrip("/")
 
+    @field_validator("twilio_base_url", "slack_base_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not (value.startswith("http://") or value.startswith("https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _twilio_complete(self) -> Settings:
+        parts = {
+            "TOCSIN_TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+            "TOCSIN_TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "TOCSIN_TWILIO_FROM": self.twilio_from,
+        }
+        missing = [name for name, value in parts.items() if not value]
+        if 0 < len(missing) < len(parts):
+            raise ValueError(f"Twilio is partly configured: also set {', '.join(missing)}")
+        if not missing and self.public_url is None:
+            # Twilio fetches call scripts and posts replies to this URL, and signs requests over it.
+            raise ValueError("Twilio needs TOCSIN_PUBLIC_URL, the address Twilio reaches this server at")
+        return self
+
     @cached_property
     def base_url(self) -> str:
         """The externally visible base URL used in links that leave the system."""
@@ -72,6 +103,6 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = "TOCSIN_" + "_".join(str(p) for p in err["loc"]).upper()
+            name = "TOCSIN_" + "_".join(str(p) for p in err["loc"]).upper() if err["loc"] else "settings"
             lines.append(f"  {name}: {err['msg']}")
         raise ConfigError("Invalid configuration:\n" + "\n".join(lines)) from None

@@ -83,6 +83,45 @@ class World:
         self.users[name] = user
         return user
 
+    def person(
+        self,
+        name: str,
+        methods: list[tuple[str, str, int]],
+        *,
+        slack_user_id: str | None = None,
+        role: str = "responder",
+    ) -> User:
+        """A user whose high-urgency rules are ``(contact type, address, delay seconds)``, in this order."""
+        now = self.clock.now()
+        with self.db.unit_of_work() as s:
+            user = users.create_user(s, email=f"{name}@example.com", name=name.title(), role=role, now=now)
+            user.slack_user_id = slack_user_id
+            for index, (kind, address, delay) in enumerate(methods):
+                cm = notify.add_contact_method(
+                    s, user_id=user.id, name=f"{kind}{index}", type=kind, address=address, now=now
+                )
+                notify.add_rule(s, user_id=user.id, urgency="high", contact_method_id=cm.id, delay_seconds=delay)
+        self.users[name] = user
+        return user
+
+    def add_providers(self, *providers: Any) -> None:
+        """Deliver these channels with real providers (pointed at local fakes) instead of recorders."""
+        for provider in providers:
+            self.notifier.providers.register(provider)
+
+    def use_links(self, links: notify.LinkMaker) -> None:
+        """Put signed one-click links (acknowledge, resolve) into the messages, as a live process does."""
+        self.notifier.ctx = notify.SendContext(base_url=self.notifier.ctx.base_url, throttle=self.throttle, links=links)
+
+    def timeline_entries(self, incident: Incident) -> list[tuple[str, str, str]]:
+        """(kind, source, message) of every entry."""
+        with self.db.reader() as s:
+            return [(e.kind, e.source, e.message) for e in incidents.timeline(s, incident.id)]
+
+    def status_of(self, incident: Incident) -> str:
+        with self.db.reader() as s:
+            return incidents.get(s, incident.id).status
+
     def policy(self, name: str, steps: list[tuple[list[dict[str, Any]], int]], repeat: int = 0) -> int:
         with self.db.unit_of_work() as s:
             return escalation.create_policy(s, name=name, steps=steps, repeat=repeat, now=self.clock.now()).id

@@ -491,6 +491,8 @@ def add_contact_method(
             address=body.address,
             secret=body.secret,
             now=runtime.clock.now(),
+            # A phone number must be confirmed with a code before it is paged, unless an admin set it.
+            verified=body.type not in ("sms", "voice") or principal.is_admin,
         )
         return ContactMethodOut.model_validate(cm, from_attributes=True)
 

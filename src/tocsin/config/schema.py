@@ -126,7 +126,8 @@ class ContactMethodSpec(Spec):
     @model_validator(mode="after")
     def _address_fits_type(self) -> ContactMethodSpec:
         try:
-            check_contact_address(self.type, self.address)
+            # Stored form (phone numbers in E.164), so that a re-apply of the same number reads as unchanged.
+            self.address = check_contact_address(self.type, self.address)
         except InvalidInput as exc:
             raise ValueError(exc.detail) from None
         return self

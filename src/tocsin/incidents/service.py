@@ -18,6 +18,7 @@ from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.priority import PRIORITIES, SEVERITIES, URGENCIES, default_priority
 from tocsin.incidents.schemas import Actor, IncidentFilter, NewIncident
 from tocsin.incidents.timeline import timeline_row
+from tocsin.notify import service as notify
 from tocsin.services import repository as service_repo
 from tocsin.users import repository as user_repo
 
@@ -71,6 +72,7 @@ def change_status(
     elif target == lifecycle.TRIGGERED:
         incident.acknowledged_at = None
     repo.add_timeline(session, [timeline_row(incident.id, kind, actor, now, message, previous=previous)])
+    notify.queue_status_updates(session, incident, actor=actor, now=now)
     # Paging follows the status: acknowledging or resolving stops it; re-triggering starts the policy over.
     if target in (lifecycle.ACKNOWLEDGED, lifecycle.RESOLVED):
         escalation.stop(session, incident.id, now=now)
@@ -137,6 +139,7 @@ def escalate_now(session: Session, incident_id: int, *, actor: Actor, now: datet
             session,
             [timeline_row(incident.id, "retriggered", actor, now, "Escalated by hand", previous=previous)],
         )
+        notify.queue_status_updates(session, incident, actor=actor, now=now)
     escalation.fire_now(session, incident, actor=actor, now=now)
     return incident
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID
 
-CONTACT_TYPES = ("email", "webhook", "sms", "voice", "slack", "teams", "mattermost", "discord", "apprise")
+CONTACT_TYPES = ("email", "webhook", "sms", "voice", "slack", "teams", "mattermost", "discord", "apprise", "ntfy")
 
 
 class ContactMethod(Base):

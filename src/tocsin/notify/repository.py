@@ -144,3 +144,76 @@ def of_incident(session: Session, incident_id: int) -> list[Notification]:
 def count_by_status(session: Session) -> dict[str, int]:
     rows = session.execute(select(Notification.status, func.count()).group_by(Notification.status)).all()
     return {s: n for s, n in rows}
+
+
+def verified_methods_at(session: Session, types: Iterable[str], address: str) -> list[ContactMethod]:
+    """Enabled, verified contact methods of these types with exactly this address (a phone number, a Slack id)."""
+    stmt = (
+        select(ContactMethod)
+        .where(
+            ContactMethod.type.in_(list(types)),
+            ContactMethod.address == address,
+            ContactMethod.verified.is_(True),
+            ContactMethod.disabled.is_(False),
+        )
+        .order_by(ContactMethod.id)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def paged_incident_ids(session: Session, user_id: int, limit: int = 200) -> list[int]:
+    """Incidents this user was paged about, the most recently paged first."""
+    last = func.max(Notification.id)
+    stmt = (
+        select(Notification.incident_id)
+        .where(Notification.user_id == user_id, Notification.kind == "page", Notification.incident_id.is_not(None))
+        .group_by(Notification.incident_id)
+        .order_by(last.desc())
+        .limit(limit)
+    )
+    return [i for i in session.execute(stmt).scalars() if i is not None]
+
+
+def delivered_pages_on(session: Session, incident_id: int, types: Iterable[str]) -> list[Notification]:
+    """Pages of an incident that reached a channel of these types and left a reference to the message sent."""
+    stmt = (
+        select(Notification)
+        .join(ContactMethod, ContactMethod.id == Notification.contact_method_id)
+        .where(
+            Notification.incident_id == incident_id,
+            Notification.kind == "page",
+            Notification.status == "sent",
+            Notification.provider_ref.is_not(None),
+            ContactMethod.type.in_(list(types)),
+        )
+        .order_by(Notification.id)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def latest_of_kind(session: Session, contact_method_id: int, kind: str) -> Notification | None:
+    stmt = (
+        select(Notification)
+        .where(Notification.contact_method_id == contact_method_id, Notification.kind == kind)
+        .order_by(Notification.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    return session.execute(stmt).scalars().first()
+
+
+def pending_pages_of(session: Session, incident_id: int, user_id: int, *, excluding: int) -> list[Notification]:
+    """The user's pages for this incident still waiting to go out, the soonest first."""
+    stmt = (
+        select(Notification)
+        .where(
+            Notification.incident_id == incident_id,
+            Notification.user_id == user_id,
+            Notification.kind == "page",
+            Notification.status == "pending",
+            Notification.id != excluding,
+        )
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .with_for_update()
+    )
+    return list(session.execute(stmt).scalars())

@@ -29,6 +29,7 @@ from tocsin.incidents.timeline import timeline_row
 from tocsin.notify import repository as repo
 from tocsin.notify.models import CONTACT_TYPES, ContactMethod, Notification, NotificationRule
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
+from tocsin.notify.reply_codes import PHONE_TYPES, SLACK_MEMBER_ID, normalize_phone
 from tocsin.notify.retry import RetryPolicy
 from tocsin.notify.rules import Rule, idempotency_key, plan_notifications
 from tocsin.notify.throttle import Throttle, bundle
@@ -107,6 +108,51 @@ def cancel_pending_pages(session: Session, incident_id: int) -> None:
     repo.cancel_pending_pages(session, incident_id)
 
 
+# Channels whose messages are edited in place when the incident changes (the provider keeps a message reference).
+UPDATABLE_TYPES = ("slack",)
+
+
+def _update_if_settled(session: Session, page: Notification, now: datetime) -> None:
+    """A chat page that arrived after the incident was acknowledged or resolved is edited to say so at once."""
+    incident = incident_repo.get(session, page.incident_id) if page.incident_id is not None else None
+    if incident is not None and incident.status != "triggered":
+        session.flush()
+        queue_status_updates(
+            session, incident, actor=ENGINE, now=now, text=f"{incident.status.capitalize()} before this message arrived"
+        )
+
+
+def queue_status_updates(
+    session: Session, incident: Incident, *, actor: Actor, now: datetime, text: str | None = None
+) -> int:
+    """Queue an edit of every chat message already sent about this incident, in the caller's transaction.
+
+    Written beside the status change itself, so the edit is as durable as the change and is delivered by the
+    outbox like any message; the provider renders the incident as it is when the edit goes out.
+    """
+    rows = [
+        {
+            "idempotency_key": f"status:{page.id}:{incident.status}:{now.timestamp():.6f}",
+            "kind": "status",
+            "incident_id": incident.id,
+            "user_id": page.user_id,
+            "contact_method_id": page.contact_method_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "fence": 0,
+            "payload": {
+                "update_of": page.id,
+                "ref": page.provider_ref,
+                "text": text or f"{incident.status.capitalize()} by {actor.label} via {actor.source}",
+            },
+            "created_at": now,
+        }
+        for page in repo.delivered_pages_on(session, incident.id, UPDATABLE_TYPES)
+    ]
+    return repo.add_notifications(session, rows)
+
+
 def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Claim]:
     return repo.claim(session, now=now, owner=owner, lease=lease, limit=limit)
 
@@ -157,6 +203,27 @@ def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -
         n.status = "failed"
         n.last_error = "contact method removed or disabled"
         n.next_attempt_at = None
+        return None
+    if not cm.verified and n.kind != "verify":
+        # An unconfirmed phone number may belong to someone else: it gets nothing but its verification code.
+        n.status = "failed"
+        n.last_error = "contact method not verified"
+        n.next_attempt_at = None
+        if incident is not None:
+            incident_repo.add_timeline(
+                session,
+                [
+                    timeline_row(
+                        incident.id,
+                        "notify_failed",
+                        ENGINE,
+                        now,
+                        f"{cm.type} to {user.name} not sent: the contact method is not verified"
+                        + fall_back(session, n, now),
+                        notification=n.id,
+                    )
+                ],
+            )
         return None
     bundled: list[Notification] = []
     if n.kind == "page":
@@ -214,7 +281,8 @@ def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -
         notification_id=n.id,
         message_id=f"msg_{n.id}",
         kind=n.kind,  # type: ignore[arg-type]
-        contact_type=cm.type,
+        # Verification codes always go by text message, also for a number that is called.
+        contact_type="sms" if n.kind == "verify" else cm.type,
         address=cm.address,
         user_name=user.name,
         incident=view,
@@ -222,7 +290,7 @@ def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -
         resolve_url=resolve_url,
         text=text,
         secret=cm.secret,
-        extra={"fence": n.fence},
+        extra={"fence": n.fence, **({"update_ref": n.payload["ref"]} if n.kind == "status" else {})},
     )
 
 
@@ -261,7 +329,12 @@ def record(
         n.sent_at = now
         n.provider_ref = result.provider_ref
         n.next_attempt_at = None
-        kind, message = "notified", f"Notified {who}"
+        if n.kind == "status":
+            kind, message = "notify_updated", f"Updated the message: {who}"
+        else:
+            kind, message = "notified", f"Notified {who}"
+        if n.kind == "page" and cm is not None and cm.type in UPDATABLE_TYPES:
+            _update_if_settled(session, n, now)
     else:
         next_at = None
         if result.outcome == "retry":
@@ -277,6 +350,11 @@ def record(
             n.status = "failed"
             n.next_attempt_at = None
             kind, message = "notify_failed", f"{who} failed ({detail}); giving up"
+            if n.kind == "page" and n.incident_id is not None:
+                message += fall_back(session, n, now)
+    if n.kind == "verify" and n.status in ("sent", "failed"):
+        # The code has reached the phone or never will: the outbox keeps only its hash.
+        n.payload = {k: v for k, v in n.payload.items() if k != "text"}
     if n.incident_id is not None:
         incident_repo.add_timeline(
             session,
@@ -294,6 +372,20 @@ def record(
             ],
         )
     return n.status
+
+
+def fall_back(session: Session, failed: Notification, now: datetime) -> str:
+    """A page that failed for good brings the user's next planned page for this incident forward to now, so a
+    dead channel costs its retries, not also the delay of the next rule; returns the timeline's wording."""
+    for nxt in repo.pending_pages_of(session, failed.incident_id or 0, failed.user_id, excluding=failed.id):
+        cm = repo.contact_method(session, nxt.contact_method_id)
+        # Neither the channel that just failed nor one that cannot be used is a fallback.
+        if cm is None or cm.id == failed.contact_method_id or cm.disabled or not cm.verified:
+            continue
+        if nxt.next_attempt_at is not None and nxt.next_attempt_at > now:
+            nxt.next_attempt_at = now
+        return f"; falling back to {cm.type}"
+    return ""
 
 
 def mark_ambiguous(session: Session, *, now: datetime) -> int:
@@ -323,15 +415,26 @@ def mark_ambiguous(session: Session, *, now: datetime) -> int:
 # --- contact methods and rules ---------------------------------------------------------------------------------
 
 
-def check_contact_address(type: str, address: str) -> None:
+def check_contact_address(type: str, address: str) -> str:
+    """The address in its stored form (phone numbers in E.164), or InvalidInput saying what is wrong."""
     if type not in CONTACT_TYPES:
         raise InvalidInput(f"contact method type must be one of {', '.join(CONTACT_TYPES)}")
     if not address.strip():
         raise InvalidInput("a contact method needs an address")
     if type == "email" and "@" not in address:
         raise InvalidInput(f"not an email address: {address!r}")
-    if type in ("webhook", "teams", "mattermost", "discord") and not address.startswith(("http://", "https://")):
+    if type in ("webhook", "teams", "mattermost", "discord", "ntfy") and not address.startswith(
+        ("http://", "https://")
+    ):
         raise InvalidInput(f"a {type} contact method needs an http(s) URL")
+    if type == "slack" and not (SLACK_MEMBER_ID.fullmatch(address.strip()) or "@" in address):
+        raise InvalidInput("a slack contact method needs a Slack member ID (U…) or the Slack account's email")
+    if type in PHONE_TYPES:
+        phone = normalize_phone(address)
+        if phone is None:
+            raise InvalidInput(f"a {type} contact method needs a phone number in international form, e.g. +15551234567")
+        return phone
+    return address.strip()
 
 
 def add_contact_method(
@@ -345,7 +448,7 @@ def add_contact_method(
     secret: str | None = None,
     verified: bool = True,
 ) -> ContactMethod:
-    check_contact_address(type, address)
+    address = check_contact_address(type, address)
     cm = ContactMethod(
         user_id=user_id,
         name=name.strip() or type,
@@ -381,8 +484,7 @@ def update_contact_method(
     session: Session, cm: ContactMethod, *, type: str | None = None, address: str | None = None
 ) -> ContactMethod:
     new_type = type if type is not None else cm.type
-    new_address = address.strip() if address is not None else cm.address
-    check_contact_address(new_type, new_address)
+    new_address = check_contact_address(new_type, address if address is not None else cm.address)
     cm.type = new_type
     cm.address = new_address
     return cm
@@ -462,3 +564,10 @@ def notify_handoff(
         "created_at": now,
     }
     return repo.add_notifications(session, [row]) == 1
+
+
+def contact_method_owner(session: Session, contact_method_id: int) -> int:
+    cm = repo.contact_method(session, contact_method_id)
+    if cm is None:
+        raise NotFound(f"contact method {contact_method_id} not found")
+    return cm.user_id

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from tocsin.core.clock import Clock
+from tocsin.notify.providers.apprise_bridge import AppriseProvider, apprise_available
 from tocsin.notify.providers.base import ProviderRegistry
+from tocsin.notify.providers.chat_webhooks import discord_provider, mattermost_provider, teams_provider
 from tocsin.notify.providers.email import SmtpProvider
+from tocsin.notify.providers.ntfy import NtfyProvider
+from tocsin.notify.providers.slack import SlackProvider
+from tocsin.notify.providers.twilio_sms import TwilioSmsProvider
+from tocsin.notify.providers.twilio_voice import TwilioVoiceProvider
 from tocsin.notify.providers.webhook import WebhookProvider
 from tocsin.notify.ssrf import UrlGuard
 from tocsin.settings import Settings
@@ -13,7 +19,13 @@ from tocsin.settings import Settings
 def providers_from_settings(settings: Settings, clock: Clock) -> ProviderRegistry:
     registry = ProviderRegistry()
     allow = [a for a in settings.outbound_allowlist.split(",") if a.strip()]
-    registry.register(WebhookProvider(None, guard=UrlGuard(allow), clock=clock))
+    guard = UrlGuard(allow)
+    registry.register(WebhookProvider(None, guard=guard, clock=clock))
+    for make in (teams_provider, mattermost_provider, discord_provider):
+        registry.register(make(guard))
+    registry.register(NtfyProvider(guard=guard))
+    if apprise_available():
+        registry.register(AppriseProvider(guard=guard))
     if settings.smtp_host:
         registry.register(
             SmtpProvider(
@@ -25,4 +37,26 @@ def providers_from_settings(settings: Settings, clock: Clock) -> ProviderRegistr
                 starttls=settings.smtp_starttls,
             )
         )
+    sid, token, sender = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from
+    if sid and token and sender:
+        registry.register(
+            TwilioSmsProvider(
+                account_sid=sid,
+                auth_token=token,
+                from_number=sender,
+                base_url=settings.twilio_base_url,
+                public_url=settings.base_url,
+            )
+        )
+        registry.register(
+            TwilioVoiceProvider(
+                account_sid=sid,
+                auth_token=token,
+                from_number=sender,
+                public_url=settings.base_url,
+                base_url=settings.twilio_base_url,
+            )
+        )
+    if settings.slack_bot_token:
+        registry.register(SlackProvider(settings.slack_bot_token, base_url=settings.slack_base_url))
     return registry

@@ -45,3 +45,7 @@ def names(session: Session, ids: list[int]) -> dict[int, str]:
 
 def by_feed_token(session: Session, token: str) -> User | None:
     return session.execute(select(User).where(User.feed_token == token)).scalar_one_or_none()
+
+
+def by_slack_user_id(session: Session, slack_user_id: str) -> User | None:
+    return session.execute(select(User).where(User.slack_user_id == slack_user_id)).scalars().first()
