@@ -44,7 +44,11 @@ def seed(url: str, *, incidents: int, alerts: int, big_incident_alerts: int) -> 
         with db.unit_of_work() as s:
             now = datetime.now(UTC)
             users.create_user(
-                s, email="bench@example.com", name="Bench", role="admin", now=now,
+                s,
+                email="bench@example.com",
+                name="Bench",
+                role="admin",
+                now=now,
                 password_hash=hash_password(PASSWORD),
             )
             service = services.create_service(s, name="bench-web", now=now)
