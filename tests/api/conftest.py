@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import uvicorn
 
 from tests.conftest import ApiHarness
 
@@ -50,3 +56,26 @@ def declare(api: ApiHarness, service_id: int, title: str = "Checkout is down", *
         api.post("/api/v1/incidents", json={"service_id": service_id, "title": title, **fields}), 201
     )
     return data
+
+
+@pytest.fixture
+def live_url(api: ApiHarness) -> Iterator[str]:
+    """The harness's application served by uvicorn on a free 127.0.0.1 port, for requests only a socket can send."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    # The harness already started the runtime; serve the same app without running its lifespan twice.
+    config = uvicorn.Config(api.client.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

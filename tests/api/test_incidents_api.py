@@ -225,7 +225,9 @@ def test_declare_by_hand(api: ApiHarness) -> None:
     assert "service" in problem(api.post("/api/v1/incidents", json={"service_id": 424242, "title": "x"}), 422)["detail"]
     body = problem(api.post("/api/v1/incidents", json={"service_id": service["id"], "title": ""}), 422)
     assert "title" in body["detail"]
-    body = problem(api.post("/api/v1/incidents", json={"service_id": service["id"], "title": "x", "severity": "bad"}), 422)
+    body = problem(
+        api.post("/api/v1/incidents", json={"service_id": service["id"], "title": "x", "severity": "bad"}), 422
+    )
     assert "severity" in body["detail"]
 
 
@@ -234,7 +236,9 @@ def test_patch_incident(api: ApiHarness) -> None:
     incident = declare(api, service["id"], severity="SEV3")
     patched = ok(api.patch(f"/api/v1/incidents/{incident['id']}", json={"severity": "SEV1", "title": "Worse"}))
     assert (patched["severity"], patched["title"]) == ("SEV1", "Worse")
-    assert "priority" in problem(api.patch(f"/api/v1/incidents/{incident['id']}", json={"priority": "P9"}), 422)["detail"]
+    assert (
+        "priority" in problem(api.patch(f"/api/v1/incidents/{incident['id']}", json={"priority": "P9"}), 422)["detail"]
+    )
 
 
 def test_observers_read_but_do_not_act(api: ApiHarness) -> None:

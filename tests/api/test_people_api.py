@@ -62,7 +62,9 @@ def test_teams_and_members(api: ApiHarness) -> None:
     with_dan = ok(api.client.put("/api/v1/teams/payments/members/dan@example.com", headers=api.headers()))
     assert [(m["email"], m["role"]) for m in with_dan["members"]] == [("dan@example.com", "member")]
     promoted = ok(
-        api.client.put("/api/v1/teams/payments/members/dan@example.com", json={"role": "manager"}, headers=api.headers())
+        api.client.put(
+            "/api/v1/teams/payments/members/dan@example.com", json={"role": "manager"}, headers=api.headers()
+        )
     )
     assert [m["role"] for m in promoted["members"]] == ["manager"]
     me_too = ok(api.client.put("/api/v1/teams/payments/members/me", headers=api.headers()))
