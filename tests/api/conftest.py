@@ -36,7 +36,8 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.headers["content-type"].startswith(PROBLEM), response.headers["content-type"]
     body: dict[str, Any] = response.json()
     assert body["status"] == status
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     return body
 
 

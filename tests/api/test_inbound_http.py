@@ -69,11 +69,14 @@ def test_pagerduty_invalid_event_body_names_the_fields(api: ApiHarness) -> None:
     for field in ("payload.summary", "payload.source", "payload.severity"):
         assert field in joined, body
     wrong = api.client.post("/v2/enqueue", json=pd_event(key, "pagerduty/wrong_types.json"))
-    assert wrong.status_code == 400 and wrong.json()["errors"]
+    assert wrong.status_code == 400
+    assert wrong.json()["errors"]
     no_key = api.client.post("/v2/enqueue", json={"event_action": "trigger"})
-    assert no_key.status_code == 400 and "routing_key" in " ".join(no_key.json()["errors"])
+    assert no_key.status_code == 400
+    assert "routing_key" in " ".join(no_key.json()["errors"])
     not_json = api.client.post("/v2/enqueue", content=b"{not json", headers={"content-type": "application/json"})
-    assert not_json.status_code == 400 and not_json.json()["status"] == "invalid event"
+    assert not_json.status_code == 400
+    assert not_json.json()["status"] == "invalid event"
     assert "JSON" in " ".join(not_json.json()["errors"])
     assert alerts(api) == []
 
@@ -82,7 +85,8 @@ def test_pagerduty_unknown_routing_key(api: ApiHarness) -> None:
     sent = api.client.post("/v2/enqueue", json=pd_event("f" * 32))
     assert sent.status_code == 404
     body = sent.json()
-    assert body["status"] == "invalid event" and "routing_key" in " ".join(body["errors"])
+    assert body["status"] == "invalid event"
+    assert "routing_key" in " ".join(body["errors"])
     assert alerts(api) == []
 
 
@@ -133,11 +137,13 @@ def test_change_events_are_recorded_and_open_nothing(api: ApiHarness) -> None:
     with api.runtime.db.reader() as session:
         changes = alert_repo.changes_of_service(session, service["id"])
     assert [c.summary for c in changes] == [sample("pagerduty/change.json")["payload"]["summary"]]
-    assert ok(api.get("/api/v1/incidents"))["items"] == [] and alerts(api) == []
+    assert ok(api.get("/api/v1/incidents"))["items"] == []
+    assert alerts(api) == []
     unknown = api.client.post("/v2/change/enqueue", json=pd_event("e" * 32, "pagerduty/change.json"))
     assert unknown.status_code == 404
     invalid = api.client.post("/v2/change/enqueue", json={"routing_key": key, "payload": {}})
-    assert invalid.status_code == 400 and "payload.summary" in " ".join(invalid.json()["errors"])
+    assert invalid.status_code == 400
+    assert "payload.summary" in " ".join(invalid.json()["errors"])
 
 
 def test_alertmanager_grafana_generic_accept_their_samples(api: ApiHarness) -> None:
@@ -150,7 +156,8 @@ def test_alertmanager_grafana_generic_accept_their_samples(api: ApiHarness) -> N
         key = make_integration(api, "checkout", kind)["key"]
         sent = api.client.post(f"/integrations/{key}/{kind}", json=sample(name))
         assert sent.status_code == 202, (kind, sent.text)
-        assert sent.json()["status"] == "success" and sent.json()["dedup_keys"]
+        assert sent.json()["status"] == "success"
+        assert sent.json()["dedup_keys"]
     assert len(alerts(api)) == 3
 
 
@@ -174,7 +181,8 @@ def test_unknown_keys_and_malformed_bodies(api: ApiHarness) -> None:
         assert broken.status_code == 400, kind
         assert "not valid JSON" in broken.json()["message"]
         array = api.client.post(f"/integrations/{key}/{kind}", json=[1, 2])
-        assert array.status_code == 400 and "array" in array.json()["message"]
+        assert array.status_code == 400
+        assert "array" in array.json()["message"]
         wrong = api.client.post(f"/integrations/{key}/{kind}", json=sample(f"{kind}/wrong_types.json"))
         assert wrong.status_code == 400, (kind, wrong.text)
         assert wrong.json()["errors"], kind
@@ -198,7 +206,8 @@ def test_generic_form_posts(api: ApiHarness) -> None:
     assert resolved.status_code == 202
     assert alerts(api)[0]["status"] == "resolved"
     empty = api.client.post(f"/integrations/{key}/generic", data={"severity": "info"})
-    assert empty.status_code == 400 and "summary" in json.dumps(empty.json())
+    assert empty.status_code == 400
+    assert "summary" in json.dumps(empty.json())
 
 
 def _sign(secret: str, body: bytes, timestamp: str | None = None) -> str:
@@ -245,7 +254,8 @@ def test_grafana_signatures(api: ApiHarness) -> None:
         {"X-Grafana-Alerting-Signature": _sign("correct horse", body, now), "X-Grafana-Alert-Timestamp": now},
     )
     assert with_time.status_code == 202, with_time.text
-    assert len(alerts(api)) == 1 and alerts(api)[0]["event_count"] == 2
+    assert len(alerts(api)) == 1
+    assert alerts(api)[0]["event_count"] == 2
 
 
 def test_unsigned_grafana_integrations_need_no_signature(api: ApiHarness) -> None:

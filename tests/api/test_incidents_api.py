@@ -32,13 +32,16 @@ def test_list_item_shape(api: ApiHarness) -> None:
     service = make_service(api, "checkout")
     incident = declare(api, service["id"], "Checkout is down", severity="SEV1", urgency="high")
     page = ok(api.get("/api/v1/incidents"))
-    assert set(page) == {"items", "next_cursor"} and page["next_cursor"] is None
+    assert set(page) == {"items", "next_cursor"}
+    assert page["next_cursor"] is None
     (item,) = page["items"]
-    assert ITEM_FIELDS <= set(item)
+    assert set(item) >= ITEM_FIELDS
     assert item["service"] == {"id": service["id"], "name": "checkout"}
     assert (item["id"], item["number"], item["title"]) == (incident["id"], 1, "Checkout is down")
     assert (item["status"], item["urgency"], item["severity"], item["priority"]) == ("triggered", "high", "SEV1", "P1")
-    assert item["acknowledged_at"] is None and item["resolved_at"] is None and item["alert_count"] == 0
+    assert item["acknowledged_at"] is None
+    assert item["resolved_at"] is None
+    assert item["alert_count"] == 0
     assert item["created_at"].startswith("2026-11-02T08:00:00")
 
 
@@ -54,7 +57,8 @@ def test_alert_count_follows_events(api: ApiHarness) -> None:
     items = ok(api.get("/api/v1/incidents"))["items"]
     assert sum(i["alert_count"] for i in items) == 2
     alerts = ok(api.get(f"/api/v1/incidents/{items[0]['id']}/alerts"))
-    assert {a["dedup_key"] for a in alerts} <= {"web-1", "web-2"} and alerts
+    assert {a["dedup_key"] for a in alerts} <= {"web-1", "web-2"}
+    assert alerts
 
 
 def test_filters(api: ApiHarness) -> None:
@@ -152,13 +156,16 @@ def test_acknowledge_resolve_and_invalid_transitions(api: ApiHarness) -> None:
     incident = declare(api, service["id"])
     api.clock.advance(timedelta(minutes=3))
     acked = ok(api.post("/api/v1/incidents/%231/acknowledge"))
-    assert acked["status"] == "acknowledged" and acked["acknowledged_at"].startswith("2026-11-02T08:03:00")
+    assert acked["status"] == "acknowledged"
+    assert acked["acknowledged_at"].startswith("2026-11-02T08:03:00")
     assert "already acknowledged" in problem(api.post(f"/api/v1/incidents/{incident['id']}/acknowledge"), 409)["detail"]
     api.clock.advance(timedelta(minutes=2))
     resolved = ok(api.post(f"/api/v1/incidents/{incident['id']}/resolve", json={"message": "rolled back"}))
-    assert resolved["status"] == "resolved" and resolved["resolved_at"].startswith("2026-11-02T08:05:00")
+    assert resolved["status"] == "resolved"
+    assert resolved["resolved_at"].startswith("2026-11-02T08:05:00")
     body = problem(api.post(f"/api/v1/incidents/{incident['id']}/acknowledge"), 409)
-    assert "resolved" in body["detail"] and body["title"] == "Invalid transition"
+    assert "resolved" in body["detail"]
+    assert body["title"] == "Invalid transition"
     problem(api.post(f"/api/v1/incidents/{incident['id']}/resolve"), 409)
     problem(api.post("/api/v1/incidents/424242/acknowledge"), 404)
 
@@ -172,7 +179,8 @@ def test_notes_and_timeline(api: ApiHarness) -> None:
     incident = declare(api, service["id"])
     note = ok(api.post(f"/api/v1/incidents/{incident['id']}/notes", json={"text": "looking at the database"}), 201)
     assert (note["kind"], note["message"], note["source"]) == ("note", "looking at the database", "api")
-    assert note["actor"] == "Admin" and note["actor_user_id"] == api.admin_id
+    assert note["actor"] == "Admin"
+    assert note["actor_user_id"] == api.admin_id
     assert "text" in problem(api.post(f"/api/v1/incidents/{incident['id']}/notes", json={"text": ""}), 422)["detail"]
     problem(api.post(f"/api/v1/incidents/{incident['id']}/notes", json={"text": "   "}), 422)
 
@@ -218,7 +226,8 @@ def test_declare_by_hand(api: ApiHarness) -> None:
     incident = declare(api, service["id"], "  Fraud spike  ", description="seen by support", severity="SEV2")
     assert (incident["title"], incident["description"]) == ("Fraud spike", "seen by support")
     assert incident["urgency"] == "low", "the service's urgency is the default"
-    assert incident["status"] == "triggered" and incident["number"] == 1
+    assert incident["status"] == "triggered"
+    assert incident["number"] == 1
     timeline = ok(api.get(f"/api/v1/incidents/{incident['id']}/timeline"))
     assert timeline[0]["actor_user_id"] == api.admin_id
 

@@ -11,7 +11,9 @@ def test_create_get_list_patch_delete_service(api: ApiHarness) -> None:
     created = make_service(api, "checkout", description="the shop", team="payments", ack_timeout="30m", tier=1)
     assert created["team"]["name"] == "payments"
     assert created["ack_timeout_seconds"] == 1800
-    assert created["urgency"] == "high" and created["auto_resolve"] is True and created["open_incidents"] == 0
+    assert created["urgency"] == "high"
+    assert created["auto_resolve"] is True
+    assert created["open_incidents"] == 0
 
     by_name = ok(api.get("/api/v1/services/checkout"))
     by_id = ok(api.get(f"/api/v1/services/{created['id']}"))
@@ -31,7 +33,8 @@ def test_create_get_list_patch_delete_service(api: ApiHarness) -> None:
         )
     )
     assert (patched["name"], patched["urgency"], patched["auto_resolve"]) == ("checkout-api", "low", False)
-    assert patched["team"] is None and patched["tier"] is None
+    assert patched["team"] is None
+    assert patched["tier"] is None
     assert patched["ack_timeout_seconds"] == 1800, "a field not sent must be kept"
     assert patched["description"] == "the shop"
 
@@ -72,9 +75,11 @@ def test_integrations_carry_the_url_to_paste(api: ApiHarness) -> None:
     am = make_integration(api, "checkout", "alertmanager", key="am-key-0123456789abcdef")
     gf = make_integration(api, "checkout", "grafana", signing_secret="s3cret")
     assert pd["url"] == "http://tocsin.test/v2/enqueue"
-    assert len(pd["key"]) == 32 and pd["key_masked"] is False
+    assert len(pd["key"]) == 32
+    assert pd["key_masked"] is False
     assert am["url"] == "http://tocsin.test/integrations/am-key-0123456789abcdef/alertmanager"
-    assert gf["signed"] is True and pd["signed"] is False
+    assert gf["signed"] is True
+    assert pd["signed"] is False
     assert "s3cret" not in str(gf)
 
     listed = ok(api.get("/api/v1/services/checkout/integrations"))
@@ -110,7 +115,8 @@ def test_keys_are_masked_for_non_admins(api: ApiHarness) -> None:
         token = api.token_for(f"{role}@example.com", role)
         seen = ok(api.get(f"/api/v1/integrations/{generic['id']}", token=token))
         assert seen["key_masked"] is True
-        assert key not in seen["key"] and key not in seen["url"]
+        assert key not in seen["key"]
+        assert key not in seen["url"]
         assert seen["key"].startswith(key[:4])
         listed = ok(api.get("/api/v1/services/checkout/integrations", token=token))
         assert key not in str(listed)
@@ -130,3 +136,28 @@ def test_role_checks_on_services(api: ApiHarness) -> None:
             403,
         )
     assert ok(api.get("/api/v1/services/checkout"))["tier"] is None
+
+
+def test_ids_beyond_64_bits_are_a_client_error(api: ApiHarness) -> None:
+    huge = "9" * 25
+    for url in (
+        f"/api/v1/integrations/{huge}",
+        f"/api/v1/services/{huge}",
+        f"/api/v1/incidents/{huge}",
+        f"/api/v1/users/{huge}",
+        f"/api/v1/teams/{huge}",
+    ):
+        response = api.get(url)
+        assert response.status_code in (404, 422), (url, response.status_code, response.text)
+        problem(response, response.status_code)
+    body = problem(api.post("/api/v1/incidents", json={"service_id": int(huge), "title": "x"}), 422)
+    assert "service" in body["detail"] or "range" in body["detail"]
+
+
+def test_nul_bytes_never_cause_a_server_error(api: ApiHarness) -> None:
+    response = api.post("/api/v1/teams", json={"name": "pay\u0000ments"})
+    assert response.status_code in (201, 422), response.text
+    if response.status_code == 422:
+        problem(response, 422)
+    lookup = api.get("/api/v1/services/a%00b")
+    problem(lookup, 404 if lookup.status_code == 404 else 422)

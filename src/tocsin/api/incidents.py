@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import (
     AlertOut,
     AlertPage,
@@ -30,7 +31,7 @@ from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services import service as services
 from tocsin.users import service as users
 
-router = APIRouter(prefix="/api/v1", tags=["incidents"])
+router = APIRouter(prefix="/api/v1", tags=["incidents"], responses=PROBLEM_RESPONSES)
 
 # Filter values are checked, so that a misspelt one is a 422 rather than a silently empty list.
 StatusName = Literal["triggered", "acknowledged", "resolved"]

@@ -19,13 +19,14 @@ from tocsin.api.people_schemas import (
     UserOut,
     UserPatch,
 )
+from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.errors import Conflict, Forbidden
 from tocsin.teams import service as teams
 from tocsin.teams.models import Team
 from tocsin.users import service as users
 from tocsin.users.models import User
 
-router = APIRouter(prefix="/api/v1", tags=["people"])
+router = APIRouter(prefix="/api/v1", tags=["people"], responses=PROBLEM_RESPONSES)
 
 
 def _user(session: Session, principal: Principal, ref: str) -> User:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.api.deps import AdminDep, Principal, PrincipalDep, RuntimeDep
 from tocsin.api.oncall import seconds
+from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import Ref
 from tocsin.api.service_schemas import IntegrationIn, IntegrationOut, ServiceIn, ServiceOut, ServicePatch
 from tocsin.runtime import Runtime
@@ -16,7 +17,7 @@ from tocsin.services import service as services
 from tocsin.services.models import Integration, Service
 from tocsin.teams import service as teams
 
-router = APIRouter(prefix="/api/v1", tags=["services"])
+router = APIRouter(prefix="/api/v1", tags=["services"], responses=PROBLEM_RESPONSES)
 
 _VISIBLE_KEY_CHARS = 4
 
