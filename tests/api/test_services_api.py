@@ -50,7 +50,9 @@ def test_service_errors_name_the_problem(api: ApiHarness) -> None:
     body = problem(api.post("/api/v1/services", json={"name": "x", "tier": 9}), 422)
     assert "tier" in body["detail"]
     body = problem(api.post("/api/v1/services", json={"name": "x", "ack_timeout": "soon"}), 422)
+    assert "ack_timeout" in body["detail"]
     assert "soon" in body["detail"]
+    assert "ack_timeout" in problem(api.post("/api/v1/services", json={"name": "x", "ack_timeout": 0}), 422)["detail"]
     body = problem(api.post("/api/v1/services", json={"name": "x", "colour": "red"}), 422)
     assert "colour" in body["detail"]
     assert "team" in problem(api.post("/api/v1/services", json={"name": "x", "team": "nobody"}), 404)["detail"]

@@ -12,6 +12,7 @@ from tocsin.api.oncall import seconds
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import Ref
 from tocsin.api.service_schemas import IntegrationIn, IntegrationOut, ServiceIn, ServiceOut, ServicePatch
+from tocsin.core.errors import InvalidInput
 from tocsin.runtime import Runtime
 from tocsin.services import service as services
 from tocsin.services.models import Integration, Service
@@ -22,13 +23,17 @@ router = APIRouter(prefix="/api/v1", tags=["services"], responses=PROBLEM_RESPON
 _VISIBLE_KEY_CHARS = 4
 
 
-def _service_out(session: Session, service: Service, open_counts: dict[int, int]) -> ServiceOut:
-    team = teams.get_team(session, service.team_id) if service.team_id is not None else None
+def _team_names(session: Session) -> dict[int, str]:
+    return {t.id: t.name for t in teams.list_teams(session)}
+
+
+def _service_out(service: Service, open_counts: dict[int, int], team_names: dict[int, str]) -> ServiceOut:
+    team_id = service.team_id
     return ServiceOut(
         id=service.id,
         name=service.name,
         description=service.description,
-        team=Ref(id=team.id, name=team.name) if team else None,
+        team=Ref(id=team_id, name=team_names.get(team_id, "")) if team_id is not None else None,
         urgency=service.urgency,
         auto_resolve=service.auto_resolve,
         ack_timeout_seconds=service.ack_timeout_seconds,
@@ -65,6 +70,15 @@ def _integration_out(
     )
 
 
+def _ack_timeout(value: int | str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return seconds(value)
+    except InvalidInput as exc:
+        raise InvalidInput(f"ack_timeout: {exc.detail}") from None
+
+
 def _team_id(session: Session, ref: str | None) -> int | None:
     return teams.get_team(session, ref).id if ref is not None else None
 
@@ -72,8 +86,8 @@ def _team_id(session: Session, ref: str | None) -> int | None:
 @router.get("/services", response_model=list[ServiceOut], summary="Services, with their open incident counts")
 def list_services(runtime: RuntimeDep, _: PrincipalDep) -> list[ServiceOut]:
     with runtime.db.reader() as session:
-        counts = services.open_incident_counts(session)
-        return [_service_out(session, s, counts) for s in services.list_services(session)]
+        counts, names = services.open_incident_counts(session), _team_names(session)
+        return [_service_out(s, counts, names) for s in services.list_services(session)]
 
 
 @router.post("/services", response_model=ServiceOut, status_code=status.HTTP_201_CREATED)
@@ -87,17 +101,17 @@ def create_service(body: ServiceIn, runtime: RuntimeDep, _: AdminDep) -> Service
             team_id=_team_id(session, body.team),
             urgency=body.urgency,
             auto_resolve=body.auto_resolve,
-            ack_timeout_seconds=seconds(body.ack_timeout) if body.ack_timeout is not None else None,
+            ack_timeout_seconds=_ack_timeout(body.ack_timeout),
             tier=body.tier,
         )
-        return _service_out(session, service, {})
+        return _service_out(service, {}, _team_names(session))
 
 
 @router.get("/services/{ref}", response_model=ServiceOut, summary="One service, by id or name")
 def get_service(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> ServiceOut:
     with runtime.db.reader() as session:
         service = services.get_service(session, ref)
-        return _service_out(session, service, services.open_incident_counts(session))
+        return _service_out(service, services.open_incident_counts(session), _team_names(session))
 
 
 @router.patch("/services/{ref}", response_model=ServiceOut)
@@ -114,12 +128,12 @@ def patch_service(ref: str, body: ServicePatch, runtime: RuntimeDep, _: AdminDep
         if "team" in sent:
             changes["team_id"] = _team_id(session, body.team)
         if "ack_timeout" in sent:
-            changes["ack_timeout_seconds"] = seconds(body.ack_timeout) if body.ack_timeout is not None else None
+            changes["ack_timeout_seconds"] = _ack_timeout(body.ack_timeout)
         if "tier" in sent:
             changes["tier"] = body.tier
         services.update_service(session, service, **changes)
         session.flush()
-        return _service_out(session, service, services.open_incident_counts(session))
+        return _service_out(service, services.open_incident_counts(session), _team_names(session))
 
 
 @router.delete("/services/{ref}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a service and its history")
