@@ -20,7 +20,7 @@ from tocsin.api.people_schemas import (
     UserPatch,
 )
 from tocsin.api.problems import PROBLEM_RESPONSES
-from tocsin.core.errors import Conflict, Forbidden
+from tocsin.core.errors import Conflict, Forbidden, NotFound
 from tocsin.teams import service as teams
 from tocsin.teams.models import Team
 from tocsin.users import service as users
@@ -132,7 +132,7 @@ def remove_member(ref: str, user: str, runtime: RuntimeDep, principal: AdminDep)
         team = teams.get_team(session, ref)
         member = _user(session, principal, user)
         if member.id not in {u.id for u, _ in teams.members(session, team)}:
-            raise Conflict(f"{member.email} is not a member of team {team.name!r}")
+            raise NotFound(f"{member.email} is not a member of team {team.name!r}")
         teams.remove_member(session, team, member)
         return _team_out(session, team)
 
