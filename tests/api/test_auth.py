@@ -63,7 +63,7 @@ def test_every_api_route_needs_a_token(api: ApiHarness) -> None:
             assert response.headers["www-authenticate"] == "Bearer", (method, path)
             assert body["type"] == "about:blank"
         # A valid token in the query string is refused too, even where it would otherwise work.
-        response = api.client.request(method, f"{url}?token={api.token}", **kwargs)
+        response = api.client.request(method, f"{url}?token={api.token}", headers=api.headers(), **kwargs)
         problem(response, 401)
 
 
