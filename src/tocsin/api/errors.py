@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tocsin.core.errors import TocsinError
 
 PROBLEM = "application/problem+json"
+
+log = logging.getLogger(__name__)
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
@@ -33,6 +38,22 @@ def install(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [f"{_field(e['loc'])}: {e['msg']}" for e in exc.errors()]
         return problem(422, "Invalid input", "; ".join(errors), errors=errors)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        # SQLite stores 64-bit integers: a larger id or number in a request cannot name anything.
+        return problem(422, "Invalid input", f"a number in the request is out of range ({exc})")
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the request carried (a number past 64 bits, a NUL byte in text).
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+        return problem(422, "Invalid input", f"a value in the request cannot be stored: {reason}")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import (
     AlertOut,
     AlertPage,
@@ -30,7 +31,12 @@ from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services import service as services
 from tocsin.users import service as users
 
-router = APIRouter(prefix="/api/v1", tags=["incidents"])
+router = APIRouter(prefix="/api/v1", tags=["incidents"], responses=PROBLEM_RESPONSES)
+
+# Filter values are checked, so that a misspelt one is a 422 rather than a silently empty list.
+StatusName = Literal["triggered", "acknowledged", "resolved"]
+UrgencyName = Literal["high", "low"]
+PriorityName = Literal["P1", "P2", "P3", "P4", "P5"]
 
 
 def _render(session: Session, rows: list[Incident]) -> list[IncidentOut]:
@@ -43,11 +49,11 @@ def _render(session: Session, rows: list[Incident]) -> list[IncidentOut]:
 def list_incidents(
     runtime: RuntimeDep,
     principal: PrincipalDep,
-    status_: Annotated[list[str] | None, Query(alias="status")] = None,
+    status_: Annotated[list[StatusName] | None, Query(alias="status")] = None,
     service_id: Annotated[list[int] | None, Query()] = None,
     team_id: Annotated[list[int] | None, Query()] = None,
-    urgency: Annotated[list[str] | None, Query()] = None,
-    priority: Annotated[list[str] | None, Query()] = None,
+    urgency: Annotated[list[UrgencyName] | None, Query()] = None,
+    priority: Annotated[list[PriorityName] | None, Query()] = None,
     assigned_to_me: bool = False,
     since: datetime | None = None,
     until: datetime | None = None,

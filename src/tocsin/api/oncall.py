@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.clock import utc
 from tocsin.core.errors import Forbidden, InvalidInput
 from tocsin.escalation import service as escalation
@@ -19,7 +20,7 @@ from tocsin.oncall.durations import parse_duration
 from tocsin.services import service as services
 from tocsin.users import service as users
 
-router = APIRouter(prefix="/api/v1", tags=["on-call"])
+router = APIRouter(prefix="/api/v1", tags=["on-call"], responses=PROBLEM_RESPONSES)
 
 Duration = int | str
 GAP_HORIZON = timedelta(days=14)

@@ -2,6 +2,186 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
-router = APIRouter(prefix="/api/v1")
+from fastapi import APIRouter, status
+from sqlalchemy.orm import Session
+
+from tocsin.api.deps import AdminDep, Principal, PrincipalDep, RuntimeDep
+from tocsin.api.oncall import seconds
+from tocsin.api.problems import PROBLEM_RESPONSES
+from tocsin.api.schemas import Ref
+from tocsin.api.service_schemas import IntegrationIn, IntegrationOut, ServiceIn, ServiceOut, ServicePatch
+from tocsin.core.errors import InvalidInput
+from tocsin.runtime import Runtime
+from tocsin.services import service as services
+from tocsin.services.models import Integration, Service
+from tocsin.teams import service as teams
+
+router = APIRouter(prefix="/api/v1", tags=["services"], responses=PROBLEM_RESPONSES)
+
+_VISIBLE_KEY_CHARS = 4
+
+
+def _team_names(session: Session) -> dict[int, str]:
+    return {t.id: t.name for t in teams.list_teams(session)}
+
+
+def _service_out(service: Service, open_counts: dict[int, int], team_names: dict[int, str]) -> ServiceOut:
+    team_id = service.team_id
+    return ServiceOut(
+        id=service.id,
+        name=service.name,
+        description=service.description,
+        team=Ref(id=team_id, name=team_names.get(team_id, "")) if team_id is not None else None,
+        urgency=service.urgency,
+        auto_resolve=service.auto_resolve,
+        ack_timeout_seconds=service.ack_timeout_seconds,
+        tier=service.tier,
+        escalation_policy_id=service.escalation_policy_id,
+        open_incidents=open_counts.get(service.id, 0),
+        created_at=service.created_at,
+    )
+
+
+def mask(key: str) -> str:
+    return key[:_VISIBLE_KEY_CHARS] + "*" * max(len(key) - _VISIBLE_KEY_CHARS, 0)
+
+
+def _integration_out(
+    runtime: Runtime, principal: Principal, integration: Integration, service_name: str
+) -> IntegrationOut:
+    url = services.integration_url(runtime.settings.base_url, integration)
+    key = integration.key
+    if not principal.is_admin:
+        # The key is a credential: anyone holding it can open incidents, and most URLs embed it.
+        url = url.replace(key, mask(key))
+        key = mask(key)
+    return IntegrationOut(
+        id=integration.id,
+        service=Ref(id=integration.service_id, name=service_name),
+        type=integration.type,
+        name=integration.name,
+        key=key,
+        key_masked=not principal.is_admin,
+        url=url,
+        signed=bool(integration.signing_secret),
+        created_at=integration.created_at,
+    )
+
+
+def _ack_timeout(value: int | str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return seconds(value)
+    except InvalidInput as exc:
+        raise InvalidInput(f"ack_timeout: {exc.detail}") from None
+
+
+def _team_id(session: Session, ref: str | None) -> int | None:
+    return teams.get_team(session, ref).id if ref is not None else None
+
+
+@router.get("/services", response_model=list[ServiceOut], summary="Services, with their open incident counts")
+def list_services(runtime: RuntimeDep, _: PrincipalDep) -> list[ServiceOut]:
+    with runtime.db.reader() as session:
+        counts, names = services.open_incident_counts(session), _team_names(session)
+        return [_service_out(s, counts, names) for s in services.list_services(session)]
+
+
+@router.post("/services", response_model=ServiceOut, status_code=status.HTTP_201_CREATED)
+def create_service(body: ServiceIn, runtime: RuntimeDep, _: AdminDep) -> ServiceOut:
+    with runtime.db.unit_of_work() as session:
+        service = services.create_service(
+            session,
+            name=body.name,
+            now=runtime.clock.now(),
+            description=body.description,
+            team_id=_team_id(session, body.team),
+            urgency=body.urgency,
+            auto_resolve=body.auto_resolve,
+            ack_timeout_seconds=_ack_timeout(body.ack_timeout),
+            tier=body.tier,
+        )
+        return _service_out(service, {}, _team_names(session))
+
+
+@router.get("/services/{ref}", response_model=ServiceOut, summary="One service, by id or name")
+def get_service(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> ServiceOut:
+    with runtime.db.reader() as session:
+        service = services.get_service(session, ref)
+        return _service_out(service, services.open_incident_counts(session), _team_names(session))
+
+
+@router.patch("/services/{ref}", response_model=ServiceOut)
+def patch_service(ref: str, body: ServicePatch, runtime: RuntimeDep, _: AdminDep) -> ServiceOut:
+    sent = body.model_fields_set
+    with runtime.db.unit_of_work() as session:
+        service = services.get_service(session, ref)
+        changes: dict[str, Any] = {
+            "name": body.name,
+            "description": body.description,
+            "urgency": body.urgency,
+            "auto_resolve": body.auto_resolve,
+        }
+        if "team" in sent:
+            changes["team_id"] = _team_id(session, body.team)
+        if "ack_timeout" in sent:
+            changes["ack_timeout_seconds"] = _ack_timeout(body.ack_timeout)
+        if "tier" in sent:
+            changes["tier"] = body.tier
+        services.update_service(session, service, **changes)
+        session.flush()
+        return _service_out(service, services.open_incident_counts(session), _team_names(session))
+
+
+@router.delete("/services/{ref}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a service and its history")
+def delete_service(ref: str, runtime: RuntimeDep, _: AdminDep) -> None:
+    with runtime.db.unit_of_work() as session:
+        services.delete_service(session, services.get_service(session, ref))
+
+
+@router.get("/services/{ref}/integrations", response_model=list[IntegrationOut], tags=["integrations"])
+def list_integrations(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> list[IntegrationOut]:
+    with runtime.db.reader() as session:
+        service = services.get_service(session, ref)
+        return [
+            _integration_out(runtime, principal, i, service.name)
+            for i in services.list_integrations(session, service.id)
+        ]
+
+
+@router.post(
+    "/services/{ref}/integrations",
+    response_model=IntegrationOut,
+    status_code=status.HTTP_201_CREATED,
+    tags=["integrations"],
+)
+def create_integration(ref: str, body: IntegrationIn, runtime: RuntimeDep, principal: AdminDep) -> IntegrationOut:
+    with runtime.db.unit_of_work() as session:
+        service = services.get_service(session, ref)
+        integration = services.add_integration(
+            session,
+            service,
+            name=body.name,
+            type=body.type,
+            key=body.key,
+            signing_secret=body.signing_secret,
+            now=runtime.clock.now(),
+        )
+        return _integration_out(runtime, principal, integration, service.name)
+
+
+@router.get("/integrations/{integration_id}", response_model=IntegrationOut, tags=["integrations"])
+def get_integration(integration_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> IntegrationOut:
+    with runtime.db.reader() as session:
+        integration = services.get_integration(session, integration_id)
+        service = services.get_service(session, integration.service_id)
+        return _integration_out(runtime, principal, integration, service.name)
+
+
+@router.delete("/integrations/{integration_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["integrations"])
+def delete_integration(integration_id: int, runtime: RuntimeDep, _: AdminDep) -> None:
+    with runtime.db.unit_of_work() as session:
+        services.delete_integration(session, services.get_integration(session, integration_id))

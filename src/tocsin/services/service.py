@@ -103,12 +103,23 @@ def list_services(session: Session) -> list[Service]:
 
 
 def delete_service(session: Session, service: Service) -> None:
+    # Deleting a service cascades to its incidents: refuse while any is still open, so none vanishes mid-response.
+    open_count = repo.open_incident_counts(session).get(service.id, 0)
+    if open_count:
+        raise Conflict(f"service {service.name!r} has {open_count} open incident(s); resolve them first")
     session.delete(service)
     session.flush()
 
 
 def add_integration(
-    session: Session, service: Service, *, name: str, type: str, now: datetime, key: str | None = None
+    session: Session,
+    service: Service,
+    *,
+    name: str,
+    type: str,
+    now: datetime,
+    key: str | None = None,
+    signing_secret: str | None = None,
 ) -> Integration:
     if type not in INTEGRATION_TYPES:
         raise InvalidInput(f"integration type must be one of {', '.join(INTEGRATION_TYPES)}")
@@ -120,7 +131,11 @@ def add_integration(
         raise InvalidInput("an integration key is 16 to 64 letters, digits, '-' or '_'")
     if repo.integration_by_key(session, key) is not None:
         raise Conflict("that integration key is already in use")
-    integration = Integration(service_id=service.id, name=name.strip(), type=type, key=key, created_at=now)
+    if signing_secret is not None and not signing_secret.strip():
+        raise InvalidInput("a signing secret must not be blank")
+    integration = Integration(
+        service_id=service.id, name=name.strip(), type=type, key=key, signing_secret=signing_secret, created_at=now
+    )
     session.add(integration)
     session.flush()
     return integration

@@ -33,6 +33,26 @@ def get_team(session: Session, ref: int | str) -> Team:
     return team
 
 
+def update_team(session: Session, team: Team, *, name: str | None = None, description: str | None = None) -> Team:
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise InvalidInput("a team needs a name")
+        if name != team.name and repo.by_name(session, name) is not None:
+            raise Conflict(f"a team named {name!r} already exists")
+        team.name = name
+    if description is not None:
+        team.description = description
+    session.flush()
+    return team
+
+
+def delete_team(session: Session, team: Team) -> None:
+    """Memberships go with the team; services, schedules and policies it owned are kept, without a team."""
+    session.delete(team)
+    session.flush()
+
+
 def list_teams(session: Session) -> list[Team]:
     return repo.all_teams(session)
 

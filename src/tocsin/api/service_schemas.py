@@ -1,0 +1,79 @@
+"""JSON shapes of services and integrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tocsin.api.schemas import Ref
+
+IntegrationType = Literal["pagerduty_v2", "alertmanager", "grafana", "generic"]
+ServiceUrgency = Literal["high", "low", "severity_based"]
+Duration = int | str
+
+
+class ServiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=20_000)
+    team: str | None = Field(default=None, description="team id or name", min_length=1)
+    urgency: ServiceUrgency = "high"
+    auto_resolve: bool = True
+    ack_timeout: Duration | None = Field(default=None, description='re-page an unresolved acknowledgement: "30m"')
+    tier: int | None = Field(default=None, ge=1, le=5)
+
+
+class ServicePatch(BaseModel):
+    """Only the fields sent are changed; ``team``, ``ack_timeout`` and ``tier`` are cleared by sending null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=20_000)
+    team: str | None = Field(default=None, description="team id or name", min_length=1)
+    urgency: ServiceUrgency | None = None
+    auto_resolve: bool | None = None
+    ack_timeout: Duration | None = None
+    tier: int | None = Field(default=None, ge=1, le=5)
+
+
+class ServiceOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    team: Ref | None
+    urgency: str
+    auto_resolve: bool
+    ack_timeout_seconds: int | None
+    tier: int | None
+    escalation_policy_id: int | None
+    open_incidents: int
+    created_at: datetime
+
+
+class IntegrationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: IntegrationType
+    name: str = Field(min_length=1, max_length=200)
+    key: str | None = Field(
+        default=None, description="explicit routing key (16-64 letters, digits, '-', '_'); generated when absent"
+    )
+    signing_secret: str | None = Field(
+        default=None, min_length=1, max_length=255, description="shared secret the sender signs requests with"
+    )
+
+
+class IntegrationOut(BaseModel):
+    id: int
+    service: Ref
+    type: str
+    name: str
+    key: str = Field(description="the routing key; masked unless the caller is an admin")
+    key_masked: bool
+    url: str = Field(description="the URL to configure in the sender")
+    signed: bool = Field(description="whether requests must carry a valid signature")
+    created_at: datetime
