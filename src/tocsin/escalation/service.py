@@ -271,6 +271,12 @@ def stop(session: Session, incident_id: int, *, now: datetime) -> None:
     notify.cancel_pending_pages(session, incident_id)
 
 
+def recover_worker(session: Session, owner: str) -> int:
+    """A worker restarting under the same name releases the timers its previous life had claimed, so that they
+    fire now rather than when those leases would have run out."""
+    return repo.release_claims_of(session, owner)
+
+
 def rearm_lost(session: Session, *, now: datetime) -> int:
     """The auditor: incidents that should be escalating and have no timer get one, and the timeline says so."""
     fixed = 0
