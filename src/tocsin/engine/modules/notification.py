@@ -31,7 +31,9 @@ class NotificationModule:
         retry: RetryPolicy | None = None,
         lease: timedelta = timedelta(seconds=30),
         send_lease: timedelta = notify.SEND_LEASE,
-        batch: int = 100,
+        # Small batches: sends run one after another, and the runner fires due escalation steps only between
+        # batches, so the batch bounds how long a backlog of sends can hold up the next step's timer.
+        batch: int = 20,
         before_send: Callable[[int], None] | None = None,
         rand: Callable[[], float] = random.random,
     ) -> None:
