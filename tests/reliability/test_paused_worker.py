@@ -90,6 +90,7 @@ def test_worker_paused_past_its_lease_sends_nothing_stale(
     wait_for(lambda: paging.settled(db), timeout=30, what="the engine to settle")
     for worker in (frozen, *others):
         worker.stop()
+        assert "Traceback" not in worker.log_text(), f"an engine module of {worker.owner} failed during the drill"
 
     rows = paging.pages(db)
     deliveries = sink.by_notification()

@@ -78,6 +78,7 @@ def test_worker_killed_at_random_moments_misses_nothing(
         describe=lambda: paging.describe(db, expected, sink) + "\n" + worker.log_text()[-3000:],
     )
     worker.stop()
+    assert "Traceback" not in worker.log_text(), "an engine module failed during the drill"
 
     rows = paging.pages(db)
     deliveries = sink.by_notification()

@@ -94,6 +94,13 @@ def release_claims_of(session: Session, owner: str) -> int:
     return release_owned(session, Escalation, owner=owner, ready=ACTIVE)
 
 
+def incident_of(session: Session, escalation_id: int) -> int | None:
+    found: int | None = session.execute(
+        select(Escalation.incident_id).where(Escalation.id == escalation_id)
+    ).scalar_one_or_none()
+    return found
+
+
 def lock_claimed(session: Session, c: Claim) -> Escalation | None:
     row: Escalation | None = lock_if_fenced(session, Escalation, c)
     return row

@@ -170,10 +170,13 @@ def _apply(
 
 def fire_claimed(session: Session, claim: Claim, *, now: datetime) -> bool:
     """Fire a claimed escalation if it is still ours and its incident still pages. Returns whether it ran."""
+    # Lock the incident before the escalation, in the order an acknowledgement takes them (incident, then its
+    # escalation): the opposite order deadlocks with an ack of the same incident on PostgreSQL.
+    incident_id = repo.incident_of(session, claim.id)
+    incident = incident_repo.get(session, incident_id, for_update=True) if incident_id is not None else None
     esc = repo.lock_claimed(session, claim)
     if esc is None:
         return False  # Another worker took it over after our lease ran out: its run is the valid one.
-    incident = incident_repo.get(session, esc.incident_id, for_update=True)
     if incident is None or incident.status != "triggered":
         esc.status = "stopped"
         esc.next_fire_at = None

@@ -100,6 +100,13 @@ def sending_of(session: Session, owner: str) -> list[Notification]:
     return list(session.execute(stmt).scalars())
 
 
+def incident_of(session: Session, notification_id: int) -> int | None:
+    found: int | None = session.execute(
+        select(Notification.incident_id).where(Notification.id == notification_id)
+    ).scalar_one_or_none()
+    return found
+
+
 def lock_claimed(session: Session, c: Claim) -> Notification | None:
     row: Notification | None = lock_if_fenced(session, Notification, c)
     return row

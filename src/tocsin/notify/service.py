@@ -150,13 +150,16 @@ def begin_send(
     The message's ``extra`` carries the fence and ``lease_until``: past that instant the row may have been declared
     ambiguous and handed to another worker, so the sender must not start the call any more.
     """
+    # The incident row first, then the notification: the order an acknowledgement takes them (it locks the
+    # incident, then cancels its pending pages). The opposite order deadlocks with it on PostgreSQL.
+    incident_id = repo.incident_of(session, c.id)
+    incident: Incident | None = None
+    if incident_id is not None:
+        incident = incident_repo.get(session, incident_id, for_update=True)
     n = repo.lock_claimed(session, c)
     if n is None or n.status not in ("pending", "ambiguous"):
         return None  # Our claim went stale: another worker owns this row now.
     resend = n.status == "ambiguous"
-    incident: Incident | None = None
-    if n.incident_id is not None:
-        incident = incident_repo.get(session, n.incident_id, for_update=True)
     if n.kind == "page" and (incident is None or incident.status != "triggered"):
         n.status = "cancelled"
         n.next_attempt_at = None

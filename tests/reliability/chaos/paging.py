@@ -66,7 +66,9 @@ class PagingSetup:
         }
 
 
-def _seed_one(s: Any, sink: WebhookSink, *, delays: list[int], repeat: int, name: str, at: datetime) -> PagingSetup:
+def _seed_one(
+    s: Any, sink: WebhookSink, *, delays: list[int], repeat: int, name: str, at: datetime, silent: tuple[int, ...]
+) -> PagingSetup:
     responders = []
     for step in range(len(delays)):
         user = users.create_user(s, email=f"{name}-{step}@example.com", name=f"{name} responder {step}", now=at)
@@ -79,7 +81,8 @@ def _seed_one(s: Any, sink: WebhookSink, *, delays: list[int], repeat: int, name
             secret=sink.secret,
             now=at,
         )
-        notify.add_rule(s, user_id=user.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
+        if step not in silent:
+            notify.add_rule(s, user_id=user.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
         responders.append(Responder(user.id, cm.id))
     policy = escalation.create_policy(
         s,
@@ -106,6 +109,7 @@ class Fleet:
     setups: list[PagingSetup]
     per_setup: int
     incidents: dict[int, PagingSetup]
+    silent: tuple[int, ...] = ()
 
     def open(self, db: Database, count: int) -> list[int]:
         """Open ``count`` incidents in one transaction, as one ingest batch would, and wake the workers."""
@@ -133,18 +137,28 @@ class Fleet:
 
     def expected_pages(self, ids: list[int] | None = None) -> set[PageKey]:
         wanted = self.incidents if ids is None else {i: self.incidents[i] for i in ids}
-        return {key for i, st in wanted.items() for key in st.expected_pages([i])}
+        return {key for i, st in wanted.items() for key in st.expected_pages([i]) if key[1] not in self.silent}
 
 
-def fleet(db: Database, sink: WebhookSink, *, incidents: int, delays: list[int], repeat: int = 0) -> Fleet:
+def fleet(
+    db: Database,
+    sink: WebhookSink,
+    *,
+    incidents: int,
+    delays: list[int],
+    repeat: int = 0,
+    silent: tuple[int, ...] = (),
+) -> Fleet:
+    """Setups for ``incidents`` incidents. Responders of the ``silent`` steps have no notification rule: their step
+    fires and waits its delay, but sends nothing."""
     per_setup = max(1, THROTTLE_ROOM // (repeat + 1))
     at = now()
     with db.unit_of_work() as s:
         setups = [
-            _seed_one(s, sink, delays=delays, repeat=repeat, name=f"drill{g}", at=at)
+            _seed_one(s, sink, delays=delays, repeat=repeat, name=f"drill{g}", at=at, silent=silent)
             for g in range(-(-incidents // per_setup))
         ]
-    return Fleet(setups, per_setup, {})
+    return Fleet(setups, per_setup, {}, silent)
 
 
 def acknowledge(db: Database, incident_id: int) -> tuple[datetime, set[int]]:
@@ -200,6 +214,17 @@ def pages(db: Database) -> dict[int, Page]:
 def escalations(db: Database) -> dict[int, Escalation]:
     with db.reader() as s:
         return {e.incident_id: e for e in s.execute(select(Escalation)).scalars()}
+
+
+def armed_for_step(db: Database, step: int) -> dict[int, datetime]:
+    """Running escalations whose next step is ``step``: incident -> when that step is due."""
+    with db.reader() as s:
+        rows = s.execute(
+            select(Escalation.incident_id, Escalation.next_fire_at).where(
+                Escalation.status == "active", Escalation.step_index == step, Escalation.next_fire_at.is_not(None)
+            )
+        ).all()
+    return {i: utc(t) for i, t in rows if t is not None}
 
 
 def incident_times(db: Database, ids: list[int]) -> dict[int, datetime]:
