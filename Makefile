@@ -40,6 +40,10 @@ format: $(STAMP) ## Format the code
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+chaos: $(STAMP) ## Long reliability drills: 1,000 incidents under SIGKILL, 500 ack races, frozen workers (PostgreSQL needed)
+	TOCSIN_CHAOS=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/reliability $(PYTEST_ARGS)
+.PHONY: chaos
+
 bench: $(STAMP) ## Run the benchmarks; results go to bench/results/
 	$(BIN)/python -m bench.run
 

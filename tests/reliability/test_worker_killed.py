@@ -8,7 +8,6 @@ steps fire promptly while the worker is up and soon after each restart.
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -36,7 +35,7 @@ AFTER_RESTART_BOUND = 90.0
 def test_worker_killed_at_random_moments_misses_nothing(
     db: Database, sink: WebhookSink, spawn: Spawn, rng: random.Random
 ) -> None:
-    count, kills = scale(int(os.environ.get("N", "150")), 1000), scale(4, 10)
+    count, kills = scale(150, 1000), scale(4, 10)
     drill = paging.fleet(db, sink, incidents=count, delays=DELAYS)
     worker = spawn("engine-1")
     worker.start()
