@@ -8,6 +8,7 @@ and the new incidents' first pages go out before the backlog of older incidents'
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -83,7 +84,7 @@ def test_after_a_stall_new_incidents_page_first_and_closed_ones_never(
     # step still fires at least its delay (1 s) after the one before it.
     for incident in still_open:
         fired = sorted(p.created_at for p in rows.values() if p.key[0] == incident)
-        gaps = [(b - a).total_seconds() for a, b in zip(fired, fired[1:], strict=False)]
+        gaps = [(b - a).total_seconds() for a, b in pairwise(fired)]
         assert all(g >= 1.0 for g in gaps), (incident, gaps)
     print(
         f"\n{len(new)} new first pages out {(max(new_first) - restarted_at).total_seconds():.3f} s after the restart,"
