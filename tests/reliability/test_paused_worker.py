@@ -48,10 +48,11 @@ def test_worker_paused_past_its_lease_sends_nothing_stale(
     )
     others = [spawn(f"engine-{n}", lease_seconds=LEASE_SECONDS) for n in (1, 2)]
     pause.touch()
-    for worker in (frozen, *others):
+    frozen.start()
+    frozen.wait_ready()
+    # The others start now and run beside it; the frozen one, up first, is sure to claim work before they are.
+    for worker in others:
         worker.start()
-    for worker in (frozen, *others):
-        worker.wait_ready()
     ids = drill.open(db, count)
     expected = drill.expected_pages(ids)
 
@@ -62,9 +63,13 @@ def test_worker_paused_past_its_lease_sends_nothing_stale(
         describe=frozen.log_text,
     )
     in_hand = int(paused.read_text())
-    held = {n: p for n, p in paging.pages(db).items() if paging.row_state(db, n).get("owner") == FROZEN}
-    assert paging.row_state(db, in_hand)["status"] == "sending"
+    # Read at once: within the send lease (twice the claim lease) the row is still the frozen worker's.
+    state = paging.row_state(db, in_hand)
+    held = paging.held_by(db, FROZEN)
+    assert state["status"] == "sending", state
     assert in_hand in held
+    for worker in others:
+        worker.wait_ready()
 
     def delivered_by_others() -> bool:
         rows = paging.pages(db)

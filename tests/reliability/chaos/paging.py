@@ -256,6 +256,12 @@ def row_state(db: Database, notification_id: int) -> dict[str, Any]:
         return {"status": n.status, "fence": n.fence, "owner": n.lease_owner}
 
 
+def held_by(db: Database, owner: str) -> set[int]:
+    """Pages whose lease this worker holds."""
+    with db.reader() as s:
+        return set(s.execute(select(Notification.id).where(Notification.lease_owner == owner)).scalars())
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
