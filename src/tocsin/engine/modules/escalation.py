@@ -11,14 +11,13 @@ from tocsin.escalation import service as escalation
 class EscalationModule:
     name = "escalation"
 
+    # A small batch, as in the notifier: the runner sends pages only between batches, so the first pages of a
+    # burst of incidents go out after 50 fires rather than after all of them.
     def __init__(self, db: Database, *, owner: str, lease: timedelta = timedelta(seconds=30), batch: int = 50) -> None:
         self.db = db
         self.owner = owner
         self.lease = lease
         self.batch = batch
-
-    # The batch is kept small for the same reason as the notifier's: the first pages of a burst of incidents
-    # start going out after 50 fires, not after all of them.
 
     def run_once(self, now: datetime) -> int:
         with self.db.unit_of_work() as session:

@@ -70,8 +70,9 @@ class NotificationModule:
         if self.before_send is not None:
             self.before_send(message.notification_id)
         if self.clock.now() >= lease_until:
-            # We stalled (paused, swapped out) past our lease after the last check: the row may be another
-            # worker's by now, and our fence cannot travel with the request. Leave it to the auditor.
+            # We stalled (paused, swapped out, clock jumped) past our lease after the last check: the row may be
+            # another worker's by now, and our fence cannot travel with the request. Nothing has left yet, so the
+            # row goes back to due if it is still ours; otherwise its new owner sends it.
             log.warning("lease on notification %d ran out before sending; not sending", message.notification_id)
             with self.db.unit_of_work() as session:
                 notify.unsend(session, message.notification_id, fence, now=self.clock.now())
