@@ -54,7 +54,8 @@ def test_worker_paused_past_its_lease_sends_nothing_stale(
     for worker in others:
         worker.start()
     ids = drill.open(db, count)
-    expected = drill.expected_pages(ids)
+    expected = paging.expected_from_snapshots(db, ids)
+    assert expected == drill.expected_pages(ids)
 
     wait_for(
         lambda: paused.exists() and frozen.state() == "T",

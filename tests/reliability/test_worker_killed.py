@@ -62,7 +62,9 @@ def test_worker_killed_at_random_moments_misses_nothing(
         time.sleep(rng.uniform(0.1, 0.8))
     striker.join()
 
-    expected = drill.expected_pages(ids)
+    # What must be paged, asked of the database (frozen snapshots and rules) and cross-checked with the policy.
+    expected = paging.expected_from_snapshots(db, ids)
+    assert expected == drill.expected_pages(ids)
     assert len(expected) == count * len(DELAYS)
 
     def all_delivered() -> bool:

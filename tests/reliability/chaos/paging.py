@@ -21,11 +21,12 @@ from tocsin.db.session import Database
 from tocsin.engine.listen import notify_work
 from tocsin.escalation import service as escalation
 from tocsin.escalation.models import Escalation
+from tocsin.escalation.snapshot import PolicySnapshot
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.notify import service as notify
-from tocsin.notify.models import Notification
+from tocsin.notify.models import Notification, NotificationRule
 from tocsin.services import service as services
 from tocsin.users import service as users
 
@@ -225,6 +226,29 @@ def armed_for_step(db: Database, step: int) -> dict[int, datetime]:
             )
         ).all()
     return {i: utc(t) for i, t in rows if t is not None}
+
+
+def expected_from_snapshots(db: Database, ids: list[int]) -> set[PageKey]:
+    """What the database says must be paged: each incident's frozen policy snapshot, its user targets, and those
+    users' high-urgency rules (the drills use user targets only)."""
+    with db.reader() as s:
+        snaps = {
+            e.incident_id: PolicySnapshot.from_dict(e.snapshot)
+            for e in s.execute(select(Escalation).where(Escalation.incident_id.in_(ids))).scalars()
+        }
+        rules: dict[int, list[int]] = {}
+        for r in s.execute(select(NotificationRule).where(NotificationRule.urgency == "high")).scalars():
+            rules.setdefault(r.user_id, []).append(r.contact_method_id)
+    expected: set[PageKey] = set()
+    for incident, snap in snaps.items():
+        for cycle in range(snap.repeat + 1):
+            for step, spec in enumerate(snap.steps):
+                for target in spec.targets:
+                    assert target.kind == "user"
+                    user = int(target.ref)
+                    expected |= {(incident, step, cycle, user, cm) for cm in rules.get(user, [])}
+    assert set(snaps) == set(ids), "an incident has no escalation"
+    return expected
 
 
 def incident_times(db: Database, ids: list[int]) -> dict[int, datetime]:
