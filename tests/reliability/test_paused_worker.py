@@ -80,6 +80,7 @@ def test_worker_paused_past_its_lease_sends_nothing_stale(
     wait_for(
         delivered_by_others,
         timeout=scale(120, 600),
+        every=0.25,
         what="the other workers to deliver everything, the frozen worker's share included",
         describe=lambda: paging.describe(db, expected, sink),
     )

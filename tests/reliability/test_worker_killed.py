@@ -75,6 +75,7 @@ def test_worker_killed_at_random_moments_misses_nothing(
     wait_for(
         all_delivered,
         timeout=scale(120, 900),
+        every=0.25,
         what="every expected page to be delivered",
         describe=lambda: paging.describe(db, expected, sink) + "\n" + worker.log_text()[-3000:],
     )
