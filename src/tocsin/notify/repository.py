@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due, release_owned
 from tocsin.notify.models import ContactMethod, Notification, NotificationRule
 
-PENDING = Notification.status == "pending"
 # Due for sending: new or retrying rows, and interrupted sends waiting for their one resend.
 SENDABLE = Notification.status.in_(("pending", "ambiguous"))
 # First pages of an incident (step 0 of the first pass) go ahead of any backlog of later steps and repeats.
