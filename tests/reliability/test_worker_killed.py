@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -110,7 +110,7 @@ def test_worker_killed_at_random_moments_misses_nothing(
     for incident in ids:
         fired = {k[1]: by_key[k].created_at for k in by_key if k[0] == incident}
         for step in range(len(DELAYS)):
-            due = opened[incident] if step == 0 else fired[step - 1] + paging.timedelta(seconds=DELAYS[step - 1])
+            due = opened[incident] if step == 0 else fired[step - 1] + timedelta(seconds=DELAYS[step - 1])
             page = by_key[(incident, step, 0, *responder(drill.incidents[incident], step))]
             first_arrival = min(d.at for d in deliveries[page.id])
             assert fired[step] >= due, f"incident {incident} step {step} fired {due - fired[step]} early"
