@@ -40,6 +40,9 @@ format: $(STAMP) ## Format the code
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+chaos: $(STAMP) ## Long reliability drills: 1,000 incidents under SIGKILL, 500 ack races, frozen workers (PostgreSQL needed)
+	TOCSIN_CHAOS=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/reliability $(PYTEST_ARGS)
+
 bench: $(STAMP) ## Run the benchmarks (BENCH_ARGS="--quick", "--only NAME", "--profile"); results go to bench/results/
 	@need=(); \
 	command -v wrk >/dev/null 2>&1 || need+=(wrk); \
@@ -50,4 +53,4 @@ bench: $(STAMP) ## Run the benchmarks (BENCH_ARGS="--quick", "--only NAME", "--p
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) tocsin.db tocsin.db-wal tocsin.db-shm
 
-.PHONY: help install run test lint format bench clean
+.PHONY: help install run test lint format bench chaos clean
