@@ -115,11 +115,33 @@ def markdown(run: dict[str, Any]) -> str:
             f"| {v['label']} | `{v['benchmark']}` | {_fmt(v['value'])} {v['unit']} | {v['op']} {_fmt(v['threshold'])} "
             f"{v['unit']} | {'✅ PASS' if v['status'] == 'PASS' else '❌ ' + v['status']} |"
         )
+    lines += _comparisons(run["results"])
     lines += ["", "| Benchmark | Figures |", "| --- | --- |"]
     for name, figures in run["results"].items():
         shown = ", ".join(f"{k} {_fmt(v)}" for k, v in _flatten(figures).items())
         lines.append(f"| `{name}` | {shown} |")
     return "\n".join(lines)
+
+
+def _comparisons(results: dict[str, Any]) -> list[str]:
+    """The ratios asked for beside the targets: ingest against the ceiling, batches against Alertmanager."""
+    lines: list[str] = []
+    ceiling = lookup(results, "ceiling.requests_per_s")
+    peer = lookup(results, "alertmanager-peer.alerts_per_s")
+    for name in ("ingest-sqlite", "ingest-postgres"):
+        events = lookup(results, f"{name}.events_per_s")
+        alerts = lookup(results, f"{name}.alertmanager_alerts_per_s")
+        if events is not None and ceiling:
+            lines.append(
+                f"- `{name}`: {_fmt(events)} events/s = {_fmt(100 * events / ceiling)} % of the ceiling "
+                f"({_fmt(ceiling)} requests/s)."
+            )
+        if alerts is not None and peer:
+            lines.append(
+                f"- `{name}`: {_fmt(alerts)} alerts/s in batches of 100 = {alerts / peer:.3f} times Alertmanager "
+                f"({_fmt(peer)} alerts/s)."
+            )
+    return ["", *lines] if lines else []
 
 
 def _flatten(figures: Any, prefix: str = "") -> dict[str, Any]:

@@ -46,7 +46,7 @@ class Profile:
 
 PROFILES = {
     "full": Profile("full", 10, 1000, 10, 10_000, 10_000, 20, 100_000, 500, 10, 5000),
-    "quick": Profile("quick", 2, 1000, 2, 1000, 1000, 5, 0, 500, 2, 500),
+    "quick": Profile("quick", 2, 1000, 2, 500, 500, 5, 0, 500, 1, 300),
     "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40),
 }
 

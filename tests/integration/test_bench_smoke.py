@@ -74,6 +74,7 @@ def test_ingest_benchmarks_compare_with_the_ceiling(tmp_path: Path) -> None:
     ingest = results["ingest-sqlite"]
     assert ingest["events_per_s"] > 0
     assert ingest["events_failed"] == 0
+    assert ingest["mean_commit_batch"] >= 1
     assert ingest["alertmanager_batches_failed"] == 0
     assert ingest["fixed_rate"]["ok"] == ingest["fixed_rate"]["sent"] > 0
     assert 0 < ingest["fixed_rate"]["p50_ms"] <= ingest["fixed_rate"]["p99_ms"]
