@@ -66,6 +66,10 @@ TARGETS: tuple[Target, ...] = (
         "Event 2xx to first provider call p99 at 500 events/s", "event-to-page", "event_to_page_p99_ms", "<", 500, "ms"
     ),
     Target("Webhook notifications/s", "notify-throughput", "messages_per_s", ">=", 500, "/s"),
+    Target("Incident list p95, 100k incidents, SQLite", "web-sqlite", "list_p95_ms", "<", 150, "ms"),
+    Target("Incident page p95, 1M alerts, SQLite", "web-sqlite", "incident_page_p95_ms", "<", 150, "ms"),
+    Target("Incident list p95, 100k incidents, PostgreSQL", "web-postgres", "list_p95_ms", "<", 150, "ms"),
+    Target("Incident page p95, 1M alerts, PostgreSQL", "web-postgres", "incident_page_p95_ms", "<", 150, "ms"),
 )
 
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import engine_timers, ingest, paging, profiling, report
+from bench import engine_timers, ingest, paging, profiling, report, web_pages
 from bench.databases import postgres_available
 from bench.procs import ROOT, scratch_dir
 
@@ -42,12 +42,15 @@ class Profile:
     page_rate: float
     page_seconds: float
     notify_messages: int
+    web_incidents: int
+    web_alerts: int
+    web_requests: int
 
 
 PROFILES = {
-    "full": Profile("full", 10, 1000, 10, 10_000, 10_000, 20, 100_000, 500, 10, 5000),
-    "quick": Profile("quick", 2, 1000, 2, 500, 500, 5, 0, 500, 1, 300),
-    "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40),
+    "full": Profile("full", 10, 1000, 10, 10_000, 10_000, 20, 100_000, 500, 10, 5000, 100_000, 1_000_000, 40),
+    "quick": Profile("quick", 2, 1000, 2, 500, 500, 5, 0, 500, 1, 300, 10_000, 100_000, 20),
+    "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40, 200, 2_000, 3),
 }
 
 # (sizes, scratch directory, where to put profiles or None) -> figures, or None when skipped
@@ -97,6 +100,12 @@ BENCHMARKS: dict[str, Bench] = {
     ),
     "notify-throughput": lambda p, d, prof: paging.notification_throughput(
         messages=p.notify_messages, workdir=d, profile_dir=prof
+    ),
+    "web-sqlite": lambda p, d, _prof: web_pages.run(
+        backend="sqlite", incidents=p.web_incidents, alerts=p.web_alerts, requests=p.web_requests, workdir=d
+    ),
+    "web-postgres": lambda p, d, _prof: web_pages.run(
+        backend="postgres", incidents=p.web_incidents, alerts=p.web_alerts, requests=p.web_requests, workdir=d
     ),
 }
 
@@ -156,9 +165,9 @@ def run(names: list[str], profile: Profile, out: Path, *, profile_dir: Path | No
     results: dict[str, Any] = {}
     durations: dict[str, float] = {}
     notes: list[str] = []
-    pg_problem = postgres_available() if "ingest-postgres" in names else None
+    pg_problem = postgres_available() if any(n.endswith("postgres") for n in names) else None
     for name in names:
-        if name == "ingest-postgres" and pg_problem is not None:
+        if name.endswith("postgres") and pg_problem is not None:
             results[name] = {"error": f"PostgreSQL unreachable: {pg_problem}"}
             continue
         workdir = scratch_dir(name)

@@ -55,7 +55,7 @@ def seed(url: str, *, incidents: int, alerts: int, big_incident_alerts: int) -> 
             integration = services.add_integration(s, service, name="bench", type="pagerduty_v2", now=now)
             service_id, integration_id = service.id, integration.id
         words = ["disk", "latency", "errors", "memory", "queue", "certificate", "replication", "timeout"]
-        incident_rows = []
+        incident_rows: list[dict[str, Any]] = []
         for n in range(1, incidents + 1):
             at = start + timedelta(minutes=5 * n)
             open_ = rng.random() < 0.02
@@ -77,7 +77,7 @@ def seed(url: str, *, incidents: int, alerts: int, big_incident_alerts: int) -> 
                 }
             )
         per_incident = [0] * (incidents + 1)
-        alert_rows = []
+        alert_rows: list[dict[str, Any]] = []
         big = incidents // 2
         for i in range(alerts):
             incident = big if i < big_incident_alerts else rng.randint(1, incidents)

@@ -84,3 +84,17 @@ def test_ingest_benchmarks_compare_with_the_ceiling(tmp_path: Path) -> None:
         100 * ingest["events_per_s"] / results["ceiling"]["requests_per_s"], abs=0.1
     )
     assert 20 < ingest["peak_rss_mb"] < 4096
+
+
+@pytest.mark.slow
+def test_console_page_benchmark_signs_in_and_times_every_page(tmp_path: Path) -> None:
+    run = run_bench(tmp_path, "web-sqlite")
+    web = run["results"]["web-sqlite"]
+    assert web["incidents"] == 200
+    assert web["alerts"] == 2_000
+    assert 0 < web["open_incidents"] < web["incidents"]
+    for name in ("list_open", "list_all", "list_search", "incident_typical", "incident_many_alerts", "live_rows"):
+        page = web["pages"][name]
+        assert 0 < page["p50_ms"] <= page["p95_ms"] <= page["max_ms"], name
+    assert web["list_p95_ms"] == max(web["pages"][n]["p95_ms"] for n in ("list_open", "list_all", "list_search"))
+    assert {v["benchmark"] for v in run["verdicts"]} == {"web-sqlite"}
