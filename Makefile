@@ -40,6 +40,10 @@ format: $(STAMP) ## Format the code
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+chaos: $(STAMP) ## Long reliability drills: 1,000 incidents under SIGKILL, 500 ack races, frozen workers (PostgreSQL needed)
+	TOCSIN_CHAOS=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/reliability $(PYTEST_ARGS)
+.PHONY: chaos
+
 bench: $(STAMP) ## Run the benchmarks (BENCH_ARGS="--quick", "--only NAME", "--profile"); results go to bench/results/
 	@need=(); \
 	command -v wrk >/dev/null 2>&1 || need+=(wrk); \

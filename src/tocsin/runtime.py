@@ -112,11 +112,14 @@ class Runtime:
         ctx = notify.SendContext(
             base_url=self.settings.base_url, throttle=throttle or Throttle(), links=self.action_link
         )
+        lease = timedelta(seconds=self.settings.engine_lease_seconds)
         modules: list[Module] = [
             AckTimeoutModule(self.db),
-            EscalationModule(self.db, owner=owner),
-            NotificationModule(self.db, self.providers, ctx, self.clock, owner=owner),
-            AuditorModule(self.db),
+            EscalationModule(self.db, owner=owner, lease=lease),
+            NotificationModule(
+                self.db, self.providers, ctx, self.clock, owner=owner, lease=lease, send_lease=2 * lease
+            ),
+            AuditorModule(self.db, every=min(timedelta(seconds=10), lease)),
             HandoffModule(self.db),
         ]
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)

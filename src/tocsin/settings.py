@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     run_worker: bool = True
     worker_id: str | None = None
     engine_tick_seconds: float = Field(default=1.0, gt=0, le=5)
+    # How long a worker's claim on due work holds before another worker may take the work over; a send in flight
+    # is declared ambiguous after twice this, so keep it well above the providers' 10 s timeout in production.
+    engine_lease_seconds: float = Field(default=30.0, ge=1, le=600)
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "tocsin@localhost"

@@ -32,12 +32,16 @@ def claim_due(
     owner: str,
     lease: timedelta,
     limit: int,
+    first: ColumnElement[Any] | None = None,
 ) -> list[Claim]:
+    """Claim up to ``limit`` due rows, oldest due first; ``first`` (an expression, lower sorts first) puts some
+    kinds of due work ahead of the rest whatever their due times, so that a backlog cannot delay it."""
     lease_free = or_(model.lease_until.is_(None), model.lease_until < now)
+    order = [due_column, model.id] if first is None else [first, due_column, model.id]
     stmt = (
         select(model.id)
         .where(and_(ready, due_column.is_not(None), due_column <= now, lease_free))
-        .order_by(due_column, model.id)
+        .order_by(*order)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -53,6 +57,21 @@ def claim_due(
         .execution_options(synchronize_session=False)
     ).all()
     return sorted((Claim(id=r[0], fence=r[1]) for r in rows), key=lambda c: ids.index(c.id))
+
+
+def release_owned(session: Session, model: Any, *, owner: str, ready: ColumnElement[bool]) -> int:
+    """Drop the leases a named worker holds, moving the fence on so that anything it still has in hand is stale.
+
+    A worker restarting under the same name calls this: its previous life is gone, and waiting for those leases
+    to run out would hold back work that is due now. Worker names must be unique among live workers.
+    """
+    result = session.execute(
+        update(model)
+        .where(ready, model.lease_owner == owner, model.lease_until.is_not(None))
+        .values(lease_owner=None, lease_until=None, fence=model.fence + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def lock_if_fenced(session: Session, model: Any, claim: Claim) -> Any | None:

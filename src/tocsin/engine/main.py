@@ -5,18 +5,43 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
+from tocsin.engine.runner import Runner
+from tocsin.escalation import service as escalation
+from tocsin.notify import service as notify
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def run_worker(settings: Settings, *, owner: str | None = None) -> None:
-    """Run the engine until SIGTERM or SIGINT; finishes the pass in progress, then returns."""
+def recover(runtime: Runtime, owner: str) -> int:
+    """Take back what this worker's previous life (same name) left claimed or in flight when it died."""
+    with runtime.db.unit_of_work() as session:
+        now = runtime.clock.now()
+        return escalation.recover_worker(session, owner) + notify.recover_worker(session, owner, now=now)
+
+
+def run_worker(
+    settings: Settings, *, owner: str | None = None, configure: Callable[[Runner], None] | None = None
+) -> None:
+    """Run the engine until SIGTERM or SIGINT; finishes the pass in progress, then returns.
+
+    ``configure`` may adjust the engine before it starts (fault-injection drills install hooks this way).
+    """
     runtime = Runtime.build(settings)
     engine = runtime.build_engine(owner=owner)
+    if configure is not None:
+        configure(engine)
+    # With a stable name (--owner or TOCSIN_WORKER_ID) a restarted worker resumes its own leases at once; with the
+    # default host:pid name there is nothing of its own to find, and other workers wait for the leases to expire.
+    stable_name = owner or settings.worker_id
+    if stable_name:
+        recovered = recover(runtime, stable_name)
+        if recovered:
+            log.warning("took back %d items left by this worker's previous run", recovered)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

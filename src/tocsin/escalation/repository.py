@@ -3,15 +3,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, case, insert, select, update
 from sqlalchemy.orm import Session
 
-from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due
+from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due, release_owned
 from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
 from tocsin.incidents.models import Incident
 from tocsin.services.models import Service
 
 ACTIVE = Escalation.status == "active"
+# An incident's first page (step 0 of the first pass) goes ahead of any backlog of later steps and repeats: after
+# a stall, someone hears about the new incident before the old ones page again.
+FIRST_PAGE_FIRST = case((and_(Escalation.step_index == 0, Escalation.cycle == 0), 0), else_=1)
 
 
 def policy(session: Session, policy_id: int) -> EscalationPolicy | None:
@@ -83,7 +86,19 @@ def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limi
         owner=owner,
         lease=lease,
         limit=limit,
+        first=FIRST_PAGE_FIRST,
     )
+
+
+def release_claims_of(session: Session, owner: str) -> int:
+    return release_owned(session, Escalation, owner=owner, ready=ACTIVE)
+
+
+def incident_of(session: Session, escalation_id: int) -> int | None:
+    found: int | None = session.execute(
+        select(Escalation.incident_id).where(Escalation.id == escalation_id)
+    ).scalar_one_or_none()
+    return found
 
 
 def lock_claimed(session: Session, c: Claim) -> Escalation | None:

@@ -172,10 +172,13 @@ def _apply(
 
 def fire_claimed(session: Session, claim: Claim, *, now: datetime) -> bool:
     """Fire a claimed escalation if it is still ours and its incident still pages. Returns whether it ran."""
+    # Lock the incident before the escalation, in the order an acknowledgement takes them (incident, then its
+    # escalation): the opposite order deadlocks with an ack of the same incident on PostgreSQL.
+    incident_id = repo.incident_of(session, claim.id)
+    incident = incident_repo.get(session, incident_id, for_update=True) if incident_id is not None else None
     esc = repo.lock_claimed(session, claim)
     if esc is None:
         return False  # Another worker took it over after our lease ran out: its run is the valid one.
-    incident = incident_repo.get(session, esc.incident_id, for_update=True)
     if incident is None or incident.status != "triggered":
         esc.status = "stopped"
         esc.next_fire_at = None
@@ -271,6 +274,12 @@ def retarget_to_policy(session: Session, incident: Incident, policy_id: int, *, 
 def stop(session: Session, incident_id: int, *, now: datetime) -> None:
     repo.stop(session, incident_id, now)
     notify.cancel_pending_pages(session, incident_id)
+
+
+def recover_worker(session: Session, owner: str) -> int:
+    """A worker restarting under the same name releases the timers its previous life had claimed, so that they
+    fire now rather than when those leases would have run out."""
+    return repo.release_claims_of(session, owner)
 
 
 def rearm_lost(session: Session, *, now: datetime) -> int:

@@ -4,15 +4,20 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due
+from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due, release_owned
 from tocsin.notify.models import ContactMethod, Notification, NotificationRule
 
-PENDING = Notification.status == "pending"
+# Due for sending: new or retrying rows, and interrupted sends waiting for their one resend.
+SENDABLE = Notification.status.in_(("pending", "ambiguous"))
+# First pages of an incident (step 0 of the first pass) go ahead of any backlog of later steps and repeats.
+FIRST_PAGE_FIRST = case(
+    (and_(Notification.kind == "page", Notification.step_index == 0, Notification.cycle == 0), 0), else_=1
+)
 
 
 def contact_methods_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[ContactMethod]]:
@@ -69,12 +74,36 @@ def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limi
         session,
         Notification,
         due_column=Notification.next_attempt_at,
-        ready=PENDING,
+        ready=SENDABLE,
         now=now,
         owner=owner,
         lease=lease,
         limit=limit,
+        first=FIRST_PAGE_FIRST,
     )
+
+
+def release_claims_of(session: Session, owner: str) -> int:
+    """Unsent rows a named worker had claimed, made claimable again at once."""
+    return release_owned(session, Notification, owner=owner, ready=SENDABLE)
+
+
+def sending_of(session: Session, owner: str) -> list[Notification]:
+    """Rows a named worker left in 'sending'."""
+    stmt = (
+        select(Notification)
+        .where(Notification.status == "sending", Notification.lease_owner == owner)
+        .order_by(Notification.id)
+        .with_for_update()
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def incident_of(session: Session, notification_id: int) -> int | None:
+    found: int | None = session.execute(
+        select(Notification.incident_id).where(Notification.id == notification_id)
+    ).scalar_one_or_none()
+    return found
 
 
 def lock_claimed(session: Session, c: Claim) -> Notification | None:
@@ -94,7 +123,7 @@ def get(session: Session, notification_id: int) -> Notification | None:
 
 
 def next_attempt(session: Session) -> datetime | None:
-    return next_due(session, Notification, due_column=Notification.next_attempt_at, ready=PENDING)
+    return next_due(session, Notification, due_column=Notification.next_attempt_at, ready=SENDABLE)
 
 
 def sent_times(session: Session, contact_method_id: int, since: datetime) -> list[datetime]:

@@ -37,6 +37,10 @@ from tocsin.users import repository as user_repo
 
 ENGINE = Actor(label="notifier", source="engine")
 SEND_LEASE = timedelta(seconds=60)
+# Channels whose message id is stable across attempts (webhook-id, Message-ID), so a receiver can drop a copy:
+# a send interrupted mid-flight on them is sent once more, because a page that may never have left is worse
+# than a duplicate the receiver can recognise. Other channels keep at-most-once for interrupted sends.
+RESEND_INTERRUPTED = frozenset({"webhook", "email"})
 _FALLBACK_TEXT = {
     "no_rules": "has no notification rules; not notified",
     "no_low_rules": "has no low-urgency rules; not notified",
@@ -138,14 +142,24 @@ def _view(session: Session, incident: Incident, base_url: str) -> IncidentView:
     )
 
 
-def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -> OutboundMessage | None:
-    """Re-check and mark ``sending``; returns the message to send, or None when nothing must go out."""
-    n = repo.lock_claimed(session, c)
-    if n is None or n.status != "pending":
-        return None  # Our claim went stale: another worker owns this row now.
+def begin_send(
+    session: Session, c: Claim, *, now: datetime, ctx: SendContext, send_lease: timedelta = SEND_LEASE
+) -> OutboundMessage | None:
+    """Re-check and mark ``sending``; returns the message to send, or None when nothing must go out.
+
+    The message's ``extra`` carries the fence and ``lease_until``: past that instant the row may have been declared
+    ambiguous and handed to another worker, so the sender must not start the call any more.
+    """
+    # The incident row first, then the notification: the order an acknowledgement takes them (it locks the
+    # incident, then cancels its pending pages). The opposite order deadlocks with it on PostgreSQL.
+    incident_id = repo.incident_of(session, c.id)
     incident: Incident | None = None
-    if n.incident_id is not None:
-        incident = incident_repo.get(session, n.incident_id, for_update=True)
+    if incident_id is not None:
+        incident = incident_repo.get(session, incident_id, for_update=True)
+    n = repo.lock_claimed(session, c)
+    if n is None or n.status not in ("pending", "ambiguous"):
+        return None  # Our claim went stale: another worker owns this row now.
+    resend = n.status == "ambiguous"
     if n.kind == "page" and (incident is None or incident.status != "triggered"):
         n.status = "cancelled"
         n.next_attempt_at = None
@@ -159,7 +173,8 @@ def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -
         n.next_attempt_at = None
         return None
     bundled: list[Notification] = []
-    if n.kind == "page":
+    # The resend of an interrupted message is the same message, already counted by the throttle when it started.
+    if n.kind == "page" and not resend:
         decision = ctx.throttle.decide(repo.sent_times(session, cm.id, now - ctx.throttle.horizon), now)
         if not decision.allowed:
             if n.held_since is None:
@@ -185,7 +200,7 @@ def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -
             bundled = [h for h in repo.held_back(session, cm.id, n.id)]
     n.status = "sending"
     n.attempts += 1
-    n.lease_until = now + SEND_LEASE
+    n.lease_until = now + send_lease
     n.held_since = None
     text = ""
     if bundled:
@@ -222,7 +237,7 @@ def begin_send(session: Session, c: Claim, *, now: datetime, ctx: SendContext) -
         resolve_url=resolve_url,
         text=text,
         secret=cm.secret,
-        extra={"fence": n.fence},
+        extra={"fence": n.fence, "lease_until": n.lease_until.isoformat()},
     )
 
 
@@ -230,6 +245,19 @@ def still_ours(session: Session, notification_id: int, fence: int) -> bool:
     """The last check before a provider is called."""
     current = repo.fence_of(session, notification_id)
     return current is not None and current == (fence, "sending")
+
+
+def unsend(session: Session, notification_id: int, fence: int, *, now: datetime) -> bool:
+    """Put a row marked 'sending' but certainly never sent back to due, if it is still ours."""
+    n = repo.lock_claimed(session, Claim(id=notification_id, fence=fence))
+    if n is None or n.status != "sending":
+        return False
+    n.status = "ambiguous" if n.payload.get("ambiguous") else "pending"
+    n.attempts -= 1
+    n.next_attempt_at = now
+    n.lease_owner = None
+    n.lease_until = None
+    return True
 
 
 def record(
@@ -297,27 +325,51 @@ def record(
 
 
 def mark_ambiguous(session: Session, *, now: datetime) -> int:
-    """Sends whose worker vanished mid-call: their outcome is unknown, so they are recorded, never resent."""
+    """Sends whose worker vanished mid-call: their outcome is unknown, so they are recorded as ambiguous.
+
+    On channels in RESEND_INTERRUPTED the message is sent once more, with the same message id; elsewhere it is
+    never repeated.
+    """
     stuck = repo.stuck_sending(session, now)
-    rows = []
-    for n in stuck:
+    _declare_ambiguous(session, stuck, now=now)
+    return len(stuck)
+
+
+def recover_worker(session: Session, owner: str, *, now: datetime) -> int:
+    """A worker restarting under the same name takes back what its previous life left: unsent claims are
+    released at once, and sends it had in flight are declared ambiguous without waiting for their lease."""
+    released = repo.release_claims_of(session, owner)
+    interrupted = repo.sending_of(session, owner)
+    _declare_ambiguous(session, interrupted, now=now)
+    return released + len(interrupted)
+
+
+def _declare_ambiguous(session: Session, rows: Sequence[Notification], *, now: datetime) -> None:
+    timeline = []
+    for n in rows:
+        times = int(n.payload.get("ambiguous", 0)) + 1
+        cm = repo.contact_method(session, n.contact_method_id)
+        resend = times == 1 and cm is not None and cm.type in RESEND_INTERRUPTED
+        n.payload = {**n.payload, "ambiguous": times}
         n.status = "ambiguous"
         n.fence += 1
+        n.lease_owner = None
         n.lease_until = None
-        n.next_attempt_at = None
+        n.next_attempt_at = now if resend else None
+        n.last_error = "interrupted mid-send" + ("; sending once more" if resend else "; not repeated")
         if n.incident_id is not None:
-            rows.append(
+            timeline.append(
                 timeline_row(
                     n.incident_id,
                     "notify_ambiguous",
                     ENGINE,
                     now,
-                    "A send was interrupted; it may or may not have arrived and is not repeated",
+                    "A send was interrupted; it may or may not have arrived and "
+                    + ("is sent once more with the same message id" if resend else "is not repeated"),
                     notification=n.id,
                 )
             )
-    incident_repo.add_timeline(session, rows)
-    return len(stuck)
+    incident_repo.add_timeline(session, timeline)
 
 
 # --- contact methods and rules ---------------------------------------------------------------------------------

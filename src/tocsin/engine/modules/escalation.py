@@ -11,7 +11,9 @@ from tocsin.escalation import service as escalation
 class EscalationModule:
     name = "escalation"
 
-    def __init__(self, db: Database, *, owner: str, lease: timedelta = timedelta(seconds=30), batch: int = 200) -> None:
+    # A small batch, as in the notifier: the runner sends pages only between batches, so the first pages of a
+    # burst of incidents go out after 50 fires rather than after all of them.
+    def __init__(self, db: Database, *, owner: str, lease: timedelta = timedelta(seconds=30), batch: int = 50) -> None:
         self.db = db
         self.owner = owner
         self.lease = lease

@@ -30,7 +30,10 @@ class NotificationModule:
         owner: str,
         retry: RetryPolicy | None = None,
         lease: timedelta = timedelta(seconds=30),
-        batch: int = 100,
+        send_lease: timedelta = notify.SEND_LEASE,
+        # Small batches: sends run one after another, and the runner fires due escalation steps only between
+        # batches, so the batch bounds how long a backlog of sends can hold up the next step's timer.
+        batch: int = 20,
         before_send: Callable[[int], None] | None = None,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -41,6 +44,7 @@ class NotificationModule:
         self.owner = owner
         self.retry = retry or RetryPolicy()
         self.lease = lease
+        self.send_lease = send_lease
         self.batch = batch
         # A hook for fault-injection tests (pause or kill between the last check and the provider call).
         self.before_send = before_send
@@ -55,15 +59,24 @@ class NotificationModule:
 
     def _deliver(self, c: Claim) -> None:
         with self.db.unit_of_work() as session:
-            message = notify.begin_send(session, c, now=self.clock.now(), ctx=self.ctx)
+            message = notify.begin_send(session, c, now=self.clock.now(), ctx=self.ctx, send_lease=self.send_lease)
         if message is None:
             return
         fence = int(message.extra["fence"])
+        lease_until = datetime.fromisoformat(str(message.extra["lease_until"]))
         with self.db.reader() as session:
             if not notify.still_ours(session, message.notification_id, fence):
                 return
         if self.before_send is not None:
             self.before_send(message.notification_id)
+        if self.clock.now() >= lease_until:
+            # We stalled (paused, swapped out, clock jumped) past our lease after the last check: the row may be
+            # another worker's by now, and our fence cannot travel with the request. Nothing has left yet, so the
+            # row goes back to due if it is still ours; otherwise its new owner sends it.
+            log.warning("lease on notification %d ran out before sending; not sending", message.notification_id)
+            with self.db.unit_of_work() as session:
+                notify.unsend(session, message.notification_id, fence, now=self.clock.now())
+            return
         provider = self.providers.get(message.contact_type)
         if provider is None:
             result = SendResult(outcome="failed", error=f"no provider configured for {message.contact_type}")
