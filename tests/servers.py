@@ -220,3 +220,70 @@ def running_server(database_url: str, tmp_path: Path, **env: str) -> Iterator[To
         yield server
     finally:
         server.stop()
+
+
+# --- Prometheus Alertmanager --------------------------------------------------------------------------------------
+
+
+@dataclass
+class AlertmanagerProcess:
+    """A real Alertmanager on loopback: its own storage directory, gossip off, a free port."""
+
+    config: str
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 30.0) -> AlertmanagerProcess:
+        binary = require_binary("prometheus-alertmanager")
+        config_path = self.workdir / "alertmanager.yml"
+        config_path.write_text(self.config)
+        storage = self.workdir / "am-data"
+        storage.mkdir(exist_ok=True)
+        self.log_path = self.workdir / "alertmanager.log"
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={config_path}",
+                    f"--storage.path={storage}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--cluster.listen-address=",
+                    "--log.level=warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+        def ready() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"alertmanager exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
+            try:
+                return httpx.get(f"{self.base_url}/-/ready", timeout=1.0).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(ready, timeout=timeout, interval=0.1, what=f"alertmanager on port {self.port}")
+        return self
+
+    def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        response = httpx.post(f"{self.base_url}/api/v2/alerts", json=alerts, timeout=10)
+        assert response.status_code == 200, response.text
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(10)
+            self.proc = None
