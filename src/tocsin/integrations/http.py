@@ -7,12 +7,12 @@ refused before any parsing or database work, so other keys do not feel it.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts.schemas import NormalizedEvent, Submission, SubmissionResult
@@ -30,6 +30,8 @@ from tocsin.integrations._json import parse_body
 from tocsin.integrations.ratelimit import KeyedRateLimiter, retry_after_header
 from tocsin.runtime import Runtime
 from tocsin.services import service as services
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["inbound"])
 
@@ -238,6 +240,7 @@ async def _signing_secret(runtime: Runtime, key: str) -> str | None:
 
     try:
         return await run_in_threadpool(lookup)
-    except SQLAlchemyError:
-        # Without the secret the request cannot be checked; the sender retries a 503, never a 500.
+    except Exception:
+        # Without the secret the request cannot be checked: the sender is told to retry (503), not 500.
+        log.exception("could not read the signing secret of an integration")
         raise Unavailable("the database is unavailable; please retry") from None

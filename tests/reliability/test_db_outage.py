@@ -1,0 +1,315 @@
+"""Database outage on PostgreSQL while a server ingests and escalation steps fall due.
+
+Faults come from an admin connection: ``pg_terminate_backend`` on every backend of the test's database, over and
+over, first as short blips during an ingest burst, then as a hard outage (the database also refuses new
+connections) spanning the moment escalation steps are due. Ingestion must answer 503 while the database is
+away (never 2xx for an event that was not committed, never 500), recover within 10 s, and every step due during
+the outage must page exactly once afterwards.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import PG_ADMIN_URL
+from tests.servers import (
+    TocsinServer,
+    WebhookSink,
+    fresh_database,
+    new_key,
+    pg_database_name,
+    seed_service,
+    wait_for,
+)
+from tocsin.db.session import Database
+from tocsin.escalation import service as escalation
+from tocsin.notify import service as notify
+from tocsin.services import service as services
+from tocsin.users import service as users
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+STEP_DELAY = 3  # seconds between the first and the second step of the paging policy
+RECOVERY = 10.0  # seconds within which ingestion and paging must be back after the database is
+INCIDENTS = 8  # per test that pages
+
+
+class Faults:
+    """Kills the backends of one database from an admin connection, and can make it refuse new ones."""
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        self.killed = 0
+
+    def terminate(self) -> int:
+        with self.admin.connect() as conn:
+            n = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = :db AND pid <> pg_backend_pid()"
+                ),
+                {"db": self.database},
+            ).scalar_one()
+        self.killed += int(n)
+        return int(n)
+
+    def refuse_connections(self, refuse: bool) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{self.database}" WITH ALLOW_CONNECTIONS {str(not refuse).lower()}'))
+
+    @contextmanager
+    def repeatedly(self, every: float) -> Iterator[None]:
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.is_set():
+                self.terminate()
+                stop.wait(every)
+
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(10)
+
+    def close(self) -> None:
+        self.refuse_connections(False)
+        self.admin.dispose()
+
+
+def seed_paging(url: str, sink: WebhookSink, group: str, count: int) -> list[str]:
+    """``count`` services, each with its own two-step policy: step 1 pages ``first i`` at once, step 2 pages
+    ``second i`` STEP_DELAY seconds later, through webhooks to ``/<group>/<step>/<i>`` on the sink. One page per
+    person keeps throttling and bundling out of the count. Returns the integration keys."""
+    now = datetime.now(UTC)
+    keys = []
+    db = Database(url)
+    try:
+        with db.unit_of_work() as s:
+            for i in range(count):
+                ids = {}
+                for step in ("first", "second"):
+                    user = users.create_user(s, email=f"{group}-{step}-{i}@example.com", name=f"{step} {i}", now=now)
+                    hook = notify.add_contact_method(
+                        s,
+                        user_id=user.id,
+                        name="hook",
+                        type="webhook",
+                        address=f"{sink.base_url}/{group}/{step}/{i}",
+                        now=now,
+                    )
+                    notify.add_rule(s, user_id=user.id, urgency="high", contact_method_id=hook.id, delay_seconds=0)
+                    ids[step] = user.id
+                policy = escalation.create_policy(
+                    s,
+                    name=f"{group} two steps {i}",
+                    steps=[
+                        ([{"kind": "user", "ref": ids["first"]}], STEP_DELAY),
+                        ([{"kind": "user", "ref": ids["second"]}], 60),
+                    ],
+                    now=now,
+                )
+                service = services.create_service(s, name=f"{group}-{i}", now=now)
+                service.escalation_policy_id = policy.id
+                keys.append(new_key())
+                services.add_integration(s, service, name="events", type="pagerduty_v2", now=now, key=keys[-1])
+    finally:
+        db.dispose()
+    return keys
+
+
+def trigger(client: httpx.Client, key: str, dedup: str) -> int:
+    event = {
+        "routing_key": key,
+        "event_action": "trigger",
+        "dedup_key": dedup,
+        "payload": {"summary": f"{dedup} is down", "source": "outage-test", "severity": "critical"},
+    }
+    try:
+        return client.post("/v2/enqueue", json=event).status_code
+    except httpx.TransportError:
+        return 0
+
+
+def stored_keys(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return set(conn.execute(text("SELECT dedup_key FROM alert_events")).scalars())
+    finally:
+        engine.dispose()
+
+
+def paging_state(url: str) -> str:
+    """Notification and escalation states, for failure messages."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            notes = conn.execute(
+                text("SELECT status, step_index, count(*) FROM notifications GROUP BY status, step_index")
+            ).all()
+            escs = conn.execute(
+                text("SELECT status, step_index, lease_owner IS NOT NULL, count(*) FROM escalations GROUP BY 1, 2, 3")
+            ).all()
+    finally:
+        engine.dispose()
+    return f"notifications (status, step, n): {notes}; escalations (status, step, leased, n): {escs}"
+
+
+def pages(sink: WebhookSink, group: str, step: str) -> Counter[str]:
+    """How many pages each person of a step received (one incident per person)."""
+    return Counter(m.path for m in sink.messages() if m.path.startswith(f"/{group}/{step}/"))
+
+
+@dataclass
+class World:
+    url: str
+    sink: WebhookSink
+    server: TocsinServer
+    faults: Faults
+    bulk_key: str
+    paging_keys: dict[str, list[str]]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """One server for the module: each test pages its own group of services and people."""
+    tmp = tmp_path_factory.mktemp("outage")
+    with fresh_database("postgres", tmp) as url, WebhookSink() as sink:
+        bulk_key = new_key()
+        seed_service(url, name="bulk", keys={"pagerduty_v2": bulk_key})
+        paging = {group: seed_paging(url, sink, group, INCIDENTS) for group in ("hard", "blips")}
+        faults = Faults(pg_database_name(url))
+        server = TocsinServer(url, tmp / "server.log", env={"TOCSIN_OUTBOUND_ALLOWLIST": "127.0.0.1"})
+        server.start()
+        try:
+            yield World(url, sink, server, faults, bulk_key, paging)
+        finally:
+            faults.close()
+            server.stop()
+
+
+def test_connection_blips_during_ingest_give_503_never_500_and_lose_nothing(world: World) -> None:
+    server, faults, key = world.server, world.faults, world.bulk_key
+    faults.killed = 0
+    results: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def send(prefix: str) -> None:
+        with httpx.Client(base_url=server.base_url, timeout=30) as client:
+            for i in range(100):
+                code = trigger(client, key, f"{prefix}-{i}")
+                with lock:
+                    results[f"{prefix}-{i}"] = code
+
+    senders = [threading.Thread(target=send, args=(f"s{n}",)) for n in range(4)]
+    with faults.repeatedly(every=0.15):
+        for t in senders:
+            t.start()
+        for t in senders:
+            t.join(120)
+    assert faults.killed > 0
+    codes = Counter(results.values())
+    assert set(codes) <= {202, 503}, f"unexpected statuses under connection loss: {codes}; {server.tail()}"
+    acknowledged = {k for k, c in results.items() if c == 202}
+    assert acknowledged, codes
+    missing = acknowledged - stored_keys(world.url)
+    assert missing == set(), f"{len(missing)} acknowledged events are not stored"
+    # Once the faults stop, everything is accepted again without a restart.
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        assert trigger(client, key, "after-blips") == 202
+    print(f"blips: statuses {dict(codes)}, backends killed {faults.killed}")
+
+
+def test_hard_outage_answers_503_recovers_and_due_steps_fire_exactly_once(world: World) -> None:
+    server, faults, sink, bulk = world.server, world.faults, world.sink, world.bulk_key
+    keys = world.paging_keys["hard"]
+    faults.killed = 0
+    incidents = len(keys)
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        for key in keys:
+            assert trigger(client, key, "db-primary") == 202
+        wait_for(lambda: len(pages(sink, "hard", "first")) == incidents, timeout=30, what="the first step's pages")
+        opened_at = time.monotonic()
+
+        # The second step falls due STEP_DELAY seconds after the first: the outage spans that moment.
+        faults.refuse_connections(True)
+        outage_codes: Counter[int] = Counter()
+        with faults.repeatedly(every=0.2):
+            outage_started = time.monotonic()
+            n = 0
+            while time.monotonic() < opened_at + STEP_DELAY + 3:
+                n += 1
+                outage_codes[trigger(client, bulk, f"during-{n}")] += 1
+                time.sleep(0.05)
+            # Detected: the server refuses with 503 while the database is away (it can take a moment to notice).
+            assert outage_codes[503] > 0, f"no 503 during the outage: {outage_codes}"
+            assert set(outage_codes) <= {202, 503}, outage_codes
+            assert pages(sink, "hard", "second") == Counter(), (
+                "the second step cannot have fired while the database was away"
+            )
+            outage_seconds = time.monotonic() - outage_started
+        faults.refuse_connections(False)
+        recovered_at = time.monotonic()
+
+        wait_for(lambda: trigger(client, bulk, f"probe-{time.monotonic()}") == 202, timeout=RECOVERY, what="ingest")
+        ingest_back = time.monotonic() - recovered_at
+        try:
+            wait_for(lambda: len(pages(sink, "hard", "second")) == incidents, timeout=RECOVERY, what="second pages")
+        except AssertionError:
+            raise AssertionError(
+                f"{len(pages(sink, 'hard', 'second'))} of {incidents} second-step pages within {RECOVERY:.0f} s of "
+                f"recovery; {paging_state(world.url)}"
+            ) from None
+        paging_back = time.monotonic() - recovered_at
+
+    # Let the engine run several more passes: nothing may fire twice.
+    time.sleep(2.5)
+    assert set(pages(sink, "hard", "first").values()) == {1}, pages(sink, "hard", "first")
+    assert set(pages(sink, "hard", "second").values()) == {1}, pages(sink, "hard", "second")
+    assert len(pages(sink, "hard", "first")) == len(pages(sink, "hard", "second")) == incidents
+    print(
+        f"outage {outage_seconds:.1f} s, statuses {dict(outage_codes)}, backends killed {faults.killed}, "
+        f"ingest back after {ingest_back:.2f} s, due steps paged {paging_back:.2f} s after recovery"
+    )
+
+
+def test_blips_while_steps_are_due_delay_nothing_and_fire_each_step_once(world: World) -> None:
+    server, faults, sink = world.server, world.faults, world.sink
+    keys = world.paging_keys["blips"]
+    faults.killed = 0
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        for key in keys:
+            assert trigger(client, key, "db-primary") == 202
+    wait_for(lambda: len(pages(sink, "blips", "first")) == len(keys), timeout=30, what="the first step's pages")
+    opened_at = time.monotonic()
+    time.sleep(max(0.0, STEP_DELAY - 1.5))
+    # Connections are killed every 100 ms from just before the second step is due until well after.
+    with faults.repeatedly(every=0.1):
+        wait_for(lambda: time.monotonic() > opened_at + STEP_DELAY + 3, timeout=30, what="the blips")
+    blips_ended = time.monotonic()
+    try:
+        wait_for(lambda: len(pages(sink, "blips", "second")) == len(keys), timeout=RECOVERY, what="second pages")
+    except AssertionError:
+        raise AssertionError(
+            f"{len(pages(sink, 'blips', 'second'))} of {len(keys)} second-step pages within {RECOVERY:.0f} s of "
+            f"the last blip; {paging_state(world.url)}"
+        ) from None
+    late = time.monotonic() - blips_ended
+    time.sleep(2.5)
+    assert set(pages(sink, "blips", "first").values()) == {1}, pages(sink, "blips", "first")
+    assert set(pages(sink, "blips", "second").values()) == {1}, pages(sink, "blips", "second")
+    print(f"blips while due: backends killed {faults.killed}, last second-step page {late:.2f} s after the blips")
