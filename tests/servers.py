@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -346,3 +347,62 @@ class WebhookSink:
     def messages(self, path: str | None = None) -> list[Received]:
         with self._lock:
             return [r for r in self.received if path is None or r.path == path]
+
+
+# --- a PostgreSQL cluster of the test's own (for restarts; never the shared server) ------------------------------
+
+
+def postgres_bindir() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    return found[-1].parent if found else None
+
+
+class PostgresCluster:
+    """``initdb`` into a temporary directory and ``pg_ctl`` on a free port, run as the ``postgres`` user."""
+
+    def __init__(self) -> None:
+        bindir = postgres_bindir()
+        if bindir is None:
+            pytest.skip("PostgreSQL server binaries are not installed")
+        if os.geteuid() != 0 and os.environ.get("USER") != "postgres":
+            pytest.skip("a separate PostgreSQL cluster needs to run as root (via runuser) or as postgres")
+        self.bindir = bindir
+        # Not under pytest's temporary directory, which only the current user may enter.
+        self.workdir = Path(tempfile.mkdtemp(prefix="tocsin-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, "postgres")
+        self.data = self.workdir / "pgdata"
+        self.port = free_port()
+
+    def _run(self, *args: str) -> None:
+        command = [str(self.bindir / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+
+    def init(self) -> PostgresCluster:
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        return self
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.workdir / "pg.log"), "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """``immediate`` is a crash: no checkpoint, recovery from the WAL at the next start."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        engine = create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        url = self.url(name)
+        migrate.upgrade(url)
+        return url

@@ -9,13 +9,16 @@ the outage must page exactly once afterwards.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,6 +26,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import PG_ADMIN_URL
 from tests.servers import (
+    PostgresCluster,
     TocsinServer,
     WebhookSink,
     fresh_database,
@@ -313,3 +317,88 @@ def test_blips_while_steps_are_due_delay_nothing_and_fire_each_step_once(world: 
     assert set(pages(sink, "blips", "first").values()) == {1}, pages(sink, "blips", "first")
     assert set(pages(sink, "blips", "second").values()) == {1}, pages(sink, "blips", "second")
     print(f"blips while due: backends killed {faults.killed}, last second-step page {late:.2f} s after the blips")
+
+
+@pytest.mark.skipif(
+    os.environ.get("TOCSIN_CHAOS") != "1", reason="crashes and restarts a PostgreSQL cluster of its own: TOCSIN_CHAOS=1"
+)
+def test_postgres_crash_and_restart(tmp_path: Path) -> None:
+    """A PostgreSQL crash (``pg_ctl stop -m immediate``) and restart during an ingest burst, spanning due steps."""
+    cluster = PostgresCluster().init()
+    cluster.start()
+    try:
+        url = cluster.create_database("tocsin")
+        with WebhookSink() as sink:
+            bulk = new_key()
+            seed_service(url, name="bulk", keys={"pagerduty_v2": bulk})
+            keys = seed_paging(url, sink, "restart", INCIDENTS)
+            server = TocsinServer(url, tmp_path / "server.log", env={"TOCSIN_OUTBOUND_ALLOWLIST": "127.0.0.1"})
+            server.start()
+            try:
+                crash_and_restart(cluster, server, sink, url, bulk, keys)
+            finally:
+                server.stop()
+    finally:
+        with suppress(subprocess.CalledProcessError):
+            cluster.stop("fast")
+        cluster.remove()
+
+
+def crash_and_restart(
+    cluster: PostgresCluster, server: TocsinServer, sink: WebhookSink, url: str, bulk: str, keys: list[str]
+) -> None:
+    results: dict[str, int] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def burst(prefix: str) -> None:
+        with httpx.Client(base_url=server.base_url, timeout=30) as client:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                code = trigger(client, bulk, f"{prefix}-{i}")
+                with lock:
+                    results[f"{prefix}-{i}"] = code
+                if code != 202:
+                    time.sleep(0.05)
+
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        for key in keys:
+            assert trigger(client, key, "db-primary") == 202
+    wait_for(lambda: len(pages(sink, "restart", "first")) == len(keys), timeout=30, what="the first step's pages")
+    opened_at = time.monotonic()
+    senders = [threading.Thread(target=burst, args=(f"b{n}",), daemon=True) for n in range(3)]
+    for t in senders:
+        t.start()
+    time.sleep(max(0.5, STEP_DELAY - 2))
+    cluster.stop("immediate")
+    down_at = time.monotonic()
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        wait_for(lambda: trigger(client, bulk, f"probe-{time.monotonic()}") == 503, timeout=15, what="a 503")
+        detected = time.monotonic() - down_at
+        wait_for(lambda: time.monotonic() > opened_at + STEP_DELAY + 2, timeout=30, what="the due time")
+        assert pages(sink, "restart", "second") == Counter()
+        cluster.start()
+        up_at = time.monotonic()
+        wait_for(lambda: trigger(client, bulk, f"probe-{time.monotonic()}") == 202, timeout=RECOVERY, what="ingest")
+        ingest_back = time.monotonic() - up_at
+    try:
+        wait_for(lambda: len(pages(sink, "restart", "second")) == len(keys), timeout=RECOVERY, what="second pages")
+    except AssertionError:
+        raise AssertionError(f"second-step pages late after the restart; {paging_state(url)}") from None
+    paging_back = time.monotonic() - up_at
+    stop.set()
+    for t in senders:
+        t.join(30)
+    time.sleep(2.5)
+    assert set(pages(sink, "restart", "first").values()) == {1}
+    assert set(pages(sink, "restart", "second").values()) == {1}
+    codes = Counter(results.values())
+    assert set(codes) <= {202, 503}, codes
+    acknowledged = {k for k, c in results.items() if c == 202}
+    missing = acknowledged - stored_keys(url)
+    assert missing == set(), f"{len(missing)} acknowledged events lost in the crash"
+    print(
+        f"crash: statuses {dict(codes)}, 503 after {detected:.2f} s, ingest back {ingest_back:.2f} s and due "
+        f"steps paged {paging_back:.2f} s after the restart"
+    )
