@@ -19,12 +19,15 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from tests.conftest import PG_ADMIN_URL
+from tests.scenarios.harness import World as ScenarioWorld
 from tests.servers import (
     PostgresCluster,
     TocsinServer,
@@ -35,13 +38,12 @@ from tests.servers import (
     seed_service,
     wait_for,
 )
+from tocsin.core.clock import FakeClock
 from tocsin.db.session import Database
 from tocsin.escalation import service as escalation
 from tocsin.notify import service as notify
 from tocsin.services import service as services
 from tocsin.users import service as users
-
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 STEP_DELAY = 3  # seconds between the first and the second step of the paging policy
 RECOVERY = 10.0  # seconds within which ingestion and paging must be back after the database is
@@ -179,7 +181,7 @@ def pages(sink: WebhookSink, group: str, step: str) -> Counter[str]:
 
 
 @dataclass
-class World:
+class OutageWorld:
     url: str
     sink: WebhookSink
     server: TocsinServer
@@ -189,7 +191,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OutageWorld]:
     """One server for the module: each test pages its own group of services and people."""
     tmp = tmp_path_factory.mktemp("outage")
     with fresh_database("postgres", tmp) as url, WebhookSink() as sink:
@@ -200,13 +202,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         server = TocsinServer(url, tmp / "server.log", env={"TOCSIN_OUTBOUND_ALLOWLIST": "127.0.0.1"})
         server.start()
         try:
-            yield World(url, sink, server, faults, bulk_key, paging)
+            yield OutageWorld(url, sink, server, faults, bulk_key, paging)
         finally:
             faults.close()
             server.stop()
 
 
-def test_connection_blips_during_ingest_give_503_never_500_and_lose_nothing(world: World) -> None:
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_connection_blips_during_ingest_give_503_never_500_and_lose_nothing(world: OutageWorld) -> None:
     server, faults, key = world.server, world.faults, world.bulk_key
     faults.killed = 0
     results: dict[str, int] = {}
@@ -238,7 +242,9 @@ def test_connection_blips_during_ingest_give_503_never_500_and_lose_nothing(worl
     print(f"blips: statuses {dict(codes)}, backends killed {faults.killed}")
 
 
-def test_hard_outage_answers_503_recovers_and_due_steps_fire_exactly_once(world: World) -> None:
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_hard_outage_answers_503_recovers_and_due_steps_fire_exactly_once(world: OutageWorld) -> None:
     server, faults, sink, bulk = world.server, world.faults, world.sink, world.bulk_key
     keys = world.paging_keys["hard"]
     faults.killed = 0
@@ -291,7 +297,9 @@ def test_hard_outage_answers_503_recovers_and_due_steps_fire_exactly_once(world:
     )
 
 
-def test_blips_while_steps_are_due_delay_nothing_and_fire_each_step_once(world: World) -> None:
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_blips_while_steps_are_due_delay_nothing_and_fire_each_step_once(world: OutageWorld) -> None:
     server, faults, sink = world.server, world.faults, world.sink
     keys = world.paging_keys["blips"]
     faults.killed = 0
@@ -319,6 +327,8 @@ def test_blips_while_steps_are_due_delay_nothing_and_fire_each_step_once(world: 
     print(f"blips while due: backends killed {faults.killed}, last second-step page {late:.2f} s after the blips")
 
 
+@pytest.mark.postgres
+@pytest.mark.slow
 @pytest.mark.skipif(
     os.environ.get("TOCSIN_CHAOS") != "1", reason="crashes and restarts a PostgreSQL cluster of its own: TOCSIN_CHAOS=1"
 )
@@ -402,3 +412,78 @@ def crash_and_restart(
         f"crash: statuses {dict(codes)}, 503 after {detected:.2f} s, ingest back {ingest_back:.2f} s and due "
         f"steps paged {paging_back:.2f} s after the restart"
     )
+
+
+# --- the same interruptions, deterministic: a fake clock and one injected connection loss ---------------------
+
+
+def _lost_once(real: Any) -> Any:
+    calls = {"n": 0}
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+        return real(*args, **kwargs)
+
+    return flaky
+
+
+def _paging_world(db: Database, clock: FakeClock) -> ScenarioWorld:
+    w = ScenarioWorld(db=db, clock=clock)
+    alice = w.user("alice")
+    w.service("api", w.policy("p", [([{"kind": "user", "ref": alice.id}], 300)]))
+    w.trigger("api", "k1")
+    return w
+
+
+def test_a_claim_cut_short_by_a_lost_connection_resumes_on_the_next_pass(
+    db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = _paging_world(db, clock)
+    monkeypatch.setattr(escalation, "fire_claimed", _lost_once(escalation.fire_claimed))
+    w.run()  # the claim committed, then firing it failed
+    assert w.runner.failures["escalation"] == 1
+    w.run()  # the next pass, at the same instant: well inside the lease
+    w.expect_email("alice")
+    w.nothing_more()
+
+
+def test_a_send_cut_short_before_the_provider_call_goes_out_on_the_next_pass(
+    db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = _paging_world(db, clock)
+    monkeypatch.setattr(notify, "still_ours", _lost_once(notify.still_ours))
+    w.run()
+    assert w.runner.failures["notification"] == 1
+    w.expect_email("alice")
+    with db.reader() as s:
+        assert [n.status for n in notify.notifications_of(s, w.incident_by_key("k1").id)] == ["sent"]
+    w.nothing_more()
+
+
+def test_a_send_whose_outcome_could_not_be_recorded_is_recorded_not_resent(
+    db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = _paging_world(db, clock)
+    monkeypatch.setattr(notify, "record", _lost_once(notify.record))
+    w.run()
+    assert w.runner.failures["notification"] == 1
+    w.expect_email("alice")
+    incident = w.incident_by_key("k1")
+    with db.reader() as s:
+        assert [n.status for n in notify.notifications_of(s, incident.id)] == ["sent"]
+    assert ("notified", "Notified email to Alice") in w.timeline(incident)
+    w.nothing_more()
+
+
+def test_a_send_resumed_after_an_acknowledgement_stays_unsent(
+    db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = _paging_world(db, clock)
+    monkeypatch.setattr(notify, "still_ours", _lost_once(notify.still_ours))
+    w.runner.run_pass()  # escalation fires, the send is interrupted
+    assert w.runner.failures["notification"] == 1
+    w.ack(w.incident_by_key("k1"))  # acknowledged while the database was away for the sender
+    w.run()
+    w.nothing_more()

@@ -1,8 +1,8 @@
 """HTTP endpoints of the inbound formats: read a bounded body, parse it, hand it to the ingest writer.
 
 The sender gets 2xx only once the writer has committed the event; 503 tells it to retry. Each integration key
-has a token bucket (``ingest_rate_per_key``): a key over its limit gets 429 with Retry-After, and its flood is
-refused before any parsing or database work, so other keys do not feel it.
+has a token bucket (``ingest_rate_per_key``): a key over its limit gets 429 with Retry-After, refused before any
+database work (and, where the key is in the URL, before the body is read), so other keys do not feel its flood.
 """
 
 from __future__ import annotations
