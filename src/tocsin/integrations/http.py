@@ -100,7 +100,8 @@ def _pd_error(exc: TocsinError) -> JSONResponse:
         body: dict[str, Any] = {"status": "throttle event", "message": exc.detail}
     else:
         message = "Event object is invalid" if exc.status_code == 400 else exc.detail
-        body = {"status": "invalid event", "message": message, "errors": exc.errors or [exc.detail]}
+        status = "invalid event" if exc.status_code < 500 else "error"  # a 503 is not the event's fault
+        body = {"status": status, "message": message, "errors": exc.errors or [exc.detail]}
     return JSONResponse(body, status_code=exc.status_code, headers=_headers(exc))
 
 
