@@ -109,7 +109,10 @@ class Runtime:
     # --- engine --------------------------------------------------------------------------------------------------
     def build_engine(self, *, owner: str | None = None, throttle: Throttle | None = None) -> Runner:
         owner = owner or self.settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
-        self.link_secret()  # see start(): never first made inside a send transaction
+        # Links are signed while a notification's send transaction is open. Without a configured secret key the
+        # first signing would open a second write transaction from inside it, which SQLite makes wait on the
+        # first one until busy_timeout: every page stalled. Load the key now, outside any transaction.
+        self.link_secret()
         ctx = notify.SendContext(
             base_url=self.settings.base_url, throttle=throttle or Throttle(), links=self.action_link
         )

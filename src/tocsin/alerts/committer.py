@@ -96,6 +96,14 @@ class IngestCommitter:
     def _commit(self, batch: list[_Item]) -> None:
         try:
             results = self._apply(batch)
+        except OperationalError:
+            # The database is away (connection refused or lost, lock timeout): retrying item by item would only
+            # multiply the wait. Every sender is told to retry; should the commit have landed after all, the retry
+            # is absorbed by dedup.
+            log.warning("ingest batch of %d could not be stored: database unavailable", len(batch), exc_info=True)
+            for item in batch:
+                item.future.set_exception(Unavailable("the database is unavailable; please retry"))
+            return
         except Exception:
             # One poisoned submission must not fail its neighbours: retry them one by one.
             log.exception("ingest batch of %d failed; retrying one by one", len(batch))

@@ -2,6 +2,8 @@
 
 A claim sets ``lease_owner``/``lease_until`` and increments ``fence``. Later writes about the row are conditional on
 the fence the claimer got, so a worker that stalled past its lease (and whose row was re-claimed) changes nothing.
+A worker may re-claim rows it holds itself (each module of a worker runs its claims to the end within one pass, so
+a row still leased to it at the next pass was abandoned by an error); owners must therefore be unique per process.
 On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets several workers claim disjoint rows concurrently; SQLite has a single
 writer, which serialises claims by itself.
 """
@@ -36,7 +38,10 @@ def claim_due(
 ) -> list[Claim]:
     """Claim up to ``limit`` due rows, oldest due first; ``first`` (an expression, lower sorts first) puts some
     kinds of due work ahead of the rest whatever their due times, so that a backlog cannot delay it."""
-    lease_free = or_(model.lease_until.is_(None), model.lease_until < now)
+    # A lease keeps other workers away. Its holder may take the row again at once: a pass that died half-way
+    # (the database dropped its connection after the claim committed) then resumes on the next pass instead of
+    # waiting out the lease. The new fence voids whatever the earlier claim could still try to write.
+    lease_free = or_(model.lease_until.is_(None), model.lease_until < now, model.lease_owner == owner)
     order = [due_column, model.id] if first is None else [first, due_column, model.id]
     stmt = (
         select(model.id)

@@ -20,7 +20,10 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int 
         )
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    # A bounded connect timeout: an unreachable server must turn into a quick 503 for senders, not a hang.
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, connect_args={"connect_timeout": 5}
+    )
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:

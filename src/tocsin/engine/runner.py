@@ -30,18 +30,21 @@ class Runner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.passes = 0
+        self.failed_last_pass = False
         self.failures: dict[str, int] = {m.name: 0 for m in self.modules}
         self.seconds: dict[str, float] = {m.name: 0.0 for m in self.modules}
 
     def run_pass(self) -> int:
         """One pass over every module; returns how many items were handled."""
         handled = 0
+        self.failed_last_pass = False
         for module in self.modules:
             started = time.perf_counter()
             try:
                 handled += module.run_once(self.clock.now())
             except Exception:
                 self.failures[module.name] += 1
+                self.failed_last_pass = True
                 log.exception("engine module %s failed; it will be retried", module.name)
             finally:
                 self.seconds[module.name] += time.perf_counter() - started
@@ -76,6 +79,11 @@ class Runner:
     def loop(self) -> None:
         while not self._stop.is_set():
             handled = self.run_pass()
+            if self.failed_last_pass:
+                # The work that failed is still due (and may be this worker's to retry at once): without a pause
+                # the loop would spin on it for as long as the fault lasts.
+                self.wakeup.wait(self.tick)
+                continue
             if handled:
                 continue
             delay = self._sleep_for()

@@ -1,10 +1,13 @@
 """HTTP endpoints of the inbound formats: read a bounded body, parse it, hand it to the ingest writer.
 
-The sender gets 2xx only once the writer has committed the event; 503 tells it to retry.
+The sender gets 2xx only once the writer has committed the event; 503 tells it to retry. Each integration key
+has a token bucket (``ingest_rate_per_key``): a key over its limit gets 429 with Retry-After, refused before any
+database work (and, where the key is in the URL, before the body is read), so other keys do not feel its flood.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -13,11 +16,22 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts.schemas import NormalizedEvent, Submission, SubmissionResult
-from tocsin.core.errors import BadRequest, NotFound, PayloadTooLarge, TocsinError, Unauthorized
+from tocsin.core.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    TocsinError,
+    Unauthorized,
+    Unavailable,
+)
 from tocsin.integrations import alertmanager, generic, grafana, pagerduty_v2
 from tocsin.integrations._json import parse_body
+from tocsin.integrations.ratelimit import KeyedRateLimiter, retry_after_header
 from tocsin.runtime import Runtime
 from tocsin.services import service as services
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["inbound"])
 
@@ -41,6 +55,37 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
+def _limiter(request: Request) -> KeyedRateLimiter:
+    state = request.app.state
+    limiter: KeyedRateLimiter | None = getattr(state, "ingest_limiter", None)
+    if limiter is None:
+        settings = _runtime(request).settings
+        limiter = KeyedRateLimiter(settings.ingest_rate_per_key, settings.ingest_burst_per_key)
+        state.ingest_limiter = limiter
+    return limiter
+
+
+def check_rate(request: Request, key: str) -> None:
+    limiter = _limiter(request)
+    wait = limiter.acquire(key)
+    if wait > 0:
+        raise RateLimited(
+            f"this integration key sends more than {limiter.rate:g} requests per second; retry later",
+            retry_after=retry_after_header(wait),
+        )
+
+
+def _headers(exc: TocsinError) -> dict[str, str] | None:
+    retry_after = exc.extra.get("retry_after")
+    return {"Retry-After": str(retry_after)} if retry_after else None
+
+
+async def _json_body(request: Request, runtime: Runtime) -> dict[str, Any]:
+    """A bounded read, then one JSON object, under the same configured limit."""
+    limit = runtime.settings.max_body_bytes
+    return parse_body(await read_body(request, limit), max_bytes=limit)
+
+
 def _count(runtime: Runtime, kind: str, result: SubmissionResult | None, outcome: str | None = None) -> None:
     if result is not None:
         for o in result.outcomes:
@@ -50,20 +95,26 @@ def _count(runtime: Runtime, kind: str, result: SubmissionResult | None, outcome
 
 
 def _pd_error(exc: TocsinError) -> JSONResponse:
-    errors = exc.errors or [exc.detail]
-    message = "Event object is invalid" if exc.status_code == 400 else exc.detail
-    return JSONResponse({"status": "invalid event", "message": message, "errors": errors}, status_code=exc.status_code)
+    if exc.status_code == 429:
+        # PagerDuty's own wording for a throttled routing key; its clients retry on 429.
+        body: dict[str, Any] = {"status": "throttle event", "message": exc.detail}
+    else:
+        message = "Event object is invalid" if exc.status_code == 400 else exc.detail
+        status = "invalid event" if exc.status_code < 500 else "error"  # a 503 is not the event's fault
+        body = {"status": status, "message": message, "errors": exc.errors or [exc.detail]}
+    return JSONResponse(body, status_code=exc.status_code, headers=_headers(exc))
 
 
 @router.post("/v2/enqueue", status_code=202, summary="PagerDuty Events API v2: trigger, acknowledge, resolve")
 async def pagerduty_enqueue(request: Request) -> JSONResponse:
     runtime = _runtime(request)
     try:
-        data = parse_body(await read_body(request, runtime.settings.max_body_bytes))
+        data = await _json_body(request, runtime)
         event = pagerduty_v2.parse_event(data)
         key = pagerduty_v2.routing_key_of(data)
         if key is None:
             raise BadRequest("Event object is invalid", errors=["'routing_key' is required"])
+        check_rate(request, key)
         result = await runtime.committer.submit(Submission(integration_key=key, events=[event]))
         if not result.found:
             raise NotFound("Invalid routing key", errors=["'routing_key' does not match any integration"])
@@ -81,8 +132,9 @@ async def pagerduty_enqueue(request: Request) -> JSONResponse:
 async def pagerduty_change(request: Request) -> JSONResponse:
     runtime = _runtime(request)
     try:
-        data = parse_body(await read_body(request, runtime.settings.max_body_bytes))
+        data = await _json_body(request, runtime)
         key, change = pagerduty_v2.parse_change(data)
+        check_rate(request, key)
         result = await runtime.committer.submit(Submission(integration_key=key, changes=[change]))
         if not result.found:
             raise NotFound("Invalid routing key", errors=["'routing_key' does not match any integration"])
@@ -94,7 +146,7 @@ async def pagerduty_change(request: Request) -> JSONResponse:
 
 
 def _rejection(exc: TocsinError) -> str:
-    return {404: "unknown_key", 413: "too_large", 401: "bad_signature", 503: "unavailable"}.get(
+    return {404: "unknown_key", 413: "too_large", 401: "bad_signature", 429: "throttled", 503: "unavailable"}.get(
         exc.status_code, "rejected"
     )
 
@@ -126,13 +178,14 @@ async def _guarded(request: Request, kind: str, handler: Any) -> JSONResponse:
         body: dict[str, Any] = {"status": "error", "message": exc.detail}
         if exc.errors:
             body["errors"] = exc.errors
-        return JSONResponse(body, status_code=exc.status_code)
+        return JSONResponse(body, status_code=exc.status_code, headers=_headers(exc))
 
 
 @router.post("/integrations/{key}/alertmanager", status_code=202, summary="Prometheus Alertmanager webhook (v4)")
 async def alertmanager_webhook(key: str, request: Request) -> JSONResponse:
     async def handle(runtime: Runtime) -> JSONResponse:
-        data = parse_body(await read_body(request, runtime.settings.max_body_bytes))
+        check_rate(request, key)
+        data = await _json_body(request, runtime)
         return await _submit_events(request, "alertmanager", key, alertmanager.parse(data))
 
     return await _guarded(request, "alertmanager", handle)
@@ -141,6 +194,7 @@ async def alertmanager_webhook(key: str, request: Request) -> JSONResponse:
 @router.post("/integrations/{key}/grafana", status_code=202, summary="Grafana unified alerting webhook")
 async def grafana_webhook(key: str, request: Request) -> JSONResponse:
     async def handle(runtime: Runtime) -> JSONResponse:
+        check_rate(request, key)
         raw = await read_body(request, runtime.settings.max_body_bytes)
         secret = await _signing_secret(runtime, key)
         if secret:
@@ -153,7 +207,9 @@ async def grafana_webhook(key: str, request: Request) -> JSONResponse:
                 raise Unauthorized("X-Grafana-Alert-Timestamp is more than 5 minutes away; replay refused")
             if not signature or not grafana.verify_signature(secret, raw, signature, timestamp):
                 raise Unauthorized("missing or wrong X-Grafana-Alert-Signature")
-        return await _submit_events(request, "grafana", key, grafana.parse(parse_body(raw)))
+        return await _submit_events(
+            request, "grafana", key, grafana.parse(parse_body(raw, max_bytes=runtime.settings.max_body_bytes))
+        )
 
     return await _guarded(request, "grafana", handle)
 
@@ -161,6 +217,7 @@ async def grafana_webhook(key: str, request: Request) -> JSONResponse:
 @router.post("/integrations/{key}/generic", status_code=202, summary="Generic JSON or form events")
 async def generic_webhook(key: str, request: Request) -> JSONResponse:
     async def handle(runtime: Runtime) -> JSONResponse:
+        check_rate(request, key)
         raw = await read_body(request, runtime.settings.max_body_bytes)
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("application/x-www-form-urlencoded"):
@@ -170,7 +227,7 @@ async def generic_webhook(key: str, request: Request) -> JSONResponse:
                 raise BadRequest("form body is not UTF-8") from None
             event = generic.parse_form(fields)
         else:
-            data = parse_body(raw)
+            data = parse_body(raw, max_bytes=runtime.settings.max_body_bytes)
             event = generic.parse(data)
         return await _submit_events(request, "generic", key, [event])
 
@@ -182,4 +239,9 @@ async def _signing_secret(runtime: Runtime, key: str) -> str | None:
         with runtime.db.reader() as session:
             return services.signing_secret_of(session, key)
 
-    return await run_in_threadpool(lookup)
+    try:
+        return await run_in_threadpool(lookup)
+    except Exception:
+        # Without the secret the request cannot be checked: the sender is told to retry (503), not 500.
+        log.exception("could not read the signing secret of an integration")
+        raise Unavailable("the database is unavailable; please retry") from None

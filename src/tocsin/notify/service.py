@@ -332,6 +332,18 @@ def unsend(session: Session, notification_id: int, fence: int, *, now: datetime)
     return True
 
 
+def still_sendable(session: Session, notification_id: int, fence: int) -> bool:
+    """``still_ours``, and for a page its incident still triggered: the check for a send that resumes after the
+    database came back, when an acknowledgement may have arrived since ``begin_send``."""
+    if not still_ours(session, notification_id, fence):
+        return False
+    n = repo.get(session, notification_id)
+    if n is None or n.kind != "page":
+        return n is not None
+    incident = incident_repo.get(session, n.incident_id) if n.incident_id is not None else None
+    return incident is not None and incident.status == "triggered"
+
+
 def record(
     session: Session,
     notification_id: int,

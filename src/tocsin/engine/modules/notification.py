@@ -1,4 +1,10 @@
-"""Delivers due notifications through their channel's provider, recording every attempt and outcome."""
+"""Delivers due notifications through their channel's provider, recording every attempt and outcome.
+
+When the database drops away between marking a notification ``sending`` and recording its outcome, the module
+keeps what it was doing and finishes it on a later pass, within its lease: a page that had not left yet goes out
+(after checking again that it is still ours and still wanted), and one that had left gets its outcome recorded.
+Without this, both would wait out the lease and be declared ambiguous, and the first would never be sent.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,13 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from tocsin.core.clock import Clock
 from tocsin.db.claims import Claim
 from tocsin.db.session import Database
 from tocsin.notify import service as notify
-from tocsin.notify.providers.base import ProviderRegistry, SendResult
+from tocsin.notify.providers.base import OutboundMessage, ProviderRegistry, SendResult
 from tocsin.notify.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -49,24 +57,47 @@ class NotificationModule:
         # A hook for fault-injection tests (pause or kill between the last check and the provider call).
         self.before_send = before_send
         self.rand = rand
+        # Sends interrupted by a database error: (message, None) has not left yet, (message, result) has.
+        self._interrupted: list[tuple[OutboundMessage, SendResult | None]] = []
 
     def run_once(self, now: datetime) -> int:
+        resumed = self._resume()
         with self.db.unit_of_work() as session:
             claims = notify.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
         for c in claims:
             self._deliver(c)
-        return len(claims)
+        return resumed + len(claims)
+
+    def _resume(self) -> int:
+        interrupted, self._interrupted = self._interrupted, []
+        for i, (message, result) in enumerate(interrupted):
+            try:
+                if result is None:
+                    self._send(message, resumed=True)
+                else:
+                    self._record(message, result)
+            except SQLAlchemyError:
+                self._interrupted.extend(interrupted[i + 1 :])
+                raise
+        return len(interrupted)
 
     def _deliver(self, c: Claim) -> None:
         with self.db.unit_of_work() as session:
             message = notify.begin_send(session, c, now=self.clock.now(), ctx=self.ctx, send_lease=self.send_lease)
-        if message is None:
-            return
+        if message is not None:
+            self._send(message, resumed=False)
+
+    def _send(self, message: OutboundMessage, *, resumed: bool) -> None:
         fence = int(message.extra["fence"])
         lease_until = datetime.fromisoformat(str(message.extra["lease_until"]))
-        with self.db.reader() as session:
-            if not notify.still_ours(session, message.notification_id, fence):
-                return
+        check = notify.still_sendable if resumed else notify.still_ours
+        try:
+            with self.db.reader() as session:
+                if not check(session, message.notification_id, fence):
+                    return
+        except SQLAlchemyError:
+            self._interrupted.append((message, None))
+            raise
         if self.before_send is not None:
             self.before_send(message.notification_id)
         if self.clock.now() >= lease_until:
@@ -87,10 +118,24 @@ class NotificationModule:
                 # A provider that raises has not classified the outcome: the message may have left.
                 log.exception("provider %s raised", message.contact_type)
                 result = SendResult(outcome="failed", error=f"provider error: {type(exc).__name__}")
-        with self.db.unit_of_work() as session:
-            notify.record(
-                session, message.notification_id, fence, result, now=self.clock.now(), retry=self.retry, rand=self.rand
-            )
+        self._record(message, result)
+
+    def _record(self, message: OutboundMessage, result: SendResult) -> None:
+        fence = int(message.extra["fence"])
+        try:
+            with self.db.unit_of_work() as session:
+                notify.record(
+                    session,
+                    message.notification_id,
+                    fence,
+                    result,
+                    now=self.clock.now(),
+                    retry=self.retry,
+                    rand=self.rand,
+                )
+        except SQLAlchemyError:
+            self._interrupted.append((message, result))
+            raise
 
     def next_due(self) -> datetime | None:
         with self.db.reader() as session:
