@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from tocsin.alerts.committer import IngestCommitter
 from tocsin.alerts.schemas import SubmissionResult
@@ -33,6 +36,7 @@ from tocsin.ops.metrics import Metrics
 from tocsin.settings import Settings
 
 LINK_LIFETIME = timedelta(hours=24)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -109,10 +113,7 @@ class Runtime:
     # --- engine --------------------------------------------------------------------------------------------------
     def build_engine(self, *, owner: str | None = None, throttle: Throttle | None = None) -> Runner:
         owner = owner or self.settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
-        # Links are signed while a notification's send transaction is open. Without a configured secret key the
-        # first signing would open a second write transaction from inside it, which SQLite makes wait on the
-        # first one until busy_timeout: every page stalled. Load the key now, outside any transaction.
-        self.link_secret()
+        self.preload_link_secret()
         ctx = notify.SendContext(
             base_url=self.settings.base_url, throttle=throttle or Throttle(), links=self.action_link
         )
@@ -145,10 +146,21 @@ class Runtime:
         self._listener.start()
         return self._listener
 
+    def preload_link_secret(self) -> None:
+        """Load (or create) the link key outside any transaction.
+
+        Links are signed while a notification's send transaction is open. Made lazily there, the key's own write
+        transaction would wait on that one (SQLite has one writer) until the busy timeout: every page stalled.
+        A database that is not migrated yet is no reason to fail start-up: ``/readyz`` says what is wrong, and
+        the key is loaded on first use once the schema is there.
+        """
+        try:
+            self.link_secret()
+        except SQLAlchemyError as exc:
+            log.warning("link signing key not loaded at start-up: %s", type(exc).__name__)
+
     def start(self, *, worker: bool | None = None) -> None:
-        # Load (or create) the link key now: made lazily inside the engine's send transaction, its own write
-        # transaction would wait on that one (SQLite has one writer) until the busy timeout.
-        self.link_secret()
+        self.preload_link_secret()
         self.committer.start()
         if self.settings.run_worker if worker is None else worker:
             (self.engine or self.build_engine()).start()

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tocsin.api import incidents, people, services
+from tocsin.api import contact_verification, incidents, people, services
 
 api_router = APIRouter()
 api_router.include_router(incidents.router)
 api_router.include_router(services.router)
 api_router.include_router(people.router)
+api_router.include_router(contact_verification.router)

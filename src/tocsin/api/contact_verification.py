@@ -8,11 +8,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.deps import PrincipalDep, RuntimeDep
+from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.errors import Forbidden, InvalidInput
 from tocsin.notify import service as notify
 from tocsin.notify import verification
 
-router = APIRouter(prefix="/api/v1", tags=["people"])
+router = APIRouter(prefix="/api/v1", tags=["people"], responses=PROBLEM_RESPONSES)
 
 
 class CodeIn(BaseModel):
