@@ -170,6 +170,7 @@ class Tab:
     page: Any
     base: str
     dialogs: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
 
     def go(self, path: str) -> None:
         self.page.goto(self.base + path)
@@ -198,5 +199,6 @@ def tab(browser: Any, live_server: LiveServer) -> Iterator[Tab]:
         dialog.dismiss()
 
     page.on("dialog", on_dialog)
+    page.on("console", lambda m: opened.console_errors.append(m.text) if m.type == "error" else None)
     yield opened
     context.close()

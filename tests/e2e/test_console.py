@@ -38,7 +38,7 @@ def test_sign_in_shows_the_incident_list(tab: Tab, live_server: LiveServer) -> N
 def test_a_new_event_appears_on_the_open_list_within_2s_without_reload(tab: Tab, live_server: LiveServer) -> None:
     live_server.event(_unique("Existing alert"))
     tab.sign_in()
-    tab.page.wait_for_function("document.body.dataset.liveConnected === 'yes'")
+    expect(tab.page.locator("body")).to_have_attribute("data-live-connected", "yes")
     tab.page.evaluate("window.__notReloaded = true")
     summary = _unique("Disk 95% full on db1")
     live_server.event(summary)
@@ -53,7 +53,7 @@ def test_acknowledge_note_and_resolve_from_the_incident_page(tab: Tab, live_serv
     number = _number_of(live_server, summary)
     tab.sign_in()
     tab.go(f"/incidents/{number}")
-    tab.page.wait_for_function("document.body.dataset.liveConnected === 'yes'")
+    expect(tab.page.locator("body")).to_have_attribute("data-live-connected", "yes")
     tab.page.keyboard.press("a")  # the keyboard shortcut for Acknowledge
     expect(tab.page.locator("#timeline")).to_contain_text("acknowledged")
     expect(tab.page.locator("#incident-header .status-acknowledged")).to_be_visible()
@@ -77,7 +77,7 @@ def test_the_timeline_updates_live_when_someone_else_acts(tab: Tab, live_server:
     number = _number_of(live_server, summary)
     tab.sign_in("bob@example.com")
     tab.go(f"/incidents/{number}")
-    tab.page.wait_for_function("document.body.dataset.liveConnected === 'yes'")
+    expect(tab.page.locator("body")).to_have_attribute("data-live-connected", "yes")
     tab.page.evaluate("window.__notReloaded = true")
     r = httpx.post(
         f"{live_server.url}/v2/enqueue",
@@ -181,6 +181,8 @@ def test_every_control_has_a_label_and_pages_fit_a_phone(tab: Tab, live_server: 
     for path in pages:
         tab.go(path)
         assert tab.page.evaluate(unlabeled_js) == [], path
+    # Our own pages need nothing the Content-Security-Policy forbids (no inline script or style).
+    assert [e for e in tab.console_errors if "Content Security Policy" in e] == []
     tab.go(f"/services/{live_server.ids['service']}")
     tab.shot("service")
     tab.go(f"/escalation-policies/{live_server.ids['policy']}")
