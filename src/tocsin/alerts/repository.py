@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.models import Alert, AlertEvent, ChangeEvent
+from tocsin.alerts.models import Alert, AlertEvent, ChangeEvent, InboundDelivery
 
 _CHUNK = 400
 
@@ -82,3 +82,20 @@ def changes_of_service(session: Session, service_id: int, limit: int = 100) -> l
 
 def event_count(session: Session) -> int:
     return int(session.execute(select(func.count()).select_from(AlertEvent)).scalar_one())
+
+
+def seen_deliveries(session: Session, pairs: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+    wanted = list(set(pairs))
+    found: set[tuple[int, str]] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        stmt = select(InboundDelivery.integration_id, InboundDelivery.delivery_id).where(
+            tuple_(InboundDelivery.integration_id, InboundDelivery.delivery_id).in_(chunk)
+        )
+        found.update((row[0], row[1]) for row in session.execute(stmt))
+    return found
+
+
+def add_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(InboundDelivery), list(rows))
