@@ -10,13 +10,16 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts.schemas import NormalizedEvent, Submission
-from tocsin.core.errors import NotFound
-from tocsin.integrations import datadog
+from tocsin.core.errors import NotFound, Unauthorized
+from tocsin.integrations import cloudwatch, datadog
 from tocsin.integrations import http as inbound
 from tocsin.integrations._json import parse_body
+from tocsin.integrations.sns_gateway import SnsGateway
 from tocsin.runtime import Runtime
+from tocsin.services import service as services
 
 router = APIRouter(tags=["inbound"])
 
@@ -57,6 +60,23 @@ async def signing_secret(runtime: Runtime, key: str) -> str | None:
     return await inbound._signing_secret(runtime, key)
 
 
+async def integration_type(runtime: Runtime, key: str) -> str | None:
+    def lookup() -> str | None:
+        with runtime.db.reader() as session:
+            return services.integration_type_of(session, key)
+
+    return await run_in_threadpool(lookup)
+
+
+def sns_gateway(request: Request) -> SnsGateway:
+    """The app's SNS gateway (tests put one with a fake fetcher on ``app.state.sns_gateway``)."""
+    gateway = getattr(request.app.state, "sns_gateway", None)
+    if gateway is None:
+        gateway = request.app.state.sns_gateway = SnsGateway()
+    assert isinstance(gateway, SnsGateway)
+    return gateway
+
+
 async def read_limited(request: Request, runtime: Runtime) -> bytes:
     return await inbound.read_body(request, runtime.settings.max_body_bytes)
 
@@ -68,3 +88,28 @@ async def datadog_webhook(key: str, request: Request) -> JSONResponse:
         return await submit_events(request, "datadog", key, [datadog.parse(data)])
 
     return await guarded(request, "datadog", handle)
+
+
+@router.post("/integrations/{key}/cloudwatch", status_code=202, summary="Amazon CloudWatch alarms through SNS")
+async def cloudwatch_sns(key: str, request: Request) -> JSONResponse:
+    async def handle(runtime: Runtime) -> JSONResponse:
+        data = parse_body(await read_limited(request, runtime))
+        message = cloudwatch.parse_envelope(data, request.headers.get("x-amz-sns-message-type"))
+        if await integration_type(runtime, key) is None:
+            raise NotFound(f"no integration has the key {key!r}")
+        gateway = sns_gateway(request)
+        certificate = await gateway.certificate(message.signing_cert_url)
+        now = runtime.clock.now()
+        if not cloudwatch.verify_signature(message, certificate, now=now):
+            raise Unauthorized("the SNS 'Signature' does not match the message")
+        if not cloudwatch.is_fresh(message, now):
+            raise Unauthorized("the SNS 'Timestamp' is more than an hour old; replay refused")
+        if message.type == "SubscriptionConfirmation":
+            await gateway.confirm(message.subscribe_url)
+            return JSONResponse({"status": "success", "message": "Subscription confirmed"}, status_code=200)
+        if message.type == "UnsubscribeConfirmation":
+            return JSONResponse({"status": "success", "message": "Unsubscribed"}, status_code=200)
+        events = cloudwatch.parse_alarm(message)
+        return await submit_events(request, "cloudwatch", key, events, delivery_id=message.message_id)
+
+    return await guarded(request, "cloudwatch", handle)

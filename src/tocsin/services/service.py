@@ -177,3 +177,9 @@ def names_of(session: Session, ids: list[int]) -> dict[int, str]:
 def signing_secret_of(session: Session, key: str) -> str | None:
     integration = repo.integration_by_key(session, key)
     return integration.signing_secret if integration is not None else None
+
+
+def integration_type_of(session: Session, key: str) -> str | None:
+    """The type of the integration with this key, None when there is none."""
+    integration = repo.integration_by_key(session, key)
+    return integration.type if integration is not None else None
