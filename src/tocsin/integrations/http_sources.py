@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts.schemas import NormalizedEvent, Submission
 from tocsin.core.errors import NotFound, Unauthorized
-from tocsin.integrations import cloudwatch, datadog
+from tocsin.integrations import cloudwatch, datadog, sentry
 from tocsin.integrations import http as inbound
 from tocsin.integrations._json import parse_body
 from tocsin.integrations.sns_gateway import SnsGateway
@@ -113,3 +113,16 @@ async def cloudwatch_sns(key: str, request: Request) -> JSONResponse:
         return await submit_events(request, "cloudwatch", key, events, delivery_id=message.message_id)
 
     return await guarded(request, "cloudwatch", handle)
+
+
+@router.post("/integrations/{key}/sentry", status_code=202, summary="Sentry alert rule and issue webhooks")
+async def sentry_webhook(key: str, request: Request) -> JSONResponse:
+    async def handle(runtime: Runtime) -> JSONResponse:
+        raw = await read_limited(request, runtime)
+        secret = await signing_secret(runtime, key)
+        if secret and not sentry.verify_signature(secret, raw, request.headers.get("sentry-hook-signature", "")):
+            raise Unauthorized("missing or wrong Sentry-Hook-Signature")
+        events = sentry.parse(request.headers.get("sentry-hook-resource"), parse_body(raw))
+        return await submit_events(request, "sentry", key, events)
+
+    return await guarded(request, "sentry", handle)
