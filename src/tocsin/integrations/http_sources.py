@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts.schemas import NormalizedEvent, Submission
 from tocsin.core.errors import NotFound, Unauthorized
-from tocsin.integrations import cloudwatch, datadog, sentry
+from tocsin.integrations import cloudwatch, datadog, sentry, zabbix
 from tocsin.integrations import http as inbound
 from tocsin.integrations._json import parse_body
 from tocsin.integrations.sns_gateway import SnsGateway
@@ -126,3 +126,12 @@ async def sentry_webhook(key: str, request: Request) -> JSONResponse:
         return await submit_events(request, "sentry", key, events)
 
     return await guarded(request, "sentry", handle)
+
+
+@router.post("/integrations/{key}/zabbix", status_code=202, summary="Zabbix, through Tocsin's webhook media type")
+async def zabbix_webhook(key: str, request: Request) -> JSONResponse:
+    async def handle(runtime: Runtime) -> JSONResponse:
+        data = parse_body(await read_limited(request, runtime))
+        return await submit_events(request, "zabbix", key, zabbix.parse(data))
+
+    return await guarded(request, "zabbix", handle)
