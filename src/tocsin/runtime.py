@@ -21,6 +21,7 @@ from tocsin.engine.modules.ack_timeout import AckTimeoutModule
 from tocsin.engine.modules.auditor import AuditorModule
 from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.handoff import HandoffModule
+from tocsin.engine.modules.heartbeat import HeartbeatModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.runner import Runner
 from tocsin.engine.wake import Wakeup
@@ -113,6 +114,7 @@ class Runtime:
             base_url=self.settings.base_url, throttle=throttle or Throttle(), links=self.action_link
         )
         modules: list[Module] = [
+            HeartbeatModule(self.db),
             AckTimeoutModule(self.db),
             EscalationModule(self.db, owner=owner),
             NotificationModule(self.db, self.providers, ctx, self.clock, owner=owner),

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts.schemas import NormalizedEvent, Submission
 from tocsin.core.errors import NotFound, Unauthorized
-from tocsin.integrations import cloudwatch, datadog, sentry, zabbix
+from tocsin.heartbeats import service as heartbeats
+from tocsin.integrations import cloudwatch, datadog, heartbeat, sentry, zabbix
 from tocsin.integrations import http as inbound
 from tocsin.integrations._json import parse_body
 from tocsin.integrations.sns_gateway import SnsGateway
@@ -135,3 +136,44 @@ async def zabbix_webhook(key: str, request: Request) -> JSONResponse:
         return await submit_events(request, "zabbix", key, zabbix.parse(data))
 
     return await guarded(request, "zabbix", handle)
+
+
+PING_METHODS = ["GET", "POST", "HEAD"]
+MAX_PING_BODY = 100 * 1024
+
+
+@router.api_route("/heartbeat/{key}", methods=PING_METHODS, summary="Heartbeat ping: the job ran")
+async def heartbeat_ping(key: str, request: Request) -> Response:
+    return await _ping(request, key, None)
+
+
+@router.api_route(
+    "/heartbeat/{key}/{signal}", methods=PING_METHODS, summary="Heartbeat ping: start, fail or an exit status"
+)
+async def heartbeat_signal(key: str, signal: str, request: Request) -> Response:
+    return await _ping(request, key, signal)
+
+
+async def _ping(request: Request, key: str, signal: str | None) -> Response:
+    async def handle(runtime: Runtime) -> JSONResponse:
+        kind = heartbeat.parse_signal(signal)
+        body = await inbound.read_body(request, MAX_PING_BODY) if request.method == "POST" else b""
+        output = body.decode("utf-8", errors="replace")
+
+        def record() -> heartbeats.PingOutcome:
+            with runtime.db.unit_of_work() as session:
+                return heartbeats.record_ping(session, key=key, kind=kind, now=runtime.clock.now(), output=output)
+
+        outcome = await run_in_threadpool(record)
+        if not outcome.found:
+            raise NotFound(f"no heartbeat integration has the key {key!r}")
+        if outcome.outcome == "created":
+            runtime.wakeup.notify()
+        runtime.metrics.events.labels("heartbeat", outcome.outcome or kind).inc()
+        return JSONResponse({"status": outcome.status, "outcome": outcome.outcome})
+
+    response = await guarded(request, "heartbeat", handle)
+    if response.status_code == 200:
+        # Healthchecks answers a bare "OK", which is what cron scripts and their logs expect.
+        return PlainTextResponse("OK")
+    return response
