@@ -1,7 +1,9 @@
-"""HTTP endpoints of the monitoring tools with a wire format of their own (Datadog, CloudWatch, Sentry, Zabbix).
+"""HTTP endpoints of the monitoring tools with a wire format of their own (Datadog, CloudWatch, Sentry, Zabbix)
+and of heartbeat pings.
 
 Each route reads a bounded body, checks the sender's signature where the tool signs, parses, and answers 2xx
-only once the ingest writer has committed the events, exactly like the formats in ``http``.
+only once the events are committed, exactly like the formats in ``http`` (whose helpers the small public
+wrappers below reuse).
 """
 
 from __future__ import annotations
