@@ -67,3 +67,10 @@ def test_bad_signals_and_keys(api: ApiHarness) -> None:
     assert api.client.get(f"/heartbeat/{other}").status_code == 404
     assert api.client.post(f"/heartbeat/{key}/fail", content=b"x" * (101 * 1024)).status_code == 413
     assert stored(api).alerts == []
+
+
+def test_the_worker_checks_heartbeats_before_it_escalates(api: ApiHarness) -> None:
+    names = [m.name for m in api.runtime.build_engine(owner="test").modules]
+
+    assert "heartbeat" in names
+    assert names.index("heartbeat") < names.index("escalation")
