@@ -19,6 +19,7 @@ from tocsin.engine.listen import PgListener, notify_work
 from tocsin.engine.module import Module
 from tocsin.engine.modules.ack_timeout import AckTimeoutModule
 from tocsin.engine.modules.auditor import AuditorModule
+from tocsin.engine.modules.delivery_retention import DeliveryRetentionModule
 from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.heartbeat import HeartbeatModule
@@ -120,6 +121,7 @@ class Runtime:
             NotificationModule(self.db, self.providers, ctx, self.clock, owner=owner),
             AuditorModule(self.db),
             HandoffModule(self.db),
+            DeliveryRetentionModule(self.db),
         ]
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         engine = self.engine

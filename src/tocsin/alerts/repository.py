@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent, ChangeEvent, InboundDelivery
@@ -99,3 +99,17 @@ def seen_deliveries(session: Session, pairs: Iterable[tuple[int, str]]) -> set[t
 def add_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         session.execute(insert(InboundDelivery), list(rows))
+
+
+def delete_deliveries_before(session: Session, before: datetime, limit: int) -> int:
+    ids = list(
+        session.execute(
+            select(InboundDelivery.id)
+            .where(InboundDelivery.received_at < before)
+            .order_by(InboundDelivery.id)
+            .limit(limit)
+        ).scalars()
+    )
+    if ids:
+        session.execute(delete(InboundDelivery).where(InboundDelivery.id.in_(ids)))
+    return len(ids)

@@ -262,3 +262,8 @@ def list_alerts(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def forget_deliveries(session: Session, *, before: datetime, limit: int = 5000) -> int:
+    """Drop remembered delivery ids received before ``before`` (senders stop retrying long before)."""
+    return repo.delete_deliveries_before(session, before, limit)
