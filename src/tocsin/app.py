@@ -15,6 +15,7 @@ from tocsin.api.router import api_router
 from tocsin.core.clock import Clock
 from tocsin.db.session import Database
 from tocsin.integrations.http import router as inbound_router
+from tocsin.integrations.http_sources import router as sources_router
 from tocsin.ops.metrics import LatencyMiddleware
 from tocsin.ops.routes import router as ops_router
 from tocsin.replies import router as replies_router
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.state.runtime = runtime
     errors.install(app)
     app.include_router(inbound_router)
+    app.include_router(sources_router)
     app.include_router(api_router)
     app.include_router(oncall_api.router)
     app.include_router(feeds.router)

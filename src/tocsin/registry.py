@@ -5,6 +5,7 @@ from tocsin.audit import models as audit_models
 from tocsin.auth import models as auth_models
 from tocsin.db.base import Base
 from tocsin.escalation import models as escalation_models
+from tocsin.heartbeats import models as heartbeats_models
 from tocsin.incidents import models as incidents_models
 from tocsin.notify import models as notify_models
 from tocsin.oncall import models as oncall_models
@@ -19,6 +20,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "escalation_models",
+    "heartbeats_models",
     "incidents_models",
     "metadata",
     "notify_models",

@@ -22,8 +22,10 @@ from tocsin.engine.listen import PgListener, notify_work
 from tocsin.engine.module import Module
 from tocsin.engine.modules.ack_timeout import AckTimeoutModule
 from tocsin.engine.modules.auditor import AuditorModule
+from tocsin.engine.modules.delivery_retention import DeliveryRetentionModule
 from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.handoff import HandoffModule
+from tocsin.engine.modules.heartbeat import HeartbeatModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.runner import Runner
 from tocsin.engine.wake import Wakeup
@@ -119,6 +121,7 @@ class Runtime:
         )
         lease = timedelta(seconds=self.settings.engine_lease_seconds)
         modules: list[Module] = [
+            HeartbeatModule(self.db),
             AckTimeoutModule(self.db),
             EscalationModule(self.db, owner=owner, lease=lease),
             NotificationModule(
@@ -126,6 +129,7 @@ class Runtime:
             ),
             AuditorModule(self.db, every=min(timedelta(seconds=10), lease)),
             HandoffModule(self.db),
+            DeliveryRetentionModule(self.db),
         ]
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         engine = self.engine

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
     slack_base_url: str = "https://slack.com/api/"
+    # Inbound email: "host:port" of the SMTP listener ``tocsin serve`` starts, and the domain of its addresses.
+    smtp_listen: str | None = None
+    email_domain: str | None = Field(default=None, validate_default=True)
 
     @field_validator("database_url")
     @classmethod
@@ -92,6 +95,31 @@ class Settings(BaseSettings):
             # Twilio fetches call scripts and posts replies to this URL, and signs requests over it.
             raise ValueError("Twilio needs TOCSIN_PUBLIC_URL, the address Twilio reaches this server at")
         return self
+
+    @field_validator("smtp_listen")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        host, _, port = value.strip().rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError("must be host:port, for example 127.0.0.1:2525")
+        return value.strip()
+
+    @field_validator("email_domain")
+    @classmethod
+    def _domain_with_listener(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = value.strip().lower() if value else None
+        if info.data.get("smtp_listen") and not value:
+            raise ValueError("is required with TOCSIN_SMTP_LISTEN (alerts are sent to <integration key>@<domain>)")
+        return value
+
+    @property
+    def smtp_listen_address(self) -> tuple[str, int] | None:
+        if not self.smtp_listen:
+            return None
+        host, _, port = self.smtp_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @cached_property
     def base_url(self) -> str:

@@ -134,6 +134,51 @@ class World:
         self.keys[name] = integ.key
         return integ.key
 
+    # --- heartbeats ----------------------------------------------------------------------------------------
+    def heartbeat_monitor(self, name: str, policy_id: int | None, *, period: int, grace: int) -> str:
+        """A service with a heartbeat integration of this period and grace, watched by the engine."""
+        from tocsin.engine.modules.heartbeat import HeartbeatModule
+        from tocsin.heartbeats import service as heartbeats
+
+        if not any(m.name == "heartbeat" for m in self.runner.modules):
+            module = HeartbeatModule(self.db)
+            # First, as in the real worker: the incident it opens is escalated in the same pass.
+            self.runner.modules.insert(0, module)
+            self.runner.failures[module.name] = 0
+            self.runner.seconds[module.name] = 0.0
+        with self.db.unit_of_work() as s:
+            svc = services.create_service(s, name=name, now=self.clock.now())
+            svc.escalation_policy_id = policy_id
+            integ = services.add_integration(s, svc, name=f"{name}-heartbeat", type="heartbeat", now=self.clock.now())
+            heartbeats.configure(s, integ, period_seconds=period, grace_seconds=grace, now=self.clock.now())
+        self.keys[name] = integ.key
+        return integ.key
+
+    def ping(self, service: str, kind: str = "success") -> str:
+        """A ping from the job, as the HTTP endpoint records it; returns what it did to the alert."""
+        from tocsin.heartbeats import service as heartbeats
+
+        with self.db.unit_of_work() as s:
+            outcome = heartbeats.record_ping(
+                s,
+                key=self.keys[service],
+                kind=kind,
+                now=self.clock.now(),  # type: ignore[arg-type]
+            )
+        assert outcome.found
+        return outcome.outcome
+
+    def heartbeat_status(self, service: str) -> tuple[str, datetime | None]:
+        from tocsin.heartbeats import service as heartbeats
+        from tocsin.services import repository as service_repo
+
+        with self.db.reader() as s:
+            integ = service_repo.integration_by_key(s, self.keys[service])
+            assert integ is not None
+            monitor = heartbeats.monitor_of(s, integ)
+            assert monitor is not None
+            return monitor.status, monitor.due_at
+
     # --- on-call -------------------------------------------------------------------------------------------
     def schedule(self, name: str, layers: list[dict[str, Any]], timezone: str = "UTC") -> int:
         """A schedule whose layer specs name users by their harness name (``"users": ["alice", "bob"]``)."""

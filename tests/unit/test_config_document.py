@@ -10,6 +10,7 @@ from tocsin.config import canonical, document
 from tocsin.config.plan import Change, Plan, describe
 from tocsin.config.schema import LayerSpec
 from tocsin.core.errors import InvalidInput
+from tocsin.services.models import INTEGRATION_TYPES
 
 
 def errors_of(text: str) -> list[str]:
@@ -38,7 +39,7 @@ services:
         "users[0].contact_methods[0]: a webhook contact method needs an http(s) URL",
         "users[0].rol: unknown field (expected one of: email, name, timezone, role, contact_methods, "
         "notification_rules)",
-        "services[2].integrations[0].type: must be one of pagerduty_v2, alertmanager, grafana, generic",
+        f"services[2].integrations[0].type: must be one of {', '.join(INTEGRATION_TYPES)}",
     ]
 
 

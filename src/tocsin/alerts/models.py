@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID
@@ -83,3 +83,15 @@ class ChangeEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     links: Mapped[dict[str, Any]] = mapped_column(default=dict)
     description: Mapped[str] = mapped_column(Text, default="")
+
+
+class InboundDelivery(Base):
+    """A sender's delivery id already accepted, so that its retries are answered without being applied twice."""
+
+    __tablename__ = "inbound_deliveries"
+    __table_args__ = (UniqueConstraint("integration_id", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
+    delivery_id: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(index=True)

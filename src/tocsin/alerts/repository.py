@@ -4,10 +4,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.models import Alert, AlertEvent, ChangeEvent
+from tocsin.alerts.models import Alert, AlertEvent, ChangeEvent, InboundDelivery
 
 _CHUNK = 400
 
@@ -82,3 +82,34 @@ def changes_of_service(session: Session, service_id: int, limit: int = 100) -> l
 
 def event_count(session: Session) -> int:
     return int(session.execute(select(func.count()).select_from(AlertEvent)).scalar_one())
+
+
+def seen_deliveries(session: Session, pairs: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
+    wanted = list(set(pairs))
+    found: set[tuple[int, str]] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        stmt = select(InboundDelivery.integration_id, InboundDelivery.delivery_id).where(
+            tuple_(InboundDelivery.integration_id, InboundDelivery.delivery_id).in_(chunk)
+        )
+        found.update((row[0], row[1]) for row in session.execute(stmt))
+    return found
+
+
+def add_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(InboundDelivery), list(rows))
+
+
+def delete_deliveries_before(session: Session, before: datetime, limit: int) -> int:
+    ids = list(
+        session.execute(
+            select(InboundDelivery.id)
+            .where(InboundDelivery.received_at < before)
+            .order_by(InboundDelivery.id)
+            .limit(limit)
+        ).scalars()
+    )
+    if ids:
+        session.execute(delete(InboundDelivery).where(InboundDelivery.id.in_(ids)))
+    return len(ids)

@@ -65,6 +65,9 @@ class Submission:
     integration_key: str
     events: list[NormalizedEvent] = field(default_factory=list)
     changes: list[NormalizedChange] = field(default_factory=list)
+    # The sender's own id of this delivery (SNS MessageId, an email's Message-ID): a retry carrying an id
+    # already stored for the integration is acknowledged and changes nothing.
+    delivery_id: str | None = None
 
 
 @dataclass(slots=True)

@@ -28,7 +28,7 @@ from tocsin.incidents.schemas import Actor, NewIncident
 from tocsin.services import repository as service_repo
 from tocsin.services.models import Integration, Service
 
-OUTCOMES = ("created", "deduplicated", "acknowledged", "resolved", "ignored")
+OUTCOMES = ("created", "deduplicated", "acknowledged", "resolved", "ignored", "redelivered")
 
 
 @dataclass(slots=True)
@@ -57,6 +57,15 @@ def ingest_batch(session: Session, submissions: Sequence[Submission], *, now: da
         for e in s.events
     ]
     open_alerts = repo.open_alerts_by_key(session, wanted)
+    delivered = repo.seen_deliveries(
+        session,
+        [
+            (integrations[s.integration_key][0].id, s.delivery_id[:255])
+            for s in submissions
+            if s.delivery_id and s.integration_key in integrations
+        ],
+    )
+    delivery_rows: list[dict[str, Any]] = []
     pending: list[_Pending] = []
     event_rows: list[dict[str, Any]] = []
     change_rows: list[dict[str, Any]] = []
@@ -71,6 +80,15 @@ def ingest_batch(session: Session, submissions: Sequence[Submission], *, now: da
             continue
         integration, service = found
         result = SubmissionResult(found=True, integration_type=integration.type)
+        if sub.delivery_id:
+            delivery = (integration.id, sub.delivery_id[:255])
+            if delivery in delivered:
+                result.dedup_keys = [e.dedup_key or "" for e in sub.events]
+                result.outcomes = ["redelivered"] * len(sub.events)
+                results.append(result)
+                continue
+            delivered.add(delivery)
+            delivery_rows.append({"integration_id": delivery[0], "delivery_id": delivery[1], "received_at": now})
         for event in sub.events:
             key = event.dedup_key or ""
             alert = open_alerts.get((integration.id, key))
@@ -113,6 +131,7 @@ def ingest_batch(session: Session, submissions: Sequence[Submission], *, now: da
         row["alert_id"] = alert.id if alert is not None else None
     repo.add_events(session, event_rows)
     repo.add_changes(session, change_rows)
+    repo.add_deliveries(session, delivery_rows)
     return results
 
 
@@ -243,3 +262,8 @@ def list_alerts(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def forget_deliveries(session: Session, *, before: datetime, limit: int = 5000) -> int:
+    """Drop remembered delivery ids received before ``before`` (senders stop retrying long before)."""
+    return repo.delete_deliveries_before(session, before, limit)

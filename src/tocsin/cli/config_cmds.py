@@ -94,7 +94,7 @@ def demo_cmd(
                 d.integration.name,
                 d.integration.type,
                 d.integration.key,
-                integration_url(current.base_url, d.integration),
+                integration_url(current.base_url, d.integration, email_domain=current.email_domain),
             )
             for d in result.integrations
         ]

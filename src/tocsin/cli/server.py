@@ -40,7 +40,16 @@ def serve(
     if upgrade:
         migrate.upgrade(current.database_url)
     app_ = create_app(current)
-    uvicorn.run(app_, host=current.host, port=current.port, log_config=None, access_log=False)
+    from tocsin.integrations.smtp_listener import listener_from_settings
+
+    mail = listener_from_settings(app_.state.runtime)
+    if mail is not None:
+        mail.start()
+    try:
+        uvicorn.run(app_, host=current.host, port=current.port, log_config=None, access_log=False)
+    finally:
+        if mail is not None:
+            mail.stop()
 
 
 @app.command()

@@ -21,8 +21,10 @@ from tocsin.config.plan import Change, Plan
 from tocsin.config.schema import ConfigFile, PolicySpec, ScheduleSpec, ServiceSpec, TeamSpec, UserSpec
 from tocsin.core.errors import InvalidInput, TocsinError
 from tocsin.escalation import service as escalation
+from tocsin.heartbeats import service as heartbeats
 from tocsin.notify import service as notify
 from tocsin.oncall import service as oncall
+from tocsin.oncall.durations import format_duration, parse_duration
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
@@ -325,12 +327,29 @@ class _Applier:
             existing = self.current.integration_rows.get(key)
             old = {"type": existing.type, "key": existing.key} if existing else {}
             new = {"type": ig.type} | ({"key": ig.key} if ig.key is not None else {})
+            if ig.heartbeat is not None:
+                monitor = heartbeats.monitor_of(self.session, existing) if existing is not None else None
+                if monitor is not None:
+                    old["heartbeat"] = _heartbeat_text(monitor.period_seconds, monitor.grace_seconds)
+                new["heartbeat"] = _heartbeat_text(ig.heartbeat.period, ig.heartbeat.grace)
             changed_ig = [c if not c.startswith("key") else "key" for c in fields.diff(old, new)]
             if self.record("integration", f"{spec.name}/{ig.name}", existing is not None, changed_ig):
                 with _at(f"{path}.integrations[{j}]"):
                     if existing is None:
-                        self.current.integration_rows[key] = services.add_integration(
+                        existing = self.current.integration_rows[key] = services.add_integration(
                             self.session, row, name=ig.name, type=ig.type, key=ig.key, now=self.now
                         )
                     else:
                         services.update_integration(self.session, existing, type=ig.type, key=ig.key)
+                    if ig.heartbeat is not None:
+                        heartbeats.configure(
+                            self.session,
+                            existing,
+                            period_seconds=ig.heartbeat.period,
+                            grace_seconds=ig.heartbeat.grace,
+                            now=self.now,
+                        )
+
+
+def _heartbeat_text(period: int, grace: int) -> str:
+    return f"every {format_duration(parse_duration(period))}, grace {format_duration(parse_duration(grace))}"

@@ -17,6 +17,8 @@ from tocsin.config.schema import WEEKDAYS, ConfigFile, PolicySpec, ScheduleSpec,
 from tocsin.core.clock import utc
 from tocsin.escalation import service as escalation
 from tocsin.escalation.models import EscalationPolicy
+from tocsin.heartbeats import service as heartbeats
+from tocsin.heartbeats.models import HeartbeatMonitor
 from tocsin.notify import service as notify
 from tocsin.notify.models import ContactMethod
 from tocsin.oncall import service as oncall
@@ -159,13 +161,14 @@ def read(session: Session, *, now: datetime) -> Current:
     for service in services.list_services(session):
         cur.service_rows[service.name] = service
         integrations = services.list_integrations(session, service.id)
+        monitors = heartbeats.monitors_of(session, integrations)
         for integration in integrations:
             cur.integration_rows.setdefault((service.name, integration.name), integration)
         spec = {
             "name": service.name,
             "urgency": service.urgency,
             "auto_resolve": service.auto_resolve,
-            "integrations": [{"name": i.name, "type": i.type, "key": i.key} for i in integrations],
+            "integrations": [_integration(i, monitors.get(i.id)) for i in integrations],
         }
         optional = {
             "description": service.description or None,
@@ -179,6 +182,13 @@ def read(session: Session, *, now: datetime) -> Current:
         spec.update({k: v for k, v in optional.items() if v is not None})
         cur.services[service.name] = ServiceSpec.model_validate(spec)
     return cur
+
+
+def _integration(integration: Integration, monitor: HeartbeatMonitor | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": integration.name, "type": integration.type, "key": integration.key}
+    if monitor is not None and integration.type == "heartbeat":
+        spec["heartbeat"] = {"period": monitor.period_seconds, "grace": monitor.grace_seconds}
+    return spec
 
 
 def _layer(layer: ScheduleLayer, timezone: str, emails: dict[int, str]) -> dict[str, Any]:

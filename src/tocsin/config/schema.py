@@ -245,10 +245,24 @@ class PolicySpec(Spec):
     steps: Annotated[list[StepSpec], Field(min_length=1)] | None = None
 
 
+class HeartbeatSpec(Spec):
+    """How often a heartbeat integration's job pings, and how late a ping may be before it is an incident."""
+
+    period: Annotated[Seconds, Field(ge=60, le=366 * 86400)]
+    grace: Annotated[Seconds, Field(ge=0, le=366 * 86400)] = 3600
+
+
 class IntegrationSpec(Spec):
     name: Name
     type: Annotated[str, AfterValidator(one_of(INTEGRATION_TYPES))]
     key: Annotated[str, AfterValidator(_key)] | None = None
+    heartbeat: HeartbeatSpec | None = None
+
+    @model_validator(mode="after")
+    def _heartbeat_only_on_heartbeats(self) -> IntegrationSpec:
+        if self.heartbeat is not None and self.type != "heartbeat":
+            raise ValueError(f"heartbeat: only an integration of type heartbeat has one, not {self.type}")
+        return self
 
 
 class ServiceSpec(Spec):

@@ -7,7 +7,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID
 
-INTEGRATION_TYPES = ("pagerduty_v2", "alertmanager", "grafana", "generic")
+INTEGRATION_TYPES = (
+    "pagerduty_v2",
+    "alertmanager",
+    "grafana",
+    "generic",
+    "datadog",
+    "cloudwatch",
+    "sentry",
+    "zabbix",
+    "heartbeat",
+    "email",
+)
 
 
 class Service(Base):

@@ -178,10 +178,14 @@ def open_incident_counts(session: Session) -> dict[int, int]:
     return repo.open_incident_counts(session)
 
 
-def integration_url(base_url: str, integration: Integration) -> str:
+def integration_url(base_url: str, integration: Integration, *, email_domain: str | None = None) -> str:
     """The exact URL a sender of this type is pointed at."""
     if integration.type == "pagerduty_v2":
         return f"{base_url}/v2/enqueue"
+    if integration.type == "heartbeat":
+        return f"{base_url}/heartbeat/{integration.key}"
+    if integration.type == "email":
+        return f"{integration.key}@{email_domain or '<TOCSIN_EMAIL_DOMAIN>'}"
     return f"{base_url}/integrations/{integration.key}/{integration.type}"
 
 
@@ -192,3 +196,9 @@ def names_of(session: Session, ids: list[int]) -> dict[int, str]:
 def signing_secret_of(session: Session, key: str) -> str | None:
     integration = repo.integration_by_key(session, key)
     return integration.signing_secret if integration is not None else None
+
+
+def integration_type_of(session: Session, key: str) -> str | None:
+    """The type of the integration with this key, None when there is none."""
+    integration = repo.integration_by_key(session, key)
+    return integration.type if integration is not None else None

@@ -57,7 +57,7 @@ def service_page(service_id: int, request: Request) -> Response:
             return render("web/not_found.html", 404, who=who, what=f"Service {service_id}")
         integrations: list[dict[str, Any]] = []
         for integration in services.list_integrations(session, service.id):
-            url = services.integration_url(base, integration)
+            url = services.integration_url(base, integration, email_domain=runtime.settings.email_domain)
             integrations.append(
                 {
                     "row": integration,

@@ -1,0 +1,37 @@
+"""Forgets inbound delivery ids (SNS MessageId, email Message-ID) once no sender would retry them any more.
+
+The ids only have to outlive the senders' retries (SNS: an hour at most with a custom policy; mail relays: a few
+days), so a week is kept. The module runs on a cadence and deletes in bounded chunks, so that a large backlog
+never holds a long transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tocsin.alerts import service as alerts
+from tocsin.db.session import Database
+
+
+class DeliveryRetentionModule:
+    name = "delivery_retention"
+
+    KEEP = timedelta(days=7)
+    CHUNK = 5000
+
+    def __init__(self, db: Database, *, every: timedelta = timedelta(hours=1)) -> None:
+        self.db = db
+        self.every = every
+        self._next: datetime | None = None
+
+    def run_once(self, now: datetime) -> int:
+        if self._next is not None and now < self._next:
+            return 0
+        with self.db.unit_of_work() as session:
+            deleted = alerts.forget_deliveries(session, before=now - self.KEEP, limit=self.CHUNK)
+        # A full chunk means more are waiting: come back at once, else after the cadence.
+        self._next = now if deleted >= self.CHUNK else now + self.every
+        return deleted
+
+    def next_due(self) -> datetime | None:
+        return self._next
