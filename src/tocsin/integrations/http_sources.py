@@ -140,18 +140,22 @@ async def zabbix_webhook(key: str, request: Request) -> JSONResponse:
     return await guarded(request, "zabbix", handle)
 
 
-PING_METHODS = ["GET", "POST", "HEAD"]
 MAX_PING_BODY = 100 * 1024
+PING = "Heartbeat ping: the job ran"
+SIGNAL = "Heartbeat ping: start, fail or an exit status"
 
 
-@router.api_route("/heartbeat/{key}", methods=PING_METHODS, summary="Heartbeat ping: the job ran")
+# One handler per method, each with its own operation id: the OpenAPI description needs them distinct.
+@router.get("/heartbeat/{key}", summary=PING, operation_id="heartbeat_ping_get")
+@router.post("/heartbeat/{key}", summary=PING, operation_id="heartbeat_ping_post")
+@router.head("/heartbeat/{key}", include_in_schema=False)
 async def heartbeat_ping(key: str, request: Request) -> Response:
     return await _ping(request, key, None)
 
 
-@router.api_route(
-    "/heartbeat/{key}/{signal}", methods=PING_METHODS, summary="Heartbeat ping: start, fail or an exit status"
-)
+@router.get("/heartbeat/{key}/{signal}", summary=SIGNAL, operation_id="heartbeat_signal_get")
+@router.post("/heartbeat/{key}/{signal}", summary=SIGNAL, operation_id="heartbeat_signal_post")
+@router.head("/heartbeat/{key}/{signal}", include_in_schema=False)
 async def heartbeat_signal(key: str, signal: str, request: Request) -> Response:
     return await _ping(request, key, signal)
 

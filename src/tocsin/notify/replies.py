@@ -20,10 +20,10 @@ from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor, Source
 from tocsin.notify import repository as repo
+from tocsin.notify import service as notify
 from tocsin.notify.models import UsedLinkToken
 from tocsin.notify.providers.base import IncidentView
 from tocsin.notify.reply_codes import PHONE_TYPES, Action, Reply, normalize_phone
-from tocsin.services import repository as service_repo
 from tocsin.users import repository as user_repo
 from tocsin.users.models import User
 
@@ -149,21 +149,7 @@ def act_on_reply(session: Session, user: User, reply: Reply, *, source: Source, 
 def incident_view(session: Session, incident_id: int, base_url: str) -> IncidentView | None:
     """How a channel shows an incident right now (a call reads it when it is answered)."""
     incident = incident_repo.get(session, incident_id)
-    if incident is None:
-        return None
-    service = service_repo.get(session, incident.service_id)
-    return IncidentView(
-        id=incident.id,
-        number=incident.number,
-        title=incident.title,
-        status=incident.status,
-        urgency=incident.urgency,
-        severity=incident.severity,
-        priority=incident.priority,
-        service=service.name if service else "",
-        created_at=incident.created_at.isoformat(),
-        url=f"{base_url}/incidents/{incident.id}",
-    )
+    return None if incident is None else notify.view_of(session, incident, base_url)
 
 
 def first_use(session: Session, key: str, now: datetime) -> bool:

@@ -172,7 +172,8 @@ class SendContext:
     links: LinkMaker | None = None
 
 
-def _view(session: Session, incident: Incident, base_url: str) -> IncidentView:
+def view_of(session: Session, incident: Incident, base_url: str) -> IncidentView:
+    """How a channel shows an incident: its facts and the console link (which is by number, like the pages)."""
     service = service_repo.get(session, incident.service_id)
     return IncidentView(
         id=incident.id,
@@ -184,7 +185,7 @@ def _view(session: Session, incident: Incident, base_url: str) -> IncidentView:
         priority=incident.priority,
         service=service.name if service else "",
         created_at=incident.created_at.isoformat(),
-        url=f"{base_url}/incidents/{incident.id}",
+        url=f"{base_url}/incidents/{incident.number}",
     )
 
 
@@ -287,7 +288,7 @@ def begin_send(
         text = str(n.payload.get("text", "")) if n.kind != "page" else ""
     if n.kind == "test":
         text = f"Test notification from Tocsin to {user.name} by {cm.type}."
-    view = _view(session, incident, ctx.base_url) if incident is not None else None
+    view = view_of(session, incident, ctx.base_url) if incident is not None else None
     ack_url = resolve_url = None
     if ctx.links is not None and incident is not None:
         ack_url = ctx.links(incident.id, user.id, "acknowledge")
