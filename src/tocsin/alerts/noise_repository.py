@@ -1,0 +1,198 @@
+"""Queries of the routing and noise-reduction rules, and the batched look-ups the ingest path needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.alerts.noise_models import EventRuleRow, GroupingRuleRow, InhibitRuleRow, NoiseSetting, SilenceRow
+from tocsin.incidents.models import Incident
+from tocsin.services.models import Service
+
+VERSION = "rules_version"
+_CHUNK = 400
+
+
+# --- settings and the version token ------------------------------------------------------------------------------
+
+
+def setting(session: Session, name: str) -> dict[str, Any] | None:
+    row = session.get(NoiseSetting, name)
+    return dict(row.value) if row is not None else None
+
+
+def put_setting(session: Session, name: str, value: dict[str, Any] | None, now: datetime) -> None:
+    row = session.get(NoiseSetting, name)
+    if value is None:
+        if row is not None:
+            session.delete(row)
+        return
+    if row is None:
+        session.add(NoiseSetting(name=name, value=value, updated_at=now))
+    else:
+        row.value = value
+        row.updated_at = now
+    session.flush()
+
+
+def version(session: Session) -> str:
+    value = session.execute(select(NoiseSetting.value).where(NoiseSetting.name == VERSION)).scalar_one_or_none()
+    return str(value.get("token", "")) if value else ""
+
+
+# --- rules ------------------------------------------------------------------------------------------------------
+
+
+def event_rules(session: Session) -> list[EventRuleRow]:
+    stmt = select(EventRuleRow).order_by(EventRuleRow.integration_id, EventRuleRow.position, EventRuleRow.id)
+    return list(session.execute(stmt).scalars())
+
+
+def event_rule_by_name(session: Session, name: str) -> EventRuleRow | None:
+    return session.execute(select(EventRuleRow).where(EventRuleRow.name == name)).scalar_one_or_none()
+
+
+def inhibit_rules(session: Session) -> list[InhibitRuleRow]:
+    return list(session.execute(select(InhibitRuleRow).order_by(InhibitRuleRow.id)).scalars())
+
+
+def inhibit_rule_by_name(session: Session, name: str) -> InhibitRuleRow | None:
+    return session.execute(select(InhibitRuleRow).where(InhibitRuleRow.name == name)).scalar_one_or_none()
+
+
+def grouping_rules(session: Session) -> list[GroupingRuleRow]:
+    return list(session.execute(select(GroupingRuleRow)).scalars())
+
+
+def grouping_rule(session: Session, service_id: int) -> GroupingRuleRow | None:
+    return session.get(GroupingRuleRow, service_id)
+
+
+def delete_row(session: Session, row: object) -> None:
+    session.delete(row)
+    session.flush()
+
+
+def add_row(session: Session, row: object) -> None:
+    session.add(row)
+    session.flush()
+
+
+# --- silences ---------------------------------------------------------------------------------------------------
+
+
+def live_silences(session: Session, now: datetime) -> list[SilenceRow]:
+    """Silences that are active now or will be: expired ones can never match again."""
+    stmt = (
+        select(SilenceRow)
+        .where((SilenceRow.ends_at.is_(None)) | (SilenceRow.ends_at > now))
+        .order_by(SilenceRow.starts_at, SilenceRow.id)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def all_silences(session: Session, *, include_expired: bool, now: datetime) -> list[SilenceRow]:
+    stmt = select(SilenceRow).order_by(SilenceRow.id.desc())
+    if not include_expired:
+        stmt = stmt.where((SilenceRow.ends_at.is_(None)) | (SilenceRow.ends_at > now))
+    return list(session.execute(stmt).scalars())
+
+
+def silence(session: Session, silence_id: int) -> SilenceRow | None:
+    return session.get(SilenceRow, silence_id)
+
+
+def silence_by_name(session: Session, name: str) -> SilenceRow | None:
+    return session.execute(select(SilenceRow).where(SilenceRow.name == name)).scalar_one_or_none()
+
+
+def silences_to_remind(session: Session, now: datetime, before: datetime, limit: int = 100) -> list[SilenceRow]:
+    stmt = (
+        select(SilenceRow)
+        .where(
+            SilenceRow.recurrence.is_(None),
+            SilenceRow.reminded_at.is_(None),
+            SilenceRow.ends_at.is_not(None),
+            SilenceRow.ends_at > now,
+            SilenceRow.ends_at <= before,
+            SilenceRow.starts_at <= now,
+        )
+        .order_by(SilenceRow.ends_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def next_reminder_due(session: Session, now: datetime) -> datetime | None:
+    stmt = select(func.min(SilenceRow.ends_at)).where(
+        SilenceRow.recurrence.is_(None),
+        SilenceRow.reminded_at.is_(None),
+        SilenceRow.ends_at.is_not(None),
+        SilenceRow.ends_at > now,
+    )
+    value: datetime | None = session.execute(stmt).scalar_one_or_none()
+    return value
+
+
+# --- batched look-ups of the ingest path ------------------------------------------------------------------------
+
+
+def firing_inhibitors(session: Session) -> list[Alert]:
+    stmt = select(Alert).where(Alert.inhibits.is_(True), Alert.status != "resolved")
+    return list(session.execute(stmt).scalars())
+
+
+def open_group_members(
+    session: Session, service_ids: Iterable[int], since: datetime
+) -> list[tuple[int, int, datetime, str | None, dict[str, Any], str]]:
+    """(incident id, service id, incident created at, group key, labels, summary) of the alerts of open,
+    recent incidents of these services."""
+    wanted = list(set(service_ids))
+    if not wanted:
+        return []
+    stmt = (
+        select(Incident.id, Incident.service_id, Incident.created_at, Alert.group_key, Alert.labels, Alert.summary)
+        .join(Alert, Alert.incident_id == Incident.id)
+        .where(Incident.service_id.in_(wanted), Incident.status != "resolved", Incident.created_at >= since)
+        .order_by(Incident.id)
+    )
+    return [tuple(r) for r in session.execute(stmt).all()]
+
+
+# Outcomes that mean the alert changed state (opened or closed), whatever happened to the page.
+STATE_CHANGES = ("created", "resolved", "grouped", "silenced", "inhibited", "suppressed", "flapping")
+
+
+def state_changes_since(
+    session: Session, keys: Sequence[tuple[int, str]], since: datetime
+) -> dict[tuple[int, str], int]:
+    wanted = list(set(keys))
+    counts: dict[tuple[int, str], int] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        stmt = (
+            select(AlertEvent.integration_id, AlertEvent.dedup_key, func.count())
+            .where(
+                tuple_(AlertEvent.integration_id, AlertEvent.dedup_key).in_(chunk),
+                AlertEvent.received_at >= since,
+                AlertEvent.outcome.in_(STATE_CHANGES),
+            )
+            .group_by(AlertEvent.integration_id, AlertEvent.dedup_key)
+        )
+        for integration_id, key, n in session.execute(stmt).all():
+            counts[(integration_id, key)] = n
+    return counts
+
+
+def service_ids_by_name(session: Session) -> dict[str, int]:
+    return {name: sid for sid, name in session.execute(select(Service.id, Service.name)).all()}
+
+
+def delete_all(session: Session, model: type[Any]) -> None:
+    session.execute(delete(model))
