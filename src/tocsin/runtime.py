@@ -22,6 +22,7 @@ from tocsin.engine.modules.auditor import AuditorModule
 from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.notification import NotificationModule
+from tocsin.engine.modules.silences import SilenceReminderModule
 from tocsin.engine.runner import Runner
 from tocsin.engine.wake import Wakeup
 from tocsin.incidents import service as incidents
@@ -118,6 +119,7 @@ class Runtime:
             NotificationModule(self.db, self.providers, ctx, self.clock, owner=owner),
             AuditorModule(self.db),
             HandoffModule(self.db),
+            SilenceReminderModule(self.db),
         ]
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         engine = self.engine

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.alerts.noise_models import EventRuleRow, GroupingRuleRow, InhibitRuleRow, NoiseSetting, SilenceRow
-from tocsin.incidents.models import Incident
+from tocsin.incidents.models import Incident, TimelineEntry
+from tocsin.notify.models import Notification
 from tocsin.services.models import Service
 
 VERSION = "rules_version"
@@ -49,7 +50,10 @@ def version(session: Session) -> str:
 
 
 def event_rules(session: Session) -> list[EventRuleRow]:
-    stmt = select(EventRuleRow).order_by(EventRuleRow.integration_id, EventRuleRow.position, EventRuleRow.id)
+    # Integration rules first (they are tried first), then the global ones; the same order on every backend.
+    stmt = select(EventRuleRow).order_by(
+        EventRuleRow.integration_id.is_(None), EventRuleRow.integration_id, EventRuleRow.position, EventRuleRow.id
+    )
     return list(session.execute(stmt).scalars())
 
 
@@ -196,3 +200,77 @@ def service_ids_by_name(session: Session) -> dict[str, int]:
 
 def delete_all(session: Session, model: type[Any]) -> None:
     session.execute(delete(model))
+
+
+# --- the noise report -------------------------------------------------------------------------------------------
+
+
+def event_outcomes(session: Session, since: datetime, until: datetime) -> list[tuple[int, str, int]]:
+    """(integration id, outcome, count) of the events received in [since, until)."""
+    stmt = (
+        select(AlertEvent.integration_id, AlertEvent.outcome, func.count())
+        .where(AlertEvent.received_at >= since, AlertEvent.received_at < until)
+        .group_by(AlertEvent.integration_id, AlertEvent.outcome)
+    )
+    return [(i, o, n) for i, o, n in session.execute(stmt).all()]
+
+
+def alerts_per_integration(session: Session, since: datetime, until: datetime) -> list[tuple[int, int, int]]:
+    """(integration id, service id, alerts created)."""
+    stmt = (
+        select(Alert.integration_id, Alert.service_id, func.count())
+        .where(Alert.created_at >= since, Alert.created_at < until)
+        .group_by(Alert.integration_id, Alert.service_id)
+    )
+    return [(i, s, n) for i, s, n in session.execute(stmt).all()]
+
+
+def incidents_per_service(session: Session, since: datetime, until: datetime) -> list[tuple[int, int]]:
+    stmt = (
+        select(Incident.service_id, func.count())
+        .where(Incident.created_at >= since, Incident.created_at < until)
+        .group_by(Incident.service_id)
+    )
+    return [(s, n) for s, n in session.execute(stmt).all()]
+
+
+def pages_per_service(session: Session, since: datetime, until: datetime) -> list[tuple[int, int]]:
+    stmt = (
+        select(Incident.service_id, func.count())
+        .select_from(Notification)
+        .join(Incident, Incident.id == Notification.incident_id)
+        .where(Notification.kind == "page", Notification.created_at >= since, Notification.created_at < until)
+        .group_by(Incident.service_id)
+    )
+    return [(s, n) for s, n in session.execute(stmt).all()]
+
+
+def noisiest(session: Session, since: datetime, until: datetime, limit: int) -> list[tuple[int, str, int, int]]:
+    """(service id, summary, alerts, events) of the alerts received most often."""
+    events = func.sum(Alert.event_count)
+    stmt = (
+        select(Alert.service_id, Alert.summary, func.count(), events)
+        .where(Alert.created_at >= since, Alert.created_at < until)
+        .group_by(Alert.service_id, Alert.summary)
+        .order_by(events.desc(), Alert.summary)
+        .limit(limit)
+    )
+    return [(s, t, n, int(e or 0)) for s, t, n, e in session.execute(stmt).all()]
+
+
+def silent_closures(session: Session, since: datetime, until: datetime) -> tuple[int, int]:
+    """(incidents acknowledged and resolved, of which without any note) among those opened in the window."""
+    noted = select(TimelineEntry.id).where(TimelineEntry.incident_id == Incident.id, TimelineEntry.kind == "note")
+    base = (
+        select(func.count())
+        .select_from(Incident)
+        .where(
+            Incident.created_at >= since,
+            Incident.created_at < until,
+            Incident.status == "resolved",
+            Incident.acknowledged_at.is_not(None),
+        )
+    )
+    closed = int(session.execute(base).scalar_one())
+    without = int(session.execute(base.where(~noted.exists())).scalar_one())
+    return closed, without

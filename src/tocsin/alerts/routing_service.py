@@ -197,15 +197,17 @@ def put_event_rule(
     row = repo.event_rule_by_name(session, name)
     if position is None:
         position = row.position if row is not None else len(repo.event_rules(session))
+    fresh = row is None
     if row is None:
         row = EventRuleRow(name=name, created_at=now)
-        repo.add_row(session, row)
     row.integration_id = integration_id
     row.position = position
     row.matchers = [dict(m) for m in matchers]
     row.actions = dict(actions)
     row.enabled = enabled
     row.updated_at = now
+    if fresh:
+        repo.add_row(session, row)
     bump(session, now)
     return row
 
@@ -226,12 +228,14 @@ def put_inhibit_rule(
     except RuleError as exc:
         raise _invalid(f"inhibit rule {name!r}", exc) from None
     row = repo.inhibit_rule_by_name(session, name)
+    fresh = row is None
     if row is None:
         row = InhibitRuleRow(name=name, created_at=now)
-        repo.add_row(session, row)
     row.source_matchers = [dict(m) for m in source]
     row.target_matchers = [dict(m) for m in target]
     row.equal = list(equal)
+    if fresh:
+        repo.add_row(session, row)
     bump(session, now)
     return row
 
@@ -295,15 +299,24 @@ def set_grouping(session: Session, *, service_id: int, spec: dict[str, Any] | No
         rule = compile_grouping(service_id, spec)
     except RuleError as exc:
         raise _invalid(f"grouping of service {service_id}", exc) from None
+    fresh = row is None
     if row is None:
         row = GroupingRuleRow(service_id=service_id)
-        repo.add_row(session, row)
     row.group_by = list(rule.group_by)
     row.window_seconds = int(rule.window.total_seconds())
     row.by_content = rule.by_content
     row.threshold = rule.threshold
+    if fresh:
+        repo.add_row(session, row)
     bump(session, now)
 
 
 def list_grouping(session: Session) -> list[GroupingRuleRow]:
     return repo.grouping_rules(session)
+
+
+def integration_type(session: Session, integration_key: str) -> str:
+    integration = service_repo.integration_by_key(session, integration_key)
+    if integration is None:
+        raise InvalidInput(f"unknown integration key {integration_key!r}")
+    return integration.type

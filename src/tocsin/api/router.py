@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tocsin.api import incidents, people, services
+from tocsin.api import incidents, noise, people, rules, services, silences
 
 api_router = APIRouter()
 api_router.include_router(incidents.router)
 api_router.include_router(services.router)
 api_router.include_router(people.router)
+api_router.include_router(rules.router)
+api_router.include_router(silences.router)
+api_router.include_router(noise.router)
