@@ -30,7 +30,7 @@ class SplitIn(BaseModel):
 def noise(
     runtime: RuntimeDep, _: PrincipalDep, since: datetime | None = None, until: datetime | None = None, top: int = 10
 ) -> dict[str, Any]:
-    end = utc(until) if until else runtime.clock.now()
+    end = utc(until) if until else runtime.clock.now() + timedelta(seconds=1)
     start = utc(since) if since else end - timedelta(days=7)
     with runtime.db.reader() as session:
         return noise_report.report(session, since=start, until=end, top=max(1, min(top, 100)))

@@ -88,7 +88,7 @@ def noise(
     as_json: AsJson = False,
 ) -> None:
     """Events → alerts → incidents → pages per service, and what kept the rest quiet."""
-    end = _when(until, now())
+    end = _when(until, now() + timedelta(seconds=1))
     start = _when(since, end - timedelta(days=7))
     with database() as db, db.reader() as session:
         body = noise_report.report(session, since=start, until=end)
