@@ -277,6 +277,19 @@ def set_flapping(session: Session, value: dict[str, Any] | None, *, now: datetim
     _put_named(session, FLAPPING, value, compile_flapping, now)
 
 
+_COMPILERS: dict[str, Any] = {PRIORITY_MATRIX: compile_matrix, MAJOR: compile_major, FLAPPING: compile_flapping}
+
+
+def canonical_setting(name: str, value: dict[str, Any]) -> dict[str, Any]:
+    """The setting as ``settings`` shows it once stored, so that a file and the database compare equal."""
+    try:
+        compiled = _COMPILERS[name](value)
+    except RuleError as exc:
+        raise _invalid(name.replace("_", " "), exc) from None
+    result: dict[str, Any] = compiled.to_dict()
+    return result
+
+
 def settings(session: Session) -> dict[str, Any]:
     matrix: PriorityMatrix | None = _setting(session, PRIORITY_MATRIX, compile_matrix)
     major: MajorCriteria | None = _setting(session, MAJOR, compile_major)
