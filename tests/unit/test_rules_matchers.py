@@ -68,3 +68,30 @@ def test_title_template_fills_fields_and_leaves_missing_ones_empty() -> None:
 def test_template_refuses_anything_but_fields(text: str) -> None:
     with pytest.raises(RuleError):
         compile_template(text)
+
+
+def test_candidate_index_never_hides_a_matching_set() -> None:
+    """The index is only a shortcut: the first match through it equals the first match of a full scan."""
+    import random
+
+    from tocsin.alerts.rules.matchers import CandidateIndex, compile_matchers
+
+    rng = random.Random(7)
+    values = ["a", "b", "", "c"]
+    sets = []
+    for _ in range(60):
+        specs: list[dict[str, Any]] = []
+        for name in rng.sample(["env", "team", "host"], rng.randint(0, 2)):
+            op = rng.choice(["=", "!=", "=~", "exists"])
+            spec: dict[str, Any] = {"field": f"labels.{name}", "op": op}
+            if op != "exists":
+                spec["value"] = rng.choice(values) if op != "=~" else rng.choice(["a|b", ".*", "c"])
+            specs.append(spec)
+        sets.append(compile_matchers(specs))
+    index = CandidateIndex(sets)
+    for _ in range(300):
+        labels = {k: rng.choice(values) for k in ["env", "team", "host"] if rng.random() < 0.7}
+        v = view(**labels)
+        full = [i for i, s in enumerate(sets) if all(m.matches(v) for m in s)]
+        via_index = [i for i in index.candidates(v) if all(m.matches(v) for m in sets[i])]
+        assert via_index == full

@@ -18,7 +18,7 @@ from tocsin.alerts import routing_service as routing
 from tocsin.alerts.models import Alert
 from tocsin.alerts.noise_batch import BatchNoise, TraceEntry
 from tocsin.alerts.rules.grouping import OpenGroup, alert_name, choose, group_key
-from tocsin.alerts.rules.inhibition import inhibitor, is_source
+from tocsin.alerts.rules.inhibition import inhibitor
 from tocsin.alerts.rules.ruleset import Decision, RuleSet, route, silence_for
 from tocsin.alerts.rules.similarity import tokens
 from tocsin.alerts.schemas import NormalizedEvent, Submission, SubmissionResult
@@ -243,7 +243,7 @@ def _new_trigger(
     key = (integration.id, alert.dedup_key)
     noise.count_change(key)
     entry = _trace(noise, integration, event, "", rule=rule_name, service_id=target.id, alert=alert)
-    if rules.inhibit_rules and is_source(rules.inhibit_rules, decision.view):
+    if rules.is_inhibit_source(decision.view):
         alert.inhibits = True
         noise.add_firing(alert, decision.view)
 
@@ -298,8 +298,11 @@ def _suppression(
 
 
 def _inhibitor(session: Session, decision: Decision, noise: BatchNoise) -> dict[str, Any] | None:
+    candidates = noise.rules.inhibit_candidates(decision.view)
+    if not candidates:
+        return None
     firing = noise.firing()
-    hit = inhibitor(noise.rules.inhibit_rules, decision.view, [f for f, _ in firing])
+    hit = inhibitor(candidates, decision.view, [f for f, _ in firing])
     if hit is None:
         return None
     rule, source = hit

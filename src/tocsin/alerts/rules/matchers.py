@@ -179,3 +179,35 @@ def event_view(
         "labels": labels,
         "details": details,
     }
+
+
+class CandidateIndex:
+    """Narrows an ordered list of matcher sets to those that can match a view, without evaluating them all.
+
+    Each set with an equality matcher is filed under that matcher's field and value; a view then only reaches
+    the sets filed under its own values, plus the sets without any equality matcher. With hundreds of rules
+    keyed on a label (team, service, alertname) this turns a scan into a few dictionary look-ups.
+    """
+
+    __slots__ = ("_always", "_by_field")
+
+    def __init__(self, matcher_sets: Sequence[Sequence[Matcher]]) -> None:
+        self._always: list[int] = []
+        self._by_field: dict[tuple[str, ...], dict[str, list[int]]] = {}
+        for index, matchers in enumerate(matcher_sets):
+            key = next((m for m in matchers if m.op == "="), None)
+            if key is None:
+                self._always.append(index)
+            else:
+                self._by_field.setdefault(key.parts, {}).setdefault(key.value, []).append(index)
+
+    def candidates(self, view: EventView) -> list[int]:
+        found = list(self._always)
+        for parts, table in self._by_field.items():
+            value = lookup(view, parts)
+            hits = table.get("" if value is MISSING or value is None else _text(value))
+            if hits:
+                found.extend(hits)
+        if len(found) > 1:
+            found.sort()
+        return found

@@ -12,10 +12,10 @@ from typing import Any
 
 from tocsin.alerts.rules.flapping import FlapPolicy
 from tocsin.alerts.rules.grouping import GroupingRule
-from tocsin.alerts.rules.inhibition import InhibitRule
-from tocsin.alerts.rules.matchers import event_view
+from tocsin.alerts.rules.inhibition import InhibitRule, is_source
+from tocsin.alerts.rules.matchers import CandidateIndex, EventView, event_view
 from tocsin.alerts.rules.priority_matrix import MajorCriteria, PriorityMatrix
-from tocsin.alerts.rules.routing import EventRule, first_match
+from tocsin.alerts.rules.routing import EventRule
 from tocsin.alerts.rules.silences import Silence, first_covering
 from tocsin.alerts.schemas import NormalizedEvent
 
@@ -31,15 +31,47 @@ class RuleSet:
     matrix: PriorityMatrix | None = None
     major: MajorCriteria | None = None
     flapping: FlapPolicy | None = None
-    _chains: dict[int, tuple[EventRule, ...]] = field(default_factory=dict)
+    _chains: dict[int, tuple[tuple[EventRule, ...], CandidateIndex]] = field(default_factory=dict)
+    _silence_index: CandidateIndex | None = None
+    _inhibit_index: CandidateIndex | None = None
+    _source_index: CandidateIndex | None = None
 
-    def chain(self, integration_id: int) -> tuple[EventRule, ...]:
-        """The integration's rules, then the global ones: the order they are tried in."""
+    def chain(self, integration_id: int) -> tuple[tuple[EventRule, ...], CandidateIndex]:
+        """The integration's rules, then the global ones (the order they are tried in), and their index."""
         found = self._chains.get(integration_id)
         if found is None:
-            found = self.event_rules.get(integration_id, ()) + self.event_rules.get(None, ())
+            rules = self.event_rules.get(integration_id, ()) + self.event_rules.get(None, ())
+            found = (rules, CandidateIndex([r.matchers for r in rules]))
             self._chains[integration_id] = found
         return found
+
+    def first_rule(self, integration_id: int, view: EventView) -> EventRule | None:
+        rules, index = self.chain(integration_id)
+        if not rules:
+            return None
+        for i in index.candidates(view):
+            if rules[i].matches(view):
+                return rules[i]
+        return None
+
+    def silence_candidates(self, view: EventView) -> list[Silence]:
+        if self._silence_index is None:
+            self._silence_index = CandidateIndex([s.matchers for s in self.silences])
+        return [self.silences[i] for i in self._silence_index.candidates(view)]
+
+    def inhibit_candidates(self, view: EventView) -> list[InhibitRule]:
+        """Rules whose target side may match this view."""
+        if self._inhibit_index is None:
+            self._inhibit_index = CandidateIndex([r.target for r in self.inhibit_rules])
+        return [self.inhibit_rules[i] for i in self._inhibit_index.candidates(view)]
+
+    def is_inhibit_source(self, view: EventView) -> bool:
+        """Whether this view matches the source side of some inhibit rule (so it may mute others)."""
+        if not self.inhibit_rules:
+            return False
+        if self._source_index is None:
+            self._source_index = CandidateIndex([r.source for r in self.inhibit_rules])
+        return is_source([self.inhibit_rules[i] for i in self._source_index.candidates(view)], view)
 
     @property
     def rule_count(self) -> int:
@@ -81,10 +113,7 @@ def route(rules: RuleSet, event: NormalizedEvent, *, integration_id: int, servic
     decision = Decision(
         view=view, service_id=service_id, title=event.summary or "(no summary)", severity=event.severity
     )
-    chain = rules.chain(integration_id)
-    if not chain:
-        return decision
-    rule = first_match(chain, view)
+    rule = rules.first_rule(integration_id, view)
     if rule is None:
         return decision
     act = rule.actions
@@ -105,4 +134,4 @@ def route(rules: RuleSet, event: NormalizedEvent, *, integration_id: int, servic
 def silence_for(rules: RuleSet, decision: Decision, now: datetime) -> Silence | None:
     if not rules.silences:
         return None
-    return first_covering(rules.silences, decision.view, decision.service_id, now)
+    return first_covering(rules.silence_candidates(decision.view), decision.view, decision.service_id, now)
