@@ -108,3 +108,17 @@ def test_the_author_is_reminded_before_a_silence_ends(world: World) -> None:
     msg = world.expect_status("alice")
     assert "ends in" in msg.text
     world.advance(timedelta(hours=2).total_seconds())
+
+
+def test_resolving_under_a_silence_still_tells_whoever_was_paged(world: World) -> None:
+    on_call(world)
+    assert world.send("api", alert("k1", host="db1")) == ["created"]
+    world.run()
+    world.expect_email("alice")
+    world.silence([{"field": "labels.host", "value": "db1"}], minutes=60)
+    assert world.send("api", resolved("k1")) == ["resolved"]
+    world.run()
+    msg = world.expect_status("alice")
+    assert "resolved (while silenced)" in msg.text
+    kinds = [k for k, _ in world.timeline(world.incident_by_key("k1"))]
+    assert kinds[-3:] == ["resolved", "resolved_notice", "notified"]

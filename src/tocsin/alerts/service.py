@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts import repository as repo
 from tocsin.alerts import routing_service as routing
+from tocsin.alerts import silence_service
 from tocsin.alerts.models import Alert
-from tocsin.alerts.noise_batch import BatchNoise, TraceEntry
+from tocsin.alerts.noise_batch import BatchNoise, TraceEntry, alert_view
 from tocsin.alerts.rules.grouping import OpenGroup, alert_name, choose, group_key
 from tocsin.alerts.rules.inhibition import inhibitor
 from tocsin.alerts.rules.ruleset import Decision, RuleSet, route, silence_for
+from tocsin.alerts.rules.silences import first_covering
 from tocsin.alerts.rules.similarity import tokens
 from tocsin.alerts.schemas import NormalizedEvent, Submission, SubmissionResult
 from tocsin.core.errors import NotFound
@@ -198,7 +200,16 @@ def _apply(
         and (alert.id is None or repo.other_open_alerts(session, incident.id, [alert.id]) == 0)
     ):
         incidents.change_status(session, incident, lifecycle.RESOLVED, actor=_actor(integration), now=now)
+        if noise.rules.silences:
+            _tell_if_silenced(session, incident, alert, noise, now)
     return "resolved", alert
+
+
+def _tell_if_silenced(session: Session, incident: Incident, alert: Alert, noise: BatchNoise, now: datetime) -> None:
+    view = alert_view(alert)
+    silence = first_covering(noise.rules.silence_candidates(view), view, alert.service_id, now)
+    if silence is not None:
+        silence_service.notify_resolved_while_silenced(session, incident, silence.id, now=now)
 
 
 def _service_of(session: Session, service_id: int, known: Service) -> Service:

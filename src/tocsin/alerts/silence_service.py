@@ -14,6 +14,10 @@ from tocsin.alerts.noise_models import SilenceRow
 from tocsin.alerts.rules.matchers import RuleError, compile_matchers
 from tocsin.alerts.rules.silences import make_silence
 from tocsin.core.errors import InvalidInput, NotFound
+from tocsin.incidents import repository as incident_repo
+from tocsin.incidents.models import Incident
+from tocsin.incidents.schemas import Actor
+from tocsin.incidents.timeline import timeline_row
 from tocsin.notify import repository as notify_repo
 from tocsin.services import repository as service_repo
 
@@ -169,4 +173,48 @@ def remind_authors(session: Session, *, now: datetime, before: timedelta = REMIN
                 }
             ],
         )
+    return queued
+
+
+def notify_resolved_while_silenced(session: Session, incident: Incident, silence_id: int, *, now: datetime) -> int:
+    """An incident that paged people and then resolved under a silence: they still learn it is over.
+
+    Everyone the policy paged for it gets one message on the contact method it was paged on, and the timeline
+    records the notice; a silence mutes new pages, not the news that a page is over.
+    """
+    paged: dict[int, int] = {}
+    for n in notify_repo.of_incident(session, incident.id):
+        if n.kind == "page":
+            paged.setdefault(n.user_id, n.contact_method_id)
+    rows = [
+        {
+            "idempotency_key": f"resolved:{incident.id}:{user_id}",
+            "kind": "status",
+            "incident_id": incident.id,
+            "user_id": user_id,
+            "contact_method_id": cm_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "fence": 0,
+            "payload": {"text": f"Incident #{incident.number} resolved (while silenced): {incident.title}"},
+            "created_at": now,
+        }
+        for user_id, cm_id in paged.items()
+    ]
+    queued = notify_repo.add_notifications(session, rows)
+    incident_repo.add_timeline(
+        session,
+        [
+            timeline_row(
+                incident.id,
+                "resolved_notice",
+                Actor(label="silence", source="engine"),
+                now,
+                f"Resolved while silence #{silence_id} was active; {queued} responder(s) told",
+                silence_id=silence_id,
+                users=sorted(paged),
+            )
+        ],
+    )
     return queued
