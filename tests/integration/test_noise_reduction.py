@@ -88,6 +88,9 @@ def test_silence_stores_alerts_but_opens_no_incident_until_it_ends(api: ApiHarne
     assert found["a"].suppressed_by == {"silence_id": r.json()["id"]}
     assert found["a"].incident_id is None
     assert len(incidents(api)) == 1
+    listed = {a["dedup_key"]: a for a in api.get("/api/v1/alerts").json()["items"]}
+    assert listed["a"]["suppressed"] == "silence"
+    assert listed["b"]["suppressed"] is None
     # Ending the silence early: the next new alert pages again.
     assert api.delete(f"/api/v1/silences/{r.json()['id']}").status_code == 200
     assert send(api, key, resolve("a"), trigger("a", host="db1")) == ["resolved", "created"]

@@ -124,6 +124,8 @@ def test_priority_matrix_uses_service_tier_and_marks_major_incidents(api: ApiHar
     with api.runtime.db.reader() as s:
         kinds = list(s.execute(select(TimelineEntry.kind).where(TimelineEntry.incident_id == major.id)).scalars())
     assert kinds == ["triggered", "major"]
+    assert api.get(f"/api/v1/incidents/{major.id}").json()["major"] is True
+    assert api.get(f"/api/v1/incidents/{minor.id}").json()["major"] is False
 
 
 def test_route_test_explains_and_stores_nothing(api: ApiHarness, services: dict[str, str]) -> None:
