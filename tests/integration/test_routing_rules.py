@@ -178,3 +178,18 @@ def test_route_test_explains_and_stores_nothing(api: ApiHarness, services: dict[
     unknown = api.post("/api/v1/route-test", json={"payload": payload, "integration_key": "x" * 20})
     assert unknown.status_code == 422
     assert "unknown integration key" in unknown.json()["detail"]
+
+
+def test_a_rule_routing_to_a_deleted_service_never_fails_ingestion(api: ApiHarness, services: dict[str, str]) -> None:
+    from tocsin.services import service as service_service
+
+    body = {"name": "to-payments", "matchers": [], "actions": {"service": "payments"}}
+    assert put(api, "/api/v1/event-rules", body).status_code == 200
+    assert send(api, services["checkout"], event("before")) == ["created"]  # compiles and caches the rules
+    with api.runtime.db.unit_of_work() as s:
+        service_service.delete_service(s, service_service.get_service(s, "payments"))
+    assert send(api, services["checkout"], event("after")) == ["created"]
+    (incident,) = incidents(api)
+    with api.runtime.db.reader() as s:
+        checkout = service_service.get_service(s, "checkout-api")
+    assert incident.service_id == checkout.id

@@ -213,12 +213,11 @@ def _tell_if_silenced(session: Session, incident: Incident, alert: Alert, noise:
 
 
 def _service_of(session: Session, service_id: int, known: Service) -> Service:
+    """The service a rule routes to; if it was deleted since the rules were compiled, the integration's own."""
     if service_id == known.id:
         return known
     found = service_repo.get(session, service_id)
-    if found is None:
-        raise NotFound(f"service {service_id} not found")
-    return found
+    return known if found is None else found
 
 
 def _trace(
