@@ -193,3 +193,45 @@ def test_a_rule_routing_to_a_deleted_service_never_fails_ingestion(api: ApiHarne
     with api.runtime.db.reader() as s:
         checkout = service_service.get_service(s, "checkout-api")
     assert incident.service_id == checkout.id
+
+
+def test_route_test_says_into_which_incident_it_groups_and_which_alert_inhibits(
+    api: ApiHarness, services: dict[str, str]
+) -> None:
+    key = services["payments"]
+    assert put(api, "/api/v1/services/payments/grouping", {"group_by": ["cluster"]}).status_code == 200
+    inhibit = {
+        "name": "node-down",
+        "source": [{"field": "labels.alertname", "value": "NodeDown"}],
+        "target": [{"field": "labels.alertname", "value": "PodCrash"}],
+        "equal": ["node"],
+    }
+    assert put(api, "/api/v1/inhibit-rules", inhibit).status_code == 200
+    send(api, key, event("grp", cluster="eu1"), event("node", alertname="NodeDown", node="n1"))
+    first = incidents(api)[0]
+    with api.runtime.db.reader() as s:
+        source_id = s.execute(select(Alert.id).where(Alert.dedup_key == "node")).scalar_one()
+
+    am = {"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"cluster": "eu1"}}]}
+    with api.runtime.db.unit_of_work() as s:
+        from tocsin.services import service as service_service
+
+        am_key = service_service.add_integration(
+            s, service_service.get_service(s, "payments"), name="prom", type="alertmanager", now=api.clock.now()
+        ).key
+    r = api.post("/api/v1/route-test", json={"payload": am, "integration_key": am_key})
+    assert r.status_code == 200, r.text
+    (joined,) = r.json()["events"]
+    assert joined["outcome"] == "grouped"
+    assert joined["grouped_into"] == first.number
+    assert joined["grouped_by"] == "labels"
+    crash = {
+        "version": "4",
+        "status": "firing",
+        "alerts": [{"status": "firing", "labels": {"alertname": "PodCrash", "node": "n1"}}],
+    }
+    r = api.post("/api/v1/route-test", json={"payload": crash, "integration_key": am_key})
+    (muted,) = r.json()["events"]
+    assert muted["outcome"] == "inhibited"
+    assert muted["inhibited_by"]["alert_id"] == source_id
+    assert muted["inhibited_by"]["rule"] == "node-down"
