@@ -240,8 +240,8 @@ class World:
             spec = {"max_changes": max_changes, "window_seconds": window_seconds}
             routing_service.set_flapping(s, spec, now=self.clock.now())
 
-    def run_silence_reminders(self) -> None:
-        """Add the silence reminder module to this world's engine (the other scenarios leave it out)."""
+    def run_silence_module(self) -> None:
+        """Add the silence module (reminders, flapping that settles) to this world's engine; others leave it out."""
         from tocsin.engine.modules.silences import SilenceReminderModule
 
         module = SilenceReminderModule(self.db)

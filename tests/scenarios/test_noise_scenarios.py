@@ -100,7 +100,7 @@ def test_a_flapping_alert_stops_paging_until_it_is_stable(world: World) -> None:
 
 def test_the_author_is_reminded_before_a_silence_ends(world: World) -> None:
     world.user("alice")
-    world.run_silence_reminders()
+    world.run_silence_module()
     world.silence([{"field": "labels.host", "value": "db1"}], minutes=60, author="alice")
     world.advance(30 * 60)
     world.nothing_more()
@@ -122,3 +122,24 @@ def test_resolving_under_a_silence_still_tells_whoever_was_paged(world: World) -
     assert "resolved (while silenced)" in msg.text
     kinds = [k for k, _ in world.timeline(world.incident_by_key("k1"))]
     assert kinds[-3:] == ["resolved", "resolved_notice", "notified"]
+
+
+def test_a_flapping_alert_that_stays_down_pages_once_it_is_stable(world: World) -> None:
+    on_call(world)
+    world.run_silence_module()
+    world.flapping(max_changes=2, window_seconds=600)
+    world.send("api", alert("flap"))
+    world.run()
+    world.expect_email("alice")
+    world.advance(30)
+    world.send("api", resolved("flap"))
+    world.advance(30)
+    assert world.send("api", alert("flap")) == ["flapping"]
+    world.advance(590)
+    world.nothing_more()  # still within the window: paging stays paused
+    world.advance(40)
+    msg = world.expect_email("alice")
+    assert msg.incident is not None
+    assert msg.incident.number == world.incident_by_key("flap").number
+    kinds = [k for k, _ in world.timeline(world.incident_by_key("flap"))]
+    assert "flapping_stable" in kinds

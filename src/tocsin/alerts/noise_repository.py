@@ -274,3 +274,20 @@ def silent_closures(session: Session, since: datetime, until: datetime) -> tuple
     closed = int(session.execute(base).scalar_one())
     without = int(session.execute(base.where(~noted.exists())).scalar_one())
     return closed, without
+
+
+def paused_flapping(session: Session, limit: int = 100) -> list[tuple[Incident, Alert]]:
+    """Open, unacknowledged incidents whose paging a flapping alert paused and that have not paged since."""
+    flapped = select(TimelineEntry.incident_id).where(TimelineEntry.kind == "flapping")
+    settled = select(TimelineEntry.incident_id).where(TimelineEntry.kind == "flapping_stable")
+    stmt = (
+        select(Incident, Alert)
+        .join(Alert, Alert.incident_id == Incident.id)
+        .where(Incident.status == "triggered", Incident.id.in_(flapped), Incident.id.not_in(settled))
+        .order_by(Incident.id, Alert.id)
+        .limit(limit)
+    )
+    seen: dict[int, tuple[Incident, Alert]] = {}
+    for incident, alert in session.execute(stmt).all():
+        seen.setdefault(incident.id, (incident, alert))
+    return list(seen.values())

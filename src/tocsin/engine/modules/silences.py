@@ -1,4 +1,5 @@
-"""Reminds authors that their silence is about to end, so that a muted problem is not forgotten."""
+"""Reminds authors that their silence is about to end, so that a muted problem is not forgotten, and lets a
+flapping alert that has become stable page after all."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ class SilenceReminderModule:
         self._last = now
         with self.db.unit_of_work() as session:
             queued = silence_service.remind_authors(session, now=now)
+            queued += silence_service.resume_stable_flapping(session, now=now)
         with self.db.reader() as session:
             self._next = silence_service.next_reminder(session, now=now)
         return queued
