@@ -235,3 +235,15 @@ def test_route_test_says_into_which_incident_it_groups_and_which_alert_inhibits(
     assert muted["outcome"] == "inhibited"
     assert muted["inhibited_by"]["alert_id"] == source_id
     assert muted["inhibited_by"]["rule"] == "node-down"
+
+
+def test_route_test_reports_resolve_events_too(api: ApiHarness, services: dict[str, str]) -> None:
+    payload = {"version": "4", "status": "resolved", "alerts": [{"status": "resolved", "labels": {"alertname": "X"}}]}
+    body = {"payload": payload, "integration_key": services["checkout"]}
+    (unknown,) = api.post("/api/v1/route-test", json=body).json()["events"]
+    assert unknown["outcome"] == "ignored"  # no open alert with that key
+    firing = {"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "X"}}]}
+    assert api.client.post(f"/integrations/{services['checkout']}/alertmanager", json=firing).status_code == 202
+    (known,) = api.post("/api/v1/route-test", json=body).json()["events"]
+    assert known["outcome"] == "resolved"
+    assert incidents(api)[0].status == "triggered"  # the simulation resolved nothing for real

@@ -97,7 +97,7 @@ def ingest_batch(
     open_alerts = repo.open_alerts_by_key(session, wanted)
     noise = BatchNoise(session=session, rules=routing.ruleset(session, now), now=now, trace=trace)
     if noise.rules.flapping is not None:
-        noise.load_changes([k for k in wanted if k not in open_alerts])
+        noise.load_changes(wanted)
     pending: list[_Pending] = []
     event_rows: list[dict[str, Any]] = []
     change_rows: list[dict[str, Any]] = []
@@ -115,7 +115,11 @@ def ingest_batch(
         for event in sub.events:
             key = event.dedup_key or ""
             alert = open_alerts.get((integration.id, key))
+            traced = len(trace) if trace is not None else 0
             outcome, alert = _apply(session, event, alert, integration, service, pending, now, noise)
+            if trace is not None and len(trace) == traced:
+                # Acknowledge and resolve events (and ignored ones) are reported as they are.
+                _trace(noise, integration, event, outcome, alert=alert, service_id=alert.service_id if alert else None)
             if alert is not None and alert.status != "resolved":
                 open_alerts[(integration.id, key)] = alert
             else:
