@@ -7,7 +7,6 @@ resolved, a new trigger with that key opens a new alert; acknowledge and resolve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,11 +17,9 @@ from tocsin.alerts import routing_service as routing
 from tocsin.alerts import silence_service
 from tocsin.alerts.models import Alert
 from tocsin.alerts.noise_batch import BatchNoise, TraceEntry, alert_view
-from tocsin.alerts.rules.grouping import OpenGroup, alert_name, choose, group_key
-from tocsin.alerts.rules.inhibition import inhibitor
-from tocsin.alerts.rules.ruleset import Decision, RuleSet, route, silence_for
+from tocsin.alerts.placement import Pending, join_group, remember_group, suppression
+from tocsin.alerts.rules.ruleset import RuleSet, route
 from tocsin.alerts.rules.silences import first_covering
-from tocsin.alerts.rules.similarity import tokens
 from tocsin.alerts.schemas import NormalizedEvent, Submission, SubmissionResult
 from tocsin.core.errors import NotFound
 from tocsin.core.ids import new_dedup_key
@@ -55,19 +52,6 @@ OUTCOMES = (
 )
 
 
-@dataclass(slots=True)
-class _Pending:
-    """A trigger that opens a new incident; the incidents are created in bulk once the batch is walked."""
-
-    alert: Alert
-    service: Service
-    decision: Decision
-    flapping: bool = False
-    # Later alerts of the same batch that were grouped into this incident.
-    members: list[Alert] = field(default_factory=list)
-    group: OpenGroup | None = None
-
-
 def _actor(integration: Integration) -> Actor:
     return Actor(label=f"{integration.name} ({integration.type})", source="integration")
 
@@ -98,7 +82,7 @@ def ingest_batch(
     noise = BatchNoise(session=session, rules=routing.ruleset(session, now), now=now, trace=trace)
     if noise.rules.flapping is not None:
         noise.load_changes(wanted)
-    pending: list[_Pending] = []
+    pending: list[Pending] = []
     event_rows: list[dict[str, Any]] = []
     change_rows: list[dict[str, Any]] = []
     results: list[SubmissionResult] = []
@@ -168,7 +152,7 @@ def _apply(
     alert: Alert | None,
     integration: Integration,
     service: Service,
-    pending: list[_Pending],
+    pending: list[Pending],
     now: datetime,
     noise: BatchNoise,
 ) -> tuple[str, Alert | None]:
@@ -239,7 +223,7 @@ def _new_trigger(
     event: NormalizedEvent,
     integration: Integration,
     service: Service,
-    pending: list[_Pending],
+    pending: list[Pending],
     now: datetime,
     noise: BatchNoise,
 ) -> tuple[str, Alert | None]:
@@ -261,7 +245,7 @@ def _new_trigger(
         alert.inhibits = True
         noise.add_firing(alert, decision.view)
 
-    outcome = _suppression(session, alert, decision, rule_name, now, noise, entry)
+    outcome = suppression(session, alert, decision, rule_name, now, noise, entry)
     if outcome is not None:
         session.add(alert)
         return outcome, alert
@@ -269,127 +253,15 @@ def _new_trigger(
     if entry is not None:
         entry.flapping = flapping
     if not flapping and target.id in rules.grouping:
-        joined = _join_group(session, alert, decision, target, pending, now, noise, entry)
+        joined = join_group(session, alert, decision, target, pending, now, noise, entry)
         if joined:
             return "grouped", alert
-    pending.append(_Pending(alert=alert, service=target, decision=decision, flapping=flapping))
-    _remember_group(pending[-1], rules, len(pending), now)
+    pending.append(Pending(alert=alert, service=target, decision=decision, flapping=flapping))
+    remember_group(pending[-1], rules, len(pending), now)
     outcome = "flapping" if flapping else "created"
     if entry is not None:
         entry.outcome = outcome
     return outcome, alert
-
-
-def _suppression(
-    session: Session,
-    alert: Alert,
-    decision: Decision,
-    rule_name: str | None,
-    now: datetime,
-    noise: BatchNoise,
-    entry: TraceEntry | None,
-) -> str | None:
-    """The reason this alert pages nobody (rule, silence, inhibition), recorded on the alert; None: it may page."""
-    rules = noise.rules
-    if decision.suppress:
-        alert.suppressed, alert.suppressed_by = "rule", {"rule": rule_name}
-        outcome = "suppressed"
-    elif (silence := silence_for(rules, decision, now)) is not None:
-        alert.suppressed, alert.suppressed_by = "silence", {"silence_id": silence.id}
-        if entry is not None:
-            entry.silence_id = silence.id
-        outcome = "silenced"
-    elif rules.inhibit_rules and (hit := _inhibitor(session, decision, noise)) is not None:
-        alert.suppressed, alert.suppressed_by = "inhibition", hit
-        if entry is not None:
-            entry.inhibited_by = hit
-        outcome = "inhibited"
-    else:
-        return None
-    if entry is not None:
-        entry.outcome = outcome
-    return outcome
-
-
-def _inhibitor(session: Session, decision: Decision, noise: BatchNoise) -> dict[str, Any] | None:
-    candidates = noise.rules.inhibit_candidates(decision.view)
-    if not candidates:
-        return None
-    firing = noise.firing()
-    hit = inhibitor(candidates, decision.view, [f for f, _ in firing])
-    if hit is None:
-        return None
-    rule, source = hit
-    source_alert = next(a for f, a in firing if f is source)
-    if source_alert.id is None:
-        session.add(source_alert)
-        session.flush()
-    return {"rule": rule.name, "alert_id": source_alert.id, "summary": source_alert.summary}
-
-
-def _join_group(
-    session: Session,
-    alert: Alert,
-    decision: Decision,
-    service: Service,
-    pending: list[_Pending],
-    now: datetime,
-    noise: BatchNoise,
-    entry: TraceEntry | None,
-) -> bool:
-    rule = noise.rules.grouping[service.id]
-    alert.group_key = group_key(rule, alert.labels or {})
-    name = alert_name(alert.labels or {}, alert.summary)
-    in_batch = [p.group for p in pending if p.group is not None and p.service.id == service.id]
-    candidates = [g for g in in_batch if g is not None] + noise.open_groups(service.id)
-    chosen = choose(rule, key=alert.group_key, name=name, summary=alert.summary, candidates=candidates, now=now)
-    if chosen is None:
-        return False
-    group, why = chosen
-    if group.incident_id < 0:
-        pending[-group.incident_id - 1].members.append(alert)
-    else:
-        incident = incident_repo.get(session, group.incident_id)
-        if incident is None or not lifecycle.is_open(incident.status):
-            return False
-        alert.incident_id = incident.id
-        incident.alert_count += 1
-        incident.updated_at = now
-        session.add(alert)
-        session.flush()
-        incident_repo.add_timeline(
-            session,
-            [
-                timeline_row(
-                    incident.id,
-                    "alert_grouped",
-                    Actor(label="grouping", source="integration"),
-                    now,
-                    f"Alert grouped by {why}: {alert.summary}",
-                    alert_id=alert.id,
-                    by=why,
-                )
-            ],
-        )
-    if entry is not None:
-        entry.outcome, entry.grouped_into, entry.grouped_by = "grouped", group.incident_id, why
-    return True
-
-
-def _remember_group(p: _Pending, rules: RuleSet, index: int, now: datetime) -> None:
-    """A new incident of this batch is itself a group later alerts of the batch may join."""
-    rule = rules.grouping.get(p.service.id)
-    if rule is None:
-        return
-    p.alert.group_key = group_key(rule, p.alert.labels or {})
-    p.group = OpenGroup(
-        incident_id=-index,
-        service_id=p.service.id,
-        created_at=now,
-        group_key=p.alert.group_key,
-        alert_name=alert_name(p.alert.labels or {}, p.alert.summary),
-        words=tokens(p.alert.summary),
-    )
 
 
 def _incident_of(session: Session, alert: Alert) -> Incident | None:
@@ -425,7 +297,7 @@ def _new_alert(event: NormalizedEvent, integration: Integration, service: Servic
     )
 
 
-def _priority(p: _Pending, severity: str, urgency: str, rules: RuleSet) -> str:
+def _priority(p: Pending, severity: str, urgency: str, rules: RuleSet) -> str:
     if p.decision.priority is not None:
         return p.decision.priority
     if rules.matrix is not None:
@@ -433,7 +305,7 @@ def _priority(p: _Pending, severity: str, urgency: str, rules: RuleSet) -> str:
     return default_priority(severity, urgency)
 
 
-def _open_incidents_for(session: Session, pending: list[_Pending], now: datetime, rules: RuleSet) -> None:
+def _open_incidents_for(session: Session, pending: list[Pending], now: datetime, rules: RuleSet) -> None:
     """Open one incident per new group of alerts, prioritised by the rules, and mark the major ones."""
     if not pending:
         return

@@ -14,7 +14,6 @@ from tocsin.alerts.noise_models import SilenceRow
 from tocsin.alerts.rules.matchers import RuleError, compile_matchers
 from tocsin.alerts.rules.silences import make_silence
 from tocsin.core.errors import InvalidInput, NotFound
-from tocsin.escalation import service as escalation
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
@@ -219,33 +218,3 @@ def notify_resolved_while_silenced(session: Session, incident: Incident, silence
         ],
     )
     return queued
-
-
-def resume_stable_flapping(session: Session, *, now: datetime) -> int:
-    """A flapping alert that has kept still for the whole window is stable: its incident pages after all."""
-    rules = routing.ruleset(session, now)
-    if rules.flapping is None:
-        return 0
-    resumed = 0
-    since = now - rules.flapping.window
-    for incident, alert in repo.paused_flapping(session):
-        key = (alert.integration_id, alert.dedup_key)
-        if alert.status == "resolved" or alert.created_at > since:
-            continue
-        if repo.state_changes_since(session, [key], since).get(key, 0):
-            continue
-        incident_repo.add_timeline(
-            session,
-            [
-                timeline_row(
-                    incident.id,
-                    "flapping_stable",
-                    Actor(label="flapping", source="engine"),
-                    now,
-                    "Alert is stable again; paging resumes",
-                )
-            ],
-        )
-        escalation.restart(session, incident, now=now)
-        resumed += 1
-    return resumed

@@ -22,7 +22,6 @@ _NUMERIC: Final[dict[str, Callable[[float, float], bool]]] = {
     ">=": lambda a, b: a >= b,
 }
 MISSING: Final = object()
-_MISSING: Final = MISSING
 
 
 class RuleError(ValueError):
@@ -48,10 +47,10 @@ def lookup(view: EventView, parts: Sequence[str]) -> Any:
     value: Any = view
     for part in parts:
         if not isinstance(value, Mapping):
-            return _MISSING
-        value = value.get(part, _MISSING)
-        if value is _MISSING:
-            return _MISSING
+            return MISSING
+        value = value.get(part, MISSING)
+        if value is MISSING:
+            return MISSING
     return value
 
 
@@ -68,10 +67,10 @@ class Matcher:
         found = lookup(view, self.parts)
         op = self.op
         if op == "exists":
-            return found is not _MISSING and found is not None
+            return found is not MISSING and found is not None
         if op == "not_exists":
-            return found is _MISSING or found is None
-        if found is _MISSING or found is None:
+            return found is MISSING or found is None
+        if found is MISSING or found is None:
             # Alertmanager treats a missing label as the empty string for (in)equality.
             found = ""
         if op == "=":

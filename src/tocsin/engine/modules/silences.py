@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tocsin.alerts import silence_service
+from tocsin.alerts import flapping_service, silence_service
 from tocsin.db.session import Database
 
 
@@ -26,7 +26,7 @@ class SilenceReminderModule:
         self._last = now
         with self.db.unit_of_work() as session:
             queued = silence_service.remind_authors(session, now=now)
-            queued += silence_service.resume_stable_flapping(session, now=now)
+            queued += flapping_service.resume_stable_flapping(session, now=now)
         with self.db.reader() as session:
             self._next = silence_service.next_reminder(session, now=now)
         return queued
