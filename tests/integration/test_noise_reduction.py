@@ -72,6 +72,9 @@ def test_silence_stores_alerts_but_opens_no_incident_until_it_ends(api: ApiHarne
     )
     assert bad.status_code == 422
     assert "bad regular expression" in bad.json()["detail"]
+    past = api.post("/api/v1/silences", json={"matchers": [], "ends_at": "2026-11-02T07:00:00Z", "comment": "x"})
+    assert past.status_code == 422
+    assert "has passed" in past.json()["detail"]
     r = api.post(
         "/api/v1/silences",
         json={

@@ -66,6 +66,19 @@ def test_route_test_names_the_rule_service_and_who_is_paged(db: Database, tmp_pa
     assert "pages Ann" in table.output
     with db.reader() as s:
         assert s.execute(select(func.count()).select_from(Alert)).scalar_one() == 0
+    # The integration can be named instead of taken from the payload.
+    other = tmp_path / "other.json"
+    other.write_text(
+        json.dumps({"event_action": "trigger", "payload": {"summary": "CPU", "source": "a", "severity": "info"}})
+    )
+    named = cli(db, "route", "test", str(other), "--integration", integration.key, "--json")
+    assert named.exit_code == 0, named.output
+    (plain,) = json.loads(named.output)["events"]
+    assert plain["rule"] is None
+    assert plain["service"] == "checkout-api"
+    missing = cli(db, "route", "test", str(other))
+    assert missing.exit_code == 1
+    assert "integration_key" in missing.output
     payload.write_text("[1]")
     bad = cli(db, "route", "test", str(payload))
     assert bad.exit_code == 1

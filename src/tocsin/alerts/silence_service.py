@@ -71,6 +71,8 @@ def create_silence(
         service_id = found.id
     if not comment.strip():
         raise InvalidInput("a silence needs a comment saying why")
+    if recurrence is None and ends_at is not None and ends_at <= now and name is None:
+        raise InvalidInput(f"the silence would end at {ends_at.isoformat()}, which has passed")
     what = f"silence {name!r}" if name else "silence"
     _check(
         matchers=matchers,

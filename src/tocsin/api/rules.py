@@ -174,10 +174,11 @@ def delete_grouping(ref: str, runtime: RuntimeDep, _: AdminDep) -> None:
         routing.set_grouping(session, service_id=service.id, spec=None, now=runtime.clock.now())
 
 
-def parse_payload(kind: str, payload: dict[str, Any]) -> list[NormalizedEvent]:
+def parse_payload(kind: str, payload: dict[str, Any], integration_key: str) -> list[NormalizedEvent]:
     """Read a payload in the wire format of an integration type, as its inbound endpoint would."""
     if kind == "pagerduty_v2":
-        return [pagerduty_v2.parse_event(payload)]
+        # The integration was named: a PagerDuty event need not repeat it as its routing key.
+        return [pagerduty_v2.parse_event({"routing_key": integration_key, **payload})]
     if kind == "alertmanager":
         return alertmanager.parse(payload)
     if kind == "grafana":
@@ -193,7 +194,7 @@ def simulate_payload(
     key = integration_key or pagerduty_v2.routing_key_of(payload)
     if not key:
         raise BadRequest("give integration_key (or a PagerDuty payload with its routing_key)")
-    events = parse_payload(routing.integration_type(session, key), payload)
+    events = parse_payload(routing.integration_type(session, key), payload, key)
     return [o.to_dict() for o in simulation.simulate(session, integration_key=key, events=events, at=at)]
 
 
