@@ -247,3 +247,25 @@ def test_route_test_reports_resolve_events_too(api: ApiHarness, services: dict[s
     (known,) = api.post("/api/v1/route-test", json=body).json()["events"]
     assert known["outcome"] == "resolved"
     assert incidents(api)[0].status == "triggered"  # the simulation resolved nothing for real
+
+
+def test_only_admins_change_rules_and_deleting_a_rule_takes_effect(api: ApiHarness, services: dict[str, str]) -> None:
+    responder = api.token_for("rita@example.com")
+    body = {"name": "mute", "matchers": [{"field": "labels.env", "value": "dev"}], "actions": {"suppress": True}}
+    refused = api.client.put("/api/v1/event-rules", json=body, headers=api.headers(responder))
+    assert refused.status_code == 403
+    assert put(api, "/api/v1/event-rules", body).status_code == 200
+    assert api.get("/api/v1/event-rules", token=responder).status_code == 200
+    assert send(api, services["checkout"], event("a", env="dev")) == ["suppressed"]
+    assert api.delete("/api/v1/event-rules/mute").status_code == 204
+    assert api.delete("/api/v1/event-rules/mute").status_code == 404
+    assert send(api, services["checkout"], event("b", env="dev")) == ["created"]
+    inhibit = {
+        "name": "i",
+        "source": [{"field": "labels.a", "value": "b"}],
+        "target": [{"field": "labels.c", "value": "d"}],
+    }
+    assert put(api, "/api/v1/inhibit-rules", inhibit).status_code == 200
+    assert [r["name"] for r in api.get("/api/v1/inhibit-rules").json()] == ["i"]
+    assert api.delete("/api/v1/inhibit-rules/i").status_code == 204
+    assert api.get("/api/v1/inhibit-rules").json() == []
