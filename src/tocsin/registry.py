@@ -1,6 +1,7 @@
 """Imports every model module so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from tocsin.alerts import models as alerts_models
+from tocsin.alerts import noise_models
 from tocsin.audit import models as audit_models
 from tocsin.auth import models as auth_models
 from tocsin.db.base import Base
@@ -23,6 +24,7 @@ __all__ = [
     "heartbeats_models",
     "incidents_models",
     "metadata",
+    "noise_models",
     "notify_models",
     "oncall_models",
     "services_models",

@@ -27,6 +27,7 @@ from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.heartbeat import HeartbeatModule
 from tocsin.engine.modules.notification import NotificationModule
+from tocsin.engine.modules.silences import SilenceReminderModule
 from tocsin.engine.runner import Runner
 from tocsin.engine.wake import Wakeup
 from tocsin.incidents import service as incidents
@@ -130,6 +131,7 @@ class Runtime:
             AuditorModule(self.db, every=min(timedelta(seconds=10), lease)),
             HandoffModule(self.db),
             DeliveryRetentionModule(self.db),
+            SilenceReminderModule(self.db),
         ]
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         engine = self.engine

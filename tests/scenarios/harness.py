@@ -272,6 +272,71 @@ class World:
         with self.db.reader() as s:
             return [(e.kind, e.message) for e in incidents.timeline(s, incident.id)]
 
+    # --- routing and noise ---------------------------------------------------------------------------------
+    def send(self, service: str, *events: NormalizedEvent) -> list[str]:
+        """Ingest events whatever happens to them; returns their outcomes (created, silenced, grouped …)."""
+        with self.db.unit_of_work() as s:
+            (res,) = ingest_batch(s, [Submission(self.keys[service], events=list(events))], now=self.clock.now())
+        return res.outcomes
+
+    def event_rule(self, name: str, matchers: list[dict[str, Any]], actions: dict[str, Any]) -> None:
+        from tocsin.alerts import routing_service
+
+        with self.db.unit_of_work() as s:
+            routing_service.put_event_rule(s, name=name, matchers=matchers, actions=actions, now=self.clock.now())
+
+    def silence(self, matchers: list[dict[str, Any]], minutes: int, author: str | None = None) -> int:
+        from tocsin.alerts import silence_service
+
+        user = self.users[author] if author else None
+        with self.db.unit_of_work() as s:
+            return silence_service.create_silence(
+                s,
+                matchers=matchers,
+                starts_at=self.clock.now(),
+                ends_at=self.clock.now() + timedelta(minutes=minutes),
+                author=user.email if user else "tester",
+                comment="scenario",
+                created_by_user_id=user.id if user else None,
+                now=self.clock.now(),
+            ).id
+
+    def grouping(self, service: str, group_by: list[str], window_seconds: int = 600) -> None:
+        from tocsin.alerts import routing_service
+
+        with self.db.unit_of_work() as s:
+            svc = services.get_service(s, service)
+            spec = {"group_by": group_by, "window_seconds": window_seconds}
+            routing_service.set_grouping(s, service_id=svc.id, spec=spec, now=self.clock.now())
+
+    def inhibit(self, name: str, source: list[dict[str, Any]], target: list[dict[str, Any]], equal: list[str]) -> None:
+        from tocsin.alerts import routing_service
+
+        with self.db.unit_of_work() as s:
+            routing_service.put_inhibit_rule(
+                s, name=name, source=source, target=target, equal=equal, now=self.clock.now()
+            )
+
+    def flapping(self, max_changes: int, window_seconds: int) -> None:
+        from tocsin.alerts import routing_service
+
+        with self.db.unit_of_work() as s:
+            spec = {"max_changes": max_changes, "window_seconds": window_seconds}
+            routing_service.set_flapping(s, spec, now=self.clock.now())
+
+    def run_silence_module(self) -> None:
+        """Add the silence module (reminders, flapping that settles) to this world's engine; others leave it out."""
+        from tocsin.engine.modules.silences import SilenceReminderModule
+
+        module = SilenceReminderModule(self.db)
+        self.runner.modules.append(module)
+        self.runner.failures[module.name] = 0
+        self.runner.seconds[module.name] = 0.0
+
+    def expect_status(self, to: str) -> OutboundMessage:
+        (msg,) = self.email.expect(1, lambda m: m.kind == "status" and m.address == f"{to}@example.com")
+        return msg
+
     # --- expectations --------------------------------------------------------------------------------------
     def expect_email(self, to: str, *, number: int | None = None) -> OutboundMessage:
         (msg,) = self.email.expect(

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tocsin.db.base import Base, BigID
+from tocsin.db.base import Base, BigID, JSONType
 
 OPEN_ALERT = "status <> 'resolved'"
 
@@ -27,6 +27,8 @@ class Alert(Base):
         ),
         Index("ix_alerts_incident_id", "incident_id"),
         Index("ix_alerts_service_created", "service_id", "created_at"),
+        Index("ix_alerts_service_group_key", "service_id", "group_key"),
+        Index("ix_alerts_inhibits", "inhibits"),
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
@@ -49,6 +51,12 @@ class Alert(Base):
     last_event_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # Why nobody was paged for this alert (rule, silence, inhibition, flapping), and by what; None: it paged.
+    suppressed: Mapped[str | None] = mapped_column(String(16))
+    suppressed_by: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    group_key: Mapped[str | None] = mapped_column(String(40))
+    # Matched the source side of an inhibit rule when stored: while open, it may mute other alerts.
+    inhibits: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class AlertEvent(Base):

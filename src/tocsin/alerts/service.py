@@ -7,44 +7,68 @@ resolved, a new trigger with that key opens a new alert; acknowledge and resolve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import repository as repo
+from tocsin.alerts import routing_service as routing
+from tocsin.alerts import silence_service
 from tocsin.alerts.models import Alert
+from tocsin.alerts.noise_batch import BatchNoise, TraceEntry, alert_view
+from tocsin.alerts.placement import Pending, join_group, remember_group, suppression
+from tocsin.alerts.rules.ruleset import RuleSet, route
+from tocsin.alerts.rules.silences import first_covering
 from tocsin.alerts.schemas import NormalizedEvent, Submission, SubmissionResult
 from tocsin.core.errors import NotFound
 from tocsin.core.ids import new_dedup_key
 from tocsin.core.pagination import decode_cursor, encode_cursor
+from tocsin.escalation import service as escalation
 from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.priority import default_priority, incident_severity, urgency_for
 from tocsin.incidents.schemas import Actor, NewIncident
+from tocsin.incidents.timeline import timeline_row
 from tocsin.services import repository as service_repo
 from tocsin.services.models import Integration, Service
 
-OUTCOMES = ("created", "deduplicated", "acknowledged", "resolved", "ignored", "redelivered")
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A trigger that opens a new alert; its incident is created in bulk once the batch is walked."""
-
-    alert: Alert
-    service: Service
+OUTCOMES = (
+    "created",
+    "deduplicated",
+    "acknowledged",
+    "resolved",
+    "ignored",
+    # A retry that reused a delivery id already applied (SNS MessageId, email Message-ID): changes nothing.
+    "redelivered",
+    # A trigger that opened an alert but no page of its own:
+    "grouped",
+    "silenced",
+    "inhibited",
+    "suppressed",
+    "flapping",
+    # A trigger an event rule threw away: kept in the event log only.
+    "dropped",
+)
 
 
 def _actor(integration: Integration) -> Actor:
     return Actor(label=f"{integration.name} ({integration.type})", source="integration")
 
 
-def ingest_batch(session: Session, submissions: Sequence[Submission], *, now: datetime) -> list[SubmissionResult]:
-    """Apply every submission in order within the caller's transaction; one result per submission."""
+def ingest_batch(
+    session: Session,
+    submissions: Sequence[Submission],
+    *,
+    now: datetime,
+    trace: list[TraceEntry] | None = None,
+) -> list[SubmissionResult]:
+    """Apply every submission in order within the caller's transaction; one result per submission.
+
+    ``trace``, when given, receives how each event was routed (the route simulator reads it).
+    """
     integrations = service_repo.integrations_by_keys(session, {s.integration_key for s in submissions})
     for sub in submissions:
         for event in sub.events:
@@ -66,7 +90,10 @@ def ingest_batch(session: Session, submissions: Sequence[Submission], *, now: da
         ],
     )
     delivery_rows: list[dict[str, Any]] = []
-    pending: list[_Pending] = []
+    noise = BatchNoise(session=session, rules=routing.ruleset(session, now), now=now, trace=trace)
+    if noise.rules.flapping is not None:
+        noise.load_changes(wanted)
+    pending: list[Pending] = []
     event_rows: list[dict[str, Any]] = []
     change_rows: list[dict[str, Any]] = []
     results: list[SubmissionResult] = []
@@ -92,7 +119,11 @@ def ingest_batch(session: Session, submissions: Sequence[Submission], *, now: da
         for event in sub.events:
             key = event.dedup_key or ""
             alert = open_alerts.get((integration.id, key))
-            outcome, alert = _apply(session, event, alert, integration, service, pending, now)
+            traced = len(trace) if trace is not None else 0
+            outcome, alert = _apply(session, event, alert, integration, service, pending, now, noise)
+            if trace is not None and len(trace) == traced:
+                # Acknowledge and resolve events (and ignored ones) are reported as they are.
+                _trace(noise, integration, event, outcome, alert=alert, service_id=alert.service_id if alert else None)
             if alert is not None and alert.status != "resolved":
                 open_alerts[(integration.id, key)] = alert
             else:
@@ -126,7 +157,8 @@ def ingest_batch(session: Session, submissions: Sequence[Submission], *, now: da
             )
         results.append(result)
 
-    _open_incidents_for(session, pending, now)
+    _open_incidents_for(session, pending, now, noise.rules)
+    session.flush()
     for row, alert in event_alerts:
         row["alert_id"] = alert.id if alert is not None else None
     repo.add_events(session, event_rows)
@@ -141,17 +173,17 @@ def _apply(
     alert: Alert | None,
     integration: Integration,
     service: Service,
-    pending: list[_Pending],
+    pending: list[Pending],
     now: datetime,
+    noise: BatchNoise,
 ) -> tuple[str, Alert | None]:
     if event.action == "trigger":
         if alert is not None:
             alert.event_count += 1
             alert.last_event_at = now
+            _trace(noise, integration, event, "deduplicated", alert=alert)
             return "deduplicated", alert
-        alert = _new_alert(event, integration, service, now)
-        pending.append(_Pending(alert=alert, service=service))
-        return "created", alert
+        return _new_trigger(session, event, integration, service, pending, now, noise)
     if alert is None:
         return "ignored", None
     if event.action == "acknowledge":
@@ -168,15 +200,89 @@ def _apply(
     alert.status = "resolved"
     alert.resolved_at = now
     alert.last_event_at = now
+    noise.count_change((integration.id, alert.dedup_key))
     incident = _incident_of(session, alert)
     if (
         incident is not None
         and lifecycle.is_open(incident.status)
-        and service.auto_resolve
+        and _service_of(session, incident.service_id, service).auto_resolve
         and (alert.id is None or repo.other_open_alerts(session, incident.id, [alert.id]) == 0)
     ):
         incidents.change_status(session, incident, lifecycle.RESOLVED, actor=_actor(integration), now=now)
+        if noise.rules.silences:
+            _tell_if_silenced(session, incident, alert, noise, now)
     return "resolved", alert
+
+
+def _tell_if_silenced(session: Session, incident: Incident, alert: Alert, noise: BatchNoise, now: datetime) -> None:
+    view = alert_view(alert)
+    silence = first_covering(noise.rules.silence_candidates(view), view, alert.service_id, now)
+    if silence is not None:
+        silence_service.notify_resolved_while_silenced(session, incident, silence.id, now=now)
+
+
+def _service_of(session: Session, service_id: int, known: Service) -> Service:
+    """The service a rule routes to; if it was deleted since the rules were compiled, the integration's own."""
+    if service_id == known.id:
+        return known
+    found = service_repo.get(session, service_id)
+    return known if found is None else found
+
+
+def _trace(
+    noise: BatchNoise, integration: Integration, event: NormalizedEvent, outcome: str, **fields: Any
+) -> TraceEntry | None:
+    if noise.trace is None:
+        return None
+    entry = TraceEntry(integration_id=integration.id, dedup_key=event.dedup_key or "", outcome=outcome, **fields)
+    noise.trace.append(entry)
+    return entry
+
+
+def _new_trigger(
+    session: Session,
+    event: NormalizedEvent,
+    integration: Integration,
+    service: Service,
+    pending: list[Pending],
+    now: datetime,
+    noise: BatchNoise,
+) -> tuple[str, Alert | None]:
+    """Route a trigger that opens a new alert, then decide whether it pages: rule, silence, inhibition,
+    flapping and grouping each may keep it from opening an incident of its own."""
+    rules = noise.rules
+    decision = route(rules, event, integration_id=integration.id, service_id=service.id)
+    rule_name = decision.rule.name if decision.rule else None
+    if decision.drop:
+        _trace(noise, integration, event, "dropped", rule=rule_name, service_id=decision.service_id)
+        return "dropped", None
+    target = _service_of(session, decision.service_id, service)
+    alert = _new_alert(event, integration, target, now)
+    alert.severity = decision.severity
+    key = (integration.id, alert.dedup_key)
+    noise.count_change(key)
+    entry = _trace(noise, integration, event, "", rule=rule_name, service_id=target.id, alert=alert)
+    if rules.is_inhibit_source(decision.view):
+        alert.inhibits = True
+        noise.add_firing(alert, decision.view)
+
+    outcome = suppression(session, alert, decision, rule_name, now, noise, entry)
+    if outcome is not None:
+        session.add(alert)
+        return outcome, alert
+    flapping = rules.flapping is not None and rules.flapping.is_flapping(noise.changes(key))
+    if entry is not None:
+        entry.flapping = flapping
+    if not flapping and target.id in rules.grouping:
+        joined = join_group(session, alert, decision, target, pending, now, noise, entry)
+        if joined:
+            return "grouped", alert
+    pending.append(Pending(alert=alert, service=target, decision=decision, flapping=flapping))
+    remember_group(pending[-1], rules, len(pending), now)
+    outcome = "flapping" if flapping else "created"
+    if entry is not None:
+        entry.outcome = outcome
+    return outcome, alert
 
 
 def _incident_of(session: Session, alert: Alert) -> Incident | None:
@@ -208,38 +314,73 @@ def _new_alert(event: NormalizedEvent, integration: Integration, service: Servic
         event_count=1,
         created_at=now,
         last_event_at=now,
+        inhibits=False,
     )
 
 
-def _open_incidents_for(session: Session, pending: list[_Pending], now: datetime) -> None:
-    """Each new alert opens its own incident (grouping rules can later attach alerts to existing ones)."""
-    live = pending
-    if not live:
+def _priority(p: Pending, severity: str, urgency: str, rules: RuleSet) -> str:
+    if p.decision.priority is not None:
+        return p.decision.priority
+    if rules.matrix is not None:
+        return rules.matrix.priority(rules.matrix.impact(p.service.tier, p.alert.severity), urgency)
+    return default_priority(severity, urgency)
+
+
+def _open_incidents_for(session: Session, pending: list[Pending], now: datetime, rules: RuleSet) -> None:
+    """Open one incident per new group of alerts, prioritised by the rules, and mark the major ones."""
+    if not pending:
         return
     specs = []
-    for p in live:
+    for p in pending:
         severity = incident_severity(p.alert.severity)
-        urgency = urgency_for(p.service.urgency, p.alert.severity)
+        urgency = p.decision.urgency or urgency_for(p.service.urgency, p.alert.severity)
         specs.append(
             NewIncident(
                 service_id=p.service.id,
-                title=p.alert.summary,
+                title=p.decision.title,
                 urgency=urgency,
                 severity=severity,
-                priority=default_priority(severity, urgency),
+                priority=_priority(p, severity, urgency, rules),
             )
         )
     actor = Actor(label="integration", source="integration")
     opened = incidents.open_incidents(session, specs, actor=actor, now=now)
-    for p, incident in zip(live, opened, strict=True):
-        p.alert.incident_id = incident.id
-        incident.alert_count = 1
-        # The alert may have been acknowledged or resolved by later events of this same batch.
-        if p.alert.acknowledged_at is not None:
+    extra: list[dict[str, Any]] = []
+    for p, incident in zip(pending, opened, strict=True):
+        members = [p.alert, *p.members]
+        for alert in members:
+            alert.incident_id = incident.id
+        incident.alert_count = len(members)
+        if p.members:
+            extra.append(
+                timeline_row(incident.id, "alert_grouped", actor, now, f"{len(p.members)} more alert(s) grouped")
+            )
+        if rules.major is not None and rules.major.is_major(incident.priority, p.service.tier):
+            incident.major = True
+            extra.append(timeline_row(incident.id, "major", actor, now, "Marked as a major incident"))
+        if p.flapping:
+            escalation.stop(session, incident.id, now=now)
+            assert rules.flapping is not None
+            extra.append(
+                timeline_row(
+                    incident.id,
+                    "flapping",
+                    actor,
+                    now,
+                    f"Alert is flapping (more than {rules.flapping.max_changes} state changes within "
+                    f"{int(rules.flapping.window.total_seconds() // 60)} min); paging paused until it is stable",
+                    dedup_key=p.alert.dedup_key,
+                )
+            )
+        # The alerts may have been acknowledged or resolved by later events of this same batch.
+        if all(a.acknowledged_at is not None or a.status == "resolved" for a in members) and any(
+            a.acknowledged_at is not None for a in members
+        ):
             incidents.change_status(session, incident, lifecycle.ACKNOWLEDGED, actor=actor, now=now)
-        if p.alert.status == "resolved" and p.service.auto_resolve:
+        if all(a.status == "resolved" for a in members) and p.service.auto_resolve:
             incidents.change_status(session, incident, lifecycle.RESOLVED, actor=actor, now=now)
-    session.add_all([p.alert for p in live])
+    incident_repo.add_timeline(session, extra)
+    session.add_all([a for p in pending for a in (p.alert, *p.members)])
     session.flush()
 
 

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tocsin.api import contact_verification, incidents, people, services
+from tocsin.api import contact_verification, incidents, noise, people, rules, services, silences
 
 api_router = APIRouter()
 api_router.include_router(incidents.router)
 api_router.include_router(services.router)
 api_router.include_router(people.router)
 api_router.include_router(contact_verification.router)
+api_router.include_router(rules.router)
+api_router.include_router(silences.router)
+api_router.include_router(noise.router)

@@ -31,6 +31,7 @@ class IncidentOut(BaseModel):
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     alert_count: int
+    major: bool = False
 
     @classmethod
     def of(cls, incident: Incident, service_names: dict[int, str], user_names: dict[int, str]) -> IncidentOut:
@@ -51,6 +52,7 @@ class IncidentOut(BaseModel):
             acknowledged_at=incident.acknowledged_at,
             resolved_at=incident.resolved_at,
             alert_count=incident.alert_count,
+            major=incident.major,
         )
 
 
@@ -98,6 +100,9 @@ class AlertOut(BaseModel):
     last_event_at: datetime
     acknowledged_at: datetime | None
     resolved_at: datetime | None
+    # Why this alert paged nobody (rule, silence, inhibition), and by what; None when it paged.
+    suppressed: str | None = None
+    suppressed_by: dict[str, Any] | None = None
 
 
 class AlertPage(BaseModel):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.config import canonical, fields, references
 from tocsin.config import current as stored
+from tocsin.config.noise import apply_noise, export_noise
 from tocsin.config.plan import Change, Plan
 from tocsin.config.schema import ConfigFile, PolicySpec, ScheduleSpec, ServiceSpec, TeamSpec, UserSpec
 from tocsin.core.errors import InvalidInput, TocsinError
@@ -38,6 +39,7 @@ def apply_config(session: Session, config: ConfigFile, *, now: datetime, dry_run
     savepoint = session.begin_nested() if dry_run else None
     try:
         changes = _Applier(session, current, now).run(config)
+        changes += apply_noise(session, config, current, now=now)
     finally:
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()
@@ -45,7 +47,7 @@ def apply_config(session: Session, config: ConfigFile, *, now: datetime, dry_run
 
 
 def export_config(session: Session, *, now: datetime) -> ConfigFile:
-    return stored.read(session, now=now).as_config()
+    return export_noise(session, stored.read(session, now=now).as_config(), now=now)
 
 
 @contextmanager

@@ -277,9 +277,61 @@ class ServiceSpec(Spec):
     integrations: list[IntegrationSpec] | None = None
 
 
+class EventRuleSpec(Spec):
+    name: Name
+    integration: str | None = Field(default=None, description='"service/integration"; none: a global rule')
+    matchers: list[dict[str, Any]] = []
+    actions: dict[str, Any] = {}
+    enabled: bool = True
+
+
+class InhibitRuleSpec(Spec):
+    name: Name
+    source: list[dict[str, Any]] = Field(min_length=1)
+    target: list[dict[str, Any]] = Field(min_length=1)
+    equal: list[str] = []
+
+
+class SilenceSpec(Spec):
+    name: Name
+    matchers: list[dict[str, Any]] = []
+    service: str | None = None
+    starts_at: When
+    ends_at: When
+    comment: Annotated[str, Field(min_length=1)]
+    author: str = "configuration"
+
+
+class MaintenanceWindowSpec(Spec):
+    name: Name
+    service: str
+    start: When
+    rrule: Annotated[str, Field(min_length=1, description="iCalendar RRULE, e.g. FREQ=WEEKLY;BYDAY=SU")]
+    duration: Seconds
+    until: When | None = None
+    matchers: list[dict[str, Any]] = []
+    comment: str = "maintenance window"
+
+
+class GroupingSpec(Spec):
+    service: str
+    group_by: list[str] = []
+    window: Seconds = 1800
+    by_content: bool = False
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.8
+
+
 class ConfigFile(Spec):
     users: list[UserSpec] = []
     teams: list[TeamSpec] = []
     schedules: list[ScheduleSpec] = []
     escalation_policies: list[PolicySpec] = []
     services: list[ServiceSpec] = []
+    event_rules: list[EventRuleSpec] = []
+    priority_matrix: dict[str, Any] | None = None
+    major_incident: dict[str, Any] | None = None
+    flapping: dict[str, Any] | None = None
+    grouping: list[GroupingSpec] = []
+    inhibit_rules: list[InhibitRuleSpec] = []
+    silences: list[SilenceSpec] = []
+    maintenance_windows: list[MaintenanceWindowSpec] = []

@@ -19,6 +19,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         auth_pages,
         incident_pages,
         live,
+        noise_pages,
         oncall_pages,
         people_pages,
         policy_pages,
@@ -35,6 +36,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         oncall_pages,
         policy_pages,
         people_pages,
+        noise_pages,
         live,
         ack_pages,
     ):

@@ -1,0 +1,222 @@
+"""Silences and maintenance windows: create, list, expire, and remind their authors before they end."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tocsin.alerts import noise_repository as repo
+from tocsin.alerts import routing_service as routing
+from tocsin.alerts.noise_models import SilenceRow
+from tocsin.alerts.rules.matchers import RuleError, compile_matchers
+from tocsin.alerts.rules.silences import make_silence
+from tocsin.core.errors import InvalidInput, NotFound
+from tocsin.incidents import repository as incident_repo
+from tocsin.incidents.models import Incident
+from tocsin.incidents.schemas import Actor
+from tocsin.incidents.timeline import timeline_row
+from tocsin.notify import repository as notify_repo
+from tocsin.services import repository as service_repo
+
+REMIND_BEFORE = timedelta(minutes=15)
+
+
+def _check(
+    *,
+    matchers: Sequence[Mapping[str, Any]],
+    starts_at: datetime,
+    ends_at: datetime | None,
+    service_id: int | None,
+    recurrence: str | None,
+    duration_seconds: int | None,
+    what: str,
+) -> None:
+    try:
+        make_silence(
+            id=0,
+            matchers=compile_matchers(matchers),
+            starts_at=starts_at,
+            ends_at=ends_at,
+            service_id=service_id,
+            recurrence=recurrence,
+            duration=timedelta(seconds=duration_seconds) if duration_seconds else None,
+        )
+    except RuleError as exc:
+        raise InvalidInput(f"{what}: {exc}", errors=[str(exc)]) from None
+
+
+def create_silence(
+    session: Session,
+    *,
+    matchers: Sequence[Mapping[str, Any]],
+    starts_at: datetime,
+    ends_at: datetime | None,
+    author: str,
+    comment: str,
+    now: datetime,
+    name: str | None = None,
+    service: str | None = None,
+    recurrence: str | None = None,
+    duration_seconds: int | None = None,
+    created_by_user_id: int | None = None,
+) -> SilenceRow:
+    service_id = None
+    if service is not None:
+        found = service_repo.by_name(session, service)
+        if found is None:
+            raise InvalidInput(f"silence: unknown service {service!r}")
+        service_id = found.id
+    if not comment.strip():
+        raise InvalidInput("a silence needs a comment saying why")
+    if recurrence is None and ends_at is not None and ends_at <= now and name is None:
+        raise InvalidInput(f"the silence would end at {ends_at.isoformat()}, which has passed")
+    what = f"silence {name!r}" if name else "silence"
+    _check(
+        matchers=matchers,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        service_id=service_id,
+        recurrence=recurrence,
+        duration_seconds=duration_seconds,
+        what=what,
+    )
+    row = repo.silence_by_name(session, name) if name else None
+    fresh = row is None
+    if row is None:
+        row = SilenceRow(name=name, created_at=now)
+    row.matchers = [dict(m) for m in matchers]
+    row.service_id = service_id
+    row.starts_at = starts_at
+    row.ends_at = ends_at
+    row.recurrence = recurrence
+    row.duration_seconds = duration_seconds
+    row.author = author
+    row.comment = comment.strip()
+    row.created_by_user_id = created_by_user_id
+    row.reminded_at = None
+    if fresh:
+        repo.add_row(session, row)
+    routing.bump(session, now)
+    return row
+
+
+def get_silence(session: Session, silence_id: int) -> SilenceRow:
+    row = repo.silence(session, silence_id)
+    if row is None:
+        raise NotFound(f"silence {silence_id} not found")
+    return row
+
+
+def list_silences(session: Session, *, now: datetime, include_expired: bool = False) -> list[SilenceRow]:
+    return repo.all_silences(session, include_expired=include_expired, now=now)
+
+
+def expire_silence(session: Session, silence_id: int, *, now: datetime) -> SilenceRow:
+    """End a silence now (kept for the record, as Alertmanager does)."""
+    row = get_silence(session, silence_id)
+    if row.ends_at is not None and row.ends_at <= now:
+        raise InvalidInput(f"silence {silence_id} has already ended")
+    row.ends_at = max(now, row.starts_at)
+    routing.bump(session, now)
+    return row
+
+
+def delete_silence_by_name(session: Session, name: str, *, now: datetime) -> None:
+    row = repo.silence_by_name(session, name)
+    if row is None:
+        raise NotFound(f"silence {name!r} not found")
+    repo.delete_row(session, row)
+    routing.bump(session, now)
+
+
+def due_reminders(session: Session, *, now: datetime, before: timedelta = REMIND_BEFORE) -> list[SilenceRow]:
+    """Silences that end within ``before`` and whose author has not been told yet; marks them reminded."""
+    rows = repo.silences_to_remind(session, now, now + before)
+    for row in rows:
+        row.reminded_at = now
+    return rows
+
+
+def next_reminder(session: Session, *, now: datetime, before: timedelta = REMIND_BEFORE) -> datetime | None:
+    ends = repo.next_reminder_due(session, now)
+    return None if ends is None else max(now, ends - before)
+
+
+def remind_authors(session: Session, *, now: datetime, before: timedelta = REMIND_BEFORE) -> int:
+    """Queue a message to the author of each silence about to end; one per silence (idempotency key)."""
+    queued = 0
+    for row in due_reminders(session, now=now, before=before):
+        if row.created_by_user_id is None:
+            continue
+        methods = notify_repo.contact_methods_of(session, [row.created_by_user_id])[row.created_by_user_id]
+        if not methods:
+            continue
+        assert row.ends_at is not None
+        minutes = max(1, int((row.ends_at - now).total_seconds() // 60))
+        text = f"Your silence #{row.id} ({row.comment}) ends in {minutes} min."
+        queued += notify_repo.add_notifications(
+            session,
+            [
+                {
+                    "idempotency_key": f"silence-ends:{row.id}:{int(row.ends_at.timestamp())}",
+                    "kind": "status",
+                    "incident_id": None,
+                    "user_id": row.created_by_user_id,
+                    "contact_method_id": methods[0].id,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "fence": 0,
+                    "payload": {"text": text, "silence_id": row.id},
+                    "created_at": now,
+                }
+            ],
+        )
+    return queued
+
+
+def notify_resolved_while_silenced(session: Session, incident: Incident, silence_id: int, *, now: datetime) -> int:
+    """An incident that paged people and then resolved under a silence: they still learn it is over.
+
+    Everyone the policy paged for it gets one message on the contact method it was paged on, and the timeline
+    records the notice; a silence mutes new pages, not the news that a page is over.
+    """
+    paged: dict[int, int] = {}
+    for n in notify_repo.of_incident(session, incident.id):
+        if n.kind == "page":
+            paged.setdefault(n.user_id, n.contact_method_id)
+    rows = [
+        {
+            "idempotency_key": f"resolved:{incident.id}:{user_id}",
+            "kind": "status",
+            "incident_id": incident.id,
+            "user_id": user_id,
+            "contact_method_id": cm_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "fence": 0,
+            "payload": {"text": f"Incident #{incident.number} resolved (while silenced): {incident.title}"},
+            "created_at": now,
+        }
+        for user_id, cm_id in paged.items()
+    ]
+    queued = notify_repo.add_notifications(session, rows)
+    incident_repo.add_timeline(
+        session,
+        [
+            timeline_row(
+                incident.id,
+                "resolved_notice",
+                Actor(label="silence", source="engine"),
+                now,
+                f"Resolved while silence #{silence_id} was active; {queued} responder(s) told",
+                silence_id=silence_id,
+                users=sorted(paged),
+            )
+        ],
+    )
+    return queued

@@ -1,0 +1,97 @@
+"""/api/v1/silences: mute alerts matching label matchers for a while, or in recurring maintenance windows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from tocsin.alerts import silence_service as silences
+from tocsin.alerts.noise_models import SilenceRow
+from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.core.clock import utc
+
+router = APIRouter(prefix="/api/v1", tags=["silences"])
+
+
+class SilenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    matchers: list[dict[str, Any]] = Field(default_factory=list)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    comment: str = Field(min_length=1, max_length=2000)
+    service: str | None = None
+    recurrence: str | None = Field(default=None, max_length=500, description="iCalendar RRULE")
+    duration_seconds: int | None = Field(default=None, gt=0)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class SilenceOut(BaseModel):
+    id: int
+    name: str | None
+    matchers: list[dict[str, Any]]
+    service_id: int | None
+    starts_at: datetime
+    ends_at: datetime | None
+    recurrence: str | None
+    duration_seconds: int | None
+    author: str
+    comment: str
+
+    @classmethod
+    def of(cls, row: SilenceRow) -> SilenceOut:
+        return cls(
+            id=row.id,
+            name=row.name,
+            matchers=row.matchers,
+            service_id=row.service_id,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            recurrence=row.recurrence,
+            duration_seconds=row.duration_seconds,
+            author=row.author,
+            comment=row.comment,
+        )
+
+
+@router.get("/silences", response_model=list[SilenceOut], summary="Silences that are active or still to come")
+def list_silences(runtime: RuntimeDep, _: PrincipalDep, include_expired: bool = False) -> list[SilenceOut]:
+    with runtime.db.reader() as session:
+        rows = silences.list_silences(session, now=runtime.clock.now(), include_expired=include_expired)
+        return [SilenceOut.of(r) for r in rows]
+
+
+@router.post("/silences", response_model=SilenceOut, status_code=status.HTTP_201_CREATED)
+def create_silence(body: SilenceIn, runtime: RuntimeDep, principal: ResponderDep) -> SilenceOut:
+    now = runtime.clock.now()
+    with runtime.db.unit_of_work() as session:
+        row = silences.create_silence(
+            session,
+            matchers=body.matchers,
+            starts_at=utc(body.starts_at) if body.starts_at else now,
+            ends_at=utc(body.ends_at) if body.ends_at else None,
+            author=principal.user.email,
+            comment=body.comment,
+            service=body.service,
+            recurrence=body.recurrence,
+            duration_seconds=body.duration_seconds,
+            name=body.name,
+            created_by_user_id=principal.user.id,
+            now=now,
+        )
+        return SilenceOut.of(row)
+
+
+@router.get("/silences/{silence_id}", response_model=SilenceOut)
+def get_silence(silence_id: int, runtime: RuntimeDep, _: PrincipalDep) -> SilenceOut:
+    with runtime.db.reader() as session:
+        return SilenceOut.of(silences.get_silence(session, silence_id))
+
+
+@router.delete("/silences/{silence_id}", response_model=SilenceOut, summary="End a silence now")
+def expire_silence(silence_id: int, runtime: RuntimeDep, _: ResponderDep) -> SilenceOut:
+    with runtime.db.unit_of_work() as session:
+        return SilenceOut.of(silences.expire_silence(session, silence_id, now=runtime.clock.now()))
