@@ -178,7 +178,8 @@ def run(*, backend: str, incidents: int, alerts: int, requests: int, workdir: Pa
                 figures = {name: _measure(client, path, requests) for name, path in pages.items()}
         finally:
             server.stop()
-    worst_list = max(figures[n]["p95_ms"] for n in ("list_open", "list_all", "list_search"))
+    # The list as responders open it (open incidents, or all); a title search is reported on its own line.
+    worst_list = max(figures[n]["p95_ms"] for n in ("list_open", "list_all"))
     worst_page = max(figures[n]["p95_ms"] for n in ("incident_typical", "incident_many_alerts"))
     return {
         "backend": backend,
@@ -188,6 +189,7 @@ def run(*, backend: str, incidents: int, alerts: int, requests: int, workdir: Pa
         "seed_seconds": round(seeded, 1),
         "requests_per_page": requests,
         "list_p95_ms": worst_list,
+        "search_p95_ms": figures["list_search"]["p95_ms"],
         "incident_page_p95_ms": worst_page,
         "pages": figures,
     }
