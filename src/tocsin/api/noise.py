@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.alerts import grouping_service, noise_report
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.clock import utc
 from tocsin.incidents.models import Incident
 
-router = APIRouter(prefix="/api/v1", tags=["noise"])
+router = APIRouter(prefix="/api/v1", tags=["noise"], responses=PROBLEM_RESPONSES)
 
 
 class MergeIn(BaseModel):

@@ -13,12 +13,13 @@ from tocsin.alerts import simulation
 from tocsin.alerts.noise_models import EventRuleRow, InhibitRuleRow
 from tocsin.alerts.schemas import NormalizedEvent
 from tocsin.api.deps import AdminDep, PrincipalDep, RuntimeDep
+from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.clock import utc
 from tocsin.core.errors import BadRequest
 from tocsin.integrations import alertmanager, generic, grafana, pagerduty_v2
 from tocsin.services import service as services
 
-router = APIRouter(prefix="/api/v1", tags=["routing"])
+router = APIRouter(prefix="/api/v1", tags=["routing"], responses=PROBLEM_RESPONSES)
 
 
 class _In(BaseModel):

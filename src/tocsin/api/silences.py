@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from tocsin.alerts import silence_service as silences
 from tocsin.alerts.noise_models import SilenceRow
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.clock import utc
 
-router = APIRouter(prefix="/api/v1", tags=["silences"])
+router = APIRouter(prefix="/api/v1", tags=["silences"], responses=PROBLEM_RESPONSES)
 
 
 class SilenceIn(BaseModel):

@@ -309,7 +309,7 @@ def begin_send(
         extra={
             "fence": n.fence,
             "lease_until": n.lease_until.isoformat(),
-            **({"update_ref": n.payload["ref"]} if n.kind == "status" else {}),
+            **({"update_ref": n.payload["ref"]} if n.kind == "status" and "ref" in n.payload else {}),
         },
     )
 
@@ -374,7 +374,8 @@ def record(
         n.sent_at = now
         n.provider_ref = result.provider_ref
         n.next_attempt_at = None
-        if n.kind == "status":
+        if n.kind == "status" and "ref" in n.payload:
+            # A chat message edited in place (Slack); other status messages are notices of their own.
             kind, message = "notify_updated", f"Updated the message: {who}"
         else:
             kind, message = "notified", f"Notified {who}"
