@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.db.claims import Claim
+from tocsin.db.session import note_new_work
 from tocsin.escalation import planner
 from tocsin.escalation import repository as repo
 from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
@@ -220,6 +221,7 @@ def restart(session: Session, incident: Incident, *, now: datetime) -> None:
     esc.step_index = 0
     esc.cycle = 0
     esc.next_fire_at = now
+    note_new_work(session)
     esc.lease_owner = None
     esc.lease_until = None
     esc.fence += 1

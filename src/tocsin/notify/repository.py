@@ -10,6 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due, release_owned
+from tocsin.db.session import note_new_work
 from tocsin.notify.models import ContactMethod, Notification, NotificationRule
 
 # Due for sending: new or retrying rows, and interrupted sends waiting for their one resend.
@@ -53,7 +54,10 @@ def add_notifications(session: Session, rows: list[dict[str, Any]]) -> int:
     dialect = session.get_bind().dialect.name
     ins = pg_insert(Notification) if dialect == "postgresql" else sqlite_insert(Notification)
     stmt = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Notification.id)
-    return sum(len(session.execute(stmt, [row]).all()) for row in rows)
+    added = sum(len(session.execute(stmt, [row]).all()) for row in rows)
+    if added:
+        note_new_work(session)
+    return added
 
 
 def cancel_pending_pages(session: Session, incident_id: int) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.core.errors import InvalidInput, NotFound
 from tocsin.db.claims import Claim
+from tocsin.db.session import note_new_work
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
@@ -489,6 +490,7 @@ def send_test(session: Session, contact_method_id: int, *, now: datetime) -> Not
     )
     session.add(n)
     session.flush()
+    note_new_work(session)
     return n
 
 
