@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due, release_owned
 from tocsin.db.session import note_new_work
+from tocsin.db.tables import table_of
 from tocsin.notify.models import ContactMethod, Notification, NotificationRule
 
 # Due for sending: new or retrying rows, and interrupted sends waiting for their one resend.
@@ -52,9 +53,11 @@ def add_notifications(session: Session, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
-    ins = pg_insert(Notification) if dialect == "postgresql" else sqlite_insert(Notification)
-    stmt = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Notification.id)
-    added = sum(len(session.execute(stmt, [row]).all()) for row in rows)
+    table = table_of(Notification)
+    ins = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    stmt = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
+    # One batched statement for all rows; RETURNING lists only the rows that went in.
+    added = len(session.execute(stmt, rows).all())
     if added:
         note_new_work(session)
     return added
