@@ -65,7 +65,9 @@ class Runtime:
                 return incidents.open_counts(session)
 
         metrics = Metrics(open_counts)
-        committer = IngestCommitter(db, clock, max_batch=settings.ingest_batch_max)
+        committer = IngestCommitter(
+            db, clock, max_batch=settings.ingest_batch_max, max_events=settings.ingest_batch_max_events
+        )
         runtime = cls(
             settings=settings,
             db=db,

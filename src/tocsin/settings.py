@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     max_body_bytes: int = Field(default=512 * 1024, ge=1024)
     ingest_batch_max: int = Field(default=1000, ge=1, le=100_000)
+    # Events (alerts) per group commit, whatever the number of requests they came in.
+    ingest_batch_max_events: int = Field(default=5000, ge=1, le=1_000_000)
     # Per integration key: requests per second after a burst of `ingest_burst_per_key`; 0 turns the limit off.
     ingest_rate_per_key: float = Field(default=1000.0, ge=0)
     ingest_burst_per_key: int = Field(default=10_000, ge=1)
