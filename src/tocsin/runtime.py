@@ -123,7 +123,14 @@ class Runtime:
             AckTimeoutModule(self.db),
             EscalationModule(self.db, owner=owner, lease=lease),
             NotificationModule(
-                self.db, self.providers, ctx, self.clock, owner=owner, lease=lease, send_lease=2 * lease
+                self.db,
+                self.providers,
+                ctx,
+                self.clock,
+                owner=owner,
+                lease=lease,
+                send_lease=2 * lease,
+                senders=self.settings.notify_senders,
             ),
             AuditorModule(self.db, every=min(timedelta(seconds=10), lease)),
             HandoffModule(self.db),

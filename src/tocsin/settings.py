@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # How long a worker's claim on due work holds before another worker may take the work over; a send in flight
     # is declared ambiguous after twice this, so keep it well above the providers' 10 s timeout in production.
     engine_lease_seconds: float = Field(default=30.0, ge=1, le=600)
+    # Provider calls in flight at once per worker (messages to one contact method still go one after another).
+    notify_senders: int = Field(default=8, ge=1, le=64)
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "tocsin@localhost"

@@ -113,6 +113,16 @@ def incident_of(session: Session, notification_id: int) -> int | None:
     return found
 
 
+def contact_methods_by_id(session: Session, notification_ids: Iterable[int]) -> dict[int, int]:
+    wanted = list(set(notification_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Notification.id, Notification.contact_method_id).where(Notification.id.in_(wanted))
+    ).all()
+    return {r[0]: r[1] for r in rows}
+
+
 def lock_claimed(session: Session, c: Claim) -> Notification | None:
     row: Notification | None = lock_if_fenced(session, Notification, c)
     return row

@@ -120,6 +120,11 @@ def next_due(session: Session) -> datetime | None:
     return repo.next_attempt(session)
 
 
+def contact_methods_of(session: Session, notification_ids: Sequence[int]) -> dict[int, int]:
+    """The contact method each notification goes to (senders keep one contact method's messages in order)."""
+    return repo.contact_methods_by_id(session, notification_ids)
+
+
 @dataclass(frozen=True, slots=True)
 class SendContext:
     base_url: str
