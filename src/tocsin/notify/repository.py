@@ -113,14 +113,15 @@ def incident_of(session: Session, notification_id: int) -> int | None:
     return found
 
 
-def contact_methods_by_id(session: Session, notification_ids: Iterable[int]) -> dict[int, int]:
+def send_order_of(session: Session, notification_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Per notification: its contact method, and 0 for an incident's first page (1 for anything else)."""
     wanted = list(set(notification_ids))
     if not wanted:
         return {}
     rows = session.execute(
-        select(Notification.id, Notification.contact_method_id).where(Notification.id.in_(wanted))
+        select(Notification.id, Notification.contact_method_id, FIRST_PAGE_FIRST).where(Notification.id.in_(wanted))
     ).all()
-    return {r[0]: r[1] for r in rows}
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def lock_claimed(session: Session, c: Claim) -> Notification | None:

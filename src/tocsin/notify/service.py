@@ -120,9 +120,10 @@ def next_due(session: Session) -> datetime | None:
     return repo.next_attempt(session)
 
 
-def contact_methods_of(session: Session, notification_ids: Sequence[int]) -> dict[int, int]:
-    """The contact method each notification goes to (senders keep one contact method's messages in order)."""
-    return repo.contact_methods_by_id(session, notification_ids)
+def send_order_of(session: Session, notification_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """For concurrent senders: each notification's contact method (whose messages go one at a time, in order)
+    and its rank (0: an incident's first page, which goes out before later steps and repeats)."""
+    return repo.send_order_of(session, notification_ids)
 
 
 @dataclass(frozen=True, slots=True)

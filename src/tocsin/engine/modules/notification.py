@@ -81,19 +81,23 @@ class NotificationModule:
             self._deliver(c)
 
     def _deliver_concurrently(self, claims: Sequence[Claim]) -> None:
-        """One task per contact method, its messages in claim order: the throttle counts what a contact method
-        was sent, and bundles what it held back, only if that contact method's sends do not overlap."""
+        """Incidents' first pages all go out before anything else of the batch (a backlog of later steps must
+        not delay someone hearing of a new incident). Within each rank, one task per contact method, its messages
+        in claim order: the throttle counts what a contact method was sent, and bundles what it held back, only
+        if that contact method's sends do not overlap."""
         with self.db.reader() as session:
-            channel = notify.contact_methods_of(session, [c.id for c in claims])
-        by_channel: dict[int | None, list[Claim]] = {}
+            order = notify.send_order_of(session, [c.id for c in claims])
+        ranks: dict[int, dict[int | None, list[Claim]]] = {}
         for c in claims:
-            by_channel.setdefault(channel.get(c.id), []).append(c)
+            channel, rank = order.get(c.id, (None, 1))
+            ranks.setdefault(rank, {}).setdefault(channel, []).append(c)
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.senders, thread_name_prefix="tocsin-sender")
-        tasks = [self._pool.submit(self._deliver_in_order, group) for group in by_channel.values()]
-        failures = [exc for exc in (t.exception() for t in tasks) if exc is not None]
-        if failures:
-            raise failures[0]
+        for rank in sorted(ranks):
+            tasks = [self._pool.submit(self._deliver_in_order, group) for group in ranks[rank].values()]
+            failures = [exc for exc in (t.exception() for t in tasks) if exc is not None]
+            if failures:
+                raise failures[0]
 
     def _resume(self) -> int:
         interrupted, self._interrupted = self._interrupted, []
