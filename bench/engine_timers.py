@@ -12,6 +12,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,9 @@ from bench import profiling, seed
 from bench.databases import fresh_database
 from bench.procs import BENCH_SECRET_KEY
 from bench.stats import percentiles
+from tocsin.db.claims import Claim
 from tocsin.db.session import Database
 from tocsin.engine.modules.escalation import EscalationModule
-from tocsin.escalation import service as escalation
 from tocsin.notify.providers.base import OutboundMessage, ProviderRegistry, SendResult
 from tocsin.runtime import Runtime
 from tocsin.settings import load_settings
@@ -31,20 +32,17 @@ LEAD = timedelta(seconds=2)  # time for the engine to start before the first tim
 
 
 class TimedEscalationModule(EscalationModule):
-    """The real module's claim-then-fire loop, noting the wall-clock time each fire committed."""
+    """The real module, noting the wall-clock time each claimed batch of fires committed."""
 
     def __init__(self, db: Database, *, owner: str) -> None:
         super().__init__(db, owner=owner)
         self.fired: dict[int, float] = {}
 
-    def run_once(self, now: datetime) -> int:
-        with self.db.unit_of_work() as session:
-            claims = escalation.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
+    def fire(self, claims: Sequence[Claim], now: datetime) -> None:
+        super().fire(claims, now)
+        committed = time.time()
         for c in claims:
-            with self.db.unit_of_work() as session:
-                escalation.fire_claimed(session, c, now=now)
-            self.fired[c.id] = time.time()
-        return len(claims)
+            self.fired[c.id] = committed
 
 
 class TimedProvider:

@@ -18,7 +18,7 @@ from tocsin.auth import links
 from tocsin.auth.secrets import instance_secret
 from tocsin.core.clock import Clock, SystemClock
 from tocsin.db.session import Database
-from tocsin.engine.listen import PgListener, notify_work
+from tocsin.engine.listen import PgListener
 from tocsin.engine.module import Module
 from tocsin.engine.modules.ack_timeout import AckTimeoutModule
 from tocsin.engine.modules.auditor import AuditorModule
@@ -72,7 +72,9 @@ class Runtime:
                 return incidents.open_counts(session)
 
         metrics = Metrics(open_counts)
-        committer = IngestCommitter(db, clock, max_batch=settings.ingest_batch_max)
+        committer = IngestCommitter(
+            db, clock, max_batch=settings.ingest_batch_max, max_events=settings.ingest_batch_max_events
+        )
         runtime = cls(
             settings=settings,
             db=db,
@@ -84,11 +86,11 @@ class Runtime:
 
         def after_commit(results: list[SubmissionResult]) -> None:
             metrics.batch_size.observe(len(results))
-            runtime.wakeup.notify()
-            if not db.is_sqlite and any("created" in r.outcomes for r in results):
-                notify_work(settings.database_url)
 
         committer.on_commit(after_commit)
+        # Only commits that leave due work wake the engine (other processes' engines hear of it by NOTIFY, sent
+        # inside those transactions): a burst of duplicates or of alerts without a policy costs the engine nothing.
+        db.on_new_work(runtime.wakeup.notify)
         return runtime
 
     # --- links ---------------------------------------------------------------------------------------------------
@@ -126,7 +128,14 @@ class Runtime:
             AckTimeoutModule(self.db),
             EscalationModule(self.db, owner=owner, lease=lease),
             NotificationModule(
-                self.db, self.providers, ctx, self.clock, owner=owner, lease=lease, send_lease=2 * lease
+                self.db,
+                self.providers,
+                ctx,
+                self.clock,
+                owner=owner,
+                lease=lease,
+                send_lease=2 * lease,
+                senders=self.settings.notify_senders,
             ),
             AuditorModule(self.db, every=min(timedelta(seconds=10), lease)),
             HandoffModule(self.db),

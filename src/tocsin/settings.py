@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     max_body_bytes: int = Field(default=512 * 1024, ge=1024)
     ingest_batch_max: int = Field(default=1000, ge=1, le=100_000)
+    # Events (alerts) per group commit, whatever the number of requests they came in.
+    ingest_batch_max_events: int = Field(default=5000, ge=1, le=1_000_000)
     # Per integration key: requests per second after a burst of `ingest_burst_per_key`; 0 turns the limit off.
     ingest_rate_per_key: float = Field(default=1000.0, ge=0)
     ingest_burst_per_key: int = Field(default=10_000, ge=1)
@@ -35,6 +37,10 @@ class Settings(BaseSettings):
     # How long a worker's claim on due work holds before another worker may take the work over; a send in flight
     # is declared ambiguous after twice this, so keep it well above the providers' 10 s timeout in production.
     engine_lease_seconds: float = Field(default=30.0, ge=1, le=600)
+    # Provider calls in flight at once per worker (messages to one contact method still go one after another).
+    # Above 1, a worker killed mid-send can leave that many sends ambiguous instead of one; each is still
+    # resent at most once (webhook, email) or never.
+    notify_senders: int = Field(default=1, ge=1, le=64)
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "tocsin@localhost"

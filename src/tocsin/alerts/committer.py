@@ -34,11 +34,19 @@ class _Item:
     future: Future[SubmissionResult]
 
 
+def _size(item: _Item) -> int:
+    return len(item.submission.events) + len(item.submission.changes) or 1
+
+
 class IngestCommitter:
-    def __init__(self, db: Database, clock: Clock, *, max_batch: int = 1000) -> None:
+    def __init__(self, db: Database, clock: Clock, *, max_batch: int = 1000, max_events: int = 5000) -> None:
         self._db = db
         self._clock = clock
         self._max_batch = max_batch
+        # Submissions carry up to thousands of events each (Alertmanager groups); a cap in submissions alone lets
+        # one transaction grow until the senders waiting on it time out.
+        self._max_events = max_events
+        self._carry: _Item | None = None
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[list[SubmissionResult]], None]] = []
@@ -75,10 +83,11 @@ class IngestCommitter:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
+            first, self._carry = self._carry or self._queue.get(), None
             if first is _STOP:
                 return
             batch: list[_Item] = [first]  # type: ignore[list-item]
+            events = _size(batch[0])
             stop_after = False
             while len(batch) < self._max_batch:
                 try:
@@ -87,6 +96,10 @@ class IngestCommitter:
                     break
                 if nxt is _STOP:
                     stop_after = True
+                    break
+                events += _size(nxt)  # type: ignore[arg-type]
+                if events > self._max_events:
+                    self._carry = nxt  # type: ignore[assignment]
                     break
                 batch.append(nxt)  # type: ignore[arg-type]
             self._commit(batch)

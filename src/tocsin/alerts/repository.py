@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent, ChangeEvent, InboundDelivery
+from tocsin.db.tables import table_of
 
 _CHUNK = 400
 
@@ -41,12 +42,12 @@ def resolve_open_alerts_of(session: Session, incident_id: int, now: datetime) ->
 
 def add_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(AlertEvent), list(rows))
+        session.execute(insert(table_of(AlertEvent)), list(rows))
 
 
 def add_changes(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(ChangeEvent), list(rows))
+        session.execute(insert(table_of(ChangeEvent)), list(rows))
 
 
 def alerts_of_incident(session: Session, incident_id: int) -> list[Alert]:

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+# The PostgreSQL channel on which a committed transaction tells every process's engine that it left due work.
+WORK_CHANNEL = "tocsin_work"
+_NEW_WORK = "tocsin_new_work"
+
+
+def note_new_work(session: Session) -> None:
+    """Say that this transaction leaves work for the engine (a timer or a message due), so that engines wake when
+    it commits and not otherwise. On PostgreSQL the NOTIFY rides in the transaction itself: the server delivers it
+    on commit and drops it on rollback, with no extra connection."""
+    if session.info.get(_NEW_WORK):
+        return
+    session.info[_NEW_WORK] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WORK_CHANNEL})
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 10) -> Engine:
@@ -60,6 +75,11 @@ class Database:
         )
         self._readers = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.is_sqlite = url.startswith("sqlite")
+        self._work_listeners: list[Callable[[], None]] = []
+
+    def on_new_work(self, listener: Callable[[], None]) -> None:
+        """Called after each commit of a unit of work that noted new work (``note_new_work``)."""
+        self._work_listeners.append(listener)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
@@ -73,6 +93,9 @@ class Database:
             raise
         finally:
             session.close()
+        if session.info.pop(_NEW_WORK, False):
+            for listener in self._work_listeners:
+                listener()
 
     @contextmanager
     def reader(self) -> Iterator[Session]:

@@ -10,11 +10,12 @@ import threading
 
 import psycopg
 
+from tocsin.db.session import WORK_CHANNEL
 from tocsin.engine.wake import Wakeup
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "tocsin_work"
+CHANNEL = WORK_CHANNEL
 
 
 def libpq_url(sqlalchemy_url: str) -> str:

@@ -21,12 +21,21 @@ log = logging.getLogger(__name__)
 
 class Runner:
     def __init__(
-        self, modules: Sequence[Module], clock: Clock, *, wakeup: Wakeup | None = None, tick: float = 1.0
+        self,
+        modules: Sequence[Module],
+        clock: Clock,
+        *,
+        wakeup: Wakeup | None = None,
+        tick: float = 1.0,
+        wake_gap: float = 0.01,
     ) -> None:
         self.modules = list(modules)
         self.clock = clock
         self.wakeup = wakeup or Wakeup()
         self.tick = tick
+        # Wakeups closer together than this are merged into one pass: under an ingest burst each commit would
+        # otherwise cost a pass (and its claim transactions, which queue behind the ingest writer on SQLite).
+        self.wake_gap = wake_gap
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.passes = 0
@@ -78,6 +87,7 @@ class Runner:
 
     def loop(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             handled = self.run_pass()
             if self.failed_last_pass:
                 # The work that failed is still due (and may be this worker's to retry at once): without a pause
@@ -87,8 +97,10 @@ class Runner:
             if handled:
                 continue
             delay = self._sleep_for()
-            if delay > 0:
-                self.wakeup.wait(delay)
+            if delay > 0 and self.wakeup.wait(delay):
+                rest = self.wake_gap - (time.monotonic() - started)
+                if rest > 0:
+                    self._stop.wait(rest)
 
     def start(self) -> None:
         if self._thread is None:

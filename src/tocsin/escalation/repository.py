@@ -7,6 +7,8 @@ from sqlalchemy import and_, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due, release_owned
+from tocsin.db.session import note_new_work
+from tocsin.db.tables import table_of
 from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
 from tocsin.incidents.models import Incident
 from tocsin.services.models import Service
@@ -50,7 +52,9 @@ def policies_by_id(session: Session, ids: Iterable[int]) -> dict[int, Escalation
 
 def add_escalations(session: Session, rows: list[dict[str, object]]) -> None:
     if rows:
-        session.execute(insert(Escalation), rows)
+        session.execute(insert(table_of(Escalation)), rows)
+        if any(r.get("next_fire_at") is not None for r in rows):
+            note_new_work(session)
 
 
 def of_incident(session: Session, incident_id: int, *, for_update: bool = False) -> Escalation | None:

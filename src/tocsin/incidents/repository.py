@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from tocsin.db.tables import table_of
 from tocsin.incidents.models import Counter, Incident, TimelineEntry
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services.models import Service
@@ -25,6 +26,14 @@ def allocate_numbers(session: Session, name: str, count: int) -> range:
     return range(result - count + 1, result + 1)
 
 
+def add_incidents(session: Session, rows: Sequence[dict[str, Any]]) -> list[Incident]:
+    """Insert in one batched statement; returns the incidents, persistent in the session, in the order given."""
+    if not rows:
+        return []
+    stmt = insert(Incident).returning(Incident, sort_by_parameter_order=True)
+    return list(session.scalars(stmt, list(rows)))
+
+
 def get(session: Session, incident_id: int, *, for_update: bool = False) -> Incident | None:
     stmt = select(Incident).where(Incident.id == incident_id)
     if for_update:
@@ -38,7 +47,8 @@ def get_by_number(session: Session, number: int) -> Incident | None:
 
 def add_timeline(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(TimelineEntry), list(rows))
+        # The table, not the mapped class: a plain executemany, without the ORM's per-row bulk bookkeeping.
+        session.execute(insert(table_of(TimelineEntry)), list(rows))
 
 
 def timeline(session: Session, incident_id: int, *, after_id: int = 0) -> list[TimelineEntry]:

@@ -30,25 +30,29 @@ def open_incidents(session: Session, specs: Sequence[NewIncident], *, actor: Act
     if not specs:
         return []
     numbers = repo.allocate_numbers(session, INCIDENT_COUNTER, len(specs))
-    incidents = [
-        Incident(
-            number=number,
-            title=spec.title[:1024],
-            description=spec.description,
-            service_id=spec.service_id,
-            status=lifecycle.TRIGGERED,
-            urgency=spec.urgency,
-            severity=spec.severity,
-            priority=spec.priority,
-            alert_count=0,
-            created_by_user_id=spec.created_by_user_id,
-            created_at=now,
-            updated_at=now,
-        )
-        for number, spec in zip(numbers, specs, strict=True)
-    ]
-    session.add_all(incidents)
-    session.flush()
+    incidents = repo.add_incidents(
+        session,
+        [
+            {
+                "number": number,
+                "title": spec.title[:1024],
+                "description": spec.description,
+                "service_id": spec.service_id,
+                "status": lifecycle.TRIGGERED,
+                "urgency": spec.urgency,
+                "severity": spec.severity,
+                "priority": spec.priority,
+                "alert_count": 0,
+                "assigned_user_id": None,
+                "created_by_user_id": spec.created_by_user_id,
+                "created_at": now,
+                "updated_at": now,
+                "acknowledged_at": None,
+                "resolved_at": None,
+            }
+            for number, spec in zip(numbers, specs, strict=True)
+        ],
+    )
     repo.add_timeline(
         session,
         [timeline_row(i.id, "triggered", actor, now, f"Incident #{i.number} opened") for i in incidents],

@@ -10,6 +10,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due, release_owned
+from tocsin.db.session import note_new_work
+from tocsin.db.tables import table_of
 from tocsin.notify.models import ContactMethod, Notification, NotificationRule
 
 # Due for sending: new or retrying rows, and interrupted sends waiting for their one resend.
@@ -51,9 +53,14 @@ def add_notifications(session: Session, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
-    ins = pg_insert(Notification) if dialect == "postgresql" else sqlite_insert(Notification)
-    stmt = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(Notification.id)
-    return sum(len(session.execute(stmt, [row]).all()) for row in rows)
+    table = table_of(Notification)
+    ins = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    stmt = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
+    # One batched statement for all rows; RETURNING lists only the rows that went in.
+    added = len(session.execute(stmt, rows).all())
+    if added:
+        note_new_work(session)
+    return added
 
 
 def cancel_pending_pages(session: Session, incident_id: int) -> None:
@@ -104,6 +111,17 @@ def incident_of(session: Session, notification_id: int) -> int | None:
         select(Notification.incident_id).where(Notification.id == notification_id)
     ).scalar_one_or_none()
     return found
+
+
+def send_order_of(session: Session, notification_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Per notification: its contact method, and 0 for an incident's first page (1 for anything else)."""
+    wanted = list(set(notification_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Notification.id, Notification.contact_method_id, FIRST_PAGE_FIRST).where(Notification.id.in_(wanted))
+    ).all()
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def lock_claimed(session: Session, c: Claim) -> Notification | None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.core.errors import InvalidInput, NotFound
 from tocsin.db.claims import Claim
+from tocsin.db.session import note_new_work
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
@@ -163,6 +164,12 @@ def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limi
 
 def next_due(session: Session) -> datetime | None:
     return repo.next_attempt(session)
+
+
+def send_order_of(session: Session, notification_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """For concurrent senders: each notification's contact method (whose messages go one at a time, in order)
+    and its rank (0: an incident's first page, which goes out before later steps and repeats)."""
+    return repo.send_order_of(session, notification_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -597,6 +604,7 @@ def send_test(session: Session, contact_method_id: int, *, now: datetime) -> Not
     )
     session.add(n)
     session.flush()
+    note_new_work(session)
     return n
 
 

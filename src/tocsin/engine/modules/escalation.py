@@ -1,11 +1,18 @@
-"""Fires due escalation steps: claim (lease + fence), then each in its own transaction."""
+"""Fires due escalation steps: claim (lease + fence), then fire the claimed batch in one transaction."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import OperationalError
+
+from tocsin.db.claims import Claim
 from tocsin.db.session import Database
 from tocsin.escalation import service as escalation
+
+log = logging.getLogger(__name__)
 
 
 class EscalationModule:
@@ -22,10 +29,29 @@ class EscalationModule:
     def run_once(self, now: datetime) -> int:
         with self.db.unit_of_work() as session:
             claims = escalation.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
-        for c in claims:
-            with self.db.unit_of_work() as session:
-                escalation.fire_claimed(session, c, now=now)
+        if claims:
+            self.fire(claims, now)
         return len(claims)
+
+    def fire(self, claims: Sequence[Claim], now: datetime) -> None:
+        try:
+            with self.db.unit_of_work() as session:
+                escalation.fire_claimed_batch(session, claims, now=now)
+        except OperationalError:
+            raise  # The database is away: firing one by one would fail the same way.
+        except Exception:
+            # One bad escalation must not hold back the others: fire each in its own transaction, so that only
+            # the bad one fails (and is retried on a later pass).
+            log.exception("firing %d escalations together failed; firing them one by one", len(claims))
+            failed: Exception | None = None
+            for c in claims:
+                try:
+                    with self.db.unit_of_work() as session:
+                        escalation.fire_claimed(session, c, now=now)
+                except Exception as exc:
+                    failed = failed or exc
+            if failed is not None:
+                raise failed from None
 
     def next_due(self) -> datetime | None:
         with self.db.reader() as session:
