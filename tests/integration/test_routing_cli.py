@@ -55,7 +55,7 @@ def test_route_test_names_the_rule_service_and_who_is_paged(db: Database, tmp_pa
     )
     r = cli(db, "route", "test", str(payload), "--json", "--at", "2026-11-02T09:00:00Z")
     assert r.exit_code == 0, r.output
-    (event,) = json.loads(r.output)["events"]
+    (event,) = json.loads(r.stdout)["events"]
     assert event["rule"] == "disk-to-payments"
     assert event["service"] == "payments"
     assert event["priority"] == "P2"
@@ -73,7 +73,7 @@ def test_route_test_names_the_rule_service_and_who_is_paged(db: Database, tmp_pa
     )
     named = cli(db, "route", "test", str(other), "--integration", integration.key, "--json")
     assert named.exit_code == 0, named.output
-    (plain,) = json.loads(named.output)["events"]
+    (plain,) = json.loads(named.stdout)["events"]
     assert plain["rule"] is None
     assert plain["service"] == "checkout-api"
     missing = cli(db, "route", "test", str(other))
@@ -93,7 +93,7 @@ def test_noise_command_reports_counts(db: Database) -> None:
         ingest_batch(s, [Submission(integration_key=integration.key, events=events)], now=NOW)
     r = cli(db, "noise", "--since", "2026-11-01T00:00:00Z", "--until", "2026-11-03T00:00:00Z", "--json")
     assert r.exit_code == 0, r.output
-    body = json.loads(r.output)
+    body = json.loads(r.stdout)
     assert body["totals"]["events"] == 3
     assert body["totals"]["suppressed"]["dedup"] == 2
     assert body["noisiest"][0]["alert"] == "Load high"
