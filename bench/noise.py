@@ -159,12 +159,28 @@ def scratch_postgres(admin_url: str, name: str) -> Iterator[str]:
 
 
 def compare(plain_url: str, ruled_url: str, args: argparse.Namespace) -> dict[str, Any]:
-    plain = throughput(plain_url, with_rules=False, events=args.events)
-    ruled = throughput(ruled_url, with_rules=True, events=args.events)
+    return _compare(plain_url, ruled_url, args.events)
+
+
+def _compare(plain_url: str, ruled_url: str, events: int) -> dict[str, Any]:
+    plain = throughput(plain_url, with_rules=False, events=events)
+    ruled = throughput(ruled_url, with_rules=True, events=events)
     return {
         "rule_free_events_per_s": round(plain),
         "with_rules_events_per_s": round(ruled),
         "ratio": round(ruled / plain, 3),
+    }
+
+
+def run(*, events: int, samples: int, workdir: Path) -> dict[str, Any]:
+    """The SQLite figures as ``make bench`` reports them (``main`` adds PostgreSQL when asked)."""
+    ruled_url = fresh_sqlite(workdir, "rules.db")
+    figures = _compare(fresh_sqlite(workdir, "plain.db"), ruled_url, events)
+    cost = evaluation_cost(ruled_url, samples)
+    return {
+        "events": events,
+        **figures,
+        "evaluation": {k: round(v, 2) if isinstance(v, float) else v for k, v in cost.items()},
     }
 
 

@@ -66,6 +66,8 @@ TARGETS: tuple[Target, ...] = (
         "Event 2xx to first provider call p99 at 500 events/s", "event-to-page", "event_to_page_p99_ms", "<", 500, "ms"
     ),
     Target("Webhook notifications/s", "notify-throughput", "messages_per_s", ">=", 500, "/s"),
+    Target("Ingest rate ratio, 200 rules, 50 silences, 20 inhibitions vs none", "noise-rules", "ratio", ">=", 0.8, ""),
+    Target("Rule evaluation per alert, mean", "noise-rules", "evaluation.mean_us", "<", 100, "µs"),
     Target("Incident list p95, 100k incidents, SQLite", "web-sqlite", "list_p95_ms", "<", 150, "ms"),
     Target("Incident page p95, 1M alerts, SQLite", "web-sqlite", "incident_page_p95_ms", "<", 150, "ms"),
     Target("Incident list p95, 100k incidents, PostgreSQL", "web-postgres", "list_p95_ms", "<", 150, "ms"),

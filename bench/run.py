@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import engine_timers, ingest, paging, profiling, report, web_pages
+from bench import engine_timers, ingest, noise, paging, profiling, report, web_pages
 from bench.databases import postgres_available
 from bench.procs import ROOT, scratch_dir
 
@@ -45,12 +45,13 @@ class Profile:
     web_incidents: int
     web_alerts: int
     web_requests: int
+    noise_events: int
 
 
 PROFILES = {
-    "full": Profile("full", 10, 1000, 10, 10_000, 10_000, 20, 100_000, 500, 10, 5000, 100_000, 1_000_000, 40),
-    "quick": Profile("quick", 2, 1000, 2, 500, 500, 5, 0, 500, 1, 300, 10_000, 100_000, 20),
-    "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40, 200, 2_000, 3),
+    "full": Profile("full", 10, 1000, 10, 10_000, 10_000, 20, 100_000, 500, 10, 5000, 100_000, 1_000_000, 40, 4000),
+    "quick": Profile("quick", 2, 1000, 2, 500, 500, 5, 0, 500, 1, 300, 10_000, 100_000, 20, 1000),
+    "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40, 200, 2_000, 3, 100),
 }
 
 # (sizes, scratch directory, where to put profiles or None) -> figures, or None when skipped
@@ -101,6 +102,7 @@ BENCHMARKS: dict[str, Bench] = {
     "notify-throughput": lambda p, d, prof: paging.notification_throughput(
         messages=p.notify_messages, workdir=d, profile_dir=prof
     ),
+    "noise-rules": lambda p, d, _prof: noise.run(events=p.noise_events, samples=p.noise_events, workdir=d),
     "web-sqlite": lambda p, d, _prof: web_pages.run(
         backend="sqlite", incidents=p.web_incidents, alerts=p.web_alerts, requests=p.web_requests, workdir=d
     ),

@@ -99,3 +99,15 @@ def test_console_page_benchmark_signs_in_and_times_every_page(tmp_path: Path) ->
     assert web["list_p95_ms"] == max(web["pages"][n]["p95_ms"] for n in ("list_open", "list_all"))
     assert web["search_p95_ms"] == web["pages"]["list_search"]["p95_ms"]
     assert {v["benchmark"] for v in run["verdicts"]} == {"web-sqlite"}
+
+
+@pytest.mark.slow
+def test_noise_benchmark_compares_with_and_without_rules(tmp_path: Path) -> None:
+    run = run_bench(tmp_path, "noise-rules")
+    noise = run["results"]["noise-rules"]
+    assert noise["rule_free_events_per_s"] > 0
+    assert noise["with_rules_events_per_s"] > 0
+    assert abs(noise["ratio"] - noise["with_rules_events_per_s"] / noise["rule_free_events_per_s"]) < 0.01
+    assert noise["evaluation"]["rules"] == 200
+    assert 0 < noise["evaluation"]["p50_us"] <= noise["evaluation"]["p99_us"]
+    assert {v["benchmark"] for v in run["verdicts"]} == {"noise-rules"}
