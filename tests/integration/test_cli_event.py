@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-import uvicorn
 from click.testing import Result
 from typer.testing import CliRunner
 
+from tests.compat.live_server import live_server
 from tests.factories import make_service
 from tocsin.alerts import service as alerts
-from tocsin.app import create_app
 from tocsin.cli import app
 from tocsin.db.session import Database
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import IncidentFilter
-from tocsin.settings import load_settings
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -39,34 +35,8 @@ def cli(db: Database, *args: str, **env: str | None) -> Result:
 @pytest.fixture
 def server(db: Database) -> Iterator[str]:
     """A Tocsin server (no engine) on the test database; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    settings = load_settings(database_url=db.url, run_worker=False, host="127.0.0.1", port=port)
-    config = uvicorn.Config(
-        create_app(settings, db=db),
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        access_log=False,
-        ws="none",
-        lifespan="on",
-    )
-    runner = uvicorn.Server(config)
-    thread = threading.Thread(target=runner.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not runner.started:
-        assert thread.is_alive(), "the server stopped during start-up"
-        assert time.monotonic() < deadline, "the server did not start within 30 s"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        runner.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with live_server(db) as url:
+        yield url
 
 
 @pytest.fixture
