@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tocsin.db.session import Database
+from tocsin.engine.cadence import Cadence
 from tocsin.escalation import service as escalation
 from tocsin.notify import service as notify
 
@@ -14,13 +15,11 @@ class AuditorModule:
 
     def __init__(self, db: Database, *, every: timedelta = timedelta(seconds=10)) -> None:
         self.db = db
-        self.every = every
-        self._last: datetime | None = None
+        self.cadence = Cadence(every)
 
     def run_once(self, now: datetime) -> int:
-        if self._last is not None and now - self._last < self.every:
+        if not self.cadence.due(now):
             return 0
-        self._last = now
         with self.db.unit_of_work() as session:
             notify.mark_ambiguous(session, now=now)
             escalation.rearm_lost(session, now=now)

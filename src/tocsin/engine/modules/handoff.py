@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tocsin.db.session import Database
+from tocsin.engine.cadence import Cadence
 from tocsin.oncall import service as oncall
 
 
@@ -23,21 +24,16 @@ class HandoffModule:
 
     def __init__(self, db: Database, *, every: timedelta = timedelta(seconds=30)) -> None:
         self.db = db
-        self.every = every
-        self._last: datetime | None = None
-        self._next: datetime | None = None
+        self.cadence = Cadence(every)
 
     def run_once(self, now: datetime) -> int:
-        cadence_due = self._last is None or now - self._last >= self.every
-        handoff_due = self._next is not None and self._next <= now
-        if not (cadence_due or handoff_due):
+        if not self.cadence.due(now):
             return 0
-        self._last = now
         with self.db.unit_of_work() as session:
             queued = oncall.announce_handoffs(session, since=now - self.LOOKBACK, now=now)
         with self.db.reader() as session:
-            self._next = oncall.next_handoff_after(session, now, until=now + self.HORIZON)
+            self.cadence.next = oncall.next_handoff_after(session, now, until=now + self.HORIZON)
         return queued
 
     def next_due(self) -> datetime | None:
-        return self._next
+        return self.cadence.next
