@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +33,8 @@ class OpenLoopResult:
     latencies: list[float] = field(default_factory=list)
     max_connections: int = 0
     unfinished: int = 0
+    # Why requests failed: an HTTP status, or the client-side error's name.
+    failures: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> dict[str, float]:
         return {
@@ -41,6 +44,7 @@ class OpenLoopResult:
             "failed": self.failed,
             "unfinished": self.unfinished,
             "connections_used": self.max_connections,
+            **({"failures": dict(self.failures)} if self.failures else {}),
             **{f"{k}_ms": round(v * 1000, 2) for k, v in percentiles(self.latencies).items()},
         }
 
@@ -108,8 +112,9 @@ async def run(
                 conn = await pool.take()
                 status, payload = await asyncio.wait_for(_exchange(conn, host, path, body), request_timeout)
                 ended = loop.time()
-            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
                 result.failed += 1
+                result.failures[type(exc).__name__] += 1
                 result.latencies.append(loop.time() - due)  # no answer: as late as the failure, at least
                 if conn is not None:
                     conn[1].close()
@@ -122,6 +127,7 @@ async def run(
                     on_response(i, time.monotonic(), status, payload)
             else:
                 result.failed += 1
+                result.failures[str(status)] += 1
 
     for i in range(total):
         due = start + i / rate

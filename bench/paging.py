@@ -99,6 +99,7 @@ async def _event_to_page(
         "rate_per_s": rate,
         "events_sent": load.sent,
         "events_accepted": load.ok,
+        **({"events_refused": dict(load.failures)} if load.failures else {}),
         "pages_received": len(sink.arrivals),
         "pages_matched": len(delays),
         "pages_missing": len(missing),

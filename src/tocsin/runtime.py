@@ -65,7 +65,13 @@ class Runtime:
         providers: ProviderRegistry | None = None,
     ) -> Runtime:
         clock = clock or SystemClock()
-        db = db or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        db = db or Database(
+            settings.database_url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            # A transaction left idle for longer than a claim's lease belongs to a stalled process: others take its
+            # work over after the lease, which they can only do once its row locks are gone.
+            idle_transaction_timeout=max(5.0, settings.engine_lease_seconds),
+        )
 
         def open_counts() -> dict[str, int]:
             with db.reader() as session:

@@ -37,10 +37,10 @@ class Settings(BaseSettings):
     # How long a worker's claim on due work holds before another worker may take the work over; a send in flight
     # is declared ambiguous after twice this, so keep it well above the providers' 10 s timeout in production.
     engine_lease_seconds: float = Field(default=30.0, ge=1, le=600)
-    # Provider calls in flight at once per worker (messages to one contact method still go one after another).
-    # Above 1, a worker killed mid-send can leave that many sends ambiguous instead of one; each is still
-    # resent at most once (webhook, email) or never.
-    notify_senders: int = Field(default=1, ge=1, le=64)
+    # Provider calls in flight at once per worker, and so the largest batch a pass sends (one message per contact
+    # method). A worker killed mid-batch leaves the sends it had in flight ambiguous, each resent at most once
+    # (webhook, email) or never.
+    notify_senders: int = Field(default=32, ge=1, le=128)
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "tocsin@localhost"

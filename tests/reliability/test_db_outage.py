@@ -453,7 +453,7 @@ def test_a_send_cut_short_before_the_provider_call_goes_out_on_the_next_pass(
     db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = _paging_world(db, clock)
-    monkeypatch.setattr(notify, "still_ours", _lost_once(notify.still_ours))
+    monkeypatch.setattr(notify, "sendable_now", _lost_once(notify.sendable_now))
     w.run()
     assert w.runner.failures["notification"] == 1
     w.expect_email("alice")
@@ -466,7 +466,7 @@ def test_a_send_whose_outcome_could_not_be_recorded_is_recorded_not_resent(
     db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = _paging_world(db, clock)
-    monkeypatch.setattr(notify, "record", _lost_once(notify.record))
+    monkeypatch.setattr(notify, "record_batch", _lost_once(notify.record_batch))
     w.run()
     assert w.runner.failures["notification"] == 1
     w.expect_email("alice")
@@ -481,7 +481,7 @@ def test_a_send_resumed_after_an_acknowledgement_stays_unsent(
     db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = _paging_world(db, clock)
-    monkeypatch.setattr(notify, "still_ours", _lost_once(notify.still_ours))
+    monkeypatch.setattr(notify, "sendable_now", _lost_once(notify.sendable_now))
     w.runner.run_pass()  # escalation fires, the send is interrupted
     assert w.runner.failures["notification"] == 1
     w.ack(w.incident_by_key("k1"))  # acknowledged while the database was away for the sender

@@ -44,6 +44,7 @@ def test_worker_paused_past_its_lease_sends_nothing_stale(
             "TOCSIN_DRILL_PAUSE_FILE": str(pause),
             "TOCSIN_DRILL_PAUSED_FILE": str(paused),
             "TOCSIN_DRILL_PASSES_FILE": str(passes),
+            "TOCSIN_NOTIFY_SENDERS": "1",
         },
     )
     others = [spawn(f"engine-{n}", lease_seconds=LEASE_SECONDS) for n in (1, 2)]

@@ -57,7 +57,10 @@ def test_sends_overlap_across_contact_methods_and_not_within_one(world: World) -
         owner="senders",
         senders=4,
     )
+    # One message per contact method per batch: alice's and bob's first pages, then their second ones.
     assert senders.run_once(world.clock.now()) == 4
+    assert sorted(provider.delivered) == ["alice@example.com", "bob@example.com"]
+    assert senders.run_once(world.clock.now()) == 2
     # Each send waited for another one beside it, so they overlapped; alice's two pages went one after the other.
     assert sorted(provider.delivered) == ["alice@example.com"] * 2 + ["bob@example.com"] * 2
     assert provider.most_at_once_per_address == 1

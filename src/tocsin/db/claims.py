@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 
@@ -37,23 +37,26 @@ def claim_due(
     first: ColumnElement[Any] | None = None,
 ) -> list[Claim]:
     """Claim up to ``limit`` due rows, oldest due first; ``first`` (an expression, lower sorts first) puts some
-    kinds of due work ahead of the rest whatever their due times, so that a backlog cannot delay it."""
+    kinds of due work ahead of the rest whatever their due times, so that a backlog cannot delay it. A batch then
+    holds one rank only: its rows are worked on together (pages sent concurrently), and work of a later rank must
+    not be in flight beside work that goes first."""
     # A lease keeps other workers away. Its holder may take the row again at once: a pass that died half-way
     # (the database dropped its connection after the claim committed) then resumes on the next pass instead of
     # waiting out the lease. The new fence voids whatever the earlier claim could still try to write.
     lease_free = or_(model.lease_until.is_(None), model.lease_until < now, model.lease_owner == owner)
     order = [due_column, model.id] if first is None else [first, due_column, model.id]
     stmt = (
-        select(model.id)
+        select(model.id, first if first is not None else literal(0))
         .where(and_(ready, due_column.is_not(None), due_column <= now, lease_free))
         .order_by(*order)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    ids = list(session.execute(stmt).scalars())
-    if not ids:
+    found = session.execute(stmt).all()
+    if not found:
         return []
+    ids = [row[0] for row in found if row[1] == found[0][1]]
     rows = session.execute(
         update(model)
         .where(model.id.in_(ids))

@@ -25,7 +25,9 @@ def note_new_work(session: Session) -> None:
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WORK_CHANNEL})
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 10) -> Engine:
+def make_engine(
+    url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 10, idle_transaction_timeout: float | None = None
+) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -36,9 +38,14 @@ def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int 
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
     # A bounded connect timeout: an unreachable server must turn into a quick 503 for senders, not a hang.
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, connect_args={"connect_timeout": 5}
-    )
+    connect_args: dict[str, Any] = {"connect_timeout": 5}
+    if idle_transaction_timeout:
+        # A process that stalls (paused, swapped out) with a transaction open would keep its row locks, and other
+        # workers' SKIP LOCKED claims would pass over that work for as long as the stall lasts: the server ends
+        # such a session instead, and the stalled process finds its connection gone when it wakes.
+        ms = round(idle_transaction_timeout * 1000)
+        connect_args["options"] = f"-c idle_in_transaction_session_timeout={ms}"
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, connect_args=connect_args)
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
@@ -67,9 +74,13 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 class Database:
     """Holds the engine and hands out units of work."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self, url: str, *, sqlite_synchronous: str = "NORMAL", idle_transaction_timeout: float | None = None
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
+        self.engine = make_engine(
+            url, sqlite_synchronous=sqlite_synchronous, idle_transaction_timeout=idle_transaction_timeout
+        )
         self._sessions = sessionmaker(
             self.engine.execution_options(tocsin_writer=True), expire_on_commit=False, autoflush=True
         )

@@ -1,7 +1,10 @@
 """The worker loop: run every module, then sleep until the earliest due time (at most one tick) or a wakeup.
 
-Each module runs inside its own error boundary: a failing module is logged and retried on the next pass, and the
-others keep going. Timing and failures are counted per module.
+Modules run in lanes, one thread each: a module's ``lane`` attribute names it (``timers`` when it has none).
+Sends are a lane of their own, so a backlog of provider calls never holds up an escalation timer, and timers
+firing in a burst never hold up the pages already due. Each module runs inside its own error boundary: a failing
+module is logged and retried on the next pass, and the others keep going. Timing and failures are counted per
+module.
 """
 
 from __future__ import annotations
@@ -9,14 +12,32 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tocsin.core.clock import Clock
 from tocsin.engine.module import Module
 from tocsin.engine.wake import Wakeup
 
 log = logging.getLogger(__name__)
+
+DEFAULT_LANE = "timers"
+
+
+def _database_away(exc: BaseException) -> bool:
+    """The database restarted, or the connection was ended (by the server, or by a network fault)."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def lane_of(module: Module) -> str:
+    return str(getattr(module, "lane", DEFAULT_LANE))
 
 
 class Runner:
@@ -39,24 +60,43 @@ class Runner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.passes = 0
-        self.failed_last_pass = False
         self.failures: dict[str, int] = {m.name: 0 for m in self.modules}
         self.seconds: dict[str, float] = {m.name: 0.0 for m in self.modules}
+        # Called after each pass of a lane with the lane's name and what the pass handled (drills count passes).
+        self.on_pass: Callable[[str, int], None] | None = None
 
-    def run_pass(self) -> int:
-        """One pass over every module; returns how many items were handled."""
-        handled = 0
-        self.failed_last_pass = False
+    def lanes(self) -> dict[str, list[Module]]:
+        lanes: dict[str, list[Module]] = {}
         for module in self.modules:
+            lanes.setdefault(lane_of(module), []).append(module)
+        return lanes
+
+    def _run_modules(self, modules: Sequence[Module]) -> tuple[int, bool]:
+        """One pass over these modules: (items handled, whether one failed)."""
+        handled = 0
+        failed = False
+        for module in modules:
+            self.failures.setdefault(module.name, 0)
+            self.seconds.setdefault(module.name, 0.0)
             started = time.perf_counter()
             try:
                 handled += module.run_once(self.clock.now())
-            except Exception:
+            except Exception as exc:
                 self.failures[module.name] += 1
-                self.failed_last_pass = True
-                log.exception("engine module %s failed; it will be retried", module.name)
+                failed = True
+                if _database_away(exc):
+                    # An operational condition, not a bug, and one that lasts many passes: one line each rather
+                    # than a traceback each.
+                    log.warning("engine module %s: database unavailable (%s); retrying", module.name, _first_line(exc))
+                else:
+                    log.exception("engine module %s failed; it will be retried", module.name)
             finally:
                 self.seconds[module.name] += time.perf_counter() - started
+        return handled, failed
+
+    def run_pass(self) -> int:
+        """One pass over every module, in this thread; returns how many items were handled."""
+        handled, _failed = self._run_modules(self.modules)
         self.passes += 1
         return handled
 
@@ -70,10 +110,10 @@ class Runner:
                 return total
         raise RuntimeError(f"engine still busy after {max_passes} passes")
 
-    def _sleep_for(self) -> float:
+    def _sleep_for(self, modules: Sequence[Module]) -> float:
         now = self.clock.now()
         soonest: datetime | None = None
-        for module in self.modules:
+        for module in modules:
             try:
                 due = module.next_due()
             except Exception:
@@ -85,22 +125,56 @@ class Runner:
             return self.tick
         return max(0.0, min(self.tick, (soonest - now).total_seconds()))
 
-    def loop(self) -> None:
+    def _lane_loop(self, name: str, modules: Sequence[Module], woken: threading.Event) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
-            handled = self.run_pass()
-            if self.failed_last_pass:
+            handled, failed = self._run_modules(modules)
+            self.passes += 1
+            if self.on_pass is not None:
+                self.on_pass(name, handled)
+            if failed:
                 # The work that failed is still due (and may be this worker's to retry at once): without a pause
                 # the loop would spin on it for as long as the fault lasts.
-                self.wakeup.wait(self.tick)
+                woken.wait(self.tick)
+                woken.clear()
                 continue
             if handled:
                 continue
-            delay = self._sleep_for()
-            if delay > 0 and self.wakeup.wait(delay):
+            delay = self._sleep_for(modules)
+            if delay > 0 and woken.wait(delay):
+                woken.clear()
                 rest = self.wake_gap - (time.monotonic() - started)
                 if rest > 0:
                     self._stop.wait(rest)
+
+    def loop(self) -> None:
+        """Run every lane until ``stop``: the first in this thread, the others in threads of their own."""
+        lanes = list(self.lanes().items())
+        if not lanes:
+            self._stop.wait()
+            return
+        events = [self.wakeup.listen() for _ in lanes]
+        threads = [
+            threading.Thread(
+                target=self._lane_loop, args=(name, modules, event), name=f"tocsin-engine-{name}", daemon=True
+            )
+            for (name, modules), event in zip(lanes[1:], events[1:], strict=True)
+        ]
+        for t in threads:
+            t.start()
+        try:
+            self._lane_loop(lanes[0][0], lanes[0][1], events[0])
+        finally:
+            self._stop.set()
+            self.wakeup.notify()
+            for t in threads:
+                t.join()
+            for event in events:
+                self.wakeup.forget(event)
+            for module in self.modules:
+                close = getattr(module, "close", None)
+                if callable(close):
+                    close()
 
     def start(self) -> None:
         if self._thread is None:

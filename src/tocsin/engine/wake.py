@@ -1,4 +1,8 @@
-"""Wakes the engine as soon as new work is committed, instead of waiting for its next tick."""
+"""Wakes the engine as soon as new work is committed, instead of waiting for its next tick.
+
+Each lane of the engine (a thread running some of its modules) listens on an event of its own, and one commit
+wakes them all: the lane that has nothing new goes back to sleep after one cheap look.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,23 @@ import threading
 
 class Wakeup:
     def __init__(self) -> None:
-        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._events: list[threading.Event] = []
 
     def notify(self) -> None:
-        self._event.set()
+        with self._lock:
+            events = list(self._events)
+        for event in events:
+            event.set()
 
-    def wait(self, timeout: float) -> bool:
-        woke = self._event.wait(timeout)
-        self._event.clear()
-        return woke
+    def listen(self) -> threading.Event:
+        """A new event that every later ``notify`` sets; the listener clears it when it has looked."""
+        event = threading.Event()
+        with self._lock:
+            self._events.append(event)
+        return event
+
+    def forget(self, event: threading.Event) -> None:
+        with self._lock:
+            if event in self._events:
+                self._events.remove(event)

@@ -12,7 +12,10 @@ from sqlalchemy.orm import Session
 from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due, release_owned
 from tocsin.db.session import note_new_work
 from tocsin.db.tables import table_of
+from tocsin.incidents.models import Incident
 from tocsin.notify.models import ContactMethod, Notification, NotificationRule
+from tocsin.services.models import Service
+from tocsin.users.models import User
 
 # Due for sending: new or retrying rows, and interrupted sends waiting for their one resend.
 SENDABLE = Notification.status.in_(("pending", "ambiguous"))
@@ -124,6 +127,76 @@ def send_order_of(session: Session, notification_ids: Iterable[int]) -> dict[int
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
+def incidents_of(session: Session, notification_ids: Iterable[int]) -> dict[int, int]:
+    """The incident of each of these notifications that has one."""
+    wanted = list(set(notification_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Notification.id, Notification.incident_id).where(
+            Notification.id.in_(wanted), Notification.incident_id.is_not(None)
+        )
+    ).all()
+    return {r[0]: r[1] for r in rows if r[1] is not None}
+
+
+def lock_incidents(session: Session, incident_ids: Iterable[int]) -> dict[int, Incident]:
+    """Lock these incidents for the transaction, in ascending id order: every batch takes them in the same
+    order, so two batches sharing incidents cannot deadlock."""
+    wanted = sorted(set(incident_ids))
+    if not wanted:
+        return {}
+    stmt = select(Incident).where(Incident.id.in_(wanted)).order_by(Incident.id).with_for_update()
+    return {i.id: i for i in session.execute(stmt).scalars()}
+
+
+def lock_claimed_many(session: Session, claims: Iterable[Claim]) -> dict[int, Notification]:
+    """The claimed rows whose fence is still the claimer's, locked; a row claimed again since is left out."""
+    fences = {c.id: c.fence for c in claims}
+    if not fences:
+        return {}
+    stmt = select(Notification).where(Notification.id.in_(list(fences))).order_by(Notification.id).with_for_update()
+    return {n.id: n for n in session.execute(stmt).scalars() if n.fence == fences[n.id]}
+
+
+def get_many(session: Session, notification_ids: Iterable[int]) -> dict[int, Notification]:
+    wanted = list(set(notification_ids))
+    if not wanted:
+        return {}
+    stmt = select(Notification).where(Notification.id.in_(wanted))
+    return {n.id: n for n in session.execute(stmt).scalars()}
+
+
+def recipients(session: Session, contact_method_ids: Iterable[int]) -> dict[int, tuple[ContactMethod, User]]:
+    """Each contact method with the user it belongs to."""
+    wanted = list(set(contact_method_ids))
+    if not wanted:
+        return {}
+    stmt = select(ContactMethod, User).join(User, User.id == ContactMethod.user_id).where(ContactMethod.id.in_(wanted))
+    return {cm.id: (cm, user) for cm, user in session.execute(stmt)}
+
+
+def service_names(session: Session, service_ids: Iterable[int]) -> dict[int, str]:
+    wanted = list(set(service_ids))
+    if not wanted:
+        return {}
+    return {r[0]: r[1] for r in session.execute(select(Service.id, Service.name).where(Service.id.in_(wanted)))}
+
+
+def sending_states(session: Session, notification_ids: Iterable[int]) -> dict[int, tuple[int, str, str, str | None]]:
+    """Per notification: fence, status, kind and its incident's status (None without an incident), read in one
+    statement right before the provider calls."""
+    wanted = list(set(notification_ids))
+    if not wanted:
+        return {}
+    stmt = (
+        select(Notification.id, Notification.fence, Notification.status, Notification.kind, Incident.status)
+        .outerjoin(Incident, Incident.id == Notification.incident_id)
+        .where(Notification.id.in_(wanted))
+    )
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in session.execute(stmt)}
+
+
 def lock_claimed(session: Session, c: Claim) -> Notification | None:
     row: Notification | None = lock_if_fenced(session, Notification, c)
     return row
@@ -151,6 +224,22 @@ def sent_times(session: Session, contact_method_id: int, since: datetime) -> lis
         Notification.sent_at >= since,
     )
     return [t for t in session.execute(stmt).scalars() if t is not None]
+
+
+def sent_times_many(session: Session, contact_method_ids: Iterable[int], since: datetime) -> dict[int, list[datetime]]:
+    wanted = list(set(contact_method_ids))
+    found: dict[int, list[datetime]] = {cm: [] for cm in wanted}
+    if not wanted:
+        return found
+    stmt = select(Notification.contact_method_id, Notification.sent_at).where(
+        Notification.contact_method_id.in_(wanted),
+        Notification.sent_at.is_not(None),
+        Notification.sent_at >= since,
+    )
+    for cm_id, at in session.execute(stmt):
+        if at is not None:
+            found[cm_id].append(at)
+    return found
 
 
 def held_back(session: Session, contact_method_id: int, excluding: int) -> list[Notification]:

@@ -36,6 +36,7 @@ from tocsin.notify.rules import Rule, idempotency_key, plan_notifications
 from tocsin.notify.throttle import Throttle, bundle
 from tocsin.services import repository as service_repo
 from tocsin.users import repository as user_repo
+from tocsin.users.models import User
 
 ENGINE = Actor(label="notifier", source="engine")
 SEND_LEASE = timedelta(seconds=60)
@@ -182,6 +183,10 @@ class SendContext:
 def view_of(session: Session, incident: Incident, base_url: str) -> IncidentView:
     """How a channel shows an incident: its facts and the console link (which is by number, like the pages)."""
     service = service_repo.get(session, incident.service_id)
+    return _view(incident, service.name if service else "", base_url)
+
+
+def _view(incident: Incident, service_name: str, base_url: str) -> IncidentView:
     return IncidentView(
         id=incident.id,
         number=incident.number,
@@ -190,92 +195,128 @@ def view_of(session: Session, incident: Incident, base_url: str) -> IncidentView
         urgency=incident.urgency,
         severity=incident.severity,
         priority=incident.priority,
-        service=service.name if service else "",
+        service=service_name,
         created_at=incident.created_at.isoformat(),
         url=f"{base_url}/incidents/{incident.number}",
     )
 
 
+def begin_send_batch(
+    session: Session,
+    claims: Sequence[Claim],
+    *,
+    now: datetime,
+    ctx: SendContext,
+    send_lease: timedelta = SEND_LEASE,
+) -> list[OutboundMessage]:
+    """Re-check a claimed batch and mark what must go out ``sending``, in one transaction; returns the messages.
+
+    Each message's ``extra`` carries the fence and ``lease_until``: past that instant the row may have been declared
+    ambiguous and handed to another worker, so the sender must not start the call any more.
+
+    At most one message per contact method leaves per batch: the throttle counts what a contact method was sent
+    only once its outcome is recorded, and a message marked ``sending`` should be in flight at once (an
+    interrupted send on a channel that is never repeated would otherwise be lost without having left). Further
+    messages to the same contact method are put back behind the rest of what is due.
+    """
+    # Incidents first, then notifications: the order an acknowledgement takes them (it locks the incident, then
+    # cancels its pending pages). The opposite order deadlocks with it on PostgreSQL.
+    incidents = repo.lock_incidents(session, repo.incidents_of(session, [c.id for c in claims]).values())
+    rows = repo.lock_claimed_many(session, claims)
+    people = repo.recipients(session, {n.contact_method_id for n in rows.values()})
+    history = repo.sent_times_many(session, people.keys(), now - ctx.throttle.horizon)
+    services = repo.service_names(session, {i.service_id for i in incidents.values()})
+    timeline: list[dict[str, Any]] = []
+    messages: list[OutboundMessage] = []
+    busy: set[int] = set()
+    for c in claims:
+        n = rows.get(c.id)
+        if n is None or n.status not in ("pending", "ambiguous"):
+            continue  # Our claim went stale: another worker owns this row now.
+        incident = incidents.get(n.incident_id) if n.incident_id is not None else None
+        if n.contact_method_id in busy:
+            n.lease_owner = None
+            n.lease_until = None
+            n.next_attempt_at = now
+            continue
+        message = _prepare(session, n, incident, people.get(n.contact_method_id), history, services, timeline, now, ctx)
+        if message is None:
+            continue
+        busy.add(n.contact_method_id)
+        n.lease_until = now + send_lease
+        messages.append(_with_lease(message, n))
+    incident_repo.add_timeline(session, timeline)
+    return messages
+
+
 def begin_send(
     session: Session, c: Claim, *, now: datetime, ctx: SendContext, send_lease: timedelta = SEND_LEASE
 ) -> OutboundMessage | None:
-    """Re-check and mark ``sending``; returns the message to send, or None when nothing must go out.
+    """``begin_send_batch`` for one claim."""
+    messages = begin_send_batch(session, [c], now=now, ctx=ctx, send_lease=send_lease)
+    return messages[0] if messages else None
 
-    The message's ``extra`` carries the fence and ``lease_until``: past that instant the row may have been declared
-    ambiguous and handed to another worker, so the sender must not start the call any more.
-    """
-    # The incident row first, then the notification: the order an acknowledgement takes them (it locks the
-    # incident, then cancels its pending pages). The opposite order deadlocks with it on PostgreSQL.
-    incident_id = repo.incident_of(session, c.id)
-    incident: Incident | None = None
-    if incident_id is not None:
-        incident = incident_repo.get(session, incident_id, for_update=True)
-    n = repo.lock_claimed(session, c)
-    if n is None or n.status not in ("pending", "ambiguous"):
-        return None  # Our claim went stale: another worker owns this row now.
+
+def _with_lease(message: OutboundMessage, n: Notification) -> OutboundMessage:
+    assert n.lease_until is not None
+    message.extra.update(fence=n.fence, lease_until=n.lease_until.isoformat())
+    return message
+
+
+def _prepare(
+    session: Session,
+    n: Notification,
+    incident: Incident | None,
+    recipient: tuple[ContactMethod, User] | None,
+    history: dict[int, list[datetime]],
+    services: dict[int, str],
+    timeline: list[dict[str, Any]],
+    now: datetime,
+    ctx: SendContext,
+) -> OutboundMessage | None:
+    """Decide one claimed row: cancel, fail, hold back, or mark ``sending`` and build its message."""
     resend = n.status == "ambiguous"
     if n.kind == "page" and (incident is None or incident.status != "triggered"):
         n.status = "cancelled"
         n.next_attempt_at = None
         n.lease_until = None
         return None
-    cm = repo.contact_method(session, n.contact_method_id)
-    user = user_repo.get(session, n.user_id)
-    if cm is None or user is None or cm.disabled:
+    if recipient is None or recipient[0].disabled:
         n.status = "failed"
         n.last_error = "contact method removed or disabled"
         n.next_attempt_at = None
         return None
+    cm, user = recipient
     if not cm.verified and n.kind != "verify":
         # An unconfirmed phone number may belong to someone else: it gets nothing but its verification code.
         n.status = "failed"
         n.last_error = "contact method not verified"
         n.next_attempt_at = None
         if incident is not None:
-            incident_repo.add_timeline(
-                session,
-                [
-                    timeline_row(
-                        incident.id,
-                        "notify_failed",
-                        ENGINE,
-                        now,
-                        f"{cm.type} to {user.name} not sent: the contact method is not verified"
-                        + fall_back(session, n, now),
-                        notification=n.id,
-                    )
-                ],
+            text = f"{cm.type} to {user.name} not sent: the contact method is not verified"
+            timeline.append(
+                timeline_row(
+                    incident.id, "notify_failed", ENGINE, now, text + fall_back(session, n, now), notification=n.id
+                )
             )
         return None
     bundled: list[Notification] = []
     # The resend of an interrupted message is the same message, already counted by the throttle when it started.
     if n.kind == "page" and not resend:
-        decision = ctx.throttle.decide(repo.sent_times(session, cm.id, now - ctx.throttle.horizon), now)
+        decision = ctx.throttle.decide(history.get(cm.id, []), now)
         if not decision.allowed:
             if n.held_since is None:
                 n.held_since = now
                 if incident is not None:
-                    incident_repo.add_timeline(
-                        session,
-                        [
-                            timeline_row(
-                                incident.id,
-                                "notify_held",
-                                ENGINE,
-                                now,
-                                f"{cm.type} to {user.name} held back by the rate limit; it will go out bundled",
-                                notification=n.id,
-                            )
-                        ],
-                    )
+                    text = f"{cm.type} to {user.name} held back by the rate limit; it will go out bundled"
+                    timeline.append(timeline_row(incident.id, "notify_held", ENGINE, now, text, notification=n.id))
             n.next_attempt_at = decision.retry_at
             n.lease_until = None
             return None
         if n.held_since is not None:
-            bundled = [h for h in repo.held_back(session, cm.id, n.id)]
+            bundled = repo.held_back(session, cm.id, n.id)
     n.status = "sending"
     n.attempts += 1
-    n.lease_until = now + send_lease
     n.held_since = None
     text = ""
     if bundled:
@@ -295,7 +336,7 @@ def begin_send(
         text = str(n.payload.get("text", "")) if n.kind != "page" else ""
     if n.kind == "test":
         text = f"Test notification from Tocsin to {user.name} by {cm.type}."
-    view = view_of(session, incident, ctx.base_url) if incident is not None else None
+    view = _view(incident, services.get(incident.service_id, ""), ctx.base_url) if incident is not None else None
     ack_url = resolve_url = None
     if ctx.links is not None and incident is not None:
         ack_url = ctx.links(incident.id, user.id, "acknowledge")
@@ -313,16 +354,31 @@ def begin_send(
         resolve_url=resolve_url,
         text=text,
         secret=cm.secret,
-        extra={
-            "fence": n.fence,
-            "lease_until": n.lease_until.isoformat(),
-            **({"update_ref": n.payload["ref"]} if n.kind == "status" and "ref" in n.payload else {}),
-        },
+        extra={"update_ref": n.payload["ref"]} if n.kind == "status" and "ref" in n.payload else {},
     )
 
 
+def sendable_now(session: Session, messages: Sequence[OutboundMessage]) -> list[OutboundMessage]:
+    """The last check before the provider calls, one statement for the batch: each row still ours and still
+    ``sending``, and a page's incident still triggered (an acknowledgement may have committed since
+    ``begin_send_batch``; such a page is not sent, and ``unsend`` hands it back to be cancelled)."""
+    states = repo.sending_states(session, [m.notification_id for m in messages])
+    ready = []
+    for m in messages:
+        state = states.get(m.notification_id)
+        if state is None:
+            continue
+        fence, status, kind, incident_status = state
+        if fence != int(m.extra["fence"]) or status != "sending":
+            continue
+        if kind == "page" and incident_status != "triggered":
+            continue
+        ready.append(m)
+    return ready
+
+
 def still_ours(session: Session, notification_id: int, fence: int) -> bool:
-    """The last check before a provider is called."""
+    """The row is still marked ``sending`` under this fence."""
     current = repo.fence_of(session, notification_id)
     return current is not None and current == (fence, "sending")
 
@@ -352,26 +408,47 @@ def still_sendable(session: Session, notification_id: int, fence: int) -> bool:
     return incident is not None and incident.status == "triggered"
 
 
-def record(
+def record_batch(
     session: Session,
-    notification_id: int,
-    fence: int,
-    result: SendResult,
+    outcomes: Sequence[tuple[OutboundMessage, SendResult]],
     *,
     now: datetime,
     retry: RetryPolicy,
     rand: Callable[[], float] = random.random,
+) -> list[str]:
+    """Store the outcomes of a batch of provider calls and write them on the incidents' timelines, in one
+    transaction; returns each row's new status, in the order given."""
+    rows = repo.get_many(session, [m.notification_id for m, _ in outcomes])
+    people = repo.recipients(session, {n.contact_method_id for n in rows.values()})
+    timeline: list[dict[str, Any]] = []
+    statuses = []
+    for message, result in outcomes:
+        n = rows.get(message.notification_id)
+        if n is None:
+            statuses.append("gone")
+            continue
+        fence = int(message.extra["fence"])
+        statuses.append(_record_one(session, n, fence, result, people, timeline, now, retry, rand))
+    incident_repo.add_timeline(session, timeline)
+    return statuses
+
+
+def _record_one(
+    session: Session,
+    n: Notification,
+    fence: int,
+    result: SendResult,
+    people: dict[int, tuple[ContactMethod, User]],
+    timeline: list[dict[str, Any]],
+    now: datetime,
+    retry: RetryPolicy,
+    rand: Callable[[], float],
 ) -> str:
-    """Store the outcome of a provider call and write it on the incident's timeline; returns the new status."""
-    n = repo.get(session, notification_id)
-    if n is None:
-        return "gone"
     if n.fence != fence:
         # The row was declared ambiguous while we were sending; keep that verdict but note what really happened.
         n.last_error = f"late outcome after lease expiry: {result.outcome}"
         return n.status
-    cm = repo.contact_method(session, n.contact_method_id)
-    user = user_repo.get(session, n.user_id)
+    cm, user = people.get(n.contact_method_id, (None, None))
     who = f"{cm.type if cm else 'contact'} to {user.name if user else n.user_id}"
     n.lease_until = None
     n.lease_owner = None
@@ -409,22 +486,40 @@ def record(
         # The code has reached the phone or never will: the outbox keeps only its hash.
         n.payload = {k: v for k, v in n.payload.items() if k != "text"}
     if n.incident_id is not None:
-        incident_repo.add_timeline(
-            session,
-            [
-                timeline_row(
-                    n.incident_id,
-                    kind,
-                    ENGINE,
-                    now,
-                    message,
-                    notification=n.id,
-                    attempt=n.attempts,
-                    contact_type=cm.type if cm else None,
-                )
-            ],
+        timeline.append(
+            timeline_row(
+                n.incident_id,
+                kind,
+                ENGINE,
+                now,
+                message,
+                notification=n.id,
+                attempt=n.attempts,
+                contact_type=cm.type if cm else None,
+            )
         )
     return n.status
+
+
+def record(
+    session: Session,
+    notification_id: int,
+    fence: int,
+    result: SendResult,
+    *,
+    now: datetime,
+    retry: RetryPolicy,
+    rand: Callable[[], float] = random.random,
+) -> str:
+    """``record_batch`` for one outcome."""
+    n = repo.get(session, notification_id)
+    if n is None:
+        return "gone"
+    people = repo.recipients(session, [n.contact_method_id])
+    timeline: list[dict[str, Any]] = []
+    status = _record_one(session, n, fence, result, people, timeline, now, retry, rand)
+    incident_repo.add_timeline(session, timeline)
+    return status
 
 
 def fall_back(session: Session, failed: Notification, now: datetime) -> str:

@@ -5,6 +5,10 @@ lease ran out is the case fencing exists for. The drill asks for a pause by crea
 TOCSIN_DRILL_PAUSE_FILE; the worker removes it, writes TOCSIN_DRILL_PAUSED_FILE (the notification it was about to
 send) and stops itself. Each finished engine pass appends a line to TOCSIN_DRILL_PASSES_FILE.
 
+It sends one message at a time (``TOCSIN_NOTIFY_SENDERS=1``, set by the drill): the only send the pause catches is
+then the one it holds before its provider call. A concurrent send caught in the middle of its request is a send in
+flight, the case of the worker-killed drill, not the stale-fence case this worker exists for.
+
 Run as ``python -m tests.reliability.chaos.pausing_worker worker --owner NAME``.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from tocsin.engine.main import run_worker
@@ -30,21 +35,19 @@ def install(engine: Runner) -> None:
         if pause_file.exists():
             pause_file.unlink()
             paused_file.write_text(str(notification_id))
-            os.kill(os.getpid(), signal.SIGSTOP)
+            # Sent to this thread: a stop sent to the process may be taken by another thread, and this one would
+            # run on into the provider call before the whole process stops.
+            signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
 
     for module in engine.modules:
         if module.name == "notification":
             module.before_send = before_send  # type: ignore[attr-defined]
 
-    run_pass = engine.run_pass
-
-    def counted_pass() -> int:
-        handled = run_pass()
+    def counted_pass(lane: str, handled: int) -> None:
         with passes_file.open("a") as f:
-            f.write(f"{handled}\n")
-        return handled
+            f.write(f"{lane} {handled}\n")
 
-    engine.run_pass = counted_pass  # type: ignore[method-assign]
+    engine.on_pass = counted_pass
 
 
 def main() -> None:

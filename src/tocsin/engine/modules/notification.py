@@ -1,7 +1,14 @@
 """Delivers due notifications through their channel's provider, recording every attempt and outcome.
 
-When the database drops away between marking a notification ``sending`` and recording its outcome, the module
-keeps what it was doing and finishes it on a later pass, within its lease: a page that had not left yet goes out
+A pass works on a claimed batch in four steps, each one statement or transaction for the whole batch: mark the
+batch ``sending`` (``begin_send_batch``), check it is still ours and still wanted right before the calls
+(``sendable_now``), call the providers (concurrently, one message per contact method), record the outcomes
+(``record_batch``). A batch is never larger than the number of calls that can be in flight at once, so every
+message marked ``sending`` is handed to its provider straight away: a worker killed mid-batch leaves ambiguous
+only sends that were really under way.
+
+When the database drops away between marking a batch ``sending`` and recording its outcomes, the module keeps
+what it was doing and finishes it on a later pass, within its lease: a page that had not left yet goes out
 (after checking again that it is still ours and still wanted), and one that had left gets its outcome recorded.
 Without this, both would wait out the lease and be declared ambiguous, and the first would never be sent.
 """
@@ -17,7 +24,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from tocsin.core.clock import Clock
-from tocsin.db.claims import Claim
 from tocsin.db.session import Database
 from tocsin.notify import service as notify
 from tocsin.notify.providers.base import OutboundMessage, ProviderRegistry, SendResult
@@ -25,9 +31,14 @@ from tocsin.notify.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
+# (message, None): marked sending, not handed to a provider yet; (message, result): sent, outcome not recorded.
+Interrupted = tuple[OutboundMessage, SendResult | None]
+
 
 class NotificationModule:
     name = "notification"
+    # Sends run on their own thread, so a backlog of provider calls never delays an escalation timer.
+    lane = "sends"
 
     def __init__(
         self,
@@ -40,12 +51,9 @@ class NotificationModule:
         retry: RetryPolicy | None = None,
         lease: timedelta = timedelta(seconds=30),
         send_lease: timedelta = notify.SEND_LEASE,
-        # Small batches: sends run one after another, and the runner fires due escalation steps only between
-        # batches, so the batch bounds how long a backlog of sends can hold up the next step's timer.
-        batch: int = 20,
         before_send: Callable[[int], None] | None = None,
         rand: Callable[[], float] = random.random,
-        senders: int = 1,
+        senders: int = 32,
     ) -> None:
         self.db = db
         self.providers = providers
@@ -55,119 +63,119 @@ class NotificationModule:
         self.retry = retry or RetryPolicy()
         self.lease = lease
         self.send_lease = send_lease
-        self.batch = batch
+        # Provider calls in flight at once, and so the batch size: a slow round trip holds up only its own message.
+        self.senders = max(1, senders)
         # A hook for fault-injection tests (pause or kill between the last check and the provider call).
         self.before_send = before_send
         self.rand = rand
-        # Sends interrupted by a database error: (message, None) has not left yet, (message, result) has.
-        self._interrupted: list[tuple[OutboundMessage, SendResult | None]] = []
-        # Provider calls in flight at once. A slow round trip then holds up only its own contact method's
-        # messages: the fence and the committed 'sending' state already make each send safe on its own.
-        self.senders = senders
+        self._interrupted: list[Interrupted] = []
         self._pool: ThreadPoolExecutor | None = None
 
     def run_once(self, now: datetime) -> int:
         resumed = self._resume()
         with self.db.unit_of_work() as session:
-            claims = notify.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
-        if self.senders > 1 and len(claims) > 1:
-            self._deliver_concurrently(claims)
-        else:
-            self._deliver_in_order(claims)
+            claims = notify.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.senders)
+        if not claims:
+            return resumed
+        with self.db.unit_of_work() as session:
+            messages = notify.begin_send_batch(
+                session, claims, now=self.clock.now(), ctx=self.ctx, send_lease=self.send_lease
+            )
+        self._send(messages)
         return resumed + len(claims)
-
-    def _deliver_in_order(self, claims: Sequence[Claim]) -> None:
-        for c in claims:
-            self._deliver(c)
-
-    def _deliver_concurrently(self, claims: Sequence[Claim]) -> None:
-        """Incidents' first pages all go out before anything else of the batch (a backlog of later steps must
-        not delay someone hearing of a new incident). Within each rank, one task per contact method, its messages
-        in claim order: the throttle counts what a contact method was sent, and bundles what it held back, only
-        if that contact method's sends do not overlap."""
-        with self.db.reader() as session:
-            order = notify.send_order_of(session, [c.id for c in claims])
-        ranks: dict[int, dict[int | None, list[Claim]]] = {}
-        for c in claims:
-            channel, rank = order.get(c.id, (None, 1))
-            ranks.setdefault(rank, {}).setdefault(channel, []).append(c)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.senders, thread_name_prefix="tocsin-sender")
-        for rank in sorted(ranks):
-            tasks = [self._pool.submit(self._deliver_in_order, group) for group in ranks[rank].values()]
-            failures = [exc for exc in (t.exception() for t in tasks) if exc is not None]
-            if failures:
-                raise failures[0]
 
     def _resume(self) -> int:
         interrupted, self._interrupted = self._interrupted, []
-        for i, (message, result) in enumerate(interrupted):
-            try:
-                if result is None:
-                    self._send(message, resumed=True)
-                else:
-                    self._record(message, result)
-            except SQLAlchemyError:
-                self._interrupted.extend(interrupted[i + 1 :])
-                raise
+        if not interrupted:
+            return 0
+        self._record([(m, r) for m, r in interrupted if r is not None], also_unsent=interrupted)
+        self._send([m for m, r in interrupted if r is None])
         return len(interrupted)
 
-    def _deliver(self, c: Claim) -> None:
-        with self.db.unit_of_work() as session:
-            message = notify.begin_send(session, c, now=self.clock.now(), ctx=self.ctx, send_lease=self.send_lease)
-        if message is not None:
-            self._send(message, resumed=False)
-
-    def _send(self, message: OutboundMessage, *, resumed: bool) -> None:
-        fence = int(message.extra["fence"])
-        lease_until = datetime.fromisoformat(str(message.extra["lease_until"]))
-        check = notify.still_sendable if resumed else notify.still_ours
+    def _send(self, messages: Sequence[OutboundMessage]) -> None:
+        if not messages:
+            return
         try:
             with self.db.reader() as session:
-                if not check(session, message.notification_id, fence):
-                    return
+                ready = notify.sendable_now(session, messages)
         except SQLAlchemyError:
-            self._interrupted.append((message, None))
+            self._interrupted.extend((m, None) for m in messages)
             raise
+        if len(ready) < len(messages):
+            going = {m.notification_id for m in ready}
+            self._give_back([m for m in messages if m.notification_id not in going])
+        outcomes: list[tuple[OutboundMessage, SendResult]] = []
+        failure: BaseException | None = None
+        for message, result in zip(ready, self._call_all(ready), strict=True):
+            if isinstance(result, SendResult):
+                outcomes.append((message, result))
+            elif isinstance(result, BaseException):
+                failure = failure or result
+        self._record(outcomes)
+        if failure is not None:
+            raise failure
+
+    def _give_back(self, messages: Sequence[OutboundMessage]) -> None:
+        """Rows that must not go out now (acknowledged since, or no longer ours): those still ours go back to due,
+        where the next pass cancels them or sends them."""
+        with self.db.unit_of_work() as session:
+            for m in messages:
+                notify.unsend(session, m.notification_id, int(m.extra["fence"]), now=self.clock.now())
+
+    def _call_all(self, messages: Sequence[OutboundMessage]) -> list[SendResult | BaseException | None]:
+        if len(messages) <= 1 or self.senders <= 1:
+            return [self._guarded_call(m) for m in messages]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.senders, thread_name_prefix="tocsin-sender")
+        return list(self._pool.map(self._guarded_call, messages))
+
+    def _guarded_call(self, message: OutboundMessage) -> SendResult | BaseException | None:
+        try:
+            return self._call(message)
+        except Exception as exc:  # handed back to the pass, which fails after recording the rest
+            return exc
+
+    def _call(self, message: OutboundMessage) -> SendResult | None:
+        """One provider call; None when the message was not sent after all."""
         if self.before_send is not None:
             self.before_send(message.notification_id)
+        lease_until = datetime.fromisoformat(str(message.extra["lease_until"]))
         if self.clock.now() >= lease_until:
             # We stalled (paused, swapped out, clock jumped) past our lease after the last check: the row may be
             # another worker's by now, and our fence cannot travel with the request. Nothing has left yet, so the
             # row goes back to due if it is still ours; otherwise its new owner sends it.
             log.warning("lease on notification %d ran out before sending; not sending", message.notification_id)
             with self.db.unit_of_work() as session:
-                notify.unsend(session, message.notification_id, fence, now=self.clock.now())
-            return
+                notify.unsend(session, message.notification_id, int(message.extra["fence"]), now=self.clock.now())
+            return None
         provider = self.providers.get(message.contact_type)
         if provider is None:
-            result = SendResult(outcome="failed", error=f"no provider configured for {message.contact_type}")
-        else:
-            try:
-                result = provider.send(message)
-            except Exception as exc:
-                # A provider that raises has not classified the outcome: the message may have left.
-                log.exception("provider %s raised", message.contact_type)
-                result = SendResult(outcome="failed", error=f"provider error: {type(exc).__name__}")
-        self._record(message, result)
+            return SendResult(outcome="failed", error=f"no provider configured for {message.contact_type}")
+        try:
+            return provider.send(message)
+        except Exception as exc:
+            # A provider that raises has not classified the outcome: the message may have left.
+            log.exception("provider %s raised", message.contact_type)
+            return SendResult(outcome="failed", error=f"provider error: {type(exc).__name__}")
 
-    def _record(self, message: OutboundMessage, result: SendResult) -> None:
-        fence = int(message.extra["fence"])
+    def _record(
+        self, outcomes: Sequence[tuple[OutboundMessage, SendResult]], *, also_unsent: Sequence[Interrupted] = ()
+    ) -> None:
+        if not outcomes:
+            return
         try:
             with self.db.unit_of_work() as session:
-                notify.record(
-                    session,
-                    message.notification_id,
-                    fence,
-                    result,
-                    now=self.clock.now(),
-                    retry=self.retry,
-                    rand=self.rand,
-                )
+                notify.record_batch(session, outcomes, now=self.clock.now(), retry=self.retry, rand=self.rand)
         except SQLAlchemyError:
-            self._interrupted.append((message, result))
+            self._interrupted.extend(outcomes)
+            self._interrupted.extend((m, r) for m, r in also_unsent if r is None)
             raise
 
     def next_due(self) -> datetime | None:
         with self.db.reader() as session:
             return notify.next_due(session)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
