@@ -19,9 +19,12 @@ from tocsin.users.models import User
 
 # Due for sending: new or retrying rows, and interrupted sends waiting for their one resend.
 SENDABLE = Notification.status.in_(("pending", "ambiguous"))
-# First pages of an incident (step 0 of the first pass) go ahead of any backlog of later steps and repeats.
-FIRST_PAGE_FIRST = case(
-    (and_(Notification.kind == "page", Notification.step_index == 0, Notification.cycle == 0), 0), else_=1
+# What goes out first: the one resend of an interrupted message (it may never have left), then incidents' first
+# pages (step 0 of the first pass), then any backlog of later steps and repeats.
+SEND_ORDER = case(
+    (Notification.status == "ambiguous", 0),
+    (and_(Notification.kind == "page", Notification.step_index == 0, Notification.cycle == 0), 1),
+    else_=2,
 )
 
 
@@ -89,7 +92,7 @@ def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limi
         owner=owner,
         lease=lease,
         limit=limit,
-        first=FIRST_PAGE_FIRST,
+        first=SEND_ORDER,
     )
 
 
@@ -114,17 +117,6 @@ def incident_of(session: Session, notification_id: int) -> int | None:
         select(Notification.incident_id).where(Notification.id == notification_id)
     ).scalar_one_or_none()
     return found
-
-
-def send_order_of(session: Session, notification_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
-    """Per notification: its contact method, and 0 for an incident's first page (1 for anything else)."""
-    wanted = list(set(notification_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Notification.id, Notification.contact_method_id, FIRST_PAGE_FIRST).where(Notification.id.in_(wanted))
-    ).all()
-    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def incidents_of(session: Session, notification_ids: Iterable[int]) -> dict[int, int]:

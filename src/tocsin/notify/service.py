@@ -167,12 +167,6 @@ def next_due(session: Session) -> datetime | None:
     return repo.next_attempt(session)
 
 
-def send_order_of(session: Session, notification_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """For concurrent senders: each notification's contact method (whose messages go one at a time, in order)
-    and its rank (0: an incident's first page, which goes out before later steps and repeats)."""
-    return repo.send_order_of(session, notification_ids)
-
-
 @dataclass(frozen=True, slots=True)
 class SendContext:
     base_url: str
@@ -217,7 +211,8 @@ def begin_send_batch(
     At most one message per contact method leaves per batch: the throttle counts what a contact method was sent
     only once its outcome is recorded, and a message marked ``sending`` should be in flight at once (an
     interrupted send on a channel that is never repeated would otherwise be lost without having left). Further
-    messages to the same contact method are put back behind the rest of what is due.
+    messages to the same contact method are put back behind the rest of what is due, as are further resends of
+    interrupted messages (claimed ahead of everything else, they go out one at a time).
     """
     # Incidents first, then notifications: the order an acknowledgement takes them (it locks the incident, then
     # cancels its pending pages). The opposite order deadlocks with it on PostgreSQL.
@@ -234,7 +229,9 @@ def begin_send_batch(
         if n is None or n.status not in ("pending", "ambiguous"):
             continue  # Our claim went stale: another worker owns this row now.
         incident = incidents.get(n.incident_id) if n.incident_id is not None else None
-        if n.contact_method_id in busy:
+        # The resend of an interrupted message goes out alone: interrupted again beside others, it would not be
+        # sent a third time.
+        if n.contact_method_id in busy or (n.status == "ambiguous" and messages):
             n.lease_owner = None
             n.lease_until = None
             n.next_attempt_at = now
