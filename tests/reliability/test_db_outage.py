@@ -441,7 +441,7 @@ def test_a_claim_cut_short_by_a_lost_connection_resumes_on_the_next_pass(
     db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     w = _paging_world(db, clock)
-    monkeypatch.setattr(escalation, "fire_claimed", _lost_once(escalation.fire_claimed))
+    monkeypatch.setattr(escalation, "fire_claimed_batch", _lost_once(escalation.fire_claimed_batch))
     w.run()  # the claim committed, then firing it failed
     assert w.runner.failures["escalation"] == 1
     w.run()  # the next pass, at the same instant: well inside the lease

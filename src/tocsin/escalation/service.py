@@ -6,7 +6,8 @@ and the new timer in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import timeline_row
+from tocsin.notify import paging
 from tocsin.notify import service as notify
 from tocsin.oncall import repository as oncall_repo
 from tocsin.oncall import service as oncall
@@ -85,20 +87,58 @@ def arm(session: Session, incidents: Sequence[Incident], *, now: datetime) -> No
     repo.add_escalations(session, rows)
 
 
-def resolver(session: Session) -> planner.ResolveTargets:
-    """Who a target means at an instant: a user, whoever is on call in a schedule, or a team's members."""
+class Targets:
+    """Who a target means at an instant: a user, whoever is on call in a schedule, or a team's members.
 
-    def resolve(target: Target, at: datetime) -> tuple[str, ...]:
+    One instance serves a whole batch of fires: each user, team and (schedule, instant) is looked up once, and
+    ``prefetch`` loads many of them with one query per kind. Answers are only valid within one transaction.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._active: dict[int, bool] = {}
+        self._on_call: dict[tuple[int, datetime], tuple[str, ...]] = {}
+        self._members: dict[int, tuple[str, ...]] = {}
+
+    def prefetch(self, targets: Iterable[Target], at: datetime) -> None:
+        users: set[int] = set()
+        schedules: set[int] = set()
+        teams: set[int] = set()
+        for t in targets:
+            if t.kind == "user":
+                users.add(int(t.ref))
+            elif t.kind == "schedule":
+                schedules.add(int(t.ref))
+            elif t.kind == "team":
+                teams.add(int(t.ref))
+        users -= self._active.keys()
+        if users:
+            active = user_repo.active_ids(self._session, users)
+            self._active.update((u, u in active) for u in users)
+        schedules = {sid for sid in schedules if (sid, at) not in self._on_call}
+        if schedules:
+            for sid, who in oncall.users_on_call_many(self._session, schedules, at).items():
+                self._on_call[(sid, at)] = who
+        teams -= self._members.keys()
+        if teams:
+            for tid, members in team_repo.active_member_ids(self._session, teams).items():
+                self._members[tid] = tuple(str(u) for u in members)
+
+    def __call__(self, target: Target, at: datetime) -> tuple[str, ...]:
+        if target.kind not in TARGET_KINDS:
+            return ()
+        self.prefetch((target,), at)
+        ref = int(target.ref)
         if target.kind == "user":
-            user = user_repo.get(session, int(target.ref))
-            return (str(user.id),) if user is not None and user.deactivated_at is None else ()
+            return (str(ref),) if self._active[ref] else ()
         if target.kind == "schedule":
-            return oncall.users_on_call(session, int(target.ref), at)
-        if target.kind == "team":
-            return tuple(str(u.id) for u, _ in team_repo.members(session, int(target.ref)) if u.deactivated_at is None)
-        return ()
+            return self._on_call[(ref, at)]
+        return self._members[ref]
 
-    return resolve
+
+def resolver(session: Session) -> planner.ResolveTargets:
+    """Who a target means at an instant (see ``Targets``)."""
+    return Targets(session)
 
 
 def _state(esc: Escalation) -> planner.EscalationState:
@@ -108,98 +148,123 @@ def _state(esc: Escalation) -> planner.EscalationState:
     )
 
 
-def _apply(
-    session: Session,
-    esc: Escalation,
-    incident: Incident,
-    state: planner.EscalationState,
-    actions: list[planner.Action],
-    now: datetime,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Fired:
+    esc: Escalation
+    incident: Incident
+    state: planner.EscalationState
+    actions: list[planner.Action]
+
+
+def _apply(session: Session, fired: Sequence[_Fired], now: datetime) -> None:
+    """Write what the planner decided for each escalation: its pages, its timeline and its next timer. Names,
+    rules, notification rows and timeline rows go in one statement each, whatever the number of escalations."""
+    paged = [int(u) for f in fired for a in f.actions if isinstance(a, planner.NotifyTargets) for u in a.user_ids]
+    names = user_repo.names(session, paged)
+    pages = [
+        paging.Page(
+            incident_id=f.incident.id,
+            urgency=f.incident.urgency,
+            user_ids=tuple(int(u) for u in a.user_ids),
+            step_index=a.step_index,
+            cycle=a.cycle,
+            run=f.esc.run,
+        )
+        for f in fired
+        for a in f.actions
+        if isinstance(a, planner.NotifyTargets)
+    ]
+    fallbacks = iter(paging.page_all(session, pages, now=now, names=names))
     timeline: list[dict[str, Any]] = []
-    for action in actions:
-        if isinstance(action, planner.EmptyStep):
+    for f in fired:
+        esc, incident, state = f.esc, f.incident, f.state
+        for action in f.actions:
+            if isinstance(action, planner.EmptyStep):
+                timeline.append(
+                    timeline_row(
+                        incident.id,
+                        "escalation_empty",
+                        ENGINE,
+                        now,
+                        f"Step {action.step_index + 1}: {action.reason}; moving on",
+                        step=action.step_index,
+                        cycle=action.cycle,
+                    )
+                )
+                continue
+            user_ids = [int(u) for u in action.user_ids]
+            listed = ", ".join(names.get(u, f"user {u}") for u in user_ids)
             timeline.append(
                 timeline_row(
                     incident.id,
-                    "escalation_empty",
+                    "escalated",
                     ENGINE,
                     now,
-                    f"Step {action.step_index + 1}: {action.reason}; moving on",
+                    f"Step {action.step_index + 1}"
+                    + (f" (repeat {action.cycle})" if action.cycle else "")
+                    + f": notifying {listed}",
                     step=action.step_index,
                     cycle=action.cycle,
+                    users=user_ids,
                 )
             )
-            continue
-        user_ids = [int(u) for u in action.user_ids]
-        names = user_repo.names(session, user_ids)
-        listed = ", ".join(names.get(u, f"user {u}") for u in user_ids)
-        timeline.append(
-            timeline_row(
-                incident.id,
-                "escalated",
-                ENGINE,
-                now,
-                f"Step {action.step_index + 1}"
-                + (f" (repeat {action.cycle})" if action.cycle else "")
-                + f": notifying {listed}",
-                step=action.step_index,
-                cycle=action.cycle,
-                users=user_ids,
-            )
-        )
-        timeline.extend(
-            notify.page_users(
-                session,
-                incident,
-                user_ids,
-                step_index=action.step_index,
-                cycle=action.cycle,
-                run=esc.run,
-                now=now,
-            )
-        )
-    if state.done and esc.status == "active":
-        timeline.append(timeline_row(incident.id, "escalation_done", ENGINE, now, "Escalation policy finished"))
+            timeline.extend(next(fallbacks))
+        if state.done and esc.status == "active":
+            timeline.append(timeline_row(incident.id, "escalation_done", ENGINE, now, "Escalation policy finished"))
+        esc.step_index = state.step_index
+        esc.cycle = state.cycle
+        esc.next_fire_at = state.next_fire_at
+        esc.status = "done" if state.done else "active"
+        esc.lease_owner = None
+        esc.lease_until = None
+        esc.updated_at = now
     incident_repo.add_timeline(session, timeline)
-    esc.step_index = state.step_index
-    esc.cycle = state.cycle
-    esc.next_fire_at = state.next_fire_at
-    esc.status = "done" if state.done else "active"
-    esc.lease_owner = None
-    esc.lease_until = None
-    esc.updated_at = now
 
 
 def fire_claimed(session: Session, claim: Claim, *, now: datetime) -> bool:
     """Fire a claimed escalation if it is still ours and its incident still pages. Returns whether it ran."""
-    # Lock the incident before the escalation, in the order an acknowledgement takes them (incident, then its
-    # escalation): the opposite order deadlocks with an ack of the same incident on PostgreSQL.
-    incident_id = repo.incident_of(session, claim.id)
-    incident = incident_repo.get(session, incident_id, for_update=True) if incident_id is not None else None
-    esc = repo.lock_claimed(session, claim)
-    if esc is None:
-        return False  # Another worker took it over after our lease ran out: its run is the valid one.
-    if incident is None or incident.status != "triggered":
-        esc.status = "stopped"
-        esc.next_fire_at = None
-        esc.lease_until = None
-        esc.updated_at = now
-        return True
-    snapshot = PolicySnapshot.from_dict(esc.snapshot)
-    state, actions = planner.due(snapshot, _state(esc), now, resolver(session))
-    _apply(session, esc, incident, state, actions, now)
-    return True
+    return fire_claimed_batch(session, [claim], now=now) > 0
 
 
 def fire_claimed_batch(session: Session, claims: Sequence[Claim], *, now: datetime) -> int:
     """Fire several claimed escalations in the caller's transaction (one commit for a batch instead of one per
     escalation); each is still checked against its own fence and its incident's status. Returns how many ran.
 
-    Each escalation belongs to one incident and a claim is held by one worker, so two batches never lock the same
-    incident; within a batch each incident is locked before its escalation, as in ``fire_claimed``.
+    Loading is set-wise: the batch's incidents in one statement, its escalations in another, each target once.
     """
-    return sum(fire_claimed(session, c, now=now) for c in claims)
+    if not claims:
+        return 0
+    # Incidents before escalations, in the order an acknowledgement takes them (incident, then its escalation):
+    # the opposite order deadlocks with an ack of the same incident on PostgreSQL.
+    incidents = repo.lock_incidents_of(session, [c.id for c in claims])
+    escalations = repo.lock_claimed_many(session, claims)
+    ran = 0
+    due: list[tuple[Escalation, Incident, PolicySnapshot]] = []
+    for c in claims:
+        esc = escalations.get(c.id)
+        if esc is None:
+            continue  # Another worker took it over after our lease ran out: its run is the valid one.
+        ran += 1
+        incident = incidents.get(esc.incident_id)
+        if incident is None or incident.status != "triggered":
+            esc.status = "stopped"
+            esc.next_fire_at = None
+            esc.lease_until = None
+            esc.updated_at = now
+            continue
+        due.append((esc, incident, PolicySnapshot.from_dict(esc.snapshot)))
+    targets = Targets(session)
+    # The steps now due, loaded together; a step reached by falling through an empty one is looked up on its own.
+    targets.prefetch(
+        (t for esc, _, snap in due if esc.step_index < len(snap.steps) for t in snap.steps[esc.step_index].targets),
+        now,
+    )
+    fired = []
+    for esc, incident, snapshot in due:
+        state, actions = planner.due(snapshot, _state(esc), now, targets)
+        fired.append(_Fired(esc, incident, state, actions))
+    _apply(session, fired, now)
+    return ran
 
 
 def fire_now(session: Session, incident: Incident, *, actor: Actor, now: datetime) -> None:
@@ -217,7 +282,7 @@ def fire_now(session: Session, incident: Incident, *, actor: Actor, now: datetim
     except planner.EscalationFinished:
         raise Conflict("the escalation policy has no further step") from None
     esc.fence += 1  # A worker holding a claim on the old timer must not act on it.
-    _apply(session, esc, incident, state, actions, now)
+    _apply(session, [_Fired(esc, incident, state, actions)], now)
 
 
 def restart(session: Session, incident: Incident, *, now: datetime) -> None:

@@ -345,3 +345,28 @@ def pending_pages_of(session: Session, incident_id: int, user_id: int, *, exclud
         .with_for_update()
     )
     return list(session.execute(stmt).scalars())
+
+
+# --- batched paging ---
+
+
+def rule_rows_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[tuple[str, int, int]]]:
+    """Per user, ``(urgency, contact method id, delay seconds)`` of each rule in rule id order: what planning a
+    page reads of ``rules_of``, without building a mapped object per rule."""
+    wanted = list(set(user_ids))
+    found: dict[int, list[tuple[str, int, int]]] = {u: [] for u in wanted}
+    if not wanted:
+        return found
+    stmt = (
+        select(
+            NotificationRule.user_id,
+            NotificationRule.urgency,
+            NotificationRule.contact_method_id,
+            NotificationRule.delay_seconds,
+        )
+        .where(NotificationRule.user_id.in_(wanted))
+        .order_by(NotificationRule.id)
+    )
+    for user_id, urgency, cm_id, delay in session.execute(stmt).all():
+        found[user_id].append((urgency, cm_id, delay))
+    return found

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -46,3 +47,44 @@ def overrides_of(
 
 def override(session: Session, override_id: int) -> ScheduleOverride | None:
     return session.get(ScheduleOverride, override_id)
+
+
+def schedules_by_id(session: Session, ids: Iterable[int]) -> dict[int, Schedule]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    return {s.id: s for s in session.execute(select(Schedule).where(Schedule.id.in_(wanted))).scalars()}
+
+
+def layers_of_many(session: Session, schedule_ids: Iterable[int]) -> dict[int, list[ScheduleLayer]]:
+    """Per schedule, its layers in position order (``layers_of`` for several schedules in one query)."""
+    wanted = list(set(schedule_ids))
+    found: dict[int, list[ScheduleLayer]] = {s: [] for s in wanted}
+    if not wanted:
+        return found
+    stmt = select(ScheduleLayer).where(ScheduleLayer.schedule_id.in_(wanted)).order_by(ScheduleLayer.position)
+    for layer in session.execute(stmt).scalars():
+        found[layer.schedule_id].append(layer)
+    return found
+
+
+def overrides_of_many(
+    session: Session, schedule_ids: Iterable[int], *, ending_after: datetime, starting_before: datetime
+) -> dict[int, list[ScheduleOverride]]:
+    """Per schedule, its overrides overlapping (ending_after, starting_before), by start."""
+    wanted = list(set(schedule_ids))
+    found: dict[int, list[ScheduleOverride]] = {s: [] for s in wanted}
+    if not wanted:
+        return found
+    stmt = (
+        select(ScheduleOverride)
+        .where(
+            ScheduleOverride.schedule_id.in_(wanted),
+            ScheduleOverride.end > ending_after,
+            ScheduleOverride.start < starting_before,
+        )
+        .order_by(ScheduleOverride.start, ScheduleOverride.id)
+    )
+    for o in session.execute(stmt).scalars():
+        found[o.schedule_id].append(o)
+    return found

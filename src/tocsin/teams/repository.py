@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -39,3 +41,20 @@ def remove_member(session: Session, team_id: int, user_id: int) -> None:
 
 def team_ids_of_user(session: Session, user_id: int) -> list[int]:
     return list(session.execute(select(TeamMember.team_id).where(TeamMember.user_id == user_id)).scalars())
+
+
+def active_member_ids(session: Session, team_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Per team, its members that are not deactivated, ordered as ``members`` orders them (by email)."""
+    wanted = list(set(team_ids))
+    found: dict[int, list[int]] = {t: [] for t in wanted}
+    if not wanted:
+        return found
+    stmt = (
+        select(TeamMember.team_id, User.id)
+        .join(User, User.id == TeamMember.user_id)
+        .where(TeamMember.team_id.in_(wanted), User.deactivated_at.is_(None))
+        .order_by(User.email)
+    )
+    for team_id, user_id in session.execute(stmt).all():
+        found[team_id].append(user_id)
+    return found

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -49,3 +51,12 @@ def by_feed_token(session: Session, token: str) -> User | None:
 
 def by_slack_user_id(session: Session, slack_user_id: str) -> User | None:
     return session.execute(select(User).where(User.slack_user_id == slack_user_id)).scalars().first()
+
+
+def active_ids(session: Session, ids: Iterable[int]) -> set[int]:
+    """Those of these users that exist and are not deactivated."""
+    wanted = list(set(ids))
+    if not wanted:
+        return set()
+    stmt = select(User.id).where(User.id.in_(wanted), User.deactivated_at.is_(None))
+    return set(session.execute(stmt).scalars())
