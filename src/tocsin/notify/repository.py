@@ -112,13 +112,6 @@ def sending_of(session: Session, owner: str) -> list[Notification]:
     return list(session.execute(stmt).scalars())
 
 
-def incident_of(session: Session, notification_id: int) -> int | None:
-    found: int | None = session.execute(
-        select(Notification.incident_id).where(Notification.id == notification_id)
-    ).scalar_one_or_none()
-    return found
-
-
 def incidents_of(session: Session, notification_ids: Iterable[int]) -> dict[int, int]:
     """The incident of each of these notifications that has one."""
     wanted = list(set(notification_ids))
@@ -194,28 +187,12 @@ def lock_claimed(session: Session, c: Claim) -> Notification | None:
     return row
 
 
-def fence_of(session: Session, notification_id: int) -> tuple[int, str] | None:
-    row = session.execute(
-        select(Notification.fence, Notification.status).where(Notification.id == notification_id)
-    ).first()
-    return (row[0], row[1]) if row else None
-
-
 def get(session: Session, notification_id: int) -> Notification | None:
     return session.get(Notification, notification_id)
 
 
 def next_attempt(session: Session) -> datetime | None:
     return next_due(session, Notification, due_column=Notification.next_attempt_at, ready=SENDABLE)
-
-
-def sent_times(session: Session, contact_method_id: int, since: datetime) -> list[datetime]:
-    stmt = select(Notification.sent_at).where(
-        Notification.contact_method_id == contact_method_id,
-        Notification.sent_at.is_not(None),
-        Notification.sent_at >= since,
-    )
-    return [t for t in session.execute(stmt).scalars() if t is not None]
 
 
 def sent_times_many(session: Session, contact_method_ids: Iterable[int], since: datetime) -> dict[int, list[datetime]]:

@@ -1,13 +1,16 @@
 """The notification outbox: plan pages for users, hand due messages to providers, record every outcome.
 
-Sending happens in three steps so that nothing is sent twice blindly and nothing goes out after an acknowledgement:
+Sending works on a claimed batch so that nothing is sent twice blindly and nothing goes out after an
+acknowledgement:
 1. ``claim``: due rows get a lease and a new fencing token (committed).
-2. ``begin_send``: one transaction re-checks the fence, checks the incident still pages (the incident row is
-   locked, so an acknowledgement either committed before, and the page is cancelled, or waits for this to
-   commit), applies the throttle, and marks the row ``sending``. The provider is called only after this commits.
-3. ``record``: the outcome — delivered, retry later (with backoff, honouring Retry-After) or failed.
+2. ``begin_send_batch``: one transaction re-checks each fence, checks each incident still pages (the incident rows
+   are locked, so an acknowledgement either committed before, and the page is cancelled, or waits for this to
+   commit), applies the throttle, and marks what must go out ``sending``.
+3. ``sendable_now``: right before the provider calls, one read re-checks fence, status and incident status.
+4. ``record_batch``: the outcomes — delivered, retry later (with backoff, honouring Retry-After) or failed.
 A row found in ``sending`` with an expired lease was in flight when its worker died: ``mark_ambiguous`` records it
-as ambiguous and it is never resent.
+as ambiguous; it is resent once where the receiver can recognise the copy, and never elsewhere.
+The pages themselves are planned by ``notify.paging`` when escalation steps fire.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from tocsin.notify.models import CONTACT_TYPES, ContactMethod, Notification, Not
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
 from tocsin.notify.reply_codes import PHONE_TYPES, SLACK_MEMBER_ID, normalize_phone
 from tocsin.notify.retry import RetryPolicy
-from tocsin.notify.rules import Rule, idempotency_key, plan_notifications
 from tocsin.notify.throttle import Throttle, bundle
 from tocsin.services import repository as service_repo
 from tocsin.users import repository as user_repo
@@ -44,70 +46,9 @@ SEND_LEASE = timedelta(seconds=60)
 # a send interrupted mid-flight on them is sent once more, because a page that may never have left is worse
 # than a duplicate the receiver can recognise. Other channels keep at-most-once for interrupted sends.
 RESEND_INTERRUPTED = frozenset({"webhook", "email"})
-_FALLBACK_TEXT = {
-    "no_rules": "has no notification rules; not notified",
-    "no_low_rules": "has no low-urgency rules; not notified",
-    "high_used_low_rules": "has no high-urgency rules; using their low-urgency rules",
-}
 
 # Builds a signed one-click link: (incident id, user id, action) -> URL.
 LinkMaker = Callable[[int, int, str], str]
-
-
-def page_users(
-    session: Session,
-    incident: Incident,
-    user_ids: Sequence[int],
-    *,
-    step_index: int,
-    cycle: int,
-    run: int,
-    now: datetime,
-) -> list[dict[str, Any]]:
-    """Create the notification rows for paging these users; returns timeline rows to write."""
-    rules = repo.rules_of(session, user_ids)
-    names = user_repo.names(session, list(user_ids))
-    rows: list[dict[str, Any]] = []
-    timeline: list[dict[str, Any]] = []
-    for user_id in user_ids:
-        user_rules = sorted(rules.get(user_id, []), key=lambda r: r.id)
-        plan = plan_notifications(
-            [Rule(r.urgency, r.contact_method_id, timedelta(seconds=r.delay_seconds)) for r in user_rules],  # type: ignore[arg-type]
-            incident.urgency,  # type: ignore[arg-type]
-            now,
-        )
-        if plan.fallback is not None:
-            timeline.append(
-                timeline_row(
-                    incident.id,
-                    "notify_fallback",
-                    ENGINE,
-                    now,
-                    f"{names.get(user_id, user_id)} {_FALLBACK_TEXT[plan.fallback]}",
-                    user=user_id,
-                )
-            )
-        for send in plan.sends:
-            key = idempotency_key(incident.id, step_index, cycle, user_id, send.contact_method_id, send.rule_index)
-            rows.append(
-                {
-                    "idempotency_key": key if run == 0 else f"{key}:r{run}",
-                    "kind": "page",
-                    "incident_id": incident.id,
-                    "user_id": user_id,
-                    "contact_method_id": send.contact_method_id,
-                    "step_index": step_index,
-                    "cycle": cycle,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": send.due_at,
-                    "fence": 0,
-                    "payload": {},
-                    "created_at": now,
-                }
-            )
-    repo.add_notifications(session, rows)
-    return timeline
 
 
 def cancel_pending_pages(session: Session, incident_id: int) -> None:
@@ -374,12 +315,6 @@ def sendable_now(session: Session, messages: Sequence[OutboundMessage]) -> list[
     return ready
 
 
-def still_ours(session: Session, notification_id: int, fence: int) -> bool:
-    """The row is still marked ``sending`` under this fence."""
-    current = repo.fence_of(session, notification_id)
-    return current is not None and current == (fence, "sending")
-
-
 def unsend(session: Session, notification_id: int, fence: int, *, now: datetime) -> bool:
     """Put a row marked 'sending' but certainly never sent back to due, if it is still ours."""
     n = repo.lock_claimed(session, Claim(id=notification_id, fence=fence))
@@ -391,18 +326,6 @@ def unsend(session: Session, notification_id: int, fence: int, *, now: datetime)
     n.lease_owner = None
     n.lease_until = None
     return True
-
-
-def still_sendable(session: Session, notification_id: int, fence: int) -> bool:
-    """``still_ours``, and for a page its incident still triggered: the check for a send that resumes after the
-    database came back, when an acknowledgement may have arrived since ``begin_send``."""
-    if not still_ours(session, notification_id, fence):
-        return False
-    n = repo.get(session, notification_id)
-    if n is None or n.kind != "page":
-        return n is not None
-    incident = incident_repo.get(session, n.incident_id) if n.incident_id is not None else None
-    return incident is not None and incident.status == "triggered"
 
 
 def record_batch(
