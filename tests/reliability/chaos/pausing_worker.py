@@ -18,6 +18,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from tocsin.engine.main import run_worker
@@ -31,17 +33,34 @@ def install(engine: Runner) -> None:
     paused_file = Path(os.environ["TOCSIN_DRILL_PAUSED_FILE"])
     passes_file = Path(os.environ["TOCSIN_DRILL_PASSES_FILE"])
 
+    # The pause comes between the other lanes' passes, as it did when one thread ran every module. Frozen inside a
+    # transaction, a process keeps its row locks; PostgreSQL ends a session left idle in a transaction (the engine
+    # sets idle_in_transaction_session_timeout to the lease), but not one frozen half-way through a pipelined
+    # statement batch, and the others could then not take that work over until the thaw. That case delays pages;
+    # it cannot duplicate them, and it is not the stale-fence case this drill exists for.
+    between_passes = threading.Lock()
+
     def before_send(notification_id: int) -> None:
         if pause_file.exists():
             pause_file.unlink()
             paused_file.write_text(str(notification_id))
-            # Sent to this thread: a stop sent to the process may be taken by another thread, and this one would
-            # run on into the provider call before the whole process stops.
-            signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
+            with between_passes:
+                # Sent to this thread: a stop sent to the process may be taken by another thread, and this one
+                # would run on into the provider call before the whole process stops.
+                signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
+
+    def guarded(run_once: Callable[[datetime], int]) -> Callable[[datetime], int]:
+        def run(now: datetime) -> int:
+            with between_passes:
+                return run_once(now)
+
+        return run
 
     for module in engine.modules:
         if module.name == "notification":
             module.before_send = before_send  # type: ignore[attr-defined]
+        else:
+            module.run_once = guarded(module.run_once)  # type: ignore[method-assign]
 
     def counted_pass(lane: str, handled: int) -> None:
         with passes_file.open("a") as f:
