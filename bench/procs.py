@@ -61,6 +61,15 @@ class Process:
         self.peak_rss_kb = max(self.peak_rss_kb, _status_kb(self.pid, "VmHWM"))
         return round(self.peak_rss_kb / 1024, 1)
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the process has used so far, all threads."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        # After the command name: state is field 3, utime and stime fields 14 and 15 (clock ticks).
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

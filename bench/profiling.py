@@ -30,7 +30,8 @@ def sampling(pid: int, folded: Path, *, limit: float = 900) -> Iterator[None]:
         return
     folded.parent.mkdir(parents=True, exist_ok=True)
     args = [binary, "record", "-p", str(pid), "-d", str(round(limit)), "-r", "200", "--format", "raw"]
-    args += ["--nonblocking", "-o", str(folded)]
+    # Only the thread holding the GIL: where the interpreter spends its time, not where threads wait.
+    args += ["--gil", "--nonblocking", "-o", str(folded)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -86,6 +87,11 @@ class Database:
         )
         self._readers = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.is_sqlite = url.startswith("sqlite")
+        # SQLite has one writer. Writers of this process (ingest, each engine lane, web requests) queue here, and
+        # the next one starts the moment the last commits: left to SQLite's busy handler they would poll with
+        # sleeps of up to 100 ms, which under load costs more time than the transactions themselves. Re-entrant,
+        # because a unit of work may open another in the same thread (as before, that one then waits on SQLite).
+        self._write_gate: threading.RLock | None = threading.RLock() if self.is_sqlite else None
         self._work_listeners: list[Callable[[], None]] = []
 
     def on_new_work(self, listener: Callable[[], None]) -> None:
@@ -95,6 +101,9 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """A session whose work is committed when the block ends, and rolled back if it raises."""
+        gate = self._write_gate
+        if gate is not None:
+            gate.acquire()
         session = self._sessions()
         try:
             yield session
@@ -104,6 +113,8 @@ class Database:
             raise
         finally:
             session.close()
+            if gate is not None:
+                gate.release()
         if session.info.pop(_NEW_WORK, False):
             for listener in self._work_listeners:
                 listener()

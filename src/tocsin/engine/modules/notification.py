@@ -2,10 +2,10 @@
 
 A pass works on a claimed batch in four steps, each one statement or transaction for the whole batch: mark the
 batch ``sending`` (``begin_send_batch``), check it is still ours and still wanted right before the calls
-(``sendable_now``), call the providers (concurrently, one message per contact method), record the outcomes
-(``record_batch``). A batch is never larger than the number of calls that can be in flight at once, so every
-message marked ``sending`` is handed to its provider straight away: a worker killed mid-batch leaves ambiguous
-only sends that were really under way.
+(``sendable_now``), call the providers (one message per contact method; in this thread while calls are fast, with
+helper threads joining while one is slow), record the outcomes (``record_batch``). A batch is never larger than
+the number of calls that can be in flight at once, so every message marked ``sending`` is handed to its provider
+within moments: a worker killed mid-batch leaves ambiguous only sends that were under way.
 
 When the database drops away between marking a batch ``sending`` and recording its outcomes, the module keeps
 what it was doing and finishes it on a later pass, within its lease: a page that had not left yet goes out
@@ -18,13 +18,13 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from tocsin.core.clock import Clock
 from tocsin.db.session import Database
+from tocsin.engine.spillover import Spillover
 from tocsin.notify import service as notify
 from tocsin.notify.providers.base import OutboundMessage, ProviderRegistry, SendResult
 from tocsin.notify.retry import RetryPolicy
@@ -63,13 +63,14 @@ class NotificationModule:
         self.retry = retry or RetryPolicy()
         self.lease = lease
         self.send_lease = send_lease
-        # Provider calls in flight at once, and so the batch size: a slow round trip holds up only its own message.
+        # Provider calls in flight at once, and so the batch size: a slow round trip holds up only its own message
+        # (the batch's calls run in this thread, and helpers join while a call is slow: see engine/spillover.py).
         self.senders = max(1, senders)
         # A hook for fault-injection tests (pause or kill between the last check and the provider call).
         self.before_send = before_send
         self.rand = rand
         self._interrupted: list[Interrupted] = []
-        self._pool: ThreadPoolExecutor | None = None
+        self._calls = Spillover(self.senders)
 
     def run_once(self, now: datetime) -> int:
         resumed = self._resume()
@@ -123,11 +124,7 @@ class NotificationModule:
                 notify.unsend(session, m.notification_id, int(m.extra["fence"]), now=self.clock.now())
 
     def _call_all(self, messages: Sequence[OutboundMessage]) -> list[SendResult | BaseException | None]:
-        if len(messages) <= 1 or self.senders <= 1:
-            return [self._guarded_call(m) for m in messages]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.senders, thread_name_prefix="tocsin-sender")
-        return list(self._pool.map(self._guarded_call, messages))
+        return self._calls.run(messages, self._guarded_call)
 
     def _guarded_call(self, message: OutboundMessage) -> SendResult | BaseException | None:
         try:
@@ -176,6 +173,4 @@ class NotificationModule:
             return notify.next_due(session)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        self._calls.close()
