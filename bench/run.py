@@ -99,6 +99,10 @@ BENCHMARKS: dict[str, Bench] = {
     "event-to-page": lambda p, d, prof: paging.event_to_page(
         rate=p.page_rate, seconds=p.page_seconds, workdir=d, profile_dir=prof
     ),
+    # The same at three fifths of the rate: how the path behaves below the single process's capacity.
+    "event-to-page-light": lambda p, d, prof: paging.event_to_page(
+        rate=round(p.page_rate * 0.6), seconds=p.page_seconds, workdir=d, profile_dir=prof
+    ),
     "notify-throughput": lambda p, d, prof: paging.notification_throughput(
         messages=p.notify_messages, workdir=d, profile_dir=prof
     ),
