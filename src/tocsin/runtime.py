@@ -30,6 +30,7 @@ from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.modules.silences import SilenceReminderModule
 from tocsin.engine.runner import Runner
 from tocsin.engine.wake import Wakeup
+from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.notify import service as notify
 from tocsin.notify.providers.base import ProviderRegistry
@@ -180,11 +181,28 @@ class Runtime:
         except SQLAlchemyError as exc:
             log.warning("link signing key not loaded at start-up: %s", type(exc).__name__)
 
+    def recover(self, owner: str) -> int:
+        """Take back what this worker's previous life (same name) left claimed or in flight when it died."""
+        with self.db.unit_of_work() as session:
+            now = self.clock.now()
+            return escalation.recover_worker(session, owner) + notify.recover_worker(session, owner, now=now)
+
     def start(self, *, worker: bool | None = None) -> None:
         self.preload_link_secret()
         self.committer.start()
         if self.settings.run_worker if worker is None else worker:
-            (self.engine or self.build_engine()).start()
+            engine = self.engine or self.build_engine()
+            # With a stable name (TOCSIN_WORKER_ID) a restarted server resumes its engine's leases at once, as a
+            # restarted `tocsin worker` does; with the default host:pid name there is nothing of its own to find.
+            if self.settings.worker_id:
+                try:
+                    recovered = self.recover(self.settings.worker_id)
+                except SQLAlchemyError as exc:
+                    log.warning("could not take back this worker's earlier work at start-up: %s", type(exc).__name__)
+                else:
+                    if recovered:
+                        log.warning("took back %d items left by this worker's previous run", recovered)
+            engine.start()
             self.start_listener()
 
     def stop(self) -> None:

@@ -18,6 +18,9 @@ from tocsin.db.session import Database
 from tocsin.escalation import service as escalation
 from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
+from tocsin.notify.providers.base import ProviderRegistry
+from tocsin.runtime import Runtime
+from tocsin.settings import load_settings
 
 LEASE = timedelta(seconds=30)
 
@@ -101,3 +104,28 @@ def test_the_resend_of_an_interrupted_send_goes_out_once(world: World) -> None:
         row = s.get(Notification, page)
         assert row is not None
         assert (row.status, row.payload.get("ambiguous")) == ("sent", 1)
+
+
+def test_a_server_restarting_under_its_worker_name_takes_its_work_back(world: World, db_url: str) -> None:
+    """``tocsin serve`` with TOCSIN_WORKER_ID runs the same recovery as a named ``tocsin worker`` before its
+    engine starts (the engine then finds nothing of its own to wait for)."""
+    world.trigger("api", "k1")
+    fire_steps(world)
+    page = die_mid_send(world, "node-a")
+    settings = load_settings(database_url=db_url, secret_key="x" * 32, worker_id="node-a")
+    runtime = Runtime.build(settings, providers=ProviderRegistry([]))
+    runtime.engine = runtime.build_engine()
+    runtime.engine.modules = []  # recovery only: nothing of this engine's may run against the fake clock's world
+    runtime.clock = world.clock
+    try:
+        runtime.start()
+    finally:
+        runtime.stop()
+        runtime.db.dispose()
+    with world.db.reader() as s:
+        row = s.get(Notification, page)
+        assert row is not None
+        assert (row.status, row.payload.get("ambiguous"), row.lease_owner) == ("ambiguous", 1, None)
+    world.run()
+    (msg,) = world.email.expect(1)
+    assert msg.notification_id == page

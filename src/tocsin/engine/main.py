@@ -9,19 +9,10 @@ from collections.abc import Callable
 from types import FrameType
 
 from tocsin.engine.runner import Runner
-from tocsin.escalation import service as escalation
-from tocsin.notify import service as notify
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def recover(runtime: Runtime, owner: str) -> int:
-    """Take back what this worker's previous life (same name) left claimed or in flight when it died."""
-    with runtime.db.unit_of_work() as session:
-        now = runtime.clock.now()
-        return escalation.recover_worker(session, owner) + notify.recover_worker(session, owner, now=now)
 
 
 def run_worker(
@@ -39,7 +30,7 @@ def run_worker(
     # default host:pid name there is nothing of its own to find, and other workers wait for the leases to expire.
     stable_name = owner or settings.worker_id
     if stable_name:
-        recovered = recover(runtime, stable_name)
+        recovered = runtime.recover(stable_name)
         if recovered:
             log.warning("took back %d items left by this worker's previous run", recovered)
     stop = threading.Event()
