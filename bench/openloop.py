@@ -49,24 +49,43 @@ class OpenLoopResult:
         }
 
 
+Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+# The server closes a keep-alive connection after 5 s without a request (uvicorn's default). Like any HTTP client
+# that knows it, the pool does not reuse a connection idle for nearly that long: the request would meet a
+# connection the server is closing, and count as refused although the server never saw it.
+KEEP_ALIVE_REUSE = 4.0
+
+
 class _Pool:
     def __init__(self, host: str, port: int, limit: int) -> None:
         self.host = host
         self.port = port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._idle: list[tuple[Conn, float]] = []
         self.opened = 0
         self.sem = asyncio.Semaphore(limit)
 
-    async def take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self.idle:
-            return self.idle.pop()
+    def give_back(self, conn: Conn) -> None:
+        self._idle.append((conn, time.monotonic()))
+
+    def close(self) -> None:
+        for (_reader, writer), _since in self._idle:
+            writer.close()
+        self._idle.clear()
+
+    async def take(self) -> Conn:
+        if self._idle:
+            conn, since = self._idle.pop()
+            if time.monotonic() - since < KEEP_ALIVE_REUSE:
+                return conn
+            # The most recently used is too old, so are all the others: close them all.
+            for stale, _ in [*self._idle, (conn, since)]:
+                stale[1].close()
+            self._idle.clear()
         self.opened += 1
         return await asyncio.open_connection(self.host, self.port)
 
 
-async def _exchange(
-    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], host: str, path: str, body: bytes
-) -> tuple[int, bytes]:
+async def _exchange(conn: Conn, host: str, path: str, body: bytes) -> tuple[int, bytes]:
     reader, writer = conn
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -119,7 +138,7 @@ async def run(
                 if conn is not None:
                     conn[1].close()
                 return
-            pool.idle.append(conn)
+            pool.give_back(conn)
             if 200 <= status < 300:
                 result.ok += 1
                 result.latencies.append(ended - due)
@@ -148,7 +167,6 @@ async def run(
         result.failed += len(unfinished)
         result.unfinished = len(unfinished)
         result.latencies.extend(gave_up - due_of[task] for task in unfinished)
-    for _reader, writer in pool.idle:
-        writer.close()
+    pool.close()
     result.max_connections = pool.opened
     return result
