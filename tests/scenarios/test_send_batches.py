@@ -211,3 +211,53 @@ def test_claims_of_one_batch_are_recorded_together(world: World) -> None:
         )
     world.run()
     world.email.sent.clear()
+
+
+class HangingFor:
+    """Hangs every call to one address until released; delivers the others at once."""
+
+    contact_type = "email"
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.release = threading.Event()
+        self.delivered: list[tuple[str, int]] = []
+        self._lock = threading.Lock()
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        if message.address == self.address:
+            self.release.wait(10)
+        with self._lock:
+            self.delivered.append((message.address, message.notification_id))
+        return SendResult("delivered")
+
+
+def test_a_hanging_receiver_does_not_hold_up_the_next_batches(world: World) -> None:
+    one_step_policy(world, "alice", "bob")
+    provider = HangingFor("alice@example.com")
+    notifier = NotificationModule(world.db, ProviderRegistry([provider]), CTX, world.clock, owner="hang", senders=4)
+    notifier._calls.patience = 0.1
+    try:
+        world.trigger("api", "k1")
+        world.trigger("api", "k2")
+        EscalationModule(world.db, owner="test").run_once(world.now())
+        # Pass 1: alice's first page hangs, bob's goes out; the pass ends without waiting for alice's call.
+        notifier.run_once(world.now())
+        # Pass 2: bob's second page goes out; alice's second page waits, her first call is still running.
+        notifier.run_once(world.now())
+        assert [a for a, _ in provider.delivered] == ["bob@example.com", "bob@example.com"]
+        assert sorted(statuses(world).values()) == ["pending", "sending", "sent", "sent"]
+        provider.release.set()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "sending" in statuses(world).values():
+            time.sleep(0.02)
+        # The straggler's outcome was recorded when it returned; alice's second page then goes out.
+        assert sorted(statuses(world).values()) == ["pending", "sent", "sent", "sent"]
+        world.clock.advance(2)
+        while notifier.run_once(world.now()):
+            pass
+        assert sorted(statuses(world).values()) == ["sent"] * 4
+        assert sorted(a for a, _ in provider.delivered) == ["alice@example.com"] * 2 + ["bob@example.com"] * 2
+    finally:
+        provider.release.set()
+        notifier.close()

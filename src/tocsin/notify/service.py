@@ -16,7 +16,7 @@ The pages themselves are planned by ``notify.paging`` when escalation steps fire
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +42,7 @@ from tocsin.users.models import User
 
 ENGINE = Actor(label="notifier", source="engine")
 SEND_LEASE = timedelta(seconds=60)
+AVOIDED_RETRY = timedelta(seconds=1)
 # Channels whose message id is stable across attempts (webhook-id, Message-ID), so a receiver can drop a copy:
 # a send interrupted mid-flight on them is sent once more, because a page that may never have left is worse
 # than a duplicate the receiver can recognise. Other channels keep at-most-once for interrupted sends.
@@ -143,6 +144,7 @@ def begin_send_batch(
     now: datetime,
     ctx: SendContext,
     send_lease: timedelta = SEND_LEASE,
+    avoid: Collection[int] = (),
 ) -> list[OutboundMessage]:
     """Re-check a claimed batch and mark what must go out ``sending``, in one transaction; returns the messages.
 
@@ -164,7 +166,7 @@ def begin_send_batch(
     services = repo.service_names(session, {i.service_id for i in incidents.values()})
     timeline: list[dict[str, Any]] = []
     messages: list[OutboundMessage] = []
-    busy: set[int] = set()
+    busy: set[int] = set(avoid)
     for c in claims:
         n = rows.get(c.id)
         if n is None or n.status not in ("pending", "ambiguous"):
@@ -175,7 +177,9 @@ def begin_send_batch(
         if n.contact_method_id in busy or (n.status == "ambiguous" and messages):
             n.lease_owner = None
             n.lease_until = None
-            n.next_attempt_at = now
+            # Behind what is due now; a contact method whose call is still running gets a moment before the
+            # next look, rather than a claim and a deferral on every pass until that call returns.
+            n.next_attempt_at = now + (AVOIDED_RETRY if n.contact_method_id in avoid else timedelta(0))
             continue
         message = _prepare(session, n, incident, people.get(n.contact_method_id), history, services, timeline, now, ctx)
         if message is None:
@@ -197,7 +201,7 @@ def begin_send(
 
 def _with_lease(message: OutboundMessage, n: Notification) -> OutboundMessage:
     assert n.lease_until is not None
-    message.extra.update(fence=n.fence, lease_until=n.lease_until.isoformat())
+    message.extra.update(fence=n.fence, lease_until=n.lease_until.isoformat(), contact_method=n.contact_method_id)
     return message
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -64,13 +65,18 @@ class NotificationModule:
         self.lease = lease
         self.send_lease = send_lease
         # Provider calls in flight at once, and so the batch size: a slow round trip holds up only its own message
-        # (the batch's calls run in this thread, and helpers join while a call is slow: see engine/spillover.py).
+        # (helpers join while a call is slow, and a call still running a second after the rest of its batch is
+        # left to finish on its own: see engine/spillover.py).
         self.senders = max(1, senders)
         # A hook for fault-injection tests (pause or kill between the last check and the provider call).
         self.before_send = before_send
         self.rand = rand
         self._interrupted: list[Interrupted] = []
         self._calls = Spillover(self.senders)
+        # Contact methods with a call still running from an earlier batch (a straggler): nothing more goes to them
+        # until it returns. Stragglers finish on other threads, hence the lock.
+        self._lock = threading.Lock()
+        self._busy: set[int] = set()
 
     def run_once(self, now: datetime) -> int:
         resumed = self._resume()
@@ -78,15 +84,18 @@ class NotificationModule:
             claims = notify.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.senders)
         if not claims:
             return resumed
+        with self._lock:
+            busy = set(self._busy)
         with self.db.unit_of_work() as session:
             messages = notify.begin_send_batch(
-                session, claims, now=self.clock.now(), ctx=self.ctx, send_lease=self.send_lease
+                session, claims, now=self.clock.now(), ctx=self.ctx, send_lease=self.send_lease, avoid=busy
             )
         self._send(messages)
         return resumed + len(claims)
 
     def _resume(self) -> int:
-        interrupted, self._interrupted = self._interrupted, []
+        with self._lock:
+            interrupted, self._interrupted = self._interrupted, []
         if not interrupted:
             return 0
         self._record([(m, r) for m, r in interrupted if r is not None], also_unsent=interrupted)
@@ -100,15 +109,19 @@ class NotificationModule:
             with self.db.reader() as session:
                 ready = notify.sendable_now(session, messages)
         except SQLAlchemyError:
-            self._interrupted.extend((m, None) for m in messages)
+            self._interrupt([(m, None) for m in messages])
             raise
         if len(ready) < len(messages):
             going = {m.notification_id for m in ready}
             self._give_back([m for m in messages if m.notification_id not in going])
         outcomes: list[tuple[OutboundMessage, SendResult]] = []
         failure: BaseException | None = None
-        for message, result in zip(ready, self._call_all(ready), strict=True):
-            if isinstance(result, SendResult):
+        results, stragglers = self._calls.run(ready, self._guarded_call, late=self._finish_late)
+        for index, (message, result) in enumerate(zip(ready, results, strict=True)):
+            if index in stragglers:
+                with self._lock:
+                    self._busy.add(int(message.extra["contact_method"]))
+            elif isinstance(result, SendResult):
                 outcomes.append((message, result))
             elif isinstance(result, BaseException):
                 failure = failure or result
@@ -116,15 +129,29 @@ class NotificationModule:
         if failure is not None:
             raise failure
 
+    def _finish_late(self, message: OutboundMessage, result: SendResult | BaseException | None) -> None:
+        """A straggler's call returned, on its own thread: record it there, and free its contact method."""
+        try:
+            if isinstance(result, SendResult):
+                self._record([(message, result)])
+            elif isinstance(result, BaseException):
+                log.error("send of notification %d failed: %r", message.notification_id, result)
+        except SQLAlchemyError:
+            log.warning("outcome of notification %d kept to record on a later pass", message.notification_id)
+        finally:
+            with self._lock:
+                self._busy.discard(int(message.extra["contact_method"]))
+
+    def _interrupt(self, items: Sequence[Interrupted]) -> None:
+        with self._lock:
+            self._interrupted.extend(items)
+
     def _give_back(self, messages: Sequence[OutboundMessage]) -> None:
         """Rows that must not go out now (acknowledged since, or no longer ours): those still ours go back to due,
         where the next pass cancels them or sends them."""
         with self.db.unit_of_work() as session:
             for m in messages:
                 notify.unsend(session, m.notification_id, int(m.extra["fence"]), now=self.clock.now())
-
-    def _call_all(self, messages: Sequence[OutboundMessage]) -> list[SendResult | BaseException | None]:
-        return self._calls.run(messages, self._guarded_call)
 
     def _guarded_call(self, message: OutboundMessage) -> SendResult | BaseException | None:
         try:
@@ -164,8 +191,7 @@ class NotificationModule:
             with self.db.unit_of_work() as session:
                 notify.record_batch(session, outcomes, now=self.clock.now(), retry=self.retry, rand=self.rand)
         except SQLAlchemyError:
-            self._interrupted.extend(outcomes)
-            self._interrupted.extend((m, r) for m, r in also_unsent if r is None)
+            self._interrupt([*outcomes, *((m, r) for m, r in also_unsent if r is None)])
             raise
 
     def next_due(self) -> datetime | None:
