@@ -116,12 +116,23 @@ class NotificationModule:
             self._give_back([m for m in messages if m.notification_id not in going])
         outcomes: list[tuple[OutboundMessage, SendResult]] = []
         failure: BaseException | None = None
-        results, stragglers = self._calls.run(ready, self._guarded_call, late=self._finish_late)
+        # Every contact method of the batch counts as busy while its call runs; a straggler's stays busy until its
+        # own thread has recorded it (marked before the calls, so that a straggler finishing at once cannot be
+        # marked busy after it has already freed its contact method).
+        with self._lock:
+            self._busy.update(int(m.extra["contact_method"]) for m in ready)
+        stragglers: set[int] = set()
+        try:
+            results, stragglers = self._calls.run(ready, self._guarded_call, late=self._finish_late)
+        finally:
+            with self._lock:
+                self._busy.difference_update(
+                    int(m.extra["contact_method"]) for i, m in enumerate(ready) if i not in stragglers
+                )
         for index, (message, result) in enumerate(zip(ready, results, strict=True)):
             if index in stragglers:
-                with self._lock:
-                    self._busy.add(int(message.extra["contact_method"]))
-            elif isinstance(result, SendResult):
+                continue
+            if isinstance(result, SendResult):
                 outcomes.append((message, result))
             elif isinstance(result, BaseException):
                 failure = failure or result
