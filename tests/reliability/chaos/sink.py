@@ -47,7 +47,13 @@ class WebhookSink:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender died half-way through the request: like any HTTP server, the receiver never
+                    # sees an incomplete request, so it is not a delivery.
+                    self.close_connection = True
+                    return
                 arrived = datetime.now(UTC)
                 headers = {k: v for k, v in self.headers.items()}
                 webhook_id = headers.get("webhook-id", headers.get("Webhook-Id", ""))
