@@ -51,8 +51,7 @@ def die_mid_send(w: World, owner: str) -> int:
         (claim,) = notify.claim(s, now=w.now(), owner=owner, lease=LEASE, limit=10)
     ctx = notify.SendContext(base_url="http://tocsin.test", throttle=w.throttle)
     with w.db.unit_of_work() as s:
-        message = notify.begin_send(s, claim, now=w.now(), ctx=ctx)
-    assert message is not None
+        (message,) = notify.begin_send_batch(s, [claim], now=w.now(), ctx=ctx)
     return message.notification_id
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from tests.scenarios.harness import World
 from tocsin.core.clock import SystemClock
-from tocsin.db.claims import Claim
 from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.runner import Runner
@@ -33,6 +33,16 @@ def one_step_policy(world: World, *names: str) -> str:
 def statuses(world: World) -> dict[int, str]:
     with world.db.reader() as s:
         return {n.id: n.status for n in s.execute(select(Notification)).scalars()}
+
+
+def release(world: World, notification_ids: list[int]) -> None:
+    """Drop the leases a test took by hand, so that the world's own worker may send these rows."""
+    with world.db.unit_of_work() as s:
+        for notification_id in notification_ids:
+            row = s.get(Notification, notification_id)
+            assert row is not None
+            row.lease_owner = None
+            row.lease_until = None
 
 
 def test_a_batch_sends_one_message_per_contact_method_and_the_rest_on_the_next_pass(world: World) -> None:
@@ -89,11 +99,7 @@ def test_a_row_claimed_again_by_another_worker_drops_out_of_the_batch(world: Wor
         notify.record_batch(s, [(messages[0], SendResult("delivered"))], now=world.now(), retry=world.notifier.retry)
     assert statuses(world) == {first.id: "sent", second.id: "pending"}
     # Clear the hand-made takeover so the world's own worker sends Bob's page when the scenario winds down.
-    with world.db.unit_of_work() as s:
-        row = s.get(Notification, second.id)
-        assert row is not None
-        row.lease_owner = None
-        row.lease_until = None
+    release(world, [second.id])
     world.run()
     world.expect_email("bob")
 
@@ -114,12 +120,7 @@ def test_a_claim_holds_first_pages_only_while_any_are_due(world: World) -> None:
         kinds = {(n.step_index, n.cycle) for n in notify_repo.get_many(s, [c.id for c in claims]).values()}
     # Bob's step-2 page for the old incident is due too, but it is not in the batch of the new first page.
     assert kinds == {(0, 0)}
-    with world.db.unit_of_work() as s:
-        for c in claims:
-            row = s.get(Notification, c.id)
-            assert row is not None
-            row.lease_owner = None
-            row.lease_until = None
+    release(world, [c.id for c in claims])
     world.run()
     world.expect_email("alice")
     world.expect_email("bob")
@@ -203,14 +204,12 @@ def test_claims_of_one_batch_are_recorded_together(world: World) -> None:
     assert kinds.count("notify_retry") == 1
     assert kinds.count("notify_failed") == 1
     # A stale claim (fence moved on) records nothing but its late outcome.
-    stale = Claim(id=messages[0].notification_id, fence=int(messages[0].extra["fence"]) + 5)
+    stale = replace(messages[0], extra={**messages[0].extra, "fence": int(messages[0].extra["fence"]) + 5})
     with world.db.unit_of_work() as s:
-        assert (
-            notify.record(s, stale.id, stale.fence, SendResult("failed"), now=world.now(), retry=world.notifier.retry)
-            == "sent"
-        )
+        assert notify.record_batch(s, [(stale, SendResult("failed"))], now=world.now(), retry=world.notifier.retry) == [
+            "sent"
+        ]
     world.run()
-    world.email.sent.clear()
 
 
 class HangingFor:

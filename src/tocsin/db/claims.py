@@ -10,11 +10,12 @@ writer, which serialises claims by itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, literal, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 
@@ -86,6 +87,16 @@ def lock_if_fenced(session: Session, model: Any, claim: Claim) -> Any | None:
     """The row, locked for this transaction, if our fence is still the current one; otherwise None."""
     stmt = select(model).where(model.id == claim.id, model.fence == claim.fence).with_for_update()
     return session.execute(stmt).scalar_one_or_none()
+
+
+def lock_claimed_many(session: Session, model: Any, claims: Iterable[Claim]) -> dict[int, Any]:
+    """Those of the claimed rows whose fence is still the claimer's, locked for this transaction, by id; a row
+    claimed again since is left out."""
+    wanted = sorted({(c.id, c.fence) for c in claims})
+    if not wanted:
+        return {}
+    stmt = select(model).where(tuple_(model.id, model.fence).in_(wanted)).order_by(model.id).with_for_update()
+    return {row.id: row for row in session.execute(stmt).scalars()}
 
 
 def next_due(session: Session, model: Any, *, due_column: Any, ready: ColumnElement[bool]) -> datetime | None:

@@ -3,10 +3,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, insert, select, tuple_, update
+from sqlalchemy import Select, and_, case, insert, select, update
 from sqlalchemy.orm import Session
 
-from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due, release_owned
+from tocsin.db.claims import Claim, claim_due, next_due, release_owned
+from tocsin.db.claims import lock_claimed_many as lock_many_fenced
 from tocsin.db.session import note_new_work
 from tocsin.db.tables import table_of
 from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
@@ -98,41 +99,13 @@ def release_claims_of(session: Session, owner: str) -> int:
     return release_owned(session, Escalation, owner=owner, ready=ACTIVE)
 
 
-def incident_of(session: Session, escalation_id: int) -> int | None:
-    found: int | None = session.execute(
-        select(Escalation.incident_id).where(Escalation.id == escalation_id)
-    ).scalar_one_or_none()
-    return found
-
-
-def lock_claimed(session: Session, c: Claim) -> Escalation | None:
-    row: Escalation | None = lock_if_fenced(session, Escalation, c)
-    return row
-
-
-def lock_incidents_of(session: Session, escalation_ids: Iterable[int]) -> dict[int, Incident]:
-    """The incidents of these escalations, locked in ascending id order: two workers locking overlapping sets
-    then queue behind each other instead of each holding a row the other waits for."""
-    wanted = list(set(escalation_ids))
-    if not wanted:
-        return {}
-    owners = select(Escalation.incident_id).where(Escalation.id.in_(wanted))
-    stmt = select(Incident).where(Incident.id.in_(owners)).order_by(Incident.id).with_for_update(of=Incident)
-    return {i.id: i for i in session.execute(stmt).scalars()}
+def incident_ids_of(escalation_ids: Iterable[int]) -> Select[int]:
+    """The query of these escalations' incident ids (to lock the incidents in one statement)."""
+    return select(Escalation.incident_id).where(Escalation.id.in_(list(set(escalation_ids))))
 
 
 def lock_claimed_many(session: Session, claims: Iterable[Claim]) -> dict[int, Escalation]:
-    """Those of the claimed escalations whose fence is still ours, locked for this transaction, by id."""
-    wanted = {(c.id, c.fence) for c in claims}
-    if not wanted:
-        return {}
-    stmt = (
-        select(Escalation)
-        .where(tuple_(Escalation.id, Escalation.fence).in_(sorted(wanted)))
-        .order_by(Escalation.id)
-        .with_for_update()
-    )
-    return {e.id: e for e in session.execute(stmt).scalars()}
+    return lock_many_fenced(session, Escalation, claims)
 
 
 def next_fire(session: Session) -> datetime | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
@@ -39,6 +39,16 @@ def get(session: Session, incident_id: int, *, for_update: bool = False) -> Inci
     if for_update:
         stmt = stmt.with_for_update()
     return session.execute(stmt).scalar_one_or_none()
+
+
+def lock_many(session: Session, ids: Iterable[int] | Select[Any]) -> dict[int, Incident]:
+    """Lock these incidents (ids, or a query of their ids) for the transaction, in ascending id order: every
+    batch takes them in the same order, so two batches sharing incidents queue instead of deadlocking."""
+    wanted = ids if isinstance(ids, Select) else sorted(set(ids))
+    if not isinstance(wanted, Select) and not wanted:
+        return {}
+    stmt = select(Incident).where(Incident.id.in_(wanted)).order_by(Incident.id).with_for_update(of=Incident)
+    return {i.id: i for i in session.execute(stmt).scalars()}
 
 
 def get_by_number(session: Session, number: int) -> Incident | None:

@@ -15,13 +15,12 @@ from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
-from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import timeline_row
 from tocsin.notify import repository as repo
 from tocsin.notify.rules import NotificationPlan, Rule, Urgency, idempotency_key, plan_notifications
+from tocsin.notify.service import ENGINE
 from tocsin.users import repository as user_repo
 
-ENGINE = Actor(label="notifier", source="engine")
 FALLBACK_TEXT = {
     "no_rules": "has no notification rules; not notified",
     "no_low_rules": "has no low-urgency rules; not notified",

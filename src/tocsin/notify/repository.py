@@ -4,17 +4,17 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import Select, and_, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due, release_owned
+from tocsin.db.claims import lock_claimed_many as lock_many_fenced
 from tocsin.db.session import note_new_work
 from tocsin.db.tables import table_of
 from tocsin.incidents.models import Incident
 from tocsin.notify.models import ContactMethod, Notification, NotificationRule
-from tocsin.services.models import Service
 from tocsin.users.models import User
 
 # Due for sending: new or retrying rows, and interrupted sends waiting for their one resend.
@@ -112,36 +112,15 @@ def sending_of(session: Session, owner: str) -> list[Notification]:
     return list(session.execute(stmt).scalars())
 
 
-def incidents_of(session: Session, notification_ids: Iterable[int]) -> dict[int, int]:
-    """The incident of each of these notifications that has one."""
-    wanted = list(set(notification_ids))
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Notification.id, Notification.incident_id).where(
-            Notification.id.in_(wanted), Notification.incident_id.is_not(None)
-        )
-    ).all()
-    return {r[0]: r[1] for r in rows if r[1] is not None}
-
-
-def lock_incidents(session: Session, incident_ids: Iterable[int]) -> dict[int, Incident]:
-    """Lock these incidents for the transaction, in ascending id order: every batch takes them in the same
-    order, so two batches sharing incidents cannot deadlock."""
-    wanted = sorted(set(incident_ids))
-    if not wanted:
-        return {}
-    stmt = select(Incident).where(Incident.id.in_(wanted)).order_by(Incident.id).with_for_update()
-    return {i.id: i for i in session.execute(stmt).scalars()}
+def incident_ids_of(notification_ids: Iterable[int]) -> Select[int | None]:
+    """The query of these notifications' incident ids (to lock the incidents in one statement)."""
+    return select(Notification.incident_id).where(
+        Notification.id.in_(list(set(notification_ids))), Notification.incident_id.is_not(None)
+    )
 
 
 def lock_claimed_many(session: Session, claims: Iterable[Claim]) -> dict[int, Notification]:
-    """The claimed rows whose fence is still the claimer's, locked; a row claimed again since is left out."""
-    fences = {c.id: c.fence for c in claims}
-    if not fences:
-        return {}
-    stmt = select(Notification).where(Notification.id.in_(list(fences))).order_by(Notification.id).with_for_update()
-    return {n.id: n for n in session.execute(stmt).scalars() if n.fence == fences[n.id]}
+    return lock_many_fenced(session, Notification, claims)
 
 
 def get_many(session: Session, notification_ids: Iterable[int]) -> dict[int, Notification]:
@@ -159,13 +138,6 @@ def recipients(session: Session, contact_method_ids: Iterable[int]) -> dict[int,
         return {}
     stmt = select(ContactMethod, User).join(User, User.id == ContactMethod.user_id).where(ContactMethod.id.in_(wanted))
     return {cm.id: (cm, user) for cm, user in session.execute(stmt)}
-
-
-def service_names(session: Session, service_ids: Iterable[int]) -> dict[int, str]:
-    wanted = list(set(service_ids))
-    if not wanted:
-        return {}
-    return {r[0]: r[1] for r in session.execute(select(Service.id, Service.name).where(Service.id.in_(wanted)))}
 
 
 def sending_states(session: Session, notification_ids: Iterable[int]) -> dict[int, tuple[int, str, str, str | None]]:

@@ -159,11 +159,11 @@ def begin_send_batch(
     """
     # Incidents first, then notifications: the order an acknowledgement takes them (it locks the incident, then
     # cancels its pending pages). The opposite order deadlocks with it on PostgreSQL.
-    incidents = repo.lock_incidents(session, repo.incidents_of(session, [c.id for c in claims]).values())
+    incidents = incident_repo.lock_many(session, repo.incident_ids_of(c.id for c in claims))
     rows = repo.lock_claimed_many(session, claims)
     people = repo.recipients(session, {n.contact_method_id for n in rows.values()})
     history = repo.sent_times_many(session, people.keys(), now - ctx.throttle.horizon)
-    services = repo.service_names(session, {i.service_id for i in incidents.values()})
+    services = service_repo.names(session, {i.service_id for i in incidents.values()})
     timeline: list[dict[str, Any]] = []
     messages: list[OutboundMessage] = []
     busy: set[int] = set(avoid)
@@ -189,14 +189,6 @@ def begin_send_batch(
         messages.append(_with_lease(message, n))
     incident_repo.add_timeline(session, timeline)
     return messages
-
-
-def begin_send(
-    session: Session, c: Claim, *, now: datetime, ctx: SendContext, send_lease: timedelta = SEND_LEASE
-) -> OutboundMessage | None:
-    """``begin_send_batch`` for one claim."""
-    messages = begin_send_batch(session, [c], now=now, ctx=ctx, send_lease=send_lease)
-    return messages[0] if messages else None
 
 
 def _with_lease(message: OutboundMessage, n: Notification) -> OutboundMessage:
@@ -423,27 +415,6 @@ def _record_one(
             )
         )
     return n.status
-
-
-def record(
-    session: Session,
-    notification_id: int,
-    fence: int,
-    result: SendResult,
-    *,
-    now: datetime,
-    retry: RetryPolicy,
-    rand: Callable[[], float] = random.random,
-) -> str:
-    """``record_batch`` for one outcome."""
-    n = repo.get(session, notification_id)
-    if n is None:
-        return "gone"
-    people = repo.recipients(session, [n.contact_method_id])
-    timeline: list[dict[str, Any]] = []
-    status = _record_one(session, n, fence, result, people, timeline, now, retry, rand)
-    incident_repo.add_timeline(session, timeline)
-    return status
 
 
 def fall_back(session: Session, failed: Notification, now: datetime) -> str:
