@@ -14,16 +14,28 @@ from sqlalchemy.orm import Session, sessionmaker
 WORK_CHANNEL = "tocsin_work"
 _NEW_WORK = "tocsin_new_work"
 
+# Kinds of new work, named after the engine modules that handle them.
+ESCALATION_WORK = "escalation"
+NOTIFICATION_WORK = "notification"
 
-def note_new_work(session: Session) -> None:
+
+def note_new_work(session: Session, kind: str | None = None) -> None:
     """Say that this transaction leaves work for the engine (a timer or a message due), so that engines wake when
-    it commits and not otherwise. On PostgreSQL the NOTIFY rides in the transaction itself: the server delivers it
-    on commit and drops it on rollback, with no extra connection."""
-    if session.info.get(_NEW_WORK):
+    it commits and not otherwise. ``kind`` names the module that handles it (``engine.wake``'s kinds), so that
+    only the lanes concerned wake; None stands for any kind. On PostgreSQL the NOTIFY rides in the transaction
+    itself, with the kind as its payload: the server delivers it on commit and drops it on rollback, with no
+    extra connection."""
+    kinds: set[str | None] = session.info.setdefault(_NEW_WORK, set())
+    if kind in kinds:
         return
-    session.info[_NEW_WORK] = True
+    kinds.add(kind)
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": WORK_CHANNEL})
+        session.execute(text("SELECT pg_notify(:channel, :kind)"), {"channel": WORK_CHANNEL, "kind": kind or ""})
+
+
+def _announced(kinds: set[str | None]) -> frozenset[str] | None:
+    """The kinds a committed transaction announced, None when one of them was 'any'."""
+    return None if None in kinds else frozenset(k for k in kinds if k is not None)
 
 
 def make_engine(
@@ -92,10 +104,11 @@ class Database:
         # sleeps of up to 100 ms, which under load costs more time than the transactions themselves. Re-entrant,
         # because a unit of work may open another in the same thread (as before, that one then waits on SQLite).
         self._write_gate: threading.RLock | None = threading.RLock() if self.is_sqlite else None
-        self._work_listeners: list[Callable[[], None]] = []
+        self._work_listeners: list[Callable[[frozenset[str] | None], None]] = []
 
-    def on_new_work(self, listener: Callable[[], None]) -> None:
-        """Called after each commit of a unit of work that noted new work (``note_new_work``)."""
+    def on_new_work(self, listener: Callable[[frozenset[str] | None], None]) -> None:
+        """Called after each commit of a unit of work that noted new work (``note_new_work``), with the kinds
+        it announced (None: any kind)."""
         self._work_listeners.append(listener)
 
     @contextmanager
@@ -115,9 +128,11 @@ class Database:
             session.close()
             if gate is not None:
                 gate.release()
-        if session.info.pop(_NEW_WORK, False):
+        kinds = session.info.pop(_NEW_WORK, None)
+        if kinds:
+            announced = _announced(kinds)
             for listener in self._work_listeners:
-                listener()
+                listener(announced)
 
     @contextmanager
     def reader(self) -> Iterator[Session]:

@@ -41,8 +41,9 @@ class PgListener:
                 with psycopg.connect(self.url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=1.0, stop_after=1):
-                            self.wakeup.notify()
+                        for note in conn.notifies(timeout=1.0, stop_after=1):
+                            # The payload names the kind of work (empty: any kind).
+                            self.wakeup.notify([note.payload] if note.payload else None)
             except psycopg.Error as exc:
                 # The database is away: the engine's tick keeps working; try to listen again shortly.
                 log.warning("LISTEN connection lost (%s); retrying", type(exc).__name__)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tocsin.core.clock import Clock
 from tocsin.engine.module import Module
-from tocsin.engine.wake import Wakeup
+from tocsin.engine.wake import WakeSignal, Wakeup
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,24 @@ def _first_line(exc: BaseException) -> str:
 
 def lane_of(module: Module) -> str:
     return str(getattr(module, "lane", DEFAULT_LANE))
+
+
+def _wakes_on(module: Module, kinds: frozenset[str] | None) -> bool:
+    """Whether a wake for ``kinds`` (None: any kind) concerns ``module``. A module without ``wakes_on`` is
+    concerned by every wake."""
+    wanted: frozenset[str] | None = getattr(module, "wakes_on", None)
+    return kinds is None or wanted is None or not wanted.isdisjoint(kinds)
+
+
+def _interests(modules: Sequence[Module]) -> frozenset[str] | None:
+    """The kinds of work that concern a lane; None when one of its modules wants every wake."""
+    kinds: set[str] = set()
+    for module in modules:
+        wanted: frozenset[str] | None = getattr(module, "wakes_on", None)
+        if wanted is None:
+            return None
+        kinds |= wanted
+    return frozenset(kinds)
 
 
 class Runner:
@@ -110,42 +128,97 @@ class Runner:
                 return total
         raise RuntimeError(f"engine still busy after {max_passes} passes")
 
-    def _sleep_for(self, modules: Sequence[Module]) -> float:
-        now = self.clock.now()
-        soonest: datetime | None = None
-        for module in modules:
-            try:
-                due = module.next_due()
-            except Exception:
-                log.exception("engine module %s could not say when it is next due", module.name)
-                return self.tick
-            if due is not None and (soonest is None or due < soonest):
-                soonest = due
-        if soonest is None:
-            return self.tick
-        return max(0.0, min(self.tick, (soonest - now).total_seconds()))
+    def _lane_loop(self, name: str, modules: Sequence[Module], signal: WakeSignal) -> None:
+        """Run this lane's modules until ``stop``.
 
-    def _lane_loop(self, name: str, modules: Sequence[Module], woken: threading.Event) -> None:
+        Between full passes (at least one per tick, as before) a pass runs only the modules that have something
+        to do: those whose kind of work a commit announced, those that handled something last time (more may be
+        due), and those whose own due time has come. The others keep the due time they last told: an empty claim
+        and its look-up cost as much as a small batch, and most wakes concern one module of the lane.
+        """
+        due: dict[str, datetime | None] = {}
+        known: set[str] = set()
+        again: set[str] = set()
+        last_full = float("-inf")
+        kinds: frozenset[str] | None = None
         while not self._stop.is_set():
             started = time.monotonic()
-            handled, failed = self._run_modules(modules)
+            full = kinds is None or started - last_full >= self.tick
+            now = self.clock.now()
+            chosen = [
+                m
+                for m in modules
+                if full
+                or m.name in again
+                or m.name not in known
+                or _wakes_on(m, kinds)
+                or ((at := due.get(m.name)) is not None and at <= now)
+            ]
+            if full:
+                last_full = started
+            handled, failed, busy = self._run_chosen(chosen)
             self.passes += 1
             if self.on_pass is not None:
                 self.on_pass(name, handled)
             if failed:
                 # The work that failed is still due (and may be this worker's to retry at once): without a pause
                 # the loop would spin on it for as long as the fault lasts.
-                woken.wait(self.tick)
-                woken.clear()
+                signal.wait(self.tick)
+                kinds = None
+                signal.take()
                 continue
-            if handled:
+            again = busy
+            for module in chosen:
+                if module.name not in again:
+                    due[module.name] = self._next_due(module)
+                    known.add(module.name)
+            if again:
+                kinds = signal.take() if signal.is_set() else frozenset()
                 continue
-            delay = self._sleep_for(modules)
-            if delay > 0 and woken.wait(delay):
-                woken.clear()
+            delay = self._sleep_until_due(due, known, modules, last_full)
+            kinds = frozenset()
+            if delay > 0 and signal.wait(delay):
                 rest = self.wake_gap - (time.monotonic() - started)
                 if rest > 0:
                     self._stop.wait(rest)
+            if signal.is_set():
+                kinds = signal.take()
+
+    def _run_chosen(self, modules: Sequence[Module]) -> tuple[int, bool, set[str]]:
+        """Run these modules once each: (items handled, whether one failed, the names of those that handled
+        something)."""
+        handled = 0
+        failed = False
+        busy: set[str] = set()
+        for module in modules:
+            n, bad = self._run_modules([module])
+            handled += n
+            failed = failed or bad
+            if n:
+                busy.add(module.name)
+        return handled, failed, busy
+
+    def _next_due(self, module: Module) -> datetime | None:
+        try:
+            return module.next_due()
+        except Exception:
+            log.exception("engine module %s could not say when it is next due", module.name)
+            # Unknown: look again on the next tick.
+            return None
+
+    def _sleep_until_due(
+        self, due: dict[str, datetime | None], known: set[str], modules: Sequence[Module], last_full: float
+    ) -> float:
+        """Seconds until the earliest due time the lane's modules told, and never past the next full pass."""
+        until_full = max(0.0, self.tick - (time.monotonic() - last_full))
+        now = self.clock.now()
+        soonest = until_full
+        for module in modules:
+            at = due.get(module.name)
+            if module.name not in known or at is None:
+                continue
+            soonest = min(soonest, max(0.0, (at - now).total_seconds()))
+        return soonest
 
     def loop(self) -> None:
         """Run every lane until ``stop``: the first in this thread, the others in threads of their own."""
@@ -153,24 +226,24 @@ class Runner:
         if not lanes:
             self._stop.wait()
             return
-        events = [self.wakeup.listen() for _ in lanes]
+        signals = [self.wakeup.listen(_interests(modules)) for _name, modules in lanes]
         threads = [
             threading.Thread(
-                target=self._lane_loop, args=(name, modules, event), name=f"tocsin-engine-{name}", daemon=True
+                target=self._lane_loop, args=(name, modules, signal), name=f"tocsin-engine-{name}", daemon=True
             )
-            for (name, modules), event in zip(lanes[1:], events[1:], strict=True)
+            for (name, modules), signal in zip(lanes[1:], signals[1:], strict=True)
         ]
         for t in threads:
             t.start()
         try:
-            self._lane_loop(lanes[0][0], lanes[0][1], events[0])
+            self._lane_loop(lanes[0][0], lanes[0][1], signals[0])
         finally:
             self._stop.set()
             self.wakeup.notify()
             for t in threads:
                 t.join()
-            for event in events:
-                self.wakeup.forget(event)
+            for signal in signals:
+                self.wakeup.forget(signal)
             for module in self.modules:
                 close = getattr(module, "close", None)
                 if callable(close):

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim, claim_due, next_due, release_owned
 from tocsin.db.claims import lock_claimed_many as lock_many_fenced
-from tocsin.db.session import note_new_work
+from tocsin.db.session import ESCALATION_WORK, note_new_work
 from tocsin.db.tables import table_of
 from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
 from tocsin.incidents.models import Incident
@@ -55,7 +55,7 @@ def add_escalations(session: Session, rows: list[dict[str, object]]) -> None:
     if rows:
         session.execute(insert(table_of(Escalation)), rows)
         if any(r.get("next_fire_at") is not None for r in rows):
-            note_new_work(session)
+            note_new_work(session, ESCALATION_WORK)
 
 
 def of_incident(session: Session, incident_id: int, *, for_update: bool = False) -> Escalation | None:

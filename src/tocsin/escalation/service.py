@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.db.claims import Claim
-from tocsin.db.session import note_new_work
+from tocsin.db.session import ESCALATION_WORK, note_new_work
 from tocsin.escalation import planner
 from tocsin.escalation import repository as repo
 from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
@@ -296,7 +296,7 @@ def restart(session: Session, incident: Incident, *, now: datetime) -> None:
     esc.step_index = 0
     esc.cycle = 0
     esc.next_fire_at = now
-    note_new_work(session)
+    note_new_work(session, ESCALATION_WORK)
     esc.lease_owner = None
     esc.lease_until = None
     esc.fence += 1

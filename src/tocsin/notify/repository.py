@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due, release_owned
 from tocsin.db.claims import lock_claimed_many as lock_many_fenced
-from tocsin.db.session import note_new_work
+from tocsin.db.session import NOTIFICATION_WORK, note_new_work
 from tocsin.db.tables import table_of
 from tocsin.incidents.models import Incident
 from tocsin.notify.models import ContactMethod, Notification, NotificationRule
@@ -65,7 +65,7 @@ def add_notifications(session: Session, rows: list[dict[str, Any]]) -> int:
     # One batched statement for all rows; RETURNING lists only the rows that went in.
     added = len(session.execute(stmt, rows).all())
     if added:
-        note_new_work(session)
+        note_new_work(session, NOTIFICATION_WORK)
     return added
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.core.errors import InvalidInput, NotFound
 from tocsin.db.claims import Claim
-from tocsin.db.session import note_new_work
+from tocsin.db.session import NOTIFICATION_WORK, note_new_work
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
@@ -594,7 +594,7 @@ def send_test(session: Session, contact_method_id: int, *, now: datetime) -> Not
     )
     session.add(n)
     session.flush()
-    note_new_work(session)
+    note_new_work(session, NOTIFICATION_WORK)
     return n
 
 

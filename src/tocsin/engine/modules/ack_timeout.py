@@ -10,6 +10,8 @@ from tocsin.incidents import service as incidents
 
 class AckTimeoutModule:
     name = "ack_timeout"
+    # Its work comes due with time alone: it runs when its due time comes and on every full pass.
+    wakes_on: frozenset[str] = frozenset()
 
     def __init__(self, db: Database) -> None:
         self.db = db

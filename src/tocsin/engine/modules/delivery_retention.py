@@ -15,6 +15,8 @@ from tocsin.db.session import Database
 
 class DeliveryRetentionModule:
     name = "delivery_retention"
+    # Its work comes due with time alone: it runs when its due time comes and on every full pass.
+    wakes_on: frozenset[str] = frozenset()
 
     KEEP = timedelta(days=7)
     CHUNK = 5000

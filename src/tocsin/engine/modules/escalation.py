@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import OperationalError
 
 from tocsin.db.claims import Claim
-from tocsin.db.session import Database
+from tocsin.db.session import ESCALATION_WORK, Database
 from tocsin.escalation import service as escalation
 
 log = logging.getLogger(__name__)
@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 class EscalationModule:
     name = "escalation"
+    # Woken by commits that arm or move escalation timers; otherwise by its own due time.
+    wakes_on = frozenset({ESCALATION_WORK})
 
     # A small batch, as in the notifier: the runner sends pages only between batches, so the first pages of a
     # burst of incidents go out after 50 fires rather than after all of them.

@@ -17,6 +17,8 @@ from tocsin.oncall import service as oncall
 
 class HandoffModule:
     name = "handoff"
+    # Its work comes due with time alone: it runs when its due time comes and on every full pass.
+    wakes_on: frozenset[str] = frozenset()
 
     LOOKBACK = timedelta(minutes=10)
     # How far ahead to look for the next handoff to wake up for; beyond it the cadence takes over.

@@ -14,6 +14,8 @@ from tocsin.heartbeats import service as heartbeats
 
 class HeartbeatModule:
     name = "heartbeat"
+    # Its work comes due with time alone: it runs when its due time comes and on every full pass.
+    wakes_on: frozenset[str] = frozenset()
 
     def __init__(self, db: Database) -> None:
         self.db = db

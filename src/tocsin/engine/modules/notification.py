@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from tocsin.core.clock import Clock
-from tocsin.db.session import Database
+from tocsin.db.session import NOTIFICATION_WORK, Database
 from tocsin.engine.spillover import Spillover
 from tocsin.notify import service as notify
 from tocsin.notify.providers.base import OutboundMessage, ProviderRegistry, SendResult
@@ -40,6 +40,7 @@ class NotificationModule:
     name = "notification"
     # Sends run on their own thread, so a backlog of provider calls never delays an escalation timer.
     lane = "sends"
+    wakes_on = frozenset({NOTIFICATION_WORK})
 
     def __init__(
         self,

@@ -12,6 +12,8 @@ from tocsin.engine.cadence import Cadence
 
 class SilenceReminderModule:
     name = "silence_reminders"
+    # Its work comes due with time alone: it runs when its due time comes and on every full pass.
+    wakes_on: frozenset[str] = frozenset()
 
     def __init__(self, db: Database, *, every: timedelta = timedelta(seconds=30)) -> None:
         self.db = db
