@@ -1,8 +1,9 @@
 """From an event's 2xx to the page leaving Tocsin, and how many pages a second the engine sends.
 
-Both run Tocsin as real processes (``tocsin serve`` with its in-process engine; ``tocsin worker``) that page
-people through signed webhooks to a local sink. Loopback is refused by the SSRF guard unless allow-listed, hence
-``TOCSIN_OUTBOUND_ALLOWLIST=127.0.0.1``.
+Both run Tocsin as real processes that page people through signed webhooks to a local sink: ``tocsin serve``
+with its in-process engine, or ``tocsin serve`` without one beside a ``tocsin worker`` on the same SQLite file
+(each process then has an interpreter, and so a core, of its own). Loopback is refused by the SSRF guard unless
+allow-listed, hence ``TOCSIN_OUTBOUND_ALLOWLIST=127.0.0.1``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import math
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,7 @@ def _title(arrival: Arrival) -> str:
 
 
 async def _event_to_page(
-    url: str, *, rate: float, seconds: float, workdir: Path, profile_dir: Path | None
+    url: str, *, rate: float, seconds: float, workdir: Path, profile_dir: Path | None, worker: bool
 ) -> dict[str, Any]:
     sink = WebhookSink()
     await sink.start()
@@ -55,8 +57,15 @@ async def _event_to_page(
         seed.paging_world, url, people=math.ceil(total / seed.PAGES_PER_PERSON), webhook_base=sink.url
     )
     env = {"TOCSIN_DATABASE_URL": url, "TOCSIN_OUTBOUND_ALLOWLIST": "127.0.0.1"}
-    server = await asyncio.to_thread(procs.tocsin_serve, env, log_dir=workdir)
-    cpu_at_start = server.cpu_seconds()
+    engine: procs.Process | None = None
+    if worker:
+        engine = await asyncio.to_thread(procs.tocsin_worker, env, log_dir=workdir)
+        server = await asyncio.to_thread(procs.tocsin_serve, {**env, "TOCSIN_RUN_WORKER": "false"}, log_dir=workdir)
+    else:
+        server = await asyncio.to_thread(procs.tocsin_serve, env, log_dir=workdir)
+    processes = [server] if engine is None else [server, engine]
+
+    cpu_at_start = {p.name: p.cpu_seconds() for p in processes}
     run = uuid.uuid4().hex[:8]
     answered: dict[str, float] = {}
 
@@ -76,6 +85,10 @@ async def _event_to_page(
         # The sampler is entered and left in a thread: py-spy is waited for, which must not stall the sink.
         sampler = profiling.maybe(server.pid, profile_dir, "event-to-page-server")
         await asyncio.to_thread(sampler.__enter__)
+        engine_sampler: AbstractContextManager[None] = (
+            profiling.maybe(engine.pid, profile_dir, "event-to-page-worker") if engine else nullcontext()
+        )
+        await asyncio.to_thread(engine_sampler.__enter__)
         try:
             assert server.port is not None
             load = await openloop.run(
@@ -83,12 +96,14 @@ async def _event_to_page(
             )
             await sink.wait_for(load.ok, within=max(30.0, seconds * 6))
             gave_up = time.monotonic()
-            rss = server.peak_rss_mb()
-            cpu = server.cpu_seconds() - cpu_at_start
+            rss = max(p.peak_rss_mb() for p in processes)
+            cpu_used = {p.name: p.cpu_seconds() - cpu_at_start[p.name] for p in processes}
         finally:
+            await asyncio.to_thread(engine_sampler.__exit__, None, None, None)
             await asyncio.to_thread(sampler.__exit__, None, None, None)
     finally:
-        await asyncio.to_thread(server.stop)
+        for p in processes:
+            await asyncio.to_thread(p.stop)
         await sink.stop()
     first_page: dict[str, float] = {}
     for a in sink.arrivals:
@@ -98,6 +113,7 @@ async def _event_to_page(
     missing = [gave_up - at for t, at in answered.items() if t not in first_page]
     spread = percentiles(delays + missing)
     return {
+        "processes": "tocsin serve + tocsin worker" if engine else "tocsin serve",
         "rate_per_s": rate,
         "events_sent": load.sent,
         "events_accepted": load.ok,
@@ -113,13 +129,24 @@ async def _event_to_page(
         "event_to_page_max_ms": round(spread["max"] * 1000, 1),
         "server_peak_rss_mb": rss,
         # Everything the server did per event: HTTP, ingest, firing the step, sending the page, recording it.
-        "server_cpu_ms_per_event": round(cpu * 1000 / max(1, load.ok), 3),
+        "server_cpu_ms_per_event": round(sum(cpu_used.values()) * 1000 / max(1, load.ok), 3),
+        # With a worker beside the server, what each process spent (HTTP and ingest; the engine).
+        **(
+            {f"{name}_cpu_ms_per_event": round(sec * 1000 / max(1, load.ok), 3) for name, sec in cpu_used.items()}
+            if engine
+            else {}
+        ),
     }
 
 
-def event_to_page(*, rate: float, seconds: float, workdir: Path, profile_dir: Path | None = None) -> dict[str, Any]:
+def event_to_page(
+    *, rate: float, seconds: float, workdir: Path, profile_dir: Path | None = None, worker: bool = True
+) -> dict[str, Any]:
+    """``worker``: the engine runs in a ``tocsin worker`` beside the server; otherwise inside ``tocsin serve``."""
     with fresh_database("sqlite", workdir) as url:
-        return asyncio.run(_event_to_page(url, rate=rate, seconds=seconds, workdir=workdir, profile_dir=profile_dir))
+        return asyncio.run(
+            _event_to_page(url, rate=rate, seconds=seconds, workdir=workdir, profile_dir=profile_dir, worker=worker)
+        )
 
 
 def notification_throughput(*, messages: int, workdir: Path, profile_dir: Path | None = None) -> dict[str, Any]:

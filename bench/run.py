@@ -96,12 +96,16 @@ BENCHMARKS: dict[str, Bench] = {
         if p.backlog_pending
         else None
     ),
+    # `tocsin serve` for HTTP and ingest beside one `tocsin worker` for the engine, on one SQLite file.
     "event-to-page": lambda p, d, prof: paging.event_to_page(
         rate=p.page_rate, seconds=p.page_seconds, workdir=d, profile_dir=prof
     ),
-    # The same at three fifths of the rate: how the path behaves below the single process's capacity.
+    # One `tocsin serve` doing everything under one interpreter lock, at the same rate and at three fifths of it.
+    "event-to-page-one-process": lambda p, d, prof: paging.event_to_page(
+        rate=p.page_rate, seconds=p.page_seconds, workdir=d, profile_dir=prof, worker=False
+    ),
     "event-to-page-light": lambda p, d, prof: paging.event_to_page(
-        rate=round(p.page_rate * 0.6), seconds=p.page_seconds, workdir=d, profile_dir=prof
+        rate=round(p.page_rate * 0.6), seconds=p.page_seconds, workdir=d, profile_dir=prof, worker=False
     ),
     "notify-throughput": lambda p, d, prof: paging.notification_throughput(
         messages=p.notify_messages, workdir=d, profile_dir=prof
