@@ -29,10 +29,30 @@ class EscalationModule:
         self.batch = batch
 
     def run_once(self, now: datetime) -> int:
+        if self.db.is_sqlite:
+            claimed = self._claim_and_fire(now)
+            if claimed is not None:
+                return claimed
         with self.db.unit_of_work() as session:
             claims = escalation.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
         if claims:
             self.fire(claims, now)
+        return len(claims)
+
+    def _claim_and_fire(self, now: datetime) -> int | None:
+        """Claim and fire in one transaction: on SQLite a write transaction holds the whole database, so nobody
+        can come between them, and the batch costs one transaction instead of two. (On PostgreSQL the claim's
+        row locks taken before the incidents' would deadlock with an acknowledgement, which locks the incident
+        first.) None when the batch failed: it is rolled back, and the two-step path fires it one by one."""
+        try:
+            with self.db.unit_of_work() as session:
+                claims = escalation.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
+                escalation.fire_claimed_batch(session, claims, now=now)
+        except OperationalError:
+            raise
+        except Exception:
+            log.exception("firing a batch of escalations failed; claiming again to fire them one by one")
+            return None
         return len(claims)
 
     def fire(self, claims: Sequence[Claim], now: datetime) -> None:

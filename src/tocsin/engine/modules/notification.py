@@ -22,8 +22,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from tocsin.core.clock import Clock
+from tocsin.db.claims import Claim
 from tocsin.db.session import NOTIFICATION_WORK, Database
 from tocsin.engine.spillover import Spillover
 from tocsin.notify import service as notify
@@ -81,18 +83,35 @@ class NotificationModule:
 
     def run_once(self, now: datetime) -> int:
         resumed = self._resume()
-        with self.db.unit_of_work() as session:
-            claims = notify.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.senders)
+        if self.db.is_sqlite:
+            # One transaction for the claim and marking the batch sending: a SQLite write transaction holds the
+            # whole database, so nothing can come between them. (On PostgreSQL the claim's row locks, taken
+            # before the incidents', would deadlock with an acknowledgement, which locks the incident first.)
+            with self._lock:
+                busy = set(self._busy)
+            with self.db.unit_of_work() as session:
+                claims = notify.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.senders)
+                messages = self._begin(session, claims, busy)
+        else:
+            with self.db.unit_of_work() as session:
+                claims = notify.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.senders)
+            if not claims:
+                return resumed
+            with self._lock:
+                busy = set(self._busy)
+            with self.db.unit_of_work() as session:
+                messages = self._begin(session, claims, busy)
         if not claims:
             return resumed
-        with self._lock:
-            busy = set(self._busy)
-        with self.db.unit_of_work() as session:
-            messages = notify.begin_send_batch(
-                session, claims, now=self.clock.now(), ctx=self.ctx, send_lease=self.send_lease, avoid=busy
-            )
         self._send(messages)
         return resumed + len(claims)
+
+    def _begin(self, session: Session, claims: Sequence[Claim], busy: set[int]) -> list[OutboundMessage]:
+        if not claims:
+            return []
+        return notify.begin_send_batch(
+            session, claims, now=self.clock.now(), ctx=self.ctx, send_lease=self.send_lease, avoid=busy
+        )
 
     def _resume(self) -> int:
         with self._lock:
