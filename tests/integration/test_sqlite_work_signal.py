@@ -41,7 +41,7 @@ def databases(url: str) -> Iterator[tuple[Database, Database]]:
 
 def watching(db: Database, wakeup: Wakeup, **kw: float) -> SqliteWorkWatcher:
     assert db.sqlite_path is not None
-    watcher = SqliteWorkWatcher(db.sqlite_path, wakeup, written_here=db.wrote_signal, **kw)  # type: ignore[arg-type]
+    watcher = SqliteWorkWatcher(db.sqlite_path, wakeup, written_here=db.wrote_signal, **kw)
     watcher.start()
     return watcher
 

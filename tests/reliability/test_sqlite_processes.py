@@ -48,7 +48,7 @@ def test_a_page_for_an_event_sent_to_serve_leaves_a_separate_worker_at_once(
         env={"TOCSIN_RUN_WORKER": "false", "TOCSIN_ENGINE_TICK_SECONDS": str(TICK_SECONDS)},
     )
     server.start()
-    latencies = []
+    latencies: list[float] = []
     try:
         with httpx.Client(base_url=server.base_url, timeout=10) as client:
             for n in range(EVENTS):
@@ -66,7 +66,7 @@ def test_a_page_for_an_event_sent_to_serve_leaves_a_separate_worker_at_once(
                 )
                 assert response.status_code == 202, response.text
                 wait_for(
-                    lambda n=n: len(sink.deliveries()) > n,  # type: ignore[misc]
+                    lambda: len(sink.deliveries()) > len(latencies),
                     timeout=3 * TICK_SECONDS,
                     what=f"page {n + 1}",
                     describe=lambda: f"worker:\n{worker.log_text()[-3000:]}\nserve:\n{server.tail()}",
