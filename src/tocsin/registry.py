@@ -4,6 +4,7 @@ from tocsin.alerts import models as alerts_models
 from tocsin.alerts import noise_models
 from tocsin.audit import models as audit_models
 from tocsin.auth import models as auth_models
+from tocsin.db import work_signal as work_signal_models
 from tocsin.db.base import Base
 from tocsin.escalation import models as escalation_models
 from tocsin.heartbeats import models as heartbeats_models
@@ -30,4 +31,5 @@ __all__ = [
     "services_models",
     "teams_models",
     "users_models",
+    "work_signal_models",
 ]

@@ -29,6 +29,7 @@ from tocsin.engine.modules.heartbeat import HeartbeatModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.modules.silences import SilenceReminderModule
 from tocsin.engine.runner import Runner
+from tocsin.engine.sqlite_signal import SqliteWorkWatcher
 from tocsin.engine.wake import Wakeup
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
@@ -54,7 +55,7 @@ class Runtime:
     providers: ProviderRegistry = field(default_factory=ProviderRegistry)
     engine: Runner | None = None
     _link_secret: bytes | None = None
-    _listener: PgListener | None = None
+    _listener: PgListener | SqliteWorkWatcher | None = None
 
     @classmethod
     def build(
@@ -160,13 +161,26 @@ class Runtime:
         self.metrics.watch_engine(stats)
         return self.engine
 
-    def start_listener(self) -> PgListener | None:
-        """On PostgreSQL, wake this process's engine when another process commits new work."""
+    def start_listener(self) -> PgListener | SqliteWorkWatcher | None:
+        """Wake this process's engine when another process commits new work: LISTEN on PostgreSQL, the work signal
+        row on a SQLite file (nothing for an in-memory database, which no other process can reach)."""
+        if self._listener is not None:
+            return self._listener
+        listener: PgListener | SqliteWorkWatcher
         if self.db.is_sqlite:
-            return None
-        self._listener = PgListener(self.settings.database_url, self.wakeup)
-        self._listener.start()
-        return self._listener
+            if self.db.sqlite_path is None:
+                return None
+            listener = SqliteWorkWatcher(
+                self.db.sqlite_path,
+                self.wakeup,
+                poll=self.settings.sqlite_wake_poll_seconds,
+                written_here=self.db.wrote_signal,
+            )
+        else:
+            listener = PgListener(self.settings.database_url, self.wakeup)
+        listener.start()
+        self._listener = listener
+        return listener
 
     def preload_link_secret(self) -> None:
         """Load (or create) the link key outside any transaction.
@@ -211,3 +225,4 @@ class Runtime:
             self.engine.stop()
         if self._listener is not None:
             self._listener.stop()
+            self._listener = None

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     run_worker: bool = True
     worker_id: str | None = None
     engine_tick_seconds: float = Field(default=1.0, gt=0, le=5)
+    # On a SQLite file, how often each engine looks whether another process committed new work (the work signal).
+    sqlite_wake_poll_seconds: float = Field(default=0.01, gt=0, le=1)
     # How long a worker's claim on due work holds before another worker may take the work over; a send in flight
     # is declared ambiguous after twice this, so keep it well above the providers' 10 s timeout in production.
     engine_lease_seconds: float = Field(default=30.0, ge=1, le=600)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from tocsin.db import migrate
 from tocsin.registry import metadata
@@ -67,3 +67,18 @@ def test_migrations_match_the_models(fresh_url: str) -> None:
     finally:
         engine.dispose()
     assert diff == []
+
+
+def test_the_work_signal_migration_creates_a_row_per_kind_of_work(fresh_url: str) -> None:
+    migrate.upgrade(fresh_url, "0004")
+    assert "work_signal" not in schema_of(fresh_url)
+    migrate.upgrade(fresh_url, "0005")
+    engine = create_engine(fresh_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, version FROM work_signal ORDER BY id")).all()
+            assert [tuple(r) for r in rows] == [(1, 0), (2, 0), (3, 0)]
+    finally:
+        engine.dispose()
+    migrate.downgrade(fresh_url, "0004")
+    assert "work_signal" not in schema_of(fresh_url)

@@ -2,40 +2,80 @@
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
+import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
+
+from tocsin.db.work_signal import BUMP_SQL, SIGNAL_IDS
+from tocsin.db.work_signal import ESCALATION_WORK as ESCALATION_WORK  # the kinds of work, beside note_new_work
+from tocsin.db.work_signal import NOTIFICATION_WORK as NOTIFICATION_WORK
+
+log = logging.getLogger(__name__)
 
 # The PostgreSQL channel on which a committed transaction tells every process's engine that it left due work.
 WORK_CHANNEL = "tocsin_work"
 _NEW_WORK = "tocsin_new_work"
-
-# Kinds of new work, named after the engine modules that handle them.
-ESCALATION_WORK = "escalation"
-NOTIFICATION_WORK = "notification"
+# In a session's info: the Database that made it signals new work to other processes through the work_signal row
+# (a SQLite file), and the version this transaction bumped that row to.
+_SIGNAL_DB = "tocsin_signal_db"
+_SIGNAL_VERSION = "tocsin_signal_version"
+WRITER_LOCK_SUFFIX = "-writer.lock"
 
 
 def note_new_work(session: Session, kind: str | None = None) -> None:
     """Say that this transaction leaves work for the engine (a timer or a message due), so that engines wake when
-    it commits and not otherwise. ``kind`` names the module that handles it (``engine.wake``'s kinds), so that
-    only the lanes concerned wake; None stands for any kind. On PostgreSQL the NOTIFY rides in the transaction
-    itself, with the kind as its payload: the server delivers it on commit and drops it on rollback, with no
-    extra connection."""
+    it commits and not otherwise. ``kind`` names the module that handles it (``ESCALATION_WORK``,
+    ``NOTIFICATION_WORK``), so that only the engine lanes concerned wake; None stands for any kind. On PostgreSQL
+    the NOTIFY rides in the transaction itself, with the kind as its payload: the server delivers it on commit and
+    drops it on rollback, with no extra connection. On a SQLite file the transaction bumps the kind's work signal
+    row instead, which the engines of other processes watch (``engine/sqlite_signal.py``)."""
     kinds: set[str | None] = session.info.setdefault(_NEW_WORK, set())
     if kind in kinds:
         return
     kinds.add(kind)
-    if session.get_bind().dialect.name == "postgresql":
+    signal_db: Database | None = session.info.get(_SIGNAL_DB)
+    if signal_db is not None:
+        signal_db._bump_signal(session, kind)
+    elif session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, :kind)"), {"channel": WORK_CHANNEL, "kind": kind or ""})
 
 
 def _announced(kinds: set[str | None]) -> frozenset[str] | None:
     """The kinds a committed transaction announced, None when one of them was 'any'."""
     return None if None in kinds else frozenset(k for k in kinds if k is not None)
+
+
+def sqlite_file_path(url: str) -> str | None:
+    """The absolute path of the SQLite database file a URL names; None for an in-memory database or another kind.
+
+    ``sqlite:///relative.db`` is relative to the current directory (as SQLite opens it), ``sqlite:////abs/x.db``
+    absolute; a query string is not part of the path. With ``?uri=true`` the database is a SQLite URI
+    (``file:x.db?mode=memory``).
+    """
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite"):
+        return None
+    database = parsed.database or ""
+    query = {key: (value[-1] if isinstance(value, tuple) else value) for key, value in parsed.query.items()}
+    if str(query.get("uri", "")).lower() in ("true", "1") and database.startswith("file:"):
+        database, _, uri_query = database.removeprefix("file:").partition("?")
+        if "mode=memory" in uri_query or query.get("mode") == "memory":
+            return None
+        if database.startswith("//"):
+            # file://host/path: only an empty host or localhost is allowed, as for SQLite itself.
+            database = "/" + database[2:].partition("/")[2]
+    if database in ("", ":memory:"):
+        return None
+    return os.path.abspath(database)
 
 
 def make_engine(
@@ -94,9 +134,6 @@ class Database:
         self.engine = make_engine(
             url, sqlite_synchronous=sqlite_synchronous, idle_transaction_timeout=idle_transaction_timeout
         )
-        self._sessions = sessionmaker(
-            self.engine.execution_options(tocsin_writer=True), expire_on_commit=False, autoflush=True
-        )
         self._readers = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.is_sqlite = url.startswith("sqlite")
         # SQLite has one writer. Writers of this process (ingest, each engine lane, web requests) queue here, and
@@ -105,6 +142,26 @@ class Database:
         # because a unit of work may open another in the same thread (as before, that one then waits on SQLite).
         self._write_gate: threading.RLock | None = threading.RLock() if self.is_sqlite else None
         self._work_listeners: list[Callable[[frozenset[str] | None], None]] = []
+        # A SQLite file may be shared by several processes (``tocsin serve`` and ``tocsin worker``s). Their writers
+        # queue on an exclusive flock of a side file, taken by the outermost unit of work of the thread that holds
+        # the gate above: the kernel hands it to the next waiter the moment it is released. The database file
+        # itself is never opened here: closing any descriptor of it would drop SQLite's own POSIX locks.
+        self.sqlite_path = sqlite_file_path(url) if self.is_sqlite else None
+        self.writer_lock_path = self.sqlite_path + WRITER_LOCK_SUFFIX if self.sqlite_path else None
+        self._lock_fd: int | None = None
+        self._lock_pid = 0
+        self._gate_depth = 0  # units of work open in the thread that holds the gate (changed only by that thread)
+        # Work signal versions this process committed, so that its own watcher does not wake its engine twice.
+        self._signal_lock = threading.Lock()
+        self._signals_written: deque[tuple[int, int]] = deque(maxlen=256)
+        self._signal_missing_logged = False
+        session_info = {_SIGNAL_DB: self} if self.sqlite_path else None
+        self._sessions = sessionmaker(
+            self.engine.execution_options(tocsin_writer=True),
+            expire_on_commit=False,
+            autoflush=True,
+            info=session_info,
+        )
 
     def on_new_work(self, listener: Callable[[frozenset[str] | None], None]) -> None:
         """Called after each commit of a unit of work that noted new work (``note_new_work``), with the kinds
@@ -117,22 +174,86 @@ class Database:
         gate = self._write_gate
         if gate is not None:
             gate.acquire()
+            try:
+                self._enter_gate()
+            except BaseException:
+                gate.release()
+                raise
         session = self._sessions()
         try:
             yield session
             session.commit()
+            versions = session.info.pop(_SIGNAL_VERSION, None)
+            if versions:
+                with self._signal_lock:
+                    self._signals_written.extend(versions)
         except BaseException:
             session.rollback()
             raise
         finally:
-            session.close()
-            if gate is not None:
-                gate.release()
+            try:
+                session.close()
+            finally:
+                if gate is not None:
+                    try:
+                        self._leave_gate()
+                    finally:
+                        gate.release()
         kinds = session.info.pop(_NEW_WORK, None)
         if kinds:
             announced = _announced(kinds)
             for listener in self._work_listeners:
                 listener(announced)
+
+    # --- the cross-process writer lock (SQLite files) --------------------------------------------------------------
+    def _enter_gate(self) -> None:
+        """Called with the in-process gate held: the outermost unit of work of this thread takes the flock."""
+        if self._gate_depth == 0 and self.writer_lock_path is not None:
+            fcntl.flock(self._writer_lock_fd(), fcntl.LOCK_EX)
+        self._gate_depth += 1
+
+    def _leave_gate(self) -> None:
+        self._gate_depth -= 1
+        if self._gate_depth == 0 and self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _writer_lock_fd(self) -> int:
+        # Opened once per process: a forked child shares its parent's open file, and so its flock, and must not
+        # use it (its LOCK_UN would release the parent's lock). Not inherited by programs this process runs.
+        pid = os.getpid()
+        if self._lock_fd is None or self._lock_pid != pid:
+            assert self.writer_lock_path is not None
+            self._lock_fd = os.open(self.writer_lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self._lock_pid = pid
+        return self._lock_fd
+
+    # --- the work signal (SQLite files) -----------------------------------------------------------------------------
+    def _bump_signal(self, session: Session, kind: str | None) -> None:
+        # On the driver's connection, inside the session's transaction: through SQLAlchemy the statement would cost
+        # three times as much CPU as SQLite spends on it.
+        driver = session.connection().connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        try:
+            row = SIGNAL_IDS.get(kind, SIGNAL_IDS[None])
+            rows = driver.execute(BUMP_SQL, (row,)).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            # A schema older than the work signal: other processes' engines only hear of this work on their tick.
+            # SQLite keeps the transaction after a statement that could not be prepared.
+            if not self._signal_missing_logged:
+                self._signal_missing_logged = True
+                log.warning("work signal not written (%s); is the database migrated?", exc)
+            return
+        session.info.setdefault(_SIGNAL_VERSION, []).append((row, int(rows[0][0])))
+
+    def wrote_signal(self, row: int, after: int, upto: int) -> bool:
+        """Whether every version in (after, upto] of the work signal ``row`` was committed by this process."""
+        if upto <= after or upto - after > 64:
+            return False
+        with self._signal_lock:
+            written = set(self._signals_written)
+        return all((row, v) in written for v in range(after + 1, upto + 1))
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
@@ -150,3 +271,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        gate = self._write_gate
+        # Close the lock file only when no unit of work holds it (one still running keeps it to its end).
+        if gate is not None and self._lock_fd is not None and gate.acquire(timeout=1.0):
+            try:
+                if self._gate_depth == 0 and self._lock_pid == os.getpid():
+                    os.close(self._lock_fd)
+                    self._lock_fd = None
+            finally:
+                gate.release()

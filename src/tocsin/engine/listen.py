@@ -1,6 +1,6 @@
 """Cross-process wakeups on PostgreSQL: LISTEN on a channel that committers NOTIFY after new work.
 
-SQLite deployments run one process, where the in-process Wakeup is enough.
+On a SQLite file, ``engine/sqlite_signal.py`` plays this part.
 """
 
 from __future__ import annotations

@@ -48,6 +48,9 @@ class WakeSignal:
     def is_set(self) -> bool:
         return self._event.is_set()
 
+    def clear(self) -> None:
+        self.take()
+
 
 class Wakeup:
     def __init__(self) -> None:

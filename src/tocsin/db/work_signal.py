@@ -1,0 +1,40 @@
+"""The work signal: one row per kind of work, whose version every SQLite transaction that leaves such work for
+the engine raises.
+
+PostgreSQL tells other processes' engines of new work with NOTIFY (the kind as payload). SQLite has nothing of
+the kind, so a committer bumps the row of each kind of work it left inside its transaction, and each process that
+runs an engine watches the versions (``engine/sqlite_signal.py``): a changed version means another process
+committed new work of that kind, and only the engine lanes it concerns wake.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tocsin.db.base import Base
+
+# Kinds of new work, named after the engine modules that handle them (None: any kind).
+ESCALATION_WORK = "escalation"
+NOTIFICATION_WORK = "notification"
+
+# The row of each kind.
+SIGNAL_IDS: dict[str | None, int] = {None: 1, ESCALATION_WORK: 2, NOTIFICATION_WORK: 3}
+KIND_OF_SIGNAL: dict[int, str | None] = {row: kind for kind, row in SIGNAL_IDS.items()}
+
+# An upsert rather than a plain UPDATE: a database whose row was deleted (a wiped test database) gets it back.
+BUMP_SQL = (
+    "INSERT INTO work_signal (id, version) VALUES (?, 1) "
+    "ON CONFLICT (id) DO UPDATE SET version = work_signal.version + 1 RETURNING version"
+)
+READ_SQL = "SELECT id, version FROM work_signal"
+
+
+class WorkSignal(Base):
+    """One row per kind of work (``SIGNAL_IDS``); ``version`` only ever goes up (it restarts at 1 if the row is
+    deleted)."""
+
+    __tablename__ = "work_signal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer, default=0)
