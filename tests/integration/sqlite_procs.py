@@ -4,6 +4,8 @@
 open for SECONDS, commit, print ``released <time>``.
 ``write URL COUNT LABEL GO_FILE``: wait for GO_FILE to exist, then commit COUNT units of work of one row each.
 ``signal URL``: commit one unit of work that notes new work and print ``committed <time>``.
+``hog URL SECONDS HOLD``: for SECONDS, commit units of work back to back, each holding the gate HOLD seconds (a busy
+ingest writer); print ``hogging`` when it starts and ``done COUNT`` at the end.
 """
 
 from __future__ import annotations
@@ -59,6 +61,18 @@ def _signal(db: Database) -> None:
     print(f"committed {time.time()!r}", flush=True)
 
 
+def _hog(db: Database, seconds: float, hold: float) -> None:
+    count = 0
+    until = time.monotonic() + seconds
+    print(f"hogging {time.time()!r}", flush=True)
+    while time.monotonic() < until:
+        with db.unit_of_work() as session:
+            session.execute(text("INSERT INTO gate_rows (label, n) VALUES ('hog', :n)"), {"n": count})
+            time.sleep(hold)
+        count += 1
+    print(f"done {count}", flush=True)
+
+
 def main(argv: list[str]) -> None:
     command, url = argv[0], argv[1]
     db = Database(url)
@@ -69,6 +83,8 @@ def main(argv: list[str]) -> None:
             _write(db, int(argv[2]), argv[3], Path(argv[4]))
         elif command == "signal":
             _signal(db)
+        elif command == "hog":
+            _hog(db, float(argv[2]), float(argv[3]))
         else:
             raise SystemExit(f"unknown command {command}")
     finally:

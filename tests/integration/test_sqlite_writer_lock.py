@@ -204,3 +204,27 @@ def test_two_processes_writing_at_once_lose_nothing_and_never_see_a_locked_datab
         rows = session.execute(text("SELECT label, n FROM gate_rows")).all()
     assert sorted(rows) == sorted((label, n) for label in ("a", "b") for n in range(count))
     print(f"2 processes x {count} write transactions in {elapsed:.2f} s")
+
+
+def test_a_process_that_writes_back_to_back_does_not_starve_another(file_db: Database) -> None:
+    """flock wakes waiters without handing the lock over: without the queue lock, a process committing back to
+    back takes the lock straight back and the other process waits for seconds."""
+    hold = 0.005
+    child = spawn("hog", file_db.url, "3", str(hold))
+    try:
+        line_from(child, "hogging")
+        time.sleep(0.2)
+        waits = []
+        for n in range(40):
+            started = time.monotonic()
+            with file_db.unit_of_work() as session:
+                waits.append(time.monotonic() - started)
+                session.execute(text("INSERT INTO gate_rows (label, n) VALUES ('turn', :n)"), {"n": n})
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err
+    assert out.split()[-2] == "done", out
+    # Taking turns, each wait is about one of the other's units of work; a generous bound for a busy machine.
+    assert max(waits) < 0.25, f"waited up to {max(waits):.3f} s for a turn (median {sorted(waits)[20]:.4f} s)"

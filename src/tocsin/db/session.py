@@ -29,6 +29,7 @@ _NEW_WORK = "tocsin_new_work"
 _SIGNAL_DB = "tocsin_signal_db"
 _SIGNAL_VERSION = "tocsin_signal_version"
 WRITER_LOCK_SUFFIX = "-writer.lock"
+WRITER_QUEUE_SUFFIX = "-writer.queue"
 
 
 def note_new_work(session: Session, kind: str | None = None) -> None:
@@ -148,7 +149,9 @@ class Database:
         # itself is never opened here: closing any descriptor of it would drop SQLite's own POSIX locks.
         self.sqlite_path = sqlite_file_path(url) if self.is_sqlite else None
         self.writer_lock_path = self.sqlite_path + WRITER_LOCK_SUFFIX if self.sqlite_path else None
+        self.writer_queue_path = self.sqlite_path + WRITER_QUEUE_SUFFIX if self.sqlite_path else None
         self._lock_fd: int | None = None
+        self._queue_fd: int | None = None
         self._lock_pid = 0
         self._gate_depth = 0  # units of work open in the thread that holds the gate (changed only by that thread)
         # Work signal versions this process committed, so that its own watcher does not wake its engine twice.
@@ -209,7 +212,17 @@ class Database:
     def _enter_gate(self) -> None:
         """Called with the in-process gate held: the outermost unit of work of this thread takes the flock."""
         if self._gate_depth == 0 and self.writer_lock_path is not None:
-            fcntl.flock(self._writer_lock_fd(), fcntl.LOCK_EX)
+            lock_fd, queue_fd = self._writer_lock_fds()
+            # flock wakes the waiters of a released lock without handing it to one of them: a process that
+            # writes all the time (the ingest writer of a busy server) would take it straight back and starve
+            # the others (an engine in another process waited seconds). So a process queues on a second lock
+            # first and holds it while it waits for the first: the holder, wanting the lock again, then waits
+            # behind it, and under contention the processes take turns.
+            fcntl.flock(queue_fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            finally:
+                fcntl.flock(queue_fd, fcntl.LOCK_UN)
         self._gate_depth += 1
 
     def _leave_gate(self) -> None:
@@ -217,15 +230,18 @@ class Database:
         if self._gate_depth == 0 and self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
-    def _writer_lock_fd(self) -> int:
-        # Opened once per process: a forked child shares its parent's open file, and so its flock, and must not
-        # use it (its LOCK_UN would release the parent's lock). Not inherited by programs this process runs.
+    def _writer_lock_fds(self) -> tuple[int, int]:
+        # Opened once per process: a forked child shares its parent's open files, and so their flocks, and must not
+        # use them (its LOCK_UN would release the parent's lock). Not inherited by programs this process runs.
         pid = os.getpid()
-        if self._lock_fd is None or self._lock_pid != pid:
+        if self._lock_fd is None or self._queue_fd is None or self._lock_pid != pid:
             assert self.writer_lock_path is not None
-            self._lock_fd = os.open(self.writer_lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            assert self.writer_queue_path is not None
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            self._lock_fd = os.open(self.writer_lock_path, flags, 0o644)
+            self._queue_fd = os.open(self.writer_queue_path, flags, 0o644)
             self._lock_pid = pid
-        return self._lock_fd
+        return self._lock_fd, self._queue_fd
 
     # --- the work signal (SQLite files) -----------------------------------------------------------------------------
     def _bump_signal(self, session: Session, kind: str | None) -> None:
@@ -278,5 +294,8 @@ class Database:
                 if self._gate_depth == 0 and self._lock_pid == os.getpid():
                     os.close(self._lock_fd)
                     self._lock_fd = None
+                    if self._queue_fd is not None:
+                        os.close(self._queue_fd)
+                        self._queue_fd = None
             finally:
                 gate.release()
