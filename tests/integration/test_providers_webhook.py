@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from tocsin.notify.providers.base import IncidentView, OutboundMessage
@@ -120,7 +119,7 @@ def forbidden_sink() -> Iterator[Sink]:
 
 @pytest.fixture
 def provider() -> Iterator[WebhookProvider]:
-    p = WebhookProvider(None, guard=UrlGuard(["127.0.0.1/32"]), timeout=0.5)
+    p = WebhookProvider(guard=UrlGuard(["127.0.0.1/32"]), timeout=0.5)
     yield p
     p.close()
 
@@ -267,7 +266,7 @@ def test_redirect_to_loopback_is_refused(sink: Sink, forbidden_sink: Sink, provi
 
 def test_allow_listed_host_passes(forbidden_sink: Sink) -> None:
     port = forbidden_sink.server.server_address[1]
-    p = WebhookProvider(None, guard=UrlGuard(["127.0.0.2"]), timeout=1)
+    p = WebhookProvider(guard=UrlGuard(["127.0.0.2"]), timeout=1)
     try:
         assert p.send(message(f"http://127.0.0.2:{port}/hook")).outcome == "delivered"
     finally:
@@ -279,7 +278,7 @@ def test_connects_to_the_checked_address(sink: Sink) -> None:
     """The name is resolved once, by the guard; the request goes to that address with the name as Host."""
     port = sink.server.server_address[1]
     guard = UrlGuard(["127.0.0.1/32"], resolver=lambda host, _port: ["127.0.0.1"] if host == "hooks.test" else [])
-    p = WebhookProvider(httpx.Client(), guard=guard, timeout=1)
+    p = WebhookProvider(guard=guard, timeout=1)
     try:
         assert p.send(message(f"http://hooks.test:{port}/hook")).outcome == "delivered"
     finally:
