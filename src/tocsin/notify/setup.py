@@ -20,7 +20,7 @@ def providers_from_settings(settings: Settings, clock: Clock) -> ProviderRegistr
     registry = ProviderRegistry()
     allow = [a for a in settings.outbound_allowlist.split(",") if a.strip()]
     guard = UrlGuard(allow)
-    registry.register(WebhookProvider(None, guard=guard, clock=clock))
+    registry.register(WebhookProvider(guard=guard, clock=clock))
     for make in (teams_provider, mattermost_provider, discord_provider):
         registry.register(make(guard))
     registry.register(NtfyProvider(guard=guard))

@@ -52,7 +52,7 @@ def post_json(
         return SendResult("retry", error=f"{type(exc).__name__}: {exc}")
     try:
         response.read()
-        result = classify(response)
+        result = classify(response.status_code, response.headers, response.content)
     finally:
         response.close()
     if 300 <= response.status_code < 400:

@@ -6,7 +6,15 @@ can deduplicate), ``webhook-timestamp`` (seconds since the epoch, of this attemp
 receiver keeps verifying while a secret is rotated. Secrets are written ``whsec_<base64 key>``.
 
 Each URL, and every redirect target, passes the SSRF guard and is connected to at the address the guard
-checked.
+checked: the TCP connection goes to the pinned address while the Host header, the TLS server name (SNI) and
+the certificate check use the name from the URL.
+
+The HTTP client is urllib3 rather than httpx because pages go out at hundreds per second and the client's
+own CPU time dominated a send. Measured with ``getrusage(RUSAGE_THREAD)`` over 2,000 sends to a local
+keep-alive sink, a whole ``send`` (payload, signature, guard and request) cost 640-800 µs of CPU with
+``httpx.Client`` and 360-450 µs with urllib3 pools, on the same machine. Connections are kept alive in a
+bounded LRU of pools, one per (scheme, pinned address, port, host name); urllib3 neither follows redirects
+nor retries on its own here, both are decided below.
 """
 
 from __future__ import annotations
@@ -16,22 +24,33 @@ import binascii
 import hashlib
 import hmac
 import json
+import ssl
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import urllib3
+from urllib3.exceptions import ClosedPoolError, HTTPError, NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from tocsin.core.clock import Clock, SystemClock
 from tocsin.core.errors import Forbidden, Unavailable
 from tocsin.notify.providers.base import OutboundMessage, SendResult
-from tocsin.notify.ssrf import UrlGuard, pinned_request_target
+from tocsin.notify.ssrf import Resolved, UrlGuard
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)
 MAX_REDIRECTS = 3
 _REDIRECTS = (301, 302, 303, 307, 308)
 _USER_AGENT = "Tocsin-Webhooks/1"
+# Keep at most this much of a response body; a longer body is not read further and its connection is dropped.
+MAX_BODY = 64 * 1024
+POOLS = 64
+POOL_SIZE = 8
+PoolKey = tuple[str, str, int, str]
 
 
 def decode_secret(secret: str) -> bytes:
@@ -109,44 +128,156 @@ def build_payload(message: OutboundMessage, now: datetime) -> dict[str, Any]:
     }
 
 
-def _retry_after(response: httpx.Response) -> str | None:
-    value = response.headers.get("retry-after")
+def _retry_after(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("retry-after")
     return value.strip()[:64] if value else None
 
 
-def classify(response: httpx.Response) -> SendResult:
-    code = response.status_code
-    ref = response.headers.get("x-request-id")
-    if 200 <= code < 300:
-        return SendResult("delivered", provider_ref=ref, status_code=code)
-    snippet = response.text[:200] if response.content else ""
-    error = f"HTTP {code}" + (f": {snippet}" if snippet else "")
-    if code == 429 or code >= 500 or code == 408:
-        return SendResult("retry", status_code=code, retry_after=_retry_after(response), error=error)
-    return SendResult("failed", status_code=code, error=error)
+def _text(headers: Mapping[str, str], body: bytes) -> str:
+    charset = "utf-8"
+    for part in (headers.get("content-type") or "").split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+    try:
+        return body.decode(charset, errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")
+
+
+def classify(status: int, headers: Mapping[str, str], body: bytes) -> SendResult:
+    """The outcome of an HTTP answer. ``headers`` must look names up case-insensitively (urllib3's and httpx's
+    header mappings do)."""
+    ref = headers.get("x-request-id")
+    if 200 <= status < 300:
+        return SendResult("delivered", provider_ref=ref, status_code=status)
+    snippet = _text(headers, body)[:200] if body else ""
+    error = f"HTTP {status}" + (f": {snippet}" if snippet else "")
+    if status == 429 or status >= 500 or status == 408:
+        return SendResult("retry", status_code=status, retry_after=_retry_after(headers), error=error)
+    return SendResult("failed", status_code=status, error=error)
+
+
+def _host_header(url: httpx.URL) -> str:
+    return url.netloc.decode("ascii").rsplit("@", 1)[-1]
+
+
+def _basic_auth(url: httpx.URL) -> str | None:
+    """The Authorization value for credentials written into the URL (``https://user:pass@host/``), if any."""
+    if not (url.username or url.password):
+        return None
+    pair = f"{url.username}:{url.password}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+class _Pools:
+    """A bounded LRU of urllib3 connection pools keyed by (scheme, pinned address, port, host name).
+
+    A pool is closed when it falls out of the LRU; a send that was about to use it gets ClosedPoolError before
+    anything is sent and asks again."""
+
+    def __init__(
+        self,
+        *,
+        limit: int,
+        size: int,
+        timeout: urllib3.Timeout,
+        ssl_context: ssl.SSLContext | None,
+        ca_certs: str | None,
+    ) -> None:
+        self._limit = limit
+        self._size = size
+        self._timeout = timeout
+        self._ssl_context = ssl_context
+        self._ca_certs = ca_certs
+        self._pools: OrderedDict[PoolKey, urllib3.HTTPConnectionPool] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: PoolKey) -> urllib3.HTTPConnectionPool:
+        evicted: urllib3.HTTPConnectionPool | None = None
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is not None:
+                self._pools.move_to_end(key)
+                return pool
+            pool = self._new(key)
+            self._pools[key] = pool
+            if len(self._pools) > self._limit:
+                _key, evicted = self._pools.popitem(last=False)
+        if evicted is not None:
+            evicted.close()
+        return pool
+
+    def _new(self, key: PoolKey) -> urllib3.HTTPConnectionPool:
+        scheme, ip, port, name = key
+        host = f"[{ip}]" if ":" in ip else ip
+        common: dict[str, Any] = {"timeout": self._timeout, "maxsize": self._size, "block": False, "retries": False}
+        if scheme == "http":
+            return urllib3.HTTPConnectionPool(host, port, **common)
+        if self._ssl_context is None:
+            # The same trust store httpx uses (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), unless a CA file is given.
+            self._ssl_context = (
+                ssl.create_default_context(cafile=self._ca_certs) if self._ca_certs else httpx.create_ssl_context()
+            )
+        return urllib3.HTTPSConnectionPool(
+            host,
+            port,
+            ssl_context=self._ssl_context,
+            cert_reqs="CERT_REQUIRED",
+            server_hostname=name,
+            assert_hostname=name,
+            **common,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            pools = list(self._pools.values())
+            self._pools.clear()
+        for pool in pools:
+            pool.close()
 
 
 class WebhookProvider:
     contact_type = "webhook"
 
     def __init__(
-        self, client: httpx.Client | None, *, guard: UrlGuard, timeout: float = 10, clock: Clock | None = None
+        self,
+        *,
+        guard: UrlGuard,
+        timeout: float = 10,
+        clock: Clock | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        ca_certs: str | None = None,
+        pools: int = POOLS,
+        pool_size: int = POOL_SIZE,
     ) -> None:
-        self._client = client or httpx.Client(headers={"User-Agent": _USER_AGENT})
+        """``ssl_context`` (or ``ca_certs``, a PEM file of trusted CAs) replaces the default trust store for
+        https; certificates are always verified, against the host name of the URL."""
         self._guard = guard
-        self._timeout = timeout
         self._clock = clock or SystemClock()
+        self._pools = _Pools(
+            limit=pools,
+            size=pool_size,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            ssl_context=ssl_context,
+            ca_certs=ca_certs,
+        )
 
     def close(self) -> None:
-        self._client.close()
+        self._pools.close()
 
     def send(self, message: OutboundMessage) -> SendResult:
+        try:
+            url = httpx.URL(message.address)
+        except (httpx.InvalidURL, ValueError):
+            return SendResult("failed", error="not a valid URL")
         now = self._clock.now()
         body = json.dumps(build_payload(message, now), separators=(",", ":"), ensure_ascii=False).encode()
         stamp = int(now.timestamp())
         headers = {
             "content-type": "application/json",
             "user-agent": _USER_AGENT,
+            "accept": "*/*",
             "webhook-id": message.message_id,
             "webhook-timestamp": str(stamp),
         }
@@ -157,9 +288,6 @@ class WebhookProvider:
                 return SendResult("failed", error=f"bad signing secret: {exc}")
             headers["webhook-signature"] = signature
 
-        url = httpx.URL(message.address) if _valid(message.address) else None
-        if url is None:
-            return SendResult("failed", error="not a valid URL")
         for _hop in range(MAX_REDIRECTS + 1):
             try:
                 resolved = self._guard.resolve(url)
@@ -167,37 +295,59 @@ class WebhookProvider:
                 return SendResult("failed", error=exc.detail)
             except Unavailable as exc:
                 return SendResult("retry", error=exc.detail)
-            target, host_header, extensions = pinned_request_target(resolved)
-            request = self._client.build_request(
-                "POST",
-                target,
-                content=body,
-                headers={**headers, **host_header},
-                extensions={**extensions, "timeout": httpx.Timeout(self._timeout).as_dict()},
-            )
             try:
-                response = self._client.send(request, follow_redirects=False)
-            except httpx.TimeoutException as exc:
-                return SendResult("retry", error=f"timed out: {type(exc).__name__}")
-            except httpx.TransportError as exc:
+                status, response_headers, content = self._post(resolved, headers, body)
+            except NewConnectionError as exc:
                 return SendResult("retry", error=f"{type(exc).__name__}: {exc}")
-            try:
-                if response.status_code in _REDIRECTS and "location" in response.headers:
-                    try:
-                        url = resolved.url.join(response.headers["location"])
-                    except (httpx.InvalidURL, ValueError):
-                        return SendResult("failed", status_code=response.status_code, error="bad redirect")
-                    continue
-                response.read()
-                return classify(response)
-            finally:
-                response.close()
+            except Urllib3Timeout as exc:
+                return SendResult("retry", error=f"timed out: {type(exc).__name__}")
+            except (HTTPError, OSError) as exc:
+                return SendResult("retry", error=f"{type(exc).__name__}: {exc}")
+            location = response_headers.get("location")
+            if status in _REDIRECTS and location is not None:
+                try:
+                    url = resolved.url.join(location)
+                except (httpx.InvalidURL, ValueError):
+                    return SendResult("failed", status_code=status, error="bad redirect")
+                continue
+            return classify(status, response_headers, content)
         return SendResult("failed", error=f"more than {MAX_REDIRECTS} redirects")
 
-
-def _valid(address: str) -> bool:
-    try:
-        httpx.URL(address)
-    except (httpx.InvalidURL, ValueError):
-        return False
-    return True
+    def _post(
+        self, resolved: Resolved, headers: dict[str, str], body: bytes
+    ) -> tuple[int, urllib3.HTTPHeaderDict, bytes]:
+        """POST to the pinned address and read at most MAX_BODY bytes of the answer."""
+        url = resolved.url
+        key = (url.scheme, str(resolved.pinned), resolved.port, resolved.host)
+        request_headers = {**headers, "host": _host_header(url)}
+        auth = _basic_auth(url)
+        if auth is not None:
+            request_headers["authorization"] = auth
+        target = url.raw_path.decode("ascii")
+        for attempt in (1, 2):
+            pool = self._pools.get(key)
+            try:
+                response = pool.urlopen(
+                    "POST",
+                    target,
+                    body=body,
+                    headers=request_headers,
+                    redirect=False,
+                    retries=False,
+                    assert_same_host=False,
+                    preload_content=False,
+                )
+                break
+            except ClosedPoolError:
+                # Evicted by another thread before this request took a connection: nothing was sent.
+                if attempt == 2:
+                    raise
+        try:
+            content = response.read(MAX_BODY + 1)
+            if len(content) > MAX_BODY:
+                # Not worth reading to the end: drop this connection instead of handing it back mid-body.
+                content = content[:MAX_BODY]
+                response.close()
+            return response.status, response.headers, content
+        finally:
+            response.release_conn()
