@@ -20,7 +20,9 @@ def providers_from_settings(settings: Settings, clock: Clock) -> ProviderRegistr
     registry = ProviderRegistry()
     allow = [a for a in settings.outbound_allowlist.split(",") if a.strip()]
     guard = UrlGuard(allow)
-    registry.register(WebhookProvider(guard=guard, clock=clock))
+    # As many connections to one receiver as there can be calls in flight: fewer would open and drop the extra
+    # ones (with a warning each) whenever a batch goes to one host.
+    registry.register(WebhookProvider(guard=guard, clock=clock, pool_size=settings.notify_senders))
     for make in (teams_provider, mattermost_provider, discord_provider):
         registry.register(make(guard))
     registry.register(NtfyProvider(guard=guard))
