@@ -38,8 +38,7 @@ class TimedEscalationModule(EscalationModule):
         super().__init__(db, owner=owner)
         self.fired: dict[int, float] = {}
 
-    def fire(self, claims: Sequence[Claim], now: datetime) -> None:
-        super().fire(claims, now)
+    def on_fired(self, claims: Sequence[Claim]) -> None:
         committed = time.time()
         for c in claims:
             self.fired[c.id] = committed

@@ -58,6 +58,10 @@ def test_engine_benchmarks_measure_real_pages(tmp_path: Path) -> None:
     assert page["signatures_valid"] == page["signatures_checked"] > 0
     assert 0 < page["event_to_page_p50_ms"] <= page["event_to_page_p99_ms"]
     assert page["server_peak_rss_mb"] > 20
+    # The engine ran in its own process, and both processes' work is counted.
+    assert page["processes"] == "tocsin serve + tocsin worker"
+    assert page["tocsin-worker_cpu_ms_per_event"] > 0
+    assert page["tocsin-serve_cpu_ms_per_event"] > 0
 
     benchmarks = {v["benchmark"] for v in run["verdicts"]}
     assert benchmarks == {"escalation", "event-to-page"}

@@ -53,12 +53,18 @@ class EscalationModule:
         except Exception:
             log.exception("firing a batch of escalations failed; claiming again to fire them one by one")
             return None
+        if claims:
+            self.on_fired(claims)
         return len(claims)
+
+    def on_fired(self, claims: Sequence[Claim]) -> None:
+        """Called once a batch of fires has committed, whichever path fired it (measurements hook in here)."""
 
     def fire(self, claims: Sequence[Claim], now: datetime) -> None:
         try:
             with self.db.unit_of_work() as session:
                 escalation.fire_claimed_batch(session, claims, now=now)
+            self.on_fired(claims)
         except OperationalError:
             raise  # The database is away: firing one by one would fail the same way.
         except Exception:
@@ -74,6 +80,7 @@ class EscalationModule:
                     failed = failed or exc
             if failed is not None:
                 raise failed from None
+            self.on_fired(claims)
 
     def next_due(self) -> datetime | None:
         with self.db.reader() as session:
