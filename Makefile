@@ -51,6 +51,6 @@ bench: $(STAMP) ## Run the benchmarks (BENCH_ARGS="--quick", "--only NAME", "--p
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean: ## Remove the virtualenv and local databases
-	rm -rf $(VENV) tocsin.db tocsin.db-wal tocsin.db-shm
+	rm -rf $(VENV) tocsin.db tocsin.db-wal tocsin.db-shm tocsin.db-writer.lock tocsin.db-writer.queue
 
 .PHONY: help install run test lint format bench chaos clean
