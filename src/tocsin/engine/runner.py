@@ -1,10 +1,13 @@
-"""The worker loop: run every module, then sleep until the earliest due time (at most one tick) or a wakeup.
+"""The worker loop: run the modules that have something to do, then sleep until the earliest due time (at most
+one tick) or a wakeup.
 
 Modules run in lanes, one thread each: a module's ``lane`` attribute names it (``timers`` when it has none).
 Sends are a lane of their own, so a backlog of provider calls never holds up an escalation timer, and timers
-firing in a burst never hold up the pages already due. Each module runs inside its own error boundary: a failing
-module is logged and retried on the next pass, and the others keep going. Timing and failures are counted per
-module.
+firing in a burst never hold up the pages already due. A wake names the kinds of work committed, and a lane runs
+the modules those kinds concern (a module's ``wakes_on``), those still busy and those whose due time came, with a
+full pass of every module at least once per tick (ADR 0006). Each module runs inside its own error boundary: a
+failing module is logged and retried on the next pass, and the others keep going. Timing and failures are counted
+per module.
 """
 
 from __future__ import annotations
