@@ -52,7 +52,7 @@ class CountingModule:
         return self.due()
 
 
-def _settle(runner: Runner, seconds: float = 0.3) -> None:
+def _settle(seconds: float = 0.3) -> None:
     """Let the lane finish what it was woken for."""
     time.sleep(seconds)
 
@@ -68,19 +68,19 @@ def test_a_wake_runs_only_the_modules_its_kinds_concern() -> None:
     runner = Runner([escalation, timed], clock, tick=30, wake_gap=0)
     runner.start()
     try:
-        _settle(runner)
+        _settle()
         assert _runs(escalation, timed) == [1, 1], "the first pass runs every module"
 
         runner.wakeup.notify(["escalation"])
-        _settle(runner)
+        _settle()
         assert _runs(escalation, timed) == [2, 1]
 
         runner.wakeup.notify(["notification"])
-        _settle(runner)
+        _settle()
         assert _runs(escalation, timed) == [2, 1], "a kind no module of the lane handles does not wake it"
 
         runner.wakeup.notify()
-        _settle(runner)
+        _settle()
         assert _runs(escalation, timed) == [3, 2], "a wake without kinds is a full pass"
     finally:
         runner.stop()
@@ -94,9 +94,9 @@ def test_a_module_runs_when_its_own_due_time_comes_without_any_wake() -> None:
     runner = Runner([timed, other], clock, tick=30, wake_gap=0)
     runner.start()
     try:
-        _settle(runner, 0.2)
+        _settle(0.2)
         assert _runs(timed, other) == [1, 1]
-        _settle(runner, 0.6)
+        _settle(0.6)
         assert timed.runs == 2, "the module did not run when it said it was due"
         assert other.runs == 1, "a module whose due time did not come ran anyway"
     finally:
@@ -110,10 +110,10 @@ def test_a_module_that_handled_something_runs_again_at_once_and_alone() -> None:
     runner = Runner([busy, idle], clock, tick=30, wake_gap=0)
     runner.start()
     try:
-        _settle(runner)
+        _settle()
         busy.pending = 5
         runner.wakeup.notify(["escalation"])
-        _settle(runner)
+        _settle()
         # One run per item, and one more that finds nothing left; the idle module is left alone meanwhile.
         assert busy.runs == 1 + 6
         assert idle.runs == 1
@@ -128,7 +128,7 @@ def test_every_module_runs_again_within_a_tick() -> None:
     runner = Runner([timed], clock, tick=0.3, wake_gap=0)
     runner.start()
     try:
-        _settle(runner, 1.0)
+        _settle(1.0)
         assert 3 <= timed.runs <= 5
     finally:
         runner.stop()

@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 # The PostgreSQL channel on which a committed transaction tells every process's engine that it left due work.
 WORK_CHANNEL = "tocsin_work"
 _NEW_WORK = "tocsin_new_work"
-# In a session's info: the Database that made it signals new work to other processes through the work_signal row
-# (a SQLite file), and the version this transaction bumped that row to.
+# In a session's info: the Database that made it signals new work to other processes through the work_signal rows
+# (a SQLite file), and the (row, version) pairs this transaction bumped them to.
 _SIGNAL_DB = "tocsin_signal_db"
 _SIGNAL_VERSION = "tocsin_signal_version"
 WRITER_LOCK_SUFFIX = "-writer.lock"
@@ -144,9 +144,9 @@ class Database:
         self._write_gate: threading.RLock | None = threading.RLock() if self.is_sqlite else None
         self._work_listeners: list[Callable[[frozenset[str] | None], None]] = []
         # A SQLite file may be shared by several processes (``tocsin serve`` and ``tocsin worker``s). Their writers
-        # queue on an exclusive flock of a side file, taken by the outermost unit of work of the thread that holds
-        # the gate above: the kernel hands it to the next waiter the moment it is released. The database file
-        # itself is never opened here: closing any descriptor of it would drop SQLite's own POSIX locks.
+        # queue on an exclusive flock of a side file (behind a second one, so that they take turns: _enter_gate),
+        # taken by the outermost unit of work of the thread that holds the gate above. The database file itself is
+        # never opened here: closing any descriptor of it would drop SQLite's own POSIX locks.
         self.sqlite_path = sqlite_file_path(url) if self.is_sqlite else None
         self.writer_lock_path = self.sqlite_path + WRITER_LOCK_SUFFIX if self.sqlite_path else None
         self.writer_queue_path = self.sqlite_path + WRITER_QUEUE_SUFFIX if self.sqlite_path else None

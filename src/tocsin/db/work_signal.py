@@ -9,6 +9,9 @@ committed new work of that kind, and only the engine lanes it concerns wake.
 
 from __future__ import annotations
 
+import sqlite3
+from urllib.parse import quote
+
 from sqlalchemy import Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,6 +31,22 @@ BUMP_SQL = (
     "ON CONFLICT (id) DO UPDATE SET version = work_signal.version + 1 RETURNING version"
 )
 READ_SQL = "SELECT id, version FROM work_signal"
+
+
+def connect_reader(path: str) -> sqlite3.Connection:
+    """A connection of its own for watching the signal of the SQLite file at ``path``.
+
+    mode=rw: never create the database file if it is not there yet. Autocommit, so that no read transaction stays
+    open between reads (it would keep the WAL from being checkpointed back to its start)."""
+    return sqlite3.connect(
+        f"file:{quote(path)}?mode=rw", uri=True, timeout=1.0, isolation_level=None, check_same_thread=False
+    )
+
+
+def read_versions(conn: sqlite3.Connection) -> dict[int, int]:
+    """Each signal row's version, by row id."""
+    # fetchall steps the statement to its end, which resets it and ends the read transaction.
+    return {int(row): int(version) for row, version in conn.execute(READ_SQL).fetchall()}
 
 
 class WorkSignal(Base):

@@ -43,10 +43,15 @@ def lane_of(module: Module) -> str:
     return str(getattr(module, "lane", DEFAULT_LANE))
 
 
-def _wakes_on(module: Module, kinds: frozenset[str] | None) -> bool:
-    """Whether a wake for ``kinds`` (None: any kind) concerns ``module``. A module without ``wakes_on`` is
-    concerned by every wake."""
+def _wanted(module: Module) -> frozenset[str] | None:
+    """The kinds of work that concern ``module``; None (a module without ``wakes_on``) for every kind."""
     wanted: frozenset[str] | None = getattr(module, "wakes_on", None)
+    return wanted
+
+
+def _wakes_on(module: Module, kinds: frozenset[str] | None) -> bool:
+    """Whether a wake for ``kinds`` (None: any kind) concerns ``module``."""
+    wanted = _wanted(module)
     return kinds is None or wanted is None or not wanted.isdisjoint(kinds)
 
 
@@ -54,7 +59,7 @@ def _interests(modules: Sequence[Module]) -> frozenset[str] | None:
     """The kinds of work that concern a lane; None when one of its modules wants every wake."""
     kinds: set[str] = set()
     for module in modules:
-        wanted: frozenset[str] | None = getattr(module, "wakes_on", None)
+        wanted = _wanted(module)
         if wanted is None:
             return None
         kinds |= wanted
@@ -139,8 +144,8 @@ class Runner:
         due), and those whose own due time has come. The others keep the due time they last told: an empty claim
         and its look-up cost as much as a small batch, and most wakes concern one module of the lane.
         """
+        # The due time each module last told (None: nothing due it knows of); a module not in it has not told yet.
         due: dict[str, datetime | None] = {}
-        known: set[str] = set()
         again: set[str] = set()
         last_full = float("-inf")
         kinds: frozenset[str] | None = None
@@ -153,7 +158,7 @@ class Runner:
                 for m in modules
                 if full
                 or m.name in again
-                or m.name not in known
+                or m.name not in due
                 or _wakes_on(m, kinds)
                 or ((at := due.get(m.name)) is not None and at <= now)
             ]
@@ -174,11 +179,10 @@ class Runner:
             for module in chosen:
                 if module.name not in again:
                     due[module.name] = self._next_due(module)
-                    known.add(module.name)
             if again:
                 kinds = signal.take() if signal.is_set() else frozenset()
                 continue
-            delay = self._sleep_until_due(due, known, modules, last_full)
+            delay = self._sleep_until_due(due, last_full)
             kinds = frozenset()
             if delay > 0 and signal.wait(delay):
                 rest = self.wake_gap - (time.monotonic() - started)
@@ -209,18 +213,13 @@ class Runner:
             # Unknown: look again on the next tick.
             return None
 
-    def _sleep_until_due(
-        self, due: dict[str, datetime | None], known: set[str], modules: Sequence[Module], last_full: float
-    ) -> float:
+    def _sleep_until_due(self, due: dict[str, datetime | None], last_full: float) -> float:
         """Seconds until the earliest due time the lane's modules told, and never past the next full pass."""
-        until_full = max(0.0, self.tick - (time.monotonic() - last_full))
+        soonest = max(0.0, self.tick - (time.monotonic() - last_full))
         now = self.clock.now()
-        soonest = until_full
-        for module in modules:
-            at = due.get(module.name)
-            if module.name not in known or at is None:
-                continue
-            soonest = min(soonest, max(0.0, (at - now).total_seconds()))
+        for at in due.values():
+            if at is not None:
+                soonest = min(soonest, max(0.0, (at - now).total_seconds()))
         return soonest
 
     def loop(self) -> None:

@@ -15,9 +15,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from urllib.parse import quote
 
-from tocsin.db.work_signal import KIND_OF_SIGNAL, READ_SQL
+from tocsin.db.work_signal import KIND_OF_SIGNAL, connect_reader, read_versions
 from tocsin.engine.wake import Wakeup
 
 log = logging.getLogger(__name__)
@@ -56,19 +55,11 @@ class SqliteWorkWatcher:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
-    def _connect(self) -> sqlite3.Connection:
-        # mode=rw: never create the database file if it is not there yet. Autocommit, so that no read transaction
-        # stays open between reads (it would keep the WAL from being checkpointed back to its start).
-        conn = sqlite3.connect(
-            f"file:{quote(self.path)}?mode=rw", uri=True, timeout=1.0, isolation_level=None, check_same_thread=False
-        )
-        return conn
-
     def _run(self) -> None:
         problem: str | None = None
         while not self._stop.is_set():
             try:
-                conn = self._connect()
+                conn = connect_reader(self.path)
             except sqlite3.Error as exc:
                 problem = self._report(problem, exc)
                 self._stop.wait(self.retry)
@@ -82,7 +73,7 @@ class SqliteWorkWatcher:
                 conn.close()
 
     def _watch(self, conn: sqlite3.Connection, problem: str | None) -> str | None:
-        seen = self._read(conn)
+        seen = read_versions(conn)
         if problem is not None:
             log.info("watching the work signal of %s", self.path)
             problem = None
@@ -93,7 +84,7 @@ class SqliteWorkWatcher:
         # condition each time), and stopping within one poll period is prompt enough.
         stopped = self._stop.is_set
         poll = self.poll
-        read = self._read
+        read = read_versions
         sleep = time.sleep
         while not stopped():
             sleep(poll)
@@ -118,11 +109,6 @@ class SqliteWorkWatcher:
                 self.wakeup.notify(None if everything else kinds)
             seen = versions
         return problem
-
-    @staticmethod
-    def _read(conn: sqlite3.Connection) -> dict[int, int]:
-        # fetchall steps the statement to its end, which resets it and ends the read transaction.
-        return {int(row): int(version) for row, version in conn.execute(READ_SQL).fetchall()}
 
     def _report(self, problem: str | None, exc: sqlite3.Error) -> str:
         text = str(exc)

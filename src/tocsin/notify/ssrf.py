@@ -224,7 +224,11 @@ def pinned_request_target(resolved: Resolved) -> tuple[httpx.URL, dict[str, str]
     For https the original name is sent as the TLS server name, so certificate checks still use the name.
     """
     url = resolved.url
-    host_header = resolved.url.netloc.decode("ascii").rsplit("@", 1)[-1]
     target = url.copy_with(host=str(resolved.pinned))
     extensions = {"sni_hostname": resolved.host} if url.scheme == "https" else {}
-    return target, {"Host": host_header}, extensions
+    return target, {"Host": host_header(url)}, extensions
+
+
+def host_header(url: httpx.URL) -> str:
+    """The Host header of a request to ``url``: its host and port as written, without credentials."""
+    return url.netloc.decode("ascii").rsplit("@", 1)[-1]

@@ -83,26 +83,21 @@ class NotificationModule:
 
     def run_once(self, now: datetime) -> int:
         resumed = self._resume()
-        if self.db.is_sqlite:
-            # One transaction for the claim and marking the batch sending: a SQLite write transaction holds the
-            # whole database, so nothing can come between them. (On PostgreSQL the claim's row locks, taken
-            # before the incidents', would deadlock with an acknowledgement, which locks the incident first.)
-            with self._lock:
-                busy = set(self._busy)
-            with self.db.unit_of_work() as session:
-                claims = notify.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.senders)
-                messages = self._begin(session, claims, busy)
-        else:
-            with self.db.unit_of_work() as session:
-                claims = notify.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.senders)
-            if not claims:
-                return resumed
-            with self._lock:
-                busy = set(self._busy)
-            with self.db.unit_of_work() as session:
+        with self._lock:
+            busy = set(self._busy)
+        messages: list[OutboundMessage] | None = None
+        with self.db.unit_of_work() as session:
+            claims = notify.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.senders)
+            if self.db.is_sqlite:
+                # Marking the batch sending in the claim's transaction: a SQLite write transaction holds the whole
+                # database, so nothing can come between them. (On PostgreSQL the claim's row locks, taken before
+                # the incidents', would deadlock with an acknowledgement, which locks the incident first.)
                 messages = self._begin(session, claims, busy)
         if not claims:
             return resumed
+        if messages is None:
+            with self.db.unit_of_work() as session:
+                messages = self._begin(session, claims, busy)
         self._send(messages)
         return resumed + len(claims)
 

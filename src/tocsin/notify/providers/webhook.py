@@ -40,7 +40,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from tocsin.core.clock import Clock, SystemClock
 from tocsin.core.errors import Forbidden, Unavailable
 from tocsin.notify.providers.base import OutboundMessage, SendResult
-from tocsin.notify.ssrf import Resolved, UrlGuard
+from tocsin.notify.ssrf import Resolved, UrlGuard, host_header
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)
 MAX_REDIRECTS = 3
@@ -156,10 +156,6 @@ def classify(status: int, headers: Mapping[str, str], body: bytes) -> SendResult
     if status == 429 or status >= 500 or status == 408:
         return SendResult("retry", status_code=status, retry_after=_retry_after(headers), error=error)
     return SendResult("failed", status_code=status, error=error)
-
-
-def _host_header(url: httpx.URL) -> str:
-    return url.netloc.decode("ascii").rsplit("@", 1)[-1]
 
 
 def _basic_auth(url: httpx.URL) -> str | None:
@@ -319,7 +315,7 @@ class WebhookProvider:
         """POST to the pinned address and read at most MAX_BODY bytes of the answer."""
         url = resolved.url
         key = (url.scheme, str(resolved.pinned), resolved.port, resolved.host)
-        request_headers = {**headers, "host": _host_header(url)}
+        request_headers = {**headers, "host": host_header(url)}
         auth = _basic_auth(url)
         if auth is not None:
             request_headers["authorization"] = auth
