@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, and_, case, insert, select, update
 from sqlalchemy.orm import Session
 
-from tocsin.db.claims import Claim, claim_due, next_due, release_owned
-from tocsin.db.claims import lock_claimed_many as lock_many_fenced
+from tocsin.db.claims import Claim, DueRows
 from tocsin.db.session import ESCALATION_WORK, note_new_work
 from tocsin.db.tables import table_of
 from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
@@ -18,6 +17,7 @@ ACTIVE = Escalation.status == "active"
 # An incident's first page (step 0 of the first pass) goes ahead of any backlog of later steps and repeats: after
 # a stall, someone hears about the new incident before the old ones page again.
 FIRST_PAGE_FIRST = case((and_(Escalation.step_index == 0, Escalation.cycle == 0), 0), else_=1)
+DUE = DueRows(Escalation, due_column=Escalation.next_fire_at, ready=ACTIVE, first=FIRST_PAGE_FIRST)
 
 
 def policy(session: Session, policy_id: int) -> EscalationPolicy | None:
@@ -82,21 +82,11 @@ def stop(session: Session, incident_id: int, now: datetime) -> None:
 
 
 def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Claim]:
-    return claim_due(
-        session,
-        Escalation,
-        due_column=Escalation.next_fire_at,
-        ready=ACTIVE,
-        now=now,
-        owner=owner,
-        lease=lease,
-        limit=limit,
-        first=FIRST_PAGE_FIRST,
-    )
+    return DUE.claim(session, now=now, owner=owner, lease=lease, limit=limit)
 
 
 def release_claims_of(session: Session, owner: str) -> int:
-    return release_owned(session, Escalation, owner=owner, ready=ACTIVE)
+    return DUE.release_owned(session, owner=owner)
 
 
 def incident_ids_of(escalation_ids: Iterable[int]) -> Select[int]:
@@ -105,11 +95,11 @@ def incident_ids_of(escalation_ids: Iterable[int]) -> Select[int]:
 
 
 def lock_claimed_many(session: Session, claims: Iterable[Claim]) -> dict[int, Escalation]:
-    return lock_many_fenced(session, Escalation, claims)
+    return DUE.lock_claimed_many(session, claims)
 
 
 def next_fire(session: Session) -> datetime | None:
-    return next_due(session, Escalation, due_column=Escalation.next_fire_at, ready=ACTIVE)
+    return DUE.next_due(session)
 
 
 def unarmed_incidents(session: Session, limit: int = 100) -> list[Incident]:

@@ -9,8 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from tocsin.db.claims import Claim, claim_due, lock_if_fenced, next_due, release_owned
-from tocsin.db.claims import lock_claimed_many as lock_many_fenced
+from tocsin.db.claims import Claim, DueRows, lock_if_fenced
 from tocsin.db.session import NOTIFICATION_WORK, note_new_work
 from tocsin.db.tables import table_of
 from tocsin.incidents.models import Incident
@@ -26,6 +25,7 @@ SEND_ORDER = case(
     (and_(Notification.kind == "page", Notification.step_index == 0, Notification.cycle == 0), 1),
     else_=2,
 )
+DUE = DueRows(Notification, due_column=Notification.next_attempt_at, ready=SENDABLE, first=SEND_ORDER)
 
 
 def contact_methods_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[ContactMethod]]:
@@ -83,22 +83,12 @@ def cancel_pending_pages(session: Session, incident_id: int) -> None:
 
 
 def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Claim]:
-    return claim_due(
-        session,
-        Notification,
-        due_column=Notification.next_attempt_at,
-        ready=SENDABLE,
-        now=now,
-        owner=owner,
-        lease=lease,
-        limit=limit,
-        first=SEND_ORDER,
-    )
+    return DUE.claim(session, now=now, owner=owner, lease=lease, limit=limit)
 
 
 def release_claims_of(session: Session, owner: str) -> int:
     """Unsent rows a named worker had claimed, made claimable again at once."""
-    return release_owned(session, Notification, owner=owner, ready=SENDABLE)
+    return DUE.release_owned(session, owner=owner)
 
 
 def sending_of(session: Session, owner: str) -> list[Notification]:
@@ -120,7 +110,7 @@ def incident_ids_of(notification_ids: Iterable[int]) -> Select[int | None]:
 
 
 def lock_claimed_many(session: Session, claims: Iterable[Claim]) -> dict[int, Notification]:
-    return lock_many_fenced(session, Notification, claims)
+    return DUE.lock_claimed_many(session, claims)
 
 
 def get_many(session: Session, notification_ids: Iterable[int]) -> dict[int, Notification]:
@@ -164,7 +154,7 @@ def get(session: Session, notification_id: int) -> Notification | None:
 
 
 def next_attempt(session: Session) -> datetime | None:
-    return next_due(session, Notification, due_column=Notification.next_attempt_at, ready=SENDABLE)
+    return DUE.next_due(session)
 
 
 def sent_times_many(session: Session, contact_method_ids: Iterable[int], since: datetime) -> dict[int, list[datetime]]:
