@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, case, insert, select, update
+from sqlalchemy import and_, bindparam, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim, DueRows
@@ -89,9 +89,8 @@ def release_claims_of(session: Session, owner: str) -> int:
     return DUE.release_owned(session, owner=owner)
 
 
-def incident_ids_of(escalation_ids: Iterable[int]) -> Select[int]:
-    """The query of these escalations' incident ids (to lock the incidents in one statement)."""
-    return select(Escalation.incident_id).where(Escalation.id.in_(list(set(escalation_ids))))
+# The incidents of some escalations (parameter ``ids``), to lock them in one statement.
+INCIDENT_IDS = select(Escalation.incident_id).where(Escalation.id.in_(bindparam("ids", expanding=True)))
 
 
 def lock_claimed_many(session: Session, claims: Iterable[Claim]) -> dict[int, Escalation]:

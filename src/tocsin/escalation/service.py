@@ -236,7 +236,7 @@ def fire_claimed_batch(session: Session, claims: Sequence[Claim], *, now: dateti
         return 0
     # Incidents before escalations, in the order an acknowledgement takes them (incident, then its escalation):
     # the opposite order deadlocks with an ack of the same incident on PostgreSQL.
-    incidents = incident_repo.lock_many(session, repo.incident_ids_of(c.id for c in claims))
+    incidents = incident_repo.lock_many_of(session, repo.INCIDENT_IDS, {"ids": [c.id for c in claims]})
     escalations = repo.lock_claimed_many(session, claims)
     ran = 0
     due: list[tuple[Escalation, Incident, PolicySnapshot]] = []

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
@@ -41,24 +41,44 @@ def get(session: Session, incident_id: int, *, for_update: bool = False) -> Inci
     return session.execute(stmt).scalar_one_or_none()
 
 
-def lock_many(session: Session, ids: Iterable[int] | Select[Any]) -> dict[int, Incident]:
-    """Lock these incidents (ids, or a query of their ids) for the transaction, in ascending id order: every
-    batch takes them in the same order, so two batches sharing incidents queue instead of deadlocking."""
-    wanted = ids if isinstance(ids, Select) else sorted(set(ids))
-    if not isinstance(wanted, Select) and not wanted:
+_LOCK_BY_IDS = (
+    select(Incident).where(Incident.id.in_(bindparam("ids", expanding=True))).order_by(Incident.id).with_for_update()
+)
+# Statements that lock the incidents a prebuilt query of ids names, built once per query; each entry keeps its query
+# alive, so that its id is never reused for another one.
+_LOCK_BY_QUERY: dict[int, tuple[Select[Any], Select[Any]]] = {}
+
+
+def lock_many(session: Session, ids: Iterable[int]) -> dict[int, Incident]:
+    """Lock these incidents for the transaction, in ascending id order: every batch takes them in the same order,
+    so two batches sharing incidents queue instead of deadlocking."""
+    wanted = sorted(set(ids))
+    if not wanted:
         return {}
-    stmt = select(Incident).where(Incident.id.in_(wanted)).order_by(Incident.id).with_for_update(of=Incident)
-    return {i.id: i for i in session.execute(stmt).scalars()}
+    return {i.id: i for i in session.execute(_LOCK_BY_IDS, {"ids": wanted}).scalars()}
+
+
+def lock_many_of(session: Session, ids: Select[Any], params: dict[str, Any]) -> dict[int, Incident]:
+    """``lock_many`` for the incidents that ``ids`` selects with ``params``: one statement instead of two. ``ids``
+    must be a statement built once (a module constant), since the statement around it is kept for reuse."""
+    known = _LOCK_BY_QUERY.get(id(ids))
+    if known is None or known[0] is not ids:
+        built = select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id).with_for_update(of=Incident)
+        known = _LOCK_BY_QUERY[id(ids)] = (ids, built)
+    return {i.id: i for i in session.execute(known[1], params).scalars()}
 
 
 def get_by_number(session: Session, number: int) -> Incident | None:
     return session.execute(select(Incident).where(Incident.number == number)).scalar_one_or_none()
 
 
+_ADD_TIMELINE = insert(table_of(TimelineEntry))
+
+
 def add_timeline(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         # The table, not the mapped class: a plain executemany, without the ORM's per-row bulk bookkeeping.
-        session.execute(insert(table_of(TimelineEntry)), list(rows))
+        session.execute(_ADD_TIMELINE, list(rows))
 
 
 def timeline(session: Session, incident_id: int, *, after_id: int = 0) -> list[TimelineEntry]:

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -102,11 +102,10 @@ def sending_of(session: Session, owner: str) -> list[Notification]:
     return list(session.execute(stmt).scalars())
 
 
-def incident_ids_of(notification_ids: Iterable[int]) -> Select[int | None]:
-    """The query of these notifications' incident ids (to lock the incidents in one statement)."""
-    return select(Notification.incident_id).where(
-        Notification.id.in_(list(set(notification_ids))), Notification.incident_id.is_not(None)
-    )
+# The incidents of some notifications (parameter ``ids``), to lock them in one statement.
+INCIDENT_IDS = select(Notification.incident_id).where(
+    Notification.id.in_(bindparam("ids", expanding=True)), Notification.incident_id.is_not(None)
+)
 
 
 def lock_claimed_many(session: Session, claims: Iterable[Claim]) -> dict[int, Notification]:

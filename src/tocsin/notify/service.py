@@ -159,7 +159,7 @@ def begin_send_batch(
     """
     # Incidents first, then notifications: the order an acknowledgement takes them (it locks the incident, then
     # cancels its pending pages). The opposite order deadlocks with it on PostgreSQL.
-    incidents = incident_repo.lock_many(session, repo.incident_ids_of(c.id for c in claims))
+    incidents = incident_repo.lock_many_of(session, repo.INCIDENT_IDS, {"ids": [c.id for c in claims]})
     rows = repo.lock_claimed_many(session, claims)
     people = repo.recipients(session, {n.contact_method_id for n in rows.values()})
     history = repo.sent_times_many(session, people.keys(), now - ctx.throttle.horizon)
