@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -54,14 +55,20 @@ def contact_method(session: Session, cm_id: int) -> ContactMethod | None:
     return session.get(ContactMethod, cm_id)
 
 
+# Inserting outbox rows, skipping those whose idempotency key exists already, per dialect; built once each.
+_ADD_NOTIFICATIONS = {
+    name: insert(table_of(Notification))
+    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    .returning(table_of(Notification).c.id)
+    for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 def add_notifications(session: Session, rows: list[dict[str, Any]]) -> int:
     """Insert, skipping rows whose idempotency key exists already; returns how many were new."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    table = table_of(Notification)
-    ins = pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-    stmt = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
+    stmt = _ADD_NOTIFICATIONS[session.get_bind().dialect.name]
     # One batched statement for all rows; RETURNING lists only the rows that went in.
     added = len(session.execute(stmt, rows).all())
     if added:
@@ -112,21 +119,161 @@ def lock_claimed_many(session: Session, claims: Iterable[Claim]) -> dict[int, No
     return DUE.lock_claimed_many(session, claims)
 
 
-def get_many(session: Session, notification_ids: Iterable[int]) -> dict[int, Notification]:
+_NOTIFICATIONS = table_of(Notification)
+_CONTACT_METHODS = table_of(ContactMethod)
+_USERS = table_of(User)
+_INCIDENTS = table_of(Incident)
+# What the send path changes of a row; the fence is changed only by claims and by declaring a send ambiguous.
+_CHANGEABLE = (
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "lease_owner",
+    "lease_until",
+    "held_since",
+    "provider_ref",
+    "last_error",
+    "sent_at",
+)
+
+
+@dataclass(slots=True)
+class OutboxRow:
+    """A notification as the send path reads and changes it, without a mapped object (a tenth of the cost to
+    load and to write back); ``save_rows`` writes what changed."""
+
+    id: int
+    kind: str
+    incident_id: int | None
+    user_id: int
+    contact_method_id: int
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    lease_owner: str | None
+    lease_until: datetime | None
+    fence: int
+    held_since: datetime | None
+    provider_ref: str | None
+    last_error: str | None
+    sent_at: datetime | None
+    payload: dict[str, Any]
+    loaded: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+
+
+_OUTBOX_COLUMNS = [_NOTIFICATIONS.c[name] for name in OutboxRow.__dataclass_fields__ if name != "loaded"]
+_CLAIMED_ROWS = (
+    select(*_OUTBOX_COLUMNS)
+    .where(tuple_(_NOTIFICATIONS.c.id, _NOTIFICATIONS.c.fence).in_(bindparam("wanted", expanding=True)))
+    .order_by(_NOTIFICATIONS.c.id)
+    .with_for_update()
+)
+_ROWS = select(*_OUTBOX_COLUMNS).where(_NOTIFICATIONS.c.id.in_(bindparam("ids", expanding=True)))
+# The UPDATE of each set of changed columns, built when first needed.
+_SAVES: dict[tuple[str, ...], Any] = {}
+
+
+def _save_statement(columns: tuple[str, ...]) -> Any:
+    stmt = _SAVES.get(columns)
+    if stmt is None:
+        stmt = _SAVES[columns] = (
+            update(_NOTIFICATIONS)
+            .where(_NOTIFICATIONS.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"new_{name}") for name in columns})
+        )
+    return stmt
+
+
+_SAVED = (*_CHANGEABLE, "payload")
+
+
+def _outbox_row(values: Any) -> OutboxRow:
+    row = OutboxRow(*values)
+    row.loaded = (*(getattr(row, name) for name in _CHANGEABLE), dict(row.payload))
+    return row
+
+
+def lock_claimed_rows(session: Session, claims: Iterable[Claim]) -> dict[int, OutboxRow]:
+    """Those of the claimed rows whose fence is still the claimer's, locked for this transaction, by id."""
+    wanted = sorted({(c.id, c.fence) for c in claims})
+    if not wanted:
+        return {}
+    return {r.id: r for r in map(_outbox_row, session.execute(_CLAIMED_ROWS, {"wanted": wanted}))}
+
+
+def rows_of(session: Session, notification_ids: Iterable[int]) -> dict[int, OutboxRow]:
     wanted = list(set(notification_ids))
     if not wanted:
         return {}
-    stmt = select(Notification).where(Notification.id.in_(wanted))
-    return {n.id: n for n in session.execute(stmt).scalars()}
+    return {r.id: r for r in map(_outbox_row, session.execute(_ROWS, {"ids": wanted}))}
 
 
-def recipients(session: Session, contact_method_ids: Iterable[int]) -> dict[int, tuple[ContactMethod, User]]:
+def save_rows(session: Session, rows: Iterable[OutboxRow]) -> None:
+    """Write back what changed in these rows since they were loaded (or last saved), and only that, so that a
+    change made to other columns through a mapped object in the same transaction stands: one statement per set
+    of changed columns, which in a batch is one or two."""
+    changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        now = (*(getattr(row, name) for name in _CHANGEABLE), row.payload)
+        columns = tuple(name for name, old, new in zip(_SAVED, row.loaded, now, strict=True) if old != new)
+        if columns:
+            changes.setdefault(columns, []).append(
+                {"row_id": row.id, **{f"new_{name}": getattr(row, name) for name in columns}}
+            )
+            row.loaded = (*now[:-1], dict(row.payload))
+    for columns, batch in changes.items():
+        session.execute(_save_statement(columns), batch)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A contact method with what a message needs of its user."""
+
+    id: int
+    type: str
+    address: str
+    secret: str | None
+    verified: bool
+    disabled: bool
+    user_id: int
+    user_name: str
+
+
+_RECIPIENTS = (
+    select(
+        _CONTACT_METHODS.c.id,
+        _CONTACT_METHODS.c.type,
+        _CONTACT_METHODS.c.address,
+        _CONTACT_METHODS.c.secret,
+        _CONTACT_METHODS.c.verified,
+        _CONTACT_METHODS.c.disabled,
+        _USERS.c.id,
+        _USERS.c.name,
+    )
+    .join(_USERS, _USERS.c.id == _CONTACT_METHODS.c.user_id)
+    .where(_CONTACT_METHODS.c.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def recipients(session: Session, contact_method_ids: Iterable[int]) -> dict[int, Recipient]:
     """Each contact method with the user it belongs to."""
     wanted = list(set(contact_method_ids))
     if not wanted:
         return {}
-    stmt = select(ContactMethod, User).join(User, User.id == ContactMethod.user_id).where(ContactMethod.id.in_(wanted))
-    return {cm.id: (cm, user) for cm, user in session.execute(stmt)}
+    return {row[0]: Recipient(*row) for row in session.execute(_RECIPIENTS, {"ids": wanted})}
+
+
+_SENDING_STATES = (
+    select(
+        _NOTIFICATIONS.c.id,
+        _NOTIFICATIONS.c.fence,
+        _NOTIFICATIONS.c.status,
+        _NOTIFICATIONS.c.kind,
+        _INCIDENTS.c.status,
+    )
+    .outerjoin(_INCIDENTS, _INCIDENTS.c.id == _NOTIFICATIONS.c.incident_id)
+    .where(_NOTIFICATIONS.c.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def sending_states(session: Session, notification_ids: Iterable[int]) -> dict[int, tuple[int, str, str, str | None]]:
@@ -135,12 +282,7 @@ def sending_states(session: Session, notification_ids: Iterable[int]) -> dict[in
     wanted = list(set(notification_ids))
     if not wanted:
         return {}
-    stmt = (
-        select(Notification.id, Notification.fence, Notification.status, Notification.kind, Incident.status)
-        .outerjoin(Incident, Incident.id == Notification.incident_id)
-        .where(Notification.id.in_(wanted))
-    )
-    return {r[0]: (r[1], r[2], r[3], r[4]) for r in session.execute(stmt)}
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in session.execute(_SENDING_STATES, {"ids": wanted})}
 
 
 def lock_claimed(session: Session, c: Claim) -> Notification | None:
@@ -156,36 +298,42 @@ def next_attempt(session: Session) -> datetime | None:
     return DUE.next_due(session)
 
 
+_SENT_TIMES = select(_NOTIFICATIONS.c.contact_method_id, _NOTIFICATIONS.c.sent_at).where(
+    _NOTIFICATIONS.c.contact_method_id.in_(bindparam("ids", expanding=True)),
+    _NOTIFICATIONS.c.sent_at.is_not(None),
+    _NOTIFICATIONS.c.sent_at >= bindparam("since", type_=_NOTIFICATIONS.c.sent_at.type),
+)
+
+
 def sent_times_many(session: Session, contact_method_ids: Iterable[int], since: datetime) -> dict[int, list[datetime]]:
     wanted = list(set(contact_method_ids))
     found: dict[int, list[datetime]] = {cm: [] for cm in wanted}
     if not wanted:
         return found
-    stmt = select(Notification.contact_method_id, Notification.sent_at).where(
-        Notification.contact_method_id.in_(wanted),
-        Notification.sent_at.is_not(None),
-        Notification.sent_at >= since,
-    )
-    for cm_id, at in session.execute(stmt):
+    for cm_id, at in session.execute(_SENT_TIMES, {"ids": wanted, "since": since}):
         if at is not None:
             found[cm_id].append(at)
     return found
 
 
-def held_back(session: Session, contact_method_id: int, excluding: int) -> list[Notification]:
-    """Pages to the same contact method that a throttle is holding back, to be bundled into one message."""
-    stmt = (
-        select(Notification)
-        .where(
-            Notification.contact_method_id == contact_method_id,
-            Notification.status == "pending",
-            Notification.id != excluding,
-            Notification.kind == "page",
-            Notification.held_since.is_not(None),
-        )
-        .with_for_update()
+_HELD_BACK = (
+    select(*_OUTBOX_COLUMNS)
+    .where(
+        _NOTIFICATIONS.c.contact_method_id == bindparam("contact_method_id"),
+        _NOTIFICATIONS.c.status == "pending",
+        _NOTIFICATIONS.c.id != bindparam("excluding"),
+        _NOTIFICATIONS.c.kind == "page",
+        _NOTIFICATIONS.c.held_since.is_not(None),
     )
-    return list(session.execute(stmt).scalars())
+    .order_by(_NOTIFICATIONS.c.id)
+    .with_for_update()
+)
+
+
+def held_back(session: Session, contact_method_id: int, excluding: int) -> list[OutboxRow]:
+    """Pages to the same contact method that a throttle is holding back, to be bundled into one message."""
+    params = {"contact_method_id": contact_method_id, "excluding": excluding}
+    return [_outbox_row(values) for values in session.execute(_HELD_BACK, params)]
 
 
 def stuck_sending(session: Session, now: datetime, limit: int = 100) -> list[Notification]:
@@ -288,6 +436,19 @@ def pending_pages_of(session: Session, incident_id: int, user_id: int, *, exclud
 # --- batched paging ---
 
 
+_NOTIFICATION_RULES = table_of(NotificationRule)
+_RULE_ROWS = (
+    select(
+        _NOTIFICATION_RULES.c.user_id,
+        _NOTIFICATION_RULES.c.urgency,
+        _NOTIFICATION_RULES.c.contact_method_id,
+        _NOTIFICATION_RULES.c.delay_seconds,
+    )
+    .where(_NOTIFICATION_RULES.c.user_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_NOTIFICATION_RULES.c.id)
+)
+
+
 def rule_rows_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[tuple[str, int, int]]]:
     """Per user, ``(urgency, contact method id, delay seconds)`` of each rule in rule id order: what planning a
     page reads of ``rules_of``, without building a mapped object per rule."""
@@ -295,16 +456,6 @@ def rule_rows_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[tu
     found: dict[int, list[tuple[str, int, int]]] = {u: [] for u in wanted}
     if not wanted:
         return found
-    stmt = (
-        select(
-            NotificationRule.user_id,
-            NotificationRule.urgency,
-            NotificationRule.contact_method_id,
-            NotificationRule.delay_seconds,
-        )
-        .where(NotificationRule.user_id.in_(wanted))
-        .order_by(NotificationRule.id)
-    )
-    for user_id, urgency, cm_id, delay in session.execute(stmt).all():
+    for user_id, urgency, cm_id, delay in session.execute(_RULE_ROWS, {"ids": wanted}):
         found[user_id].append((urgency, cm_id, delay))
     return found

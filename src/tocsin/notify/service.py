@@ -16,7 +16,7 @@ The pages themselves are planned by ``notify.paging`` when escalation steps fire
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +38,6 @@ from tocsin.notify.retry import RetryPolicy
 from tocsin.notify.throttle import Throttle, bundle
 from tocsin.services import repository as service_repo
 from tocsin.users import repository as user_repo
-from tocsin.users.models import User
 
 ENGINE = Actor(label="notifier", source="engine")
 SEND_LEASE = timedelta(seconds=60)
@@ -60,7 +59,7 @@ def cancel_pending_pages(session: Session, incident_id: int) -> None:
 UPDATABLE_TYPES = ("slack",)
 
 
-def _update_if_settled(session: Session, page: Notification, now: datetime) -> None:
+def _update_if_settled(session: Session, page: repo.OutboxRow, now: datetime) -> None:
     """A chat page that arrived after the incident was acknowledged or resolved is edited to say so at once."""
     incident = incident_repo.get(session, page.incident_id) if page.incident_id is not None else None
     if incident is not None and incident.status != "triggered":
@@ -160,7 +159,7 @@ def begin_send_batch(
     # Incidents first, then notifications: the order an acknowledgement takes them (it locks the incident, then
     # cancels its pending pages). The opposite order deadlocks with it on PostgreSQL.
     incidents = incident_repo.lock_many_of(session, repo.INCIDENT_IDS, {"ids": [c.id for c in claims]})
-    rows = repo.lock_claimed_many(session, claims)
+    rows = repo.lock_claimed_rows(session, claims)
     people = repo.recipients(session, {n.contact_method_id for n in rows.values()})
     history = repo.sent_times_many(session, people.keys(), now - ctx.throttle.horizon)
     services = service_repo.names(session, {i.service_id for i in incidents.values()})
@@ -181,17 +180,20 @@ def begin_send_batch(
             # next look, rather than a claim and a deferral on every pass until that call returns.
             n.next_attempt_at = now + (AVOIDED_RETRY if n.contact_method_id in avoid else timedelta(0))
             continue
-        message = _prepare(session, n, incident, people.get(n.contact_method_id), history, services, timeline, now, ctx)
+        message = _prepare(
+            session, n, rows, incident, people.get(n.contact_method_id), history, services, timeline, now, ctx
+        )
         if message is None:
             continue
         busy.add(n.contact_method_id)
         n.lease_until = now + send_lease
         messages.append(_with_lease(message, n))
+    repo.save_rows(session, rows.values())
     incident_repo.add_timeline(session, timeline)
     return messages
 
 
-def _with_lease(message: OutboundMessage, n: Notification) -> OutboundMessage:
+def _with_lease(message: OutboundMessage, n: repo.OutboxRow) -> OutboundMessage:
     assert n.lease_until is not None
     message.extra.update(fence=n.fence, lease_until=n.lease_until.isoformat(), contact_method=n.contact_method_id)
     return message
@@ -199,9 +201,10 @@ def _with_lease(message: OutboundMessage, n: Notification) -> OutboundMessage:
 
 def _prepare(
     session: Session,
-    n: Notification,
+    n: repo.OutboxRow,
+    rows: dict[int, repo.OutboxRow],
     incident: Incident | None,
-    recipient: tuple[ContactMethod, User] | None,
+    recipient: repo.Recipient | None,
     history: dict[int, list[datetime]],
     services: dict[int, str],
     timeline: list[dict[str, Any]],
@@ -215,26 +218,31 @@ def _prepare(
         n.next_attempt_at = None
         n.lease_until = None
         return None
-    if recipient is None or recipient[0].disabled:
+    if recipient is None or recipient.disabled:
         n.status = "failed"
         n.last_error = "contact method removed or disabled"
         n.next_attempt_at = None
         return None
-    cm, user = recipient
+    cm = recipient
     if not cm.verified and n.kind != "verify":
         # An unconfirmed phone number may belong to someone else: it gets nothing but its verification code.
         n.status = "failed"
         n.last_error = "contact method not verified"
         n.next_attempt_at = None
         if incident is not None:
-            text = f"{cm.type} to {user.name} not sent: the contact method is not verified"
+            text = f"{cm.type} to {cm.user_name} not sent: the contact method is not verified"
             timeline.append(
                 timeline_row(
-                    incident.id, "notify_failed", ENGINE, now, text + fall_back(session, n, now), notification=n.id
+                    incident.id,
+                    "notify_failed",
+                    ENGINE,
+                    now,
+                    text + fall_back(session, n, now, in_hand=rows),
+                    notification=n.id,
                 )
             )
         return None
-    bundled: list[Notification] = []
+    bundled: list[repo.OutboxRow] = []
     # The resend of an interrupted message is the same message, already counted by the throttle when it started.
     if n.kind == "page" and not resend:
         decision = ctx.throttle.decide(history.get(cm.id, []), now)
@@ -242,13 +250,17 @@ def _prepare(
             if n.held_since is None:
                 n.held_since = now
                 if incident is not None:
-                    text = f"{cm.type} to {user.name} held back by the rate limit; it will go out bundled"
+                    text = f"{cm.type} to {cm.user_name} held back by the rate limit; it will go out bundled"
                     timeline.append(timeline_row(incident.id, "notify_held", ENGINE, now, text, notification=n.id))
             n.next_attempt_at = decision.retry_at
             n.lease_until = None
             return None
         if n.held_since is not None:
-            bundled = repo.held_back(session, cm.id, n.id)
+            for other in repo.held_back(session, cm.id, n.id):
+                # The batch's own copy where it holds the row: it may have changed since it was read.
+                mine = rows.setdefault(other.id, other)
+                if mine.status == "pending" and mine.held_since is not None:
+                    bundled.append(mine)
     n.status = "sending"
     n.attempts += 1
     n.held_since = None
@@ -269,12 +281,12 @@ def _prepare(
     if not text:
         text = str(n.payload.get("text", "")) if n.kind != "page" else ""
     if n.kind == "test":
-        text = f"Test notification from Tocsin to {user.name} by {cm.type}."
+        text = f"Test notification from Tocsin to {cm.user_name} by {cm.type}."
     view = _view(incident, services.get(incident.service_id, ""), ctx.base_url) if incident is not None else None
     ack_url = resolve_url = None
     if ctx.links is not None and incident is not None:
-        ack_url = ctx.links(incident.id, user.id, "acknowledge")
-        resolve_url = ctx.links(incident.id, user.id, "resolve")
+        ack_url = ctx.links(incident.id, cm.user_id, "acknowledge")
+        resolve_url = ctx.links(incident.id, cm.user_id, "resolve")
     return OutboundMessage(
         notification_id=n.id,
         message_id=f"msg_{n.id}",
@@ -282,7 +294,7 @@ def _prepare(
         # Verification codes always go by text message, also for a number that is called.
         contact_type="sms" if n.kind == "verify" else cm.type,
         address=cm.address,
-        user_name=user.name,
+        user_name=cm.user_name,
         incident=view,
         ack_url=ack_url,
         resolve_url=resolve_url,
@@ -334,38 +346,45 @@ def record_batch(
 ) -> list[str]:
     """Store the outcomes of a batch of provider calls and write them on the incidents' timelines, in one
     transaction; returns each row's new status, in the order given."""
-    rows = repo.get_many(session, [m.notification_id for m, _ in outcomes])
+    rows = repo.rows_of(session, [m.notification_id for m, _ in outcomes])
     people = repo.recipients(session, {n.contact_method_id for n in rows.values()})
     timeline: list[dict[str, Any]] = []
     statuses = []
+    settled: list[repo.OutboxRow] = []
     for message, result in outcomes:
         n = rows.get(message.notification_id)
         if n is None:
             statuses.append("gone")
             continue
         fence = int(message.extra["fence"])
-        statuses.append(_record_one(session, n, fence, result, people, timeline, now, retry, rand))
+        statuses.append(_record_one(session, n, rows, fence, result, people, timeline, now, retry, rand, settled))
+    repo.save_rows(session, rows.values())
+    # After the rows are written: the edits look for the pages that were delivered.
+    for page in settled:
+        _update_if_settled(session, page, now)
     incident_repo.add_timeline(session, timeline)
     return statuses
 
 
 def _record_one(
     session: Session,
-    n: Notification,
+    n: repo.OutboxRow,
+    rows: Mapping[int, repo.OutboxRow],
     fence: int,
     result: SendResult,
-    people: dict[int, tuple[ContactMethod, User]],
+    people: dict[int, repo.Recipient],
     timeline: list[dict[str, Any]],
     now: datetime,
     retry: RetryPolicy,
     rand: Callable[[], float],
+    settled: list[repo.OutboxRow],
 ) -> str:
     if n.fence != fence:
         # The row was declared ambiguous while we were sending; keep that verdict but note what really happened.
         n.last_error = f"late outcome after lease expiry: {result.outcome}"
         return n.status
-    cm, user = people.get(n.contact_method_id, (None, None))
-    who = f"{cm.type if cm else 'contact'} to {user.name if user else n.user_id}"
+    cm = people.get(n.contact_method_id)
+    who = f"{cm.type} to {cm.user_name}" if cm else f"contact to {n.user_id}"
     n.lease_until = None
     n.lease_owner = None
     detail = result.error or (f"HTTP {result.status_code}" if result.status_code else "")
@@ -380,7 +399,7 @@ def _record_one(
         else:
             kind, message = "notified", f"Notified {who}"
         if n.kind == "page" and cm is not None and cm.type in UPDATABLE_TYPES:
-            _update_if_settled(session, n, now)
+            settled.append(n)
     else:
         next_at = None
         if result.outcome == "retry":
@@ -397,7 +416,7 @@ def _record_one(
             n.next_attempt_at = None
             kind, message = "notify_failed", f"{who} failed ({detail}); giving up"
             if n.kind == "page" and n.incident_id is not None:
-                message += fall_back(session, n, now)
+                message += fall_back(session, n, now, in_hand=rows)
     if n.kind == "verify" and n.status in ("sent", "failed"):
         # The code has reached the phone or never will: the outbox keeps only its hash.
         n.payload = {k: v for k, v in n.payload.items() if k != "text"}
@@ -417,10 +436,20 @@ def _record_one(
     return n.status
 
 
-def fall_back(session: Session, failed: Notification, now: datetime) -> str:
+def fall_back(
+    session: Session,
+    failed: Notification | repo.OutboxRow,
+    now: datetime,
+    *,
+    in_hand: Mapping[int, repo.OutboxRow] | None = None,
+) -> str:
     """A page that failed for good brings the user's next planned page for this incident forward to now, so a
-    dead channel costs its retries, not also the delay of the next rule; returns the timeline's wording."""
+    dead channel costs its retries, not also the delay of the next rule; returns the timeline's wording.
+    ``in_hand``: rows of the caller's batch, changed but not written yet; what they say now counts."""
     for nxt in repo.pending_pages_of(session, failed.incident_id or 0, failed.user_id, excluding=failed.id):
+        held = in_hand.get(nxt.id) if in_hand is not None else None
+        if held is not None and held.status != "pending":
+            continue
         cm = repo.contact_method(session, nxt.contact_method_id)
         # Neither the channel that just failed nor one that cannot be used is a fallback.
         if cm is None or cm.id == failed.contact_method_id or cm.disabled or not cm.verified:

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from tocsin.db.tables import table_of
 from tocsin.users.models import ApiToken, User
 
 
@@ -38,11 +39,18 @@ def token(session: Session, token_id: int) -> ApiToken | None:
     return session.get(ApiToken, token_id)
 
 
-def names(session: Session, ids: list[int]) -> dict[int, str]:
+_USERS = table_of(User)
+_NAMES = select(_USERS.c.id, _USERS.c.name).where(_USERS.c.id.in_(bindparam("ids", expanding=True)))
+_ACTIVE_IDS = select(_USERS.c.id).where(
+    _USERS.c.id.in_(bindparam("ids", expanding=True)), _USERS.c.deactivated_at.is_(None)
+)
+
+
+def names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     wanted = list(set(ids))
     if not wanted:
         return {}
-    return dict(session.execute(select(User.id, User.name).where(User.id.in_(wanted))).all())
+    return {row[0]: row[1] for row in session.execute(_NAMES, {"ids": wanted})}
 
 
 def by_feed_token(session: Session, token: str) -> User | None:
@@ -58,5 +66,4 @@ def active_ids(session: Session, ids: Iterable[int]) -> set[int]:
     wanted = list(set(ids))
     if not wanted:
         return set()
-    stmt = select(User.id).where(User.id.in_(wanted), User.deactivated_at.is_(None))
-    return set(session.execute(stmt).scalars())
+    return {row[0] for row in session.execute(_ACTIVE_IDS, {"ids": wanted})}
