@@ -10,12 +10,11 @@ writer, which serialises claims by itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, literal, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 
@@ -60,12 +59,6 @@ class DueRows:
             .returning(model.id, model.fence)
             .execution_options(synchronize_session=False)
         )
-        self._lock_fenced = (
-            select(model)
-            .where(tuple_(model.id, model.fence).in_(bindparam("wanted", expanding=True)))
-            .order_by(model.id)
-            .with_for_update()
-        )
         self._next = select(due_column).where(ready, due_column.is_not(None)).order_by(due_column).limit(1)
 
     def claim(self, session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Claim]:
@@ -82,14 +75,6 @@ class DueRows:
         rows = session.execute(self._take, {"ids": ids, "owner": owner, "until": now + lease}).all()
         order = {row_id: i for i, row_id in enumerate(ids)}
         return sorted((Claim(id=r[0], fence=r[1]) for r in rows), key=lambda c: order[c.id])
-
-    def lock_claimed_many(self, session: Session, claims: Iterable[Claim]) -> dict[int, Any]:
-        """Those of the claimed rows whose fence is still the claimer's, locked for this transaction, by id; a row
-        claimed again since is left out."""
-        wanted = sorted({(c.id, c.fence) for c in claims})
-        if not wanted:
-            return {}
-        return {row.id: row for row in session.execute(self._lock_fenced, {"wanted": wanted}).scalars()}
 
     def release_owned(self, session: Session, *, owner: str) -> int:
         return release_owned(session, self.model, owner=owner, ready=self.ready)

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, bindparam, case, insert, select, update
+from sqlalchemy import and_, bindparam, case, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim, DueRows
+from tocsin.db.rows import RowWriter
 from tocsin.db.session import ESCALATION_WORK, note_new_work
 from tocsin.db.tables import table_of
 from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
@@ -93,8 +96,54 @@ def release_claims_of(session: Session, owner: str) -> int:
 INCIDENT_IDS = select(Escalation.incident_id).where(Escalation.id.in_(bindparam("ids", expanding=True)))
 
 
-def lock_claimed_many(session: Session, claims: Iterable[Claim]) -> dict[int, Escalation]:
-    return DUE.lock_claimed_many(session, claims)
+_ESCALATIONS = table_of(Escalation)
+# What firing changes of an escalation; the fence is changed only by claims and by firing by hand.
+_FIRING_CHANGES = ("status", "step_index", "cycle", "next_fire_at", "lease_owner", "lease_until", "updated_at")
+
+
+@dataclass(slots=True)
+class EscalationRow:
+    """An escalation as firing reads and changes it, without a mapped object; ``save_rows`` writes what changed."""
+
+    id: int
+    incident_id: int
+    snapshot: dict[str, Any]
+    status: str
+    step_index: int
+    cycle: int
+    run: int
+    next_fire_at: datetime | None
+    lease_owner: str | None
+    lease_until: datetime | None
+    fence: int
+    updated_at: datetime
+    loaded: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+
+
+_CLAIMED_ROWS = (
+    select(*(_ESCALATIONS.c[name] for name in EscalationRow.__dataclass_fields__ if name != "loaded"))
+    .where(tuple_(_ESCALATIONS.c.id, _ESCALATIONS.c.fence).in_(bindparam("wanted", expanding=True)))
+    .order_by(_ESCALATIONS.c.id)
+    .with_for_update()
+)
+_WRITER = RowWriter(_ESCALATIONS, _FIRING_CHANGES)
+
+
+def lock_claimed_rows(session: Session, claims: Iterable[Claim]) -> dict[int, EscalationRow]:
+    """Those of the claimed escalations whose fence is still the claimer's, locked for this transaction, by id."""
+    wanted = sorted({(c.id, c.fence) for c in claims})
+    if not wanted:
+        return {}
+    found: dict[int, EscalationRow] = {}
+    for values in session.execute(_CLAIMED_ROWS, {"wanted": wanted}):
+        row = found[values[0]] = EscalationRow(*values)
+        _WRITER.remember(row)
+    return found
+
+
+def save_rows(session: Session, rows: Iterable[EscalationRow]) -> None:
+    """Write back what firing changed in these rows (``RowWriter``)."""
+    _WRITER.save(session, rows)
 
 
 def next_fire(session: Session) -> datetime | None:

@@ -141,7 +141,7 @@ def resolver(session: Session) -> planner.ResolveTargets:
     return Targets(session)
 
 
-def _state(esc: Escalation) -> planner.EscalationState:
+def _state(esc: Escalation | repo.EscalationRow) -> planner.EscalationState:
     done = esc.status != "active" or esc.next_fire_at is None
     return planner.EscalationState(
         step_index=esc.step_index, cycle=esc.cycle, next_fire_at=None if done else esc.next_fire_at, done=done
@@ -150,7 +150,7 @@ def _state(esc: Escalation) -> planner.EscalationState:
 
 @dataclass(frozen=True, slots=True)
 class _Fired:
-    esc: Escalation
+    esc: Escalation | repo.EscalationRow
     incident: Incident
     state: planner.EscalationState
     actions: list[planner.Action]
@@ -237,9 +237,9 @@ def fire_claimed_batch(session: Session, claims: Sequence[Claim], *, now: dateti
     # Incidents before escalations, in the order an acknowledgement takes them (incident, then its escalation):
     # the opposite order deadlocks with an ack of the same incident on PostgreSQL.
     incidents = incident_repo.lock_many_of(session, repo.INCIDENT_IDS, {"ids": [c.id for c in claims]})
-    escalations = repo.lock_claimed_many(session, claims)
+    escalations = repo.lock_claimed_rows(session, claims)
     ran = 0
-    due: list[tuple[Escalation, Incident, PolicySnapshot]] = []
+    due: list[tuple[repo.EscalationRow, Incident, PolicySnapshot]] = []
     for c in claims:
         esc = escalations.get(c.id)
         if esc is None:
@@ -264,6 +264,7 @@ def fire_claimed_batch(session: Session, claims: Sequence[Claim], *, now: dateti
         state, actions = planner.due(snapshot, _state(esc), now, targets)
         fired.append(_Fired(esc, incident, state, actions))
     _apply(session, fired, now)
+    repo.save_rows(session, escalations.values())
     return ran
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim, DueRows, lock_if_fenced
+from tocsin.db.rows import RowWriter
 from tocsin.db.session import NOTIFICATION_WORK, note_new_work
 from tocsin.db.tables import table_of
 from tocsin.incidents.models import Incident
@@ -115,10 +116,6 @@ INCIDENT_IDS = select(Notification.incident_id).where(
 )
 
 
-def lock_claimed_many(session: Session, claims: Iterable[Claim]) -> dict[int, Notification]:
-    return DUE.lock_claimed_many(session, claims)
-
-
 _NOTIFICATIONS = table_of(Notification)
 _CONTACT_METHODS = table_of(ContactMethod)
 _USERS = table_of(User)
@@ -134,6 +131,7 @@ _CHANGEABLE = (
     "provider_ref",
     "last_error",
     "sent_at",
+    "payload",
 )
 
 
@@ -169,27 +167,12 @@ _CLAIMED_ROWS = (
     .with_for_update()
 )
 _ROWS = select(*_OUTBOX_COLUMNS).where(_NOTIFICATIONS.c.id.in_(bindparam("ids", expanding=True)))
-# The UPDATE of each set of changed columns, built when first needed.
-_SAVES: dict[tuple[str, ...], Any] = {}
-
-
-def _save_statement(columns: tuple[str, ...]) -> Any:
-    stmt = _SAVES.get(columns)
-    if stmt is None:
-        stmt = _SAVES[columns] = (
-            update(_NOTIFICATIONS)
-            .where(_NOTIFICATIONS.c.id == bindparam("row_id"))
-            .values({name: bindparam(f"new_{name}") for name in columns})
-        )
-    return stmt
-
-
-_SAVED = (*_CHANGEABLE, "payload")
+_OUTBOX_WRITER = RowWriter(_NOTIFICATIONS, _CHANGEABLE)
 
 
 def _outbox_row(values: Any) -> OutboxRow:
     row = OutboxRow(*values)
-    row.loaded = (*(getattr(row, name) for name in _CHANGEABLE), dict(row.payload))
+    _OUTBOX_WRITER.remember(row)
     return row
 
 
@@ -209,20 +192,8 @@ def rows_of(session: Session, notification_ids: Iterable[int]) -> dict[int, Outb
 
 
 def save_rows(session: Session, rows: Iterable[OutboxRow]) -> None:
-    """Write back what changed in these rows since they were loaded (or last saved), and only that, so that a
-    change made to other columns through a mapped object in the same transaction stands: one statement per set
-    of changed columns, which in a batch is one or two."""
-    changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        now = (*(getattr(row, name) for name in _CHANGEABLE), row.payload)
-        columns = tuple(name for name, old, new in zip(_SAVED, row.loaded, now, strict=True) if old != new)
-        if columns:
-            changes.setdefault(columns, []).append(
-                {"row_id": row.id, **{f"new_{name}": getattr(row, name) for name in columns}}
-            )
-            row.loaded = (*now[:-1], dict(row.payload))
-    for columns, batch in changes.items():
-        session.execute(_save_statement(columns), batch)
+    """Write back what changed in these rows since they were read, and only that (``RowWriter``)."""
+    _OUTBOX_WRITER.save(session, rows)
 
 
 @dataclass(frozen=True, slots=True)
