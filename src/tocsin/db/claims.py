@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, literal, or_, select, update
+from sqlalchemy import Column, ColumnElement, Integer, Table, and_, bindparam, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 
@@ -25,39 +25,42 @@ class Claim:
 
 
 class DueRows:
-    """The due rows of one table, claimed with a lease and a fencing token; every statement is built once, so that
-    a claim costs its execution and not its construction (most of a small claim's CPU otherwise)."""
+    """The due rows of one table, claimed with a lease and a fencing token. Every statement is built once, on the
+    table rather than the mapped class: a claim then costs its execution, not its construction and the ORM's
+    bookkeeping (most of a small claim's CPU otherwise)."""
 
     def __init__(
         self,
-        model: Any,
+        table: Table,
         *,
-        due_column: Any,
+        due_column: Column[Any],
         ready: ColumnElement[bool],
         first: ColumnElement[Any] | None = None,
     ) -> None:
-        self.model = model
-        self.due_column = due_column
-        self.ready = ready
+        c = table.c
         # A lease keeps other workers away. Its holder may take the row again at once: a pass that died half-way
         # (the database dropped its connection after the claim committed) then resumes on the next pass instead of
         # waiting out the lease. The new fence voids whatever the earlier claim could still try to write.
         now = bindparam("now", type_=due_column.type)
-        lease_free = or_(model.lease_until.is_(None), model.lease_until < now, model.lease_owner == bindparam("owner"))
-        order = [due_column, model.id] if first is None else [first, due_column, model.id]
+        lease_free = or_(c.lease_until.is_(None), c.lease_until < now, c.lease_owner == bindparam("owner"))
+        order = [due_column, c.id] if first is None else [first, due_column, c.id]
         self._find = (
-            select(model.id, first if first is not None else literal(0))
+            select(c.id, first if first is not None else literal(0))
             .where(and_(ready, due_column.is_not(None), due_column <= now, lease_free))
             .order_by(*order)
             .limit(bindparam("limit", type_=Integer()))
         )
         self._find_skip_locked = self._find.with_for_update(skip_locked=True)
         self._take = (
-            update(model)
-            .where(model.id.in_(bindparam("ids", expanding=True)))
-            .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"), fence=model.fence + 1)
-            .returning(model.id, model.fence)
-            .execution_options(synchronize_session=False)
+            update(table)
+            .where(c.id.in_(bindparam("ids", expanding=True)))
+            .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"), fence=c.fence + 1)
+            .returning(c.id, c.fence)
+        )
+        self._release = (
+            update(table)
+            .where(ready, c.lease_owner == bindparam("owner"), c.lease_until.is_not(None))
+            .values(lease_owner=None, lease_until=None, fence=c.fence + 1)
         )
         self._next = select(due_column).where(ready, due_column.is_not(None)).order_by(due_column).limit(1)
 
@@ -77,26 +80,18 @@ class DueRows:
         return sorted((Claim(id=r[0], fence=r[1]) for r in rows), key=lambda c: order[c.id])
 
     def release_owned(self, session: Session, *, owner: str) -> int:
-        return release_owned(session, self.model, owner=owner, ready=self.ready)
+        """Drop the leases a named worker holds, moving the fence on so that anything it still has in hand is
+        stale.
+
+        A worker restarting under the same name calls this: its previous life is gone, and waiting for those
+        leases to run out would hold back work that is due now. Worker names must be unique among live workers.
+        """
+        result = session.execute(self._release, {"owner": owner})
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def next_due(self, session: Session) -> datetime | None:
         value: datetime | None = session.execute(self._next).scalar_one_or_none()
         return value
-
-
-def release_owned(session: Session, model: Any, *, owner: str, ready: ColumnElement[bool]) -> int:
-    """Drop the leases a named worker holds, moving the fence on so that anything it still has in hand is stale.
-
-    A worker restarting under the same name calls this: its previous life is gone, and waiting for those leases
-    to run out would hold back work that is due now. Worker names must be unique among live workers.
-    """
-    result = session.execute(
-        update(model)
-        .where(ready, model.lease_owner == owner, model.lease_until.is_not(None))
-        .values(lease_owner=None, lease_until=None, fence=model.fence + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def lock_if_fenced(session: Session, model: Any, claim: Claim) -> Any | None:

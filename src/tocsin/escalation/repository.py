@@ -16,11 +16,12 @@ from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationSte
 from tocsin.incidents.models import Incident
 from tocsin.services.models import Service
 
-ACTIVE = Escalation.status == "active"
+_ESCALATIONS = table_of(Escalation)
+ACTIVE = _ESCALATIONS.c.status == "active"
 # An incident's first page (step 0 of the first pass) goes ahead of any backlog of later steps and repeats: after
 # a stall, someone hears about the new incident before the old ones page again.
-FIRST_PAGE_FIRST = case((and_(Escalation.step_index == 0, Escalation.cycle == 0), 0), else_=1)
-DUE = DueRows(Escalation, due_column=Escalation.next_fire_at, ready=ACTIVE, first=FIRST_PAGE_FIRST)
+FIRST_PAGE_FIRST = case((and_(_ESCALATIONS.c.step_index == 0, _ESCALATIONS.c.cycle == 0), 0), else_=1)
+DUE = DueRows(_ESCALATIONS, due_column=_ESCALATIONS.c.next_fire_at, ready=ACTIVE, first=FIRST_PAGE_FIRST)
 
 
 def policy(session: Session, policy_id: int) -> EscalationPolicy | None:
@@ -96,7 +97,6 @@ def release_claims_of(session: Session, owner: str) -> int:
 INCIDENT_IDS = select(Escalation.incident_id).where(Escalation.id.in_(bindparam("ids", expanding=True)))
 
 
-_ESCALATIONS = table_of(Escalation)
 # What firing changes of an escalation; the fence is changed only by claims and by firing by hand.
 _FIRING_CHANGES = ("status", "step_index", "cycle", "next_fire_at", "lease_owner", "lease_until", "updated_at")
 

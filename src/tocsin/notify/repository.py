@@ -18,16 +18,17 @@ from tocsin.incidents.models import Incident
 from tocsin.notify.models import ContactMethod, Notification, NotificationRule
 from tocsin.users.models import User
 
+_NOTIFICATIONS = table_of(Notification)
 # Due for sending: new or retrying rows, and interrupted sends waiting for their one resend.
-SENDABLE = Notification.status.in_(("pending", "ambiguous"))
+SENDABLE = _NOTIFICATIONS.c.status.in_(("pending", "ambiguous"))
 # What goes out first: the one resend of an interrupted message (it may never have left), then incidents' first
 # pages (step 0 of the first pass), then any backlog of later steps and repeats.
 SEND_ORDER = case(
-    (Notification.status == "ambiguous", 0),
-    (and_(Notification.kind == "page", Notification.step_index == 0, Notification.cycle == 0), 1),
+    (_NOTIFICATIONS.c.status == "ambiguous", 0),
+    (and_(_NOTIFICATIONS.c.kind == "page", _NOTIFICATIONS.c.step_index == 0, _NOTIFICATIONS.c.cycle == 0), 1),
     else_=2,
 )
-DUE = DueRows(Notification, due_column=Notification.next_attempt_at, ready=SENDABLE, first=SEND_ORDER)
+DUE = DueRows(_NOTIFICATIONS, due_column=_NOTIFICATIONS.c.next_attempt_at, ready=SENDABLE, first=SEND_ORDER)
 
 
 def contact_methods_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[ContactMethod]]:
@@ -116,7 +117,6 @@ INCIDENT_IDS = select(Notification.incident_id).where(
 )
 
 
-_NOTIFICATIONS = table_of(Notification)
 _CONTACT_METHODS = table_of(ContactMethod)
 _USERS = table_of(User)
 _INCIDENTS = table_of(Incident)
