@@ -94,7 +94,7 @@ def release_claims_of(session: Session, owner: str) -> int:
 
 
 # The incidents of some escalations (parameter ``ids``), to lock them in one statement.
-INCIDENT_IDS = select(Escalation.incident_id).where(Escalation.id.in_(bindparam("ids", expanding=True)))
+INCIDENT_IDS = select(_ESCALATIONS.c.incident_id).where(_ESCALATIONS.c.id.in_(bindparam("ids", expanding=True)))
 
 
 # What firing changes of an escalation; the fence is changed only by claims and by firing by hand.

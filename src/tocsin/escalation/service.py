@@ -151,7 +151,7 @@ def _state(esc: Escalation | repo.EscalationRow) -> planner.EscalationState:
 @dataclass(frozen=True, slots=True)
 class _Fired:
     esc: Escalation | repo.EscalationRow
-    incident: Incident
+    incident: Incident | incident_repo.LockedIncident
     state: planner.EscalationState
     actions: list[planner.Action]
 
@@ -239,7 +239,7 @@ def fire_claimed_batch(session: Session, claims: Sequence[Claim], *, now: dateti
     incidents = incident_repo.lock_many_of(session, repo.INCIDENT_IDS, {"ids": [c.id for c in claims]})
     escalations = repo.lock_claimed_rows(session, claims)
     ran = 0
-    due: list[tuple[repo.EscalationRow, Incident, PolicySnapshot]] = []
+    due: list[tuple[repo.EscalationRow, incident_repo.LockedIncident, PolicySnapshot]] = []
     for c in claims:
         esc = escalations.get(c.id)
         if esc is None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
@@ -41,31 +42,44 @@ def get(session: Session, incident_id: int, *, for_update: bool = False) -> Inci
     return session.execute(stmt).scalar_one_or_none()
 
 
-_LOCK_BY_IDS = (
-    select(Incident).where(Incident.id.in_(bindparam("ids", expanding=True))).order_by(Incident.id).with_for_update()
-)
+_INCIDENTS = table_of(Incident)
+
+
+@dataclass(frozen=True, slots=True)
+class LockedIncident:
+    """What the engine reads of an incident it has locked to page about it: a row, not a mapped object."""
+
+    id: int
+    number: int
+    title: str
+    service_id: int
+    status: str
+    urgency: str
+    severity: str
+    priority: str
+    created_at: datetime
+
+
+_LOCKED_COLUMNS = [_INCIDENTS.c[name] for name in LockedIncident.__dataclass_fields__]
 # Statements that lock the incidents a prebuilt query of ids names, built once per query; each entry keeps its query
 # alive, so that its id is never reused for another one.
 _LOCK_BY_QUERY: dict[int, tuple[Select[Any], Select[Any]]] = {}
 
 
-def lock_many(session: Session, ids: Iterable[int]) -> dict[int, Incident]:
-    """Lock these incidents for the transaction, in ascending id order: every batch takes them in the same order,
-    so two batches sharing incidents queue instead of deadlocking."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    return {i.id: i for i in session.execute(_LOCK_BY_IDS, {"ids": wanted}).scalars()}
-
-
-def lock_many_of(session: Session, ids: Select[Any], params: dict[str, Any]) -> dict[int, Incident]:
-    """``lock_many`` for the incidents that ``ids`` selects with ``params``: one statement instead of two. ``ids``
-    must be a statement built once (a module constant), since the statement around it is kept for reuse."""
+def lock_many_of(session: Session, ids: Select[Any], params: dict[str, Any]) -> dict[int, LockedIncident]:
+    """Lock the incidents that ``ids`` selects with ``params`` for the transaction, in ascending id order: every
+    batch takes them in the same order, so two batches sharing incidents queue instead of deadlocking. ``ids`` must
+    be a statement built once (a module constant), since the statement around it is kept for reuse."""
     known = _LOCK_BY_QUERY.get(id(ids))
     if known is None or known[0] is not ids:
-        built = select(Incident).where(Incident.id.in_(ids)).order_by(Incident.id).with_for_update(of=Incident)
+        built = (
+            select(*_LOCKED_COLUMNS)
+            .where(_INCIDENTS.c.id.in_(ids))
+            .order_by(_INCIDENTS.c.id)
+            .with_for_update(of=_INCIDENTS)
+        )
         known = _LOCK_BY_QUERY[id(ids)] = (ids, built)
-    return {i.id: i for i in session.execute(known[1], params).scalars()}
+    return {row[0]: LockedIncident(*row) for row in session.execute(known[1], params)}
 
 
 def get_by_number(session: Session, number: int) -> Incident | None:

@@ -112,8 +112,8 @@ def sending_of(session: Session, owner: str) -> list[Notification]:
 
 
 # The incidents of some notifications (parameter ``ids``), to lock them in one statement.
-INCIDENT_IDS = select(Notification.incident_id).where(
-    Notification.id.in_(bindparam("ids", expanding=True)), Notification.incident_id.is_not(None)
+INCIDENT_IDS = select(_NOTIFICATIONS.c.incident_id).where(
+    _NOTIFICATIONS.c.id.in_(bindparam("ids", expanding=True)), _NOTIFICATIONS.c.incident_id.is_not(None)
 )
 
 

@@ -121,7 +121,7 @@ def view_of(session: Session, incident: Incident, base_url: str) -> IncidentView
     return _view(incident, service.name if service else "", base_url)
 
 
-def _view(incident: Incident, service_name: str, base_url: str) -> IncidentView:
+def _view(incident: Incident | incident_repo.LockedIncident, service_name: str, base_url: str) -> IncidentView:
     return IncidentView(
         id=incident.id,
         number=incident.number,
@@ -203,7 +203,7 @@ def _prepare(
     session: Session,
     n: repo.OutboxRow,
     rows: dict[int, repo.OutboxRow],
-    incident: Incident | None,
+    incident: incident_repo.LockedIncident | None,
     recipient: repo.Recipient | None,
     history: dict[int, list[datetime]],
     services: dict[int, str],
