@@ -153,3 +153,29 @@ def test_severity_based_urgency(db: Database, clock: FakeClock) -> None:
     low, high = incidents(db)
     assert (low.urgency, low.priority) == ("low", "P4")
     assert (high.urgency, high.priority) == ("high", "P2")
+
+
+def test_alerts_opened_in_one_batch_are_stored_in_order_with_their_events(db: Database, clock: FakeClock) -> None:
+    with db.unit_of_work() as s:
+        _, integ = make_service(s, clock.now())
+    run(db, clock, integ.key, trigger("old"))
+    outcomes = run(
+        db, clock, integ.key, resolve("old"), trigger("old"), trigger("a"), resolve("a"), trigger("a"), trigger("b")
+    )
+    assert outcomes == ["resolved", "created", "created", "resolved", "created", "created"]
+    with db.reader() as s:
+        alerts = list(s.execute(select(Alert).order_by(Alert.id)).scalars())
+        assert [(a.dedup_key, a.status) for a in alerts] == [
+            ("old", "resolved"),
+            ("old", "triggered"),
+            ("a", "resolved"),
+            ("a", "triggered"),
+            ("b", "triggered"),
+        ]
+        # Nothing muted them: no reason stored, as SQL NULL rather than JSON null.
+        assert s.execute(select(func.count()).where(Alert.suppressed_by.is_(None))).scalar_one() == 5
+        events = list(s.execute(select(AlertEvent).order_by(AlertEvent.id)).scalars())
+        first_old, second_old, first_a, second_a, b = (a.id for a in alerts)
+        assert [e.alert_id for e in events] == [first_old, first_old, second_old, first_a, first_a, second_a, b]
+        counts = {i.id: i.alert_count for i in s.execute(select(Incident)).scalars()}
+        assert all(counts[a.incident_id] == 1 for a in alerts if a.incident_id is not None)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
 from tocsin.alerts.noise_models import EventRuleRow, GroupingRuleRow, InhibitRuleRow, NoiseSetting, SilenceRow
+from tocsin.db.tables import table_of
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.notify.models import Notification
 from tocsin.services.models import Service
@@ -41,8 +42,13 @@ def put_setting(session: Session, name: str, value: dict[str, Any] | None, now: 
     session.flush()
 
 
+# Read by every ingest batch: built once, on the table (a plain row, no ORM machinery).
+_SETTINGS = table_of(NoiseSetting)
+_VERSION = select(_SETTINGS.c.value).where(_SETTINGS.c.name == VERSION)
+
+
 def version(session: Session) -> str:
-    value = session.execute(select(NoiseSetting.value).where(NoiseSetting.name == VERSION)).scalar_one_or_none()
+    value = session.execute(_VERSION).scalar_one_or_none()
     return str(value.get("token", "")) if value else ""
 
 

@@ -19,7 +19,7 @@ from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import timeline_row
-from tocsin.services.models import Service
+from tocsin.services.repository import ServiceFacts
 
 
 @dataclass(slots=True)
@@ -27,7 +27,7 @@ class Pending:
     """A trigger that opens a new incident; the incidents are created in bulk once the batch is walked."""
 
     alert: Alert
-    service: Service
+    service: ServiceFacts
     decision: Decision
     flapping: bool = False
     # Later alerts of the same batch that were grouped into this incident.
@@ -86,7 +86,7 @@ def join_group(
     session: Session,
     alert: Alert,
     decision: Decision,
-    service: Service,
+    service: ServiceFacts,
     pending: list[Pending],
     now: datetime,
     noise: BatchNoise,

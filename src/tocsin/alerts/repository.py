@@ -4,7 +4,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import JSON, bindparam, delete, func, insert, inspect, select, tuple_, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent, ChangeEvent, InboundDelivery
@@ -12,16 +13,62 @@ from tocsin.db.tables import table_of
 
 _CHUNK = 400
 
+_ALERTS = table_of(Alert)
+# Statements of the ingest path, built once: building and caching a statement costs more than running it.
+_OPEN_ALERT_IDS = select(_ALERTS.c.id).where(
+    tuple_(_ALERTS.c.integration_id, _ALERTS.c.dedup_key).in_(bindparam("pairs", expanding=True)),
+    _ALERTS.c.status != "resolved",
+)
+_ALERTS_BY_ID = select(Alert).where(Alert.id.in_(bindparam("ids", expanding=True)))
+
 
 def open_alerts_by_key(session: Session, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Alert]:
     wanted = list(set(pairs))
-    found: dict[tuple[int, str], Alert] = {}
+    ids: list[int] = []
     for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        stmt = select(Alert).where(tuple_(Alert.integration_id, Alert.dedup_key).in_(chunk), Alert.status != "resolved")
-        for alert in session.execute(stmt).scalars():
+        ids.extend(session.execute(_OPEN_ALERT_IDS, {"pairs": wanted[start : start + _CHUNK]}).scalars())
+    # Most events of a busy batch open new alerts: the ids alone say so, and entities are loaded only when found.
+    found: dict[tuple[int, str], Alert] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for alert in session.execute(_ALERTS_BY_ID, {"ids": ids[start : start + _CHUNK]}).scalars():
             found[(alert.integration_id, alert.dedup_key)] = alert
     return found
+
+
+# (attribute, column) of every stored field of an alert but its id.
+_ALERT_FIELDS = [(prop.key, prop.columns[0].key) for prop in inspect(Alert).column_attrs if prop.key != "id"]
+# The ORM leaves an unset suppressed_by out of its INSERT (SQL NULL); a plain JSON parameter would store JSON null.
+_SUPPRESSED_BY = "suppressed_by_or_null"
+_NULLABLE_JSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+_INSERT_ALERTS = (
+    insert(_ALERTS)
+    .values({_ALERTS.c.suppressed_by: bindparam(_SUPPRESSED_BY, type_=_NULLABLE_JSON)})
+    .returning(_ALERTS.c.id, _ALERTS.c.integration_id, _ALERTS.c.dedup_key)
+)
+
+
+def add_alerts(session: Session, alerts: Sequence[Alert]) -> None:
+    """Insert new alerts (not in the session) as plain rows, in batched statements, and set their ids.
+
+    The rows of a batched INSERT ... RETURNING come back in no set order on SQLite, so each is matched by its
+    (integration, dedup key); a key repeats only after its earlier alert resolved, and then starts a new
+    statement, so that within one statement the key is unique and the alerts are stored in the order given.
+    """
+    start = 0
+    while start < len(alerts):
+        keys: dict[tuple[int, str], Alert] = {}
+        end = start
+        while end < len(alerts) and (alerts[end].integration_id, alerts[end].dedup_key) not in keys:
+            keys[(alerts[end].integration_id, alerts[end].dedup_key)] = alerts[end]
+            end += 1
+        rows = []
+        for alert in alerts[start:end]:
+            row = {column: getattr(alert, attr) for attr, column in _ALERT_FIELDS}
+            row[_SUPPRESSED_BY] = row.pop("suppressed_by")
+            rows.append(row)
+        for alert_id, integration_id, dedup_key in session.execute(_INSERT_ALERTS, rows):
+            keys[(integration_id, dedup_key)].id = alert_id
+        start = end
 
 
 def other_open_alerts(session: Session, incident_id: int, excluding: Sequence[int]) -> int:
@@ -40,14 +87,18 @@ def resolve_open_alerts_of(session: Session, incident_id: int, now: datetime) ->
     )
 
 
+_ADD_EVENTS = insert(table_of(AlertEvent))
+_ADD_CHANGES = insert(table_of(ChangeEvent))
+
+
 def add_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(table_of(AlertEvent)), list(rows))
+        session.execute(_ADD_EVENTS, list(rows))
 
 
 def add_changes(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(table_of(ChangeEvent)), list(rows))
+        session.execute(_ADD_CHANGES, list(rows))
 
 
 def alerts_of_incident(session: Session, incident_id: int) -> list[Alert]:
@@ -85,21 +136,25 @@ def event_count(session: Session) -> int:
     return int(session.execute(select(func.count()).select_from(AlertEvent)).scalar_one())
 
 
+_DELIVERIES = table_of(InboundDelivery)
+_SEEN_DELIVERIES = select(_DELIVERIES.c.integration_id, _DELIVERIES.c.delivery_id).where(
+    tuple_(_DELIVERIES.c.integration_id, _DELIVERIES.c.delivery_id).in_(bindparam("pairs", expanding=True))
+)
+_ADD_DELIVERIES = insert(_DELIVERIES)
+
+
 def seen_deliveries(session: Session, pairs: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
     wanted = list(set(pairs))
     found: set[tuple[int, str]] = set()
     for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        stmt = select(InboundDelivery.integration_id, InboundDelivery.delivery_id).where(
-            tuple_(InboundDelivery.integration_id, InboundDelivery.delivery_id).in_(chunk)
-        )
-        found.update((row[0], row[1]) for row in session.execute(stmt))
+        rows = session.execute(_SEEN_DELIVERIES, {"pairs": wanted[start : start + _CHUNK]})
+        found.update((row[0], row[1]) for row in rows)
     return found
 
 
 def add_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(InboundDelivery), list(rows))
+        session.execute(_ADD_DELIVERIES, list(rows))
 
 
 def delete_deliveries_before(session: Session, before: datetime, limit: int) -> int:

@@ -33,7 +33,7 @@ from tocsin.incidents.priority import default_priority, incident_severity, urgen
 from tocsin.incidents.schemas import Actor, NewIncident
 from tocsin.incidents.timeline import timeline_row
 from tocsin.services import repository as service_repo
-from tocsin.services.models import Integration, Service
+from tocsin.services.repository import IntegrationFacts, ServiceFacts
 
 OUTCOMES = (
     "created",
@@ -54,7 +54,7 @@ OUTCOMES = (
 )
 
 
-def _actor(integration: Integration) -> Actor:
+def _actor(integration: IntegrationFacts) -> Actor:
     return Actor(label=f"{integration.name} ({integration.type})", source="integration")
 
 
@@ -97,8 +97,10 @@ def ingest_batch(
     event_rows: list[dict[str, Any]] = []
     change_rows: list[dict[str, Any]] = []
     results: list[SubmissionResult] = []
-    # Alert objects of this batch mapped to their event rows, so that rows of new alerts get ids after flush.
+    # Alert objects of this batch mapped to their event rows, so that rows of new alerts get ids once stored.
     event_alerts: list[tuple[dict[str, Any], Alert | None]] = []
+    # Alerts this batch opens, in order; those not stored on the way (see ``_store_new_alerts``) are stored last.
+    new_alerts: list[Alert] = []
 
     for sub in submissions:
         found = integrations.get(sub.integration_key)
@@ -120,7 +122,7 @@ def ingest_batch(
             key = event.dedup_key or ""
             alert = open_alerts.get((integration.id, key))
             traced = len(trace) if trace is not None else 0
-            outcome, alert = _apply(session, event, alert, integration, service, pending, now, noise)
+            outcome, alert = _apply(session, event, alert, integration, service, pending, new_alerts, now, noise)
             if trace is not None and len(trace) == traced:
                 # Acknowledge and resolve events (and ignored ones) are reported as they are.
                 _trace(noise, integration, event, outcome, alert=alert, service_id=alert.service_id if alert else None)
@@ -158,7 +160,7 @@ def ingest_batch(
         results.append(result)
 
     _open_incidents_for(session, pending, now, noise.rules)
-    session.flush()
+    _store_new_alerts(session, new_alerts)
     for row, alert in event_alerts:
         row["alert_id"] = alert.id if alert is not None else None
     repo.add_events(session, event_rows)
@@ -171,9 +173,10 @@ def _apply(
     session: Session,
     event: NormalizedEvent,
     alert: Alert | None,
-    integration: Integration,
-    service: Service,
+    integration: IntegrationFacts,
+    service: ServiceFacts,
     pending: list[Pending],
+    new_alerts: list[Alert],
     now: datetime,
     noise: BatchNoise,
 ) -> tuple[str, Alert | None]:
@@ -183,7 +186,7 @@ def _apply(
             alert.last_event_at = now
             _trace(noise, integration, event, "deduplicated", alert=alert)
             return "deduplicated", alert
-        return _new_trigger(session, event, integration, service, pending, now, noise)
+        return _new_trigger(session, event, integration, service, pending, new_alerts, now, noise)
     if alert is None:
         return "ignored", None
     if event.action == "acknowledge":
@@ -221,16 +224,16 @@ def _tell_if_silenced(session: Session, incident: Incident, alert: Alert, noise:
         silence_service.notify_resolved_while_silenced(session, incident, silence.id, now=now)
 
 
-def _service_of(session: Session, service_id: int, known: Service) -> Service:
+def _service_of(session: Session, service_id: int, known: ServiceFacts) -> ServiceFacts:
     """The service a rule routes to; if it was deleted since the rules were compiled, the integration's own."""
     if service_id == known.id:
         return known
     found = service_repo.get(session, service_id)
-    return known if found is None else found
+    return known if found is None else ServiceFacts.of(found)
 
 
 def _trace(
-    noise: BatchNoise, integration: Integration, event: NormalizedEvent, outcome: str, **fields: Any
+    noise: BatchNoise, integration: IntegrationFacts, event: NormalizedEvent, outcome: str, **fields: Any
 ) -> TraceEntry | None:
     if noise.trace is None:
         return None
@@ -242,9 +245,10 @@ def _trace(
 def _new_trigger(
     session: Session,
     event: NormalizedEvent,
-    integration: Integration,
-    service: Service,
+    integration: IntegrationFacts,
+    service: ServiceFacts,
     pending: list[Pending],
+    new_alerts: list[Alert],
     now: datetime,
     noise: BatchNoise,
 ) -> tuple[str, Alert | None]:
@@ -259,6 +263,7 @@ def _new_trigger(
     target = _service_of(session, decision.service_id, service)
     alert = _new_alert(event, integration, target, now)
     alert.severity = decision.severity
+    new_alerts.append(alert)
     key = (integration.id, alert.dedup_key)
     noise.count_change(key)
     entry = _trace(noise, integration, event, "", rule=rule_name, service_id=target.id, alert=alert)
@@ -268,7 +273,6 @@ def _new_trigger(
 
     outcome = suppression(session, alert, decision, rule_name, now, noise, entry)
     if outcome is not None:
-        session.add(alert)
         return outcome, alert
     flapping = rules.flapping is not None and rules.flapping.is_flapping(noise.changes(key))
     if entry is not None:
@@ -293,7 +297,7 @@ def _incident_of(session: Session, alert: Alert) -> Incident | None:
     return incident_repo.get(session, alert.incident_id)
 
 
-def _new_alert(event: NormalizedEvent, integration: Integration, service: Service, now: datetime) -> Alert:
+def _new_alert(event: NormalizedEvent, integration: IntegrationFacts, service: ServiceFacts, now: datetime) -> Alert:
     links: dict[str, Any] = {"links": event.links, "images": event.images}
     if event.client or event.client_url:
         links["client"] = {"name": event.client, "url": event.client_url}
@@ -344,19 +348,24 @@ def _open_incidents_for(session: Session, pending: list[Pending], now: datetime,
             )
         )
     actor = Actor(label="integration", source="integration")
-    opened = incidents.open_incidents(session, specs, actor=actor, now=now)
+    # Known before the incidents are stored, so they are inserted right rather than updated after.
+    majors = [
+        rules.major is not None and rules.major.is_major(s.priority, p.service.tier)
+        for s, p in zip(specs, pending, strict=True)
+    ]
+    opened = incidents.open_incidents(
+        session, specs, actor=actor, now=now, alert_counts=[1 + len(p.members) for p in pending], majors=majors
+    )
     extra: list[dict[str, Any]] = []
-    for p, incident in zip(pending, opened, strict=True):
+    for p, incident, major in zip(pending, opened, majors, strict=True):
         members = [p.alert, *p.members]
         for alert in members:
             alert.incident_id = incident.id
-        incident.alert_count = len(members)
         if p.members:
             extra.append(
                 timeline_row(incident.id, "alert_grouped", actor, now, f"{len(p.members)} more alert(s) grouped")
             )
-        if rules.major is not None and rules.major.is_major(incident.priority, p.service.tier):
-            incident.major = True
+        if major:
             extra.append(timeline_row(incident.id, "major", actor, now, "Marked as a major incident"))
         if p.flapping:
             escalation.stop(session, incident.id, now=now)
@@ -380,8 +389,20 @@ def _open_incidents_for(session: Session, pending: list[Pending], now: datetime,
         if all(a.status == "resolved" for a in members) and p.service.auto_resolve:
             incidents.change_status(session, incident, lifecycle.RESOLVED, actor=actor, now=now)
     incident_repo.add_timeline(session, extra)
-    session.add_all([a for p in pending for a in (p.alert, *p.members)])
+
+
+def _store_new_alerts(session: Session, new_alerts: list[Alert]) -> None:
+    """Store the alerts of this batch that are not in the session yet, in one statement, and give them their ids.
+
+    Most new alerts are only written here, as plain rows: the ORM's unit of work would insert them one by one
+    to learn their ids. They stay outside the session (nothing reads them back through it in this transaction);
+    the few that needed an id earlier (an inhibiting source, an alert grouped into an open incident) were added to
+    the session then and are left to it.
+    """
+    # Pending changes first: an open alert resolved by this batch must be stored as resolved before a new alert
+    # with its dedup key is inserted.
     session.flush()
+    repo.add_alerts(session, [a for a in new_alerts if a not in session])
 
 
 def alerts_of_incident(session: Session, incident_id: int) -> list[Alert]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, case, insert, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -47,17 +47,49 @@ def steps_of(session: Session, policy_ids: Iterable[int]) -> dict[int, list[Esca
     return found
 
 
-def policies_by_id(session: Session, ids: Iterable[int]) -> dict[int, EscalationPolicy]:
-    wanted = list(set(ids))
-    if not wanted:
-        return {}
-    rows = session.execute(select(EscalationPolicy).where(EscalationPolicy.id.in_(wanted))).scalars()
-    return {p.id: p for p in rows}
+class ServicePolicy(NamedTuple):
+    """A service's escalation policy as plain values; ``steps`` are (targets, delay in seconds), in order."""
+
+    policy_id: int
+    name: str
+    repeat: int
+    steps: list[tuple[list[dict[str, Any]], int]]
+
+
+_SERVICES = table_of(Service)
+_POLICIES = table_of(EscalationPolicy)
+_STEPS = table_of(EscalationStep)
+# Built once: every batch of new incidents runs it, and one plain join costs less than three ORM queries.
+_POLICY_STEPS_OF_SERVICES = (
+    select(
+        _SERVICES.c.id, _POLICIES.c.id, _POLICIES.c.name, _POLICIES.c.repeat, _STEPS.c.targets, _STEPS.c.delay_seconds
+    )
+    .join(_POLICIES, _POLICIES.c.id == _SERVICES.c.escalation_policy_id)
+    .join(_STEPS, _STEPS.c.policy_id == _POLICIES.c.id)
+    .where(_SERVICES.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_SERVICES.c.id, _STEPS.c.position)
+)
+
+
+def policies_of_services(session: Session, service_ids: Iterable[int]) -> dict[int, ServicePolicy]:
+    """The policy of each of these services that has one with at least one step, by service id."""
+    found: dict[int, ServicePolicy] = {}
+    for service_id, policy_id, name, repeat, targets, delay in session.execute(
+        _POLICY_STEPS_OF_SERVICES, {"ids": list(set(service_ids))}
+    ):
+        policy = found.get(service_id)
+        if policy is None:
+            policy = found[service_id] = ServicePolicy(policy_id, name, repeat, [])
+        policy.steps.append((targets, delay))
+    return found
+
+
+_ADD_ESCALATIONS = insert(table_of(Escalation))
 
 
 def add_escalations(session: Session, rows: list[dict[str, object]]) -> None:
     if rows:
-        session.execute(insert(table_of(Escalation)), rows)
+        session.execute(_ADD_ESCALATIONS, rows)
         if any(r.get("next_fire_at") is not None for r in rows):
             note_new_work(session, ESCALATION_WORK)
 

@@ -28,7 +28,6 @@ from tocsin.notify import paging
 from tocsin.notify import service as notify
 from tocsin.oncall import repository as oncall_repo
 from tocsin.oncall import service as oncall
-from tocsin.services import repository as service_repo
 from tocsin.teams import repository as team_repo
 from tocsin.teams import service as teams
 from tocsin.users import repository as user_repo
@@ -39,16 +38,22 @@ TARGET_KINDS = ("user", "schedule", "team")
 
 
 def snapshot_of(policy: EscalationPolicy, steps: Sequence[EscalationStep]) -> PolicySnapshot:
+    return _snapshot(policy.id, policy.name, policy.repeat, [(s.targets, s.delay_seconds) for s in steps])
+
+
+def _snapshot(
+    policy_id: int, name: str, repeat: int, steps: Sequence[tuple[Sequence[dict[str, Any]], int]]
+) -> PolicySnapshot:
     return PolicySnapshot(
-        policy_id=policy.id,
-        name=policy.name,
-        repeat=policy.repeat,
+        policy_id=policy_id,
+        name=name,
+        repeat=repeat,
         steps=tuple(
             Step(
-                targets=tuple(Target(kind=t["kind"], ref=str(t["ref"])) for t in s.targets),
-                delay=timedelta(seconds=s.delay_seconds),
+                targets=tuple(Target(kind=t["kind"], ref=str(t["ref"])) for t in targets),
+                delay=timedelta(seconds=delay_seconds),
             )
-            for s in steps
+            for targets, delay_seconds in steps
         ),
     )
 
@@ -60,21 +65,23 @@ def arm(session: Session, incidents: Sequence[Incident], *, now: datetime) -> No
     """
     if not incidents:
         return
-    services = {s.id: s for s in (service_repo.get(session, sid) for sid in {i.service_id for i in incidents}) if s}
-    policy_ids = {s.escalation_policy_id for s in services.values() if s.escalation_policy_id is not None}
-    policies = repo.policies_by_id(session, policy_ids)
-    steps = repo.steps_of(session, policy_ids)
-    snapshots = {pid: snapshot_of(p, steps[pid]).to_dict() for pid, p in policies.items() if steps[pid]}
+    # The policies are read as plain rows, which sees no unflushed change (a service given a policy just now).
+    session.flush()
+    snapshots: dict[int, dict[str, Any]] = {}
+    of_service: dict[int, dict[str, Any]] = {}
+    for service_id, p in repo.policies_of_services(session, {i.service_id for i in incidents}).items():
+        if p.policy_id not in snapshots:
+            snapshots[p.policy_id] = _snapshot(p.policy_id, p.name, p.repeat, p.steps).to_dict()
+        of_service[service_id] = snapshots[p.policy_id]
     rows: list[dict[str, object]] = []
     for incident in incidents:
-        service = services.get(incident.service_id)
-        pid = service.escalation_policy_id if service else None
-        if pid is None or pid not in snapshots:
+        snapshot = of_service.get(incident.service_id)
+        if snapshot is None:
             continue
         rows.append(
             {
                 "incident_id": incident.id,
-                "snapshot": snapshots[pid],
+                "snapshot": snapshot,
                 "status": "active",
                 "step_index": 0,
                 "cycle": 0,

@@ -7,32 +7,61 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from tocsin.db.tables import table_of
 from tocsin.incidents.models import Counter, Incident, TimelineEntry
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services.models import Service
 
+_COUNTERS = table_of(Counter)
+_ADVANCE_COUNTER = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.name == bindparam("counter"))
+    .values(value=_COUNTERS.c.value + bindparam("count"))
+    .returning(_COUNTERS.c.value)
+)
+_INSERT_COUNTER = insert(_COUNTERS)
+
 
 def allocate_numbers(session: Session, name: str, count: int) -> range:
     """Reserve ``count`` consecutive numbers; the counter row is locked until the transaction ends."""
-    result = session.execute(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + count).returning(Counter.value)
-    ).scalar_one_or_none()
+    result = session.execute(_ADVANCE_COUNTER, {"counter": name, "count": count}).scalar_one_or_none()
     if result is None:
-        session.execute(insert(Counter).values(name=name, value=count))
+        session.execute(_INSERT_COUNTER, {"name": name, "value": count})
         result = count
     return range(result - count + 1, result + 1)
 
 
+_INCIDENTS = table_of(Incident)
+# Rows of a batched INSERT ... RETURNING come back in no set order on SQLite (ordering them costs one statement
+# per row there); each incident is matched by its number, which is unique.
+_INSERT_INCIDENTS = insert(_INCIDENTS).returning(_INCIDENTS.c.id, _INCIDENTS.c.number)
+# What the INSERT stores in a column a row leaves out: its scalar default, else NULL.
+_INCIDENT_DEFAULTS = {
+    c.key: c.default.arg if isinstance(c.default, ScalarElementColumnDefault) else None
+    for c in _INCIDENTS.c
+    if not c.primary_key
+}
+
+
 def add_incidents(session: Session, rows: Sequence[dict[str, Any]]) -> list[Incident]:
-    """Insert in one batched statement; returns the incidents, persistent in the session, in the order given."""
+    """Insert in one batched statement; returns the incidents, persistent in the session, in the order given.
+
+    Each row must hold the incident's number. The incidents are built from the rows (and the columns' defaults)
+    rather than read back, and attached to the session as loaded: changes made to them later are flushed."""
     if not rows:
         return []
-    stmt = insert(Incident).returning(Incident, sort_by_parameter_order=True)
-    return list(session.scalars(stmt, list(rows)))
+    ids = {number: incident_id for incident_id, number in session.execute(_INSERT_INCIDENTS, list(rows))}
+    incidents = []
+    for row in rows:
+        incident = Incident(**{**_INCIDENT_DEFAULTS, **row, "id": ids[row["number"]]})
+        make_transient_to_detached(incident)
+        incidents.append(incident)
+    session.add_all(incidents)
+    return incidents
 
 
 def get(session: Session, incident_id: int, *, for_update: bool = False) -> Incident | None:

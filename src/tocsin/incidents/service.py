@@ -25,10 +25,22 @@ from tocsin.users import repository as user_repo
 INCIDENT_COUNTER = "incident_number"
 
 
-def open_incidents(session: Session, specs: Sequence[NewIncident], *, actor: Actor, now: datetime) -> list[Incident]:
-    """Create incidents in one go (the ingest path opens many per transaction) and write their first entry."""
+def open_incidents(
+    session: Session,
+    specs: Sequence[NewIncident],
+    *,
+    actor: Actor,
+    now: datetime,
+    alert_counts: Sequence[int] | None = None,
+    majors: Sequence[bool] | None = None,
+) -> list[Incident]:
+    """Create incidents in one go (the ingest path opens many per transaction) and write their first entry.
+
+    ``alert_counts`` and ``majors``, one per spec, are stored with the incidents (by default 0 and False)."""
     if not specs:
         return []
+    counts = alert_counts if alert_counts is not None else [0] * len(specs)
+    major = majors if majors is not None else [False] * len(specs)
     numbers = repo.allocate_numbers(session, INCIDENT_COUNTER, len(specs))
     incidents = repo.add_incidents(
         session,
@@ -42,15 +54,16 @@ def open_incidents(session: Session, specs: Sequence[NewIncident], *, actor: Act
                 "urgency": spec.urgency,
                 "severity": spec.severity,
                 "priority": spec.priority,
-                "alert_count": 0,
+                "alert_count": alert_count,
                 "assigned_user_id": None,
                 "created_by_user_id": spec.created_by_user_id,
                 "created_at": now,
                 "updated_at": now,
                 "acknowledged_at": None,
                 "resolved_at": None,
+                "major": is_major,
             }
-            for number, spec in zip(numbers, specs, strict=True)
+            for number, spec, alert_count, is_major in zip(numbers, specs, counts, major, strict=True)
         ],
     )
     repo.add_timeline(

@@ -1,12 +1,40 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from tocsin.db.tables import table_of
 from tocsin.incidents.models import Incident
 from tocsin.services.models import Integration, Service
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationFacts:
+    """What ingestion reads of an integration, as plain values."""
+
+    id: int
+    service_id: int
+    name: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFacts:
+    """What ingestion reads of a service, as plain values."""
+
+    id: int
+    urgency: str
+    auto_resolve: bool
+    tier: int | None
+
+    @staticmethod
+    def of(service: Service) -> ServiceFacts:
+        return ServiceFacts(
+            id=service.id, urgency=service.urgency, auto_resolve=service.auto_resolve, tier=service.tier
+        )
 
 
 def get(session: Session, service_id: int) -> Service | None:
@@ -21,13 +49,35 @@ def all_services(session: Session) -> list[Service]:
     return list(session.execute(select(Service).order_by(Service.name)).scalars())
 
 
-def integrations_by_keys(session: Session, keys: Iterable[str]) -> dict[str, tuple[Integration, Service]]:
-    rows = session.execute(
-        select(Integration, Service)
-        .join(Service, Service.id == Integration.service_id)
-        .where(Integration.key.in_(list(keys)))
-    ).all()
-    return {i.key: (i, s) for i, s in rows}
+_INTEGRATIONS = table_of(Integration)
+_SERVICES = table_of(Service)
+# Plain rows of a statement built once: each ingest batch runs it, and ORM entities would cost several times more.
+_INTEGRATIONS_BY_KEYS = (
+    select(
+        _INTEGRATIONS.c.key,
+        _INTEGRATIONS.c.id,
+        _INTEGRATIONS.c.name,
+        _INTEGRATIONS.c.type,
+        _SERVICES.c.id,
+        _SERVICES.c.urgency,
+        _SERVICES.c.auto_resolve,
+        _SERVICES.c.tier,
+    )
+    .join(_SERVICES, _SERVICES.c.id == _INTEGRATIONS.c.service_id)
+    .where(_INTEGRATIONS.c.key.in_(bindparam("keys", expanding=True)))
+)
+
+
+def integrations_by_keys(session: Session, keys: Iterable[str]) -> dict[str, tuple[IntegrationFacts, ServiceFacts]]:
+    found: dict[str, tuple[IntegrationFacts, ServiceFacts]] = {}
+    for key, iid, name, type_, sid, urgency, auto_resolve, tier in session.execute(
+        _INTEGRATIONS_BY_KEYS, {"keys": list(keys)}
+    ):
+        found[key] = (
+            IntegrationFacts(id=iid, service_id=sid, name=name, type=type_),
+            ServiceFacts(id=sid, urgency=urgency, auto_resolve=auto_resolve, tier=tier),
+        )
+    return found
 
 
 def integration(session: Session, integration_id: int) -> Integration | None:
