@@ -74,7 +74,7 @@ def split(session: Session, ref: int | str, alert_ids: Sequence[int], *, actor: 
         raise InvalidInput("splitting off every alert would leave the incident empty")
     moving = [alerts[i] for i in dict.fromkeys(alert_ids)]
     first = moving[0]
-    (created,) = incidents.open_incidents(
+    (opened,) = incidents.open_incidents(
         session,
         [
             NewIncident(
@@ -88,6 +88,8 @@ def split(session: Session, ref: int | str, alert_ids: Sequence[int], *, actor: 
         actor=actor,
         now=now,
     )
+    created = incident_repo.get(session, opened.id)
+    assert created is not None
     for alert in moving:
         alert.incident_id = created.id
     created.alert_count = len(moving)

@@ -382,12 +382,17 @@ def _open_incidents_for(session: Session, pending: list[Pending], now: datetime,
                 )
             )
         # The alerts may have been acknowledged or resolved by later events of this same batch.
-        if all(a.acknowledged_at is not None or a.status == "resolved" for a in members) and any(
+        acknowledge = all(a.acknowledged_at is not None or a.status == "resolved" for a in members) and any(
             a.acknowledged_at is not None for a in members
-        ):
-            incidents.change_status(session, incident, lifecycle.ACKNOWLEDGED, actor=actor, now=now)
-        if all(a.status == "resolved" for a in members) and p.service.auto_resolve:
-            incidents.change_status(session, incident, lifecycle.RESOLVED, actor=actor, now=now)
+        )
+        resolve = all(a.status == "resolved" for a in members) and p.service.auto_resolve
+        if acknowledge or resolve:
+            stored = incident_repo.get(session, incident.id)
+            assert stored is not None
+            if acknowledge:
+                incidents.change_status(session, stored, lifecycle.ACKNOWLEDGED, actor=actor, now=now)
+            if resolve:
+                incidents.change_status(session, stored, lifecycle.RESOLVED, actor=actor, now=now)
     incident_repo.add_timeline(session, extra)
 
 

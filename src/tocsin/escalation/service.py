@@ -58,7 +58,7 @@ def _snapshot(
     )
 
 
-def arm(session: Session, incidents: Sequence[Incident], *, now: datetime) -> None:
+def arm(session: Session, incidents: Sequence[Incident | incident_repo.OpenedIncident], *, now: datetime) -> None:
     """Freeze each incident's service policy into a snapshot and set its first timer to ``now``.
 
     Step 0 is left to the engine, which is woken by the commit: this keeps on-call lookups off the ingest path.

@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.sql.schema import ScalarElementColumnDefault
+from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
 from tocsin.incidents.models import Counter, Incident, TimelineEntry
@@ -39,29 +38,25 @@ _INCIDENTS = table_of(Incident)
 # Rows of a batched INSERT ... RETURNING come back in no set order on SQLite (ordering them costs one statement
 # per row there); each incident is matched by its number, which is unique.
 _INSERT_INCIDENTS = insert(_INCIDENTS).returning(_INCIDENTS.c.id, _INCIDENTS.c.number)
-# What the INSERT stores in a column a row leaves out: its scalar default, else NULL.
-_INCIDENT_DEFAULTS = {
-    c.key: c.default.arg if isinstance(c.default, ScalarElementColumnDefault) else None
-    for c in _INCIDENTS.c
-    if not c.primary_key
-}
 
 
-def add_incidents(session: Session, rows: Sequence[dict[str, Any]]) -> list[Incident]:
-    """Insert in one batched statement; returns the incidents, persistent in the session, in the order given.
+@dataclass(frozen=True, slots=True)
+class OpenedIncident:
+    """An incident just stored, as the path that opened it needs it: building a mapped object per incident cost
+    the ingest path more than storing it."""
 
-    Each row must hold the incident's number. The incidents are built from the rows (and the columns' defaults)
-    rather than read back, and attached to the session as loaded: changes made to them later are flushed."""
+    id: int
+    number: int
+    service_id: int
+    urgency: str
+
+
+def add_incidents(session: Session, rows: Sequence[dict[str, Any]]) -> list[OpenedIncident]:
+    """Insert in one batched statement; returns the incidents in the order given (each row holds its number)."""
     if not rows:
         return []
     ids = {number: incident_id for incident_id, number in session.execute(_INSERT_INCIDENTS, list(rows))}
-    incidents = []
-    for row in rows:
-        incident = Incident(**{**_INCIDENT_DEFAULTS, **row, "id": ids[row["number"]]})
-        make_transient_to_detached(incident)
-        incidents.append(incident)
-    session.add_all(incidents)
-    return incidents
+    return [OpenedIncident(ids[r["number"]], r["number"], r["service_id"], r["urgency"]) for r in rows]
 
 
 def get(session: Session, incident_id: int, *, for_update: bool = False) -> Incident | None:

@@ -33,8 +33,9 @@ def open_incidents(
     now: datetime,
     alert_counts: Sequence[int] | None = None,
     majors: Sequence[bool] | None = None,
-) -> list[Incident]:
-    """Create incidents in one go (the ingest path opens many per transaction) and write their first entry.
+) -> list[repo.OpenedIncident]:
+    """Create incidents in one go (the ingest path opens many per transaction) and write their first entry; a
+    caller that changes them further loads them (``get``).
 
     ``alert_counts`` and ``majors``, one per spec, are stored with the incidents (by default 0 and False)."""
     if not specs:
@@ -287,7 +288,9 @@ def declare(
         priority=priority or default_priority(severity, urgency),
         created_by_user_id=actor.user_id,
     )
-    (incident,) = open_incidents(session, [spec], actor=actor, now=now)
+    (opened,) = open_incidents(session, [spec], actor=actor, now=now)
+    incident = repo.get(session, opened.id)
+    assert incident is not None
     return incident
 
 
