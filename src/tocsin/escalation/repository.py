@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, case, insert, select, tuple_, update
+from sqlalchemy import Text, and_, bindparam, case, cast, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim, DueRows
@@ -139,7 +139,8 @@ class EscalationRow:
 
     id: int
     incident_id: int
-    snapshot: dict[str, Any]
+    # The policy snapshot as stored (JSON text): parsed snapshots are shared by the escalations of one policy.
+    snapshot: str
     status: str
     step_index: int
     cycle: int
@@ -153,7 +154,13 @@ class EscalationRow:
 
 
 _CLAIMED_ROWS = (
-    select(*(_ESCALATIONS.c[name] for name in EscalationRow.__dataclass_fields__ if name != "loaded"))
+    select(
+        *(
+            cast(_ESCALATIONS.c[name], Text) if name == "snapshot" else _ESCALATIONS.c[name]
+            for name in EscalationRow.__dataclass_fields__
+            if name != "loaded"
+        )
+    )
     .where(tuple_(_ESCALATIONS.c.id, _ESCALATIONS.c.fence).in_(bindparam("wanted", expanding=True)))
     .order_by(_ESCALATIONS.c.id)
     .with_for_update()

@@ -6,6 +6,7 @@ and the new timer in the caller's transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -228,6 +229,12 @@ def _apply(session: Session, fired: Sequence[_Fired], now: datetime) -> None:
     incident_repo.add_timeline(session, timeline)
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed_snapshot(text: str) -> PolicySnapshot:
+    """Snapshots are immutable and the escalations of one policy share theirs: each is parsed once."""
+    return PolicySnapshot.from_json(text)
+
+
 def fire_claimed(session: Session, claim: Claim, *, now: datetime) -> bool:
     """Fire a claimed escalation if it is still ours and its incident still pages. Returns whether it ran."""
     return fire_claimed_batch(session, [claim], now=now) > 0
@@ -259,7 +266,7 @@ def fire_claimed_batch(session: Session, claims: Sequence[Claim], *, now: dateti
             esc.lease_until = None
             esc.updated_at = now
             continue
-        due.append((esc, incident, PolicySnapshot.from_dict(esc.snapshot)))
+        due.append((esc, incident, _parsed_snapshot(esc.snapshot)))
     targets = Targets(session)
     # The steps now due, loaded together; a step reached by falling through an empty one is looked up on its own.
     targets.prefetch(
