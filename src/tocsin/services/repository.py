@@ -102,8 +102,11 @@ def open_incident_counts(session: Session) -> dict[int, int]:
     return {sid: n for sid, n in rows}
 
 
+_NAMES = select(_SERVICES.c.id, _SERVICES.c.name).where(_SERVICES.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     wanted = list(set(ids))
     if not wanted:
         return {}
-    return dict(session.execute(select(Service.id, Service.name).where(Service.id.in_(wanted))).all())
+    return {row[0]: row[1] for row in session.execute(_NAMES, {"ids": wanted})}
