@@ -116,7 +116,12 @@ def markdown(run: dict[str, Any]) -> str:
         f"Run `{run['run_id']}` ({run['mode']} mode), {run['started_at']} to {run['finished_at']}, "
         f"commit `{env.get('commit', '?')}`.",
         f"Machine: {env['cpus']} CPUs, load average at start {env['loadavg_start']} and at end "
-        f"{env['loadavg_end']}, Python {env['python']}.",
+        f"{env['loadavg_end']}, Python {env['python']}"
+        + (
+            f", an empty Python loop {env['loop_ns_start']} ns an iteration at start and {env['loop_ns_end']} at end."
+            if "loop_ns_start" in env
+            else "."
+        ),
         "",
         "| Target | Benchmark | Measured | Target | Verdict |",
         "| --- | --- | ---: | ---: | :---: |",

@@ -134,6 +134,19 @@ def _loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def _loop_ns() -> float:
+    """Nanoseconds per iteration of an empty Python loop, the best of three: how fast this machine runs Python
+    right now. It drifts by half on the machines these benchmarks run on, so figures of runs taken at different
+    speeds are not comparable."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for _ in range(2_000_000):
+            pass
+        best = min(best, time.perf_counter() - started)
+    return round(best / 2_000_000 * 1e9, 1)
+
+
 def _previous(out: Path, name: str) -> dict[str, Any] | None:
     latest = out / "latest.json"
     if not latest.exists():
@@ -166,6 +179,7 @@ def run(names: list[str], profile: Profile, out: Path, *, profile_dir: Path | No
     environment = {
         "cpus": os.cpu_count(),
         "loadavg_start": _loadavg(),
+        "loop_ns_start": _loop_ns(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "commit": _commit(),
@@ -204,7 +218,7 @@ def run(names: list[str], profile: Profile, out: Path, *, profile_dir: Path | No
         "mode": profile.name,
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "environment": {**environment, "loadavg_end": _loadavg()},
+        "environment": {**environment, "loadavg_end": _loadavg(), "loop_ns_end": _loop_ns()},
         "profile": profile.__dict__,
         "seconds": durations,
         "results": results,
