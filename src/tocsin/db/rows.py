@@ -9,10 +9,12 @@ so a change made to them through a mapped object in the same transaction stands.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+import operator
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from sqlalchemy import Table, Update, bindparam, update
+from sqlalchemy import JSON, Table, Update, bindparam, update
 from sqlalchemy.orm import Session
 
 
@@ -29,25 +31,39 @@ class RowWriter:
         unknown = [name for name in self.columns if name not in table.c]
         if unknown:
             raise ValueError(f"{table.name} has no column {', '.join(unknown)}")
+        # attrgetter reads all the columns in one call; with one column it returns the value, not a tuple.
+        getter = operator.attrgetter(*self.columns)
+        self._values: Callable[[Any], tuple[Any, ...]] = (
+            getter if len(self.columns) > 1 else (lambda row: (getter(row),))
+        )
+        # JSON values are copied when remembered, so that one changed in place still differs from the copy.
+        self._json = tuple(i for i, name in enumerate(self.columns) if isinstance(table.c[name].type, JSON))
         self._statements: dict[tuple[str, ...], Update] = {}
 
     def remember(self, row: TrackedRow) -> None:
         """Take the row's current values as what the database holds."""
-        row.loaded = tuple(_copy(getattr(row, name)) for name in self.columns)
+        values = self._values(row)
+        if self._json:
+            copied = list(values)
+            for i in self._json:
+                copied[i] = copy.copy(copied[i])
+            values = tuple(copied)
+        row.loaded = values
 
     def save(self, session: Session, rows: Iterable[TrackedRow]) -> int:
         """Write what changed in these rows since they were remembered; returns how many rows changed."""
         changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows:
-            current = tuple(getattr(row, name) for name in self.columns)
+            current = self._values(row)
+            if current == row.loaded:
+                continue
             changed = tuple(
                 name for name, old, new in zip(self.columns, row.loaded, current, strict=True) if old != new
             )
-            if changed:
-                changes.setdefault(changed, []).append(
-                    {"row_id": row.id, **{f"new_{name}": getattr(row, name) for name in changed}}
-                )
-                self.remember(row)
+            changes.setdefault(changed, []).append(
+                {"row_id": row.id, **{f"new_{name}": getattr(row, name) for name in changed}}
+            )
+            self.remember(row)
         for changed, params in changes.items():
             session.execute(self._statement(changed), params)
         return sum(len(params) for params in changes.values())
@@ -61,12 +77,3 @@ class RowWriter:
                 .values({name: bindparam(f"new_{name}") for name in changed})
             )
         return stmt
-
-
-def _copy(value: Any) -> Any:
-    # A JSON value changed in place must still differ from what was remembered.
-    if isinstance(value, dict):
-        return dict(value)
-    if isinstance(value, list):
-        return list(value)
-    return value
