@@ -123,6 +123,7 @@ async def _event_to_page(
         "pages_missing": len(missing),
         "signatures_checked": sum(1 for a in sink.arrivals if a.headers is not None),
         "signatures_valid": _signatures_valid(sink.arrivals, world.secrets),
+        "ingest_p50_ms": load.summary()["p50_ms"],
         "ingest_p99_ms": load.summary()["p99_ms"],
         "event_to_page_p50_ms": round(spread["p50"] * 1000, 1),
         "event_to_page_p99_ms": round(spread["p99"] * 1000, 1),

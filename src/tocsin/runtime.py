@@ -81,7 +81,11 @@ class Runtime:
 
         metrics = Metrics(open_counts)
         committer = IngestCommitter(
-            db, clock, max_batch=settings.ingest_batch_max, max_events=settings.ingest_batch_max_events
+            db,
+            clock,
+            max_batch=settings.ingest_batch_max,
+            max_events=settings.ingest_batch_max_events,
+            gather=settings.ingest_gather_seconds,
         )
         runtime = cls(
             settings=settings,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from sqlalchemy import func, select
 
@@ -53,3 +54,37 @@ def test_a_backlog_is_committed_in_batches_of_at_most_max_events(db: Database, c
     assert sizes == [[2], [2, 2], [2, 2], [2, 2], [7]]
     with db.reader() as s:
         assert s.execute(select(func.count()).select_from(AlertEvent)).scalar_one() == 21
+
+
+def test_concurrent_senders_are_gathered_into_fewer_commits_and_a_lone_sender_is_not_held(
+    db: Database, clock: FakeClock
+) -> None:
+    """With a gather of 0.2 s: a sender that waits for each answer gets it at once; a stream of events arriving
+    faster than commits (batches of several) is committed at most every 0.2 s."""
+    with db.unit_of_work() as s:
+        _, integ = make_service(s, clock.now())
+    committer = IngestCommitter(db, clock, gather=0.2)
+    commits: list[tuple[float, int]] = []
+    committer.on_commit(lambda results: commits.append((time.monotonic(), len(results))))
+    committer.start()
+    try:
+        started = time.monotonic()
+        for i in range(10):
+            assert committer.submit_sync(_submission(integ.key, f"one-by-one-{i}", 1)).outcomes == ["created"]
+        # Ten commits of one, none held for the gather (that alone would take two seconds).
+        assert time.monotonic() - started < 1.0
+        assert [n for _, n in commits] == [1] * 10
+        futures = []
+        for burst in range(40):  # five senders at once, every 10 ms
+            futures += [committer.submit_nowait(_submission(integ.key, f"stream-{burst}-{i}", 1)) for i in range(5)]
+            time.sleep(0.01)
+        results = [f.result(30) for f in futures]
+    finally:
+        committer.stop()
+    assert all(r.outcomes == ["created"] for r in results)
+    stream = commits[10:]
+    assert sum(n for _, n in stream) == 200
+    # 200 events over about half a second: a handful of commits once the batches grow, not forty or more.
+    assert len(stream) <= 12
+    with db.reader() as s:
+        assert s.execute(select(func.count()).select_from(AlertEvent)).scalar_one() == 210

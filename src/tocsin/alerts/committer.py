@@ -11,6 +11,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -39,10 +40,19 @@ def _size(item: _Item) -> int:
 
 
 class IngestCommitter:
-    def __init__(self, db: Database, clock: Clock, *, max_batch: int = 1000, max_events: int = 5000) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, *, max_batch: int = 1000, max_events: int = 5000, gather: float = 0.0
+    ) -> None:
         self._db = db
         self._clock = clock
         self._max_batch = max_batch
+        # While requests keep arriving during commits (several per batch), a commit starts no sooner than this
+        # after the one before: the batches grow instead of the commits multiplying (each costs a transaction's
+        # fixed work, on SQLite under the database's single write lock). A sender that waits for each answer
+        # before sending the next makes batches of one and is never held back.
+        self._gather = gather
+        self._last_start = float("-inf")
+        self._last_size = 0
         # Submissions carry up to thousands of events each (Alertmanager groups); a cap in submissions alone lets
         # one transaction grow until the senders waiting on it time out.
         self._max_events = max_events
@@ -86,6 +96,11 @@ class IngestCommitter:
             first, self._carry = self._carry or self._queue.get(), None
             if first is _STOP:
                 return
+            if self._last_size > 1:
+                wait = self._gather - (time.monotonic() - self._last_start)
+                if wait > 0:
+                    time.sleep(wait)
+            self._last_start = time.monotonic()
             batch: list[_Item] = [first]  # type: ignore[list-item]
             events = _size(batch[0])
             stop_after = False
@@ -102,6 +117,7 @@ class IngestCommitter:
                     self._carry = nxt  # type: ignore[assignment]
                     break
                 batch.append(nxt)  # type: ignore[arg-type]
+            self._last_size = len(batch)
             self._commit(batch)
             if stop_after:
                 return
