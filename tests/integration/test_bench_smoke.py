@@ -37,7 +37,8 @@ def run_bench(out: Path, only: str) -> dict[str, Any]:
     assert "<!-- results:start -->" in readme
     assert latest["mode"] == "smoke"
     assert len(latest["environment"]["loadavg_start"]) == 3
-    assert latest["environment"]["loop_ns_start"] > 0 and latest["environment"]["loop_ns_end"] > 0
+    assert latest["environment"]["loop_ns_start"] > 0
+    assert latest["environment"]["loop_ns_end"] > 0
     return latest
 
 
