@@ -88,3 +88,30 @@ def test_concurrent_senders_are_gathered_into_fewer_commits_and_a_lone_sender_is
     assert len(stream) <= 12
     with db.reader() as s:
         assert s.execute(select(func.count()).select_from(AlertEvent)).scalar_one() == 210
+
+
+def test_senders_on_fixed_connections_are_not_held_to_one_commit_per_gather(db: Database, clock: FakeClock) -> None:
+    """32 senders that each send again as soon as they are answered fill a batch at once: with a gather of a whole
+    second they would otherwise get ten answers in ten seconds."""
+    with db.unit_of_work() as s:
+        _, integ = make_service(s, clock.now())
+    committer = IngestCommitter(db, clock, gather=1.0)
+    committer.start()
+    outcomes: list[list[str]] = []
+
+    def sender(n: int) -> None:
+        for i in range(10):
+            outcomes.append(committer.submit_sync(_submission(integ.key, f"conn-{n}-{i}", 1)).outcomes)
+
+    try:
+        started = time.monotonic()
+        threads = [threading.Thread(target=sender, args=(n,)) for n in range(32)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        elapsed = time.monotonic() - started
+    finally:
+        committer.stop()
+    assert outcomes == [["created"]] * 320
+    assert elapsed < 5.0

@@ -27,6 +27,8 @@ from tocsin.db.session import Database
 log = logging.getLogger(__name__)
 
 _STOP = object()
+# Requests in a batch beyond which gathering more saves little: a commit's fixed work is then a small part of it.
+GATHER_ENOUGH = 16
 
 
 @dataclass(slots=True)
@@ -97,9 +99,7 @@ class IngestCommitter:
             if first is _STOP:
                 return
             if self._last_size > 1:
-                wait = self._gather - (time.monotonic() - self._last_start)
-                if wait > 0:
-                    time.sleep(wait)
+                self._gather_more()
             self._last_start = time.monotonic()
             batch: list[_Item] = [first]  # type: ignore[list-item]
             events = _size(batch[0])
@@ -121,6 +121,14 @@ class IngestCommitter:
             self._commit(batch)
             if stop_after:
                 return
+
+    def _gather_more(self) -> None:
+        """Wait until the gather since the last commit's start has passed, or enough requests have queued to make
+        a batch worth its commit: senders that resend as soon as they are answered (a fixed number of connections)
+        are not held to one commit per gather."""
+        deadline = self._last_start + self._gather
+        while (left := deadline - time.monotonic()) > 0 and self._queue.qsize() < GATHER_ENOUGH - 1:
+            time.sleep(min(left, 0.002))
 
     def _commit(self, batch: list[_Item]) -> None:
         try:
