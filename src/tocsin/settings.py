@@ -28,8 +28,8 @@ class Settings(BaseSettings):
     ingest_batch_max: int = Field(default=1000, ge=1, le=100_000)
     # Events (alerts) per group commit, whatever the number of requests they came in.
     ingest_batch_max_events: int = Field(default=5000, ge=1, le=1_000_000)
-    # Under a steady stream, the least time between the starts of two group commits: batches grow instead of the
-    # commits multiplying. A 2xx waits at most this much longer; an event after a quiet spell is not held.
+    # While concurrent senders fill each group commit, the least time between the starts of two commits unless 16
+    # requests wait: batches grow instead of the commits multiplying. A sender waiting for each answer is not held.
     ingest_gather_seconds: float = Field(default=0.02, ge=0, le=1)
     # Per integration key: requests per second after a burst of `ingest_burst_per_key`; 0 turns the limit off.
     ingest_rate_per_key: float = Field(default=1000.0, ge=0)
