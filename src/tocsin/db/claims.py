@@ -10,11 +10,25 @@ writer, which serialises claims by itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Integer, Table, and_, bindparam, literal, or_, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 
@@ -92,6 +106,23 @@ class DueRows:
     def next_due(self, session: Session) -> datetime | None:
         value: datetime | None = session.execute(self._next).scalar_one_or_none()
         return value
+
+
+def fenced_rows(table: Table, columns: Sequence[ColumnElement[Any]]) -> Select[Any]:
+    """The statement (to build once) reading these columns of the claimed rows whose fence is still the claimer's,
+    locked for the transaction, in id order; ``lock_fenced`` runs it."""
+    return (
+        select(*columns)
+        .where(tuple_(table.c.id, table.c.fence).in_(bindparam("claims", expanding=True)))
+        .order_by(table.c.id)
+        .with_for_update()
+    )
+
+
+def lock_fenced(session: Session, stmt: Select[Any], claims: Iterable[Claim]) -> Sequence[Any]:
+    """Run a ``fenced_rows`` statement for these claims; a row claimed again since is left out."""
+    wanted = sorted({(c.id, c.fence) for c in claims})
+    return session.execute(stmt, {"claims": wanted}).all() if wanted else []
 
 
 def lock_if_fenced(session: Session, model: Any, claim: Claim) -> Any | None:

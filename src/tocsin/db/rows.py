@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import operator
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import JSON, Table, Update, bindparam, update
 from sqlalchemy.orm import Session
@@ -22,6 +22,9 @@ class TrackedRow(Protocol):
     id: int
     # The values of the writer's columns when last read or written, in the writer's order.
     loaded: tuple[Any, ...]
+
+
+R = TypeVar("R", bound=TrackedRow)
 
 
 class RowWriter:
@@ -40,8 +43,8 @@ class RowWriter:
         self._json = tuple(i for i, name in enumerate(self.columns) if isinstance(table.c[name].type, JSON))
         self._statements: dict[tuple[str, ...], Update] = {}
 
-    def remember(self, row: TrackedRow) -> None:
-        """Take the row's current values as what the database holds."""
+    def remember(self, row: R) -> R:
+        """Take the row's current values as what the database holds; returns the row."""
         values = self._values(row)
         if self._json:
             copied = list(values)
@@ -49,6 +52,7 @@ class RowWriter:
                 copied[i] = copy.copy(copied[i])
             values = tuple(copied)
         row.loaded = values
+        return row
 
     def save(self, session: Session, rows: Iterable[TrackedRow]) -> int:
         """Write what changed in these rows since they were remembered; returns how many rows changed."""

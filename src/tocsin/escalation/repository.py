@@ -5,10 +5,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, and_, bindparam, case, cast, insert, select, tuple_, update
+from sqlalchemy import Text, and_, bindparam, case, cast, insert, select, update
 from sqlalchemy.orm import Session
 
-from tocsin.db.claims import Claim, DueRows
+from tocsin.db.claims import Claim, DueRows, fenced_rows, lock_fenced
 from tocsin.db.rows import RowWriter
 from tocsin.db.session import ESCALATION_WORK, note_new_work
 from tocsin.db.tables import table_of
@@ -125,7 +125,7 @@ def release_claims_of(session: Session, owner: str) -> int:
     return DUE.release_owned(session, owner=owner)
 
 
-# The incidents of some escalations (parameter ``ids``), to lock them in one statement.
+# The incidents of some escalations (parameter ``ids``): the services lock them with ``incidents.repository``.
 INCIDENT_IDS = select(_ESCALATIONS.c.incident_id).where(_ESCALATIONS.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -153,31 +153,22 @@ class EscalationRow:
     loaded: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
 
-_CLAIMED_ROWS = (
-    select(
-        *(
-            cast(_ESCALATIONS.c[name], Text) if name == "snapshot" else _ESCALATIONS.c[name]
-            for name in EscalationRow.__dataclass_fields__
-            if name != "loaded"
-        )
-    )
-    .where(tuple_(_ESCALATIONS.c.id, _ESCALATIONS.c.fence).in_(bindparam("wanted", expanding=True)))
-    .order_by(_ESCALATIONS.c.id)
-    .with_for_update()
+_CLAIMED_ROWS = fenced_rows(
+    _ESCALATIONS,
+    [
+        cast(_ESCALATIONS.c[name], Text) if name == "snapshot" else _ESCALATIONS.c[name]
+        for name in EscalationRow.__dataclass_fields__
+        if name != "loaded"
+    ],
 )
 _WRITER = RowWriter(_ESCALATIONS, _FIRING_CHANGES)
 
 
 def lock_claimed_rows(session: Session, claims: Iterable[Claim]) -> dict[int, EscalationRow]:
     """Those of the claimed escalations whose fence is still the claimer's, locked for this transaction, by id."""
-    wanted = sorted({(c.id, c.fence) for c in claims})
-    if not wanted:
-        return {}
-    found: dict[int, EscalationRow] = {}
-    for values in session.execute(_CLAIMED_ROWS, {"wanted": wanted}):
-        row = found[values[0]] = EscalationRow(*values)
-        _WRITER.remember(row)
-    return found
+    return {
+        values[0]: _WRITER.remember(EscalationRow(*values)) for values in lock_fenced(session, _CLAIMED_ROWS, claims)
+    }
 
 
 def save_rows(session: Session, rows: Iterable[EscalationRow]) -> None:

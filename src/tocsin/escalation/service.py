@@ -229,6 +229,10 @@ def _apply(session: Session, fired: Sequence[_Fired], now: datetime) -> None:
     incident_repo.add_timeline(session, timeline)
 
 
+# Locks the incidents of a batch of escalations (parameter ``ids``).
+_LOCK_INCIDENTS = incident_repo.locking(repo.INCIDENT_IDS)
+
+
 @functools.lru_cache(maxsize=1024)
 def _parsed_snapshot(text: str) -> PolicySnapshot:
     """Snapshots are immutable and the escalations of one policy share theirs: each is parsed once."""
@@ -250,7 +254,7 @@ def fire_claimed_batch(session: Session, claims: Sequence[Claim], *, now: dateti
         return 0
     # Incidents before escalations, in the order an acknowledgement takes them (incident, then its escalation):
     # the opposite order deadlocks with an ack of the same incident on PostgreSQL.
-    incidents = incident_repo.lock_many_of(session, repo.INCIDENT_IDS, {"ids": [c.id for c in claims]})
+    incidents = incident_repo.lock_many(session, _LOCK_INCIDENTS, {"ids": [c.id for c in claims]})
     escalations = repo.lock_claimed_rows(session, claims)
     ran = 0
     due: list[tuple[repo.EscalationRow, incident_repo.LockedIncident, PolicySnapshot]] = []

@@ -66,9 +66,6 @@ def get(session: Session, incident_id: int, *, for_update: bool = False) -> Inci
     return session.execute(stmt).scalar_one_or_none()
 
 
-_INCIDENTS = table_of(Incident)
-
-
 @dataclass(frozen=True, slots=True)
 class LockedIncident:
     """What the engine reads of an incident it has locked to page about it: a row, not a mapped object."""
@@ -85,25 +82,22 @@ class LockedIncident:
 
 
 _LOCKED_COLUMNS = [_INCIDENTS.c[name] for name in LockedIncident.__dataclass_fields__]
-# Statements that lock the incidents a prebuilt query of ids names, built once per query; each entry keeps its query
-# alive, so that its id is never reused for another one.
-_LOCK_BY_QUERY: dict[int, tuple[Select[Any], Select[Any]]] = {}
 
 
-def lock_many_of(session: Session, ids: Select[Any], params: dict[str, Any]) -> dict[int, LockedIncident]:
-    """Lock the incidents that ``ids`` selects with ``params`` for the transaction, in ascending id order: every
-    batch takes them in the same order, so two batches sharing incidents queue instead of deadlocking. ``ids`` must
-    be a statement built once (a module constant), since the statement around it is kept for reuse."""
-    known = _LOCK_BY_QUERY.get(id(ids))
-    if known is None or known[0] is not ids:
-        built = (
-            select(*_LOCKED_COLUMNS)
-            .where(_INCIDENTS.c.id.in_(ids))
-            .order_by(_INCIDENTS.c.id)
-            .with_for_update(of=_INCIDENTS)
-        )
-        known = _LOCK_BY_QUERY[id(ids)] = (ids, built)
-    return {row[0]: LockedIncident(*row) for row in session.execute(known[1], params)}
+def locking(ids: Select[Any]) -> Select[Any]:
+    """The statement (to build once) that locks the incidents ``ids`` selects, in ascending id order: every batch
+    takes them in the same order, so two batches sharing incidents queue instead of deadlocking."""
+    return (
+        select(*_LOCKED_COLUMNS)
+        .where(_INCIDENTS.c.id.in_(ids))
+        .order_by(_INCIDENTS.c.id)
+        .with_for_update(of=_INCIDENTS)
+    )
+
+
+def lock_many(session: Session, locking_stmt: Select[Any], params: dict[str, Any]) -> dict[int, LockedIncident]:
+    """Run a ``locking`` statement: the incidents it names, locked for the transaction, by id."""
+    return {row[0]: LockedIncident(*row) for row in session.execute(locking_stmt, params)}
 
 
 def get_by_number(session: Session, number: int) -> Incident | None:

@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from tocsin.db.claims import Claim, DueRows, lock_if_fenced
+from tocsin.db.claims import Claim, DueRows, fenced_rows, lock_fenced, lock_if_fenced
 from tocsin.db.rows import RowWriter
 from tocsin.db.session import NOTIFICATION_WORK, note_new_work
 from tocsin.db.tables import table_of
@@ -111,7 +111,7 @@ def sending_of(session: Session, owner: str) -> list[Notification]:
     return list(session.execute(stmt).scalars())
 
 
-# The incidents of some notifications (parameter ``ids``), to lock them in one statement.
+# The incidents of some notifications (parameter ``ids``): the services lock them with ``incidents.repository``.
 INCIDENT_IDS = select(_NOTIFICATIONS.c.incident_id).where(
     _NOTIFICATIONS.c.id.in_(bindparam("ids", expanding=True)), _NOTIFICATIONS.c.incident_id.is_not(None)
 )
@@ -160,28 +160,18 @@ class OutboxRow:
 
 
 _OUTBOX_COLUMNS = [_NOTIFICATIONS.c[name] for name in OutboxRow.__dataclass_fields__ if name != "loaded"]
-_CLAIMED_ROWS = (
-    select(*_OUTBOX_COLUMNS)
-    .where(tuple_(_NOTIFICATIONS.c.id, _NOTIFICATIONS.c.fence).in_(bindparam("wanted", expanding=True)))
-    .order_by(_NOTIFICATIONS.c.id)
-    .with_for_update()
-)
+_CLAIMED_ROWS = fenced_rows(_NOTIFICATIONS, _OUTBOX_COLUMNS)
 _ROWS = select(*_OUTBOX_COLUMNS).where(_NOTIFICATIONS.c.id.in_(bindparam("ids", expanding=True)))
 _OUTBOX_WRITER = RowWriter(_NOTIFICATIONS, _CHANGEABLE)
 
 
 def _outbox_row(values: Any) -> OutboxRow:
-    row = OutboxRow(*values)
-    _OUTBOX_WRITER.remember(row)
-    return row
+    return _OUTBOX_WRITER.remember(OutboxRow(*values))
 
 
 def lock_claimed_rows(session: Session, claims: Iterable[Claim]) -> dict[int, OutboxRow]:
     """Those of the claimed rows whose fence is still the claimer's, locked for this transaction, by id."""
-    wanted = sorted({(c.id, c.fence) for c in claims})
-    if not wanted:
-        return {}
-    return {r.id: r for r in map(_outbox_row, session.execute(_CLAIMED_ROWS, {"wanted": wanted}))}
+    return {r.id: r for r in map(_outbox_row, lock_fenced(session, _CLAIMED_ROWS, claims))}
 
 
 def rows_of(session: Session, notification_ids: Iterable[int]) -> dict[int, OutboxRow]:

@@ -40,6 +40,8 @@ from tocsin.services import repository as service_repo
 from tocsin.users import repository as user_repo
 
 ENGINE = Actor(label="notifier", source="engine")
+# Locks the incidents of a batch of notifications (parameter ``ids``).
+_LOCK_INCIDENTS = incident_repo.locking(repo.INCIDENT_IDS)
 SEND_LEASE = timedelta(seconds=60)
 AVOIDED_RETRY = timedelta(seconds=1)
 # Channels whose message id is stable across attempts (webhook-id, Message-ID), so a receiver can drop a copy:
@@ -158,7 +160,7 @@ def begin_send_batch(
     """
     # Incidents first, then notifications: the order an acknowledgement takes them (it locks the incident, then
     # cancels its pending pages). The opposite order deadlocks with it on PostgreSQL.
-    incidents = incident_repo.lock_many_of(session, repo.INCIDENT_IDS, {"ids": [c.id for c in claims]})
+    incidents = incident_repo.lock_many(session, _LOCK_INCIDENTS, {"ids": [c.id for c in claims]})
     rows = repo.lock_claimed_rows(session, claims)
     people = repo.recipients(session, {n.contact_method_id for n in rows.values()})
     history = repo.sent_times_many(session, people.keys(), now - ctx.throttle.horizon)
@@ -237,7 +239,7 @@ def _prepare(
                     "notify_failed",
                     ENGINE,
                     now,
-                    text + fall_back(session, n, now, in_hand=rows),
+                    text + _fall_back_after(session, n, rows, now),
                     notification=n.id,
                 )
             )
@@ -416,7 +418,7 @@ def _record_one(
             n.next_attempt_at = None
             kind, message = "notify_failed", f"{who} failed ({detail}); giving up"
             if n.kind == "page" and n.incident_id is not None:
-                message += fall_back(session, n, now, in_hand=rows)
+                message += _fall_back_after(session, n, rows, now)
     if n.kind == "verify" and n.status in ("sent", "failed"):
         # The code has reached the phone or never will: the outbox keeps only its hash.
         n.payload = {k: v for k, v in n.payload.items() if k != "text"}
@@ -436,20 +438,18 @@ def _record_one(
     return n.status
 
 
-def fall_back(
-    session: Session,
-    failed: Notification | repo.OutboxRow,
-    now: datetime,
-    *,
-    in_hand: Mapping[int, repo.OutboxRow] | None = None,
+def _fall_back_after(
+    session: Session, failed: repo.OutboxRow, rows: Mapping[int, repo.OutboxRow], now: datetime
 ) -> str:
+    """``fall_back`` from within a batch: the batch's changes are written first, so that its query sees them."""
+    repo.save_rows(session, rows.values())
+    return fall_back(session, failed, now)
+
+
+def fall_back(session: Session, failed: Notification | repo.OutboxRow, now: datetime) -> str:
     """A page that failed for good brings the user's next planned page for this incident forward to now, so a
-    dead channel costs its retries, not also the delay of the next rule; returns the timeline's wording.
-    ``in_hand``: rows of the caller's batch, changed but not written yet; what they say now counts."""
+    dead channel costs its retries, not also the delay of the next rule; returns the timeline's wording."""
     for nxt in repo.pending_pages_of(session, failed.incident_id or 0, failed.user_id, excluding=failed.id):
-        held = in_hand.get(nxt.id) if in_hand is not None else None
-        if held is not None and held.status != "pending":
-            continue
         cm = repo.contact_method(session, nxt.contact_method_id)
         # Neither the channel that just failed nor one that cannot be used is a fallback.
         if cm is None or cm.id == failed.contact_method_id or cm.disabled or not cm.verified:
