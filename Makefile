@@ -26,7 +26,10 @@ run: $(STAMP) ## Set up, load demo data and serve Tocsin on http://127.0.0.1:808
 	$(BIN)/tocsin demo
 	$(BIN)/tocsin serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP) ## Set up and run the whole test suite (SQLite and PostgreSQL)
+test: $(STAMP) ## Set up, lint (ruff, mypy, import contracts) and run the whole test suite (SQLite and PostgreSQL)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
@@ -39,6 +42,9 @@ lint: $(STAMP) ## ruff, mypy (strict) and import-linter layer contracts
 format: $(STAMP) ## Format the code
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+screenshots: $(STAMP) ## Refresh docs/screenshots/ from the browser tests (tests themselves write to build/)
+	TOCSIN_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e
 
 chaos: $(STAMP) ## Long reliability drills: 1,000 incidents under SIGKILL, 500 ack races, frozen workers (PostgreSQL needed)
 	TOCSIN_CHAOS=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/reliability $(PYTEST_ARGS)
@@ -53,4 +59,4 @@ bench: $(STAMP) ## Run the benchmarks (BENCH_ARGS="--quick", "--only NAME", "--p
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) tocsin.db tocsin.db-wal tocsin.db-shm tocsin.db-writer.lock tocsin.db-writer.queue
 
-.PHONY: help install run test lint format bench chaos clean
+.PHONY: help install run test lint format screenshots bench chaos clean

@@ -42,7 +42,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "correct horse battery staple"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Tests never write tracked files: screenshots go to build/ unless `make screenshots` points them at the docs.
+SCREENSHOTS = Path(
+    os.environ.get("TOCSIN_SCREENSHOTS_DIR") or Path(__file__).resolve().parents[2] / "build" / "screenshots"
+)
 
 
 def _free_port() -> int:
