@@ -69,6 +69,8 @@ def test_numeric_forms(text: str, expected: str | None) -> None:
         "http://[fd12:3456::1]/",
         "http://169.254.169.254/latest/meta-data/",
         "http://[fe80::1]/",
+        "http://[fec0::1]/",
+        "http://[feff:ffff::1]/",
         "http://100.64.0.1/",
         "http://100.127.255.254/",
         "http://224.0.0.1/",

@@ -111,6 +111,9 @@ def blocked_reason(ip: IPAddress) -> str | None:
         return "is a link-local address (cloud metadata services live here)"
     if ip.is_multicast:
         return "is a multicast address"
+    # Deprecated (RFC 3879) but still routed inside some networks, and Python counts it as global.
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
+        return "is a site-local (fec0::/10) address"
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
         return "is a carrier-grade NAT (100.64.0.0/10) address"
     if ip.is_private:
