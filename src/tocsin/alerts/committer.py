@@ -16,12 +16,13 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, StatementError
 
 from tocsin.alerts.schemas import Submission, SubmissionResult
 from tocsin.alerts.service import ingest_batch
+from tocsin.alerts.storable import check_submission
 from tocsin.core.clock import Clock
-from tocsin.core.errors import Unavailable
+from tocsin.core.errors import BadRequest, Unavailable
 from tocsin.db.session import Database
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,11 @@ class IngestCommitter:
             self._thread = None
 
     def submit_nowait(self, submission: Submission) -> Future[SubmissionResult]:
+        """Queue a submission for the next commit; one that cannot be stored is refused here (BadRequest), so
+        that it never fails or slows the batch it would have joined."""
         if self._thread is None:
             raise Unavailable("ingestion is not running")
+        check_submission(submission)
         future: Future[SubmissionResult] = Future()
         self._queue.put(_Item(submission, future))
         return future
@@ -141,14 +145,14 @@ class IngestCommitter:
             for item in batch:
                 item.future.set_exception(Unavailable("the database is unavailable; please retry"))
             return
-        except Exception:
+        except Exception as exc:
             # One poisoned submission must not fail its neighbours: retry them one by one.
             log.exception("ingest batch of %d failed; retrying one by one", len(batch))
             if len(batch) > 1:
                 for item in batch:
                     self._commit([item])
                 return
-            batch[0].future.set_exception(Unavailable("the event could not be stored; please retry"))
+            batch[0].future.set_exception(_refusal(exc))
             return
         self.batches += 1
         self.items += len(batch)
@@ -172,3 +176,17 @@ class IngestCommitter:
                 if attempts >= 3:
                     raise
                 log.warning("ingest batch conflicted (attempt %d); retrying", attempts)
+
+
+def _refusal(exc: Exception) -> Exception:
+    """What to tell the sender of a submission that failed on its own: a value the database refuses fails the same
+    way on every retry (400, so the sender stops), anything else may pass later (503, retry)."""
+    cause = exc.orig if isinstance(exc, StatementError) else exc
+    if isinstance(exc, DataError) or isinstance(cause, ValueError | TypeError):
+        return BadRequest(f"the event holds a value the database cannot store: {_first_line(cause)}")
+    return Unavailable("the event could not be stored; please retry")
+
+
+def _first_line(exc: BaseException | None) -> str:
+    text = str(exc).strip() if exc is not None else ""
+    return text.splitlines()[0][:200] if text else "invalid value"

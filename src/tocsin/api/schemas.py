@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tocsin.core.json_depth import clip_depth
 from tocsin.incidents.models import Incident, TimelineEntry
 
 
@@ -96,6 +97,12 @@ class AlertOut(BaseModel):
     details: dict[str, Any]
     links: dict[str, Any]
     event_count: int
+
+    @field_validator("labels", "details", "links", mode="before")
+    @classmethod
+    def _displayable(cls, value: Any) -> Any:
+        return clip_depth(value)
+
     created_at: datetime
     last_event_at: datetime
     acknowledged_at: datetime | None

@@ -18,6 +18,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from tocsin.core.json_depth import clip_depth
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -66,7 +68,7 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
 
 def pretty(value: object) -> str:
     """Indented JSON as plain text; autoescaping then makes it inert."""
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=str).decode()
+    return orjson.dumps(clip_depth(value), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=str).decode()
 
 
 def utc(value: datetime | None) -> str:
