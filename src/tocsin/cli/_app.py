@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from tocsin.audit import hook as audit_hook
 from tocsin.core.clock import SystemClock, utc
 from tocsin.core.errors import Forbidden, NotFound, TocsinError
 from tocsin.db.session import Database
@@ -45,6 +46,7 @@ def settings() -> Settings:
 
 @contextmanager
 def database(current: Settings | None = None) -> Iterator[Database]:
+    audit_hook.install()
     db = Database((current or settings()).database_url, sqlite_synchronous=(current or settings()).sqlite_synchronous)
     try:
         yield db
