@@ -6,7 +6,8 @@ Changes of audited rows are recorded by the session hook (``audit/hook.py``); ev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -103,7 +104,9 @@ def export_page(session: Session, flt: AuditFilter, *, after_id: int, limit: int
     return [as_record(e) for e in repo.oldest_first(session, flt, after_id=after_id, limit=limit)]
 
 
-def iter_export(reader: Any, flt: AuditFilter, batch: int = 500) -> Iterator[dict[str, Any]]:
+def iter_export(
+    reader: Callable[[], AbstractContextManager[Session]], flt: AuditFilter, batch: int = 500
+) -> Iterator[dict[str, Any]]:
     """Every matching entry, oldest first, reading one batch per short transaction of ``reader()`` (a callable
     returning a session context)."""
     after = 0
