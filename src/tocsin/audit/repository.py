@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tocsin.audit.chain import HASHED_FIELDS, Head
@@ -33,8 +35,21 @@ class AuditFilter:
 
 def lock_head(conn: Connection) -> Head:
     """The head, locked until the transaction ends (PostgreSQL; on SQLite the writer lock already serialises)."""
-    row = conn.execute(select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()).one()
+    stmt = select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1).with_for_update()
+    row = conn.execute(stmt).one_or_none()
+    if row is None:
+        _restore_head(conn)
+        row = conn.execute(stmt).one()
     return Head(last_id=int(row.last_id), last_hash=row.last_hash)
+
+
+def _restore_head(conn: Connection) -> None:
+    """A database whose head row is gone (emptied by hand, or built without the migrations) goes on from its last
+    entry; concurrent appenders insert it once (ON CONFLICT DO NOTHING) and then queue on it as usual."""
+    last = conn.execute(select(_ENTRIES.c.id, _ENTRIES.c.hash).order_by(_ENTRIES.c.id.desc()).limit(1)).one_or_none()
+    values = {"id": 1, "last_id": last.id if last else 0, "last_hash": last.hash if last else ""}
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(dialect_insert(_HEAD).values(**values).on_conflict_do_nothing())
 
 
 def append(conn: Connection, rows: list[dict[str, Any]]) -> None:
