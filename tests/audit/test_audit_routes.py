@@ -395,8 +395,8 @@ def test_secrets_are_masked_but_their_change_is_visible(api: ApiHarness) -> None
     assert after["name"] == "in"
     assert created["key"] not in json.dumps(entry.data)
 
-    first = api.post("/api/v1/users/me/oncall/ical-url").json()["ical_url"]
-    second = api.post("/api/v1/users/me/oncall/ical-url").json()["ical_url"]
+    first = api.post("/api/v1/users/admin@example.com/oncall/ical-url").json()["ical_url"]
+    second = api.post("/api/v1/users/admin@example.com/oncall/ical-url?rotate=true").json()["ical_url"]
     assert first != second
     with api.runtime.db.reader() as s:
         rotated = audit.list_entries(s, AuditFilter(object_type="user", action="user.updated"), limit=1)[0][0]
