@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from tocsin.audit import service as audit
 from tocsin.audit.repository import AuditFilter
 from tocsin.cli import app
 from tocsin.db.session import Database
+from tocsin.teams import service as teams
 
 FILE = """
 users:
@@ -127,3 +130,22 @@ def test_list_and_export_with_filters(db: Database, runner: CliRunner, tmp_path:
     wrong = run(runner, "audit", "list", "--channel", "email")
     assert wrong.exit_code == 1
     assert "--channel" in wrong.output
+
+
+def test_cli_changes_name_the_account_and_the_engine_is_the_system(db: Database, runner: CliRunner) -> None:
+    made = run(runner, "user", "create", "ops@example.com", "--role", "admin")
+    assert made.exit_code == 0, made.output
+    token = run(runner, "token", "create", "--user", "ops@example.com")
+    assert token.exit_code == 0, token.output
+    with db.reader() as s:
+        entries, _ = audit.list_entries(s, AuditFilter(channel="cli"), limit=10)
+    assert [e.action for e in entries] == ["api_token.created", "user.created"]
+    assert all(e.actor.endswith(f"@{socket.gethostname()}") for e in entries)
+    assert token.output.strip() not in json.dumps([e.data for e in entries])
+
+    # Work outside any transport (the engine, start-up) is recorded as the system's.
+    with db.unit_of_work() as s:
+        teams.create_team(s, name="nightly", now=datetime.now(UTC))
+    with db.reader() as s:
+        (entry,) = audit.list_entries(s, AuditFilter(object_type="team"), limit=10)[0]
+    assert (entry.channel, entry.actor, entry.actor_user_id) == ("system", "system", None)
