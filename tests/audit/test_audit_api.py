@@ -80,7 +80,7 @@ def test_a_token_used_from_a_new_address_is_recorded_once(api: ApiHarness) -> No
         seen = audit.list_entries(s, AuditFilter(action=audit.TOKEN_NEW_ADDRESS), limit=10)[0]
     assert [(e.object_id, e.data, e.token_id) for e in seen] == [(str(token_id), {"ip": "testclient"}, token_id)]
     # Another process (a fresh app on the same database) does not record the same address again.
-    api.client.app.state.__dict__.pop("known_token_addresses")  # type: ignore[attr-defined]
+    api.client.app.state.known_token_addresses = set()  # type: ignore[attr-defined]
     ok(api.get("/api/v1/teams"))
     with api.runtime.db.reader() as s:
         assert len(audit.list_entries(s, AuditFilter(action=audit.TOKEN_NEW_ADDRESS), limit=10)[0]) == 1

@@ -17,6 +17,7 @@ from tocsin.audit.models import AuditEntry, AuditHead, TokenAddress
 
 _ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]
 _HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
+_ADDRESSES: Table = TokenAddress.__table__  # type: ignore[assignment]
 _COLUMNS = [_ENTRIES.c[name] for name in (*HASHED_FIELDS, "hash")]
 
 
@@ -113,9 +114,10 @@ def iter_chain(session: Session, batch: int = 1000) -> Iterator[dict[str, Any]]:
         after = int(rows[-1]["id"])
 
 
-def token_address_known(session: Session, token_id: int, ip: str) -> bool:
-    return session.get(TokenAddress, (token_id, ip)) is not None
-
-
-def add_token_address(session: Session, token_id: int, ip: str, now: datetime) -> None:
-    session.add(TokenAddress(token_id=token_id, ip=ip, first_seen_at=now))
+def add_token_address(session: Session, token_id: int, ip: str, now: datetime) -> bool:
+    """Remembers that a token was used from an address; False when it already was. Two first requests racing on
+    PostgreSQL do not fail: the second waits for the first and inserts nothing."""
+    conn = session.connection()
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = dialect_insert(_ADDRESSES).values(token_id=token_id, ip=ip, first_seen_at=now).on_conflict_do_nothing()
+    return conn.execute(stmt.returning(_ADDRESSES.c.token_id)).first() is not None

@@ -81,9 +81,8 @@ def record(
 
 def record_token_use(session: Session, *, token_id: int, ip: str, now: datetime) -> bool:
     """Records the first use of an API token from an address; False when the address was seen before."""
-    if not ip or repo.token_address_known(session, token_id, ip):
+    if not ip or not repo.add_token_address(session, token_id, ip[:64], now):
         return False
-    repo.add_token_address(session, token_id, ip, now)
     record(session, TOKEN_NEW_ADDRESS, object_type="api_token", object_id=str(token_id), data={"ip": ip})
     return True
 
