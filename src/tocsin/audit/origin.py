@@ -57,11 +57,6 @@ def acting(origin: Origin) -> Iterator[Origin]:
         _current.reset(token)
 
 
-def begin(origin: Origin) -> None:
-    """Sets the origin for the rest of the current context (a request task or a command)."""
-    _current.set(origin)
-
-
 def set_for_session(session: Session, origin: Origin) -> None:
     session.info[_SESSION_KEY] = origin
 
