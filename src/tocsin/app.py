@@ -11,6 +11,7 @@ from tocsin import __version__, web
 from tocsin.api import errors, feeds
 from tocsin.api import oncall as oncall_api
 from tocsin.api.body_limit import BodyLimitMiddleware
+from tocsin.api.origin import OriginMiddleware
 from tocsin.api.router import api_router
 from tocsin.core.clock import Clock
 from tocsin.db.session import Database
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.include_router(ops_router)
     app.include_router(replies_router)
     web.install(app, runtime)
+    app.add_middleware(OriginMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(LatencyMiddleware, metrics=runtime.metrics)
     return app

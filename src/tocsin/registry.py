@@ -2,6 +2,7 @@
 
 from tocsin.alerts import models as alerts_models
 from tocsin.alerts import noise_models
+from tocsin.audit import hook as audit_hook
 from tocsin.audit import models as audit_models
 from tocsin.auth import models as auth_models
 from tocsin.db import work_signal as work_signal_models
@@ -16,6 +17,8 @@ from tocsin.teams import models as teams_models
 from tocsin.users import models as users_models
 
 metadata = Base.metadata
+# Whatever loads every model also records changes of the audited ones (tests, migrations, tools).
+audit_hook.install()
 
 __all__ = [
     "alerts_models",

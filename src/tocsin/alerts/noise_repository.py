@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent
@@ -205,7 +205,9 @@ def service_ids_by_name(session: Session) -> dict[str, int]:
 
 
 def delete_all(session: Session, model: type[Any]) -> None:
-    session.execute(delete(model))
+    # Row by row through the unit of work, so that the audit trail records each one.
+    for row in session.execute(select(model)).scalars():
+        session.delete(row)
 
 
 # --- the noise report -------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from tocsin.audit import origin as audit_origin
+from tocsin.audit import service as audit
 from tocsin.core.errors import Forbidden, Unauthorized
 from tocsin.incidents.schemas import Actor
 from tocsin.runtime import Runtime
@@ -15,6 +17,8 @@ from tocsin.users import service as users
 from tocsin.users.models import User
 
 _TOUCH_EVERY = timedelta(minutes=1)
+# (token id, address) pairs this process already knows to be recorded; bounded, since a miss costs only a look-up.
+_KNOWN_ADDRESSES_MAX = 10_000
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -48,9 +52,23 @@ def current_principal(request: Request, runtime: RuntimeDep) -> Principal:
     now = runtime.clock.now()
     with runtime.db.reader() as session:
         token, user = users.authenticate_token(session, secret.strip())
-    if token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY:
+    origin = audit_origin.current()
+    if origin is not None:
+        origin.signed_in(user_id=user.id, label=user.name, token_id=token.id)
+    ip = origin.ip if origin is not None else (request.client.host if request.client else "")
+    known: set[tuple[int, str]] | None = getattr(request.app.state, "known_token_addresses", None)
+    if known is None:
+        known = request.app.state.known_token_addresses = set()
+    touch = token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY
+    if touch or (token.id, ip) not in known:
         with runtime.db.unit_of_work() as session:
-            users.touch_token(session, token.id, now)
+            if touch:
+                users.touch_token(session, token.id, now)
+            if (token.id, ip) not in known:
+                audit.record_token_use(session, token_id=token.id, ip=ip, now=now)
+        if len(known) >= _KNOWN_ADDRESSES_MAX:
+            known.clear()
+        known.add((token.id, ip))
     return Principal(user=user, token_id=token.id)
 
 

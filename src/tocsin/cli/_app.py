@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +20,8 @@ from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from tocsin.audit import hook as audit_hook
+from tocsin.audit.origin import Origin, acting, current
 from tocsin.core.clock import SystemClock, utc
 from tocsin.core.errors import Forbidden, NotFound, TocsinError
 from tocsin.db.session import Database
@@ -45,11 +49,22 @@ def settings() -> Settings:
 
 @contextmanager
 def database(current: Settings | None = None) -> Iterator[Database]:
+    audit_hook.install()
     db = Database((current or settings()).database_url, sqlite_synchronous=(current or settings()).sqlite_synchronous)
     try:
-        yield db
+        with acting(Origin(channel="cli", actor=_os_user())):
+            yield db
     finally:
         db.dispose()
+
+
+def _os_user() -> str:
+    """Who ran the command, as the operating system knows them (the audit trail's actor until --as says more)."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = str(os.getuid())
+    return f"{name}@{socket.gethostname()}"
 
 
 def print_json(value: Any) -> None:
@@ -106,13 +121,19 @@ def acting_user(session: Session, email: str | None) -> User:
         user = users.get_user(session, ref)
         if user.deactivated_at is not None:
             raise Forbidden(f"user {user.email} is deactivated")
-        return user
-    admins = sorted(
-        (u for u in users.list_users(session) if u.role == "admin" and u.deactivated_at is None), key=lambda u: u.id
-    )
-    if not admins:
-        raise NotFound("no user to act as: pass --as EMAIL, set TOCSIN_CLI_USER, or create an admin first")
-    return admins[0]
+    else:
+        admins = sorted(
+            (u for u in users.list_users(session) if u.role == "admin" and u.deactivated_at is None),
+            key=lambda u: u.id,
+        )
+        if not admins:
+            raise NotFound("no user to act as: pass --as EMAIL, set TOCSIN_CLI_USER, or create an admin first")
+        user = admins[0]
+    origin = current()
+    if origin is not None and origin.channel == "cli":
+        os_user = origin.extra.setdefault("os_user", origin.actor)
+        origin.signed_in(user_id=user.id, label=f"{user.name} ({os_user})")
+    return user
 
 
 def responder_actor(session: Session, email: str | None) -> Actor:

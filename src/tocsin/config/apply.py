@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.audit import origin as audit_origin
 from tocsin.config import canonical, fields, references
 from tocsin.config import current as stored
 from tocsin.config.noise import apply_noise, export_noise
@@ -32,6 +33,7 @@ from tocsin.users import service as users
 
 
 def apply_config(session: Session, config: ConfigFile, *, now: datetime, dry_run: bool = False) -> Plan:
+    _record_as_apply(session)
     current = stored.read(session, now=now)
     found = references.problems(config, current)
     if found:
@@ -44,6 +46,22 @@ def apply_config(session: Session, config: ConfigFile, *, now: datetime, dry_run
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()
     return Plan(changes=changes, dry_run=dry_run)
+
+
+def _record_as_apply(session: Session) -> None:
+    """Changes made by applying a file are recorded on the apply channel, by whoever ran it."""
+    caller = audit_origin.of_session(session)
+    audit_origin.set_for_session(
+        session,
+        audit_origin.Origin(
+            channel="apply",
+            actor=caller.actor if caller.channel != "system" else "apply",
+            user_id=caller.user_id,
+            token_id=caller.token_id,
+            ip=caller.ip,
+            user_agent=caller.user_agent,
+        ),
+    )
 
 
 def export_config(session: Session, *, now: datetime) -> ConfigFile:

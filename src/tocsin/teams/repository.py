@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.teams.models import Team, TeamMember
@@ -36,7 +36,10 @@ def membership(session: Session, team_id: int, user_id: int) -> TeamMember | Non
 
 
 def remove_member(session: Session, team_id: int, user_id: int) -> None:
-    session.execute(delete(TeamMember).where(TeamMember.team_id == team_id, TeamMember.user_id == user_id))
+    # Through the unit of work, not a DELETE statement, so that the audit trail records it.
+    member = session.get(TeamMember, (team_id, user_id))
+    if member is not None:
+        session.delete(member)
 
 
 def team_ids_of_user(session: Session, user_id: int) -> list[int]:

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from tocsin.audit import origin as audit_origin
 from tocsin.auth import sessions
 from tocsin.incidents.schemas import Actor
 from tocsin.runtime import Runtime
@@ -64,6 +65,9 @@ def signed_in(request: Request) -> WebUser | None:
     if found is None:
         return None
     user, stale = found
+    origin = audit_origin.current()
+    if origin is not None:
+        origin.signed_in(user_id=user.id, label=user.name)
     if stale:
         with runtime.db.unit_of_work() as session:
             sessions.touch(session, token, now=now)

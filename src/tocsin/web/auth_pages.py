@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from tocsin.audit import origin as audit_origin
+from tocsin.audit import service as audit
 from tocsin.auth import sessions
 from tocsin.core.errors import Unauthorized
 from tocsin.web.auth import COOKIE, checked_form, require_user, runtime_of, set_session_cookie, signed_in
@@ -39,13 +41,23 @@ async def login(request: Request) -> Response:
 
     def attempt() -> str:
         with runtime.db.unit_of_work() as session:
-            _, token = sessions.sign_in(session, email=email, password=password, now=runtime.clock.now())
+            user, token = sessions.sign_in(session, email=email, password=password, now=runtime.clock.now())
+            origin = audit_origin.current()
+            if origin is not None:
+                origin.signed_in(user_id=user.id, label=user.name)
+            audit.record(session, audit.SIGN_IN, object_type="user", object_id=str(user.id))
         return token
+
+    def record_failure() -> None:
+        # The page does not say whether the email exists; the audit trail keeps what was tried.
+        with runtime.db.unit_of_work() as session:
+            audit.record(session, audit.SIGN_IN_FAILED, object_type="user", data={"email": email[:255]})
 
     try:
         # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
         token = await run_in_threadpool(attempt)
     except Unauthorized as exc:
+        await run_in_threadpool(record_failure)
         return render("web/login.html", 401, next=target, error=exc.detail.capitalize(), email=email)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, token)
@@ -59,6 +71,7 @@ async def logout(request: Request) -> Response:
     runtime = runtime_of(request)
     with runtime.db.unit_of_work() as session:
         sessions.sign_out(session, who.token)
+        audit.record(session, audit.SIGN_OUT, object_type="user", object_id=str(who.user.id))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
