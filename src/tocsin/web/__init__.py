@@ -23,6 +23,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         oncall_pages,
         people_pages,
         policy_pages,
+        service_admin,
         service_pages,
     )
 
@@ -32,6 +33,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     for module in (
         auth_pages,
         incident_pages,
+        # Admin forms before the pages they extend, so that /services/new is not read as a service id.
+        service_admin,
         service_pages,
         oncall_pages,
         policy_pages,
