@@ -25,6 +25,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         policy_pages,
         service_admin,
         service_pages,
+        team_pages,
+        user_admin,
     )
 
     auth.install(app)
@@ -38,7 +40,9 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         service_pages,
         oncall_pages,
         policy_pages,
+        user_admin,
         people_pages,
+        team_pages,
         noise_pages,
         live,
         ack_pages,
