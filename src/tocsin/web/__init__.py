@@ -23,6 +23,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         oncall_pages,
         people_pages,
         policy_pages,
+        schedule_admin,
         service_admin,
         service_pages,
         team_pages,
@@ -38,6 +39,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
         service_pages,
+        schedule_admin,
         oncall_pages,
         policy_pages,
         user_admin,

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from tocsin.auth import sessions
-from tocsin.core.errors import NotFound
+from tocsin.core.errors import TocsinError
 from tocsin.incidents.schemas import Actor
 from tocsin.runtime import Runtime
 from tocsin.users.models import User
@@ -53,11 +53,12 @@ class WebUser:
 
 @contextmanager
 def shown_as_page() -> Iterator[None]:
-    """A missing object looked up for a page is a 404 page, not the API's problem+json."""
+    """A refusal (a missing object, a conflict) met while serving a page is shown as a page, not as the API's
+    problem+json."""
     try:
         yield
-    except NotFound as exc:
-        raise PageError(404, exc.detail) from None
+    except TocsinError as exc:
+        raise PageError(exc.status_code, exc.detail) from None
 
 
 def runtime_of(request: Request) -> Runtime:

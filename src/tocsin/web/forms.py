@@ -41,12 +41,14 @@ def field_path(loc: Iterable[object]) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
 
-def validate(schema: TypeAdapter[T], data: object) -> T:
-    """The schema's value, or FormInvalid with the same 422 message the API answers for the same input."""
+def validate(schema: TypeAdapter[T], data: object, *, prefix: tuple[str, ...] = ()) -> T:
+    """The schema's value, or FormInvalid with the same 422 message the API answers for the same input.
+
+    ``prefix`` places a part of a form under its name (a list of layers validated alone, on a schedule's page)."""
     try:
         return schema.validate_python(data)
     except ValidationError as exc:
-        pairs = [(field_path(e["loc"]), e["msg"]) for e in exc.errors()]
+        pairs = [(field_path((*prefix, *e["loc"])), e["msg"]) for e in exc.errors()]
         errors: dict[str, str] = {}
         for path, message in pairs:
             errors.setdefault(path, message)
