@@ -90,10 +90,10 @@ def many(form: FormData, name: str) -> list[str]:
     return [str(v) for v in form.getlist(name) if str(v).strip()]
 
 
-def indexes(form: FormData, prefix: str) -> list[int]:
+def indexes(names: Iterable[str], prefix: str) -> list[int]:
     """The row numbers present in a repeated group of fields (``steps.0.delay``, ``steps.1.delay`` → [0, 1])."""
     found = set()
-    for key in form:
+    for key in names:
         head, _, rest = key.removeprefix(prefix + ".").partition(".")
         if key.startswith(prefix + ".") and head.isdigit() and rest:
             found.add(int(head))

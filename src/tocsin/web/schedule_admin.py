@@ -163,9 +163,10 @@ def _page(
     """The create form (one layer) or the layers form (every layer, and one spare)."""
     with runtime_of(request).db.reader() as session:
         people = [(u.email, u.name) for u in users.list_users(session) if u.deactivated_at is None]
-    count = max(indexes_in(values), default=-1) + 1
+    count = max(indexes(values, "layers"), default=-1) + 1
     slots = max(count, len(layer_names) + (1 if schedule else 0), 1)
-    rows = {i: max(restriction_rows(values, i), default=-1) + 2 for i in range(slots)}
+    # Every window a layer has, and one empty to add another.
+    rows = {i: max(indexes(values, f"layers.{i}.restrictions"), default=-1) + 2 for i in range(slots)}
     return render(
         "web/schedule_form.html",
         failed.status if failed else 200,
@@ -183,15 +184,6 @@ def _page(
         people=people,
         notice=request.query_params.get("notice", "")[:200],
     )
-
-
-def indexes_in(values: dict[str, Any]) -> list[int]:
-    return [int(k.split(".")[1]) for k in values if k.startswith("layers.") and k.split(".")[1].isdigit()]
-
-
-def restriction_rows(values: dict[str, Any], layer: int) -> list[int]:
-    prefix = f"layers.{layer}.restrictions."
-    return [int(k[len(prefix) :].split(".")[0]) for k in values if k.startswith(prefix)]
 
 
 @router.get("/schedules/new", response_class=HTMLResponse)
