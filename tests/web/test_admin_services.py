@@ -148,10 +148,13 @@ def test_bad_integration_input_is_explained_beside_its_field(console: Console, r
     console.login()
     new = f"/services/{refs['service']}/integrations/new"
     csrf = console.csrf(new)
-    r = console.client.post(new, data={"csrf": csrf, "type": "carrier-pigeon", "name": "typed name"})
+    r = console.client.post(
+        new, data={"csrf": csrf, "type": "carrier-pigeon", "name": "typed name", "signing_secret": "hush-hush"}
+    )
     assert r.status_code == 422
     assert re.search(r'id="type-error">Input should be &#39;pagerduty_v2&#39;', r.text)
     assert 'value="typed name"' in r.text
+    assert "hush-hush" not in r.text
     r = console.client.post(new, data={"csrf": csrf, "type": "generic", "name": "n", "key": "short"})
     assert r.status_code == 422
     assert "an integration key is 16 to 64 letters" in r.text

@@ -251,7 +251,9 @@ def create_integration(service_id: int, request: Request, form: PostedForm) -> R
                 now=runtime.clock.now(),
             )
     except (TocsinError, FormInvalid) as exc:
-        return _integration_form(request, who, service, None, values_of(form), invalid(exc, tuple(data)))
+        values = values_of(form)
+        values.pop("signing_secret", None)  # a secret is not written back into the page
+        return _integration_form(request, who, service, None, values, invalid(exc, tuple(data)))
     return _back_to(service_id, f"Integration {data['name']} added")
 
 

@@ -87,7 +87,7 @@ def create_user(request: Request, form: PostedForm) -> Response:
         values = values_of(form)
         values.pop("password", None)
         return _form(who, None, values, invalid(exc, FIELDS))
-    notice = f"{name} can sign in now" if password_hash else f"{name} added; they cannot sign in until given a password"
+    notice = f"{name} can sign in now" if password_hash else f"{name} added without a password: no console sign-in yet"
     return RedirectResponse(f"/people/{user_id}?{urlencode({'notice': notice})}", status_code=303)
 
 
