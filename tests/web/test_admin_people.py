@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from markupsafe import escape
 
 from tests.web.conftest import PASSWORD, Console
 from tocsin.teams import service as teams
@@ -52,6 +53,15 @@ def test_bad_user_input_is_refused_in_the_apis_words(console: Console) -> None:
         "/people/new", data={"csrf": csrf, "email": "x", "name": "Typed Name", "role": "god", "password": "secret"}
     )
     assert r.status_code == 422
+    with console.db.unit_of_work() as s:
+        _, token = users.create_token(s, users.get_user(s, "alice@example.com"), name="t", now=console.clock.now())
+    api = console.client.post(
+        "/api/v1/users",
+        json={"email": "x", "name": "Typed Name", "role": "god"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert api.status_code == 422
+    assert str(escape(api.json()["detail"])) in r.text  # word for word what the API answers
     assert "email: String should have at least 3 characters" in r.text
     assert re.search(
         r'id="role-error">Input should be &#39;admin&#39;, &#39;responder&#39; or &#39;observer&#39;', r.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from markupsafe import escape
 
 from tests.web.conftest import Console
 from tocsin.escalation import service as escalation
@@ -63,8 +64,15 @@ def test_bad_service_input_is_refused_in_the_apis_words_and_keeps_what_was_typed
         "/services/new", data={"csrf": csrf, "name": "", "description": "kept text", "urgency": "urgent"}
     )
     assert r.status_code == 422
-    api = console.client.post("/api/v1/services", json={"name": "", "urgency": "urgent"})
-    assert api.status_code in (401, 422)  # the API needs a token; its schema is the one used here
+    with console.db.unit_of_work() as s:
+        _, token = users.create_token(s, users.get_user(s, "alice@example.com"), name="t", now=console.clock.now())
+    api = console.client.post(
+        "/api/v1/services",
+        json={"name": "", "description": "kept text", "urgency": "urgent"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert api.status_code == 422
+    assert str(escape(api.json()["detail"])) in r.text  # word for word what the API answers
     assert "name: String should have at least 1 character" in r.text
     assert re.search(r'id="name-error">String should have at least 1 character<', r.text)
     assert "urgency: Input should be &#39;high&#39;, &#39;low&#39; or &#39;severity_based&#39;" in r.text
