@@ -81,7 +81,7 @@ def _form_page(
         choices=choices,
         values=values,
         errors=failed.errors if failed else {},
-        error=failed.message if failed else request.query_params.get("error", "")[:300],
+        error=failed.message if failed else "",
         notice=request.query_params.get("notice", "")[:200],
     )
 
