@@ -24,6 +24,15 @@ def test_users_create_get_list_patch(api: ApiHarness) -> None:
 
     patched = ok(api.patch("/api/v1/users/bob@example.com", json={"role": "responder", "name": "Robert"}))
     assert (patched["role"], patched["name"]) == ("responder", "Robert")
+    moved = ok(api.patch("/api/v1/users/bob@example.com", json={"email": "Robert@Example.com"}))
+    assert moved["email"] == "robert@example.com"
+    assert (
+        "already exists"
+        in problem(api.patch(f"/api/v1/users/{created['id']}", json={"email": "admin@example.com"}), 409)["detail"]
+    )
+    assert (
+        "not an email" in problem(api.patch(f"/api/v1/users/{created['id']}", json={"email": "nobody"}), 422)["detail"]
+    )
 
 
 def test_user_errors_name_the_field(api: ApiHarness) -> None:
@@ -44,6 +53,9 @@ def test_people_change_their_own_profile_but_not_roles(api: ApiHarness) -> None:
     assert (mine["name"], mine["timezone"]) == ("Carol", "Asia/Tokyo")
     assert "admin" in problem(api.patch("/api/v1/users/me", json={"role": "admin"}, token=token), 403)["detail"]
     problem(api.patch(f"/api/v1/users/{api.admin_id}", json={"name": "Mallory"}, token=token), 403)
+    assert (
+        "email" in problem(api.patch("/api/v1/users/me", json={"email": "c2@example.com"}, token=token), 403)["detail"]
+    )
     problem(api.post("/api/v1/users", json={"email": "x@example.com"}, token=token), 403)
     assert ok(api.get("/api/v1/users/me", token=token))["role"] == "responder"
     assert ok(api.get(f"/api/v1/users/{api.admin_id}"))["name"] == "Admin"

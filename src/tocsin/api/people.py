@@ -20,7 +20,7 @@ from tocsin.api.people_schemas import (
     UserPatch,
 )
 from tocsin.api.problems import PROBLEM_RESPONSES
-from tocsin.core.errors import Conflict, Forbidden, NotFound
+from tocsin.core.errors import Forbidden, NotFound
 from tocsin.teams import service as teams
 from tocsin.teams.models import Team
 from tocsin.users import service as users
@@ -57,7 +57,9 @@ def get_user(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> UserOut:
         return UserOut.model_validate(_user(session, principal, ref))
 
 
-@router.patch("/users/{ref}", response_model=UserOut, summary="Change name and time zone (yours), or role (admins)")
+@router.patch(
+    "/users/{ref}", response_model=UserOut, summary="Change name and time zone (yours), or role and email (admins)"
+)
 def patch_user(ref: str, body: UserPatch, runtime: RuntimeDep, principal: PrincipalDep) -> UserOut:
     with runtime.db.unit_of_work() as session:
         user = _user(session, principal, ref)
@@ -66,9 +68,10 @@ def patch_user(ref: str, body: UserPatch, runtime: RuntimeDep, principal: Princi
         if body.role is not None and body.role != user.role:
             if not principal.is_admin:
                 raise Forbidden("only admins can change a role")
-            if user.role == "admin" and sum(u.role == "admin" for u in users.list_users(session)) == 1:
-                raise Conflict("this is the last admin; make someone else admin first")
-        users.update_user(session, user, name=body.name, timezone=body.timezone, role=body.role)
+            users.check_role_change(session, user, body.role)
+        if body.email is not None and body.email.strip().lower() != user.email and not principal.is_admin:
+            raise Forbidden("only admins can change an email address")
+        users.update_user(session, user, name=body.name, timezone=body.timezone, role=body.role, email=body.email)
         session.flush()
         return UserOut.model_validate(user)
 

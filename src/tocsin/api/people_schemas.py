@@ -24,6 +24,7 @@ class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, min_length=3, max_length=320, description="admins only")
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
     role: Role | None = None
 

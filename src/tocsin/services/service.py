@@ -142,8 +142,17 @@ def add_integration(
 
 
 def update_integration(
-    session: Session, integration: Integration, *, type: str | None = None, key: str | None = None
+    session: Session,
+    integration: Integration,
+    *,
+    type: str | None = None,
+    key: str | None = None,
+    name: str | None = None,
 ) -> Integration:
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("an integration needs a name")
+        integration.name = name.strip()
     if type is not None:
         if type not in INTEGRATION_TYPES:
             raise InvalidInput(f"integration type must be one of {', '.join(INTEGRATION_TYPES)}")

@@ -64,9 +64,16 @@ def update_user(
     name: str | None = None,
     role: str | None = None,
     timezone: str | None = None,
+    email: str | None = None,
 ) -> User:
     if name is not None and name.strip():
         user.name = name.strip()
+    if email is not None:
+        email = validate_email(email)
+        if email != user.email:
+            if repo.by_email(session, email) is not None:
+                raise Conflict(f"a user with email {email} already exists")
+            user.email = email
     if role is not None:
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
@@ -74,6 +81,13 @@ def update_user(
     if timezone is not None:
         user.timezone = validate_timezone(timezone)
     return user
+
+
+def check_role_change(session: Session, user: User, role: str | None) -> None:
+    """Refuse to take the admin role from the last admin: nobody could then administer the instance."""
+    demoted = role is not None and role != user.role and user.role == "admin"
+    if demoted and sum(u.role == "admin" for u in repo.all_users(session)) == 1:
+        raise Conflict("this is the last admin; make someone else admin first")
 
 
 def get_user(session: Session, ref: int | str) -> User:

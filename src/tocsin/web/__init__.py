@@ -24,7 +24,11 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         oncall_pages,
         people_pages,
         policy_pages,
+        schedule_admin,
+        service_admin,
         service_pages,
+        team_pages,
+        user_admin,
     )
 
     auth.install(app)
@@ -33,10 +37,15 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     for module in (
         auth_pages,
         incident_pages,
+        # Admin forms before the pages they extend, so that /services/new is not read as a service id.
+        service_admin,
         service_pages,
+        schedule_admin,
         oncall_pages,
         policy_pages,
+        user_admin,
         people_pages,
+        team_pages,
         noise_pages,
         audit_pages,
         live,

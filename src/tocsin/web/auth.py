@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -11,6 +13,7 @@ from starlette.datastructures import FormData
 
 from tocsin.audit import origin as audit_origin
 from tocsin.auth import sessions
+from tocsin.core.errors import TocsinError
 from tocsin.incidents.schemas import Actor
 from tocsin.runtime import Runtime
 from tocsin.users.models import User
@@ -49,6 +52,16 @@ class WebUser:
         return self.user.role == "admin"
 
 
+@contextmanager
+def shown_as_page() -> Iterator[None]:
+    """A refusal (a missing object, a conflict) met while serving a page is shown as a page, not as the API's
+    problem+json."""
+    try:
+        yield
+    except TocsinError as exc:
+        raise PageError(exc.status_code, exc.detail) from None
+
+
 def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -81,6 +94,14 @@ def require_user(request: Request) -> WebUser:
     return who
 
 
+def require_admin(request: Request, what: str) -> WebUser:
+    """The signed-in admin; anyone else gets a 403 page naming what they tried to change."""
+    who = require_user(request)
+    if not who.is_admin:
+        raise PageError(403, f"Only admins can change {what}.")
+    return who
+
+
 def require_responder(request: Request) -> WebUser:
     who = require_user(request)
     if not who.can_act:
@@ -91,11 +112,16 @@ def require_responder(request: Request) -> WebUser:
 async def checked_form(request: Request, who: WebUser) -> FormData:
     """The posted form, after checking its CSRF token (form field ``csrf`` or the X-CSRF-Token header)."""
     form = await request.form()
+    check_csrf(request, who, form)
+    return form
+
+
+def check_csrf(request: Request, who: WebUser, form: FormData) -> None:
+    """Refuse a form whose CSRF token is missing or not this session's."""
     field = form.get("csrf")
     presented = request.headers.get("x-csrf-token") or (field if isinstance(field, str) else "")
     if not sessions.csrf_ok(runtime_of(request).link_secret(), who.token, presented):
         raise PageError(403, "This form expired or came from another site. Reload the page and try again.")
-    return form
 
 
 def set_session_cookie(response: Response, request: Request, token: str) -> None:

@@ -1,0 +1,115 @@
+"""Administration forms: read a post without touching the database, validate it through the API's own schemas,
+and carry each error back beside its field, with what was typed, in the API's words.
+
+Form fields are named after the schema path they fill (``name``, ``layers.0.start``), so a Pydantic error location
+is also the name of the field to mark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from pydantic import TypeAdapter, ValidationError
+from starlette.datastructures import FormData
+
+from tocsin.core.errors import TocsinError
+
+T = TypeVar("T")
+
+
+async def _read_form(request: Request) -> FormData:
+    # Only the body is read here, on the event loop; the handler that receives it is sync and does the rest.
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(_read_form)]
+
+
+class FormInvalid(Exception):
+    """A form that cannot be applied: its status, the message as the API gives it, and errors by field."""
+
+    def __init__(self, status: int, message: str, errors: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = dict(errors or {})
+
+
+def field_path(loc: Iterable[object]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def validate(schema: TypeAdapter[T], data: object, *, prefix: tuple[str, ...] = ()) -> T:
+    """The schema's value, or FormInvalid with the same 422 message the API answers for the same input.
+
+    ``prefix`` places a part of a form under its name (a list of layers validated alone, on a schedule's page)."""
+    try:
+        return schema.validate_python(data)
+    except ValidationError as exc:
+        pairs = [(field_path((*prefix, *e["loc"])), e["msg"]) for e in exc.errors()]
+        errors: dict[str, str] = {}
+        for path, message in pairs:
+            errors.setdefault(path, message)
+        raise FormInvalid(422, "; ".join(f"{path}: {message}" for path, message in pairs), errors) from None
+
+
+def refused(exc: TocsinError, fields: Iterable[str] = ()) -> FormInvalid:
+    """A service's refusal; pinned to a field when its message starts by naming one ("ack_timeout: …")."""
+    errors = {name: exc.detail.removeprefix(f"{name}: ") for name in fields if exc.detail.startswith(f"{name}: ")}
+    return FormInvalid(exc.status_code, exc.detail, errors)
+
+
+def invalid(exc: TocsinError | FormInvalid, fields: Iterable[str] = ()) -> FormInvalid:
+    return exc if isinstance(exc, FormInvalid) else refused(exc, fields)
+
+
+def values_of(form: FormData) -> dict[str, str | list[str]]:
+    """What was typed, to fill the form again: one string per field, a list where several were chosen."""
+    out: dict[str, str | list[str]] = {}
+    for key in form:
+        if key == "csrf":
+            continue
+        found = [str(v) for v in form.getlist(key)]
+        out[key] = found if len(found) > 1 else found[0]
+    return out
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def optional(form: FormData, name: str) -> str | None:
+    """A text field left empty means "not given", as a key absent from a JSON body does."""
+    return text(form, name) or None
+
+
+def many(form: FormData, name: str) -> list[str]:
+    return [str(v) for v in form.getlist(name) if str(v).strip()]
+
+
+def indexes(names: Iterable[str], prefix: str) -> list[int]:
+    """The row numbers present in a repeated group of fields (``steps.0.delay``, ``steps.1.delay`` → [0, 1])."""
+    found = set()
+    for key in names:
+        head, _, rest = key.removeprefix(prefix + ".").partition(".")
+        if key.startswith(prefix + ".") and head.isdigit() and rest:
+            found.add(int(head))
+    return sorted(found)
+
+
+def as_form_values(data: Mapping[str, Any]) -> dict[str, str | list[str]]:
+    """Stored values as a form shows them (None as empty, booleans as checkbox values)."""
+    out: dict[str, str | list[str]] = {}
+    for key, value in data.items():
+        if value is None or value is False:
+            continue
+        if value is True:
+            out[key] = "on"
+        elif isinstance(value, list | tuple):
+            out[key] = [str(v) for v in value]
+        else:
+            out[key] = str(value)
+    return out
