@@ -40,16 +40,23 @@ def serve(
     if upgrade:
         migrate.upgrade(current.database_url)
     app_ = create_app(current)
-    from tocsin.integrations.smtp_listener import listener_from_settings
+    from tocsin.integrations.smtp_listener import SmtpListener, listener_from_settings
+    from tocsin.mailbox.smtp_port import OutboxSmtpPort
 
-    mail = listener_from_settings(app_.state.runtime)
-    if mail is not None:
-        mail.start()
+    runtime = app_.state.runtime
+    mail = listener_from_settings(runtime)
+    outbox_address = current.outbox_smtp_address
+    outbox = OutboxSmtpPort(runtime.db, runtime.clock, *outbox_address) if outbox_address else None
+    started: list[SmtpListener | OutboxSmtpPort] = []
     try:
+        for m in (mail, outbox):
+            if m is not None:
+                m.start()
+                started.append(m)
         uvicorn.run(app_, host=current.host, port=current.port, log_config=None, access_log=False)
     finally:
-        if mail is not None:
-            mail.stop()
+        for m in started:
+            m.stop()
 
 
 @app.command()
