@@ -21,6 +21,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         live,
         noise_pages,
         oncall_pages,
+        outbox_pages,
         people_pages,
         policy_pages,
         service_pages,
@@ -37,6 +38,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         policy_pages,
         people_pages,
         noise_pages,
+        outbox_pages,
         live,
         ack_pages,
     ):
