@@ -22,6 +22,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         noise_pages,
         oncall_pages,
         outbox_pages,
+        page_feed,
         people_pages,
         policy_pages,
         service_pages,
@@ -39,6 +40,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         people_pages,
         noise_pages,
         outbox_pages,
+        page_feed,
         live,
         ack_pages,
     ):

@@ -1,5 +1,6 @@
 // Progressive enhancement for Tocsin's pages. Everything works without this file; it adds live refresh over
-// server-sent events, keyboard shortcuts on the incident page, "select all" and "copy link".
+// server-sent events, browser notifications of one's pages, keyboard shortcuts on the incident page, "select all"
+// and "copy link".
 // Fragments come from the server already escaped, so they are inserted as they are.
 "use strict";
 
@@ -65,12 +66,68 @@
     set("escalate", status !== "resolved");
   }
 
-  if (live && "EventSource" in window) {
+  // Browser notifications of the signed-in person's pages, while a console page is open. The browser asks for
+  // permission only after a click. Pages already delivered when the page loaded are not announced again.
+  const signedIn = document.querySelector("meta[name=csrf-token]") !== null;
+  const canNotify = signedIn && "Notification" in window;
+  const seenPages = new Set();
+  let pagesReady = null;
+
+  async function recentPages() {
+    const response = await fetch("/live/pages", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error("pages failed: " + response.status);
+    return (await response.json()).pages;
+  }
+
+  async function announcePages() {
+    if (!canNotify || Notification.permission !== "granted") return;
+    try {
+      await pagesReady;
+      for (const page of await recentPages()) {
+        if (seenPages.has(page.id)) continue;
+        seenPages.add(page.id);
+        if (page.status !== "triggered") continue;
+        const note = new Notification(`#${page.number} ${page.title}`, {
+          body: `You are paged (${page.urgency} urgency, by ${page.channel}). Click to open the incident.`,
+          tag: `tocsin-incident-${page.number}`,
+        });
+        note.addEventListener("click", () => { window.focus(); window.location.assign(page.url); });
+      }
+    } catch (err) {
+      console.warn(err);
+    }
+  }
+
+  function showNotifyState() {
+    const button = document.getElementById("notify-enable");
+    const state = document.getElementById("notify-state");
+    if (!button || !state || !canNotify) return;
+    const permission = Notification.permission;
+    button.hidden = permission !== "default";
+    state.hidden = permission === "default";
+    state.textContent = permission === "granted" ? "Browser notifications on" : "Browser notifications blocked";
+    body.dataset.notifications = permission;
+  }
+
+  if (canNotify) {
+    pagesReady = recentPages().then((pages) => { for (const page of pages) seenPages.add(page.id); }, () => {});
+    showNotifyState();
+    const button = document.getElementById("notify-enable");
+    if (button) {
+      button.addEventListener("click", async () => {
+        await Notification.requestPermission();
+        showNotifyState();
+      });
+    }
+  }
+
+  if ((live || canNotify) && "EventSource" in window) {
     const source = new EventSource("/live");
     source.addEventListener("change", (event) => {
       let changed = null;
       try { changed = JSON.parse(event.data).incidents; } catch (_) { /* refresh everything */ }
-      refresh(changed);
+      // Pages first: the list reloads itself for its first incident, which would cut the announcement short.
+      announcePages().finally(() => { if (live) refresh(changed); });
     });
     source.addEventListener("open", () => { body.dataset.liveConnected = "yes"; });
   }
