@@ -61,5 +61,5 @@ def get(session: Session, mail_id: int, *, addresses: Collection[str] | None) ->
     if it did not exist."""
     mail = repo.get(session, mail_id)
     if mail is None or (addresses is not None and mail.recipient not in {a.strip().lower() for a in addresses}):
-        raise NotFound(f"no mail {mail_id} in your outbox")
+        raise NotFound(f"no mail {mail_id} in the outbox")
     return mail
