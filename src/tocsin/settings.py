@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # Inbound email: "host:port" of the SMTP listener ``tocsin serve`` starts, and the domain of its addresses.
     smtp_listen: str | None = None
     email_domain: str | None = Field(default=None, validate_default=True)
+    # With no SMTP host, keep email in the local outbox (the console's Outbox page); false: email fails (and pages
+    # fall back to the next contact method) as it does with no channel configured.
+    local_outbox: bool = True
     # "host:port" (loopback only) of the local outbox's SMTP port: every mail it receives is kept in the outbox.
     outbox_smtp_listen: str | None = None
 

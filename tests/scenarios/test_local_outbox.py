@@ -109,6 +109,9 @@ def test_email_goes_to_the_outbox_only_when_no_smtp_server_is_configured(db: Dat
     assert isinstance(providers_from_settings(plain, clock, db).get("email"), LocalOutboxProvider)
     with_smtp = load_settings(database_url=db.url, smtp_host="mail.example.com")
     assert not isinstance(providers_from_settings(with_smtp, clock, db).get("email"), LocalOutboxProvider)
+    # Turned off, email has no provider: pages fail and fall back as before.
+    off = load_settings(database_url=db.url, local_outbox=False)
+    assert providers_from_settings(off, clock, db).get("email") is None
 
 
 @pytest.fixture

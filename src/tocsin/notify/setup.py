@@ -19,7 +19,8 @@ from tocsin.settings import Settings
 
 
 def providers_from_settings(settings: Settings, clock: Clock, db: Database | None = None) -> ProviderRegistry:
-    """Every channel the settings configure; with ``db`` and no SMTP server, email is kept in the local outbox."""
+    """Every channel the settings configure; with ``db`` and no SMTP server, email is kept in the local outbox
+    (unless ``TOCSIN_LOCAL_OUTBOX=false``)."""
     registry = ProviderRegistry()
     allow = [a for a in settings.outbound_allowlist.split(",") if a.strip()]
     guard = UrlGuard(allow)
@@ -42,7 +43,7 @@ def providers_from_settings(settings: Settings, clock: Clock, db: Database | Non
                 starttls=settings.smtp_starttls,
             )
         )
-    elif db is not None:
+    elif db is not None and settings.local_outbox:
         registry.register(LocalOutboxProvider(db, clock, settings.smtp_from))
     sid, token, sender = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from
     if sid and token and sender:
