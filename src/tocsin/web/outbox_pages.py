@@ -41,6 +41,7 @@ def outbox(request: Request) -> Response:
         section="outbox",
         mails=mails,
         keeping=isinstance(runtime.providers.get("email"), LocalOutboxProvider),
+        smtp_host=runtime.settings.smtp_host,
         smtp_port=runtime.settings.outbox_smtp_listen,
     )
 
