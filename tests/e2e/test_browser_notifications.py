@@ -134,7 +134,9 @@ def test_a_page_appears_as_a_browser_notification_and_its_mail_in_the_outbox(
         assert shown["body"].startswith("You are paged (high urgency, by email)")
         assert shown["tag"] == "tocsin-incident-1"
 
-        # Nothing is announced twice: another live change does not repeat the page.
+        # On any console page, not only the live ones; and nothing is announced twice.
+        page.goto(f"{paging_server.url}/outbox")
+        expect(page.locator("body")).to_have_attribute("data-live-connected", "yes")
         paging_server.trigger(f"Second {summary}")
         page.wait_for_function("() => window.__notifications.length >= 2", timeout=15_000)
         titles = [n["title"] for n in page.evaluate("window.__notifications")]

@@ -10,11 +10,13 @@ import os
 import re
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
@@ -169,6 +171,18 @@ def test_the_readme_tour_ends_in_a_page_in_the_outbox(
             assert mail_id
             mail = browser.get(f"/outbox/{mail_id.group(1)}").text
             assert re.search(rf'Acknowledge: <a href="{re.escape(url)}/a/[^"]+"', mail)
+
+        # Mail other programs send to the demo's SMTP port lands in the same outbox.
+        host, _, mail_port = env["TOCSIN_OUTBOX_SMTP_LISTEN"].rpartition(":")
+        message = EmailMessage()
+        message["Subject"] = "Backup failed on db2"
+        message["From"] = "cron@example.com"
+        message["To"] = "ops@example.com"
+        message.set_content("exit status 2\n")
+        with smtplib.SMTP(host, int(mail_port), timeout=10) as smtp:
+            smtp.send_message(message)
+        with db.reader() as s:
+            assert [m.subject for m in mailbox.newest(s, addresses=["ops@example.com"])] == ["Backup failed on db2"]
 
         # 4. Acknowledge and resolve from the CLI.
         bash(cwd, tour_env, steps[4])

@@ -109,20 +109,11 @@
     body.dataset.notifications = permission;
   }
 
-  if (canNotify) {
-    pagesReady = recentPages().then((pages) => { for (const page of pages) seenPages.add(page.id); }, () => {});
-    showNotifyState();
-    const button = document.getElementById("notify-enable");
-    if (button) {
-      button.addEventListener("click", async () => {
-        await Notification.requestPermission();
-        showNotifyState();
-      });
-    }
-  }
-
-  if ((live || canNotify) && "EventSource" in window) {
-    const source = new EventSource("/live");
+  // Live updates: on the live pages, and on every page once notifications are allowed.
+  let source = null;
+  function openLive() {
+    if (source || !("EventSource" in window)) return;
+    source = new EventSource("/live");
     source.addEventListener("change", (event) => {
       let changed = null;
       try { changed = JSON.parse(event.data).incidents; } catch (_) { /* refresh everything */ }
@@ -131,6 +122,20 @@
     });
     source.addEventListener("open", () => { body.dataset.liveConnected = "yes"; });
   }
+
+  if (canNotify) {
+    pagesReady = recentPages().then((pages) => { for (const page of pages) seenPages.add(page.id); }, () => {});
+    showNotifyState();
+    const button = document.getElementById("notify-enable");
+    if (button) {
+      button.addEventListener("click", async () => {
+        await Notification.requestPermission();
+        showNotifyState();
+        if (Notification.permission === "granted") openLive();
+      });
+    }
+  }
+  if (live || (canNotify && Notification.permission === "granted")) openLive();
 
   // Keyboard shortcuts on the incident page: a = acknowledge, r = resolve (not while typing).
   if (live === "incident") {
