@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli._app import app, console, settings
+from tocsin.cli._app import app, console, fail, settings
 from tocsin.db import migrate
 from tocsin.ops.logging import configure_logging
 
@@ -49,10 +49,15 @@ def serve(
     outbox = OutboxSmtpPort(runtime.db, runtime.clock, *outbox_address) if outbox_address else None
     started: list[SmtpListener | OutboxSmtpPort] = []
     try:
-        for m in (mail, outbox):
-            if m is not None:
+        for m, setting in ((mail, "TOCSIN_SMTP_LISTEN"), (outbox, "TOCSIN_OUTBOX_SMTP_LISTEN")):
+            if m is None:
+                continue
+            try:
                 m.start()
-                started.append(m)
+            except OSError as exc:
+                where = f"{m.controller.hostname}:{m.controller.port}"
+                raise fail(f"cannot listen for mail on {where} ({setting}): {exc.strerror or exc}", 2) from None
+            started.append(m)
         uvicorn.run(app_, host=current.host, port=current.port, log_config=None, access_log=False)
     finally:
         for m in started:

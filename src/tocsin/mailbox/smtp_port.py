@@ -73,7 +73,12 @@ class OutboxSmtpPort:
         return str(self.controller.hostname), int(self.controller.port)
 
     def start(self) -> None:
-        self.controller.start()
+        try:
+            self.controller.start()
+        except OSError:
+            # The controller leaves the event loop it made open when it cannot bind.
+            self.controller.loop.close()
+            raise
         log.info("local outbox: SMTP on %s:%s keeps every mail it receives", *self.address)
 
     def stop(self) -> None:
