@@ -104,6 +104,11 @@ def paging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PagingSe
     db.dispose()
 
 
+def _mail_to_dana(server: PagingServer) -> list[Any]:
+    with server.db.reader() as s:
+        return mailbox.newest(s, addresses=["dana@example.com"])
+
+
 def test_a_page_appears_as_a_browser_notification_and_its_mail_in_the_outbox(
     browser: Any, paging_server: PagingServer
 ) -> None:
@@ -142,10 +147,20 @@ def test_a_page_appears_as_a_browser_notification_and_its_mail_in_the_outbox(
         titles = [n["title"] for n in page.evaluate("window.__notifications")]
         assert titles.count(f"#1 {summary}") == 1
 
+        # A page delivered while the tab was between two console pages is announced by the next one.
+        page.goto(f"{paging_server.url}/static/app.css")
+        paging_server.trigger(f"Third {summary}")
+        deadline = time.monotonic() + 15
+        while not any(m.subject.startswith("[Tocsin] #3 ") for m in _mail_to_dana(paging_server)):
+            assert time.monotonic() < deadline, "the third page was not delivered"
+            time.sleep(0.2)
+        page.goto(f"{paging_server.url}/oncall")
+        page.wait_for_function("() => window.__notifications.some(n => n.title.startsWith('#3 '))", timeout=10_000)
+        titles = [n["title"] for n in page.evaluate("window.__notifications")]
+        assert len(titles) == len(set(titles)) == 3
+
         # The same page, as mail in the outbox, with the acknowledge link that works from it.
-        with paging_server.db.reader() as s:
-            kept = mailbox.newest(s, addresses=["dana@example.com"])
-        assert any(summary in m.subject for m in kept)
+        assert any(summary in m.subject for m in _mail_to_dana(paging_server))
         page.get_by_role("link", name="Outbox").click()
         page.locator("#outbox-rows a", has_text=re.compile(rf"#1 .*: {re.escape(summary)} —")).click()
         ack = page.locator("#mail-text a", has_text="/a/").first

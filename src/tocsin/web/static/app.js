@@ -67,11 +67,20 @@
   }
 
   // Browser notifications of the signed-in person's pages, while a console page is open. The browser asks for
-  // permission only after a click. Pages already delivered when the page loaded are not announced again.
+  // permission only after a click. The pages already seen are kept for the tab (sessionStorage), so that moving
+  // from page to page neither repeats nor misses one; a new tab starts from what was delivered before it opened.
   const signedIn = document.querySelector("meta[name=csrf-token]") !== null;
   const canNotify = signedIn && "Notification" in window;
-  const seenPages = new Set();
+  const SEEN_KEY = "tocsin-seen-pages";
+  let stored = null;
+  try { stored = JSON.parse(sessionStorage.getItem(SEEN_KEY) || "null"); } catch (_) { stored = null; }
+  const firstInTab = !Array.isArray(stored);
+  const seenPages = new Set(firstInTab ? [] : stored);
   let pagesReady = null;
+
+  function rememberSeen() {
+    try { sessionStorage.setItem(SEEN_KEY, JSON.stringify([...seenPages].slice(-200))); } catch (_) { /* private mode */ }
+  }
 
   async function recentPages() {
     const response = await fetch("/live/pages", { credentials: "same-origin", headers: { Accept: "application/json" } });
@@ -86,6 +95,7 @@
       for (const page of await recentPages()) {
         if (seenPages.has(page.id)) continue;
         seenPages.add(page.id);
+        rememberSeen();
         if (page.status !== "triggered") continue;
         const note = new Notification(`#${page.number} ${page.title}`, {
           body: `You are paged (${page.urgency} urgency, by ${page.channel}). Click to open the incident.`,
@@ -124,7 +134,11 @@
   }
 
   if (canNotify) {
-    pagesReady = recentPages().then((pages) => { for (const page of pages) seenPages.add(page.id); }, () => {});
+    if (firstInTab) {
+      pagesReady = recentPages().then((pages) => { for (const page of pages) seenPages.add(page.id); rememberSeen(); }, () => {});
+    } else {
+      announcePages();  // anything delivered while the previous page was being left
+    }
     showNotifyState();
     const button = document.getElementById("notify-enable");
     if (button) {
