@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
+# The demo's local SMTP port: mail sent to it is kept in the console's outbox (nothing is relayed).
+MAIL_PORT ?= 1025
 export TOCSIN_DATABASE_URL ?= sqlite:///./tocsin.db
 
 .DEFAULT_GOAL := help
@@ -21,9 +23,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install Tocsin with its development tools
 
-run: $(STAMP) ## Set up, load demo data and serve Tocsin on http://127.0.0.1:8080 (SQLite)
+run: export TOCSIN_OUTBOX_SMTP_LISTEN ?= 127.0.0.1:$(MAIL_PORT)
+run: $(STAMP) ## Set up, load demo data and serve Tocsin on http://127.0.0.1:8080 (SQLite; PORT=, MAIL_PORT= to move)
 	$(BIN)/tocsin db upgrade
-	$(BIN)/tocsin demo
+	$(BIN)/tocsin demo --host $(HOST) --port $(PORT)
 	$(BIN)/tocsin serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) ## Set up, lint (ruff, mypy, import contracts) and run the whole test suite (SQLite and PostgreSQL)

@@ -10,6 +10,7 @@ from tocsin.db.base import Base
 from tocsin.escalation import models as escalation_models
 from tocsin.heartbeats import models as heartbeats_models
 from tocsin.incidents import models as incidents_models
+from tocsin.mailbox import models as mailbox_models
 from tocsin.notify import models as notify_models
 from tocsin.oncall import models as oncall_models
 from tocsin.services import models as services_models
@@ -27,6 +28,7 @@ __all__ = [
     "escalation_models",
     "heartbeats_models",
     "incidents_models",
+    "mailbox_models",
     "metadata",
     "noise_models",
     "notify_models",

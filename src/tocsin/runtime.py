@@ -95,7 +95,7 @@ class Runtime:
             clock=clock,
             committer=committer,
             metrics=metrics,
-            providers=providers if providers is not None else providers_from_settings(settings, clock),
+            providers=providers if providers is not None else providers_from_settings(settings, clock, db),
         )
 
         def after_commit(results: list[SubmissionResult]) -> None:

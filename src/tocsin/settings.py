@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from typing import Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_port(value: str | None, example: str) -> str | None:
+    if value is None or not value.strip():
+        return None
+    host, _, port = value.strip().rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"must be host:port, for example {example}")
+    return value.strip()
 
 
 class ConfigError(Exception):
@@ -23,7 +40,8 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "NORMAL"
     secret_key: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "text"] = "json"
+    # auto: text when stderr is a terminal (a person reads it), JSON otherwise (a log shipper reads it).
+    log_format: Literal["auto", "json", "text"] = "auto"
     max_body_bytes: int = Field(default=512 * 1024, ge=1024)
     ingest_batch_max: int = Field(default=1000, ge=1, le=100_000)
     # Events (alerts) per group commit, whatever the number of requests they came in.
@@ -66,6 +84,11 @@ class Settings(BaseSettings):
     # Inbound email: "host:port" of the SMTP listener ``tocsin serve`` starts, and the domain of its addresses.
     smtp_listen: str | None = None
     email_domain: str | None = Field(default=None, validate_default=True)
+    # With no SMTP host, keep email in the local outbox (the console's Outbox page); false: email fails (and pages
+    # fall back to the next contact method) as it does with no channel configured.
+    local_outbox: bool = True
+    # "host:port" (loopback only) of the local outbox's SMTP port: every mail it receives is kept in the outbox.
+    outbox_smtp_listen: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -110,12 +133,19 @@ class Settings(BaseSettings):
     @field_validator("smtp_listen")
     @classmethod
     def _host_and_port(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
+        return _host_port(value, "127.0.0.1:2525")
+
+    @field_validator("outbox_smtp_listen")
+    @classmethod
+    def _loopback_host_and_port(cls, value: str | None) -> str | None:
+        value = _host_port(value, "127.0.0.1:1025")
+        if value is None:
             return None
-        host, _, port = value.strip().rpartition(":")
-        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise ValueError("must be host:port, for example 127.0.0.1:2525")
-        return value.strip()
+        host = value.rpartition(":")[0].strip("[]")
+        # It accepts mail for anyone and keeps it: reachable from elsewhere, it would be a sink for anyone's mail.
+        if host != "localhost" and not _is_loopback(host):
+            raise ValueError("must be a loopback address such as 127.0.0.1:1025 (it keeps mail for any recipient)")
+        return value
 
     @field_validator("email_domain")
     @classmethod
@@ -130,6 +160,13 @@ class Settings(BaseSettings):
         if not self.smtp_listen:
             return None
         host, _, port = self.smtp_listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    @property
+    def outbox_smtp_address(self) -> tuple[str, int] | None:
+        if not self.outbox_smtp_listen:
+            return None
+        host, _, port = self.outbox_smtp_listen.rpartition(":")
         return host.strip("[]"), int(port)
 
     @cached_property

@@ -17,6 +17,7 @@ from tocsin.core.clock import SystemClock
 from tocsin.db import migrate
 from tocsin.db.session import Database
 from tocsin.services.service import integration_url
+from tocsin.settings import ConfigError, load_settings
 
 
 def _require_schema(db: Database) -> None:
@@ -81,9 +82,20 @@ def export_cmd(
 @reports_errors
 def demo_cmd(
     keys: Annotated[bool, typer.Option("--keys", help="Print only the integration keys, PagerDuty first")] = False,
+    host: Annotated[
+        str | None, typer.Option(help="Address `tocsin serve` listens on, for the URLs (TOCSIN_HOST)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port `tocsin serve` listens on, for the URLs (TOCSIN_PORT)")] = None,
 ) -> None:
     """Load a demo organisation (idempotent: running it again changes nothing and deletes nothing)."""
     current = settings()
+    # The URLs printed are those `tocsin serve` answers on: the same settings, or the same options, as serve's.
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    if overrides:
+        try:
+            current = load_settings(**{**current.model_dump(exclude={"base_url"}), **overrides})
+        except ConfigError as exc:
+            raise fail(str(exc), 2) from None
     with database(current) as db:
         _require_schema(db)
         with db.unit_of_work() as session:
@@ -115,3 +127,7 @@ def demo_cmd(
     typer.echo("Integrations:")
     for service, name, type_, key, url in rows:
         typer.echo(f"  {service:<16} {name:<11} {type_:<13} {key}  {url}")
+    typer.echo(f"Sign in at {current.base_url}/login")
+    if not current.smtp_host:
+        smtp = f" (and whatever is sent to SMTP {current.outbox_smtp_listen})" if current.outbox_smtp_listen else ""
+        typer.echo(f"No mail server is set: email pages are kept in the outbox{smtp}, {current.base_url}/outbox")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli._app import app, console, settings
+from tocsin.cli._app import app, console, fail, settings
 from tocsin.db import migrate
 from tocsin.ops.logging import configure_logging
 
@@ -40,16 +40,28 @@ def serve(
     if upgrade:
         migrate.upgrade(current.database_url)
     app_ = create_app(current)
-    from tocsin.integrations.smtp_listener import listener_from_settings
+    from tocsin.integrations.smtp_listener import SmtpListener, listener_from_settings
+    from tocsin.mailbox.smtp_port import OutboxSmtpPort
 
-    mail = listener_from_settings(app_.state.runtime)
-    if mail is not None:
-        mail.start()
+    runtime = app_.state.runtime
+    mail = listener_from_settings(runtime)
+    outbox_address = current.outbox_smtp_address
+    outbox = OutboxSmtpPort(runtime.db, runtime.clock, *outbox_address) if outbox_address else None
+    started: list[SmtpListener | OutboxSmtpPort] = []
     try:
+        for m, setting in ((mail, "TOCSIN_SMTP_LISTEN"), (outbox, "TOCSIN_OUTBOX_SMTP_LISTEN")):
+            if m is None:
+                continue
+            try:
+                m.start()
+            except OSError as exc:
+                where = f"{m.controller.hostname}:{m.controller.port}"
+                raise fail(f"cannot listen for mail on {where} ({setting}): {exc.strerror or exc}", 2) from None
+            started.append(m)
         uvicorn.run(app_, host=current.host, port=current.port, log_config=None, access_log=False)
     finally:
-        if mail is not None:
-            mail.stop()
+        for m in started:
+            m.stop()
 
 
 @app.command()

@@ -420,3 +420,26 @@ def rule_rows_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[tu
     for user_id, urgency, cm_id, delay in session.execute(_RULE_ROWS, {"ids": wanted}):
         found[user_id].append((urgency, cm_id, delay))
     return found
+
+
+# --- the console's page feed ---
+
+
+def delivered_pages_of(
+    session: Session, user_id: int, *, since: datetime, limit: int
+) -> list[tuple[Notification, str, Incident]]:
+    """A person's pages delivered since ``since`` (newest first), each with its channel and incident."""
+    stmt = (
+        select(Notification, ContactMethod.type, Incident)
+        .join(ContactMethod, ContactMethod.id == Notification.contact_method_id)
+        .join(Incident, Incident.id == Notification.incident_id)
+        .where(
+            Notification.user_id == user_id,
+            Notification.kind == "page",
+            Notification.status == "sent",
+            Notification.sent_at >= since,
+        )
+        .order_by(Notification.sent_at.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    return [(row[0], row[1], row[2]) for row in session.execute(stmt)]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from tocsin.core.clock import Clock
+from tocsin.db.session import Database
 from tocsin.notify.providers.apprise_bridge import AppriseProvider, apprise_available
 from tocsin.notify.providers.base import ProviderRegistry
 from tocsin.notify.providers.chat_webhooks import discord_provider, mattermost_provider, teams_provider
 from tocsin.notify.providers.email import SmtpProvider
+from tocsin.notify.providers.local_outbox import LocalOutboxProvider
 from tocsin.notify.providers.ntfy import NtfyProvider
 from tocsin.notify.providers.slack import SlackProvider
 from tocsin.notify.providers.twilio_sms import TwilioSmsProvider
@@ -16,7 +18,9 @@ from tocsin.notify.ssrf import UrlGuard
 from tocsin.settings import Settings
 
 
-def providers_from_settings(settings: Settings, clock: Clock) -> ProviderRegistry:
+def providers_from_settings(settings: Settings, clock: Clock, db: Database | None = None) -> ProviderRegistry:
+    """Every channel the settings configure; with ``db`` and no SMTP server, email is kept in the local outbox
+    (unless ``TOCSIN_LOCAL_OUTBOX=false``)."""
     registry = ProviderRegistry()
     allow = [a for a in settings.outbound_allowlist.split(",") if a.strip()]
     guard = UrlGuard(allow)
@@ -39,6 +43,8 @@ def providers_from_settings(settings: Settings, clock: Clock) -> ProviderRegistr
                 starttls=settings.smtp_starttls,
             )
         )
+    elif db is not None and settings.local_outbox:
+        registry.register(LocalOutboxProvider(db, clock, settings.smtp_from))
     sid, token, sender = settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from
     if sid and token and sender:
         registry.register(

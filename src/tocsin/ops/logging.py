@@ -1,13 +1,16 @@
-"""Structured logs: one JSON object per line, so that log shippers need no parsing rules."""
+"""Logs: one JSON object per line for log shippers, or plain text lines for a person at a terminal."""
 
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 import orjson
 
 _STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,12 +29,23 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    handler = logging.StreamHandler()
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+def resolve_format(fmt: str, stream: TextIO) -> str:
+    """``auto`` becomes ``text`` when the stream is a terminal and ``json`` otherwise; the others stay."""
+    if fmt != "auto":
+        return fmt
+    try:
+        return "text" if stream.isatty() else "json"
+    except (AttributeError, ValueError):  # a closed or replaced stream
+        return "json"
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | None = None) -> str:
+    """Send every log record to ``stream`` (stderr) in ``fmt``; returns the format chosen."""
+    out = stream if stream is not None else sys.stderr
+    chosen = resolve_format(fmt, out)
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter() if chosen == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    return chosen

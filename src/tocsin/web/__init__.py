@@ -22,6 +22,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         live,
         noise_pages,
         oncall_pages,
+        outbox_pages,
+        page_feed,
         people_pages,
         policy_pages,
         schedule_admin,
@@ -48,6 +50,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         team_pages,
         noise_pages,
         audit_pages,
+        outbox_pages,
+        page_feed,
         live,
         ack_pages,
     ):

@@ -6,6 +6,7 @@ mailto only), and notes written in Markdown are rendered with raw HTML disabled 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import orjson
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from tocsin.core.json_depth import clip_depth
 
@@ -32,6 +33,7 @@ SECURITY_HEADERS = {
 }
 
 _SAFE_SCHEMES = {"http", "https", "mailto"}
+_LINK = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
 
 
@@ -51,6 +53,20 @@ def markdown(text: str) -> Markup:
     html = _markdown.render(text or "")
     clean = nh3.clean(html, url_schemes=_SAFE_SCHEMES, link_rel="noopener noreferrer nofollow")
     return Markup(clean)  # noqa: S704 — sanitised by nh3 just above
+
+
+def linkify(text: str) -> Markup:
+    """Plain text made inert, with its absolute http(s) URLs as links (the rest of the text stays text)."""
+    parts: list[str] = []
+    last = 0
+    for match in _LINK.finditer(text or ""):
+        url = match.group(0).rstrip(".,;:!?)")
+        end = match.start() + len(url)
+        parts.append(str(escape(text[last : match.start()])))
+        parts.append(f'<a href="{escape(url)}" rel="noopener noreferrer nofollow">{escape(url)}</a>')
+        last = end
+    parts.append(str(escape((text or "")[last:])))
+    return Markup("".join(parts))  # noqa: S704 — every piece escaped just above
 
 
 def ago(value: datetime | None, now: datetime | None = None) -> str:
@@ -83,6 +99,7 @@ env = Environment(
 )
 env.filters["safe_url"] = safe_url
 env.filters["markdown"] = markdown
+env.filters["linkify"] = linkify
 env.filters["ago"] = ago
 env.filters["utc"] = utc
 env.filters["pretty"] = pretty

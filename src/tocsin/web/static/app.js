@@ -1,5 +1,6 @@
 // Progressive enhancement for Tocsin's pages. Everything works without this file; it adds live refresh over
-// server-sent events, keyboard shortcuts on the incident page, "select all" and "copy link".
+// server-sent events, browser notifications of one's pages, keyboard shortcuts on the incident page, "select all"
+// and "copy link".
 // Fragments come from the server already escaped, so they are inserted as they are.
 "use strict";
 
@@ -65,15 +66,90 @@
     set("escalate", status !== "resolved");
   }
 
-  if (live && "EventSource" in window) {
-    const source = new EventSource("/live");
+  // Browser notifications of the signed-in person's pages, while a console page is open. The browser asks for
+  // permission only after a click. The pages already seen are kept for the tab (sessionStorage), so that moving
+  // from page to page neither repeats nor misses one; a new tab starts from what was delivered before it opened.
+  const signedIn = document.querySelector("meta[name=csrf-token]") !== null;
+  const canNotify = signedIn && "Notification" in window;
+  const SEEN_KEY = "tocsin-seen-pages";
+  let stored = null;
+  try { stored = JSON.parse(sessionStorage.getItem(SEEN_KEY) || "null"); } catch (_) { stored = null; }
+  const firstInTab = !Array.isArray(stored);
+  const seenPages = new Set(firstInTab ? [] : stored);
+  let pagesReady = null;
+
+  function rememberSeen() {
+    try { sessionStorage.setItem(SEEN_KEY, JSON.stringify([...seenPages].slice(-200))); } catch (_) { /* private mode */ }
+  }
+
+  async function recentPages() {
+    const response = await fetch("/live/pages", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error("pages failed: " + response.status);
+    return (await response.json()).pages;
+  }
+
+  async function announcePages() {
+    if (!canNotify || Notification.permission !== "granted") return;
+    try {
+      await pagesReady;
+      for (const page of await recentPages()) {
+        if (seenPages.has(page.id)) continue;
+        seenPages.add(page.id);
+        rememberSeen();
+        if (page.status !== "triggered") continue;
+        const note = new Notification(`#${page.number} ${page.title}`, {
+          body: `You are paged (${page.urgency} urgency, by ${page.channel}). Click to open the incident.`,
+          tag: `tocsin-incident-${page.number}`,
+        });
+        note.addEventListener("click", () => { window.focus(); window.location.assign(page.url); });
+      }
+    } catch (err) {
+      console.warn(err);
+    }
+  }
+
+  function showNotifyState() {
+    const button = document.getElementById("notify-enable");
+    const state = document.getElementById("notify-state");
+    if (!button || !state || !canNotify) return;
+    const permission = Notification.permission;
+    button.hidden = permission !== "default";
+    state.hidden = permission === "default";
+    state.textContent = permission === "granted" ? "Browser notifications on" : "Browser notifications blocked";
+    body.dataset.notifications = permission;
+  }
+
+  // Live updates: on the live pages, and on every page once notifications are allowed.
+  let source = null;
+  function openLive() {
+    if (source || !("EventSource" in window)) return;
+    source = new EventSource("/live");
     source.addEventListener("change", (event) => {
       let changed = null;
       try { changed = JSON.parse(event.data).incidents; } catch (_) { /* refresh everything */ }
-      refresh(changed);
+      // Pages first: the list reloads itself for its first incident, which would cut the announcement short.
+      announcePages().finally(() => { if (live) refresh(changed); });
     });
     source.addEventListener("open", () => { body.dataset.liveConnected = "yes"; });
   }
+
+  if (canNotify) {
+    if (firstInTab) {
+      pagesReady = recentPages().then((pages) => { for (const page of pages) seenPages.add(page.id); rememberSeen(); }, () => {});
+    } else {
+      announcePages();  // anything delivered while the previous page was being left
+    }
+    showNotifyState();
+    const button = document.getElementById("notify-enable");
+    if (button) {
+      button.addEventListener("click", async () => {
+        await Notification.requestPermission();
+        showNotifyState();
+        if (Notification.permission === "granted") openLive();
+      });
+    }
+  }
+  if (live || (canNotify && Notification.permission === "granted")) openLive();
 
   // Keyboard shortcuts on the incident page: a = acknowledge, r = resolve (not while typing).
   if (live === "incident") {

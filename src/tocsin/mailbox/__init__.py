@@ -1,0 +1,1 @@
+"""The local mail outbox: outgoing email kept in the database when no mail server is configured (ADR 0013)."""
