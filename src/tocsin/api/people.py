@@ -20,7 +20,7 @@ from tocsin.api.people_schemas import (
     UserPatch,
 )
 from tocsin.api.problems import PROBLEM_RESPONSES
-from tocsin.core.errors import Conflict, Forbidden, NotFound
+from tocsin.core.errors import Forbidden, NotFound
 from tocsin.teams import service as teams
 from tocsin.teams.models import Team
 from tocsin.users import service as users
@@ -63,11 +63,8 @@ def patch_user(ref: str, body: UserPatch, runtime: RuntimeDep, principal: Princi
         user = _user(session, principal, ref)
         if user.id != principal.user.id and not principal.is_admin:
             raise Forbidden("you can only change your own profile")
-        if body.role is not None and body.role != user.role:
-            if not principal.is_admin:
-                raise Forbidden("only admins can change a role")
-            if user.role == "admin" and sum(u.role == "admin" for u in users.list_users(session)) == 1:
-                raise Conflict("this is the last admin; make someone else admin first")
+        if body.role is not None and body.role != user.role and not principal.is_admin:
+            raise Forbidden("only admins can change a role")
         users.update_user(session, user, name=body.name, timezone=body.timezone, role=body.role)
         session.flush()
         return UserOut.model_validate(user)

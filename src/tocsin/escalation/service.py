@@ -509,8 +509,8 @@ def get_policy(session: Session, ref: int | str) -> EscalationPolicy:
     return policy
 
 
-def list_policies(session: Session) -> list[EscalationPolicy]:
-    return repo.all_policies(session)
+def list_policies(session: Session, *, include_archived: bool = False) -> list[EscalationPolicy]:
+    return repo.all_policies(session, include_archived=include_archived)
 
 
 def steps_of(session: Session, policy: EscalationPolicy) -> list[EscalationStep]:

@@ -34,10 +34,15 @@ def _restriction(raw: dict[str, Any]) -> calc.Restriction:
 
 
 def to_calendar(
-    schedule: Schedule, layers: Sequence[ScheduleLayer], overrides: Sequence[ScheduleOverride]
+    schedule: Schedule,
+    layers: Sequence[ScheduleLayer],
+    overrides: Sequence[ScheduleOverride],
+    absent: Iterable[int] = (),
 ) -> calc.Schedule:
-    """The pure calculator's view of a stored schedule (users are identified by their id as a string)."""
+    """The pure calculator's view of a stored schedule (users are identified by their id as a string);
+    ``absent`` users (deactivated) leave gaps where their turns were."""
     return calc.Schedule(
+        absent=frozenset(str(u) for u in absent),
         name=schedule.name,
         timezone=schedule.timezone,
         layers=tuple(
@@ -70,7 +75,7 @@ def load(session: Session, schedule_id: int, *, around: tuple[datetime, datetime
         raise NotFound(f"schedule {schedule_id} not found")
     start, end = around if around else (None, None)
     overrides = repo.overrides_of(session, schedule_id, ending_after=start, starting_before=end)
-    return to_calendar(schedule, repo.layers_of(session, schedule_id), overrides)
+    return to_calendar(schedule, repo.layers_of(session, schedule_id), overrides, user_repo.deactivated_ids(session))
 
 
 def users_on_call(session: Session, schedule_id: int, at: datetime) -> tuple[str, ...]:
@@ -78,17 +83,20 @@ def users_on_call(session: Session, schedule_id: int, at: datetime) -> tuple[str
 
 
 def users_on_call_many(session: Session, schedule_ids: Iterable[int], at: datetime) -> dict[int, tuple[str, ...]]:
-    """Who is on call at ``at`` in each of these schedules (nobody in a schedule that does not exist), loaded
-    with one query per table however many schedules are asked about."""
+    """Who is on call at ``at`` in each of these schedules (nobody in a schedule that does not exist or is
+    archived, nor a deactivated user), loaded with one query per table however many schedules are asked about."""
     wanted = set(schedule_ids)
-    schedules = repo.schedules_by_id(session, wanted)
+    schedules = {sid: s for sid, s in repo.schedules_by_id(session, wanted).items() if s.archived_at is None}
+    found: dict[int, tuple[str, ...]] = dict.fromkeys(wanted, ())
+    if not schedules:
+        return found
     layers = repo.layers_of_many(session, schedules)
     overrides = repo.overrides_of_many(
         session, schedules, ending_after=at, starting_before=at + timedelta(microseconds=1)
     )
-    found: dict[int, tuple[str, ...]] = dict.fromkeys(wanted, ())
+    absent = user_repo.deactivated_ids(session)
     for sid, schedule in schedules.items():
-        found[sid] = calc.on_call_at(to_calendar(schedule, layers[sid], overrides[sid]), at)
+        found[sid] = calc.on_call_at(to_calendar(schedule, layers[sid], overrides[sid], absent), at)
     return found
 
 
@@ -111,8 +119,55 @@ def get_schedule(session: Session, ref: int | str) -> Schedule:
     return found
 
 
-def list_schedules(session: Session) -> list[Schedule]:
-    return repo.all_schedules(session)
+def list_schedules(session: Session, *, include_archived: bool = False) -> list[Schedule]:
+    return repo.all_schedules(session, include_archived=include_archived)
+
+
+def update_schedule(
+    session: Session,
+    schedule: Schedule,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timezone: str | None = None,
+) -> Schedule:
+    if name is not None and name.strip() != schedule.name:
+        if not name.strip():
+            raise InvalidInput("a schedule needs a name")
+        if repo.schedule_by_name(session, name.strip()) is not None:
+            raise Conflict(f"a schedule named {name.strip()!r} already exists")
+        schedule.name = name.strip()
+    if description is not None:
+        schedule.description = description
+    if timezone is not None:
+        schedule.timezone = validate_timezone(timezone)
+    session.flush()
+    return schedule
+
+
+def archive_schedule(session: Session, schedule: Schedule, *, now: datetime) -> Schedule:
+    """Hidden from lists, and nobody is on call in it any more: policy steps naming it page nobody."""
+    if schedule.archived_at is None:
+        schedule.archived_at = now
+    session.flush()
+    return schedule
+
+
+def unarchive_schedule(session: Session, schedule: Schedule) -> Schedule:
+    schedule.archived_at = None
+    session.flush()
+    return schedule
+
+
+def delete_schedule(session: Session, schedule: Schedule, *, named_by: Sequence[str]) -> None:
+    """Only a schedule no escalation policy names is deleted (``named_by``: the policies naming it)."""
+    if named_by:
+        raise Conflict(
+            f"schedule {schedule.name!r} is named by escalation policies {', '.join(named_by)}; "
+            "archive it, or take it out of them first"
+        )
+    session.delete(schedule)
+    session.flush()
 
 
 def layers(session: Session, schedule: Schedule) -> list[ScheduleLayer]:
@@ -328,7 +383,7 @@ def user_feed(
     if user is None:
         return None
     entries = []
-    for schedule in repo.all_schedules(session):
+    for schedule in repo.all_schedules(session, include_archived=False):
         for s in _feed_shifts(_feed_calendar(session, schedule, start, end), start, end):
             if s.user == str(user.id):
                 entries.append((f"schedule-{schedule.id}", s, f"On call: {schedule.name}"))
@@ -376,7 +431,7 @@ def upcoming_shifts_of(
     """A person's final shifts overlapping [start, end), across schedules; a shift under way keeps its real
     start (looking back up to a month) rather than being cut at ``start``."""
     out = []
-    for schedule in repo.all_schedules(session):
+    for schedule in repo.all_schedules(session, include_archived=False):
         for s in _feed_shifts(_feed_calendar(session, schedule, start, end), start, end):
             if s.user == str(user_id):
                 out.append((schedule, s))
@@ -386,7 +441,7 @@ def upcoming_shifts_of(
 def announce_handoffs(session: Session, *, since: datetime, now: datetime) -> int:
     """Queue a message for each person whose shift began in (since, now] and who asked to be told."""
     sent = 0
-    for schedule in repo.all_schedules(session):
+    for schedule in repo.all_schedules(session, include_archived=False):
         cal = load(session, schedule.id, around=(since, now + timedelta(microseconds=1)))
         for handoff in calc.next_handoffs(cal, since, now):
             for user in handoff.to_users:
@@ -406,7 +461,7 @@ def announce_handoffs(session: Session, *, since: datetime, now: datetime) -> in
 def next_handoff_after(session: Session, now: datetime, *, until: datetime) -> datetime | None:
     """The first instant in (now, until] at which someone goes on call in any schedule."""
     soonest: datetime | None = None
-    for schedule in repo.all_schedules(session):
+    for schedule in repo.all_schedules(session, include_archived=False):
         cal = load(session, schedule.id, around=(now, until + timedelta(microseconds=1)))
         for handoff in calc.next_handoffs(cal, now, until):
             if set(handoff.to_users) - set(handoff.from_users):

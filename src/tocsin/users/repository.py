@@ -17,8 +17,16 @@ def by_email(session: Session, email: str) -> User | None:
     return session.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
 
 
-def all_users(session: Session) -> list[User]:
-    return list(session.execute(select(User).order_by(User.email)).scalars())
+def all_users(session: Session, *, include_deactivated: bool = True) -> list[User]:
+    stmt = select(User).order_by(User.email)
+    if not include_deactivated:
+        stmt = stmt.where(User.deactivated_at.is_(None))
+    return list(session.execute(stmt).scalars())
+
+
+def active_admin_ids(session: Session) -> set[int]:
+    stmt = select(User.id).where(User.role == "admin", User.deactivated_at.is_(None))
+    return set(session.execute(stmt).scalars())
 
 
 def token_by_hash(session: Session, token_hash: str) -> tuple[ApiToken, User] | None:
@@ -59,6 +67,13 @@ def by_feed_token(session: Session, token: str) -> User | None:
 
 def by_slack_user_id(session: Session, slack_user_id: str) -> User | None:
     return session.execute(select(User).where(User.slack_user_id == slack_user_id)).scalars().first()
+
+
+_DEACTIVATED_IDS = select(_USERS.c.id).where(_USERS.c.deactivated_at.is_not(None))
+
+
+def deactivated_ids(session: Session) -> set[int]:
+    return {row[0] for row in session.execute(_DEACTIVATED_IDS)}
 
 
 def active_ids(session: Session, ids: Iterable[int]) -> set[int]:

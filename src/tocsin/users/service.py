@@ -70,9 +70,34 @@ def update_user(
     if role is not None:
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+        if role != "admin":
+            ensure_admin_remains(session, user, "demote")
         user.role = role
     if timezone is not None:
         user.timezone = validate_timezone(timezone)
+    return user
+
+
+def ensure_admin_remains(session: Session, user: User, action: str) -> None:
+    """Every path that demotes, deactivates or deletes a user comes through here: the last active admin stays."""
+    if user.role != "admin" or user.deactivated_at is not None:
+        return
+    if repo.active_admin_ids(session) <= {user.id}:
+        raise Conflict(f"cannot {action} {user.email}: this is the last active admin; make someone else admin first")
+
+
+def deactivate_user(session: Session, user: User, *, now: datetime) -> User:
+    """From now on the user cannot sign in, their tokens and sessions are refused, and nobody pages them."""
+    ensure_admin_remains(session, user, "deactivate")
+    if user.deactivated_at is None:
+        user.deactivated_at = now
+    session.flush()
+    return user
+
+
+def reactivate_user(session: Session, user: User) -> User:
+    user.deactivated_at = None
+    session.flush()
     return user
 
 
@@ -85,8 +110,8 @@ def get_user(session: Session, ref: int | str) -> User:
     return user
 
 
-def list_users(session: Session) -> list[User]:
-    return repo.all_users(session)
+def list_users(session: Session, *, include_deactivated: bool = True) -> list[User]:
+    return repo.all_users(session, include_deactivated=include_deactivated)
 
 
 def create_token(session: Session, user: User, *, name: str, now: datetime) -> tuple[ApiToken, str]:
