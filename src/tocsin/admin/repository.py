@@ -26,7 +26,7 @@ def live_layers(session: Session) -> list[tuple[Schedule, ScheduleLayer]]:
         .where(Schedule.archived_at.is_(None))
         .order_by(Schedule.name, ScheduleLayer.position)
     )
-    return [(s, layer) for s, layer in session.execute(stmt).tuples()]
+    return [(s, layer) for s, layer in session.execute(stmt).all()]
 
 
 def live_overrides_of_user(session: Session, user_id: int, now: datetime) -> list[tuple[Schedule, ScheduleOverride]]:
@@ -36,7 +36,7 @@ def live_overrides_of_user(session: Session, user_id: int, now: datetime) -> lis
         .where(Schedule.archived_at.is_(None), ScheduleOverride.user_id == user_id, ScheduleOverride.end > now)
         .order_by(Schedule.name, ScheduleOverride.start)
     )
-    return [(s, o) for s, o in session.execute(stmt).tuples()]
+    return [(s, o) for s, o in session.execute(stmt).all()]
 
 
 def steps(session: Session, *, include_archived: bool = False) -> list[tuple[EscalationPolicy, EscalationStep]]:
@@ -45,7 +45,7 @@ def steps(session: Session, *, include_archived: bool = False) -> list[tuple[Esc
     )
     if not include_archived:
         stmt = stmt.where(EscalationPolicy.archived_at.is_(None))
-    return [(p, s) for p, s in session.execute(stmt.order_by(EscalationPolicy.name, EscalationStep.position)).tuples()]
+    return [(p, s) for p, s in session.execute(stmt.order_by(EscalationPolicy.name, EscalationStep.position)).all()]
 
 
 def services_of_policy(session: Session, policy_id: int, *, include_archived: bool) -> list[Service]:

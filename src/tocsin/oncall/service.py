@@ -163,7 +163,7 @@ def delete_schedule(session: Session, schedule: Schedule, *, named_by: Sequence[
     """Only a schedule no escalation policy names is deleted (``named_by``: the policies naming it)."""
     if named_by:
         raise Conflict(
-            f"schedule {schedule.name!r} is named by escalation policies {', '.join(named_by)}; "
+            f"schedule {schedule.name!r} is named by escalation policies {', '.join(repr(n) for n in named_by)}; "
             "archive it, or take it out of them first"
         )
     session.delete(schedule)
