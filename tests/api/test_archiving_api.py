@@ -34,6 +34,8 @@ def test_an_archived_service_keeps_its_incidents_and_refuses_events(api: ApiHarn
     # Its key answers as an unknown one.
     assert api.client.post(f"/integrations/{key}/generic", json=_event()).status_code == 404
     assert "archive it instead" in problem(api.delete("/api/v1/services/checkout"), 409)["detail"]
+    body = {"service_id": service["id"], "title": "by hand"}
+    assert "archived" in problem(api.post("/api/v1/incidents", json=body), 422)["detail"]
 
     ok(api.post("/api/v1/services/checkout/unarchive"))
     assert api.client.post(f"/integrations/{key}/generic", json=_event()).status_code == 202
