@@ -1,0 +1,78 @@
+"""``tocsin apply --prune``: what the file no longer names, of the kinds it manages, is retired.
+
+A kind is managed when the file has its section (``services: []`` included). Services, integrations, schedules
+and escalation policies are archived, users deactivated, teams (which own no history) deleted. Each goes through
+the same use case as the API, so the same refusals hold: a service with open incidents, a policy a live service
+still uses, the last active admin (ADR 0012).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+
+from sqlalchemy.orm import Session
+
+from tocsin.admin import service as admin
+from tocsin.config import current as stored
+from tocsin.config.plan import Action, Change
+from tocsin.config.schema import ConfigFile
+from tocsin.core.errors import TocsinError
+from tocsin.oncall import service as oncall
+from tocsin.services import service as services
+from tocsin.teams import service as teams
+
+
+def prune_unnamed(session: Session, config: ConfigFile, current: stored.Current, *, now: datetime) -> list[Change]:
+    sections = config.model_fields_set
+    changes: list[Change] = []
+
+    def retire(kind: str, key: str, action: Action, act: Callable[[], object]) -> None:
+        try:
+            act()
+        except TocsinError as exc:
+            raise type(exc)(f"--prune cannot {action} {kind} {key}: {exc.detail}", errors=exc.errors) from None
+        changes.append(Change(kind, key, action))
+
+    # Services before policies and schedules: a service leaving the file frees the policy it escalated through.
+    if "services" in sections:
+        named = {s.name: s for s in config.services}
+        for name, row in current.service_rows.items():
+            if name not in named:
+                if row.archived_at is None:
+                    retire("service", name, "archive", partial(services.archive_service, session, row, now=now))
+                continue
+            spec = named[name]
+            if spec.integrations is None:
+                continue
+            kept = {i.name for i in spec.integrations}
+            for (service_name, ig_name), integration in current.integration_rows.items():
+                if service_name == name and ig_name not in kept and integration.archived_at is None:
+                    retire(
+                        "integration",
+                        f"{name}/{ig_name}",
+                        "archive",
+                        partial(services.archive_integration, session, integration, now=now),
+                    )
+    if "escalation_policies" in sections:
+        named_policies = {p.name for p in config.escalation_policies}
+        for name, policy in current.policy_rows.items():
+            if name not in named_policies and policy.archived_at is None:
+                retire("escalation policy", name, "archive", partial(admin.archive_policy, session, policy, now=now))
+    if "schedules" in sections:
+        named_schedules = {s.name for s in config.schedules}
+        for name, schedule in current.schedule_rows.items():
+            if name not in named_schedules and schedule.archived_at is None:
+                retire("schedule", name, "archive", partial(oncall.archive_schedule, session, schedule, now=now))
+    if "teams" in sections:
+        named_teams = {t.name for t in config.teams}
+        for name, team in current.team_rows.items():
+            if name not in named_teams:
+                retire("team", name, "delete", partial(teams.delete_team, session, team))
+    if "users" in sections:
+        named_users = {u.email for u in config.users}
+        for email, user in current.user_rows.items():
+            if email not in named_users and user.deactivated_at is None:
+                retire("user", email, "deactivate", partial(admin.deactivate_user, session, user, now=now))
+    return changes
