@@ -15,6 +15,7 @@ STATIC = Path(__file__).parent / "static"
 def install(app: FastAPI, runtime: Runtime) -> None:
     from tocsin.web import (
         ack_pages,
+        admin_pages,
         auth,
         auth_pages,
         incident_pages,
@@ -37,6 +38,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         policy_pages,
         people_pages,
         noise_pages,
+        admin_pages,
         live,
         ack_pages,
     ):
