@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tocsin.auth.models import WebSession
 from tocsin.escalation.models import EscalationPolicy, EscalationStep
 from tocsin.incidents.models import Incident, TimelineEntry
-from tocsin.notify.models import Notification
+from tocsin.notify.models import ContactMethod, Notification, NotificationRule
 from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from tocsin.services.models import Service
 
@@ -69,3 +69,21 @@ def user_history_count(session: Session, user_id: int) -> int:
 
 def end_web_sessions(session: Session, user_id: int) -> int:
     return session.execute(delete(WebSession).where(WebSession.user_id == user_id)).rowcount or 0  # type: ignore[attr-defined]
+
+
+def contact_method(session: Session, cm_id: int) -> ContactMethod | None:
+    return session.get(ContactMethod, cm_id)
+
+
+def notification_rule(session: Session, rule_id: int) -> NotificationRule | None:
+    return session.get(NotificationRule, rule_id)
+
+
+def rules_of_contact_method(session: Session, cm_id: int) -> list[NotificationRule]:
+    stmt = select(NotificationRule).where(NotificationRule.contact_method_id == cm_id)
+    return list(session.execute(stmt).scalars())
+
+
+def notification_count_of_contact_method(session: Session, cm_id: int) -> int:
+    stmt = select(func.count()).select_from(Notification).where(Notification.contact_method_id == cm_id)
+    return session.execute(stmt).scalar_one()

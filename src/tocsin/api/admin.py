@@ -6,15 +6,29 @@ Services and integrations have theirs beside their other routes in ``api/service
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from tocsin.admin import contacts
 from tocsin.admin import service as admin
-from tocsin.api.deps import AdminDep, RuntimeDep
-from tocsin.api.oncall import PolicyOut, ScheduleOut, _policy_out, _schedule_out
+from tocsin.api.deps import AdminDep, Principal, PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.oncall import (
+    ContactMethodOut,
+    Duration,
+    OverrideOut,
+    PolicyOut,
+    RuleOut,
+    ScheduleOut,
+    _policy_out,
+    _schedule_out,
+    seconds,
+)
 from tocsin.api.people_schemas import UserOut
 from tocsin.api.problems import PROBLEM_RESPONSES
+from tocsin.core.clock import utc
+from tocsin.core.errors import Forbidden
 from tocsin.escalation import service as escalation
 from tocsin.oncall import service as oncall
 from tocsin.users import service as users
@@ -55,6 +69,30 @@ class DeactivationOut(BaseModel):
     dry_run: bool
     schedules: list[ScheduleImpactOut]
     policies: list[PolicyImpactOut]
+
+
+class OverridePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user: str | None = Field(default=None, description="id or email of who is on call instead")
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class ContactMethodPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    address: str | None = Field(default=None, min_length=1, max_length=2048)
+    disabled: bool | None = None
+
+
+class RulePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    urgency: Literal["high", "low"] | None = None
+    contact_method_id: int | None = None
+    delay: Duration | None = None
 
 
 # --- schedules ---------------------------------------------------------------------------------------------------
@@ -181,3 +219,74 @@ def reactivate_user(ref: str, runtime: RuntimeDep, _: AdminDep) -> UserOut:
 def delete_user(ref: str, runtime: RuntimeDep, _: AdminDep) -> None:
     with runtime.db.unit_of_work() as session:
         admin.delete_user(session, users.get_user(session, ref), now=runtime.clock.now())
+
+
+@router.patch("/schedules/{ref}/overrides/{override_id}", response_model=OverrideOut, tags=["schedules"])
+def patch_override(
+    ref: str, override_id: int, body: OverridePatch, runtime: RuntimeDep, _: ResponderDep
+) -> OverrideOut:
+    with runtime.db.unit_of_work() as session:
+        override = oncall.update_override(
+            session,
+            oncall.get_schedule(session, ref),
+            override_id,
+            start=utc(body.start) if body.start else None,
+            end=utc(body.end) if body.end else None,
+            user_id=users.get_user(session, body.user).id if body.user is not None else None,
+        )
+        return OverrideOut.model_validate(override, from_attributes=True)
+
+
+# --- contact methods and notification rules ----------------------------------------------------------------------
+
+
+def _own_or_admin(principal: Principal, user_id: int) -> None:
+    if principal.user.id != user_id and not principal.is_admin:
+        raise Forbidden("you can only change your own contact methods and rules")
+
+
+@router.patch("/contact-methods/{cm_id}", response_model=ContactMethodOut, tags=["people"])
+def patch_contact_method(
+    cm_id: int, body: ContactMethodPatch, runtime: RuntimeDep, principal: PrincipalDep
+) -> ContactMethodOut:
+    with runtime.db.unit_of_work() as session:
+        cm = contacts.get_contact_method(session, cm_id)
+        _own_or_admin(principal, cm.user_id)
+        contacts.update_contact_method(session, cm, name=body.name, address=body.address, disabled=body.disabled)
+        return ContactMethodOut.model_validate(cm, from_attributes=True)
+
+
+@router.delete(
+    "/contact-methods/{cm_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["people"],
+    summary="Delete a contact method never paged (409 otherwise: disable it instead)",
+)
+def delete_contact_method(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> None:
+    with runtime.db.unit_of_work() as session:
+        cm = contacts.get_contact_method(session, cm_id)
+        _own_or_admin(principal, cm.user_id)
+        contacts.delete_contact_method(session, cm)
+
+
+@router.patch("/notification-rules/{rule_id}", response_model=RuleOut, tags=["people"])
+def patch_rule(rule_id: int, body: RulePatch, runtime: RuntimeDep, principal: PrincipalDep) -> RuleOut:
+    with runtime.db.unit_of_work() as session:
+        rule = contacts.get_rule(session, rule_id)
+        _own_or_admin(principal, rule.user_id)
+        contacts.update_rule(
+            session,
+            rule,
+            urgency=body.urgency,
+            contact_method_id=body.contact_method_id,
+            delay_seconds=seconds(body.delay) if body.delay is not None else None,
+        )
+        return RuleOut.model_validate(rule, from_attributes=True)
+
+
+@router.delete("/notification-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["people"])
+def delete_rule(rule_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> None:
+    with runtime.db.unit_of_work() as session:
+        rule = contacts.get_rule(session, rule_id)
+        _own_or_admin(principal, rule.user_id)
+        contacts.delete_rule(session, rule)

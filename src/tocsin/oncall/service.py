@@ -308,6 +308,32 @@ def add_override(
     return override
 
 
+def update_override(
+    session: Session,
+    schedule: Schedule,
+    override_id: int,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    user_id: int | None = None,
+) -> ScheduleOverride:
+    override = repo.override(session, override_id)
+    if override is None or override.schedule_id != schedule.id:
+        raise NotFound(f"override {override_id} not found")
+    new_start, new_end = start or override.start, end or override.end
+    if new_end <= new_start:
+        raise InvalidInput("an override must end after it starts")
+    if user_id is not None:
+        if user_repo.get(session, user_id) is None:
+            raise InvalidInput(f"user {user_id} does not exist")
+        if user_id == override.replaces_user_id:
+            raise InvalidInput("an override cannot replace its own user")
+        override.user_id = user_id
+    override.start, override.end = new_start, new_end
+    session.flush()
+    return override
+
+
 def delete_override(session: Session, schedule: Schedule, override_id: int) -> None:
     override = repo.override(session, override_id)
     if override is None or override.schedule_id != schedule.id:
