@@ -82,7 +82,9 @@ def users_on_call(session: Session, schedule_id: int, at: datetime) -> tuple[str
     return users_on_call_many(session, [schedule_id], at)[schedule_id]
 
 
-def users_on_call_many(session: Session, schedule_ids: Iterable[int], at: datetime) -> dict[int, tuple[str, ...]]:
+def users_on_call_many(
+    session: Session, schedule_ids: Iterable[int], at: datetime, *, absent: set[int] | None = None
+) -> dict[int, tuple[str, ...]]:
     """Who is on call at ``at`` in each of these schedules (nobody in a schedule that does not exist or is
     archived, nor a deactivated user), loaded with one query per table however many schedules are asked about."""
     wanted = set(schedule_ids)
@@ -94,7 +96,8 @@ def users_on_call_many(session: Session, schedule_ids: Iterable[int], at: dateti
     overrides = repo.overrides_of_many(
         session, schedules, ending_after=at, starting_before=at + timedelta(microseconds=1)
     )
-    absent = user_repo.deactivated_ids(session)
+    if absent is None:
+        absent = user_repo.deactivated_ids(session)
     for sid, schedule in schedules.items():
         found[sid] = calc.on_call_at(to_calendar(schedule, layers[sid], overrides[sid], absent), at)
     return found

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
@@ -74,6 +74,24 @@ _DEACTIVATED_IDS = select(_USERS.c.id).where(_USERS.c.deactivated_at.is_not(None
 
 def deactivated_ids(session: Session) -> set[int]:
     return {row[0] for row in session.execute(_DEACTIVATED_IDS)}
+
+
+_NAMED_OR_DEACTIVATED = select(_USERS.c.id, _USERS.c.deactivated_at).where(
+    or_(_USERS.c.id.in_(bindparam("ids", expanding=True)), _USERS.c.deactivated_at.is_not(None))
+)
+
+
+def activity(session: Session, ids: Iterable[int]) -> tuple[set[int], set[int]]:
+    """In one statement: those of ``ids`` that exist and are active, and every deactivated user."""
+    wanted = set(ids)
+    active: set[int] = set()
+    deactivated: set[int] = set()
+    for user_id, deactivated_at in session.execute(_NAMED_OR_DEACTIVATED, {"ids": list(wanted)}):
+        if deactivated_at is not None:
+            deactivated.add(user_id)
+        elif user_id in wanted:
+            active.add(user_id)
+    return active, deactivated
 
 
 def active_ids(session: Session, ids: Iterable[int]) -> set[int]:
