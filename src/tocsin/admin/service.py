@@ -12,11 +12,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from tocsin.admin import repository as repo
+from tocsin.alerts import routing_service as routing
 from tocsin.core.errors import Conflict
 from tocsin.escalation.models import EscalationPolicy
 from tocsin.oncall import calculator as calc
 from tocsin.oncall import service as oncall
 from tocsin.oncall.models import Schedule
+from tocsin.services import service as services
+from tocsin.services.models import Service
 from tocsin.users import repository as user_repo
 from tocsin.users import service as users
 from tocsin.users.models import User
@@ -131,6 +134,19 @@ def policies_naming_schedule(session: Session, schedule: Schedule) -> list[str]:
 
 def delete_schedule(session: Session, schedule: Schedule) -> None:
     oncall.delete_schedule(session, schedule, named_by=policies_naming_schedule(session, schedule))
+
+
+def archive_service(session: Session, service: Service, *, now: datetime) -> Service:
+    """Archive the service, and have every process recompile its event rules: one routing to it is skipped."""
+    services.archive_service(session, service, now=now)
+    routing.bump(session, now)
+    return service
+
+
+def unarchive_service(session: Session, service: Service, *, now: datetime) -> Service:
+    services.unarchive_service(session, service)
+    routing.bump(session, now)
+    return service
 
 
 def archive_policy(session: Session, policy: EscalationPolicy, *, now: datetime) -> EscalationPolicy:

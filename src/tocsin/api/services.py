@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
+from tocsin.admin import service as admin
 from tocsin.api.deps import AdminDep, Principal, PrincipalDep, RuntimeDep
 from tocsin.api.oncall import seconds
 from tocsin.api.problems import PROBLEM_RESPONSES
@@ -228,14 +229,14 @@ def unarchive_integration(integration_id: int, runtime: RuntimeDep, principal: A
 @router.post("/services/{ref}/archive", response_model=ServiceOut, summary="Archive (409 while incidents are open)")
 def archive_service(ref: str, runtime: RuntimeDep, _: AdminDep) -> ServiceOut:
     with runtime.db.unit_of_work() as session:
-        service = services.archive_service(session, services.get_service(session, ref), now=runtime.clock.now())
+        service = admin.archive_service(session, services.get_service(session, ref), now=runtime.clock.now())
         return _service_out(service, services.open_incident_counts(session), _team_names(session))
 
 
 @router.post("/services/{ref}/unarchive", response_model=ServiceOut)
 def unarchive_service(ref: str, runtime: RuntimeDep, _: AdminDep) -> ServiceOut:
     with runtime.db.unit_of_work() as session:
-        service = services.unarchive_service(session, services.get_service(session, ref))
+        service = admin.unarchive_service(session, services.get_service(session, ref), now=runtime.clock.now())
         return _service_out(service, services.open_incident_counts(session), _team_names(session))
 
 

@@ -89,7 +89,7 @@ def service_archive(ref: Ref, as_user: AsUser = None) -> None:
     """Archive a service: its integrations stop taking events, its incidents stay (refused while any is open)."""
 
     def act(session: Session) -> str:
-        service = services.archive_service(session, services.get_service(session, ref), now=now())
+        service = admin.archive_service(session, services.get_service(session, ref), now=now())
         return f"archived service {text(service.name)}"
 
     _run(as_user, act)
@@ -100,7 +100,8 @@ def service_archive(ref: Ref, as_user: AsUser = None) -> None:
 def service_unarchive(ref: Ref, as_user: AsUser = None) -> None:
     """Bring an archived service back."""
     _run(
-        as_user, lambda s: f"restored service {text(services.unarchive_service(s, services.get_service(s, ref)).name)}"
+        as_user,
+        lambda s: f"restored service {text(admin.unarchive_service(s, services.get_service(s, ref), now=now()).name)}",
     )
 
 

@@ -102,7 +102,7 @@ class _Applier:
 
     def _unarchive(self, kind: str, key: str) -> None:
         if kind == "service":
-            services.unarchive_service(self.session, self.current.service_rows[key])
+            admin.unarchive_service(self.session, self.current.service_rows[key], now=self.now)
         elif kind == "schedule":
             oncall.unarchive_schedule(self.session, self.current.schedule_rows[key])
         elif kind == "escalation policy":

@@ -41,7 +41,7 @@ def prune_unnamed(session: Session, config: ConfigFile, current: stored.Current,
         for name, row in current.service_rows.items():
             if name not in named:
                 if row.archived_at is None:
-                    retire("service", name, "archive", partial(services.archive_service, session, row, now=now))
+                    retire("service", name, "archive", partial(admin.archive_service, session, row, now=now))
                 continue
             spec = named[name]
             if spec.integrations is None:

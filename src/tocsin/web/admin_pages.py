@@ -66,7 +66,7 @@ async def archive_service(service_id: int, request: Request) -> Response:
     now = runtime_of(request).clock.now()
 
     def act(session: Session) -> str:
-        service = services.archive_service(session, services.get_service(session, service_id), now=now)
+        service = admin.archive_service(session, services.get_service(session, service_id), now=now)
         return f"Archived {service.name}: its integrations no longer take events; its incidents stay."
 
     return await _act(request, f"/services/{service_id}", "archive the service", act)
@@ -74,8 +74,11 @@ async def archive_service(service_id: int, request: Request) -> Response:
 
 @router.post("/services/{service_id}/unarchive")
 async def unarchive_service(service_id: int, request: Request) -> Response:
+    now = runtime_of(request).clock.now()
+
     def act(session: Session) -> str:
-        return f"Restored {services.unarchive_service(session, services.get_service(session, service_id)).name}."
+        service = admin.unarchive_service(session, services.get_service(session, service_id), now=now)
+        return f"Restored {service.name}."
 
     return await _act(request, f"/services/{service_id}", "restore the service", act)
 
