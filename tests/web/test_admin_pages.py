@@ -37,6 +37,7 @@ def test_a_service_is_archived_only_when_confirmed_and_keeps_its_incidents(conso
     assert "disk full" in console.client.get("/incidents/1").text
     page = console.client.get(f"/services/{service_id}").text
     assert "Restore" in page
+    assert f'href="/services/{service_id}"' in console.client.get("/archive").text
     body = {
         "routing_key": console.key,
         "event_action": "trigger",

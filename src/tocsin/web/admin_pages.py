@@ -58,6 +58,36 @@ async def _act(
     return _back(after or page, notice=notice)
 
 
+@router.get("/archive", response_class=HTMLResponse)
+def archive_page(request: Request) -> Response:
+    """What was archived or deactivated, each linking to its page and its Restore button."""
+    who = _require_admin(request)
+    with runtime_of(request).db.reader() as session:
+        retired = {
+            "Services": [
+                (f"/services/{s.id}", s.name, s.archived_at)
+                for s in services.list_services(session, include_archived=True)
+                if s.archived_at is not None
+            ],
+            "Schedules": [
+                (f"/schedules/{s.id}", s.name, s.archived_at)
+                for s in oncall.list_schedules(session, include_archived=True)
+                if s.archived_at is not None
+            ],
+            "Escalation policies": [
+                (f"/escalation-policies/{p.id}", p.name, p.archived_at)
+                for p in escalation.list_policies(session, include_archived=True)
+                if p.archived_at is not None
+            ],
+            "People": [
+                (f"/people/{u.id}", u.email, u.deactivated_at)
+                for u in users.list_users(session)
+                if u.deactivated_at is not None
+            ],
+        }
+    return render("web/archive.html", who=who, section="services", retired=retired)
+
+
 # --- services ----------------------------------------------------------------------------------------------------
 
 
