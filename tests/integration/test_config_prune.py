@@ -133,3 +133,31 @@ def test_the_cli_shows_the_prune_plan(db: Database, tmp_path: object) -> None:
     assert "deactivate user bob@example.com" in result.stdout
     without = cli(db, "apply", "-f", path, "--dry-run")
     assert "archive" not in without.stdout
+
+
+RULES = """
+services: [{name: checkout}, {name: payments}]
+event_rules:
+  - {name: to-payments, matchers: [{field: labels.team, op: "=", value: pay}], actions: {service: payments}}
+  - {name: drop-test, matchers: [{field: labels.env, op: "=", value: test}], actions: {suppress: true}}
+silences:
+  - name: migration
+    matchers: [{field: labels.instance, op: "=", value: db1}]
+    starts_at: 2026-11-01T11:00:00Z
+    ends_at: 2026-11-01T14:00:00Z
+    comment: schema migration
+"""
+
+
+def test_prune_deletes_rules_and_ends_silences_the_file_no_longer_names(db: Database) -> None:
+    from tocsin.alerts import routing_service, silence_service
+
+    apply(db, RULES)
+    smaller = RULES.split("  - {name: drop-test")[0] + "silences: []\n"
+    plan = apply(db, smaller, prune=True)
+    removed = {(c.kind, c.key, c.action) for c in plan.changes if c.action in ("archive", "delete")}
+    assert removed == {("event rule", "drop-test", "delete"), ("silence", "migration", "archive")}
+    with db.reader() as s:
+        assert [r.name for r in routing_service.list_event_rules(s)] == ["to-payments"]
+        assert silence_service.list_silences(s, now=NOW) == []
+        assert [r.name for r in silence_service.list_silences(s, now=NOW, include_expired=True)] == ["migration"]

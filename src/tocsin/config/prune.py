@@ -1,7 +1,8 @@
 """``tocsin apply --prune``: what the file no longer names, of the kinds it manages, is retired.
 
 A kind is managed when the file has its section (``services: []`` included). Services, integrations, schedules
-and escalation policies are archived, users deactivated, teams (which own no history) deleted. Each goes through
+and escalation policies are archived, users deactivated, teams, event and inhibit rules (which own no history)
+deleted, named silences and maintenance windows ended. Each goes through
 the same use case as the API, so the same refusals hold: a service with open incidents, a policy a live service
 still uses, the last active admin (ADR 0012).
 """
@@ -15,6 +16,8 @@ from functools import partial
 from sqlalchemy.orm import Session
 
 from tocsin.admin import service as admin
+from tocsin.alerts import routing_service as routing
+from tocsin.alerts import silence_service
 from tocsin.config import current as stored
 from tocsin.config.plan import Action, Change
 from tocsin.config.schema import ConfigFile
@@ -28,6 +31,7 @@ def prune_unnamed(session: Session, config: ConfigFile, current: stored.Current,
     sections = config.model_fields_set
     changes: list[Change] = []
 
+    # Recorded by ``retire`` as it goes, so that the plan lists removals in the order they were made.
     def retire(kind: str, key: str, action: Action, act: Callable[[], object]) -> None:
         try:
             act()
@@ -75,4 +79,42 @@ def prune_unnamed(session: Session, config: ConfigFile, current: stored.Current,
         for email, user in current.user_rows.items():
             if email not in named_users and user.deactivated_at is None:
                 retire("user", email, "deactivate", partial(admin.deactivate_user, session, user, now=now))
+    _prune_noise(session, config, now=now, retire=retire)
     return changes
+
+
+def _prune_noise(
+    session: Session,
+    config: ConfigFile,
+    *,
+    now: datetime,
+    retire: Callable[[str, str, Action, Callable[[], object]], None],
+) -> None:
+    """Event and inhibit rules hold no history and are deleted; named silences and maintenance windows are ended
+    (kept for the record, as an expired silence is)."""
+    sections = config.model_fields_set
+    if "event_rules" in sections:
+        named = {r.name for r in config.event_rules}
+        for rule in routing.list_event_rules(session):
+            if rule.name not in named:
+                retire(
+                    "event rule", rule.name, "delete", partial(routing.delete_event_rule, session, rule.name, now=now)
+                )
+    if "inhibit_rules" in sections:
+        named = {r.name for r in config.inhibit_rules}
+        for inhibit in routing.list_inhibit_rules(session):
+            if inhibit.name not in named:
+                retire(
+                    "inhibit rule",
+                    inhibit.name,
+                    "delete",
+                    partial(routing.delete_inhibit_rule, session, inhibit.name, now=now),
+                )
+    kinds = {"silences": ("silence", False), "maintenance_windows": ("maintenance window", True)}
+    for section, (kind, recurring) in kinds.items():
+        if section not in sections:
+            continue
+        named = {s.name for s in getattr(config, section)}
+        for row in silence_service.list_silences(session, now=now):
+            if row.name and row.name not in named and (row.recurrence is not None) == recurring:
+                retire(kind, row.name, "archive", partial(silence_service.expire_silence, session, row.id, now=now))
