@@ -25,7 +25,9 @@ def all_users(session: Session, *, include_deactivated: bool = True) -> list[Use
 
 
 def active_admin_ids(session: Session) -> set[int]:
-    stmt = select(User.id).where(User.role == "admin", User.deactivated_at.is_(None))
+    """Locked on PostgreSQL: two transactions demoting the last two admins at once are taken in turn, and the
+    second sees the first's change (SQLite writers are serialised already)."""
+    stmt = select(User.id).where(User.role == "admin", User.deactivated_at.is_(None)).with_for_update()
     return set(session.execute(stmt).scalars())
 
 
