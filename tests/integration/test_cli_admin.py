@@ -102,3 +102,33 @@ def test_observers_and_responders_cannot_archive(db: Database) -> None:
     result = cli(db, "service", "archive", "checkout", "--as", "rita@example.com")
     assert result.exit_code == 1
     assert "admin role" in result.output
+
+
+def test_teams_and_contact_methods_are_edited_and_removed_from_the_cli(db: Database) -> None:
+    make_admin(db)
+    with db.unit_of_work() as s:
+        ann = users.create_user(s, email="ann@example.com", name="Ann", now=datetime.now(UTC))
+        from tocsin.notify import service as notify
+
+        cm = notify.add_contact_method(
+            s, user_id=ann.id, name="mail", type="email", address="ann@example.com", now=datetime.now(UTC)
+        )
+        cm_id = cm.id
+    assert cli(db, "team", "create", "payments").exit_code == 0
+    assert cli(db, "team", "add-member", "payments", "ann@example.com").exit_code == 0
+    assert "ann@example.com (member)" in cli(db, "team", "list").stdout
+    assert cli(db, "team", "edit", "payments", "--name", "billing").exit_code == 0
+    assert cli(db, "team", "remove-member", "billing", "ann@example.com").exit_code == 0
+    missing = cli(db, "team", "remove-member", "billing", "ann@example.com")
+    assert missing.exit_code == 1
+    assert "not a member" in missing.output
+    assert cli(db, "team", "delete", "billing").exit_code == 0
+    assert "billing" not in cli(db, "team", "list").stdout
+
+    bad = cli(db, "contact", "edit", str(cm_id), "--address", "not-an-address")
+    assert bad.exit_code == 1
+    assert "email" in bad.output
+    assert cli(db, "contact", "edit", str(cm_id), "--disabled").exit_code == 0
+    assert "disabled" in cli(db, "contact", "list", "ann@example.com").stdout
+    assert cli(db, "contact", "delete", str(cm_id), "--as", "ann@example.com").exit_code == 0
+    assert "mail" not in cli(db, "contact", "list", "ann@example.com").stdout
