@@ -132,3 +132,22 @@ def test_teams_and_contact_methods_are_edited_and_removed_from_the_cli(db: Datab
     assert "disabled" in cli(db, "contact", "list", "ann@example.com").stdout
     assert cli(db, "contact", "delete", str(cm_id), "--as", "ann@example.com").exit_code == 0
     assert "mail" not in cli(db, "contact", "list", "ann@example.com").stdout
+
+
+def test_services_schedules_and_integrations_are_edited_from_the_cli(db: Database) -> None:
+    make_admin(db)
+    with db.unit_of_work() as s:
+        service = services.create_service(s, name="checkout", now=datetime.now(UTC))
+        integration_id = services.add_integration(s, service, name="am", type="alertmanager", now=datetime.now(UTC)).id
+        oncall.create_schedule(s, name="primary", timezone="UTC", now=datetime.now(UTC))
+    assert cli(db, "service", "edit", "checkout", "--name", "shop", "--urgency", "low").exit_code == 0
+    bad = cli(db, "service", "edit", "shop", "--urgency", "urgent")
+    assert bad.exit_code == 1
+    assert "urgency must be one of" in bad.output
+    assert cli(db, "schedule", "edit", "primary", "--timezone", "Europe/Berlin").exit_code == 0
+    assert "unknown time zone" in cli(db, "schedule", "edit", "primary", "--timezone", "Mars/Base").output
+    assert cli(db, "integration", "edit", str(integration_id), "--key", "new-key-0123456789").exit_code == 0
+    with db.reader() as s:
+        assert services.get_service(s, "shop").urgency == "low"
+        assert oncall.get_schedule(s, "primary").timezone == "Europe/Berlin"
+        assert services.get_integration(s, integration_id).key == "new-key-0123456789"

@@ -33,9 +33,9 @@ from tocsin.oncall import service as oncall
 from tocsin.services import service as services
 from tocsin.users import service as users
 
-service_app = typer.Typer(help="Archive, restore or delete services", no_args_is_help=True)
-integration_app = typer.Typer(help="Archive, restore or delete integrations", no_args_is_help=True)
-schedule_app = typer.Typer(help="Archive, restore or delete on-call schedules", no_args_is_help=True)
+service_app = typer.Typer(help="Edit, archive, restore or delete services", no_args_is_help=True)
+integration_app = typer.Typer(help="Edit, archive, restore or delete integrations", no_args_is_help=True)
+schedule_app = typer.Typer(help="Edit, archive, restore or delete on-call schedules", no_args_is_help=True)
 policy_app = typer.Typer(help="Archive, restore or delete escalation policies", no_args_is_help=True)
 app.add_typer(service_app, name="service")
 app.add_typer(integration_app, name="integration")
@@ -81,6 +81,25 @@ def service_list(
     for r in rows:
         archived = f"  (archived {format_time(r['archived_at'])} UTC)" if r["archived_at"] else ""
         console.print(f"{r['id']}  {text(r['name'])}{archived}")
+
+
+@service_app.command("edit")
+@reports_errors
+def service_edit(
+    ref: Ref,
+    name: Annotated[str | None, typer.Option(help="New name")] = None,
+    description: Annotated[str | None, typer.Option(help="New description")] = None,
+    urgency: Annotated[str | None, typer.Option(help="high, low or severity_based")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Change a service's name, description or urgency (the rest: `tocsin apply` or the API)."""
+
+    def act(session: Session) -> str:
+        service = services.get_service(session, ref)
+        services.update_service(session, service, name=name, description=description, urgency=urgency)
+        return f"updated service {text(service.name)}"
+
+    _run(as_user, act)
 
 
 @service_app.command("archive")
@@ -130,6 +149,20 @@ def _integration_action(verb: str, fn: Callable[[Session, Any], object]) -> Call
     return command
 
 
+@integration_app.command("edit")
+@reports_errors
+def integration_edit(
+    integration_id: int,
+    name: Annotated[str | None, typer.Option(help="New name")] = None,
+    key: Annotated[str | None, typer.Option(help="New routing key; the old one stops working at once")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Rename an integration or replace its key."""
+    _integration_action("updated", lambda s, i: services.update_integration(s, i, name=name, key=key))(
+        integration_id, as_user
+    )
+
+
 @integration_app.command("archive")
 @reports_errors
 def integration_archive(integration_id: int, as_user: AsUser = None) -> None:
@@ -152,6 +185,26 @@ def integration_delete(integration_id: int, as_user: AsUser = None) -> None:
 
 
 # --- schedules and policies --------------------------------------------------------------------------------------
+
+
+@schedule_app.command("edit")
+@reports_errors
+def schedule_edit(
+    ref: Ref,
+    name: Annotated[str | None, typer.Option(help="New name")] = None,
+    description: Annotated[str | None, typer.Option(help="New description")] = None,
+    timezone: Annotated[str | None, typer.Option(help="New IANA time zone")] = None,
+    as_user: AsUser = None,
+) -> None:
+    """Change a schedule's name, description or time zone (layers: `tocsin apply` or the API)."""
+
+    def act(session: Session) -> str:
+        schedule = oncall.update_schedule(
+            session, oncall.get_schedule(session, ref), name=name, description=description, timezone=timezone
+        )
+        return f"updated schedule {text(schedule.name)}"
+
+    _run(as_user, act)
 
 
 @schedule_app.command("archive")
