@@ -12,6 +12,7 @@ from tocsin.db.session import Database
 from tocsin.escalation import service as escalation
 from tocsin.escalation.snapshot import Target
 from tocsin.incidents import service as incidents
+from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
 from tocsin.users import service as users
 
@@ -66,6 +67,6 @@ def test_deactivated_people_are_gaps_in_schedules_and_skipped_as_targets(db: Dat
         assert gaps == [(NOW, NOW + timedelta(hours=23)), (NOW + timedelta(days=1, hours=23), NOW + timedelta(days=2))]
 
     with db.unit_of_work() as s:
-        oncall.archive_schedule(s, oncall.get_schedule(s, schedule_id), now=NOW)
+        schedules.archive_schedule(s, oncall.get_schedule(s, schedule_id), now=NOW)
     with db.reader() as s:
         assert escalation.resolver(s)(Target("schedule", str(schedule_id)), NOW + timedelta(days=1)) == ()

@@ -16,6 +16,7 @@ from tocsin.alerts import routing_service as routing
 from tocsin.core.errors import Conflict
 from tocsin.escalation.models import EscalationPolicy
 from tocsin.oncall import calculator as calc
+from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
 from tocsin.oncall.models import Schedule
 from tocsin.services import service as services
@@ -133,7 +134,7 @@ def policies_naming_schedule(session: Session, schedule: Schedule) -> list[str]:
 
 
 def delete_schedule(session: Session, schedule: Schedule) -> None:
-    oncall.delete_schedule(session, schedule, named_by=policies_naming_schedule(session, schedule))
+    schedules.delete_schedule(session, schedule, named_by=policies_naming_schedule(session, schedule))
 
 
 def archive_service(session: Session, service: Service, *, now: datetime) -> Service:

@@ -30,6 +30,7 @@ from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.clock import utc
 from tocsin.core.errors import Forbidden
 from tocsin.escalation import service as escalation
+from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
 from tocsin.users import service as users
 
@@ -101,7 +102,7 @@ class RulePatch(BaseModel):
 @router.patch("/schedules/{ref}", response_model=ScheduleOut, tags=["schedules"])
 def patch_schedule(ref: str, body: SchedulePatch, runtime: RuntimeDep, _: AdminDep) -> ScheduleOut:
     with runtime.db.unit_of_work() as session:
-        schedule = oncall.update_schedule(
+        schedule = schedules.update_schedule(
             session,
             oncall.get_schedule(session, ref),
             name=body.name,
@@ -114,14 +115,14 @@ def patch_schedule(ref: str, body: SchedulePatch, runtime: RuntimeDep, _: AdminD
 @router.post("/schedules/{ref}/archive", response_model=ScheduleOut, tags=["schedules"])
 def archive_schedule(ref: str, runtime: RuntimeDep, _: AdminDep) -> ScheduleOut:
     with runtime.db.unit_of_work() as session:
-        schedule = oncall.archive_schedule(session, oncall.get_schedule(session, ref), now=runtime.clock.now())
+        schedule = schedules.archive_schedule(session, oncall.get_schedule(session, ref), now=runtime.clock.now())
         return _schedule_out(runtime, session, schedule)
 
 
 @router.post("/schedules/{ref}/unarchive", response_model=ScheduleOut, tags=["schedules"])
 def unarchive_schedule(ref: str, runtime: RuntimeDep, _: AdminDep) -> ScheduleOut:
     with runtime.db.unit_of_work() as session:
-        schedule = oncall.unarchive_schedule(session, oncall.get_schedule(session, ref))
+        schedule = schedules.unarchive_schedule(session, oncall.get_schedule(session, ref))
         return _schedule_out(runtime, session, schedule)
 
 

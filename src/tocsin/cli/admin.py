@@ -29,6 +29,7 @@ from tocsin.cli._app import (
 from tocsin.cli.people import user_app  # ``tocsin user`` lives there; the commands below join it
 from tocsin.core.errors import Forbidden
 from tocsin.escalation import service as escalation
+from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
 from tocsin.services import service as services
 from tocsin.users import service as users
@@ -199,7 +200,7 @@ def schedule_edit(
     """Change a schedule's name, description or time zone (layers: `tocsin apply` or the API)."""
 
     def act(session: Session) -> str:
-        schedule = oncall.update_schedule(
+        schedule = schedules.update_schedule(
             session, oncall.get_schedule(session, ref), name=name, description=description, timezone=timezone
         )
         return f"updated schedule {text(schedule.name)}"
@@ -213,7 +214,9 @@ def schedule_archive(ref: Ref, as_user: AsUser = None) -> None:
     """Archive a schedule: nobody is on call in it any more."""
     _run(
         as_user,
-        lambda s: f"archived schedule {text(oncall.archive_schedule(s, oncall.get_schedule(s, ref), now=now()).name)}",
+        lambda s: (
+            f"archived schedule {text(schedules.archive_schedule(s, oncall.get_schedule(s, ref), now=now()).name)}"
+        ),
     )
 
 
@@ -221,7 +224,10 @@ def schedule_archive(ref: Ref, as_user: AsUser = None) -> None:
 @reports_errors
 def schedule_unarchive(ref: Ref, as_user: AsUser = None) -> None:
     """Bring an archived schedule back."""
-    _run(as_user, lambda s: f"restored schedule {text(oncall.unarchive_schedule(s, oncall.get_schedule(s, ref)).name)}")
+    _run(
+        as_user,
+        lambda s: f"restored schedule {text(schedules.unarchive_schedule(s, oncall.get_schedule(s, ref)).name)}",
+    )
 
 
 @schedule_app.command("delete")

@@ -27,6 +27,7 @@ from tocsin.core.errors import InvalidInput, TocsinError
 from tocsin.escalation import service as escalation
 from tocsin.heartbeats import service as heartbeats
 from tocsin.notify import service as notify
+from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import format_duration, parse_duration
 from tocsin.services import service as services
@@ -104,7 +105,7 @@ class _Applier:
         if kind == "service":
             admin.unarchive_service(self.session, self.current.service_rows[key], now=self.now)
         elif kind == "schedule":
-            oncall.unarchive_schedule(self.session, self.current.schedule_rows[key])
+            schedules.unarchive_schedule(self.session, self.current.schedule_rows[key])
         elif kind == "escalation policy":
             admin.unarchive_policy(self.session, self.current.policy_rows[key])
         elif kind == "integration":

@@ -22,7 +22,7 @@ from tocsin.config import current as stored
 from tocsin.config.plan import Action, Change
 from tocsin.config.schema import ConfigFile
 from tocsin.core.errors import TocsinError
-from tocsin.oncall import service as oncall
+from tocsin.oncall import schedules
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 
@@ -68,7 +68,7 @@ def prune_unnamed(session: Session, config: ConfigFile, current: stored.Current,
         named_schedules = {s.name for s in config.schedules}
         for name, schedule in current.schedule_rows.items():
             if name not in named_schedules and schedule.archived_at is None:
-                retire("schedule", name, "archive", partial(oncall.archive_schedule, session, schedule, now=now))
+                retire("schedule", name, "archive", partial(schedules.archive_schedule, session, schedule, now=now))
     if "teams" in sections:
         named_teams = {t.name for t in config.teams}
         for name, team in current.team_rows.items():

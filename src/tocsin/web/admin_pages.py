@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from tocsin.admin import service as admin
 from tocsin.core.errors import NotFound, TocsinError
 from tocsin.escalation import service as escalation
+from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
 from tocsin.services import service as services
 from tocsin.users import service as users
@@ -131,7 +132,7 @@ async def archive_schedule(schedule_id: int, request: Request) -> Response:
     now = runtime_of(request).clock.now()
 
     def act(session: Session) -> str:
-        schedule = oncall.archive_schedule(session, oncall.get_schedule(session, schedule_id), now=now)
+        schedule = schedules.archive_schedule(session, oncall.get_schedule(session, schedule_id), now=now)
         return f"Archived {schedule.name}: nobody is on call in it any more."
 
     return await _act(request, f"/schedules/{schedule_id}", "archive the schedule", act)
@@ -140,7 +141,7 @@ async def archive_schedule(schedule_id: int, request: Request) -> Response:
 @router.post("/schedules/{schedule_id}/unarchive")
 async def unarchive_schedule(schedule_id: int, request: Request) -> Response:
     def act(session: Session) -> str:
-        return f"Restored {oncall.unarchive_schedule(session, oncall.get_schedule(session, schedule_id)).name}."
+        return f"Restored {schedules.unarchive_schedule(session, oncall.get_schedule(session, schedule_id)).name}."
 
     return await _act(request, f"/schedules/{schedule_id}", "restore the schedule", act)
 
