@@ -62,13 +62,13 @@ def test_service_errors_name_the_problem(api: ApiHarness) -> None:
     problem(api.delete("/api/v1/services/missing"), 404)
 
 
-def test_service_with_open_incidents_cannot_be_deleted(api: ApiHarness) -> None:
+def test_a_service_with_incidents_is_never_deleted_with_its_history(api: ApiHarness) -> None:
     service = make_service(api, "checkout")
     incident = declare(api, service["id"])
-    assert "open incident" in problem(api.delete("/api/v1/services/checkout"), 409)["detail"]
+    assert "archive it instead" in problem(api.delete("/api/v1/services/checkout"), 409)["detail"]
     ok(api.post(f"/api/v1/incidents/{incident['id']}/resolve"))
-    ok(api.delete("/api/v1/services/checkout"), 204)
-    problem(api.get(f"/api/v1/incidents/{incident['id']}"), 404)
+    assert "archive it instead" in problem(api.delete("/api/v1/services/checkout"), 409)["detail"]
+    assert ok(api.get(f"/api/v1/incidents/{incident['id']}"))["title"] == incident["title"]
 
 
 def test_integrations_carry_the_url_to_paste(api: ApiHarness) -> None:

@@ -7,6 +7,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from tocsin.db import migrate
 from tocsin.registry import metadata
@@ -82,3 +83,75 @@ def test_the_work_signal_migration_creates_a_row_per_kind_of_work(fresh_url: str
         engine.dispose()
     migrate.downgrade(fresh_url, "0004")
     assert "work_signal" not in schema_of(fresh_url)
+
+
+def _foreign_key(url: str, table: str, column: str) -> dict[str, object]:
+    engine = create_engine(url)
+    try:
+        (fk,) = [f for f in inspect(engine).get_foreign_keys(table) if f["constrained_columns"] == [column]]
+        return fk
+    finally:
+        engine.dispose()
+
+
+def test_the_archiving_migration_keeps_history_and_stops_cascades(fresh_url: str) -> None:
+    migrate.upgrade(fresh_url, "0005")
+    at = "2026-01-01 00:00:00"
+    engine = create_engine(fresh_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO services (id, name, description, urgency, auto_resolve, created_at)"
+                    " VALUES (1, 'db', '', 'high', true, :at)"
+                ),
+                {"at": at},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO integrations (id, service_id, name, type, key, created_at)"
+                    " VALUES (1, 1, 'am', 'alertmanager', 'k0000000000000000', :at)"
+                ),
+                {"at": at},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO incidents (id, number, title, description, service_id, status, urgency, severity,"
+                    " priority, alert_count, created_at, updated_at, major)"
+                    " VALUES (1, 1, 'disk full', '', 1, 'triggered', 'high', 'SEV3', 'P3', 1, :at, :at, false)"
+                ),
+                {"at": at},
+            )
+            alert = (
+                "INSERT INTO alerts (integration_id, service_id, incident_id, dedup_key, status, summary, severity,"
+                " source, labels, details, links, event_count, created_at, last_event_at, inhibits)"
+                " VALUES (1, 1, 1, 'disk', :status, 'disk full', 'error', '', '{}', '{}', '{}', 1, :at, :at, false)"
+            )
+            conn.execute(text(alert), {"at": at, "status": "resolved"})
+            conn.execute(text(alert), {"at": at, "status": "triggered"})
+    finally:
+        engine.dispose()
+
+    migrate.upgrade(fresh_url, "0008")
+    for table, column in (("incidents", "service_id"), ("alerts", "service_id"), ("alerts", "integration_id")):
+        assert _foreign_key(fresh_url, table, column)["options"].get("ondelete") == "RESTRICT", (table, column)
+    engine = create_engine(fresh_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT title FROM incidents")).scalar_one() == "disk full"
+            assert conn.execute(text("SELECT count(*) FROM alerts")).scalar_one() == 2
+            assert conn.execute(text("SELECT archived_at FROM services")).scalar_one() is None
+        # The partial dedup index came back with its condition: a second open alert for the key is refused.
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(alert), {"at": at, "status": "triggered"})
+        with engine.connect() as conn:
+            if fresh_url.startswith("sqlite"):
+                conn.execute(text("PRAGMA foreign_keys=ON"))
+            with pytest.raises(IntegrityError):
+                conn.execute(text("DELETE FROM services WHERE id = 1"))
+    finally:
+        engine.dispose()
+
+    migrate.downgrade(fresh_url, "0005")
+    assert _foreign_key(fresh_url, "incidents", "service_id")["options"].get("ondelete") == "CASCADE"
+    assert "archived_at" not in {c[0] for c in schema_of(fresh_url)["services"]["columns"]}  # type: ignore[index]

@@ -180,7 +180,8 @@ def test_route_test_explains_and_stores_nothing(api: ApiHarness, services: dict[
     assert "unknown integration key" in unknown.json()["detail"]
 
 
-def test_a_rule_routing_to_a_deleted_service_never_fails_ingestion(api: ApiHarness, services: dict[str, str]) -> None:
+def test_a_rule_routing_to_an_archived_service_never_fails_ingestion(api: ApiHarness, services: dict[str, str]) -> None:
+    from tocsin.admin import service as admin
     from tocsin.services import service as service_service
 
     body = {"name": "to-payments", "matchers": [], "actions": {"service": "payments"}}
@@ -189,9 +190,10 @@ def test_a_rule_routing_to_a_deleted_service_never_fails_ingestion(api: ApiHarne
     (before,) = incidents(api)
     assert api.post(f"/api/v1/incidents/{before.id}/resolve").status_code == 200  # a service with open incidents stays
     with api.runtime.db.unit_of_work() as s:
-        service_service.delete_service(s, service_service.get_service(s, "payments"))
+        admin.archive_service(s, service_service.get_service(s, "payments"), now=api.clock.now())
     assert send(api, services["checkout"], event("after")) == ["created"]
-    (incident,) = incidents(api)
+    kept, incident = incidents(api)
+    assert kept.id == before.id, "the archived service keeps its incident"
     with api.runtime.db.reader() as s:
         checkout = service_service.get_service(s, "checkout-api")
     assert incident.service_id == checkout.id

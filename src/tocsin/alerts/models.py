@@ -32,8 +32,8 @@ class Alert(Base):
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
-    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="CASCADE"))
-    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    integration_id: Mapped[int] = mapped_column(ForeignKey("integrations.id", ondelete="RESTRICT"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="RESTRICT"))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
     dedup_key: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="triggered")

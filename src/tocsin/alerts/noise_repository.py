@@ -201,7 +201,9 @@ def state_changes_since(
 
 
 def service_ids_by_name(session: Session) -> dict[str, int]:
-    return {name: sid for sid, name in session.execute(select(Service.id, Service.name)).all()}
+    """Services rules may route to: an archived one is left out, so a rule naming it is skipped."""
+    stmt = select(Service.id, Service.name).where(Service.archived_at.is_(None))
+    return {name: sid for sid, name in session.execute(stmt).all()}
 
 
 def delete_all(session: Session, model: type[Any]) -> None:

@@ -62,7 +62,9 @@ def create_silence(
     recurrence: str | None = None,
     duration_seconds: int | None = None,
     created_by_user_id: int | None = None,
+    existing: SilenceRow | None = None,
 ) -> SilenceRow:
+    """A new silence, or (``existing``, or one of this ``name``) the same silence rewritten in place."""
     service_id = None
     if service is not None:
         found = service_repo.by_name(session, service)
@@ -83,7 +85,7 @@ def create_silence(
         duration_seconds=duration_seconds,
         what=what,
     )
-    row = repo.silence_by_name(session, name) if name else None
+    row = existing if existing is not None else repo.silence_by_name(session, name) if name else None
     fresh = row is None
     if row is None:
         row = SilenceRow(name=name, created_at=now)

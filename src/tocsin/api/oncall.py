@@ -87,6 +87,7 @@ class ScheduleOut(BaseModel):
     on_call_now: list[int]
     gaps: list[GapOut] = Field(description=f"periods with nobody on call in the next {GAP_HORIZON.days} days")
     has_gaps: bool
+    archived_at: datetime | None = None
 
 
 class ShiftOut(BaseModel):
@@ -143,6 +144,7 @@ class PolicyOut(BaseModel):
     description: str
     repeat: int
     steps: list[dict[str, Any]]
+    archived_at: datetime | None = None
 
 
 class ContactMethodIn(BaseModel):
@@ -237,6 +239,7 @@ def _schedule_out(runtime: Any, session: Any, schedule: Any) -> ScheduleOut:
         on_call_now=[int(u) for u in oncall.users_on_call(session, schedule.id, now)],
         gaps=gaps,
         has_gaps=bool(gaps),
+        archived_at=schedule.archived_at,
     )
 
 
@@ -251,6 +254,7 @@ def _policy_out(session: Any, policy: Any) -> PolicyOut:
         description=policy.description,
         repeat=policy.repeat,
         steps=[{"targets": s.targets, "delay_seconds": s.delay_seconds} for s in escalation.steps_of(session, policy)],
+        archived_at=policy.archived_at,
     )
 
 
@@ -258,9 +262,10 @@ def _policy_out(session: Any, policy: Any) -> PolicyOut:
 
 
 @router.get("/schedules", response_model=list[ScheduleOut])
-def list_schedules(runtime: RuntimeDep, _: PrincipalDep) -> list[ScheduleOut]:
+def list_schedules(runtime: RuntimeDep, _: PrincipalDep, include_archived: bool = False) -> list[ScheduleOut]:
     with runtime.db.reader() as session:
-        return [_schedule_out(runtime, session, s) for s in oncall.list_schedules(session)]
+        found = oncall.list_schedules(session, include_archived=include_archived)
+        return [_schedule_out(runtime, session, s) for s in found]
 
 
 @router.post("/schedules", response_model=ScheduleOut, status_code=status.HTTP_201_CREATED)
@@ -372,9 +377,9 @@ def on_call_now(runtime: RuntimeDep, _: PrincipalDep, at: datetime | None = None
 
 
 @router.get("/escalation-policies", response_model=list[PolicyOut], tags=["escalation"])
-def list_policies(runtime: RuntimeDep, _: PrincipalDep) -> list[PolicyOut]:
+def list_policies(runtime: RuntimeDep, _: PrincipalDep, include_archived: bool = False) -> list[PolicyOut]:
     with runtime.db.reader() as session:
-        return [_policy_out(session, p) for p in escalation.list_policies(session)]
+        return [_policy_out(session, p) for p in escalation.list_policies(session, include_archived=include_archived)]
 
 
 @router.post("/escalation-policies", response_model=PolicyOut, status_code=status.HTTP_201_CREATED, tags=["escalation"])

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tocsin.api import audit, contact_verification, incidents, noise, people, rules, services, silences
+from tocsin.api import admin, audit, contact_verification, incidents, noise, people, rules, services, silences
 
 api_router = APIRouter()
 api_router.include_router(incidents.router)
@@ -13,3 +13,4 @@ api_router.include_router(rules.router)
 api_router.include_router(silences.router)
 api_router.include_router(noise.router)
 api_router.include_router(audit.router)
+api_router.include_router(admin.router)

@@ -52,6 +52,7 @@ class ServiceOut(BaseModel):
     escalation_policy_id: int | None
     open_incidents: int
     created_at: datetime
+    archived_at: datetime | None = None
 
 
 class IntegrationIn(BaseModel):
@@ -77,3 +78,13 @@ class IntegrationOut(BaseModel):
     url: str = Field(description="the URL to configure in the sender")
     signed: bool = Field(description="whether requests must carry a valid signature")
     created_at: datetime
+    archived_at: datetime | None = None
+
+
+class IntegrationPatch(BaseModel):
+    """Only the fields sent are changed; a new ``key`` replaces the old one at once (rotate a leaked key)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    key: str | None = Field(default=None, description="new routing key (16-64 letters, digits, '-', '_')")

@@ -7,11 +7,19 @@ from typing import Any
 from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
+from tocsin.admin import service as admin
 from tocsin.api.deps import AdminDep, Principal, PrincipalDep, RuntimeDep
 from tocsin.api.oncall import seconds
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import Ref
-from tocsin.api.service_schemas import IntegrationIn, IntegrationOut, ServiceIn, ServiceOut, ServicePatch
+from tocsin.api.service_schemas import (
+    IntegrationIn,
+    IntegrationOut,
+    IntegrationPatch,
+    ServiceIn,
+    ServiceOut,
+    ServicePatch,
+)
 from tocsin.core.errors import InvalidInput
 from tocsin.runtime import Runtime
 from tocsin.services import service as services
@@ -41,6 +49,7 @@ def _service_out(service: Service, open_counts: dict[int, int], team_names: dict
         escalation_policy_id=service.escalation_policy_id,
         open_incidents=open_counts.get(service.id, 0),
         created_at=service.created_at,
+        archived_at=service.archived_at,
     )
 
 
@@ -67,6 +76,7 @@ def _integration_out(
         url=url,
         signed=bool(integration.signing_secret),
         created_at=integration.created_at,
+        archived_at=integration.archived_at,
     )
 
 
@@ -84,10 +94,11 @@ def _team_id(session: Session, ref: str | None) -> int | None:
 
 
 @router.get("/services", response_model=list[ServiceOut], summary="Services, with their open incident counts")
-def list_services(runtime: RuntimeDep, _: PrincipalDep) -> list[ServiceOut]:
+def list_services(runtime: RuntimeDep, _: PrincipalDep, include_archived: bool = False) -> list[ServiceOut]:
     with runtime.db.reader() as session:
         counts, names = services.open_incident_counts(session), _team_names(session)
-        return [_service_out(s, counts, names) for s in services.list_services(session)]
+        found = services.list_services(session, include_archived=include_archived)
+        return [_service_out(s, counts, names) for s in found]
 
 
 @router.post("/services", response_model=ServiceOut, status_code=status.HTTP_201_CREATED)
@@ -136,19 +147,25 @@ def patch_service(ref: str, body: ServicePatch, runtime: RuntimeDep, _: AdminDep
         return _service_out(service, services.open_incident_counts(session), _team_names(session))
 
 
-@router.delete("/services/{ref}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a service and its history")
+@router.delete(
+    "/services/{ref}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a service nothing refers to (409 when it has incidents or alerts: archive it instead)",
+)
 def delete_service(ref: str, runtime: RuntimeDep, _: AdminDep) -> None:
     with runtime.db.unit_of_work() as session:
         services.delete_service(session, services.get_service(session, ref))
 
 
 @router.get("/services/{ref}/integrations", response_model=list[IntegrationOut], tags=["integrations"])
-def list_integrations(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> list[IntegrationOut]:
+def list_integrations(
+    ref: str, runtime: RuntimeDep, principal: PrincipalDep, include_archived: bool = False
+) -> list[IntegrationOut]:
     with runtime.db.reader() as session:
         service = services.get_service(session, ref)
         return [
             _integration_out(runtime, principal, i, service.name)
-            for i in services.list_integrations(session, service.id)
+            for i in services.list_integrations(session, service.id, include_archived=include_archived)
         ]
 
 
@@ -181,7 +198,54 @@ def get_integration(integration_id: int, runtime: RuntimeDep, principal: Princip
         return _integration_out(runtime, principal, integration, service.name)
 
 
-@router.delete("/integrations/{integration_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["integrations"])
+@router.patch("/integrations/{integration_id}", response_model=IntegrationOut, tags=["integrations"])
+def patch_integration(
+    integration_id: int, body: IntegrationPatch, runtime: RuntimeDep, principal: AdminDep
+) -> IntegrationOut:
+    with runtime.db.unit_of_work() as session:
+        integration = services.get_integration(session, integration_id)
+        services.update_integration(session, integration, name=body.name, key=body.key)
+        service = services.get_service(session, integration.service_id)
+        return _integration_out(runtime, principal, integration, service.name)
+
+
+@router.post("/integrations/{integration_id}/archive", response_model=IntegrationOut, tags=["integrations"])
+def archive_integration(integration_id: int, runtime: RuntimeDep, principal: AdminDep) -> IntegrationOut:
+    with runtime.db.unit_of_work() as session:
+        integration = services.get_integration(session, integration_id)
+        services.archive_integration(session, integration, now=runtime.clock.now())
+        service = services.get_service(session, integration.service_id)
+        return _integration_out(runtime, principal, integration, service.name)
+
+
+@router.post("/integrations/{integration_id}/unarchive", response_model=IntegrationOut, tags=["integrations"])
+def unarchive_integration(integration_id: int, runtime: RuntimeDep, principal: AdminDep) -> IntegrationOut:
+    with runtime.db.unit_of_work() as session:
+        integration = services.unarchive_integration(session, services.get_integration(session, integration_id))
+        service = services.get_service(session, integration.service_id)
+        return _integration_out(runtime, principal, integration, service.name)
+
+
+@router.post("/services/{ref}/archive", response_model=ServiceOut, summary="Archive (409 while incidents are open)")
+def archive_service(ref: str, runtime: RuntimeDep, _: AdminDep) -> ServiceOut:
+    with runtime.db.unit_of_work() as session:
+        service = admin.archive_service(session, services.get_service(session, ref), now=runtime.clock.now())
+        return _service_out(service, services.open_incident_counts(session), _team_names(session))
+
+
+@router.post("/services/{ref}/unarchive", response_model=ServiceOut)
+def unarchive_service(ref: str, runtime: RuntimeDep, _: AdminDep) -> ServiceOut:
+    with runtime.db.unit_of_work() as session:
+        service = admin.unarchive_service(session, services.get_service(session, ref), now=runtime.clock.now())
+        return _service_out(service, services.open_incident_counts(session), _team_names(session))
+
+
+@router.delete(
+    "/integrations/{integration_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["integrations"],
+    summary="Delete an integration that brought in no alert (409 otherwise: archive it instead)",
+)
 def delete_integration(integration_id: int, runtime: RuntimeDep, _: AdminDep) -> None:
     with runtime.db.unit_of_work() as session:
         services.delete_integration(session, services.get_integration(session, integration_id))

@@ -92,6 +92,29 @@ def get_silence(silence_id: int, runtime: RuntimeDep, _: PrincipalDep) -> Silenc
         return SilenceOut.of(silences.get_silence(session, silence_id))
 
 
+@router.put("/silences/{silence_id}", response_model=SilenceOut, summary="Rewrite a silence (extend, narrow, re-time)")
+def replace_silence(silence_id: int, body: SilenceIn, runtime: RuntimeDep, principal: ResponderDep) -> SilenceOut:
+    now = runtime.clock.now()
+    with runtime.db.unit_of_work() as session:
+        existing = silences.get_silence(session, silence_id)
+        row = silences.create_silence(
+            session,
+            matchers=body.matchers,
+            starts_at=utc(body.starts_at) if body.starts_at else existing.starts_at,
+            ends_at=utc(body.ends_at) if body.ends_at else None,
+            author=principal.user.email,
+            comment=body.comment,
+            service=body.service,
+            recurrence=body.recurrence,
+            duration_seconds=body.duration_seconds,
+            name=existing.name,
+            created_by_user_id=principal.user.id,
+            now=now,
+            existing=existing,
+        )
+        return SilenceOut.of(row)
+
+
 @router.delete("/silences/{silence_id}", response_model=SilenceOut, summary="End a silence now")
 def expire_silence(silence_id: int, runtime: RuntimeDep, _: ResponderDep) -> SilenceOut:
     with runtime.db.unit_of_work() as session:

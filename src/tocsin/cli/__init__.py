@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 # Imported for their side effect: each registers its commands on the shared app.
-from tocsin.cli import audit_cmds, config_cmds, incidents, oncall, outbox, people, routing, server  # noqa: F401
+from tocsin.cli import (  # noqa: F401
+    admin,
+    audit_cmds,
+    config_cmds,
+    incidents,
+    oncall,
+    outbox,
+    people,
+    routing,
+    server,
+    teams,
+)
 from tocsin.cli._app import app
 
 

@@ -42,8 +42,18 @@ def apply_cmd(
     file: Annotated[str, typer.Option("--file", "-f", help="YAML or JSON configuration file ('-' reads stdin)")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and write nothing")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON")] = False,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Also archive what the file no longer names, in the sections it has (users are deactivated, "
+            "teams deleted); with --dry-run, only show it",
+        ),
+    ] = False,
 ) -> None:
-    """Create or update users, teams, schedules, escalation policies and services from a file (never deletes)."""
+    """Create or update users, teams, schedules, escalation policies and services from a file.
+
+    Without --prune nothing is removed; with it, what the file no longer names is archived, never deleted."""
     if file == "-":
         text, source = sys.stdin.read(), "stdin"
     else:
@@ -55,7 +65,7 @@ def apply_cmd(
     with database() as db:
         _require_schema(db)
         with db.unit_of_work() as session:
-            plan = apply_config(session, config, now=SystemClock().now(), dry_run=dry_run)
+            plan = apply_config(session, config, now=SystemClock().now(), dry_run=dry_run, prune=prune)
             # The plan is shown before the commit, so that a failed commit is seen against what was attempted.
             if as_json:
                 print_json(plan.as_dict())

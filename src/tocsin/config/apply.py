@@ -1,4 +1,5 @@
-"""Apply a configuration file: create what is missing, update what differs, leave the rest, delete nothing.
+"""Apply a configuration file: create what is missing, update what differs, leave the rest, delete nothing
+(with ``prune``, archive what the file no longer names: see ``config/prune.py``).
 
 Objects are matched by natural key (user email, team name, schedule name, policy name, service name, an
 integration by service and name, a contact method by user and name). The plan is worked out by comparing
@@ -15,16 +16,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.admin import service as admin
 from tocsin.audit import origin as audit_origin
 from tocsin.config import canonical, fields, references
 from tocsin.config import current as stored
 from tocsin.config.noise import apply_noise, export_noise
 from tocsin.config.plan import Change, Plan
+from tocsin.config.prune import prune_unnamed
 from tocsin.config.schema import ConfigFile, PolicySpec, ScheduleSpec, ServiceSpec, TeamSpec, UserSpec
 from tocsin.core.errors import InvalidInput, TocsinError
 from tocsin.escalation import service as escalation
 from tocsin.heartbeats import service as heartbeats
 from tocsin.notify import service as notify
+from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import format_duration, parse_duration
 from tocsin.services import service as services
@@ -32,7 +36,9 @@ from tocsin.teams import service as teams
 from tocsin.users import service as users
 
 
-def apply_config(session: Session, config: ConfigFile, *, now: datetime, dry_run: bool = False) -> Plan:
+def apply_config(
+    session: Session, config: ConfigFile, *, now: datetime, dry_run: bool = False, prune: bool = False
+) -> Plan:
     _record_as_apply(session)
     current = stored.read(session, now=now)
     found = references.problems(config, current)
@@ -42,10 +48,12 @@ def apply_config(session: Session, config: ConfigFile, *, now: datetime, dry_run
     try:
         changes = _Applier(session, current, now).run(config)
         changes += apply_noise(session, config, current, now=now)
+        if prune:
+            changes += prune_unnamed(session, config, current, now=now)
     finally:
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()
-    return Plan(changes=changes, dry_run=dry_run)
+    return Plan(changes=changes, dry_run=dry_run, prune=prune)
 
 
 def _record_as_apply(session: Session) -> None:
@@ -85,7 +93,9 @@ class _Applier:
         self.changes: list[Change] = []
 
     def run(self, config: ConfigFile) -> list[Change]:
-        for i, user in enumerate(config.users):
+        # Admins first: a file that hands the admin role from one person to another promotes before it demotes,
+        # so the last-admin rule of the users service holds at every step.
+        for i, user in sorted(enumerate(config.users), key=lambda iu: iu[1].role != "admin"):
             self.user(f"users[{i}]", user)
         for i, team in enumerate(config.teams):
             self.team(f"teams[{i}]", team)
@@ -99,11 +109,26 @@ class _Applier:
 
     def record(self, kind: str, key: str, exists: bool, changed: list[str]) -> bool:
         """Note the change; returns whether there is anything to write."""
+        if exists and (kind, key) in self.current.archived:
+            # Named again in the file: it comes back from the archive.
+            changed = [*changed, "archived → restored"]
+            self._unarchive(kind, key)
         if not exists:
             self.changes.append(Change(kind, key, "create"))
             return True
         self.changes.append(Change(kind, key, "update" if changed else "unchanged", tuple(changed)))
         return bool(changed)
+
+    def _unarchive(self, kind: str, key: str) -> None:
+        if kind == "service":
+            admin.unarchive_service(self.session, self.current.service_rows[key], now=self.now)
+        elif kind == "schedule":
+            schedules.unarchive_schedule(self.session, self.current.schedule_rows[key])
+        elif kind == "escalation policy":
+            admin.unarchive_policy(self.session, self.current.policy_rows[key])
+        elif kind == "integration":
+            service, _, name = key.partition("/")
+            services.unarchive_integration(self.session, self.current.integration_rows[(service, name)])
 
     # --- ids by natural key, including objects created earlier in this run -----------------------------------
 

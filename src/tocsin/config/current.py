@@ -51,6 +51,8 @@ class Current:
     # Every stored override, ended ones too, as (user email, start, end, replaced email): an override in the file
     # that has since ended is still there, not missing.
     override_keys: dict[str, set[tuple[str, datetime, datetime, str | None]]] = field(default_factory=dict)
+    # Archived objects, as (kind, name): a file that names one brings it back; an export leaves them out.
+    archived: set[tuple[str, str]] = field(default_factory=set)
 
     def integration_with_key(self, key: str) -> tuple[str, str] | None:
         for where, row in self.integration_rows.items():
@@ -63,9 +65,11 @@ class Current:
             {
                 "users": list(self.users.values()),
                 "teams": list(self.teams.values()),
-                "schedules": list(self.schedules.values()),
-                "escalation_policies": list(self.policies.values()),
-                "services": list(self.services.values()),
+                "schedules": [s for s in self.schedules.values() if ("schedule", s.name) not in self.archived],
+                "escalation_policies": [
+                    p for p in self.policies.values() if ("escalation policy", p.name) not in self.archived
+                ],
+                "services": [s for s in self.services.values() if ("service", s.name) not in self.archived],
             }
         )
 
@@ -110,8 +114,10 @@ def read(session: Session, *, now: datetime) -> Current:
         cur.teams[team.name] = TeamSpec.model_validate(spec)
 
     schedule_names: dict[int, str] = {}
-    for schedule in oncall.list_schedules(session):
+    for schedule in oncall.list_schedules(session, include_archived=True):
         cur.schedule_rows[schedule.name] = schedule
+        if schedule.archived_at is not None:
+            cur.archived.add(("schedule", schedule.name))
         schedule_names[schedule.id] = schedule.name
         spec = {
             "name": schedule.name,
@@ -137,7 +143,9 @@ def read(session: Session, *, now: datetime) -> Current:
 
     policy_names: dict[int, str] = {}
     names_by_kind = {"user": emails, "schedule": schedule_names, "team": team_names}
-    for policy in escalation.list_policies(session):
+    for policy in escalation.list_policies(session, include_archived=True):
+        if policy.archived_at is not None:
+            cur.archived.add(("escalation policy", policy.name))
         cur.policy_rows[policy.name] = policy
         policy_names[policy.id] = policy.name
         steps = []
@@ -158,17 +166,21 @@ def read(session: Session, *, now: datetime) -> Current:
             spec["team"] = team_names.get(policy.team_id)
         cur.policies[policy.name] = PolicySpec.model_validate(spec)
 
-    for service in services.list_services(session):
+    for service in services.list_services(session, include_archived=True):
         cur.service_rows[service.name] = service
-        integrations = services.list_integrations(session, service.id)
+        if service.archived_at is not None:
+            cur.archived.add(("service", service.name))
+        integrations = services.list_integrations(session, service.id, include_archived=True)
         monitors = heartbeats.monitors_of(session, integrations)
         for integration in integrations:
             cur.integration_rows.setdefault((service.name, integration.name), integration)
+            if integration.archived_at is not None:
+                cur.archived.add(("integration", f"{service.name}/{integration.name}"))
         spec = {
             "name": service.name,
             "urgency": service.urgency,
             "auto_resolve": service.auto_resolve,
-            "integrations": [_integration(i, monitors.get(i.id)) for i in integrations],
+            "integrations": [_integration(i, monitors.get(i.id)) for i in integrations if i.archived_at is None],
         }
         optional = {
             "description": service.description or None,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Action = Literal["create", "update", "unchanged"]
-_MARK = {"create": "+", "update": "~", "unchanged": "="}
+Action = Literal["create", "update", "unchanged", "archive", "deactivate", "delete"]
+_MARK = {"create": "+", "update": "~", "unchanged": "=", "archive": "-", "deactivate": "-", "delete": "-"}
 NOT_DELETED = "Objects that exist in Tocsin but not in the file are kept: apply never deletes."
+PRUNED = "With --prune, what the file no longer names is archived (users deactivated, teams deleted); history stays."
+_REMOVALS: tuple[Action, ...] = ("archive", "deactivate", "delete")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,7 @@ class Change:
 class Plan:
     changes: list[Change] = field(default_factory=list)
     dry_run: bool = False
+    prune: bool = False
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -44,17 +47,20 @@ class Plan:
         counts = (
             f"{self.count('create')} to create, {self.count('update')} to update, {self.count('unchanged')} unchanged"
         )
+        if self.prune:
+            removed = sum(self.count(a) for a in _REMOVALS)
+            counts += f", {removed} to archive, deactivate or delete"
         return f"Plan: {counts}." + (" Dry run: nothing was written." if self.dry_run else "")
 
     def lines(self) -> list[str]:
-        return [c.line() for c in self.changes] + [self.summary(), NOT_DELETED]
+        return [c.line() for c in self.changes] + [self.summary(), PRUNED if self.prune else NOT_DELETED]
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "dry_run": self.dry_run,
             "changes": [c.as_dict() for c in self.changes],
-            "counts": {a: self.count(a) for a in ("create", "update", "unchanged")},
-            "deletes": "never",
+            "counts": {a: self.count(a) for a in ("create", "update", "unchanged", *(_REMOVALS if self.prune else ()))},
+            "deletes": "archives what the file no longer names" if self.prune else "never",
         }
 
 

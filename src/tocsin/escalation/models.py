@@ -19,6 +19,8 @@ class EscalationPolicy(Base):
     # Extra passes over the whole policy after the first (0: run once).
     repeat: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
+    # Archived: new incidents of services still pointing at it are not escalated; running ones keep their snapshot.
+    archived_at: Mapped[datetime | None]
 
 
 class EscalationStep(Base):

@@ -32,8 +32,11 @@ def policy_by_name(session: Session, name: str) -> EscalationPolicy | None:
     return session.execute(select(EscalationPolicy).where(EscalationPolicy.name == name)).scalar_one_or_none()
 
 
-def all_policies(session: Session) -> list[EscalationPolicy]:
-    return list(session.execute(select(EscalationPolicy).order_by(EscalationPolicy.name)).scalars())
+def all_policies(session: Session, *, include_archived: bool = True) -> list[EscalationPolicy]:
+    stmt = select(EscalationPolicy).order_by(EscalationPolicy.name)
+    if not include_archived:
+        stmt = stmt.where(EscalationPolicy.archived_at.is_(None))
+    return list(session.execute(stmt).scalars())
 
 
 def steps_of(session: Session, policy_ids: Iterable[int]) -> dict[int, list[EscalationStep]]:
@@ -66,7 +69,8 @@ _POLICY_STEPS_OF_SERVICES = (
     )
     .join(_POLICIES, _POLICIES.c.id == _SERVICES.c.escalation_policy_id)
     .join(_STEPS, _STEPS.c.policy_id == _POLICIES.c.id)
-    .where(_SERVICES.c.id.in_(bindparam("ids", expanding=True)))
+    # An archived policy escalates no new incident; running ones keep their snapshot.
+    .where(_SERVICES.c.id.in_(bindparam("ids", expanding=True)), _POLICIES.c.archived_at.is_(None))
     .order_by(_SERVICES.c.id, _STEPS.c.position)
 )
 

@@ -105,6 +105,7 @@ class Targets:
     def __init__(self, session: Session) -> None:
         self._session = session
         self._active: dict[int, bool] = {}
+        self._deactivated: set[int] | None = None
         self._on_call: dict[tuple[int, datetime], tuple[str, ...]] = {}
         self._members: dict[int, tuple[str, ...]] = {}
 
@@ -120,12 +121,14 @@ class Targets:
             elif t.kind == "team":
                 teams.add(int(t.ref))
         users -= self._active.keys()
-        if users:
-            active = user_repo.active_ids(self._session, users)
-            self._active.update((u, u in active) for u in users)
         schedules = {sid for sid in schedules if (sid, at) not in self._on_call}
+        if users or (schedules and self._deactivated is None):
+            # One statement answers both: which user targets may be paged, and who is absent from schedules.
+            active, self._deactivated = user_repo.activity(self._session, users)
+            self._active.update((u, u in active) for u in users)
         if schedules:
-            for sid, who in oncall.users_on_call_many(self._session, schedules, at).items():
+            on_call = oncall.users_on_call_many(self._session, schedules, at, absent=self._deactivated)
+            for sid, who in on_call.items():
                 self._on_call[(sid, at)] = who
         teams -= self._members.keys()
         if teams:
@@ -509,8 +512,8 @@ def get_policy(session: Session, ref: int | str) -> EscalationPolicy:
     return policy
 
 
-def list_policies(session: Session) -> list[EscalationPolicy]:
-    return repo.all_policies(session)
+def list_policies(session: Session, *, include_archived: bool = False) -> list[EscalationPolicy]:
+    return repo.all_policies(session, include_archived=include_archived)
 
 
 def steps_of(session: Session, policy: EscalationPolicy) -> list[EscalationStep]:

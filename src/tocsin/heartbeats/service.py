@@ -76,7 +76,7 @@ def monitors_of(session: Session, integrations: list[Integration]) -> dict[int, 
 
 def record_ping(session: Session, *, key: str, kind: PingKind, now: datetime, output: str = "") -> PingOutcome:
     """A ping from the job: ``success`` (up, resolves), ``start`` (recorded only) or ``fail`` (opens an alert)."""
-    integration = service_repo.integration_by_key(session, key)
+    integration = service_repo.live_integration_by_key(session, key)
     if integration is None or integration.type != INTEGRATION_TYPE:
         return PingOutcome(found=False)
     monitor = repo.monitor_of(session, integration.id, for_update=True) or _create(session, integration, now)

@@ -21,7 +21,8 @@ class Incident(Base):
     number: Mapped[int] = mapped_column(unique=True)
     title: Mapped[str] = mapped_column(String(1024))
     description: Mapped[str] = mapped_column(Text, default="")
-    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    # RESTRICT: a service with incidents is archived, never deleted with its history (ADR 0012).
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="RESTRICT"))
     status: Mapped[str] = mapped_column(String(16), default="triggered")
     urgency: Mapped[str] = mapped_column(String(8), default="high")
     severity: Mapped[str] = mapped_column(String(8), default="SEV3")

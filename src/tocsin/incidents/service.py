@@ -270,6 +270,8 @@ def declare(
     service = service_repo.get(session, service_id)
     if service is None:
         raise InvalidInput(f"service {service_id} does not exist")
+    if service.archived_at is not None:
+        raise InvalidInput(f"service {service.name!r} is archived; unarchive it to open incidents on it")
     if not title.strip():
         raise InvalidInput("an incident needs a title")
     urgency = urgency or (service.urgency if service.urgency in URGENCIES else "high")

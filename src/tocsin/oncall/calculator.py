@@ -84,6 +84,9 @@ class Schedule:
     timezone: str
     layers: tuple[Layer, ...] = ()
     overrides: tuple[Override, ...] = ()
+    # Users who may not be paged (deactivated): their turns are gaps, lower layers showing through, and their
+    # overrides do nothing. The rotation order is kept, so nobody else's shifts move.
+    absent: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,8 +239,10 @@ def final_shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shi
     if end <= start:
         return []
     tz = ZoneInfo(schedule.timezone)
-    per_layer = [layer_shifts(layer, tz, start, end) for layer in schedule.layers]
-    overrides = [o for o in schedule.overrides if o.end > start and o.start < end]
+    per_layer = [
+        [s for s in layer_shifts(layer, tz, start, end) if s.user not in schedule.absent] for layer in schedule.layers
+    ]
+    overrides = [o for o in schedule.overrides if o.end > start and o.start < end and o.user not in schedule.absent]
     edges = {start, end}
     for shifts in per_layer:
         for s in shifts:

@@ -20,6 +20,8 @@ class Schedule(Base):
     # Secret path segment of the schedule's iCalendar feed.
     feed_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    # Archived: hidden from lists and pages nobody; running escalations naming it find nobody on call.
+    archived_at: Mapped[datetime | None]
 
 
 class ScheduleLayer(Base):

@@ -21,8 +21,11 @@ def schedule_by_feed_token(session: Session, token: str) -> Schedule | None:
     return session.execute(select(Schedule).where(Schedule.feed_token == token)).scalar_one_or_none()
 
 
-def all_schedules(session: Session) -> list[Schedule]:
-    return list(session.execute(select(Schedule).order_by(Schedule.name)).scalars())
+def all_schedules(session: Session, *, include_archived: bool = True) -> list[Schedule]:
+    stmt = select(Schedule).order_by(Schedule.name)
+    if not include_archived:
+        stmt = stmt.where(Schedule.archived_at.is_(None))
+    return list(session.execute(stmt).scalars())
 
 
 def layers_of(session: Session, schedule_id: int) -> list[ScheduleLayer]:

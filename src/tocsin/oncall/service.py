@@ -34,10 +34,15 @@ def _restriction(raw: dict[str, Any]) -> calc.Restriction:
 
 
 def to_calendar(
-    schedule: Schedule, layers: Sequence[ScheduleLayer], overrides: Sequence[ScheduleOverride]
+    schedule: Schedule,
+    layers: Sequence[ScheduleLayer],
+    overrides: Sequence[ScheduleOverride],
+    absent: Iterable[int] = (),
 ) -> calc.Schedule:
-    """The pure calculator's view of a stored schedule (users are identified by their id as a string)."""
+    """The pure calculator's view of a stored schedule (users are identified by their id as a string);
+    ``absent`` users (deactivated) leave gaps where their turns were."""
     return calc.Schedule(
+        absent=frozenset(str(u) for u in absent),
         name=schedule.name,
         timezone=schedule.timezone,
         layers=tuple(
@@ -70,25 +75,31 @@ def load(session: Session, schedule_id: int, *, around: tuple[datetime, datetime
         raise NotFound(f"schedule {schedule_id} not found")
     start, end = around if around else (None, None)
     overrides = repo.overrides_of(session, schedule_id, ending_after=start, starting_before=end)
-    return to_calendar(schedule, repo.layers_of(session, schedule_id), overrides)
+    return to_calendar(schedule, repo.layers_of(session, schedule_id), overrides, user_repo.deactivated_ids(session))
 
 
 def users_on_call(session: Session, schedule_id: int, at: datetime) -> tuple[str, ...]:
     return users_on_call_many(session, [schedule_id], at)[schedule_id]
 
 
-def users_on_call_many(session: Session, schedule_ids: Iterable[int], at: datetime) -> dict[int, tuple[str, ...]]:
-    """Who is on call at ``at`` in each of these schedules (nobody in a schedule that does not exist), loaded
-    with one query per table however many schedules are asked about."""
+def users_on_call_many(
+    session: Session, schedule_ids: Iterable[int], at: datetime, *, absent: set[int] | None = None
+) -> dict[int, tuple[str, ...]]:
+    """Who is on call at ``at`` in each of these schedules (nobody in a schedule that does not exist or is
+    archived, nor a deactivated user), loaded with one query per table however many schedules are asked about."""
     wanted = set(schedule_ids)
-    schedules = repo.schedules_by_id(session, wanted)
+    schedules = {sid: s for sid, s in repo.schedules_by_id(session, wanted).items() if s.archived_at is None}
+    found: dict[int, tuple[str, ...]] = dict.fromkeys(wanted, ())
+    if not schedules:
+        return found
     layers = repo.layers_of_many(session, schedules)
     overrides = repo.overrides_of_many(
         session, schedules, ending_after=at, starting_before=at + timedelta(microseconds=1)
     )
-    found: dict[int, tuple[str, ...]] = dict.fromkeys(wanted, ())
+    if absent is None:
+        absent = user_repo.deactivated_ids(session)
     for sid, schedule in schedules.items():
-        found[sid] = calc.on_call_at(to_calendar(schedule, layers[sid], overrides[sid]), at)
+        found[sid] = calc.on_call_at(to_calendar(schedule, layers[sid], overrides[sid], absent), at)
     return found
 
 
@@ -111,8 +122,8 @@ def get_schedule(session: Session, ref: int | str) -> Schedule:
     return found
 
 
-def list_schedules(session: Session) -> list[Schedule]:
-    return repo.all_schedules(session)
+def list_schedules(session: Session, *, include_archived: bool = False) -> list[Schedule]:
+    return repo.all_schedules(session, include_archived=include_archived)
 
 
 def layers(session: Session, schedule: Schedule) -> list[ScheduleLayer]:
@@ -253,6 +264,32 @@ def add_override(
     return override
 
 
+def update_override(
+    session: Session,
+    schedule: Schedule,
+    override_id: int,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    user_id: int | None = None,
+) -> ScheduleOverride:
+    override = repo.override(session, override_id)
+    if override is None or override.schedule_id != schedule.id:
+        raise NotFound(f"override {override_id} not found")
+    new_start, new_end = start or override.start, end or override.end
+    if new_end <= new_start:
+        raise InvalidInput("an override must end after it starts")
+    if user_id is not None:
+        if user_repo.get(session, user_id) is None:
+            raise InvalidInput(f"user {user_id} does not exist")
+        if user_id == override.replaces_user_id:
+            raise InvalidInput("an override cannot replace its own user")
+        override.user_id = user_id
+    override.start, override.end = new_start, new_end
+    session.flush()
+    return override
+
+
 def delete_override(session: Session, schedule: Schedule, override_id: int) -> None:
     override = repo.override(session, override_id)
     if override is None or override.schedule_id != schedule.id:
@@ -328,7 +365,7 @@ def user_feed(
     if user is None:
         return None
     entries = []
-    for schedule in repo.all_schedules(session):
+    for schedule in repo.all_schedules(session, include_archived=False):
         for s in _feed_shifts(_feed_calendar(session, schedule, start, end), start, end):
             if s.user == str(user.id):
                 entries.append((f"schedule-{schedule.id}", s, f"On call: {schedule.name}"))
@@ -376,7 +413,7 @@ def upcoming_shifts_of(
     """A person's final shifts overlapping [start, end), across schedules; a shift under way keeps its real
     start (looking back up to a month) rather than being cut at ``start``."""
     out = []
-    for schedule in repo.all_schedules(session):
+    for schedule in repo.all_schedules(session, include_archived=False):
         for s in _feed_shifts(_feed_calendar(session, schedule, start, end), start, end):
             if s.user == str(user_id):
                 out.append((schedule, s))
@@ -386,7 +423,7 @@ def upcoming_shifts_of(
 def announce_handoffs(session: Session, *, since: datetime, now: datetime) -> int:
     """Queue a message for each person whose shift began in (since, now] and who asked to be told."""
     sent = 0
-    for schedule in repo.all_schedules(session):
+    for schedule in repo.all_schedules(session, include_archived=False):
         cal = load(session, schedule.id, around=(since, now + timedelta(microseconds=1)))
         for handoff in calc.next_handoffs(cal, since, now):
             for user in handoff.to_users:
@@ -406,7 +443,7 @@ def announce_handoffs(session: Session, *, since: datetime, now: datetime) -> in
 def next_handoff_after(session: Session, now: datetime, *, until: datetime) -> datetime | None:
     """The first instant in (now, until] at which someone goes on call in any schedule."""
     soonest: datetime | None = None
-    for schedule in repo.all_schedules(session):
+    for schedule in repo.all_schedules(session, include_archived=False):
         cal = load(session, schedule.id, around=(now, until + timedelta(microseconds=1)))
         for handoff in calc.next_handoffs(cal, now, until):
             if set(handoff.to_users) - set(handoff.from_users):

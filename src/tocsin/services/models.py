@@ -39,6 +39,8 @@ class Service(Base):
         ForeignKey("escalation_policies.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime]
+    # Archived: hidden from lists, its integrations refuse events; its incidents stay readable (ADR 0012).
+    archived_at: Mapped[datetime | None]
 
 
 class Integration(Base):
@@ -54,3 +56,5 @@ class Integration(Base):
     # Shared secret for senders that sign their requests (Grafana HMAC, Sentry, …); None: unsigned.
     signing_secret: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
+    # Archived: its key answers as unknown; the alerts it brought in stay.
+    archived_at: Mapped[datetime | None]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from tocsin.alerts.models import Alert
 from tocsin.db.tables import table_of
 from tocsin.incidents.models import Incident
 from tocsin.services.models import Integration, Service
@@ -45,8 +46,11 @@ def by_name(session: Session, name: str) -> Service | None:
     return session.execute(select(Service).where(Service.name == name)).scalar_one_or_none()
 
 
-def all_services(session: Session) -> list[Service]:
-    return list(session.execute(select(Service).order_by(Service.name)).scalars())
+def all_services(session: Session, *, include_archived: bool = True) -> list[Service]:
+    stmt = select(Service).order_by(Service.name)
+    if not include_archived:
+        stmt = stmt.where(Service.archived_at.is_(None))
+    return list(session.execute(stmt).scalars())
 
 
 _INTEGRATIONS = table_of(Integration)
@@ -64,7 +68,12 @@ _INTEGRATIONS_BY_KEYS = (
         _SERVICES.c.tier,
     )
     .join(_SERVICES, _SERVICES.c.id == _INTEGRATIONS.c.service_id)
-    .where(_INTEGRATIONS.c.key.in_(bindparam("keys", expanding=True)))
+    .where(
+        _INTEGRATIONS.c.key.in_(bindparam("keys", expanding=True)),
+        # Archived integrations and services answer as unknown keys, at no extra query.
+        _INTEGRATIONS.c.archived_at.is_(None),
+        _SERVICES.c.archived_at.is_(None),
+    )
 )
 
 
@@ -88,11 +97,46 @@ def integration_by_key(session: Session, key: str) -> Integration | None:
     return session.execute(select(Integration).where(Integration.key == key)).scalar_one_or_none()
 
 
-def integrations_of(session: Session, service_id: int | None = None) -> list[Integration]:
+def live_integration_by_key(session: Session, key: str) -> Integration | None:
+    """The integration with this key if neither it nor its service is archived: the one events may reach."""
+    return session.execute(
+        select(Integration)
+        .join(Service, Service.id == Integration.service_id)
+        .where(Integration.key == key, Integration.archived_at.is_(None), Service.archived_at.is_(None))
+    ).scalar_one_or_none()
+
+
+def integrations_of(
+    session: Session, service_id: int | None = None, *, include_archived: bool = True
+) -> list[Integration]:
     stmt = select(Integration).order_by(Integration.service_id, Integration.name)
     if service_id is not None:
         stmt = stmt.where(Integration.service_id == service_id)
+    if not include_archived:
+        stmt = stmt.where(Integration.archived_at.is_(None))
     return list(session.execute(stmt).scalars())
+
+
+def incident_numbers(session: Session, service_id: int, *, open_only: bool, limit: int = 20) -> list[int]:
+    stmt = select(Incident.number).where(Incident.service_id == service_id).order_by(Incident.number).limit(limit)
+    if open_only:
+        stmt = stmt.where(Incident.status != "resolved")
+    return list(session.execute(stmt).scalars())
+
+
+def history_counts(session: Session, service_id: int) -> tuple[int, int]:
+    """How many incidents and alerts name this service: history that forbids deleting it."""
+    incidents = session.execute(
+        select(func.count()).select_from(Incident).where(Incident.service_id == service_id)
+    ).scalar_one()
+    alerts = session.execute(select(func.count()).select_from(Alert).where(Alert.service_id == service_id)).scalar_one()
+    return incidents, alerts
+
+
+def alert_count_of_integration(session: Session, integration_id: int) -> int:
+    return session.execute(
+        select(func.count()).select_from(Alert).where(Alert.integration_id == integration_id)
+    ).scalar_one()
 
 
 def open_incident_counts(session: Session) -> dict[int, int]:

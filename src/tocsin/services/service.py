@@ -98,15 +98,44 @@ def get_service(session: Session, ref: int | str) -> Service:
     return service
 
 
-def list_services(session: Session) -> list[Service]:
-    return repo.all_services(session)
+def list_services(session: Session, *, include_archived: bool = False) -> list[Service]:
+    return repo.all_services(session, include_archived=include_archived)
+
+
+def _numbers(numbers: list[int]) -> str:
+    return ", ".join(f"#{n}" for n in numbers)
+
+
+def archive_service(session: Session, service: Service, *, now: datetime) -> Service:
+    """Retire a service: its integrations stop taking events; its incidents and alerts stay readable.
+
+    Refused while an incident of it is open, so that nobody's response loses the service under it (ADR 0012).
+    """
+    open_numbers = repo.incident_numbers(session, service.id, open_only=True)
+    if open_numbers:
+        raise Conflict(
+            f"service {service.name!r} has open incidents ({_numbers(open_numbers)}); resolve them before archiving"
+        )
+    if service.archived_at is None:
+        service.archived_at = now
+    session.flush()
+    return service
+
+
+def unarchive_service(session: Session, service: Service) -> Service:
+    service.archived_at = None
+    session.flush()
+    return service
 
 
 def delete_service(session: Session, service: Service) -> None:
-    # Deleting a service cascades to its incidents: refuse while any is still open, so none vanishes mid-response.
-    open_count = repo.open_incident_counts(session).get(service.id, 0)
-    if open_count:
-        raise Conflict(f"service {service.name!r} has {open_count} open incident(s); resolve them first")
+    """Only a service nothing refers to is deleted; one with history is archived instead."""
+    incidents, alerts = repo.history_counts(session, service.id)
+    if incidents or alerts:
+        raise Conflict(
+            f"service {service.name!r} has {incidents} incident(s) and {alerts} alert(s) in its history; "
+            "archive it instead of deleting it"
+        )
     session.delete(service)
     session.flush()
 
@@ -174,11 +203,32 @@ def get_integration(session: Session, integration_id: int) -> Integration:
     return integration
 
 
-def list_integrations(session: Session, service_id: int | None = None) -> list[Integration]:
-    return repo.integrations_of(session, service_id)
+def list_integrations(
+    session: Session, service_id: int | None = None, *, include_archived: bool = False
+) -> list[Integration]:
+    return repo.integrations_of(session, service_id, include_archived=include_archived)
+
+
+def archive_integration(session: Session, integration: Integration, *, now: datetime) -> Integration:
+    """Its key answers as unknown from now on; the alerts it brought in stay."""
+    if integration.archived_at is None:
+        integration.archived_at = now
+    session.flush()
+    return integration
+
+
+def unarchive_integration(session: Session, integration: Integration) -> Integration:
+    integration.archived_at = None
+    session.flush()
+    return integration
 
 
 def delete_integration(session: Session, integration: Integration) -> None:
+    alerts = repo.alert_count_of_integration(session, integration.id)
+    if alerts:
+        raise Conflict(
+            f"integration {integration.name!r} brought in {alerts} alert(s); archive it instead of deleting it"
+        )
     session.delete(integration)
     session.flush()
 
@@ -203,11 +253,11 @@ def names_of(session: Session, ids: list[int]) -> dict[int, str]:
 
 
 def signing_secret_of(session: Session, key: str) -> str | None:
-    integration = repo.integration_by_key(session, key)
+    integration = repo.live_integration_by_key(session, key)
     return integration.signing_secret if integration is not None else None
 
 
 def integration_type_of(session: Session, key: str) -> str | None:
-    """The type of the integration with this key, None when there is none."""
-    integration = repo.integration_by_key(session, key)
+    """The type of the integration with this key, None when there is none or it is archived."""
+    integration = repo.live_integration_by_key(session, key)
     return integration.type if integration is not None else None

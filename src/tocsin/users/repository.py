@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
@@ -17,8 +17,18 @@ def by_email(session: Session, email: str) -> User | None:
     return session.execute(select(User).where(User.email == email.lower())).scalar_one_or_none()
 
 
-def all_users(session: Session) -> list[User]:
-    return list(session.execute(select(User).order_by(User.email)).scalars())
+def all_users(session: Session, *, include_deactivated: bool = True) -> list[User]:
+    stmt = select(User).order_by(User.email)
+    if not include_deactivated:
+        stmt = stmt.where(User.deactivated_at.is_(None))
+    return list(session.execute(stmt).scalars())
+
+
+def active_admin_ids(session: Session) -> set[int]:
+    """Locked on PostgreSQL: two transactions demoting the last two admins at once are taken in turn, and the
+    second sees the first's change (SQLite writers are serialised already)."""
+    stmt = select(User.id).where(User.role == "admin", User.deactivated_at.is_(None)).with_for_update()
+    return set(session.execute(stmt).scalars())
 
 
 def token_by_hash(session: Session, token_hash: str) -> tuple[ApiToken, User] | None:
@@ -59,6 +69,31 @@ def by_feed_token(session: Session, token: str) -> User | None:
 
 def by_slack_user_id(session: Session, slack_user_id: str) -> User | None:
     return session.execute(select(User).where(User.slack_user_id == slack_user_id)).scalars().first()
+
+
+_DEACTIVATED_IDS = select(_USERS.c.id).where(_USERS.c.deactivated_at.is_not(None))
+
+
+def deactivated_ids(session: Session) -> set[int]:
+    return {row[0] for row in session.execute(_DEACTIVATED_IDS)}
+
+
+_NAMED_OR_DEACTIVATED = select(_USERS.c.id, _USERS.c.deactivated_at).where(
+    or_(_USERS.c.id.in_(bindparam("ids", expanding=True)), _USERS.c.deactivated_at.is_not(None))
+)
+
+
+def activity(session: Session, ids: Iterable[int]) -> tuple[set[int], set[int]]:
+    """In one statement: those of ``ids`` that exist and are active, and every deactivated user."""
+    wanted = set(ids)
+    active: set[int] = set()
+    deactivated: set[int] = set()
+    for user_id, deactivated_at in session.execute(_NAMED_OR_DEACTIVATED, {"ids": list(wanted)}):
+        if deactivated_at is not None:
+            deactivated.add(user_id)
+        elif user_id in wanted:
+            active.add(user_id)
+    return active, deactivated
 
 
 def active_ids(session: Session, ids: Iterable[int]) -> set[int]:

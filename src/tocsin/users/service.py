@@ -77,17 +77,41 @@ def update_user(
     if role is not None:
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+        if role != "admin":
+            ensure_admin_remains(session, user, "demote")
         user.role = role
     if timezone is not None:
         user.timezone = validate_timezone(timezone)
     return user
 
 
+def ensure_admin_remains(session: Session, user: User, action: str) -> None:
+    """Every path that demotes, deactivates or deletes a user comes through here: the last active admin stays."""
+    if user.role != "admin" or user.deactivated_at is not None:
+        return
+    if repo.active_admin_ids(session) <= {user.id}:
+        raise Conflict(f"cannot {action} {user.email}: this is the last active admin; make someone else admin first")
+
+
+def deactivate_user(session: Session, user: User, *, now: datetime) -> User:
+    """From now on the user cannot sign in, their tokens and sessions are refused, and nobody pages them."""
+    ensure_admin_remains(session, user, "deactivate")
+    if user.deactivated_at is None:
+        user.deactivated_at = now
+    session.flush()
+    return user
+
+
+def reactivate_user(session: Session, user: User) -> User:
+    user.deactivated_at = None
+    session.flush()
+    return user
+
+
 def check_role_change(session: Session, user: User, role: str | None) -> None:
-    """Refuse to take the admin role from the last admin: nobody could then administer the instance."""
-    demoted = role is not None and role != user.role and user.role == "admin"
-    if demoted and sum(u.role == "admin" for u in repo.all_users(session)) == 1:
-        raise Conflict("this is the last admin; make someone else admin first")
+    """Checked before a form or request is applied, so the refusal comes before any other change."""
+    if role is not None and role != user.role and role != "admin":
+        ensure_admin_remains(session, user, "demote")
 
 
 def get_user(session: Session, ref: int | str) -> User:
@@ -99,8 +123,8 @@ def get_user(session: Session, ref: int | str) -> User:
     return user
 
 
-def list_users(session: Session) -> list[User]:
-    return repo.all_users(session)
+def list_users(session: Session, *, include_deactivated: bool = True) -> list[User]:
+    return repo.all_users(session, include_deactivated=include_deactivated)
 
 
 def create_token(session: Session, user: User, *, name: str, now: datetime) -> tuple[ApiToken, str]:

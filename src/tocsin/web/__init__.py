@@ -15,6 +15,7 @@ STATIC = Path(__file__).parent / "static"
 def install(app: FastAPI, runtime: Runtime) -> None:
     from tocsin.web import (
         ack_pages,
+        admin_pages,
         audit_pages,
         auth,
         auth_pages,
@@ -52,6 +53,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         audit_pages,
         outbox_pages,
         page_feed,
+        admin_pages,
         live,
         ack_pages,
     ):

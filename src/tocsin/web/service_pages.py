@@ -80,6 +80,7 @@ def service_page(service_id: int, request: Request) -> Response:
         team=team,
         open_count=open_count,
         notice=request.query_params.get("notice", "")[:200],
+        error=request.query_params.get("error", "")[:300],
     )
 
 

@@ -1,0 +1,91 @@
+"""Editing and removing contact methods and notification rules.
+
+A contact method that was paged is part of the paging history (its notifications name it): it is disabled
+rather than deleted, so that the record of who was told what, and how, stays whole (ADR 0012).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from tocsin.admin import repository as repo
+from tocsin.core.errors import Conflict, InvalidInput, NotFound
+from tocsin.notify import service as notify
+from tocsin.notify.models import ContactMethod, NotificationRule
+
+
+def get_contact_method(session: Session, cm_id: int) -> ContactMethod:
+    cm = repo.contact_method(session, cm_id)
+    if cm is None:
+        raise NotFound(f"contact method {cm_id} not found")
+    return cm
+
+
+def update_contact_method(
+    session: Session,
+    cm: ContactMethod,
+    *,
+    name: str | None = None,
+    address: str | None = None,
+    disabled: bool | None = None,
+) -> ContactMethod:
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("a contact method needs a name")
+        cm.name = name.strip()
+    if address is not None:
+        notify.update_contact_method(session, cm, address=address)
+    if disabled is not None:
+        cm.disabled = disabled
+    session.flush()
+    return cm
+
+
+def delete_contact_method(session: Session, cm: ContactMethod) -> None:
+    sent = repo.notification_count_of_contact_method(session, cm.id)
+    if sent:
+        raise Conflict(
+            f"contact method {cm.name!r} was paged {sent} time(s); disable it instead of deleting it "
+            '(PATCH {"disabled": true})'
+        )
+    for rule in repo.rules_of_contact_method(session, cm.id):
+        session.delete(rule)
+    session.delete(cm)
+    session.flush()
+
+
+def get_rule(session: Session, rule_id: int) -> NotificationRule:
+    rule = repo.notification_rule(session, rule_id)
+    if rule is None:
+        raise NotFound(f"notification rule {rule_id} not found")
+    return rule
+
+
+def update_rule(
+    session: Session,
+    rule: NotificationRule,
+    *,
+    urgency: str | None = None,
+    contact_method_id: int | None = None,
+    delay_seconds: int | None = None,
+) -> NotificationRule:
+    if urgency is not None:
+        if urgency not in ("high", "low"):
+            raise InvalidInput("urgency must be high or low")
+        rule.urgency = urgency
+    if contact_method_id is not None:
+        cm = repo.contact_method(session, contact_method_id)
+        if cm is None or cm.user_id != rule.user_id:
+            raise InvalidInput(f"contact method {contact_method_id} does not belong to user {rule.user_id}")
+        rule.contact_method_id = cm.id
+    if delay_seconds is not None:
+        if delay_seconds < 0:
+            raise InvalidInput("delay must not be negative")
+        rule.delay_seconds = delay_seconds
+    session.flush()
+    return rule
+
+
+def delete_rule(session: Session, rule: NotificationRule) -> None:
+    session.delete(rule)
+    session.flush()
