@@ -116,7 +116,7 @@ def test_the_last_admin_cannot_be_demoted_from_the_console(console: Console) -> 
         },
     )
     assert r.status_code == 409
-    assert "this is the last admin" in r.text
+    assert "this is the last active admin" in r.text
     with console.db.reader() as s:
         assert users.get_user(s, alice).role == "admin"
 
