@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tocsin.api import contact_verification, incidents, noise, people, rules, services, silences
+from tocsin.api import contact_verification, incidents, noise, people, rules, services, silences, webhooks
 
 api_router = APIRouter()
 api_router.include_router(incidents.router)
@@ -12,3 +12,4 @@ api_router.include_router(contact_verification.router)
 api_router.include_router(rules.router)
 api_router.include_router(silences.router)
 api_router.include_router(noise.router)
+api_router.include_router(webhooks.router)

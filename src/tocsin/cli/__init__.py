@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Imported for their side effect: each registers its commands on the shared app.
-from tocsin.cli import config_cmds, incidents, oncall, people, routing, server  # noqa: F401
+from tocsin.cli import config_cmds, incidents, oncall, people, routing, server, webhooks  # noqa: F401
 from tocsin.cli._app import app
 
 
