@@ -14,9 +14,11 @@ from tests.factories import make_service, make_user
 from tocsin.alerts.schemas import NormalizedEvent, Submission
 from tocsin.alerts.service import ingest_batch
 from tocsin.core.clock import FakeClock
+from tocsin.db import deferred
 from tocsin.db.session import Database
 from tocsin.engine.modules.delivery_retention import DeliveryRetentionModule
 from tocsin.engine.modules.events import EventDeliveryModule
+from tocsin.events import repository as events_repo
 from tocsin.events import service as events
 from tocsin.events.models import EventConsumer, IncidentEvent
 from tocsin.events.registry import Consumer, ConsumerRegistry, Event
@@ -85,18 +87,24 @@ def test_every_change_writes_one_event_of_the_timeline_kind_with_the_changed_fie
 def test_a_change_rolled_back_leaves_no_event(db: Database, clock: FakeClock) -> None:
     (incident_id,) = _open(db, clock, "a")
     before = len(_events(db))
-    written: list[int] = []
+    added: list[int] = []
 
     def change_that_fails() -> None:
         with db.unit_of_work() as s:
             incidents.acknowledge(s, incident_id, actor=Actor(label="x", source="api"), now=clock.now())
-            written.append(len(s.execute(select(IncidentEvent)).scalars().all()))
-            raise RuntimeError("the change fails after its event was written")
+            added.append(len(events_repo.pending(s)))
+            raise RuntimeError("the change fails after its event was added")
 
     with pytest.raises(RuntimeError):
         change_that_fails()
-    assert written == [before + 1]
+    assert added == [1]
     assert len(_events(db)) == before
+    with db.reader() as s:
+        assert [t.kind for t in incidents.timeline(s, incident_id)] == ["triggered"]
+    # The same change, committed, writes its event; the rolled-back one left nothing behind in the session.
+    with db.unit_of_work() as s:
+        incidents.acknowledge(s, incident_id, actor=Actor(label="x", source="api"), now=clock.now())
+    assert [e.type for e in _events(db)][before:] == ["incident.acknowledged"]
 
 
 def test_the_ingest_path_writes_the_events_of_a_batch(db: Database, clock: FakeClock) -> None:
@@ -200,7 +208,8 @@ def test_an_event_committed_after_a_later_one_is_still_delivered(db: Database, c
     actor = Actor(label="x", source="api")
     with db.unit_of_work() as slow:
         incidents.acknowledge(slow, first, actor=actor, now=clock.now())
-        slow.flush()
+        # Take the event's id now, as a transaction whose commit is slow to come after its rows were written.
+        deferred.write_now(slow)
         with db.unit_of_work() as fast:
             incidents.acknowledge(fast, second, actor=actor, now=clock.now())
         while module.run_once(clock.now()):

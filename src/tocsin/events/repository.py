@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, true, update
 from sqlalchemy.orm import Session
 
+from tocsin.db import deferred
 from tocsin.db.claims import Claim, DueRows
 from tocsin.db.session import EVENT_WORK, note_new_work
 from tocsin.db.tables import table_of
@@ -42,10 +43,16 @@ CONSUMER_CLAIMS = DueRows(_CONSUMERS, due_column=_CONSUMERS.c.due_at, ready=true
 
 
 def add(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Append events (one executemany, in the caller's transaction) and wake the engines that deliver them."""
+    """Append events in the caller's transaction (written when it commits, all in one executemany) and wake the
+    engines that deliver them."""
     if rows:
-        session.execute(_INSERT_EVENTS, list(rows))
+        deferred.defer(session, _INSERT_EVENTS, rows)
         note_new_work(session, EVENT_WORK)
+
+
+def pending(session: Session) -> list[dict[str, Any]]:
+    """The events this transaction has added so far (they are written when it commits)."""
+    return deferred.pending(session, _INSERT_EVENTS)
 
 
 def sequence(session: Session, *, limit: int) -> int:
