@@ -48,6 +48,8 @@ from tocsin.webhooks import fanout as webhook_fanout
 from tocsin.webhooks import sending as webhook_sending
 
 LINK_LIFETIME = timedelta(hours=24)
+# The least time between two passes of the event delivery module (see engine/modules/events.py).
+EVENT_PASS_GAP = timedelta(seconds=0.25)
 log = logging.getLogger(__name__)
 
 
@@ -164,7 +166,7 @@ class Runtime:
                 self.db, consumers=self.consumers, events_keep=timedelta(days=self.settings.events_keep_days)
             ),
             SilenceReminderModule(self.db),
-            EventDeliveryModule(self.db, self.consumers, owner=owner, lease=lease),
+            EventDeliveryModule(self.db, self.consumers, owner=owner, lease=lease, gap=EVENT_PASS_GAP),
         ]
         poster = self.providers.get("webhook")
         if isinstance(poster, WebhookProvider):
