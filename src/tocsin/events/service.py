@@ -113,7 +113,8 @@ def deliver(session: Session, claim: Claim, registry: ConsumerRegistry, *, now: 
         return 0
     consumer = registry.get(row.name)
     if consumer is None:
-        # A consumer this version no longer has: it stops being claimed (and holds retention back until deleted).
+        # A consumer this version no longer has: its cursor stops being claimed (retention only counts the
+        # registered consumers).
         row.due_at = None
         return 0
     # Read first: every event up to it is committed and visible to the next statement (the sequencer writes it in
