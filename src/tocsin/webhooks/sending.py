@@ -38,11 +38,15 @@ def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limi
     return repo.claim(session, now=now, owner=owner, limit=limit, lease_until=now + lease)
 
 
-def prepare(session: Session, c: Claim, *, now: datetime) -> Prepared | None:
-    """What to send for a claim, or None when it is no longer ours or its subscription no longer takes it."""
+def prepare(session: Session, c: Claim, *, now: datetime, lease: timedelta) -> Prepared | None:
+    """What to send for a claim, or None when it is no longer ours or its subscription no longer takes it.
+
+    The lease starts again here: a batch's sends go one after another, and the last of them must not find its
+    lease spent by the slow receivers before it."""
     delivery = repo.lock_claimed(session, c)
     if delivery is None or delivery.status != "pending":
         return None
+    delivery.lease_until = now + lease
     subscription = repo.get_subscription(session, delivery.subscription_id)
     if subscription is None or not subscription.enabled:
         delivery.status = "dropped"

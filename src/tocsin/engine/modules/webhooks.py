@@ -39,7 +39,7 @@ class WebhookModule:
             claims = sending.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
         for claim in claims:
             with self.db.unit_of_work() as session:
-                prepared = sending.prepare(session, claim, now=self.clock.now())
+                prepared = sending.prepare(session, claim, now=self.clock.now(), lease=self.lease)
             if prepared is None:
                 continue
             answer = self.poster.post_signed(prepared.url, prepared.message_id, prepared.secret, prepared.body.encode())
