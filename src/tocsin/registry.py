@@ -8,6 +8,7 @@ from tocsin.auth import models as auth_models
 from tocsin.db import work_signal as work_signal_models
 from tocsin.db.base import Base
 from tocsin.escalation import models as escalation_models
+from tocsin.events import models as events_models
 from tocsin.heartbeats import models as heartbeats_models
 from tocsin.incidents import models as incidents_models
 from tocsin.mailbox import models as mailbox_models
@@ -16,6 +17,7 @@ from tocsin.oncall import models as oncall_models
 from tocsin.services import models as services_models
 from tocsin.teams import models as teams_models
 from tocsin.users import models as users_models
+from tocsin.webhooks import models as webhooks_models
 
 metadata = Base.metadata
 # Whatever loads every model also records changes of the audited ones (tests, migrations, tools).
@@ -26,6 +28,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "escalation_models",
+    "events_models",
     "heartbeats_models",
     "incidents_models",
     "mailbox_models",
@@ -36,5 +39,6 @@ __all__ = [
     "services_models",
     "teams_models",
     "users_models",
+    "webhooks_models",
     "work_signal_models",
 ]

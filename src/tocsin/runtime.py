@@ -25,23 +25,32 @@ from tocsin.engine.modules.ack_timeout import AckTimeoutModule
 from tocsin.engine.modules.auditor import AuditorModule
 from tocsin.engine.modules.delivery_retention import DeliveryRetentionModule
 from tocsin.engine.modules.escalation import EscalationModule
+from tocsin.engine.modules.events import EventDeliveryModule
 from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.heartbeat import HeartbeatModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.modules.silences import SilenceReminderModule
+from tocsin.engine.modules.webhooks import WebhookModule
 from tocsin.engine.runner import Runner
 from tocsin.engine.sqlite_signal import SqliteWorkWatcher
 from tocsin.engine.wake import Wakeup
 from tocsin.escalation import service as escalation
+from tocsin.events import service as events
+from tocsin.events.registry import ConsumerRegistry
 from tocsin.incidents import service as incidents
 from tocsin.notify import service as notify
 from tocsin.notify.providers.base import ProviderRegistry
+from tocsin.notify.providers.webhook import WebhookProvider
 from tocsin.notify.setup import providers_from_settings
 from tocsin.notify.throttle import Throttle
 from tocsin.ops.metrics import Metrics
 from tocsin.settings import Settings
+from tocsin.webhooks import fanout as webhook_fanout
+from tocsin.webhooks import sending as webhook_sending
 
 LINK_LIFETIME = timedelta(hours=24)
+# The least time between two passes of the event delivery module (see engine/modules/events.py).
+EVENT_PASS_GAP = timedelta(seconds=0.25)
 log = logging.getLogger(__name__)
 
 
@@ -54,6 +63,8 @@ class Runtime:
     metrics: Metrics = field(repr=False)
     wakeup: Wakeup = field(default_factory=Wakeup)
     providers: ProviderRegistry = field(default_factory=ProviderRegistry)
+    # Who receives incident events (ADR 0009): later packages register here the same way.
+    consumers: ConsumerRegistry = field(default_factory=lambda: ConsumerRegistry([webhook_fanout.consumer()]))
     engine: Runner | None = None
     _link_secret: bytes | None = None
     _listener: PgListener | SqliteWorkWatcher | None = None
@@ -153,9 +164,15 @@ class Runtime:
             ),
             AuditorModule(self.db, every=min(timedelta(seconds=10), lease)),
             HandoffModule(self.db),
-            DeliveryRetentionModule(self.db),
+            DeliveryRetentionModule(
+                self.db, consumers=self.consumers, events_keep=timedelta(days=self.settings.events_keep_days)
+            ),
             SilenceReminderModule(self.db),
+            EventDeliveryModule(self.db, self.consumers, owner=owner, lease=lease, gap=EVENT_PASS_GAP),
         ]
+        poster = self.providers.get("webhook")
+        if isinstance(poster, WebhookProvider):
+            modules.append(WebhookModule(self.db, poster, self.clock, owner=owner, lease=lease))
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         engine = self.engine
 
@@ -205,7 +222,12 @@ class Runtime:
         """Take back what this worker's previous life (same name) left claimed or in flight when it died."""
         with self.db.unit_of_work() as session:
             now = self.clock.now()
-            return escalation.recover_worker(session, owner) + notify.recover_worker(session, owner, now=now)
+            return (
+                escalation.recover_worker(session, owner)
+                + notify.recover_worker(session, owner, now=now)
+                + events.recover_worker(session, owner)
+                + webhook_sending.recover_worker(session, owner)
+            )
 
     def start(self, *, worker: bool | None = None) -> None:
         self.preload_link_secret()

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # method). A worker killed mid-batch leaves the sends it had in flight ambiguous, each resent at most once
     # (webhook, email) or never.
     notify_senders: int = Field(default=32, ge=1, le=128)
+    # Incident events are deleted after this many days, once every consumer has passed them; settled webhook
+    # deliveries and their log are kept as long.
+    events_keep_days: int = Field(default=30, ge=1, le=3650)
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "tocsin@localhost"

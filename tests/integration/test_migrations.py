@@ -155,3 +155,18 @@ def test_the_archiving_migration_keeps_history_and_stops_cascades(fresh_url: str
     migrate.downgrade(fresh_url, "0005")
     assert _foreign_key(fresh_url, "incidents", "service_id")["options"].get("ondelete") == "CASCADE"
     assert "archived_at" not in {c[0] for c in schema_of(fresh_url)["services"]["columns"]}  # type: ignore[index]
+
+
+def test_the_events_migration_adds_the_sequencer_row_and_the_signals_of_its_kinds_of_work(fresh_url: str) -> None:
+    migrate.upgrade(fresh_url, "0006")
+    engine = create_engine(fresh_url)
+    try:
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(text("SELECT id, last_seq FROM event_sequencer"))] == [(1, 0)]
+            rows = conn.execute(text("SELECT id FROM work_signal ORDER BY id")).scalars().all()
+            assert rows == [1, 2, 3, 4, 5]
+    finally:
+        engine.dispose()
+    migrate.downgrade(fresh_url, "0005")
+    assert "incident_events" not in schema_of(fresh_url)
+    assert "webhook_subscriptions" not in schema_of(fresh_url)

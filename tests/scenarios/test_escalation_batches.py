@@ -369,8 +369,9 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(db: Database, clock
     two = _statements_to_fire(w, 2)
     eight = _statements_to_fire(w, 8)
     assert two == eight
-    # Incidents, escalations, users, schedules, layers, overrides, team members, names, rules, the three writes.
-    assert eight <= 13
+    # Incidents, escalations, users, schedules, layers, overrides, team members, names, rules, the three writes,
+    # and the incident events of the batch (one executemany; on PostgreSQL with the NOTIFY that wakes their lane).
+    assert eight <= (14 if db.is_sqlite else 15)
 
 
 def test_on_call_for_many_schedules_matches_each_alone(db: Database, clock: FakeClock) -> None:

@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tocsin.api import admin, audit, contact_verification, incidents, noise, people, rules, services, silences
+from tocsin.api import (
+    admin,
+    audit,
+    contact_verification,
+    incidents,
+    noise,
+    people,
+    rules,
+    services,
+    silences,
+    webhooks,
+)
 
 api_router = APIRouter()
 api_router.include_router(incidents.router)
@@ -14,3 +25,4 @@ api_router.include_router(silences.router)
 api_router.include_router(noise.router)
 api_router.include_router(audit.router)
 api_router.include_router(admin.router)
+api_router.include_router(webhooks.router)

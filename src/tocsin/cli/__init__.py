@@ -14,6 +14,7 @@ from tocsin.cli import (  # noqa: F401
     routing,
     server,
     teams,
+    webhooks,
 )
 from tocsin.cli._app import app
 

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tocsin.db.work_signal import BUMP_SQL, SIGNAL_IDS
 from tocsin.db.work_signal import ESCALATION_WORK as ESCALATION_WORK  # the kinds of work, beside note_new_work
+from tocsin.db.work_signal import EVENT_WORK as EVENT_WORK
 from tocsin.db.work_signal import NOTIFICATION_WORK as NOTIFICATION_WORK
+from tocsin.db.work_signal import WEBHOOK_WORK as WEBHOOK_WORK
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,8 @@ from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
+from tocsin.events import service as events
+from tocsin.incidents import lifecycle
 from tocsin.incidents.models import Counter, Incident, TimelineEntry
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services.models import Service
@@ -105,12 +107,26 @@ def get_by_number(session: Session, number: int) -> Incident | None:
 
 
 _ADD_TIMELINE = insert(table_of(TimelineEntry))
+# The status an incident is in after a timeline entry of this kind (the events say {"status": [old, new]}).
+_STATUS_AFTER = {kind: target for (_current, target), kind in lifecycle.ALLOWED.items()}
 
 
 def add_timeline(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Append timeline entries and their incident events, in the caller's transaction: every writer of the
+    timeline comes through here, so no change goes without its event."""
     if rows:
         # The table, not the mapped class: a plain executemany, without the ORM's per-row bulk bookkeeping.
         session.execute(_ADD_TIMELINE, list(rows))
+        events.record(session, rows, status_after=_STATUS_AFTER)
+
+
+def add_timeline_entry(session: Session, row: dict[str, Any]) -> TimelineEntry:
+    """One entry as a mapped object (its id is wanted back), with its event."""
+    entry = TimelineEntry(**row)
+    session.add(entry)
+    session.flush()
+    events.record(session, [row], status_after=_STATUS_AFTER)
+    return entry
 
 
 def timeline(session: Session, incident_id: int, *, after_id: int = 0) -> list[TimelineEntry]:

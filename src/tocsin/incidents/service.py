@@ -170,10 +170,7 @@ def add_note(session: Session, incident_id: int, text: str, *, actor: Actor, now
         raise InvalidInput("a note is limited to 20,000 characters")
     incident = _locked(session, incident_id)
     incident.updated_at = now
-    entry = TimelineEntry(**timeline_row(incident.id, "note", actor, now, body))
-    session.add(entry)
-    session.flush()
-    return entry
+    return repo.add_timeline_entry(session, timeline_row(incident.id, "note", actor, now, body))
 
 
 def reassign(

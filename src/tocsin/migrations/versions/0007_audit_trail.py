@@ -13,7 +13,7 @@ from alembic import op
 import tocsin.db.base
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -34,7 +34,7 @@ class OutboundMessage:
     notification_id: int
     # Stable across retries of the same notification (Standard Webhooks' webhook-id, email Message-ID seed).
     message_id: str
-    kind: Literal["page", "test", "handoff", "bundle", "status", "verify"]
+    kind: Literal["page", "test", "handoff", "bundle", "status", "verify", "notice"]
     contact_type: str
     address: str
     user_name: str

@@ -28,7 +28,7 @@ import ssl
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,9 +48,18 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 _USER_AGENT = "Tocsin-Webhooks/1"
 # Keep at most this much of a response body; a longer body is not read further and its connection is dropped.
 MAX_BODY = 64 * 1024
+# How much of a response body a delivery log keeps.
+EXCERPT = 2048
 POOLS = 64
 POOL_SIZE = 8
 PoolKey = tuple[str, str, int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookAnswer:
+    result: SendResult
+    # The start of the response body, for delivery logs.
+    response_excerpt: str = ""
 
 
 def decode_secret(secret: str) -> bytes:
@@ -263,51 +272,57 @@ class WebhookProvider:
         self._pools.close()
 
     def send(self, message: OutboundMessage) -> SendResult:
-        try:
-            url = httpx.URL(message.address)
-        except (httpx.InvalidURL, ValueError):
-            return SendResult("failed", error="not a valid URL")
         now = self._clock.now()
         body = json.dumps(build_payload(message, now), separators=(",", ":"), ensure_ascii=False).encode()
-        stamp = int(now.timestamp())
+        return self.post_signed(message.address, message.message_id, message.secret, body).result
+
+    def post_signed(self, address: str, msg_id: str, secrets: str | None, body: bytes) -> WebhookAnswer:
+        """POST ``body`` to ``address``, signed with ``secrets`` (unsigned when None) under ``msg_id``, through
+        the SSRF guard: every channel that sends Standard Webhooks (pages, event subscriptions) comes here."""
+        try:
+            url = httpx.URL(address)
+        except (httpx.InvalidURL, ValueError):
+            return WebhookAnswer(SendResult("failed", error="not a valid URL"))
+        stamp = int(self._clock.now().timestamp())
         headers = {
             "content-type": "application/json",
             "user-agent": _USER_AGENT,
             "accept": "*/*",
-            "webhook-id": message.message_id,
+            "webhook-id": msg_id,
             "webhook-timestamp": str(stamp),
         }
-        if message.secret:
+        if secrets:
             try:
-                signature = signature_header(message.secret, message.message_id, stamp, body)
+                signature = signature_header(secrets, msg_id, stamp, body)
             except ValueError as exc:
-                return SendResult("failed", error=f"bad signing secret: {exc}")
+                return WebhookAnswer(SendResult("failed", error=f"bad signing secret: {exc}"))
             headers["webhook-signature"] = signature
 
         for _hop in range(MAX_REDIRECTS + 1):
             try:
                 resolved = self._guard.resolve(url)
             except Forbidden as exc:
-                return SendResult("failed", error=exc.detail)
+                return WebhookAnswer(SendResult("failed", error=exc.detail))
             except Unavailable as exc:
-                return SendResult("retry", error=exc.detail)
+                return WebhookAnswer(SendResult("retry", error=exc.detail))
             try:
                 status, response_headers, content = self._post(resolved, headers, body)
             except NewConnectionError as exc:
-                return SendResult("retry", error=f"{type(exc).__name__}: {exc}")
+                return WebhookAnswer(SendResult("retry", error=f"{type(exc).__name__}: {exc}"))
             except Urllib3Timeout as exc:
-                return SendResult("retry", error=f"timed out: {type(exc).__name__}")
+                return WebhookAnswer(SendResult("retry", error=f"timed out: {type(exc).__name__}"))
             except (HTTPError, OSError) as exc:
-                return SendResult("retry", error=f"{type(exc).__name__}: {exc}")
+                return WebhookAnswer(SendResult("retry", error=f"{type(exc).__name__}: {exc}"))
             location = response_headers.get("location")
             if status in _REDIRECTS and location is not None:
                 try:
                     url = resolved.url.join(location)
                 except (httpx.InvalidURL, ValueError):
-                    return SendResult("failed", status_code=status, error="bad redirect")
+                    return WebhookAnswer(SendResult("failed", status_code=status, error="bad redirect"))
                 continue
-            return classify(status, response_headers, content)
-        return SendResult("failed", error=f"more than {MAX_REDIRECTS} redirects")
+            excerpt = _text(response_headers, content[:EXCERPT]) if content else ""
+            return WebhookAnswer(classify(status, response_headers, content), excerpt)
+        return WebhookAnswer(SendResult("failed", error=f"more than {MAX_REDIRECTS} redirects"))
 
     def _post(
         self, resolved: Resolved, headers: dict[str, str], body: bytes
