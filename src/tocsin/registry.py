@@ -1,5 +1,7 @@
-"""Imports every model module so that ``Base.metadata`` is complete (Alembic, tests)."""
+"""Completes the application for every process and the tests: imports every model module, so that
+``Base.metadata`` is complete (Alembic, tests), and installs the domains' hooks (``tocsin.wiring``, ADR 0010)."""
 
+from tocsin import wiring
 from tocsin.alerts import models as alerts_models
 from tocsin.alerts import noise_models
 from tocsin.audit import models as audit_models
@@ -16,6 +18,7 @@ from tocsin.teams import models as teams_models
 from tocsin.users import models as users_models
 
 metadata = Base.metadata
+wiring.install()
 
 __all__ = [
     "alerts_models",

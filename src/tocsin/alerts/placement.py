@@ -18,7 +18,7 @@ from tocsin.alerts.rules.similarity import tokens
 from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.schemas import Actor
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.services.repository import ServiceFacts
 
 
@@ -117,7 +117,7 @@ def join_group(
             [
                 timeline_row(
                     incident.id,
-                    "alert_grouped",
+                    TimelineKind.ALERT_GROUPED,
                     Actor(label="grouping", source="integration"),
                     now,
                     f"Alert grouped by {why}: {alert.summary}",

@@ -31,7 +31,7 @@ from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.priority import default_priority, incident_severity, urgency_for
 from tocsin.incidents.schemas import Actor, NewIncident
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.services import repository as service_repo
 from tocsin.services.repository import IntegrationFacts, ServiceFacts
 
@@ -363,17 +363,19 @@ def _open_incidents_for(session: Session, pending: list[Pending], now: datetime,
             alert.incident_id = incident.id
         if p.members:
             extra.append(
-                timeline_row(incident.id, "alert_grouped", actor, now, f"{len(p.members)} more alert(s) grouped")
+                timeline_row(
+                    incident.id, TimelineKind.ALERT_GROUPED, actor, now, f"{len(p.members)} more alert(s) grouped"
+                )
             )
         if major:
-            extra.append(timeline_row(incident.id, "major", actor, now, "Marked as a major incident"))
+            extra.append(timeline_row(incident.id, TimelineKind.MAJOR, actor, now, "Marked as a major incident"))
         if p.flapping:
             escalation.stop(session, incident.id, now=now)
             assert rules.flapping is not None
             extra.append(
                 timeline_row(
                     incident.id,
-                    "flapping",
+                    TimelineKind.FLAPPING,
                     actor,
                     now,
                     f"Alert is flapping (more than {rules.flapping.max_changes} state changes within "
@@ -412,6 +414,10 @@ def _store_new_alerts(session: Session, new_alerts: list[Alert]) -> None:
 
 def alerts_of_incident(session: Session, incident_id: int) -> list[Alert]:
     return repo.alerts_of_incident(session, incident_id)
+
+
+def resolve_open_alerts_of(session: Session, incident_id: int, *, now: datetime) -> None:
+    repo.resolve_open_alerts_of(session, incident_id, now)
 
 
 def get_alert(session: Session, alert_id: int) -> Alert:

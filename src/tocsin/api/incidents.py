@@ -26,6 +26,7 @@ from tocsin.api.schemas import (
 from tocsin.core.clock import utc
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
+from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services import service as services
@@ -34,7 +35,6 @@ from tocsin.users import service as users
 router = APIRouter(prefix="/api/v1", tags=["incidents"], responses=PROBLEM_RESPONSES)
 
 # Filter values are checked, so that a misspelt one is a 422 rather than a silently empty list.
-StatusName = Literal["triggered", "acknowledged", "resolved"]
 UrgencyName = Literal["high", "low"]
 PriorityName = Literal["P1", "P2", "P3", "P4", "P5"]
 
@@ -49,7 +49,7 @@ def _render(session: Session, rows: list[Incident]) -> list[IncidentOut]:
 def list_incidents(
     runtime: RuntimeDep,
     principal: PrincipalDep,
-    status_: Annotated[list[StatusName] | None, Query(alias="status")] = None,
+    status_: Annotated[list[IncidentStatus] | None, Query(alias="status")] = None,
     service_id: Annotated[list[int] | None, Query()] = None,
     team_id: Annotated[list[int] | None, Query()] = None,
     urgency: Annotated[list[UrgencyName] | None, Query()] = None,

@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident, TimelineEntry
+from tocsin.incidents.timeline import TimelineKind
 
 
 class Ref(BaseModel):
@@ -20,7 +22,7 @@ class IncidentOut(BaseModel):
     number: int
     title: str
     description: str
-    status: str
+    status: IncidentStatus
     urgency: str
     severity: str
     priority: str
@@ -66,7 +68,7 @@ class TimelineEntryOut(BaseModel):
 
     id: int
     at: datetime
-    kind: str
+    kind: TimelineKind
     source: str
     actor: str
     actor_user_id: int | None

@@ -13,6 +13,7 @@ from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import Ref
 from tocsin.api.service_schemas import IntegrationIn, IntegrationOut, ServiceIn, ServiceOut, ServicePatch
 from tocsin.core.errors import InvalidInput
+from tocsin.incidents import service as incidents
 from tocsin.runtime import Runtime
 from tocsin.services import service as services
 from tocsin.services.models import Integration, Service
@@ -86,7 +87,7 @@ def _team_id(session: Session, ref: str | None) -> int | None:
 @router.get("/services", response_model=list[ServiceOut], summary="Services, with their open incident counts")
 def list_services(runtime: RuntimeDep, _: PrincipalDep) -> list[ServiceOut]:
     with runtime.db.reader() as session:
-        counts, names = services.open_incident_counts(session), _team_names(session)
+        counts, names = incidents.open_counts_by_service(session), _team_names(session)
         return [_service_out(s, counts, names) for s in services.list_services(session)]
 
 
@@ -111,7 +112,7 @@ def create_service(body: ServiceIn, runtime: RuntimeDep, _: AdminDep) -> Service
 def get_service(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> ServiceOut:
     with runtime.db.reader() as session:
         service = services.get_service(session, ref)
-        return _service_out(service, services.open_incident_counts(session), _team_names(session))
+        return _service_out(service, incidents.open_counts_by_service(session), _team_names(session))
 
 
 @router.patch("/services/{ref}", response_model=ServiceOut)
@@ -133,7 +134,7 @@ def patch_service(ref: str, body: ServicePatch, runtime: RuntimeDep, _: AdminDep
             changes["tier"] = body.tier
         services.update_service(session, service, **changes)
         session.flush()
-        return _service_out(service, services.open_incident_counts(session), _team_names(session))
+        return _service_out(service, incidents.open_counts_by_service(session), _team_names(session))
 
 
 @router.delete("/services/{ref}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a service and its history")

@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+import tocsin.registry  # noqa: F401  (the domains' hooks; ADR 0010)
 from tocsin.core.clock import SystemClock, utc
 from tocsin.core.errors import Forbidden, NotFound, TocsinError
 from tocsin.db.session import Database

@@ -22,9 +22,11 @@ from tocsin.escalation import repository as repo
 from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
 from tocsin.escalation.snapshot import PolicySnapshot, Step, Target
 from tocsin.incidents import repository as incident_repo
+from tocsin.incidents.hooks import StatusChange
+from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.notify import paging
 from tocsin.notify import service as notify
 from tocsin.oncall import repository as oncall_repo
@@ -191,7 +193,7 @@ def _apply(session: Session, fired: Sequence[_Fired], now: datetime) -> None:
                 timeline.append(
                     timeline_row(
                         incident.id,
-                        "escalation_empty",
+                        TimelineKind.ESCALATION_EMPTY,
                         ENGINE,
                         now,
                         f"Step {action.step_index + 1}: {action.reason}; moving on",
@@ -205,7 +207,7 @@ def _apply(session: Session, fired: Sequence[_Fired], now: datetime) -> None:
             timeline.append(
                 timeline_row(
                     incident.id,
-                    "escalated",
+                    TimelineKind.ESCALATED,
                     ENGINE,
                     now,
                     f"Step {action.step_index + 1}"
@@ -218,7 +220,9 @@ def _apply(session: Session, fired: Sequence[_Fired], now: datetime) -> None:
             )
             timeline.extend(next(fallbacks))
         if state.done and esc.status == "active":
-            timeline.append(timeline_row(incident.id, "escalation_done", ENGINE, now, "Escalation policy finished"))
+            timeline.append(
+                timeline_row(incident.id, TimelineKind.ESCALATION_DONE, ENGINE, now, "Escalation policy finished")
+            )
         esc.step_index = state.step_index
         esc.cycle = state.cycle
         esc.next_fire_at = state.next_fire_at
@@ -294,7 +298,9 @@ def fire_now(session: Session, incident: Incident, *, actor: Actor, now: datetim
     if esc.status != "active":
         esc.status = "active"
         esc.next_fire_at = now
-    incident_repo.add_timeline(session, [timeline_row(incident.id, "escalate_now", actor, now, "Escalated by hand")])
+    incident_repo.add_timeline(
+        session, [timeline_row(incident.id, TimelineKind.ESCALATE_NOW, actor, now, "Escalated by hand")]
+    )
     snapshot = PolicySnapshot.from_dict(esc.snapshot)
     try:
         state, actions = planner.escalate_now(snapshot, _state(esc), now, resolver(session))
@@ -372,6 +378,20 @@ def stop(session: Session, incident_id: int, *, now: datetime) -> None:
     notify.cancel_pending_pages(session, incident_id)
 
 
+def follow_status(session: Session, change: StatusChange) -> None:
+    """Paging follows the status (an incident hook): acknowledging or resolving stops it; re-triggering starts the
+    policy over, unless the incident is being escalated by hand (``fire_now`` pages its next step)."""
+    if change.target in (IncidentStatus.ACKNOWLEDGED, IncidentStatus.RESOLVED):
+        stop(session, change.incident.id, now=change.now)
+    elif not change.escalating_by_hand:
+        restart(session, change.incident, now=change.now)
+
+
+def arm_opened(session: Session, incidents: Sequence[incident_repo.OpenedIncident], now: datetime) -> None:
+    """Arm the escalations of incidents just opened (an incident hook, called once per batch)."""
+    arm(session, incidents, now=now)
+
+
 def recover_worker(session: Session, owner: str) -> int:
     """A worker restarting under the same name releases the timers its previous life had claimed, so that they
     fire now rather than when those leases would have run out."""
@@ -395,7 +415,7 @@ def rearm_lost(session: Session, *, now: datetime) -> int:
         [
             timeline_row(
                 i,
-                "escalation_rearmed",
+                TimelineKind.ESCALATION_REARMED,
                 Actor("auditor", "engine"),
                 now,
                 "Escalation timer was missing; re-armed",

@@ -11,6 +11,7 @@ from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
+from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Counter, Incident, TimelineEntry
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services.models import Service
@@ -150,9 +151,20 @@ def search(session: Session, flt: IncidentFilter, *, before_id: int | None, limi
 
 def count_open(session: Session) -> dict[str, int]:
     rows = session.execute(
-        select(Incident.status, func.count()).where(Incident.status != "resolved").group_by(Incident.status)
+        select(Incident.status, func.count())
+        .where(Incident.status != IncidentStatus.RESOLVED)
+        .group_by(Incident.status)
     ).all()
     return {status: n for status, n in rows}
+
+
+def open_counts_by_service(session: Session) -> dict[int, int]:
+    rows = session.execute(
+        select(Incident.service_id, func.count())
+        .where(Incident.status != IncidentStatus.RESOLVED)
+        .group_by(Incident.service_id)
+    ).all()
+    return {sid: n for sid, n in rows}
 
 
 def expired_acks(session: Session, now: datetime, limit: int) -> list[Incident]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as incident_repo
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.notify import repository as repo
 from tocsin.notify import service as notify
 from tocsin.notify.service import ENGINE
@@ -50,7 +50,17 @@ def call_ended(session: Session, notification_id: int, call_status: str, *, now:
             message += "; giving up" + notify.fall_back(session, n, now)
     incident_repo.add_timeline(
         session,
-        [timeline_row(n.incident_id, "notify_unanswered", ENGINE, now, message, notification=n.id, attempt=n.attempts)],
+        [
+            timeline_row(
+                n.incident_id,
+                TimelineKind.NOTIFY_UNANSWERED,
+                ENGINE,
+                now,
+                message,
+                notification=n.id,
+                attempt=n.attempts,
+            )
+        ],
     )
     return again
 
@@ -77,6 +87,6 @@ def text_undelivered(
     if incident is not None and incident.status == lifecycle.TRIGGERED:
         message += notify.fall_back(session, n, now)
     incident_repo.add_timeline(
-        session, [timeline_row(n.incident_id, "notify_failed", ENGINE, now, message, notification=n.id)]
+        session, [timeline_row(n.incident_id, TimelineKind.NOTIFY_FAILED, ENGINE, now, message, notification=n.id)]
     )
     return True

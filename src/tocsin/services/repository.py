@@ -3,11 +3,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
-from tocsin.incidents.models import Incident
 from tocsin.services.models import Integration, Service
 
 
@@ -93,13 +92,6 @@ def integrations_of(session: Session, service_id: int | None = None) -> list[Int
     if service_id is not None:
         stmt = stmt.where(Integration.service_id == service_id)
     return list(session.execute(stmt).scalars())
-
-
-def open_incident_counts(session: Session) -> dict[int, int]:
-    rows = session.execute(
-        select(Incident.service_id, func.count()).where(Incident.status != "resolved").group_by(Incident.service_id)
-    ).all()
-    return {sid: n for sid, n in rows}
 
 
 _NAMES = select(_SERVICES.c.id, _SERVICES.c.name).where(_SERVICES.c.id.in_(bindparam("ids", expanding=True)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -13,6 +14,11 @@ from tocsin.services import repository as repo
 from tocsin.services.models import INTEGRATION_TYPES, Integration, Service
 
 SERVICE_URGENCIES = ("high", "low", "severity_based")
+
+# Domains above services that must refuse a service's deletion (incidents: while one is open) register a check
+# here, from tocsin.registry (ADR 0010); each raises to refuse.
+DeletionCheck = Callable[[Session, Service], None]
+deletion_checks: list[DeletionCheck] = []
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
@@ -103,10 +109,11 @@ def list_services(session: Session) -> list[Service]:
 
 
 def delete_service(session: Session, service: Service) -> None:
-    # Deleting a service cascades to its incidents: refuse while any is still open, so none vanishes mid-response.
-    open_count = repo.open_incident_counts(session).get(service.id, 0)
-    if open_count:
-        raise Conflict(f"service {service.name!r} has {open_count} open incident(s); resolve them first")
+    # Deleting a service cascades to its incidents: the incidents' check refuses while any is still open.
+    if not deletion_checks:
+        raise RuntimeError("service deletion checks not installed: import tocsin.registry first")
+    for check in deletion_checks:
+        check(session, service)
     session.delete(service)
     session.flush()
 
@@ -172,10 +179,6 @@ def list_integrations(session: Session, service_id: int | None = None) -> list[I
 def delete_integration(session: Session, integration: Integration) -> None:
     session.delete(integration)
     session.flush()
-
-
-def open_incident_counts(session: Session) -> dict[int, int]:
-    return repo.open_incident_counts(session)
 
 
 def integration_url(base_url: str, integration: Integration, *, email_domain: str | None = None) -> str:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tocsin.alerts.schemas import NormalizedEvent, Submission
 from tocsin.core.errors import NotFound
 from tocsin.escalation import service as escalation
+from tocsin.incidents import service as incidents
 from tocsin.services import service as services
 from tocsin.services.models import Integration
 from tocsin.teams import service as teams
@@ -40,7 +41,7 @@ def service_list(request: Request) -> Response:
     runtime = runtime_of(request)
     with runtime.db.reader() as session:
         rows = services.list_services(session)
-        counts = services.open_incident_counts(session)
+        counts = incidents.open_counts_by_service(session)
         team_names = {t.id: t.name for t in teams.list_teams(session)}
     return render("web/services.html", who=who, section="services", rows=rows, counts=counts, team_names=team_names)
 
@@ -69,7 +70,7 @@ def service_page(service_id: int, request: Request) -> Response:
             )
         policy = escalation.get_policy(session, service.escalation_policy_id) if service.escalation_policy_id else None
         team = teams.get_team(session, service.team_id) if service.team_id else None
-        open_count = services.open_incident_counts(session).get(service.id, 0)
+        open_count = incidents.open_counts_by_service(session).get(service.id, 0)
     return render(
         "web/service.html",
         who=who,
