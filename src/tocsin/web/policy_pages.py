@@ -16,7 +16,7 @@ from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import format_duration, parse_duration
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.web.auth import PageError, WebUser, checked_form, require_user, runtime_of
+from tocsin.web.auth import PageError, PostedForm, WebUser, checked_form, require_user, runtime_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -94,9 +94,9 @@ def _steps_from(form: FormData) -> list[tuple[list[dict[str, Any]], int]]:
 
 
 @router.post("/escalation-policies/{policy_id}")
-async def update_policy(policy_id: int, request: Request) -> Response:
+def update_policy(policy_id: int, request: Request, form: PostedForm) -> Response:
     who = _require_admin(request)
-    form = await checked_form(request, who)
+    checked_form(request, who, form)
     runtime = runtime_of(request)
     here = f"/escalation-policies/{policy_id}"
     try:
