@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tocsin.db.base import Base, BigID, JSONType
+from tocsin.alerts.schemas import IngestOutcome
+from tocsin.db.base import Base, BigID, JSONType, vocabulary
 
 OPEN_ALERT = "status <> 'resolved'"
 
@@ -70,7 +71,7 @@ class AlertEvent(Base):
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
     action: Mapped[str] = mapped_column(String(16))
     dedup_key: Mapped[str] = mapped_column(String(255))
-    outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[IngestOutcome] = mapped_column(vocabulary(IngestOutcome, 16))
     received_at: Mapped[datetime]
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
 

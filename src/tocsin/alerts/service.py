@@ -20,7 +20,7 @@ from tocsin.alerts.noise_batch import BatchNoise, TraceEntry, alert_view
 from tocsin.alerts.placement import Pending, join_group, remember_group, suppression
 from tocsin.alerts.rules.ruleset import RuleSet, route
 from tocsin.alerts.rules.silences import first_covering
-from tocsin.alerts.schemas import NormalizedEvent, Submission, SubmissionResult
+from tocsin.alerts.schemas import IngestOutcome, NormalizedEvent, Submission, SubmissionResult
 from tocsin.core.errors import NotFound
 from tocsin.core.ids import new_dedup_key
 from tocsin.core.pagination import decode_cursor, encode_cursor
@@ -34,24 +34,6 @@ from tocsin.incidents.schemas import Actor, NewIncident
 from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.services import repository as service_repo
 from tocsin.services.repository import IntegrationFacts, ServiceFacts
-
-OUTCOMES = (
-    "created",
-    "deduplicated",
-    "acknowledged",
-    "resolved",
-    "ignored",
-    # A retry that reused a delivery id already applied (SNS MessageId, email Message-ID): changes nothing.
-    "redelivered",
-    # A trigger that opened an alert but no page of its own:
-    "grouped",
-    "silenced",
-    "inhibited",
-    "suppressed",
-    "flapping",
-    # A trigger an event rule threw away: kept in the event log only.
-    "dropped",
-)
 
 
 def _actor(integration: IntegrationFacts) -> Actor:
@@ -113,7 +95,7 @@ def ingest_batch(
             delivery = (integration.id, sub.delivery_id[:255])
             if delivery in delivered:
                 result.dedup_keys = [e.dedup_key or "" for e in sub.events]
-                result.outcomes = ["redelivered"] * len(sub.events)
+                result.outcomes = [IngestOutcome.REDELIVERED] * len(sub.events)
                 results.append(result)
                 continue
             delivered.add(delivery)
@@ -179,26 +161,26 @@ def _apply(
     new_alerts: list[Alert],
     now: datetime,
     noise: BatchNoise,
-) -> tuple[str, Alert | None]:
+) -> tuple[IngestOutcome, Alert | None]:
     if event.action == "trigger":
         if alert is not None:
             alert.event_count += 1
             alert.last_event_at = now
             _trace(noise, integration, event, "deduplicated", alert=alert)
-            return "deduplicated", alert
+            return IngestOutcome.DEDUPLICATED, alert
         return _new_trigger(session, event, integration, service, pending, new_alerts, now, noise)
     if alert is None:
-        return "ignored", None
+        return IngestOutcome.IGNORED, None
     if event.action == "acknowledge":
         if alert.status != "triggered":
-            return "ignored", alert
+            return IngestOutcome.IGNORED, alert
         alert.status = "acknowledged"
         alert.acknowledged_at = now
         alert.last_event_at = now
         incident = _incident_of(session, alert)
         if incident is not None and incident.status == lifecycle.TRIGGERED:
             incidents.change_status(session, incident, lifecycle.ACKNOWLEDGED, actor=_actor(integration), now=now)
-        return "acknowledged", alert
+        return IngestOutcome.ACKNOWLEDGED, alert
     # resolve
     alert.status = "resolved"
     alert.resolved_at = now
@@ -214,7 +196,7 @@ def _apply(
         incidents.change_status(session, incident, lifecycle.RESOLVED, actor=_actor(integration), now=now)
         if noise.rules.silences:
             _tell_if_silenced(session, incident, alert, noise, now)
-    return "resolved", alert
+    return IngestOutcome.RESOLVED, alert
 
 
 def _tell_if_silenced(session: Session, incident: Incident, alert: Alert, noise: BatchNoise, now: datetime) -> None:
@@ -251,7 +233,7 @@ def _new_trigger(
     new_alerts: list[Alert],
     now: datetime,
     noise: BatchNoise,
-) -> tuple[str, Alert | None]:
+) -> tuple[IngestOutcome, Alert | None]:
     """Route a trigger that opens a new alert, then decide whether it pages: rule, silence, inhibition,
     flapping and grouping each may keep it from opening an incident of its own."""
     rules = noise.rules
@@ -259,7 +241,7 @@ def _new_trigger(
     rule_name = decision.rule.name if decision.rule else None
     if decision.drop:
         _trace(noise, integration, event, "dropped", rule=rule_name, service_id=decision.service_id)
-        return "dropped", None
+        return IngestOutcome.DROPPED, None
     target = _service_of(session, decision.service_id, service)
     alert = _new_alert(event, integration, target, now)
     alert.severity = decision.severity
@@ -280,10 +262,10 @@ def _new_trigger(
     if not flapping and target.id in rules.grouping:
         joined = join_group(session, alert, decision, target, pending, now, noise, entry)
         if joined:
-            return "grouped", alert
+            return IngestOutcome.GROUPED, alert
     pending.append(Pending(alert=alert, service=target, decision=decision, flapping=flapping))
     remember_group(pending[-1], rules, len(pending), now)
-    outcome = "flapping" if flapping else "created"
+    outcome = IngestOutcome.FLAPPING if flapping else IngestOutcome.CREATED
     if entry is not None:
         entry.outcome = outcome
     return outcome, alert
