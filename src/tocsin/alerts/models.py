@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tocsin.alerts.schemas import IngestOutcome
+from tocsin.alerts.schemas import AlertStatus, IngestOutcome
 from tocsin.db.base import Base, BigID, JSONType, vocabulary
 
 OPEN_ALERT = "status <> 'resolved'"
@@ -37,7 +37,7 @@ class Alert(Base):
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
     dedup_key: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), default="triggered")
+    status: Mapped[AlertStatus] = mapped_column(vocabulary(AlertStatus, 16), default=AlertStatus.TRIGGERED)
     summary: Mapped[str] = mapped_column(String(1024))
     severity: Mapped[str] = mapped_column(String(16), default="error")
     source: Mapped[str] = mapped_column(String(255), default="")

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent, ChangeEvent, InboundDelivery
+from tocsin.alerts.schemas import AlertStatus
 from tocsin.db.tables import table_of
 
 _CHUNK = 400
@@ -106,7 +107,7 @@ def alerts_of_incident(session: Session, incident_id: int) -> list[Alert]:
 
 
 def search(
-    session: Session, *, service_id: int | None, status: str | None, before_id: int | None, limit: int
+    session: Session, *, service_id: int | None, status: AlertStatus | None, before_id: int | None, limit: int
 ) -> list[Alert]:
     stmt = select(Alert)
     if service_id is not None:

@@ -71,6 +71,12 @@ class Submission:
     delivery_id: str | None = None
 
 
+class AlertStatus(StrEnum):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
 class IngestOutcome(StrEnum):
     """What an accepted event did (kept with it in the event log, answered to the sender)."""
 

@@ -20,7 +20,7 @@ from tocsin.alerts.noise_batch import BatchNoise, TraceEntry, alert_view
 from tocsin.alerts.placement import Pending, join_group, remember_group, suppression
 from tocsin.alerts.rules.ruleset import RuleSet, route
 from tocsin.alerts.rules.silences import first_covering
-from tocsin.alerts.schemas import IngestOutcome, NormalizedEvent, Submission, SubmissionResult
+from tocsin.alerts.schemas import AlertStatus, IngestOutcome, NormalizedEvent, Submission, SubmissionResult
 from tocsin.core.errors import NotFound
 from tocsin.core.ids import new_dedup_key
 from tocsin.core.pagination import decode_cursor, encode_cursor
@@ -174,7 +174,7 @@ def _apply(
     if event.action == "acknowledge":
         if alert.status != "triggered":
             return IngestOutcome.IGNORED, alert
-        alert.status = "acknowledged"
+        alert.status = AlertStatus.ACKNOWLEDGED
         alert.acknowledged_at = now
         alert.last_event_at = now
         incident = _incident_of(session, alert)
@@ -182,7 +182,7 @@ def _apply(
             incidents.change_status(session, incident, lifecycle.ACKNOWLEDGED, actor=_actor(integration), now=now)
         return IngestOutcome.ACKNOWLEDGED, alert
     # resolve
-    alert.status = "resolved"
+    alert.status = AlertStatus.RESOLVED
     alert.resolved_at = now
     alert.last_event_at = now
     noise.count_change((integration.id, alert.dedup_key))
@@ -410,7 +410,7 @@ def get_alert(session: Session, alert_id: int) -> Alert:
 
 
 def list_alerts(
-    session: Session, *, service_id: int | None, status: str | None, limit: int, cursor: str | None
+    session: Session, *, service_id: int | None, status: AlertStatus | None, limit: int, cursor: str | None
 ) -> tuple[list[Alert], str | None]:
     before = decode_cursor(cursor) if cursor else None
     rows = repo.search(session, service_id=service_id, status=status, before_id=before, limit=limit + 1)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
+from tocsin.alerts.schemas import AlertStatus
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import (
@@ -185,7 +186,7 @@ def list_alerts(
     runtime: RuntimeDep,
     _: PrincipalDep,
     service_id: int | None = None,
-    status_: Annotated[str | None, Query(alias="status")] = None,
+    status_: Annotated[AlertStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> AlertPage:

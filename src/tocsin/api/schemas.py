@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tocsin.alerts.schemas import AlertStatus
 from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.timeline import TimelineKind
@@ -88,7 +89,7 @@ class AlertOut(BaseModel):
     service_id: int
     integration_id: int
     dedup_key: str
-    status: str
+    status: AlertStatus
     summary: str
     severity: str
     source: str
