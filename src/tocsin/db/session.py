@@ -138,6 +138,10 @@ def refuse_on_event_loop() -> None:
         asyncio.get_running_loop()
     except RuntimeError:
         return
+    # Only code running inside a task blocks the loop's other work. Playwright's sync API, for one, leaves a loop
+    # marked running on the thread that drives it, between its own calls, without being inside it.
+    if asyncio.current_task() is None:
+        return
     raise OnEventLoop("database work on the event loop: use a sync handler, or run_in_threadpool")
 
 
