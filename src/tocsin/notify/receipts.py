@@ -14,6 +14,7 @@ from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.notify import repository as repo
 from tocsin.notify import service as notify
+from tocsin.notify.models import NotificationStatus
 from tocsin.notify.service import ENGINE
 from tocsin.users import repository as user_repo
 
@@ -38,7 +39,7 @@ def call_ended(session: Session, notification_id: int, call_status: str, *, now:
     who = user.name if user else str(n.user_id)
     again = incident is not None and incident.status == lifecycle.TRIGGERED and n.attempts < CALL_ATTEMPTS
     if again:
-        n.status = "pending"
+        n.status = NotificationStatus.PENDING
         n.next_attempt_at = now + CALL_RETRY_AFTER
         n.last_error = f"call {call_status}"
         message = (
@@ -80,7 +81,7 @@ def text_undelivered(
         return False
     user = user_repo.get(session, n.user_id)
     code = f" (Twilio error {error_code})" if error_code.isdigit() else ""
-    n.status = "failed"
+    n.status = NotificationStatus.FAILED
     n.last_error = f"text {message_status}{code}"
     message = f"sms to {user.name if user else n.user_id} {message_status}{code}"
     incident = incident_repo.get(session, n.incident_id, for_update=True)

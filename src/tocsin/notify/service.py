@@ -31,7 +31,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.notify import repository as repo
-from tocsin.notify.models import CONTACT_TYPES, ContactMethod, Notification, NotificationRule
+from tocsin.notify.models import CONTACT_TYPES, ContactMethod, Notification, NotificationRule, NotificationStatus
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
 from tocsin.notify.reply_codes import PHONE_TYPES, SLACK_MEMBER_ID, normalize_phone
 from tocsin.notify.retry import RetryPolicy
@@ -332,7 +332,7 @@ def unsend(session: Session, notification_id: int, fence: int, *, now: datetime)
     n = repo.lock_claimed(session, Claim(id=notification_id, fence=fence))
     if n is None or n.status != "sending":
         return False
-    n.status = "ambiguous" if n.payload.get("ambiguous") else "pending"
+    n.status = NotificationStatus.AMBIGUOUS if n.payload.get("ambiguous") else NotificationStatus.PENDING
     n.attempts -= 1
     n.next_attempt_at = now
     n.lease_owner = None
@@ -489,7 +489,7 @@ def _declare_ambiguous(session: Session, rows: Sequence[Notification], *, now: d
         cm = repo.contact_method(session, n.contact_method_id)
         resend = times == 1 and cm is not None and cm.type in RESEND_INTERRUPTED
         n.payload = {**n.payload, "ambiguous": times}
-        n.status = "ambiguous"
+        n.status = NotificationStatus.AMBIGUOUS
         n.fence += 1
         n.lease_owner = None
         n.lease_until = None
