@@ -19,7 +19,7 @@ from tocsin.db.claims import Claim
 from tocsin.db.session import ESCALATION_WORK, note_new_work
 from tocsin.escalation import planner
 from tocsin.escalation import repository as repo
-from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
+from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStatus, EscalationStep
 from tocsin.escalation.snapshot import PolicySnapshot, Step, Target
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.hooks import StatusChange
@@ -85,7 +85,7 @@ def arm(session: Session, incidents: Sequence[Incident | incident_repo.OpenedInc
             {
                 "incident_id": incident.id,
                 "snapshot": snapshot,
-                "status": "active",
+                "status": EscalationStatus.ACTIVE,
                 "step_index": 0,
                 "cycle": 0,
                 "run": 0,
@@ -152,7 +152,7 @@ def resolver(session: Session) -> planner.ResolveTargets:
 
 
 def _state(esc: Escalation | repo.EscalationRow) -> planner.EscalationState:
-    done = esc.status != "active" or esc.next_fire_at is None
+    done = esc.status != EscalationStatus.ACTIVE or esc.next_fire_at is None
     return planner.EscalationState(
         step_index=esc.step_index, cycle=esc.cycle, next_fire_at=None if done else esc.next_fire_at, done=done
     )
@@ -219,14 +219,14 @@ def _apply(session: Session, fired: Sequence[_Fired], now: datetime) -> None:
                 )
             )
             timeline.extend(next(fallbacks))
-        if state.done and esc.status == "active":
+        if state.done and esc.status == EscalationStatus.ACTIVE:
             timeline.append(
                 timeline_row(incident.id, TimelineKind.ESCALATION_DONE, ENGINE, now, "Escalation policy finished")
             )
         esc.step_index = state.step_index
         esc.cycle = state.cycle
         esc.next_fire_at = state.next_fire_at
-        esc.status = "done" if state.done else "active"
+        esc.status = EscalationStatus.DONE if state.done else EscalationStatus.ACTIVE
         esc.lease_owner = None
         esc.lease_until = None
         esc.updated_at = now
@@ -268,8 +268,8 @@ def fire_claimed_batch(session: Session, claims: Sequence[Claim], *, now: dateti
             continue  # Another worker took it over after our lease ran out: its run is the valid one.
         ran += 1
         incident = incidents.get(esc.incident_id)
-        if incident is None or incident.status != "triggered":
-            esc.status = "stopped"
+        if incident is None or incident.status != IncidentStatus.TRIGGERED:
+            esc.status = EscalationStatus.STOPPED
             esc.next_fire_at = None
             esc.lease_until = None
             esc.updated_at = now
@@ -295,8 +295,8 @@ def fire_now(session: Session, incident: Incident, *, actor: Actor, now: datetim
     esc = repo.of_incident(session, incident.id, for_update=True)
     if esc is None:
         raise Conflict("this incident's service has no escalation policy")
-    if esc.status != "active":
-        esc.status = "active"
+    if esc.status != EscalationStatus.ACTIVE:
+        esc.status = EscalationStatus.ACTIVE
         esc.next_fire_at = now
     incident_repo.add_timeline(
         session, [timeline_row(incident.id, TimelineKind.ESCALATE_NOW, actor, now, "Escalated by hand")]
@@ -316,7 +316,7 @@ def restart(session: Session, incident: Incident, *, now: datetime) -> None:
     if esc is None:
         arm(session, [incident], now=now)
         return
-    esc.status = "active"
+    esc.status = EscalationStatus.ACTIVE
     esc.run += 1
     esc.step_index = 0
     esc.cycle = 0
@@ -337,7 +337,7 @@ def _retarget(session: Session, incident: Incident, snapshot: PolicySnapshot, no
                 {
                     "incident_id": incident.id,
                     "snapshot": snapshot.to_dict(),
-                    "status": "stopped",
+                    "status": EscalationStatus.STOPPED,
                     "step_index": 0,
                     "cycle": 0,
                     "run": 0,
