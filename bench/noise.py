@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
+import tocsin.registry  # noqa: F401  (the domains' hooks; ADR 0010)
 from tocsin.alerts import routing_service, silence_service
 from tocsin.alerts.committer import IngestCommitter
 from tocsin.alerts.rules.inhibition import Firing, inhibitor

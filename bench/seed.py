@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+import tocsin.registry  # noqa: F401  (the domains' hooks; ADR 0010)
 from tocsin.alerts.schemas import NormalizedEvent, Submission
 from tocsin.alerts.service import ingest_batch
 from tocsin.db.session import Database

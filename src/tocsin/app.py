@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from tocsin import __version__, web
 from tocsin.api import errors, feeds
@@ -30,11 +31,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        runtime.start()
+        # Start-up reads the database (the link key, a worker's earlier claims): never on the event loop.
+        await run_in_threadpool(runtime.start)
         try:
             yield
         finally:
-            runtime.stop()
+            await run_in_threadpool(runtime.stop)
 
     app = FastAPI(
         title="Tocsin",

@@ -1,5 +1,7 @@
-"""Imports every model module so that ``Base.metadata`` is complete (Alembic, tests)."""
+"""Completes the application for every process and the tests: imports every model module, so that
+``Base.metadata`` is complete (Alembic, tests), and installs the domains' hooks (``tocsin.wiring``, ADR 0010)."""
 
+from tocsin import wiring
 from tocsin.alerts import models as alerts_models
 from tocsin.alerts import noise_models
 from tocsin.audit import hook as audit_hook
@@ -22,6 +24,7 @@ from tocsin.webhooks import models as webhooks_models
 metadata = Base.metadata
 # Whatever loads every model also records changes of the audited ones (tests, migrations, tools).
 audit_hook.install()
+wiring.install()
 
 __all__ = [
     "alerts_models",

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
+import tocsin.registry  # noqa: F401  (the domains' hooks; ADR 0010)
 from tocsin.alerts.committer import IngestCommitter
 from tocsin.alerts.schemas import SubmissionResult
 from tocsin.audit import hook as audit_hook

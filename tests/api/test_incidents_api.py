@@ -105,6 +105,22 @@ def test_bad_filters_are_rejected(api: ApiHarness) -> None:
     assert "cursor" in problem(api.get("/api/v1/incidents?cursor=garbage"), 400)["detail"]
 
 
+def test_status_filters_name_the_statuses_they_accept(api: ApiHarness) -> None:
+    for url in ("/api/v1/incidents?status=open", "/api/v1/alerts?status=open"):
+        detail = problem(api.get(url), 422)["detail"]
+        assert "status" in detail, url
+        assert "'triggered', 'acknowledged' or 'resolved'" in detail, detail
+    make_service(api, "checkout")
+    integration = make_integration(api, "checkout", "generic")
+    sent = api.client.post(f"/integrations/{integration['key']}/generic", json={"summary": "down", "dedup_key": "a"})
+    assert sent.status_code == 202, sent.text
+    (alert,) = ok(api.get("/api/v1/alerts?status=triggered"))["items"]
+    assert alert["status"] == "triggered"
+    assert ok(api.get("/api/v1/alerts?status=resolved"))["items"] == []
+    (entry,) = ok(api.get(f"/api/v1/incidents/{alert['incident_id']}/timeline"))
+    assert entry["kind"] == "triggered"
+
+
 def test_cursor_pagination_visits_every_item_once(api: ApiHarness) -> None:
     service = make_service(api, "checkout")
     created = [declare(api, service["id"], f"incident {n}")["id"] for n in range(11)]

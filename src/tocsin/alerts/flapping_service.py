@@ -12,7 +12,7 @@ from tocsin.alerts import routing_service as routing
 from tocsin.escalation import service as escalation
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.schemas import Actor
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 
 
 def resume_stable_flapping(session: Session, *, now: datetime) -> int:
@@ -33,7 +33,7 @@ def resume_stable_flapping(session: Session, *, now: datetime) -> int:
             [
                 timeline_row(
                     incident.id,
-                    "flapping_stable",
+                    TimelineKind.FLAPPING_STABLE,
                     Actor(label="flapping", source="engine"),
                     now,
                     "Alert is stable again; paging resumes",

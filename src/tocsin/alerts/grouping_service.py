@@ -14,7 +14,7 @@ from tocsin.incidents import repository as incident_repo
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor, NewIncident
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 
 
 def merge(session: Session, source_ref: int | str, into_ref: int | str, *, actor: Actor, now: datetime) -> Incident:
@@ -36,7 +36,7 @@ def merge(session: Session, source_ref: int | str, into_ref: int | str, *, actor
         [
             timeline_row(
                 target.id,
-                "merged",
+                TimelineKind.MERGED,
                 actor,
                 now,
                 f"Incident #{source.number} merged into this one ({len(alerts)} alert(s))",
@@ -45,7 +45,7 @@ def merge(session: Session, source_ref: int | str, into_ref: int | str, *, actor
             ),
             timeline_row(
                 source.id,
-                "merged",
+                TimelineKind.MERGED,
                 actor,
                 now,
                 f"Merged into incident #{target.number}",
@@ -101,7 +101,7 @@ def split(session: Session, ref: int | str, alert_ids: Sequence[int], *, actor: 
         [
             timeline_row(
                 source.id,
-                "split",
+                TimelineKind.SPLIT,
                 actor,
                 now,
                 f"{len(moving)} alert(s) split off into #{created.number}",
@@ -110,7 +110,7 @@ def split(session: Session, ref: int | str, alert_ids: Sequence[int], *, actor: 
             ),
             timeline_row(
                 created.id,
-                "split",
+                TimelineKind.SPLIT,
                 actor,
                 now,
                 f"Split off from incident #{source.number}",

@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tocsin.db.base import Base, BigID, JSONType
+from tocsin.alerts.schemas import AlertStatus, IngestOutcome
+from tocsin.db.base import Base, BigID, JSONType, vocabulary
 
 OPEN_ALERT = "status <> 'resolved'"
 
@@ -36,7 +37,7 @@ class Alert(Base):
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="RESTRICT"))
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
     dedup_key: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), default="triggered")
+    status: Mapped[AlertStatus] = mapped_column(vocabulary(AlertStatus, 16), default=AlertStatus.TRIGGERED)
     summary: Mapped[str] = mapped_column(String(1024))
     severity: Mapped[str] = mapped_column(String(16), default="error")
     source: Mapped[str] = mapped_column(String(255), default="")
@@ -70,7 +71,7 @@ class AlertEvent(Base):
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
     action: Mapped[str] = mapped_column(String(16))
     dedup_key: Mapped[str] = mapped_column(String(255))
-    outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[IngestOutcome] = mapped_column(vocabulary(IngestOutcome, 16))
     received_at: Mapped[datetime]
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
 

@@ -15,10 +15,11 @@ from tocsin.alerts.rules.grouping import OpenGroup, alert_name, choose, group_ke
 from tocsin.alerts.rules.inhibition import inhibitor
 from tocsin.alerts.rules.ruleset import Decision, RuleSet, silence_for
 from tocsin.alerts.rules.similarity import tokens
+from tocsin.alerts.schemas import IngestOutcome
 from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.schemas import Actor
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.services.repository import ServiceFacts
 
 
@@ -43,22 +44,22 @@ def suppression(
     now: datetime,
     noise: BatchNoise,
     entry: TraceEntry | None,
-) -> str | None:
+) -> IngestOutcome | None:
     """The reason this alert pages nobody (rule, silence, inhibition), recorded on the alert; None: it may page."""
     rules = noise.rules
     if decision.suppress:
         alert.suppressed, alert.suppressed_by = "rule", {"rule": rule_name}
-        outcome = "suppressed"
+        outcome = IngestOutcome.SUPPRESSED
     elif (silence := silence_for(rules, decision, now)) is not None:
         alert.suppressed, alert.suppressed_by = "silence", {"silence_id": silence.id}
         if entry is not None:
             entry.silence_id = silence.id
-        outcome = "silenced"
+        outcome = IngestOutcome.SILENCED
     elif rules.inhibit_rules and (hit := _inhibitor(session, decision, noise)) is not None:
         alert.suppressed, alert.suppressed_by = "inhibition", hit
         if entry is not None:
             entry.inhibited_by = hit
-        outcome = "inhibited"
+        outcome = IngestOutcome.INHIBITED
     else:
         return None
     if entry is not None:
@@ -117,7 +118,7 @@ def join_group(
             [
                 timeline_row(
                     incident.id,
-                    "alert_grouped",
+                    TimelineKind.ALERT_GROUPED,
                     Actor(label="grouping", source="integration"),
                     now,
                     f"Alert grouped by {why}: {alert.summary}",

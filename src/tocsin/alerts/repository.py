@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert, AlertEvent, ChangeEvent, InboundDelivery
+from tocsin.alerts.schemas import AlertStatus
 from tocsin.db.tables import table_of
 
 _CHUNK = 400
@@ -106,7 +107,7 @@ def alerts_of_incident(session: Session, incident_id: int) -> list[Alert]:
 
 
 def search(
-    session: Session, *, service_id: int | None, status: str | None, before_id: int | None, limit: int
+    session: Session, *, service_id: int | None, status: AlertStatus | None, before_id: int | None, limit: int
 ) -> list[Alert]:
     stmt = select(Alert)
     if service_id is not None:
@@ -130,6 +131,20 @@ def changes_of_service(session: Session, service_id: int, limit: int = 100) -> l
         .limit(limit)
     )
     return list(session.execute(stmt).scalars())
+
+
+def count_of_service(session: Session, service_id: int) -> int:
+    return int(
+        session.execute(select(func.count()).select_from(Alert).where(Alert.service_id == service_id)).scalar_one()
+    )
+
+
+def count_of_integration(session: Session, integration_id: int) -> int:
+    return int(
+        session.execute(
+            select(func.count()).select_from(Alert).where(Alert.integration_id == integration_id)
+        ).scalar_one()
+    )
 
 
 def event_count(session: Session) -> int:

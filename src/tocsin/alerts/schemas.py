@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 Action = Literal["trigger", "acknowledge", "resolve"]
@@ -70,9 +71,35 @@ class Submission:
     delivery_id: str | None = None
 
 
+class AlertStatus(StrEnum):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class IngestOutcome(StrEnum):
+    """What an accepted event did (kept with it in the event log, answered to the sender)."""
+
+    CREATED = "created"
+    DEDUPLICATED = "deduplicated"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    IGNORED = "ignored"
+    # A retry that reused a delivery id already applied (SNS MessageId, email Message-ID): changes nothing.
+    REDELIVERED = "redelivered"
+    # A trigger that opened an alert but no page of its own:
+    GROUPED = "grouped"
+    SILENCED = "silenced"
+    INHIBITED = "inhibited"
+    SUPPRESSED = "suppressed"
+    FLAPPING = "flapping"
+    # A trigger an event rule threw away: kept in the event log only.
+    DROPPED = "dropped"
+
+
 @dataclass(slots=True)
 class SubmissionResult:
     found: bool
     integration_type: str = ""
     dedup_keys: list[str] = field(default_factory=list)
-    outcomes: list[str] = field(default_factory=list)
+    outcomes: list[IngestOutcome] = field(default_factory=list)

@@ -20,8 +20,8 @@ from tocsin.alerts.noise_batch import BatchNoise, TraceEntry, alert_view
 from tocsin.alerts.placement import Pending, join_group, remember_group, suppression
 from tocsin.alerts.rules.ruleset import RuleSet, route
 from tocsin.alerts.rules.silences import first_covering
-from tocsin.alerts.schemas import NormalizedEvent, Submission, SubmissionResult
-from tocsin.core.errors import NotFound
+from tocsin.alerts.schemas import AlertStatus, IngestOutcome, NormalizedEvent, Submission, SubmissionResult
+from tocsin.core.errors import Conflict, NotFound
 from tocsin.core.ids import new_dedup_key
 from tocsin.core.pagination import decode_cursor, encode_cursor
 from tocsin.escalation import service as escalation
@@ -31,27 +31,10 @@ from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.priority import default_priority, incident_severity, urgency_for
 from tocsin.incidents.schemas import Actor, NewIncident
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.services import repository as service_repo
+from tocsin.services.models import Integration, Service
 from tocsin.services.repository import IntegrationFacts, ServiceFacts
-
-OUTCOMES = (
-    "created",
-    "deduplicated",
-    "acknowledged",
-    "resolved",
-    "ignored",
-    # A retry that reused a delivery id already applied (SNS MessageId, email Message-ID): changes nothing.
-    "redelivered",
-    # A trigger that opened an alert but no page of its own:
-    "grouped",
-    "silenced",
-    "inhibited",
-    "suppressed",
-    "flapping",
-    # A trigger an event rule threw away: kept in the event log only.
-    "dropped",
-)
 
 
 def _actor(integration: IntegrationFacts) -> Actor:
@@ -113,7 +96,7 @@ def ingest_batch(
             delivery = (integration.id, sub.delivery_id[:255])
             if delivery in delivered:
                 result.dedup_keys = [e.dedup_key or "" for e in sub.events]
-                result.outcomes = ["redelivered"] * len(sub.events)
+                result.outcomes = [IngestOutcome.REDELIVERED] * len(sub.events)
                 results.append(result)
                 continue
             delivered.add(delivery)
@@ -179,28 +162,28 @@ def _apply(
     new_alerts: list[Alert],
     now: datetime,
     noise: BatchNoise,
-) -> tuple[str, Alert | None]:
+) -> tuple[IngestOutcome, Alert | None]:
     if event.action == "trigger":
         if alert is not None:
             alert.event_count += 1
             alert.last_event_at = now
             _trace(noise, integration, event, "deduplicated", alert=alert)
-            return "deduplicated", alert
+            return IngestOutcome.DEDUPLICATED, alert
         return _new_trigger(session, event, integration, service, pending, new_alerts, now, noise)
     if alert is None:
-        return "ignored", None
+        return IngestOutcome.IGNORED, None
     if event.action == "acknowledge":
         if alert.status != "triggered":
-            return "ignored", alert
-        alert.status = "acknowledged"
+            return IngestOutcome.IGNORED, alert
+        alert.status = AlertStatus.ACKNOWLEDGED
         alert.acknowledged_at = now
         alert.last_event_at = now
         incident = _incident_of(session, alert)
         if incident is not None and incident.status == lifecycle.TRIGGERED:
             incidents.change_status(session, incident, lifecycle.ACKNOWLEDGED, actor=_actor(integration), now=now)
-        return "acknowledged", alert
+        return IngestOutcome.ACKNOWLEDGED, alert
     # resolve
-    alert.status = "resolved"
+    alert.status = AlertStatus.RESOLVED
     alert.resolved_at = now
     alert.last_event_at = now
     noise.count_change((integration.id, alert.dedup_key))
@@ -214,7 +197,7 @@ def _apply(
         incidents.change_status(session, incident, lifecycle.RESOLVED, actor=_actor(integration), now=now)
         if noise.rules.silences:
             _tell_if_silenced(session, incident, alert, noise, now)
-    return "resolved", alert
+    return IngestOutcome.RESOLVED, alert
 
 
 def _tell_if_silenced(session: Session, incident: Incident, alert: Alert, noise: BatchNoise, now: datetime) -> None:
@@ -251,7 +234,7 @@ def _new_trigger(
     new_alerts: list[Alert],
     now: datetime,
     noise: BatchNoise,
-) -> tuple[str, Alert | None]:
+) -> tuple[IngestOutcome, Alert | None]:
     """Route a trigger that opens a new alert, then decide whether it pages: rule, silence, inhibition,
     flapping and grouping each may keep it from opening an incident of its own."""
     rules = noise.rules
@@ -259,7 +242,7 @@ def _new_trigger(
     rule_name = decision.rule.name if decision.rule else None
     if decision.drop:
         _trace(noise, integration, event, "dropped", rule=rule_name, service_id=decision.service_id)
-        return "dropped", None
+        return IngestOutcome.DROPPED, None
     target = _service_of(session, decision.service_id, service)
     alert = _new_alert(event, integration, target, now)
     alert.severity = decision.severity
@@ -280,10 +263,10 @@ def _new_trigger(
     if not flapping and target.id in rules.grouping:
         joined = join_group(session, alert, decision, target, pending, now, noise, entry)
         if joined:
-            return "grouped", alert
+            return IngestOutcome.GROUPED, alert
     pending.append(Pending(alert=alert, service=target, decision=decision, flapping=flapping))
     remember_group(pending[-1], rules, len(pending), now)
-    outcome = "flapping" if flapping else "created"
+    outcome = IngestOutcome.FLAPPING if flapping else IngestOutcome.CREATED
     if entry is not None:
         entry.outcome = outcome
     return outcome, alert
@@ -363,17 +346,19 @@ def _open_incidents_for(session: Session, pending: list[Pending], now: datetime,
             alert.incident_id = incident.id
         if p.members:
             extra.append(
-                timeline_row(incident.id, "alert_grouped", actor, now, f"{len(p.members)} more alert(s) grouped")
+                timeline_row(
+                    incident.id, TimelineKind.ALERT_GROUPED, actor, now, f"{len(p.members)} more alert(s) grouped"
+                )
             )
         if major:
-            extra.append(timeline_row(incident.id, "major", actor, now, "Marked as a major incident"))
+            extra.append(timeline_row(incident.id, TimelineKind.MAJOR, actor, now, "Marked as a major incident"))
         if p.flapping:
             escalation.stop(session, incident.id, now=now)
             assert rules.flapping is not None
             extra.append(
                 timeline_row(
                     incident.id,
-                    "flapping",
+                    TimelineKind.FLAPPING,
                     actor,
                     now,
                     f"Alert is flapping (more than {rules.flapping.max_changes} state changes within "
@@ -414,6 +399,27 @@ def alerts_of_incident(session: Session, incident_id: int) -> list[Alert]:
     return repo.alerts_of_incident(session, incident_id)
 
 
+def resolve_open_alerts_of(session: Session, incident_id: int, *, now: datetime) -> None:
+    repo.resolve_open_alerts_of(session, incident_id, now)
+
+
+def refuse_service_deletion(session: Session, service: Service) -> None:
+    """Alerts are history: a service that received any is archived, never deleted with them (ADR 0012)."""
+    count = repo.count_of_service(session, service.id)
+    if count:
+        raise Conflict(
+            f"service {service.name!r} has {count} alert(s) in its history; archive it instead of deleting it"
+        )
+
+
+def refuse_integration_deletion(session: Session, integration: Integration) -> None:
+    count = repo.count_of_integration(session, integration.id)
+    if count:
+        raise Conflict(
+            f"integration {integration.name!r} brought in {count} alert(s); archive it instead of deleting it"
+        )
+
+
 def get_alert(session: Session, alert_id: int) -> Alert:
     alert = repo.get(session, alert_id)
     if alert is None:
@@ -422,7 +428,7 @@ def get_alert(session: Session, alert_id: int) -> Alert:
 
 
 def list_alerts(
-    session: Session, *, service_id: int | None, status: str | None, limit: int, cursor: str | None
+    session: Session, *, service_id: int | None, status: AlertStatus | None, limit: int, cursor: str | None
 ) -> tuple[list[Alert], str | None]:
     before = decode_cursor(cursor) if cursor else None
     rows = repo.search(session, service_id=service_id, status=status, before_id=before, limit=limit + 1)

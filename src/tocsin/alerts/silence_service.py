@@ -17,7 +17,7 @@ from tocsin.core.errors import InvalidInput, NotFound
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.notify import repository as notify_repo
 from tocsin.services import repository as service_repo
 
@@ -212,7 +212,7 @@ def notify_resolved_while_silenced(session: Session, incident: Incident, silence
         [
             timeline_row(
                 incident.id,
-                "resolved_notice",
+                TimelineKind.RESOLVED_NOTICE,
                 Actor(label="silence", source="engine"),
                 now,
                 f"Resolved while silence #{silence_id} was active; {queued} responder(s) told",

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
+from tocsin.alerts.schemas import AlertStatus
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import (
@@ -26,6 +27,7 @@ from tocsin.api.schemas import (
 from tocsin.core.clock import utc
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
+from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services import service as services
@@ -34,7 +36,6 @@ from tocsin.users import service as users
 router = APIRouter(prefix="/api/v1", tags=["incidents"], responses=PROBLEM_RESPONSES)
 
 # Filter values are checked, so that a misspelt one is a 422 rather than a silently empty list.
-StatusName = Literal["triggered", "acknowledged", "resolved"]
 UrgencyName = Literal["high", "low"]
 PriorityName = Literal["P1", "P2", "P3", "P4", "P5"]
 
@@ -49,7 +50,7 @@ def _render(session: Session, rows: list[Incident]) -> list[IncidentOut]:
 def list_incidents(
     runtime: RuntimeDep,
     principal: PrincipalDep,
-    status_: Annotated[list[StatusName] | None, Query(alias="status")] = None,
+    status_: Annotated[list[IncidentStatus] | None, Query(alias="status")] = None,
     service_id: Annotated[list[int] | None, Query()] = None,
     team_id: Annotated[list[int] | None, Query()] = None,
     urgency: Annotated[list[UrgencyName] | None, Query()] = None,
@@ -185,7 +186,7 @@ def list_alerts(
     runtime: RuntimeDep,
     _: PrincipalDep,
     service_id: int | None = None,
-    status_: Annotated[str | None, Query(alias="status")] = None,
+    status_: Annotated[AlertStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> AlertPage:

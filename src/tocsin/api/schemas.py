@@ -7,8 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tocsin.alerts.schemas import AlertStatus
 from tocsin.core.json_depth import clip_depth
+from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident, TimelineEntry
+from tocsin.incidents.timeline import TimelineKind
 
 
 class Ref(BaseModel):
@@ -21,7 +24,7 @@ class IncidentOut(BaseModel):
     number: int
     title: str
     description: str
-    status: str
+    status: IncidentStatus
     urgency: str
     severity: str
     priority: str
@@ -67,7 +70,7 @@ class TimelineEntryOut(BaseModel):
 
     id: int
     at: datetime
-    kind: str
+    kind: TimelineKind
     source: str
     actor: str
     actor_user_id: int | None
@@ -87,7 +90,7 @@ class AlertOut(BaseModel):
     service_id: int
     integration_id: int
     dedup_key: str
-    status: str
+    status: AlertStatus
     summary: str
     severity: str
     source: str

@@ -21,6 +21,7 @@ from tocsin.api.service_schemas import (
     ServicePatch,
 )
 from tocsin.core.errors import InvalidInput
+from tocsin.incidents import service as incidents
 from tocsin.runtime import Runtime
 from tocsin.services import service as services
 from tocsin.services.models import Integration, Service
@@ -96,7 +97,7 @@ def _team_id(session: Session, ref: str | None) -> int | None:
 @router.get("/services", response_model=list[ServiceOut], summary="Services, with their open incident counts")
 def list_services(runtime: RuntimeDep, _: PrincipalDep, include_archived: bool = False) -> list[ServiceOut]:
     with runtime.db.reader() as session:
-        counts, names = services.open_incident_counts(session), _team_names(session)
+        counts, names = incidents.open_counts_by_service(session), _team_names(session)
         found = services.list_services(session, include_archived=include_archived)
         return [_service_out(s, counts, names) for s in found]
 
@@ -122,7 +123,7 @@ def create_service(body: ServiceIn, runtime: RuntimeDep, _: AdminDep) -> Service
 def get_service(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> ServiceOut:
     with runtime.db.reader() as session:
         service = services.get_service(session, ref)
-        return _service_out(service, services.open_incident_counts(session), _team_names(session))
+        return _service_out(service, incidents.open_counts_by_service(session), _team_names(session))
 
 
 @router.patch("/services/{ref}", response_model=ServiceOut)
@@ -144,7 +145,7 @@ def patch_service(ref: str, body: ServicePatch, runtime: RuntimeDep, _: AdminDep
             changes["tier"] = body.tier
         services.update_service(session, service, **changes)
         session.flush()
-        return _service_out(service, services.open_incident_counts(session), _team_names(session))
+        return _service_out(service, incidents.open_counts_by_service(session), _team_names(session))
 
 
 @router.delete(
@@ -230,14 +231,14 @@ def unarchive_integration(integration_id: int, runtime: RuntimeDep, principal: A
 def archive_service(ref: str, runtime: RuntimeDep, _: AdminDep) -> ServiceOut:
     with runtime.db.unit_of_work() as session:
         service = admin.archive_service(session, services.get_service(session, ref), now=runtime.clock.now())
-        return _service_out(service, services.open_incident_counts(session), _team_names(session))
+        return _service_out(service, incidents.open_counts_by_service(session), _team_names(session))
 
 
 @router.post("/services/{ref}/unarchive", response_model=ServiceOut)
 def unarchive_service(ref: str, runtime: RuntimeDep, _: AdminDep) -> ServiceOut:
     with runtime.db.unit_of_work() as session:
         service = admin.unarchive_service(session, services.get_service(session, ref), now=runtime.clock.now())
-        return _service_out(service, services.open_incident_counts(session), _team_names(session))
+        return _service_out(service, incidents.open_counts_by_service(session), _team_names(session))
 
 
 @router.delete(

@@ -20,6 +20,7 @@ from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+import tocsin.registry  # noqa: F401  (the domains' hooks; ADR 0010)
 from tocsin.audit import hook as audit_hook
 from tocsin.audit.origin import Origin, acting, current
 from tocsin.core.clock import SystemClock, utc

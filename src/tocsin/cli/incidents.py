@@ -29,6 +29,7 @@ from tocsin.cli._app import (
 )
 from tocsin.incidents import lifecycle
 from tocsin.incidents import service as incidents
+from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.priority import ALERT_SEVERITIES, PRIORITIES, SEVERITIES, URGENCIES
 from tocsin.incidents.schemas import IncidentFilter
@@ -45,7 +46,11 @@ AsUser = Annotated[str | None, typer.Option("--as", help=AS_USER_HELP)]
 Ref = Annotated[str, typer.Argument(metavar="REF", help=REF_HELP)]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
-_STATUS_STYLE = {lifecycle.TRIGGERED: "red", lifecycle.ACKNOWLEDGED: "yellow", lifecycle.RESOLVED: "green"}
+_STATUS_STYLE: dict[str, str] = {
+    lifecycle.TRIGGERED: "red",
+    lifecycle.ACKNOWLEDGED: "yellow",
+    lifecycle.RESOLVED: "green",
+}
 
 
 def _incident_json(session: Session, rows: list[Incident]) -> list[dict[str, Any]]:
@@ -105,12 +110,14 @@ def incident_list(
     as_json: AsJson = False,
 ) -> None:
     """List incidents, newest first."""
+    statuses = []
     for s in status or ():
         if s not in lifecycle.STATUSES:
             raise fail(f"--status must be one of {', '.join(lifecycle.STATUSES)}, not {s!r}")
+        statuses.append(IncidentStatus(s))
     with database() as db, db.reader() as session:
         service_ids = (services.get_service(session, service).id,) if service else ()
-        flt = IncidentFilter(statuses=tuple(status or ()), service_ids=service_ids)
+        flt = IncidentFilter(statuses=tuple(statuses), service_ids=service_ids)
         rows, _ = incidents.list_incidents(session, flt, limit=limit)
         found = _incident_json(session, rows)
     if as_json:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, Integer, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -38,6 +39,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def vocabulary(enum: type[StrEnum], length: int) -> Enum:
+    """A column holding the values of a StrEnum as plain strings (no database enum type, no CHECK constraint, so a
+    new value needs no migration), read back as members."""
+    return Enum(enum, native_enum=False, create_constraint=False, length=length, values_callable=_values)
+
+
+def _values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
 
 
 # JSON that becomes JSONB on PostgreSQL (indexable, compact) and JSON text on SQLite.

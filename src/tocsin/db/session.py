@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import os
@@ -127,8 +128,27 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+class OnEventLoop(RuntimeError):
+    """Database work was started on a thread that runs an event loop."""
+
+
+def refuse_on_event_loop() -> None:
+    """Raise when called on a thread running an event loop. A database call there blocks every other request of
+    the process for as long as it waits (on SQLite, for the write gate too): async handlers read their request
+    and hand the rest to a thread (a sync handler runs in FastAPI's thread pool)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    # Only code running inside a task blocks the loop's other work. Playwright's sync API, for one, leaves a loop
+    # marked running on the thread that drives it, between its own calls, without being inside it.
+    if asyncio.current_task() is None:
+        return
+    raise OnEventLoop("database work on the event loop: use a sync handler, or run_in_threadpool")
+
+
 class Database:
-    """Holds the engine and hands out units of work."""
+    """Holds the engine and hands out units of work (never on an event loop's thread)."""
 
     def __init__(
         self, url: str, *, sqlite_synchronous: str = "NORMAL", idle_transaction_timeout: float | None = None
@@ -176,6 +196,7 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """A session whose work is committed when the block ends, and rolled back if it raises."""
+        refuse_on_event_loop()
         gate = self._write_gate
         if gate is not None:
             gate.acquire()
@@ -276,6 +297,7 @@ class Database:
     @contextmanager
     def reader(self) -> Iterator[Session]:
         """A session for reads; nothing it does is committed."""
+        refuse_on_event_loop()
         session = self._readers()
         try:
             yield session
@@ -284,6 +306,7 @@ class Database:
             session.close()
 
     def ping(self) -> None:
+        refuse_on_event_loop()
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 

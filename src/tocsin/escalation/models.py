@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tocsin.db.base import Base, BigID
+from tocsin.db.base import Base, BigID, vocabulary
+
+
+class EscalationStatus(StrEnum):
+    """Where an incident's escalation stands."""
+
+    ACTIVE = "active"  # its timer pages the next step when due
+    STOPPED = "stopped"  # the incident was acknowledged or resolved, or its paging paused (flapping)
+    DONE = "done"  # the policy ran out of steps and repeats
 
 
 class EscalationPolicy(Base):
@@ -45,7 +54,7 @@ class Escalation(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), unique=True)
     # The policy as it was when the incident started; later edits do not change a running escalation.
     snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[EscalationStatus] = mapped_column(vocabulary(EscalationStatus, 16), default=EscalationStatus.ACTIVE)
     step_index: Mapped[int] = mapped_column(default=0)
     cycle: Mapped[int] = mapped_column(default=0)
     # Restarts (an acknowledgement that timed out) start a new run, so its pages get new idempotency keys.

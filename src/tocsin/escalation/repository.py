@@ -12,12 +12,13 @@ from tocsin.db.claims import Claim, DueRows, fenced_rows, lock_fenced
 from tocsin.db.rows import RowWriter
 from tocsin.db.session import ESCALATION_WORK, note_new_work
 from tocsin.db.tables import table_of
-from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
+from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStatus, EscalationStep
+from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.services.models import Service
 
 _ESCALATIONS = table_of(Escalation)
-ACTIVE = _ESCALATIONS.c.status == "active"
+ACTIVE = _ESCALATIONS.c.status == EscalationStatus.ACTIVE
 # An incident's first page (step 0 of the first pass) goes ahead of any backlog of later steps and repeats: after
 # a stall, someone hears about the new incident before the old ones page again.
 FIRST_PAGE_FIRST = case((and_(_ESCALATIONS.c.step_index == 0, _ESCALATIONS.c.cycle == 0), 0), else_=1)
@@ -108,9 +109,9 @@ def of_incident(session: Session, incident_id: int, *, for_update: bool = False)
 def stop(session: Session, incident_id: int, now: datetime) -> None:
     session.execute(
         update(Escalation)
-        .where(Escalation.incident_id == incident_id, Escalation.status == "active")
+        .where(Escalation.incident_id == incident_id, Escalation.status == EscalationStatus.ACTIVE)
         .values(
-            status="stopped",
+            status=EscalationStatus.STOPPED,
             next_fire_at=None,
             lease_owner=None,
             lease_until=None,
@@ -145,7 +146,7 @@ class EscalationRow:
     incident_id: int
     # The policy snapshot as stored (JSON text): parsed snapshots are shared by the escalations of one policy.
     snapshot: str
-    status: str
+    status: EscalationStatus
     step_index: int
     cycle: int
     run: int
@@ -190,7 +191,11 @@ def unarmed_incidents(session: Session, limit: int = 100) -> list[Incident]:
         select(Incident)
         .join(Service, Service.id == Incident.service_id)
         .outerjoin(Escalation, Escalation.incident_id == Incident.id)
-        .where(Incident.status == "triggered", Service.escalation_policy_id.is_not(None), Escalation.id.is_(None))
+        .where(
+            Incident.status == IncidentStatus.TRIGGERED,
+            Service.escalation_policy_id.is_not(None),
+            Escalation.id.is_(None),
+        )
         .limit(limit)
     )
     return list(session.execute(stmt).scalars())
@@ -201,7 +206,11 @@ def stalled(session: Session, limit: int = 100) -> list[Escalation]:
     stmt = (
         select(Escalation)
         .join(Incident, Incident.id == Escalation.incident_id)
-        .where(Escalation.status == "active", Escalation.next_fire_at.is_(None), Incident.status == "triggered")
+        .where(
+            Escalation.status == EscalationStatus.ACTIVE,
+            Escalation.next_fire_at.is_(None),
+            Incident.status == IncidentStatus.TRIGGERED,
+        )
         .limit(limit)
         .with_for_update()
     )

@@ -19,12 +19,14 @@ from tocsin.db.claims import Claim
 from tocsin.db.session import ESCALATION_WORK, note_new_work
 from tocsin.escalation import planner
 from tocsin.escalation import repository as repo
-from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStep
+from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStatus, EscalationStep
 from tocsin.escalation.snapshot import PolicySnapshot, Step, Target
 from tocsin.incidents import repository as incident_repo
+from tocsin.incidents.hooks import StatusChange
+from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.notify import paging
 from tocsin.notify import service as notify
 from tocsin.oncall import repository as oncall_repo
@@ -83,7 +85,7 @@ def arm(session: Session, incidents: Sequence[Incident | incident_repo.OpenedInc
             {
                 "incident_id": incident.id,
                 "snapshot": snapshot,
-                "status": "active",
+                "status": EscalationStatus.ACTIVE,
                 "step_index": 0,
                 "cycle": 0,
                 "run": 0,
@@ -153,7 +155,7 @@ def resolver(session: Session) -> planner.ResolveTargets:
 
 
 def _state(esc: Escalation | repo.EscalationRow) -> planner.EscalationState:
-    done = esc.status != "active" or esc.next_fire_at is None
+    done = esc.status != EscalationStatus.ACTIVE or esc.next_fire_at is None
     return planner.EscalationState(
         step_index=esc.step_index, cycle=esc.cycle, next_fire_at=None if done else esc.next_fire_at, done=done
     )
@@ -194,7 +196,7 @@ def _apply(session: Session, fired: Sequence[_Fired], now: datetime) -> None:
                 timeline.append(
                     timeline_row(
                         incident.id,
-                        "escalation_empty",
+                        TimelineKind.ESCALATION_EMPTY,
                         ENGINE,
                         now,
                         f"Step {action.step_index + 1}: {action.reason}; moving on",
@@ -208,7 +210,7 @@ def _apply(session: Session, fired: Sequence[_Fired], now: datetime) -> None:
             timeline.append(
                 timeline_row(
                     incident.id,
-                    "escalated",
+                    TimelineKind.ESCALATED,
                     ENGINE,
                     now,
                     f"Step {action.step_index + 1}"
@@ -220,12 +222,14 @@ def _apply(session: Session, fired: Sequence[_Fired], now: datetime) -> None:
                 )
             )
             timeline.extend(next(fallbacks))
-        if state.done and esc.status == "active":
-            timeline.append(timeline_row(incident.id, "escalation_done", ENGINE, now, "Escalation policy finished"))
+        if state.done and esc.status == EscalationStatus.ACTIVE:
+            timeline.append(
+                timeline_row(incident.id, TimelineKind.ESCALATION_DONE, ENGINE, now, "Escalation policy finished")
+            )
         esc.step_index = state.step_index
         esc.cycle = state.cycle
         esc.next_fire_at = state.next_fire_at
-        esc.status = "done" if state.done else "active"
+        esc.status = EscalationStatus.DONE if state.done else EscalationStatus.ACTIVE
         esc.lease_owner = None
         esc.lease_until = None
         esc.updated_at = now
@@ -267,8 +271,8 @@ def fire_claimed_batch(session: Session, claims: Sequence[Claim], *, now: dateti
             continue  # Another worker took it over after our lease ran out: its run is the valid one.
         ran += 1
         incident = incidents.get(esc.incident_id)
-        if incident is None or incident.status != "triggered":
-            esc.status = "stopped"
+        if incident is None or incident.status != IncidentStatus.TRIGGERED:
+            esc.status = EscalationStatus.STOPPED
             esc.next_fire_at = None
             esc.lease_until = None
             esc.updated_at = now
@@ -294,10 +298,12 @@ def fire_now(session: Session, incident: Incident, *, actor: Actor, now: datetim
     esc = repo.of_incident(session, incident.id, for_update=True)
     if esc is None:
         raise Conflict("this incident's service has no escalation policy")
-    if esc.status != "active":
-        esc.status = "active"
+    if esc.status != EscalationStatus.ACTIVE:
+        esc.status = EscalationStatus.ACTIVE
         esc.next_fire_at = now
-    incident_repo.add_timeline(session, [timeline_row(incident.id, "escalate_now", actor, now, "Escalated by hand")])
+    incident_repo.add_timeline(
+        session, [timeline_row(incident.id, TimelineKind.ESCALATE_NOW, actor, now, "Escalated by hand")]
+    )
     snapshot = PolicySnapshot.from_dict(esc.snapshot)
     try:
         state, actions = planner.escalate_now(snapshot, _state(esc), now, resolver(session))
@@ -313,7 +319,7 @@ def restart(session: Session, incident: Incident, *, now: datetime) -> None:
     if esc is None:
         arm(session, [incident], now=now)
         return
-    esc.status = "active"
+    esc.status = EscalationStatus.ACTIVE
     esc.run += 1
     esc.step_index = 0
     esc.cycle = 0
@@ -334,7 +340,7 @@ def _retarget(session: Session, incident: Incident, snapshot: PolicySnapshot, no
                 {
                     "incident_id": incident.id,
                     "snapshot": snapshot.to_dict(),
-                    "status": "stopped",
+                    "status": EscalationStatus.STOPPED,
                     "step_index": 0,
                     "cycle": 0,
                     "run": 0,
@@ -375,6 +381,20 @@ def stop(session: Session, incident_id: int, *, now: datetime) -> None:
     notify.cancel_pending_pages(session, incident_id)
 
 
+def follow_status(session: Session, change: StatusChange) -> None:
+    """Paging follows the status (an incident hook): acknowledging or resolving stops it; re-triggering starts the
+    policy over, unless the incident is being escalated by hand (``fire_now`` pages its next step)."""
+    if change.target in (IncidentStatus.ACKNOWLEDGED, IncidentStatus.RESOLVED):
+        stop(session, change.incident.id, now=change.now)
+    elif not change.escalating_by_hand:
+        restart(session, change.incident, now=change.now)
+
+
+def arm_opened(session: Session, incidents: Sequence[incident_repo.OpenedIncident], now: datetime) -> None:
+    """Arm the escalations of incidents just opened (an incident hook, called once per batch)."""
+    arm(session, incidents, now=now)
+
+
 def recover_worker(session: Session, owner: str) -> int:
     """A worker restarting under the same name releases the timers its previous life had claimed, so that they
     fire now rather than when those leases would have run out."""
@@ -398,7 +418,7 @@ def rearm_lost(session: Session, *, now: datetime) -> int:
         [
             timeline_row(
                 i,
-                "escalation_rearmed",
+                TimelineKind.ESCALATION_REARMED,
                 Actor("auditor", "engine"),
                 now,
                 "Escalation timer was missing; re-armed",

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 from tocsin.core.errors import InvalidTransition
+from tocsin.incidents.timeline import TimelineKind
 
-TRIGGERED: Final = "triggered"
-ACKNOWLEDGED: Final = "acknowledged"
-RESOLVED: Final = "resolved"
-STATUSES: Final = (TRIGGERED, ACKNOWLEDGED, RESOLVED)
+
+class IncidentStatus(StrEnum):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+TRIGGERED: Final = IncidentStatus.TRIGGERED
+ACKNOWLEDGED: Final = IncidentStatus.ACKNOWLEDGED
+RESOLVED: Final = IncidentStatus.RESOLVED
+STATUSES: Final = tuple(IncidentStatus)
 OPEN_STATUSES: Final = (TRIGGERED, ACKNOWLEDGED)
 
 # (from, to) -> the timeline kind written for that move.
-ALLOWED: Final[dict[tuple[str, str], str]] = {
-    (TRIGGERED, ACKNOWLEDGED): "acknowledged",
-    (TRIGGERED, RESOLVED): "resolved",
-    (ACKNOWLEDGED, RESOLVED): "resolved",
+ALLOWED: Final[dict[tuple[IncidentStatus, IncidentStatus], TimelineKind]] = {
+    (TRIGGERED, ACKNOWLEDGED): TimelineKind.ACKNOWLEDGED,
+    (TRIGGERED, RESOLVED): TimelineKind.RESOLVED,
+    (ACKNOWLEDGED, RESOLVED): TimelineKind.RESOLVED,
     # An acknowledgement that timed out, or was withdrawn, puts the incident back to paging.
-    (ACKNOWLEDGED, TRIGGERED): "retriggered",
+    (ACKNOWLEDGED, TRIGGERED): TimelineKind.RETRIGGERED,
 }
 
 
-def transition(current: str, target: str) -> str:
+def transition(current: IncidentStatus, target: IncidentStatus) -> TimelineKind:
     """Return the timeline kind for moving ``current`` to ``target``, or raise InvalidTransition."""
     kind = ALLOWED.get((current, target))
     if kind is None:

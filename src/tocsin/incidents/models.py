@@ -6,7 +6,9 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tocsin.db.base import Base, BigID
+from tocsin.db.base import Base, BigID, vocabulary
+from tocsin.incidents.lifecycle import IncidentStatus
+from tocsin.incidents.timeline import TimelineKind
 
 
 class Incident(Base):
@@ -23,7 +25,7 @@ class Incident(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     # RESTRICT: a service with incidents is archived, never deleted with its history (ADR 0012).
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="RESTRICT"))
-    status: Mapped[str] = mapped_column(String(16), default="triggered")
+    status: Mapped[IncidentStatus] = mapped_column(vocabulary(IncidentStatus, 16), default=IncidentStatus.TRIGGERED)
     urgency: Mapped[str] = mapped_column(String(8), default="high")
     severity: Mapped[str] = mapped_column(String(8), default="SEV3")
     priority: Mapped[str] = mapped_column(String(4), default="P3")
@@ -46,7 +48,7 @@ class TimelineEntry(Base):
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[TimelineKind] = mapped_column(vocabulary(TimelineKind, 32))
     source: Mapped[str] = mapped_column(String(16))
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor: Mapped[str] = mapped_column(String(255), default="")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tocsin.db.tables import table_of
 from tocsin.events import service as events
 from tocsin.incidents import lifecycle
+from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Counter, Incident, TimelineEntry
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services.models import Service
@@ -108,7 +109,7 @@ def get_by_number(session: Session, number: int) -> Incident | None:
 
 _ADD_TIMELINE = insert(table_of(TimelineEntry))
 # The status an incident is in after a timeline entry of this kind (the events say {"status": [old, new]}).
-_STATUS_AFTER = {kind: target for (_current, target), kind in lifecycle.ALLOWED.items()}
+_STATUS_AFTER: dict[str, str] = {kind: target for (_current, target), kind in lifecycle.ALLOWED.items()}
 
 
 def add_timeline(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -166,9 +167,35 @@ def search(session: Session, flt: IncidentFilter, *, before_id: int | None, limi
 
 def count_open(session: Session) -> dict[str, int]:
     rows = session.execute(
-        select(Incident.status, func.count()).where(Incident.status != "resolved").group_by(Incident.status)
+        select(Incident.status, func.count())
+        .where(Incident.status != IncidentStatus.RESOLVED)
+        .group_by(Incident.status)
     ).all()
     return {status: n for status, n in rows}
+
+
+def numbers_of_service(session: Session, service_id: int, *, open_only: bool, limit: int = 20) -> list[int]:
+    stmt = select(Incident.number).where(Incident.service_id == service_id).order_by(Incident.number).limit(limit)
+    if open_only:
+        stmt = stmt.where(Incident.status != IncidentStatus.RESOLVED)
+    return list(session.execute(stmt).scalars())
+
+
+def count_of_service(session: Session, service_id: int) -> int:
+    return int(
+        session.execute(
+            select(func.count()).select_from(Incident).where(Incident.service_id == service_id)
+        ).scalar_one()
+    )
+
+
+def open_counts_by_service(session: Session) -> dict[int, int]:
+    rows = session.execute(
+        select(Incident.service_id, func.count())
+        .where(Incident.status != IncidentStatus.RESOLVED)
+        .group_by(Incident.service_id)
+    ).all()
+    return {sid: n for sid, n in rows}
 
 
 def expired_acks(session: Session, now: datetime, limit: int) -> list[Incident]:

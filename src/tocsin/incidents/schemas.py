@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    # The status table builds on the timeline, which builds on Actor: only the type is needed here.
+    from tocsin.incidents.lifecycle import IncidentStatus
 
 Source = Literal["web", "api", "cli", "integration", "engine", "sms", "voice", "slack", "teams", "email", "link"]
 
@@ -31,7 +35,7 @@ class NewIncident:
 
 @dataclass(frozen=True, slots=True)
 class IncidentFilter:
-    statuses: tuple[str, ...] = ()
+    statuses: tuple[IncidentStatus, ...] = ()
     service_ids: tuple[int, ...] = ()
     team_ids: tuple[int, ...] = ()
     urgencies: tuple[str, ...] = ()

@@ -8,18 +8,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tocsin.alerts import repository as alert_repo
-from tocsin.core.errors import BadRequest, InvalidInput, InvalidTransition, NotFound
+from tocsin.core.errors import BadRequest, Conflict, InvalidInput, InvalidTransition, NotFound
 from tocsin.core.pagination import decode_cursor, encode_cursor
-from tocsin.escalation import service as escalation
 from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as repo
+from tocsin.incidents.hooks import HOOKS, StatusChange
+from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.priority import PRIORITIES, SEVERITIES, URGENCIES, default_priority
 from tocsin.incidents.schemas import Actor, IncidentFilter, NewIncident
-from tocsin.incidents.timeline import timeline_row
-from tocsin.notify import service as notify
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.services import repository as service_repo
+from tocsin.services.models import Service
 from tocsin.users import repository as user_repo
 
 INCIDENT_COUNTER = "incident_number"
@@ -40,6 +40,7 @@ def open_incidents(
     ``alert_counts`` and ``majors``, one per spec, are stored with the incidents (by default 0 and False)."""
     if not specs:
         return []
+    hooks = HOOKS.ready()
     counts = alert_counts if alert_counts is not None else [0] * len(specs)
     major = majors if majors is not None else [False] * len(specs)
     numbers = repo.allocate_numbers(session, INCIDENT_COUNTER, len(specs))
@@ -69,16 +70,26 @@ def open_incidents(
     )
     repo.add_timeline(
         session,
-        [timeline_row(i.id, "triggered", actor, now, f"Incident #{i.number} opened") for i in incidents],
+        [timeline_row(i.id, TimelineKind.TRIGGERED, actor, now, f"Incident #{i.number} opened") for i in incidents],
     )
-    escalation.arm(session, incidents, now=now)
+    hooks.opened(session, incidents, now)
     return incidents
 
 
 def change_status(
-    session: Session, incident: Incident, target: str, *, actor: Actor, now: datetime, message: str = ""
+    session: Session,
+    incident: Incident,
+    target: IncidentStatus,
+    *,
+    actor: Actor,
+    now: datetime,
+    message: str = "",
+    escalating_by_hand: bool = False,
 ) -> None:
-    """The single place where an incident's status changes."""
+    """The single place where an incident's status changes. The status reactions registered in ``hooks`` follow
+    it in the same transaction: paging stops on acknowledge and resolve and starts over on a re-trigger (unless
+    ``escalating_by_hand``: the caller then pages the next step itself), chat messages already sent are updated."""
+    hooks = HOOKS.ready()
     kind = lifecycle.transition(incident.status, target)
     previous = incident.status
     incident.status = target
@@ -90,12 +101,8 @@ def change_status(
     elif target == lifecycle.TRIGGERED:
         incident.acknowledged_at = None
     repo.add_timeline(session, [timeline_row(incident.id, kind, actor, now, message, previous=previous)])
-    notify.queue_status_updates(session, incident, actor=actor, now=now)
-    # Paging follows the status: acknowledging or resolving stops it; re-triggering starts the policy over.
-    if target in (lifecycle.ACKNOWLEDGED, lifecycle.RESOLVED):
-        escalation.stop(session, incident.id, now=now)
-    else:
-        escalation.restart(session, incident, now=now)
+    change = StatusChange(incident, previous, target, actor, now, escalating_by_hand=escalating_by_hand)
+    hooks.status_changed(session, change)
 
 
 def get(session: Session, ref: int | str) -> Incident:
@@ -133,7 +140,7 @@ def resolve(session: Session, incident_id: int, *, actor: Actor, now: datetime, 
     """Resolving an incident resolves its open alerts too, so that their dedup keys start afresh."""
     incident = _locked(session, incident_id)
     change_status(session, incident, lifecycle.RESOLVED, actor=actor, now=now, message=message)
-    alert_repo.resolve_open_alerts_of(session, incident.id, now)
+    HOOKS.resolved_by_hand(session, incident, now)
     return incident
 
 
@@ -145,20 +152,21 @@ def retrigger(session: Session, incident_id: int, *, actor: Actor, now: datetime
 
 def escalate_now(session: Session, incident_id: int, *, actor: Actor, now: datetime) -> Incident:
     """Page the next step at once. An acknowledged incident is handed on: it pages again from the next step."""
+    pager = HOOKS.pager()
     incident = _locked(session, incident_id)
     if incident.status == lifecycle.RESOLVED:
         raise InvalidTransition("a resolved incident cannot be escalated")
     if incident.status == lifecycle.ACKNOWLEDGED:
-        previous = incident.status
-        incident.status = lifecycle.TRIGGERED
-        incident.acknowledged_at = None
-        incident.updated_at = now
-        repo.add_timeline(
+        change_status(
             session,
-            [timeline_row(incident.id, "retriggered", actor, now, "Escalated by hand", previous=previous)],
+            incident,
+            lifecycle.TRIGGERED,
+            actor=actor,
+            now=now,
+            message="Escalated by hand",
+            escalating_by_hand=True,
         )
-        notify.queue_status_updates(session, incident, actor=actor, now=now)
-    escalation.fire_now(session, incident, actor=actor, now=now)
+    pager.fire_now(session, incident, actor=actor, now=now)
     return incident
 
 
@@ -170,7 +178,7 @@ def add_note(session: Session, incident_id: int, text: str, *, actor: Actor, now
         raise InvalidInput("a note is limited to 20,000 characters")
     incident = _locked(session, incident_id)
     incident.updated_at = now
-    return repo.add_timeline_entry(session, timeline_row(incident.id, "note", actor, now, body))
+    return repo.add_timeline_entry(session, timeline_row(incident.id, TimelineKind.NOTE, actor, now, body))
 
 
 def reassign(
@@ -188,6 +196,7 @@ def reassign(
     """
     if (user_id is None) == (policy_id is None):
         raise InvalidInput("reassign to exactly one of: a user, an escalation policy")
+    pager = HOOKS.pager()
     incident = _locked(session, incident_id)
     if not lifecycle.is_open(incident.status):
         raise InvalidInput("a resolved incident cannot be reassigned")
@@ -197,22 +206,22 @@ def reassign(
             raise InvalidInput(f"user {user_id} does not exist")
         previous = incident.assigned_user_id
         incident.assigned_user_id = user.id
-        escalation.retarget_to_user(session, incident, user.id, now=now)
+        pager.retarget_to_user(session, incident, user.id, now=now)
         entry = timeline_row(
-            incident.id, "reassigned", actor, now, f"Assigned to {user.name}", previous=previous, to=user.id
+            incident.id, TimelineKind.REASSIGNED, actor, now, f"Assigned to {user.name}", previous=previous, to=user.id
         )
     else:
         assert policy_id is not None
-        name = escalation.retarget_to_policy(session, incident, policy_id, now=now)
+        name = pager.retarget_to_policy(session, incident, policy_id, now=now)
         entry = timeline_row(
-            incident.id, "reassigned", actor, now, f"Handed to escalation policy {name}", policy=policy_id
+            incident.id, TimelineKind.REASSIGNED, actor, now, f"Handed to escalation policy {name}", policy=policy_id
         )
     incident.updated_at = now
     repo.add_timeline(session, [entry])
     if incident.status == lifecycle.ACKNOWLEDGED:
         change_status(session, incident, lifecycle.TRIGGERED, actor=actor, now=now, message="reassigned")
     else:
-        escalation.restart(session, incident, now=now)
+        pager.restart(session, incident, now=now)
     return incident
 
 
@@ -247,7 +256,9 @@ def update_fields(
     if changes:
         incident.updated_at = now
         summary = ", ".join(f"{k} {v['from']} → {v['to']}" for k, v in changes.items())
-        repo.add_timeline(session, [timeline_row(incident.id, "updated", actor, now, summary, changes=changes)])
+        repo.add_timeline(
+            session, [timeline_row(incident.id, TimelineKind.UPDATED, actor, now, summary, changes=changes)]
+        )
     return incident
 
 
@@ -312,6 +323,28 @@ def timeline(session: Session, incident_id: int, *, after_id: int = 0) -> list[T
 
 def open_counts(session: Session) -> dict[str, int]:
     return repo.count_open(session)
+
+
+def refuse_service_deletion(session: Session, service: Service) -> None:
+    """Incidents are history: a service that has any is archived, never deleted with them (ADR 0012)."""
+    count = repo.count_of_service(session, service.id)
+    if count:
+        raise Conflict(
+            f"service {service.name!r} has {count} incident(s) in its history; archive it instead of deleting it"
+        )
+
+
+def refuse_service_archive(session: Session, service: Service) -> None:
+    """Nobody's response loses the service under it: archiving waits until its incidents are resolved."""
+    numbers = repo.numbers_of_service(session, service.id, open_only=True)
+    if numbers:
+        listed = ", ".join(f"#{n}" for n in numbers)
+        raise Conflict(f"service {service.name!r} has open incidents ({listed}); resolve them before archiving")
+
+
+def open_counts_by_service(session: Session) -> dict[int, int]:
+    """Open incidents per service id (services without any are left out)."""
+    return repo.open_counts_by_service(session)
 
 
 def retrigger_expired_acks(session: Session, *, now: datetime, limit: int = 100) -> int:

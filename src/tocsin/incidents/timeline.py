@@ -3,13 +3,50 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from tocsin.incidents.schemas import Actor
 
 
+class TimelineKind(StrEnum):
+    """Every kind of entry an incident's timeline holds, whichever domain writes it."""
+
+    # The status table (lifecycle.ALLOWED) and the incident use cases.
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    RETRIGGERED = "retriggered"
+    NOTE = "note"
+    REASSIGNED = "reassigned"
+    UPDATED = "updated"
+    # Alerts: grouping, noise handling.
+    ALERT_GROUPED = "alert_grouped"
+    MAJOR = "major"
+    FLAPPING = "flapping"
+    FLAPPING_STABLE = "flapping_stable"
+    MERGED = "merged"
+    SPLIT = "split"
+    RESOLVED_NOTICE = "resolved_notice"
+    # Escalation.
+    ESCALATED = "escalated"
+    ESCALATE_NOW = "escalate_now"
+    ESCALATION_EMPTY = "escalation_empty"
+    ESCALATION_DONE = "escalation_done"
+    ESCALATION_REARMED = "escalation_rearmed"
+    # Notification.
+    NOTIFIED = "notified"
+    NOTIFY_UPDATED = "notify_updated"
+    NOTIFY_RETRY = "notify_retry"
+    NOTIFY_FAILED = "notify_failed"
+    NOTIFY_HELD = "notify_held"
+    NOTIFY_AMBIGUOUS = "notify_ambiguous"
+    NOTIFY_FALLBACK = "notify_fallback"
+    NOTIFY_UNANSWERED = "notify_unanswered"
+
+
 def timeline_row(
-    incident_id: int, kind: str, actor: Actor, now: datetime, message: str = "", **data: Any
+    incident_id: int, kind: TimelineKind, actor: Actor, now: datetime, message: str = "", **data: Any
 ) -> dict[str, Any]:
     return {
         "incident_id": incident_id,

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tocsin.db.base import Base, BigID
+from tocsin.db.base import Base, BigID, vocabulary
 
 CONTACT_TYPES = ("email", "webhook", "sms", "voice", "slack", "teams", "mattermost", "discord", "apprise", "ntfy")
 
@@ -36,6 +37,20 @@ class NotificationRule(Base):
     delay_seconds: Mapped[int] = mapped_column(default=0)
 
 
+class NotificationStatus(StrEnum):
+    """Where a message of the outbox stands."""
+
+    PENDING = "pending"
+    # Claimed and marked before the provider call; past its lease it becomes ambiguous (ADR 0002).
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    AMBIGUOUS = "ambiguous"
+    # Held back by the throttle and sent as part of a bundle.
+    BUNDLED = "bundled"
+
+
 class Notification(Base):
     """The outbox: one row per message to one contact method, with its own retry timer, lease and fence."""
 
@@ -55,7 +70,9 @@ class Notification(Base):
     contact_method_id: Mapped[int] = mapped_column(ForeignKey("contact_methods.id", ondelete="CASCADE"))
     step_index: Mapped[int] = mapped_column(default=0)
     cycle: Mapped[int] = mapped_column(default=0)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[NotificationStatus] = mapped_column(
+        vocabulary(NotificationStatus, 16), default=NotificationStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(64))

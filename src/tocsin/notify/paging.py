@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.notify import repository as repo
 from tocsin.notify.rules import NotificationPlan, Rule, Urgency, idempotency_key, plan_notifications
 from tocsin.notify.service import ENGINE
@@ -72,7 +72,7 @@ def page_all(
                 timeline.append(
                     timeline_row(
                         page.incident_id,
-                        "notify_fallback",
+                        TimelineKind.NOTIFY_FALLBACK,
                         ENGINE,
                         now,
                         f"{names.get(user_id, user_id)} {FALLBACK_TEXT[plan.fallback]}",

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as incident_repo
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.notify import repository as repo
 from tocsin.notify import service as notify
+from tocsin.notify.models import NotificationStatus
 from tocsin.notify.service import ENGINE
 from tocsin.users import repository as user_repo
 
@@ -38,7 +39,7 @@ def call_ended(session: Session, notification_id: int, call_status: str, *, now:
     who = user.name if user else str(n.user_id)
     again = incident is not None and incident.status == lifecycle.TRIGGERED and n.attempts < CALL_ATTEMPTS
     if again:
-        n.status = "pending"
+        n.status = NotificationStatus.PENDING
         n.next_attempt_at = now + CALL_RETRY_AFTER
         n.last_error = f"call {call_status}"
         message = (
@@ -50,7 +51,17 @@ def call_ended(session: Session, notification_id: int, call_status: str, *, now:
             message += "; giving up" + notify.fall_back(session, n, now)
     incident_repo.add_timeline(
         session,
-        [timeline_row(n.incident_id, "notify_unanswered", ENGINE, now, message, notification=n.id, attempt=n.attempts)],
+        [
+            timeline_row(
+                n.incident_id,
+                TimelineKind.NOTIFY_UNANSWERED,
+                ENGINE,
+                now,
+                message,
+                notification=n.id,
+                attempt=n.attempts,
+            )
+        ],
     )
     return again
 
@@ -70,13 +81,13 @@ def text_undelivered(
         return False
     user = user_repo.get(session, n.user_id)
     code = f" (Twilio error {error_code})" if error_code.isdigit() else ""
-    n.status = "failed"
+    n.status = NotificationStatus.FAILED
     n.last_error = f"text {message_status}{code}"
     message = f"sms to {user.name if user else n.user_id} {message_status}{code}"
     incident = incident_repo.get(session, n.incident_id, for_update=True)
     if incident is not None and incident.status == lifecycle.TRIGGERED:
         message += notify.fall_back(session, n, now)
     incident_repo.add_timeline(
-        session, [timeline_row(n.incident_id, "notify_failed", ENGINE, now, message, notification=n.id)]
+        session, [timeline_row(n.incident_id, TimelineKind.NOTIFY_FAILED, ENGINE, now, message, notification=n.id)]
     )
     return True

@@ -29,9 +29,9 @@ from tocsin.db.session import NOTIFICATION_WORK, note_new_work
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
-from tocsin.incidents.timeline import timeline_row
+from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.notify import repository as repo
-from tocsin.notify.models import CONTACT_TYPES, ContactMethod, Notification, NotificationRule
+from tocsin.notify.models import CONTACT_TYPES, ContactMethod, Notification, NotificationRule, NotificationStatus
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
 from tocsin.notify.reply_codes import PHONE_TYPES, SLACK_MEMBER_ID, normalize_phone
 from tocsin.notify.retry import RetryPolicy
@@ -236,7 +236,7 @@ def _prepare(
             timeline.append(
                 timeline_row(
                     incident.id,
-                    "notify_failed",
+                    TimelineKind.NOTIFY_FAILED,
                     ENGINE,
                     now,
                     text + _fall_back_after(session, n, rows, now),
@@ -253,7 +253,9 @@ def _prepare(
                 n.held_since = now
                 if incident is not None:
                     text = f"{cm.type} to {cm.user_name} held back by the rate limit; it will go out bundled"
-                    timeline.append(timeline_row(incident.id, "notify_held", ENGINE, now, text, notification=n.id))
+                    timeline.append(
+                        timeline_row(incident.id, TimelineKind.NOTIFY_HELD, ENGINE, now, text, notification=n.id)
+                    )
             n.next_attempt_at = decision.retry_at
             n.lease_until = None
             return None
@@ -330,7 +332,7 @@ def unsend(session: Session, notification_id: int, fence: int, *, now: datetime)
     n = repo.lock_claimed(session, Claim(id=notification_id, fence=fence))
     if n is None or n.status != "sending":
         return False
-    n.status = "ambiguous" if n.payload.get("ambiguous") else "pending"
+    n.status = NotificationStatus.AMBIGUOUS if n.payload.get("ambiguous") else NotificationStatus.PENDING
     n.attempts -= 1
     n.next_attempt_at = now
     n.lease_owner = None
@@ -397,9 +399,9 @@ def _record_one(
         n.next_attempt_at = None
         if n.kind == "status" and "ref" in n.payload:
             # A chat message edited in place (Slack); other status messages are notices of their own.
-            kind, message = "notify_updated", f"Updated the message: {who}"
+            kind, message = TimelineKind.NOTIFY_UPDATED, f"Updated the message: {who}"
         else:
-            kind, message = "notified", f"Notified {who}"
+            kind, message = TimelineKind.NOTIFIED, f"Notified {who}"
         if n.kind == "page" and cm is not None and cm.type in UPDATABLE_TYPES:
             settled.append(n)
     else:
@@ -412,11 +414,11 @@ def _record_one(
         if next_at is not None:
             n.status = "pending"
             n.next_attempt_at = next_at
-            kind, message = "notify_retry", f"{who} failed ({detail}); retrying at {next_at:%H:%M:%S} UTC"
+            kind, message = TimelineKind.NOTIFY_RETRY, f"{who} failed ({detail}); retrying at {next_at:%H:%M:%S} UTC"
         else:
             n.status = "failed"
             n.next_attempt_at = None
-            kind, message = "notify_failed", f"{who} failed ({detail}); giving up"
+            kind, message = TimelineKind.NOTIFY_FAILED, f"{who} failed ({detail}); giving up"
             if n.kind == "page" and n.incident_id is not None:
                 message += _fall_back_after(session, n, rows, now)
     if n.kind == "verify" and n.status in ("sent", "failed"):
@@ -487,7 +489,7 @@ def _declare_ambiguous(session: Session, rows: Sequence[Notification], *, now: d
         cm = repo.contact_method(session, n.contact_method_id)
         resend = times == 1 and cm is not None and cm.type in RESEND_INTERRUPTED
         n.payload = {**n.payload, "ambiguous": times}
-        n.status = "ambiguous"
+        n.status = NotificationStatus.AMBIGUOUS
         n.fence += 1
         n.lease_owner = None
         n.lease_until = None
@@ -497,7 +499,7 @@ def _declare_ambiguous(session: Session, rows: Sequence[Notification], *, now: d
             timeline.append(
                 timeline_row(
                     n.incident_id,
-                    "notify_ambiguous",
+                    TimelineKind.NOTIFY_AMBIGUOUS,
                     ENGINE,
                     now,
                     "A send was interrupted; it may or may not have arrived and "

@@ -3,12 +3,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.models import Alert
 from tocsin.db.tables import table_of
-from tocsin.incidents.models import Incident
 from tocsin.services.models import Integration, Service
 
 
@@ -115,35 +113,6 @@ def integrations_of(
     if not include_archived:
         stmt = stmt.where(Integration.archived_at.is_(None))
     return list(session.execute(stmt).scalars())
-
-
-def incident_numbers(session: Session, service_id: int, *, open_only: bool, limit: int = 20) -> list[int]:
-    stmt = select(Incident.number).where(Incident.service_id == service_id).order_by(Incident.number).limit(limit)
-    if open_only:
-        stmt = stmt.where(Incident.status != "resolved")
-    return list(session.execute(stmt).scalars())
-
-
-def history_counts(session: Session, service_id: int) -> tuple[int, int]:
-    """How many incidents and alerts name this service: history that forbids deleting it."""
-    incidents = session.execute(
-        select(func.count()).select_from(Incident).where(Incident.service_id == service_id)
-    ).scalar_one()
-    alerts = session.execute(select(func.count()).select_from(Alert).where(Alert.service_id == service_id)).scalar_one()
-    return incidents, alerts
-
-
-def alert_count_of_integration(session: Session, integration_id: int) -> int:
-    return session.execute(
-        select(func.count()).select_from(Alert).where(Alert.integration_id == integration_id)
-    ).scalar_one()
-
-
-def open_incident_counts(session: Session) -> dict[int, int]:
-    rows = session.execute(
-        select(Incident.service_id, func.count()).where(Incident.status != "resolved").group_by(Incident.service_id)
-    ).all()
-    return {sid: n for sid, n in rows}
 
 
 _NAMES = select(_SERVICES.c.id, _SERVICES.c.name).where(_SERVICES.c.id.in_(bindparam("ids", expanding=True)))

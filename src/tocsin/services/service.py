@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +15,15 @@ from tocsin.services import repository as repo
 from tocsin.services.models import INTEGRATION_TYPES, Integration, Service
 
 SERVICE_URGENCIES = ("high", "low", "severity_based")
+
+# Incidents and alerts refer to services and integrations, and sit above them: they say what refuses retiring one
+# by registering checks here, from tocsin.wiring (ADR 0010, ADR 0012). Each raises Conflict to refuse.
+ServiceCheck = Callable[[Session, Service], None]
+IntegrationCheck = Callable[[Session, Integration], None]
+deletion_checks: list[ServiceCheck] = []
+archive_checks: list[ServiceCheck] = []
+integration_deletion_checks: list[IntegrationCheck] = []
+_Check = TypeVar("_Check")
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
@@ -102,20 +113,13 @@ def list_services(session: Session, *, include_archived: bool = False) -> list[S
     return repo.all_services(session, include_archived=include_archived)
 
 
-def _numbers(numbers: list[int]) -> str:
-    return ", ".join(f"#{n}" for n in numbers)
-
-
 def archive_service(session: Session, service: Service, *, now: datetime) -> Service:
     """Retire a service: its integrations stop taking events; its incidents and alerts stay readable.
 
     Refused while an incident of it is open, so that nobody's response loses the service under it (ADR 0012).
     """
-    open_numbers = repo.incident_numbers(session, service.id, open_only=True)
-    if open_numbers:
-        raise Conflict(
-            f"service {service.name!r} has open incidents ({_numbers(open_numbers)}); resolve them before archiving"
-        )
+    for check in _installed(archive_checks):
+        check(session, service)
     if service.archived_at is None:
         service.archived_at = now
     session.flush()
@@ -130,12 +134,8 @@ def unarchive_service(session: Session, service: Service) -> Service:
 
 def delete_service(session: Session, service: Service) -> None:
     """Only a service nothing refers to is deleted; one with history is archived instead."""
-    incidents, alerts = repo.history_counts(session, service.id)
-    if incidents or alerts:
-        raise Conflict(
-            f"service {service.name!r} has {incidents} incident(s) and {alerts} alert(s) in its history; "
-            "archive it instead of deleting it"
-        )
+    for check in _installed(deletion_checks):
+        check(session, service)
     session.delete(service)
     session.flush()
 
@@ -224,17 +224,16 @@ def unarchive_integration(session: Session, integration: Integration) -> Integra
 
 
 def delete_integration(session: Session, integration: Integration) -> None:
-    alerts = repo.alert_count_of_integration(session, integration.id)
-    if alerts:
-        raise Conflict(
-            f"integration {integration.name!r} brought in {alerts} alert(s); archive it instead of deleting it"
-        )
+    for check in _installed(integration_deletion_checks):
+        check(session, integration)
     session.delete(integration)
     session.flush()
 
 
-def open_incident_counts(session: Session) -> dict[int, int]:
-    return repo.open_incident_counts(session)
+def _installed(checks: list[_Check]) -> list[_Check]:
+    if not checks:
+        raise RuntimeError("retirement checks not installed: import tocsin.registry first")
+    return checks
 
 
 def integration_url(base_url: str, integration: Integration, *, email_domain: str | None = None) -> str:

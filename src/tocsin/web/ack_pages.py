@@ -25,6 +25,7 @@ from tocsin.incidents import lifecycle
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
+from tocsin.incidents.timeline import TimelineKind
 from tocsin.notify.service_links import link_was_used, use_link
 from tocsin.runtime import Runtime
 from tocsin.settings import ConfigError
@@ -72,10 +73,11 @@ def _already_done(session: Session, incident: Incident, action: str) -> HTMLResp
     """A friendly page when the incident is already where the link would put it (or beyond), else None."""
     if incident.status == lifecycle.TRIGGERED or (action == "resolve" and incident.status != lifecycle.RESOLVED):
         return None
-    kind = incident.status  # "acknowledged" or "resolved": the timeline kinds match the statuses
+    resolved = incident.status == lifecycle.RESOLVED
+    kind = TimelineKind.RESOLVED if resolved else TimelineKind.ACKNOWLEDGED
     entries = [e for e in incidents.timeline(session, incident.id) if e.kind == kind]
     who = entries[-1].actor if entries and entries[-1].actor else "someone"
-    at = incident.resolved_at if kind == lifecycle.RESOLVED else incident.acknowledged_at
+    at = incident.resolved_at if resolved else incident.acknowledged_at
     return _page(
         "result.html",
         heading=f"Already {kind}",

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from tocsin.admin import service as admin
 from tocsin.core.errors import NotFound, TocsinError
@@ -21,7 +22,7 @@ from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
 from tocsin.services import service as services
 from tocsin.users import service as users
-from tocsin.web.auth import PageError, WebUser, checked_form, require_user, runtime_of
+from tocsin.web.auth import PageError, PostedForm, WebUser, checked_form, require_user, runtime_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -40,12 +41,18 @@ def _back(path: str, **query: str) -> Response:
     return RedirectResponse(f"{path}?{urlencode(query)}" if query else path, status_code=303)
 
 
-async def _act(
-    request: Request, page: str, done: str, action: Callable[[Session], str], *, after: str | None = None
+def _act(
+    request: Request,
+    form: FormData,
+    page: str,
+    done: str,
+    action: Callable[[Session], str],
+    *,
+    after: str | None = None,
 ) -> Response:
     """Check the form, run ``action`` in one transaction; back to ``page`` with its notice or the refusal."""
     who = _require_admin(request)
-    form = await checked_form(request, who)
+    checked_form(request, who, form)
     if form.get(CONFIRM_FIELD) != "yes":
         return _back(page, error=f"Tick the box to confirm: {done}.")
     runtime = runtime_of(request)
@@ -93,99 +100,99 @@ def archive_page(request: Request) -> Response:
 
 
 @router.post("/services/{service_id}/archive")
-async def archive_service(service_id: int, request: Request) -> Response:
+def archive_service(service_id: int, request: Request, form: PostedForm) -> Response:
     now = runtime_of(request).clock.now()
 
     def act(session: Session) -> str:
         service = admin.archive_service(session, services.get_service(session, service_id), now=now)
         return f"Archived {service.name}: its integrations no longer take events; its incidents stay."
 
-    return await _act(request, f"/services/{service_id}", "archive the service", act)
+    return _act(request, form, f"/services/{service_id}", "archive the service", act)
 
 
 @router.post("/services/{service_id}/unarchive")
-async def unarchive_service(service_id: int, request: Request) -> Response:
+def unarchive_service(service_id: int, request: Request, form: PostedForm) -> Response:
     now = runtime_of(request).clock.now()
 
     def act(session: Session) -> str:
         service = admin.unarchive_service(session, services.get_service(session, service_id), now=now)
         return f"Restored {service.name}."
 
-    return await _act(request, f"/services/{service_id}", "restore the service", act)
+    return _act(request, form, f"/services/{service_id}", "restore the service", act)
 
 
 @router.post("/services/{service_id}/delete")
-async def delete_service(service_id: int, request: Request) -> Response:
+def delete_service(service_id: int, request: Request, form: PostedForm) -> Response:
     def act(session: Session) -> str:
         service = services.get_service(session, service_id)
         services.delete_service(session, service)
         return f"Deleted {service.name}."
 
-    return await _act(request, f"/services/{service_id}", "delete the service", act, after="/services")
+    return _act(request, form, f"/services/{service_id}", "delete the service", act, after="/services")
 
 
 # --- schedules ---------------------------------------------------------------------------------------------------
 
 
 @router.post("/schedules/{schedule_id}/archive")
-async def archive_schedule(schedule_id: int, request: Request) -> Response:
+def archive_schedule(schedule_id: int, request: Request, form: PostedForm) -> Response:
     now = runtime_of(request).clock.now()
 
     def act(session: Session) -> str:
         schedule = schedules.archive_schedule(session, oncall.get_schedule(session, schedule_id), now=now)
         return f"Archived {schedule.name}: nobody is on call in it any more."
 
-    return await _act(request, f"/schedules/{schedule_id}", "archive the schedule", act)
+    return _act(request, form, f"/schedules/{schedule_id}", "archive the schedule", act)
 
 
 @router.post("/schedules/{schedule_id}/unarchive")
-async def unarchive_schedule(schedule_id: int, request: Request) -> Response:
+def unarchive_schedule(schedule_id: int, request: Request, form: PostedForm) -> Response:
     def act(session: Session) -> str:
         return f"Restored {schedules.unarchive_schedule(session, oncall.get_schedule(session, schedule_id)).name}."
 
-    return await _act(request, f"/schedules/{schedule_id}", "restore the schedule", act)
+    return _act(request, form, f"/schedules/{schedule_id}", "restore the schedule", act)
 
 
 @router.post("/schedules/{schedule_id}/delete")
-async def delete_schedule(schedule_id: int, request: Request) -> Response:
+def delete_schedule(schedule_id: int, request: Request, form: PostedForm) -> Response:
     def act(session: Session) -> str:
         schedule = oncall.get_schedule(session, schedule_id)
         admin.delete_schedule(session, schedule)
         return f"Deleted {schedule.name}."
 
-    return await _act(request, f"/schedules/{schedule_id}", "delete the schedule", act, after="/oncall")
+    return _act(request, form, f"/schedules/{schedule_id}", "delete the schedule", act, after="/oncall")
 
 
 # --- escalation policies -----------------------------------------------------------------------------------------
 
 
 @router.post("/escalation-policies/{policy_id}/archive")
-async def archive_policy(policy_id: int, request: Request) -> Response:
+def archive_policy(policy_id: int, request: Request, form: PostedForm) -> Response:
     now = runtime_of(request).clock.now()
 
     def act(session: Session) -> str:
         return f"Archived {admin.archive_policy(session, escalation.get_policy(session, policy_id), now=now).name}."
 
-    return await _act(request, f"/escalation-policies/{policy_id}", "archive the policy", act)
+    return _act(request, form, f"/escalation-policies/{policy_id}", "archive the policy", act)
 
 
 @router.post("/escalation-policies/{policy_id}/unarchive")
-async def unarchive_policy(policy_id: int, request: Request) -> Response:
+def unarchive_policy(policy_id: int, request: Request, form: PostedForm) -> Response:
     def act(session: Session) -> str:
         return f"Restored {admin.unarchive_policy(session, escalation.get_policy(session, policy_id)).name}."
 
-    return await _act(request, f"/escalation-policies/{policy_id}", "restore the policy", act)
+    return _act(request, form, f"/escalation-policies/{policy_id}", "restore the policy", act)
 
 
 @router.post("/escalation-policies/{policy_id}/delete")
-async def delete_policy(policy_id: int, request: Request) -> Response:
+def delete_policy(policy_id: int, request: Request, form: PostedForm) -> Response:
     def act(session: Session) -> str:
         policy = escalation.get_policy(session, policy_id)
         admin.delete_policy(session, policy)
         return f"Deleted {policy.name}."
 
-    return await _act(
-        request, f"/escalation-policies/{policy_id}", "delete the policy", act, after="/escalation-policies"
+    return _act(
+        request, form, f"/escalation-policies/{policy_id}", "delete the policy", act, after="/escalation-policies"
     )
 
 
@@ -218,7 +225,7 @@ def _person_page(who: WebUser, user_id: int) -> str:
 
 
 @router.post("/people/{user_id}/deactivate")
-async def deactivate(user_id: int, request: Request) -> Response:
+def deactivate(user_id: int, request: Request, form: PostedForm) -> Response:
     now = runtime_of(request).clock.now()
 
     def act(session: Session) -> str:
@@ -226,19 +233,19 @@ async def deactivate(user_id: int, request: Request) -> Response:
         gaps = sum(1 for s in impact.schedules if s.gaps)
         return f"Deactivated {impact.email}." + (f" {gaps} schedule(s) now have gaps." if gaps else "")
 
-    return await _act(request, f"/people/{user_id}/deactivate", "deactivate", act, after=f"/people/{user_id}")
+    return _act(request, form, f"/people/{user_id}/deactivate", "deactivate", act, after=f"/people/{user_id}")
 
 
 @router.post("/people/{user_id}/reactivate")
-async def reactivate(user_id: int, request: Request) -> Response:
+def reactivate(user_id: int, request: Request, form: PostedForm) -> Response:
     def act(session: Session) -> str:
         return f"Reactivated {users.reactivate_user(session, users.get_user(session, user_id)).email}."
 
-    return await _act(request, f"/people/{user_id}", "reactivate", act)
+    return _act(request, form, f"/people/{user_id}", "reactivate", act)
 
 
 @router.post("/people/{user_id}/delete")
-async def delete_person(user_id: int, request: Request) -> Response:
+def delete_person(user_id: int, request: Request, form: PostedForm) -> Response:
     now = runtime_of(request).clock.now()
 
     def act(session: Session) -> str:
@@ -246,4 +253,4 @@ async def delete_person(user_id: int, request: Request) -> Response:
         admin.delete_user(session, user, now=now)
         return f"Deleted {user.email}."
 
-    return await _act(request, f"/people/{user_id}", "delete", act, after="/people")
+    return _act(request, form, f"/people/{user_id}", "delete", act, after="/people")

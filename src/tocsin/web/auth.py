@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from tocsin.audit import origin as audit_origin
@@ -109,9 +111,18 @@ def require_responder(request: Request) -> WebUser:
     return who
 
 
-async def checked_form(request: Request, who: WebUser) -> FormData:
+async def _posted_form(request: Request) -> FormData:
+    # The body arrives on the event loop; the handler that uses the form runs in the thread pool (it reads the
+    # database, which must never block the loop).
+    return await request.form()
+
+
+# A sync page handler's posted form: ``form: PostedForm``, then ``checked_form(request, who, form)``.
+PostedForm = Annotated[FormData, Depends(_posted_form)]
+
+
+def checked_form(request: Request, who: WebUser, form: FormData) -> FormData:
     """The posted form, after checking its CSRF token (form field ``csrf`` or the X-CSRF-Token header)."""
-    form = await request.form()
     check_csrf(request, who, form)
     return form
 
@@ -140,4 +151,5 @@ def install(app: FastAPI) -> None:
     async def _page_error(request: Request, exc: PageError) -> Response:
         from tocsin.web.templating import render
 
-        return render("web/error.html", exc.status, who=signed_in(request), message=exc.message)
+        who = await run_in_threadpool(signed_in, request)
+        return render("web/error.html", exc.status, who=who, message=exc.message)

@@ -24,7 +24,7 @@ from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.web.auth import WebUser, checked_form, require_responder, require_user, runtime_of
+from tocsin.web.auth import PostedForm, WebUser, checked_form, require_responder, require_user, runtime_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -116,9 +116,9 @@ def incident_list(request: Request) -> Response:
 
 
 @router.post("/incidents/bulk")
-async def bulk_action(request: Request) -> Response:
+def bulk_action(request: Request, form: PostedForm) -> Response:
     who = require_responder(request)
-    form = await checked_form(request, who)
+    checked_form(request, who, form)
     runtime = runtime_of(request)
     action = form.get("action")
     ids = [int(v) for v in form.getlist("incident") if isinstance(v, str) and v.isdigit()]
@@ -230,9 +230,9 @@ def _act(session: Session, incident_id: int, action: str, form: Any, who: WebUse
 
 
 @router.post("/incidents/{number}")
-async def incident_action(number: int, request: Request) -> Response:
+def incident_action(number: int, request: Request, form: PostedForm) -> Response:
     who = require_responder(request)
-    form = await checked_form(request, who)
+    checked_form(request, who, form)
     runtime = runtime_of(request)
     action = str(form.get("action") or "")
     here = f"/incidents/{number}"

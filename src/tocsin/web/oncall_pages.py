@@ -15,7 +15,7 @@ from tocsin.escalation import service as escalation
 from tocsin.oncall import calculator as calc
 from tocsin.oncall import service as oncall
 from tocsin.users import service as users
-from tocsin.web.auth import checked_form, require_responder, require_user, runtime_of
+from tocsin.web.auth import PostedForm, checked_form, require_responder, require_user, runtime_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -141,9 +141,9 @@ def _local(value: str, tz: ZoneInfo, field: str) -> datetime:
 
 
 @router.post("/schedules/{schedule_id}/overrides")
-async def create_override(schedule_id: int, request: Request) -> Response:
+def create_override(schedule_id: int, request: Request, form: PostedForm) -> Response:
     who = require_responder(request)
-    form = await checked_form(request, who)
+    checked_form(request, who, form)
     runtime = runtime_of(request)
     here = f"/schedules/{schedule_id}"
     try:
@@ -168,9 +168,9 @@ async def create_override(schedule_id: int, request: Request) -> Response:
 
 
 @router.post("/schedules/{schedule_id}/overrides/{override_id}/delete")
-async def delete_override(schedule_id: int, override_id: int, request: Request) -> Response:
+def delete_override(schedule_id: int, override_id: int, request: Request, form: PostedForm) -> Response:
     who = require_responder(request)
-    await checked_form(request, who)
+    checked_form(request, who, form)
     runtime = runtime_of(request)
     here = f"/schedules/{schedule_id}"
     try:

@@ -21,7 +21,7 @@ from tocsin.oncall.durations import format_duration
 from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.users.models import User
-from tocsin.web.auth import PageError, WebUser, checked_form, require_user, runtime_of
+from tocsin.web.auth import PageError, PostedForm, WebUser, checked_form, require_user, runtime_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -118,9 +118,9 @@ def _back(user_id: int, who: WebUser, **params: str) -> RedirectResponse:
 
 
 @router.post("/people/{user_id}/contact-methods/{method_id}/test")
-async def send_test(user_id: int, method_id: int, request: Request) -> Response:
+def send_test(user_id: int, method_id: int, request: Request, form: PostedForm) -> Response:
     who = require_user(request)
-    await checked_form(request, who)
+    checked_form(request, who, form)
     if user_id != who.user.id and not who.is_admin:
         raise PageError(403, "You can send test notifications only to your own contact methods.")
     runtime = runtime_of(request)
@@ -137,9 +137,9 @@ async def send_test(user_id: int, method_id: int, request: Request) -> Response:
 
 
 @router.post("/me/tokens")
-async def create_token(request: Request) -> Response:
+def create_token(request: Request, form: PostedForm) -> Response:
     who = require_user(request)
-    form = await checked_form(request, who)
+    checked_form(request, who, form)
     runtime = runtime_of(request)
     name = str(form.get("name") or "").strip() or "web"
     with runtime.db.unit_of_work() as session:
@@ -154,9 +154,9 @@ async def create_token(request: Request) -> Response:
 
 
 @router.post("/me/tokens/{token_id}/revoke")
-async def revoke_token(token_id: int, request: Request) -> Response:
+def revoke_token(token_id: int, request: Request, form: PostedForm) -> Response:
     who = require_user(request)
-    await checked_form(request, who)
+    checked_form(request, who, form)
     runtime = runtime_of(request)
     try:
         with runtime.db.unit_of_work() as session:

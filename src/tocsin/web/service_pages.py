@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tocsin.alerts.schemas import NormalizedEvent, Submission
 from tocsin.core.errors import NotFound
 from tocsin.escalation import service as escalation
+from tocsin.incidents import service as incidents
 from tocsin.services import service as services
 from tocsin.services.models import Integration
 from tocsin.teams import service as teams
-from tocsin.web.auth import checked_form, require_responder, require_user, runtime_of
+from tocsin.web.auth import PostedForm, checked_form, require_responder, require_user, runtime_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +41,7 @@ def service_list(request: Request) -> Response:
     runtime = runtime_of(request)
     with runtime.db.reader() as session:
         rows = services.list_services(session)
-        counts = services.open_incident_counts(session)
+        counts = incidents.open_counts_by_service(session)
         team_names = {t.id: t.name for t in teams.list_teams(session)}
     return render("web/services.html", who=who, section="services", rows=rows, counts=counts, team_names=team_names)
 
@@ -69,7 +70,7 @@ def service_page(service_id: int, request: Request) -> Response:
             )
         policy = escalation.get_policy(session, service.escalation_policy_id) if service.escalation_policy_id else None
         team = teams.get_team(session, service.team_id) if service.team_id else None
-        open_count = services.open_incident_counts(session).get(service.id, 0)
+        open_count = incidents.open_counts_by_service(session).get(service.id, 0)
     return render(
         "web/service.html",
         who=who,
@@ -85,10 +86,10 @@ def service_page(service_id: int, request: Request) -> Response:
 
 
 @router.post("/services/{service_id}/integrations/{integration_id}/test")
-async def send_test_event(service_id: int, integration_id: int, request: Request) -> Response:
+def send_test_event(service_id: int, integration_id: int, request: Request, form: PostedForm) -> Response:
     """Push a real event through the same ingest path a sender uses, so the whole chain is exercised."""
     who = require_responder(request)
-    await checked_form(request, who)
+    checked_form(request, who, form)
     runtime = runtime_of(request)
     with runtime.db.reader() as session:
         integration = services.get_integration(session, integration_id)
@@ -101,6 +102,6 @@ async def send_test_event(service_id: int, integration_id: int, request: Request
         severity="info",
         source="tocsin-console",
     )
-    result = await runtime.committer.submit(Submission(integration_key=integration.key, events=[event]))
+    result = runtime.committer.submit_sync(Submission(integration_key=integration.key, events=[event]))
     notice = f"Test event sent (dedup key {result.dedup_keys[0]})" if result.dedup_keys else "Test event sent"
     return RedirectResponse(f"/services/{service_id}?{urlencode({'notice': notice})}", status_code=303)

@@ -1,0 +1,67 @@
+"""The incident hooks: the composition registers every reaction paging depends on, every process loads it, and
+an incomplete registry refuses to run rather than leave paging going."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import tocsin.registry  # noqa: F401  (the composition under test)
+from tocsin import wiring
+from tocsin.escalation import service as escalation
+from tocsin.incidents import service as incidents
+from tocsin.incidents.hooks import HOOKS, Hooks, HooksMissing
+from tocsin.services import service as services
+
+
+def test_the_composition_registers_every_reaction_paging_depends_on() -> None:
+    assert HOOKS.sealed
+    assert HOOKS.on_opened == [escalation.arm_opened]
+    # Status updates are queued before paging stops or starts over, as change_status always did.
+    assert HOOKS.on_status_change == [wiring.queue_status_updates, escalation.follow_status]
+    assert HOOKS.on_resolved_by_hand == [wiring.resolve_alerts]
+    assert HOOKS.paging is escalation
+    assert services.deletion_checks == [incidents.refuse_service_deletion]
+
+
+def test_installing_twice_registers_nothing_twice() -> None:
+    wiring.install()
+    assert len(HOOKS.on_status_change) == 2
+    assert len(services.deletion_checks) == 1
+
+
+def test_a_registry_nobody_sealed_refuses_to_change_incidents() -> None:
+    hooks = Hooks()
+    with pytest.raises(HooksMissing, match="not installed"):
+        hooks.pager()
+    with pytest.raises(HooksMissing, match="not installed"):
+        hooks.ready()
+
+
+def test_a_registry_that_cannot_stop_paging_cannot_be_sealed() -> None:
+    hooks = Hooks()
+    hooks.register(on_opened=[escalation.arm_opened])
+    with pytest.raises(HooksMissing, match="on_status_change, paging"):
+        hooks.seal()
+    assert not hooks.sealed
+
+
+def test_a_sealed_registry_takes_no_more_reactions() -> None:
+    with pytest.raises(HooksMissing, match="sealed"):
+        HOOKS.register(on_status_change=[escalation.follow_status])
+
+
+@pytest.mark.parametrize("entry", ["tocsin.runtime", "tocsin.app", "tocsin.cli", "tocsin.registry"])
+def test_every_entry_point_installs_the_hooks(entry: str) -> None:
+    code = f"import {entry}; from tocsin.incidents.hooks import HOOKS; print(HOOKS.sealed)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr
+
+
+def test_the_incident_services_alone_do_not_install_them() -> None:
+    # Why the entry points must load tocsin.registry: nothing below it can register the upper domains.
+    code = "import tocsin.incidents.service; from tocsin.incidents.hooks import HOOKS; print(HOOKS.sealed)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
