@@ -30,6 +30,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         schedule_admin,
         service_admin,
         service_pages,
+        silence_pages,
         team_pages,
         user_admin,
     )
@@ -50,6 +51,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         people_pages,
         team_pages,
         noise_pages,
+        silence_pages,
         audit_pages,
         outbox_pages,
         page_feed,
