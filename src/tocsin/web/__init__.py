@@ -33,6 +33,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         silence_pages,
         team_pages,
         user_admin,
+        webhook_pages,
     )
 
     auth.install(app)
@@ -52,6 +53,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         team_pages,
         noise_pages,
         silence_pages,
+        webhook_pages,
         audit_pages,
         outbox_pages,
         page_feed,
