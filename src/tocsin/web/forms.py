@@ -7,6 +7,7 @@ is also the name of the field to mark.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, TypeVar
 
@@ -84,6 +85,17 @@ def text(form: FormData, name: str) -> str:
 def optional(form: FormData, name: str) -> str | None:
     """A text field left empty means "not given", as a key absent from a JSON body does."""
     return text(form, name) or None
+
+
+def json_field(form: FormData, name: str, empty: object) -> object:
+    """A field holding JSON, as the API's body would carry it; refused beside the field when it does not parse."""
+    raw = text(form, name)
+    if not raw:
+        return empty
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise FormInvalid(422, f"{name}: not valid JSON ({exc})", {name: f"not valid JSON ({exc})"}) from None
 
 
 def many(form: FormData, name: str) -> list[str]:

@@ -19,24 +19,23 @@ from tocsin.core.clock import utc
 from tocsin.core.errors import TocsinError
 from tocsin.services import service as services
 from tocsin.web.auth import WebUser, check_csrf, require_responder, require_user, runtime_of, shown_as_page
-from tocsin.web.forms import FormInvalid, PostedForm, as_form_values, invalid, optional, text, validate, values_of
+from tocsin.web.forms import (
+    FormInvalid,
+    PostedForm,
+    as_form_values,
+    invalid,
+    json_field,
+    optional,
+    text,
+    validate,
+    values_of,
+)
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 FIELDS = ("name", "comment", "matchers", "service", "starts_at", "ends_at", "recurrence", "duration_seconds")
 _SILENCE_IN = TypeAdapter(SilenceIn)
 STATES = ("active", "upcoming", "ended")
-
-
-def json_field(form: FormData, name: str, empty: object) -> object:
-    """A field holding JSON, as the API's body would carry it; refused beside the field when it does not parse."""
-    raw = text(form, name)
-    if not raw:
-        return empty
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise FormInvalid(422, f"{name}: not valid JSON ({exc})", {name: f"not valid JSON ({exc})"}) from None
 
 
 def _body(form: FormData, *, with_name: bool) -> SilenceIn:
