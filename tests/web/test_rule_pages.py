@@ -132,6 +132,20 @@ def test_bad_rule_input_gets_the_apis_message(console: Console) -> None:
         headers={"Authorization": f"Bearer {token}"},
     )
     assert str(escape(api.json()["detail"])) in r.text
+    assert re.search(
+        r'id="matchers-error">event rule &#39;x&#39;: rule &#39;x&#39;: unknown field &#39;nope&#39;', r.text
+    )
+    r = console.client.post(
+        "/rules/event/new", data={"csrf": csrf, "name": "x", "matchers": PROD, "actions": '{"fly": 1}'}
+    )
+    assert r.status_code == 422
+    assert re.search(r'id="actions-error">event rule &#39;x&#39;: rule &#39;x&#39;: unknown action\(s\) fly<', r.text)
+    r = console.client.post(
+        "/rules/inhibit/new", data={"csrf": csrf, "name": "i", "source": PROD, "target": '[{"field": "x"}]'}
+    )
+    assert r.status_code == 422
+    assert re.search(r'id="target-error">inhibit rule &#39;i&#39;: ', r.text)
+    assert 'id="source-error"' not in r.text
     r = console.client.post(
         "/rules/inhibit/new", data={"csrf": csrf, "name": "i", "source": '{"not": "a list"}', "target": PROD}
     )

@@ -66,6 +66,18 @@ def invalid(exc: TocsinError | FormInvalid, fields: Iterable[str] = ()) -> FormI
     return exc if isinstance(exc, FormInvalid) else refused(exc, fields)
 
 
+def pinned(exc: TocsinError | FormInvalid, clues: Iterable[tuple[str, str]], fields: Iterable[str] = ()) -> FormInvalid:
+    """As ``invalid``, and a service's refusal that names no field is shown beside the first field whose clue (a
+    word of the message, in the order given) it contains."""
+    failed = invalid(exc, fields)
+    if not failed.errors and not isinstance(exc, FormInvalid):
+        for word, field in clues:
+            if word in exc.detail:
+                failed.errors[field] = exc.detail
+                break
+    return failed
+
+
 def values_of(form: FormData) -> dict[str, str | list[str]]:
     """What was typed, to fill the form again: one string per field, a list where several were chosen."""
     out: dict[str, str | list[str]] = {}

@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 
 from tocsin.alerts import routing_service as routing
 from tocsin.alerts.noise_models import EventRuleRow, InhibitRuleRow
+from tocsin.alerts.rules.matchers import RuleError, compile_matchers
 from tocsin.api.rules import EventRuleIn, InhibitRuleIn
 from tocsin.core.errors import NotFound, TocsinError
 from tocsin.services import service as services
@@ -53,6 +54,32 @@ def _integrations(session: Session) -> list[tuple[str, str, int]]:
     return [
         (i.key, f"{names.get(i.service_id, i.service_id)}: {i.name}", i.id) for i in services.list_integrations(session)
     ]
+
+
+def _compiles(matchers: object) -> bool:
+    try:
+        compile_matchers(matchers)  # type: ignore[arg-type]
+    except (RuleError, TypeError, AttributeError):
+        return False
+    return True
+
+
+def _blamed(exc: TocsinError | FormInvalid, form: FormData, fields: tuple[str, ...]) -> FormInvalid:
+    """A refusal, shown beside the field it is about. A rule refused as a whole is blamed on the first list of
+    matchers that does not compile on its own, else on what is left (the actions, or the equal labels)."""
+    failed = invalid(exc, fields)
+    if failed.errors or isinstance(exc, FormInvalid):
+        return failed
+    if "integration key" in exc.detail:
+        failed.errors["integration_key"] = exc.detail
+        return failed
+    matcher_fields = [f for f in ("matchers", "source", "target") if f in fields]
+    rest = "actions" if "actions" in fields else "equal"
+    blamed = next((f for f in matcher_fields if not _compiles(json_field(form, f, []))), None)
+    if blamed is None and "needs source and target" in exc.detail:
+        blamed = "source" if not json_field(form, "source", []) else "target"
+    failed.errors[blamed or rest] = exc.detail
+    return failed
 
 
 def _back(notice: str) -> RedirectResponse:
@@ -149,7 +176,7 @@ def create_event_rule(request: Request, form: PostedForm) -> Response:
                 raise FormInvalid(409, f"an event rule named {name!r} already exists", {"name": "already exists"})
         _put_event_rule(request, form, name)
     except (TocsinError, FormInvalid) as exc:
-        return _event_form(request, who, None, values_of(form), invalid(exc, EVENT_FIELDS))
+        return _event_form(request, who, None, values_of(form), _blamed(exc, form, EVENT_FIELDS))
     return _back(f"Event rule {name} created")
 
 
@@ -179,7 +206,7 @@ def update_event_rule(rule_id: int, request: Request, form: PostedForm) -> Respo
     try:
         _put_event_rule(request, form, rule.name)
     except (TocsinError, FormInvalid) as exc:
-        return _event_form(request, who, rule, values_of(form), invalid(exc, EVENT_FIELDS))
+        return _event_form(request, who, rule, values_of(form), _blamed(exc, form, EVENT_FIELDS))
     return _back(f"Event rule {rule.name} saved")
 
 
@@ -258,7 +285,7 @@ def create_inhibit_rule(request: Request, form: PostedForm) -> Response:
                 raise FormInvalid(409, f"an inhibit rule named {name!r} already exists", {"name": "already exists"})
         _put_inhibit_rule(request, form, name)
     except (TocsinError, FormInvalid) as exc:
-        return _inhibit_form(request, who, None, values_of(form), invalid(exc, INHIBIT_FIELDS))
+        return _inhibit_form(request, who, None, values_of(form), _blamed(exc, form, INHIBIT_FIELDS))
     return _back(f"Inhibit rule {name} created")
 
 
@@ -284,7 +311,7 @@ def update_inhibit_rule(rule_id: int, request: Request, form: PostedForm) -> Res
     try:
         _put_inhibit_rule(request, form, rule.name)
     except (TocsinError, FormInvalid) as exc:
-        return _inhibit_form(request, who, rule, values_of(form), invalid(exc, INHIBIT_FIELDS))
+        return _inhibit_form(request, who, rule, values_of(form), _blamed(exc, form, INHIBIT_FIELDS))
     return _back(f"Inhibit rule {rule.name} saved")
 
 

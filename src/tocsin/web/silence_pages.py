@@ -23,9 +23,9 @@ from tocsin.web.forms import (
     FormInvalid,
     PostedForm,
     as_form_values,
-    invalid,
     json_field,
     optional,
+    pinned,
     text,
     validate,
     values_of,
@@ -36,6 +36,21 @@ router = APIRouter(include_in_schema=False)
 FIELDS = ("name", "comment", "matchers", "service", "starts_at", "ends_at", "recurrence", "duration_seconds")
 _SILENCE_IN = TypeAdapter(SilenceIn)
 STATES = ("active", "upcoming", "ended")
+# The service's refusals do not start with a field name; these words tell which field they are about.
+_FIELD_OF_REFUSAL = (
+    ("unknown service", "service"),
+    ("comment", "comment"),
+    ("has passed", "ends_at"),
+    ("needs an end", "ends_at"),
+    ("must end after", "ends_at"),
+    ("RRULE", "recurrence"),
+    ("duration", "duration_seconds"),
+    ("matcher", "matchers"),
+    ("field", "matchers"),
+    ("operator", "matchers"),
+    ("regular expression", "matchers"),
+    ("needs a number", "matchers"),
+)
 
 
 def _body(form: FormData, *, with_name: bool) -> SilenceIn:
@@ -138,7 +153,7 @@ def create(request: Request, form: PostedForm) -> Response:
             )
             silence_id = row.id
     except (TocsinError, FormInvalid) as exc:
-        return _form(request, who, None, values_of(form), invalid(exc, FIELDS))
+        return _form(request, who, None, values_of(form), pinned(exc, _FIELD_OF_REFUSAL, FIELDS))
     return RedirectResponse(f"/silences?notice=Silence+{silence_id}+created", status_code=303)
 
 
@@ -184,7 +199,7 @@ def update(silence_id: int, request: Request, form: PostedForm) -> Response:
                 existing=existing,
             )
     except (TocsinError, FormInvalid) as exc:
-        return _form(request, who, row, values_of(form), invalid(exc, FIELDS))
+        return _form(request, who, row, values_of(form), pinned(exc, _FIELD_OF_REFUSAL, FIELDS))
     return RedirectResponse(f"/silences?notice=Silence+{silence_id}+saved", status_code=303)
 
 

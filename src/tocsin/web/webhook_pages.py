@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from tocsin.api.webhook_schemas import SubscriptionIn, SubscriptionPatch
-from tocsin.core.errors import InvalidInput, TocsinError
+from tocsin.core.errors import TocsinError
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.web.auth import WebUser, check_csrf, require_admin, require_user, runtime_of, shown_as_page
-from tocsin.web.forms import FormInvalid, PostedForm, as_form_values, invalid, optional, text, validate, values_of
+from tocsin.web.forms import FormInvalid, PostedForm, as_form_values, optional, pinned, text, validate, values_of
 from tocsin.web.templating import render
 from tocsin.webhooks import service as webhooks
 from tocsin.webhooks.models import WebhookSubscription
@@ -51,16 +51,6 @@ def _data(form: FormData) -> dict[str, Any]:
         "team_id": optional(form, "team_id"),
         "event_types": _event_types(form),
     }
-
-
-def _pinned(exc: TocsinError | FormInvalid) -> FormInvalid:
-    failed = invalid(exc)
-    if isinstance(exc, InvalidInput) and not failed.errors:
-        for word, field in _FIELD_OF_REFUSAL:
-            if word in exc.detail:
-                failed.errors[field] = exc.detail
-                break
-    return failed
 
 
 def _choices(session: Session) -> dict[str, list[tuple[str, str]]]:
@@ -145,7 +135,7 @@ def create(request: Request, form: PostedForm) -> Response:
             )
             created = (subscription.id, subscription.name, subscription.secret)
     except (TocsinError, FormInvalid) as exc:
-        return _form(request, who, None, values_of(form), _pinned(exc))
+        return _form(request, who, None, values_of(form), pinned(exc, _FIELD_OF_REFUSAL))
     # Shown here and nowhere else in the console: the page is not cached, and the log and lists leave it out.
     sub_id, name, secret = created
     return render("web/webhook_created.html", 201, who=who, section="webhooks", id=sub_id, name=name, secret=secret)
@@ -208,7 +198,7 @@ def update(subscription_id: int, request: Request, form: PostedForm) -> Response
                 enabled=body.enabled,
             )
     except (TocsinError, FormInvalid) as exc:
-        return _form(request, who, subscription, values_of(form), _pinned(exc))
+        return _form(request, who, subscription, values_of(form), pinned(exc, _FIELD_OF_REFUSAL))
     return _back_to(subscription_id, "Subscription saved")
 
 
