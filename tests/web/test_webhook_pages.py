@@ -228,3 +228,19 @@ def test_non_admins_get_403_and_csrf_is_checked(console: Console, receiver: tupl
         (kept,) = webhooks.list_all(s)
         assert (kept.name, kept.enabled) == ("kept", True)
         assert len(webhooks.deliveries(s, sub_id)) == 1
+
+
+def test_the_delivery_log_pages_back_to_older_deliveries(console: Console) -> None:
+    with console.db.unit_of_work() as s:
+        sub_id = webhooks.create(s, name="busy", url="https://hooks.example.com/x", now=console.clock.now()).id
+        ids = [webhooks.send_test(s, sub_id, now=console.clock.now()).id for _ in range(51)]
+    console.login()
+    page = console.client.get(f"/webhooks/{sub_id}").text
+    assert f'id="delivery-{ids[-1]}"' in page
+    assert f'id="delivery-{ids[0]}"' not in page
+    older = re.search(r'href="(/webhooks/\d+\?before=\d+)">Older deliveries<', page)
+    assert older
+    page = console.client.get(older.group(1)).text
+    assert f'id="delivery-{ids[0]}"' in page
+    assert f'id="delivery-{ids[1]}"' not in page
+    assert "Older deliveries" not in page

@@ -26,6 +26,7 @@ from tocsin.webhooks.models import WebhookSubscription
 
 router = APIRouter(include_in_schema=False)
 WHAT = "webhook subscriptions"
+PAGE = 50
 _IN = TypeAdapter(SubscriptionIn)
 _PATCH = TypeAdapter(SubscriptionPatch)
 # The service's refusals do not start with a field name; these words tell which field they are about.
@@ -92,6 +93,11 @@ def _back_to(subscription_id: int, notice: str) -> RedirectResponse:
     return RedirectResponse(f"/webhooks/{subscription_id}?{urlencode({'notice': notice})}", status_code=303)
 
 
+def _before(request: Request) -> int | None:
+    raw = request.query_params.get("before", "")
+    return int(raw) if raw.isdigit() else None
+
+
 @router.get("/webhooks", response_class=HTMLResponse)
 def list_page(request: Request) -> Response:
     who = require_user(request)
@@ -146,7 +152,7 @@ def detail_page(subscription_id: int, request: Request) -> Response:
     who = require_user(request)
     with shown_as_page(), runtime_of(request).db.reader() as session:
         subscription = webhooks.get(session, subscription_id)
-        log = webhooks.deliveries(session, subscription_id, limit=50)
+        log = webhooks.deliveries(session, subscription_id, before_id=_before(request), limit=PAGE)
         names = {"service": dict(_choices(session)["service_id"]), "team": dict(_choices(session)["team_id"])}
     return render(
         "web/webhook.html",
@@ -154,6 +160,7 @@ def detail_page(subscription_id: int, request: Request) -> Response:
         section="webhooks",
         s=subscription,
         log=log,
+        older=log[-1].delivery.id if len(log) == PAGE else None,
         names=names,
         notice=request.query_params.get("notice", "")[:200],
     )
