@@ -86,7 +86,7 @@ def compile_all(session: Session, token: str, now: datetime) -> RuleSet:
     silences: list[Silence] = []
     for srow in repo.live_silences(session, now):
         try:
-            silences.append(_silence(srow))
+            silences.append(compile_silence(srow))
         except RuleError as exc:
             log.warning("silence %d skipped: %s", srow.id, exc)
     grouping: dict[int, GroupingRule] = {}
@@ -126,7 +126,7 @@ def _event_rule(row: EventRuleRow, service_ids: Mapping[str, int]) -> EventRule:
     )
 
 
-def _silence(row: SilenceRow) -> Silence:
+def compile_silence(row: SilenceRow) -> Silence:
     return make_silence(
         id=row.id,
         matchers=compile_matchers(row.matchers),

@@ -116,6 +116,33 @@ def list_silences(session: Session, *, now: datetime, include_expired: bool = Fa
     return repo.all_silences(session, include_expired=include_expired, now=now)
 
 
+def active_now(session: Session, *, now: datetime) -> list[tuple[SilenceRow, datetime | None]]:
+    """The silences muting alerts right now, each with when its current window ends.
+
+    Read from the compiled rules, which cost one lookup of the rules' version while they are unchanged; rows are
+    fetched by id only when something is active."""
+    found: list[tuple[SilenceRow, datetime | None]] = []
+    for silence in routing.ruleset(session, now).silences:
+        window = silence.window_at(now)
+        if window is None:
+            continue
+        row = repo.silence(session, silence.id)
+        if row is not None:
+            found.append((row, window[1]))
+    return found
+
+
+def state_of(row: SilenceRow, now: datetime) -> str:
+    """``active``, ``upcoming`` (not yet started, or a maintenance window between occurrences) or ``ended``."""
+    if row.ends_at is not None and row.ends_at <= now:
+        return "ended"
+    try:
+        compiled = routing.compile_silence(row)
+    except RuleError:
+        return "upcoming"
+    return "active" if compiled.window_at(now) is not None else "upcoming"
+
+
 def expire_silence(session: Session, silence_id: int, *, now: datetime) -> SilenceRow:
     """End a silence now (kept for the record, as Alertmanager does)."""
     row = get_silence(session, silence_id)

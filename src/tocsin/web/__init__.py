@@ -27,11 +27,14 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         page_feed,
         people_pages,
         policy_pages,
+        rule_pages,
         schedule_admin,
         service_admin,
         service_pages,
+        silence_pages,
         team_pages,
         user_admin,
+        webhook_pages,
     )
 
     auth.install(app)
@@ -50,6 +53,9 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         people_pages,
         team_pages,
         noise_pages,
+        silence_pages,
+        rule_pages,
+        webhook_pages,
         audit_pages,
         outbox_pages,
         page_feed,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from tocsin.alerts import silence_service
 from tocsin.audit import origin as audit_origin
 from tocsin.auth import sessions
 from tocsin.core.errors import TocsinError
@@ -37,10 +39,21 @@ class PageError(Exception):
 
 
 @dataclass(frozen=True)
+class ActiveSilence:
+    """A silence muting alerts now, as the banner on every page names it."""
+
+    id: int
+    label: str
+    ends_at: datetime | None
+
+
+@dataclass(frozen=True)
 class WebUser:
     user: User
     token: str
     csrf: str
+    # Read once per request with the session, so that every page can say what is muted without a query of its own.
+    silenced: tuple[ActiveSilence, ...] = ()
 
     def actor(self) -> Actor:
         return Actor(label=self.user.name, source="web", user_id=self.user.id)
@@ -77,8 +90,12 @@ def signed_in(request: Request) -> WebUser | None:
     now = runtime.clock.now()
     with runtime.db.reader() as session:
         found = sessions.user_of(session, token, now=now)
-    if found is None:
-        return None
+        if found is None:
+            return None
+        silenced = tuple(
+            ActiveSilence(id=row.id, label=row.name or row.comment, ends_at=ends_at)
+            for row, ends_at in silence_service.active_now(session, now=now)
+        )
     user, stale = found
     origin = audit_origin.current()
     if origin is not None:
@@ -86,7 +103,8 @@ def signed_in(request: Request) -> WebUser | None:
     if stale:
         with runtime.db.unit_of_work() as session:
             sessions.touch(session, token, now=now)
-    return WebUser(user=user, token=token, csrf=sessions.csrf_token(runtime.link_secret(), token))
+    csrf = sessions.csrf_token(runtime.link_secret(), token)
+    return WebUser(user=user, token=token, csrf=csrf, silenced=silenced)
 
 
 def require_user(request: Request) -> WebUser:

@@ -7,6 +7,7 @@ is also the name of the field to mark.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, TypeVar
 
@@ -65,6 +66,18 @@ def invalid(exc: TocsinError | FormInvalid, fields: Iterable[str] = ()) -> FormI
     return exc if isinstance(exc, FormInvalid) else refused(exc, fields)
 
 
+def pinned(exc: TocsinError | FormInvalid, clues: Iterable[tuple[str, str]], fields: Iterable[str] = ()) -> FormInvalid:
+    """As ``invalid``, and a service's refusal that names no field is shown beside the first field whose clue (a
+    word of the message, in the order given) it contains."""
+    failed = invalid(exc, fields)
+    if not failed.errors and not isinstance(exc, FormInvalid):
+        for word, field in clues:
+            if word in exc.detail:
+                failed.errors[field] = exc.detail
+                break
+    return failed
+
+
 def values_of(form: FormData) -> dict[str, str | list[str]]:
     """What was typed, to fill the form again: one string per field, a list where several were chosen."""
     out: dict[str, str | list[str]] = {}
@@ -84,6 +97,17 @@ def text(form: FormData, name: str) -> str:
 def optional(form: FormData, name: str) -> str | None:
     """A text field left empty means "not given", as a key absent from a JSON body does."""
     return text(form, name) or None
+
+
+def json_field(form: FormData, name: str, empty: object) -> object:
+    """A field holding JSON, as the API's body would carry it; refused beside the field when it does not parse."""
+    raw = text(form, name)
+    if not raw:
+        return empty
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise FormInvalid(422, f"{name}: not valid JSON ({exc})", {name: f"not valid JSON ({exc})"}) from None
 
 
 def many(form: FormData, name: str) -> list[str]:
