@@ -7,7 +7,6 @@ Override times are typed in the schedule's time zone, as the schedule page shows
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,21 +22,13 @@ from tocsin.oncall import service as oncall
 from tocsin.oncall.models import Schedule, ScheduleOverride
 from tocsin.users import service as users
 from tocsin.web.auth import WebUser, check_csrf, require_admin, require_responder, runtime_of, shown_as_page
-from tocsin.web.forms import FormInvalid, PostedForm, invalid, text, validate, values_of
+from tocsin.web.forms import FormInvalid, PostedForm, invalid, on_field, text, validate, values_of
 from tocsin.web.schedule_admin import LOCAL, local_time, zone_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 _SCHEDULE_PATCH = TypeAdapter(SchedulePatch)
 _OVERRIDE_PATCH = TypeAdapter(OverridePatch)
-
-
-def _on_field(name: str, change: Callable[[], object]) -> None:
-    """Run one change; a refusal is that field's error, so it shows beside the field it is about."""
-    try:
-        change()
-    except TocsinError as exc:
-        raise FormInvalid(exc.status_code, f"{name}: {exc.detail}", {name: exc.detail}) from None
 
 
 def _back(schedule_id: int, notice: str) -> RedirectResponse:
@@ -85,8 +76,8 @@ def update_schedule(schedule_id: int, request: Request, form: PostedForm) -> Res
         body = validate(_SCHEDULE_PATCH, data)
         with runtime_of(request).db.unit_of_work() as session:
             stored = oncall.get_schedule(session, schedule_id)
-            _on_field("name", lambda: schedules.update_schedule(session, stored, name=body.name))
-            _on_field("timezone", lambda: schedules.update_schedule(session, stored, timezone=body.timezone))
+            on_field("name", lambda: schedules.update_schedule(session, stored, name=body.name))
+            on_field("timezone", lambda: schedules.update_schedule(session, stored, timezone=body.timezone))
             schedules.update_schedule(session, stored, description=body.description)
     except (TocsinError, FormInvalid) as exc:
         return _schedule_form(who, schedule, values_of(form), invalid(exc))
@@ -161,9 +152,9 @@ def update_override(schedule_id: int, override_id: int, request: Request, form: 
             def change_user() -> None:
                 oncall.update_override(session, stored, override_id, user_id=users.get_user(session, covering).id)
 
-            _on_field("user", change_user)
+            on_field("user", change_user)
             start, end = utc(body.start) if body.start else None, utc(body.end) if body.end else None
-            _on_field("end", lambda: oncall.update_override(session, stored, override_id, start=start, end=end))
+            on_field("end", lambda: oncall.update_override(session, stored, override_id, start=start, end=end))
     except (TocsinError, FormInvalid) as exc:
         return _override_form(request, who, schedule, override, values_of(form), invalid(exc))
     return _back(schedule_id, "Override saved")
