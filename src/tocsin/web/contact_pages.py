@@ -81,13 +81,12 @@ def _form(
     values: dict[str, Any],
     failed: FormInvalid | None = None,
     *,
-    status: int | None = None,
     notice: str = "",
     refused: bool = False,
 ) -> Response:
     return render(
         "web/contact_form.html",
-        status or (failed.status if failed else 200),
+        failed.status if failed else 200,
         who=who,
         section="me" if person.id == who.user.id else "people",
         person=person,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from tocsin.admin import contacts
 from tocsin.api.admin import RulePatch
@@ -33,7 +34,7 @@ URGENCIES = get_args(RuleIn.model_fields["urgency"].annotation)
 FIELDS = ("urgency", "contact_method_id", "delay")
 
 
-def _data(form: Any) -> dict[str, Any]:
+def _data(form: FormData) -> dict[str, Any]:
     """The form as the API's JSON: a method id and a delay in seconds are numbers there."""
     method, delay = text(form, "contact_method_id"), text(form, "delay") or "0"
     return {
