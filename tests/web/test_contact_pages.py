@@ -249,3 +249,21 @@ def test_bad_rule_fields_are_shown_beside_them(console: Console, ids: dict[str, 
     assert status == 422
     assert f'id="contact_method_id-error">contact method {theirs_id} does not belong to user {ids["bob"]}' in page
     assert _rules(console, ids["bob"]) == [("high", ids["mail"], 0)]
+
+
+def test_a_phone_number_changed_by_its_owner_is_confirmed_again(console: Console, ids: dict[str, int]) -> None:
+    with console.db.unit_of_work() as s:
+        phone = notify.add_contact_method(
+            s, user_id=ids["bob"], name="mobile", type="sms", address="+15551234567", now=console.clock.now()
+        )
+        page = f"/people/{ids['bob']}/contact-methods/{phone.id}"
+    console.login()
+    status, _, _ = _post(console, page, name="mobile", address="+15550000001")
+    assert status == 303
+    assert _methods(console, ids["bob"])["mobile"] == ("sms", "+15550000001", True, False), "an admin's is proven"
+
+    console.login("bob@example.com")
+    status, location, _ = _post(console, page, name="mobile", address="+15550000002")
+    assert (status, location.split("?")[0]) == (303, page)
+    assert _methods(console, ids["bob"])["mobile"] == ("sms", "+15550000002", False, False)
+    assert f'action="{page}/verify"' in console.client.get(location).text

@@ -172,10 +172,17 @@ def update_method(user_id: int, method_id: int, request: Request, form: PostedFo
         with runtime_of(request).db.unit_of_work() as session:
             stored = stored_method(session, user_id, method_id)
             on_field("name", lambda: contacts.update_contact_method(session, stored, name=body.name))
-            on_field("address", lambda: contacts.update_contact_method(session, stored, address=body.address))
+            on_field(
+                "address",
+                lambda: contacts.update_contact_method(session, stored, address=body.address, confirmed=who.is_admin),
+            )
             contacts.update_contact_method(session, stored, disabled=body.disabled)
+            verified = stored.verified
     except (TocsinError, FormInvalid) as exc:
         return _form(who, person, method, values_of(form), invalid(exc, FIELDS))
+    if not verified:
+        notice = urlencode({"notice": "Saved. Confirm the number with a code before it is paged."})
+        return RedirectResponse(f"/people/{user_id}/contact-methods/{method_id}?{notice}", status_code=303)
     return person_page(who, user_id, notice=f"Contact method {data['name']} saved")
 
 
