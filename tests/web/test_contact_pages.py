@@ -55,6 +55,18 @@ def test_someone_adds_edits_and_deletes_their_own_contact_method_from_me(console
     )
     assert (status, location) == (303, "/me?notice=Contact+method+pager+mail+added")
     assert _methods(console, ids["bob"])["pager mail"] == ("email", "pager@x.io", True, False)
+    status, _, _ = _post(
+        console,
+        f"/people/{ids['bob']}/contact-methods/new",
+        name="signed hook",
+        type="webhook",
+        address="https://hooks.example.com/in",
+        secret="whsec_c2VjcmV0",
+    )
+    assert status == 303
+    with console.db.reader() as s:
+        [signed] = [m for m in notify.contact_methods(s, ids["bob"]) if m.name == "signed hook"]
+        assert signed.secret == "whsec_c2VjcmV0"
 
     new_id = next(m.id for m in _all(console, ids["bob"]) if m.name == "pager mail")
     status, location, _ = _post(
@@ -83,10 +95,12 @@ def _all(console: Console, user_id: int) -> list[ContactMethod]:
 def test_bad_contact_method_fields_are_shown_beside_them(console: Console, ids: dict[str, int]) -> None:
     console.login("bob@example.com")
     new = f"/people/{ids['bob']}/contact-methods/new"
-    status, _, page = _post(console, new, name="typo", type="email", address="not-an-address")
+    status, _, page = _post(console, new, name="typo", type="email", address="not-an-address", secret="whsec_c2VjcmV0")
     assert status == 422
     assert 'id="address-error">' + str(escape("not an email address: 'not-an-address'")) in page
     assert 'value="not-an-address"' in page
+
+    assert "c2VjcmV0" not in page, "the secret is not written back"
 
     status, _, page = _post(console, new, name="x", type="email", address="")
     assert status == 422

@@ -29,7 +29,7 @@ from tocsin.notify.reply_codes import PHONE_TYPES
 from tocsin.users import service as users
 from tocsin.users.models import User
 from tocsin.web.auth import PageError, WebUser, check_csrf, require_user, runtime_of, shown_as_page
-from tocsin.web.forms import FormInvalid, PostedForm, invalid, on_field, text, validate, values_of
+from tocsin.web.forms import FormInvalid, PostedForm, invalid, on_field, optional, text, validate, values_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -126,6 +126,8 @@ def add_method(user_id: int, request: Request, form: PostedForm) -> Response:
     person = _person(request, user_id)
     runtime = runtime_of(request)
     data = {"name": text(form, "name"), "type": text(form, "type"), "address": text(form, "address")}
+    if secret := optional(form, "secret"):
+        data["secret"] = secret
     try:
         body = validate(_METHOD_IN, data)
         with runtime.db.unit_of_work() as session:
@@ -136,6 +138,7 @@ def add_method(user_id: int, request: Request, form: PostedForm) -> Response:
                     name=body.name,
                     type=body.type,
                     address=body.address,
+                    secret=body.secret,
                     now=runtime.clock.now(),
                     # As the API: a phone number is confirmed with a code before it is paged, unless an admin set it.
                     verified=body.type not in PHONE_TYPES or who.is_admin,
@@ -145,7 +148,9 @@ def add_method(user_id: int, request: Request, form: PostedForm) -> Response:
                 raise FormInvalid(exc.status_code, f"{field}: {exc.detail}", {field: exc.detail}) from None
             method_id, verified = method.id, method.verified
     except (TocsinError, FormInvalid) as exc:
-        return _form(who, person, None, values_of(form), invalid(exc, FIELDS))
+        values = values_of(form)
+        values.pop("secret", None)  # a secret is not written back into the page
+        return _form(who, person, None, values, invalid(exc, FIELDS))
     if not verified:
         # Straight to the page with the "send code" button: the number is not paged until it is confirmed.
         notice = urlencode({"notice": "Added. Confirm the number with a code before it is paged."})
