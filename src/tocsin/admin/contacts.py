@@ -12,6 +12,7 @@ from tocsin.admin import repository as repo
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.notify import service as notify
 from tocsin.notify.models import ContactMethod, NotificationRule
+from tocsin.notify.reply_codes import PHONE_TYPES
 
 
 def get_contact_method(session: Session, cm_id: int) -> ContactMethod:
@@ -28,13 +29,19 @@ def update_contact_method(
     name: str | None = None,
     address: str | None = None,
     disabled: bool | None = None,
+    confirmed: bool = True,
 ) -> ContactMethod:
+    """``confirmed``: whether a new phone number counts as proven (an admin set it) or must be confirmed again
+    with a code before it is paged (its owner set it), as when it was added."""
     if name is not None:
         if not name.strip():
             raise InvalidInput("a contact method needs a name")
         cm.name = name.strip()
     if address is not None:
+        before = cm.address
         notify.update_contact_method(session, cm, address=address)
+        if cm.type in PHONE_TYPES and cm.address != before and not confirmed:
+            cm.verified = False
     if disabled is not None:
         cm.disabled = disabled
     session.flush()

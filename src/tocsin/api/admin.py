@@ -253,7 +253,15 @@ def patch_contact_method(
     with runtime.db.unit_of_work() as session:
         cm = contacts.get_contact_method(session, cm_id)
         _own_or_admin(principal, cm.user_id)
-        contacts.update_contact_method(session, cm, name=body.name, address=body.address, disabled=body.disabled)
+        contacts.update_contact_method(
+            session,
+            cm,
+            name=body.name,
+            address=body.address,
+            disabled=body.disabled,
+            # As when it was added: a number its owner sets must be confirmed with a code.
+            confirmed=principal.is_admin,
+        )
         return ContactMethodOut.model_validate(cm, from_attributes=True)
 
 

@@ -8,7 +8,7 @@ is also the name of the field to mark.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -60,6 +60,14 @@ def refused(exc: TocsinError, fields: Iterable[str] = ()) -> FormInvalid:
     """A service's refusal; pinned to a field when its message starts by naming one ("ack_timeout: …")."""
     errors = {name: exc.detail.removeprefix(f"{name}: ") for name in fields if exc.detail.startswith(f"{name}: ")}
     return FormInvalid(exc.status_code, exc.detail, errors)
+
+
+def on_field(name: str, change: Callable[[], object]) -> None:
+    """Run one change; its refusal is that field's error, so that it shows beside the field it is about."""
+    try:
+        change()
+    except TocsinError as exc:
+        raise FormInvalid(exc.status_code, f"{name}: {exc.detail}", {name: exc.detail}) from None
 
 
 def invalid(exc: TocsinError | FormInvalid, fields: Iterable[str] = ()) -> FormInvalid:

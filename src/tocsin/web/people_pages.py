@@ -22,6 +22,7 @@ from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.users.models import User
 from tocsin.web.auth import PageError, PostedForm, WebUser, checked_form, require_user, runtime_of
+from tocsin.web.contact_pages import may_change, shown_address
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,18 +38,21 @@ def people(request: Request) -> Response:
     return render("web/people.html", who=who, section="people", everyone=everyone, teams=team_rows)
 
 
-def _contacts(session: Session, user: User) -> dict[str, Any]:
+def _contacts(session: Session, user: User, who: WebUser) -> dict[str, Any]:
     methods = notify.contact_methods(session, user.id)
     by_id = {m.id: m for m in methods}
+    whole = may_change(who, user.id)
     rules = [
         {
+            "id": r.id,
             "urgency": r.urgency,
             "method": by_id.get(r.contact_method_id),
             "after": format_duration(timedelta(seconds=r.delay_seconds)),
         }
         for r in sorted(notify.rules(session, user.id), key=lambda r: (r.urgency, r.delay_seconds))
     ]
-    return {"methods": methods, "rules": rules}
+    addresses = {m.id: shown_address(m, whole) for m in methods}
+    return {"methods": methods, "rules": rules, "addresses": addresses, "may_change": whole}
 
 
 @router.get("/people/{user_id}", response_class=HTMLResponse)
@@ -62,7 +66,7 @@ def person(user_id: int, request: Request) -> Response:
             user = users.get_user(session, user_id)
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"User {user_id}")
-        context = _contacts(session, user)
+        context = _contacts(session, user, who)
     return render(
         "web/person.html",
         who=who,
@@ -81,7 +85,7 @@ def me(request: Request) -> Response:
     runtime = runtime_of(request)
     now = runtime.clock.now()
     with runtime.db.reader() as session:
-        context = _contacts(session, who.user)
+        context = _contacts(session, who.user, who)
         shifts = oncall.upcoming_shifts_of(session, who.user.id, now, now + timedelta(days=14))
         mine, _ = incidents.list_incidents(
             session,

@@ -39,7 +39,7 @@ _LAYERS_IN = TypeAdapter(list[LayerIn])
 _LAYER_PATH = re.compile(r"^layers\.(\d+)(?=\.|:|$)")
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_of(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -47,7 +47,7 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _local(raw: str, tz: ZoneInfo) -> datetime | str:
+def local_time(raw: str, tz: ZoneInfo) -> datetime | str:
     """A datetime-local value in the schedule's zone; anything else is passed on for the schema to explain."""
     try:
         parsed = datetime.fromisoformat(raw)
@@ -66,9 +66,9 @@ def _layer_data(form: FormData, index: int, tz: ZoneInfo) -> dict[str, Any] | No
     data: dict[str, Any] = {"name": text(form, prefix + "name"), "rotation": text(form, prefix + "rotation")}
     data["users"] = people
     if start:
-        data["start"] = _local(start, tz)
+        data["start"] = local_time(start, tz)
     if end := optional(form, prefix + "end"):
-        data["end"] = _local(end, tz)
+        data["end"] = local_time(end, tz)
     if length := optional(form, prefix + "shift_length"):
         data["shift_length"] = length
     restrictions = []
@@ -133,7 +133,7 @@ def _specs(session: Session, layers: list[LayerIn]) -> list[dict[str, Any]]:
 
 
 def _form_values(schedule: Schedule, layers: list[ScheduleLayer], emails: dict[int, str]) -> dict[str, Any]:
-    tz = _zone(schedule.timezone)
+    tz = zone_of(schedule.timezone)
     values: dict[str, Any] = {"name": schedule.name, "timezone": schedule.timezone}
     for i, layer in enumerate(layers):
         at = f"layers.{i}."
@@ -198,7 +198,7 @@ def create_schedule(request: Request, form: PostedForm) -> Response:
     check_csrf(request, who, form)
     runtime = runtime_of(request)
     zone = text(form, "timezone") or "UTC"
-    layers, where = _layers_data(form, _zone(zone))
+    layers, where = _layers_data(form, zone_of(zone))
     data = {"name": text(form, "name"), "timezone": zone, "description": text(form, "description"), "layers": layers}
     try:
         body = validate(_SCHEDULE_IN, data)
@@ -239,7 +239,7 @@ def save_layers(schedule_id: int, request: Request, form: PostedForm) -> Respons
     who = require_admin(request, WHAT)
     check_csrf(request, who, form)
     schedule, stored, _ = _stored(request, schedule_id)
-    layers, where = _layers_data(form, _zone(schedule.timezone))
+    layers, where = _layers_data(form, zone_of(schedule.timezone))
     try:
         # The API's PUT takes the bare list; on the page the layers are fields of the schedule.
         body = validate(_LAYERS_IN, layers, prefix=("layers",))

@@ -1,5 +1,6 @@
-"""Services and integrations for admins: create and edit a service, add, rename and remove integrations, rotate a
-key. Forms are validated by the API's schemas and applied by the same service functions the API calls."""
+"""Services and integrations for admins: create and edit a service, add, rename, archive, restore and remove
+integrations, rotate a key. Forms are validated by the API's schemas and applied by the same service functions the
+API calls."""
 
 from __future__ import annotations
 
@@ -298,3 +299,27 @@ def remove_integration(service_id: int, integration_id: int, request: Request, f
     with runtime_of(request).db.unit_of_work() as session:
         services.delete_integration(session, services.get_integration(session, integration_id))
     return _back_to(service_id, f"Integration {integration.name} removed")
+
+
+@router.post("/services/{service_id}/integrations/{integration_id}/archive")
+def archive_integration(service_id: int, integration_id: int, request: Request, form: PostedForm) -> Response:
+    """As POST /api/v1/integrations/{id}/archive: its key stops taking events, the alerts it brought in stay."""
+    who = require_admin(request, WHAT)
+    check_csrf(request, who, form)
+    _, integration = _integration(request, service_id, integration_id)
+    runtime = runtime_of(request)
+    with runtime.db.unit_of_work() as session:
+        services.archive_integration(
+            session, services.get_integration(session, integration_id), now=runtime.clock.now()
+        )
+    return _back_to(service_id, f"Integration {integration.name} archived: its key no longer takes events")
+
+
+@router.post("/services/{service_id}/integrations/{integration_id}/unarchive")
+def unarchive_integration(service_id: int, integration_id: int, request: Request, form: PostedForm) -> Response:
+    who = require_admin(request, WHAT)
+    check_csrf(request, who, form)
+    _, integration = _integration(request, service_id, integration_id)
+    with runtime_of(request).db.unit_of_work() as session:
+        services.unarchive_integration(session, services.get_integration(session, integration_id))
+    return _back_to(service_id, f"Integration {integration.name} restored")

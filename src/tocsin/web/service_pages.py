@@ -57,7 +57,8 @@ def service_page(service_id: int, request: Request) -> Response:
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"Service {service_id}")
         integrations: list[dict[str, Any]] = []
-        for integration in services.list_integrations(session, service.id):
+        # Admins also see archived integrations, to restore them.
+        for integration in services.list_integrations(session, service.id, include_archived=who.is_admin):
             url = services.integration_url(base, integration, email_domain=runtime.settings.email_domain)
             integrations.append(
                 {

@@ -31,7 +31,8 @@ def team_list(request: Request) -> Response:
     who = require_user(request)
     with runtime_of(request).db.reader() as session:
         rows = [(t, teams.members(session, t)) for t in teams.list_teams(session)]
-    return render("web/teams.html", who=who, section="people", rows=rows)
+    notice = request.query_params.get("notice", "")[:200]
+    return render("web/teams.html", who=who, section="people", rows=rows, notice=notice)
 
 
 @router.get("/teams/new", response_class=HTMLResponse)
@@ -92,7 +93,7 @@ def _team_page(
         roles=[(r, r) for r in get_args(TeamRole)],
         values={"name": team.name, "description": team.description, **(values or {})},
         errors=failed.errors if failed else {},
-        error=failed.message if failed else "",
+        error=failed.message if failed else request.query_params.get("error", "")[:300],
         notice=request.query_params.get("notice", "")[:200],
     )
 
@@ -113,6 +114,24 @@ def update_team(team_id: int, request: Request, form: PostedForm) -> Response:
     except (TocsinError, FormInvalid) as exc:
         return _team_page(request, who, team_id, values_of(form), invalid(exc, ("name", "description")))
     return _back(team_id, "Team saved")
+
+
+@router.post("/teams/{team_id}/delete")
+def delete_team(team_id: int, request: Request, form: PostedForm) -> Response:
+    """As DELETE /api/v1/teams/{ref}: memberships go with the team, what it owned is kept without a team."""
+    who = require_admin(request, WHAT)
+    check_csrf(request, who, form)
+    if form.get("confirm") != "yes":
+        query = urlencode({"error": "Tick the box to confirm: delete the team."})
+        return RedirectResponse(f"/teams/{team_id}?{query}", status_code=303)
+    try:
+        with runtime_of(request).db.unit_of_work() as session:
+            team = _stored(session, team_id)
+            name = team.name
+            teams.delete_team(session, team)
+    except TocsinError as exc:
+        return RedirectResponse(f"/teams/{team_id}?{urlencode({'error': exc.detail[:300]})}", status_code=303)
+    return RedirectResponse(f"/teams?{urlencode({'notice': f'Deleted team {name}.'})}", status_code=303)
 
 
 def _stored(session: Any, team_id: int) -> Team:
