@@ -15,7 +15,7 @@ from tocsin.core.errors import NotFound, TocsinError
 from tocsin.incidents import lifecycle
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import IncidentFilter
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import format_duration
 from tocsin.teams import service as teams
@@ -38,7 +38,7 @@ def people(request: Request) -> Response:
 
 
 def _contacts(session: Session, user: User) -> dict[str, Any]:
-    methods = notify.contact_methods(session, user.id)
+    methods = contacts.contact_methods(session, user.id)
     by_id = {m.id: m for m in methods}
     rules = [
         {
@@ -46,7 +46,7 @@ def _contacts(session: Session, user: User) -> dict[str, Any]:
             "method": by_id.get(r.contact_method_id),
             "after": format_duration(timedelta(seconds=r.delay_seconds)),
         }
-        for r in sorted(notify.rules(session, user.id), key=lambda r: (r.urgency, r.delay_seconds))
+        for r in sorted(contacts.rules(session, user.id), key=lambda r: (r.urgency, r.delay_seconds))
     ]
     return {"methods": methods, "rules": rules}
 
@@ -126,10 +126,10 @@ async def send_test(user_id: int, method_id: int, request: Request) -> Response:
     runtime = runtime_of(request)
     try:
         with runtime.db.unit_of_work() as session:
-            method = next((m for m in notify.contact_methods(session, user_id) if m.id == method_id), None)
+            method = next((m for m in contacts.contact_methods(session, user_id) if m.id == method_id), None)
             if method is None:
                 raise NotFound(f"contact method {method_id} not found")
-            notify.send_test(session, method.id, now=runtime.clock.now())
+            contacts.send_test(session, method.id, now=runtime.clock.now())
     except TocsinError as exc:
         return _back(user_id, who, error=exc.detail)
     runtime.wakeup.notify()
