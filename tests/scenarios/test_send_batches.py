@@ -73,7 +73,7 @@ def test_an_acknowledgement_after_the_batch_was_marked_sending_stops_the_page(wo
         assert notify.sendable_now(s, [message]) == []
     # Handed back, the next pass cancels it instead of sending it.
     with world.db.unit_of_work() as s:
-        assert notify.unsend(s, message.notification_id, int(message.extra["fence"]), now=world.now())
+        assert notify.unsend(s, message.notification_id, message.fence, now=world.now())
     world.run()
     assert list(statuses(world).values()) == ["cancelled"]
     assert world.email.sent == []
@@ -204,7 +204,7 @@ def test_claims_of_one_batch_are_recorded_together(world: World) -> None:
     assert kinds.count("notify_retry") == 1
     assert kinds.count("notify_failed") == 1
     # A stale claim (fence moved on) records nothing but its late outcome.
-    stale = replace(messages[0], extra={**messages[0].extra, "fence": int(messages[0].extra["fence"]) + 5})
+    stale = replace(messages[0], fence=messages[0].fence + 5)
     with world.db.unit_of_work() as s:
         assert notify.record_batch(s, [(stale, SendResult("failed"))], now=world.now(), retry=world.notifier.retry) == [
             "sent"
@@ -260,3 +260,24 @@ def test_a_hanging_receiver_does_not_hold_up_the_next_batches(world: World) -> N
     finally:
         provider.release.set()
         notifier.close()
+
+
+def test_a_message_marked_sending_carries_the_rows_fence_lease_and_contact_method(world: World) -> None:
+    one_step_policy(world, "alice")
+    world.trigger("api", "k1")
+    EscalationModule(world.db, owner="test").run_once(world.now())
+    with world.db.unit_of_work() as s:
+        (claim,) = notify.claim(s, now=world.now(), owner="test", lease=timedelta(seconds=30), limit=10)
+    with world.db.unit_of_work() as s:
+        (outgoing,) = notify.begin_send_batch(s, [claim], now=world.now(), ctx=CTX, send_lease=timedelta(seconds=7))
+    with world.db.reader() as s:
+        row = s.get(Notification, claim.id)
+        assert row is not None
+        assert (outgoing.notification_id, outgoing.fence, outgoing.contact_method_id) == (
+            row.id,
+            row.fence,
+            row.contact_method_id,
+        )
+    assert outgoing.fence == claim.fence
+    assert outgoing.lease_until == world.now() + timedelta(seconds=7)
+    assert outgoing.message.address == "alice@example.com"

@@ -30,6 +30,7 @@ from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import timeline_row
 from tocsin.notify import repository as repo
 from tocsin.notify.models import Notification
+from tocsin.notify.outgoing import Outgoing
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
 from tocsin.notify.retry import RetryPolicy
 from tocsin.notify.throttle import Throttle, bundle
@@ -143,11 +144,11 @@ def begin_send_batch(
     ctx: SendContext,
     send_lease: timedelta = SEND_LEASE,
     avoid: Collection[int] = (),
-) -> list[OutboundMessage]:
+) -> list[Outgoing]:
     """Re-check a claimed batch and mark what must go out ``sending``, in one transaction; returns the messages.
 
-    Each message's ``extra`` carries the fence and ``lease_until``: past that instant the row may have been declared
-    ambiguous and handed to another worker, so the sender must not start the call any more.
+    Each message comes with the row's fence and ``lease_until`` (``Outgoing``): past that instant the row may have
+    been declared ambiguous and handed to another worker, so the sender must not start the call any more.
 
     At most one message per contact method leaves per batch: the throttle counts what a contact method was sent
     only once its outcome is recorded, and a message marked ``sending`` should be in flight at once (an
@@ -163,7 +164,7 @@ def begin_send_batch(
     history = repo.sent_times_many(session, people.keys(), now - ctx.throttle.horizon)
     services = service_repo.names(session, {i.service_id for i in incidents.values()})
     timeline: list[dict[str, Any]] = []
-    messages: list[OutboundMessage] = []
+    messages: list[Outgoing] = []
     busy: set[int] = set(avoid)
     for c in claims:
         n = rows.get(c.id)
@@ -186,16 +187,10 @@ def begin_send_batch(
             continue
         busy.add(n.contact_method_id)
         n.lease_until = now + send_lease
-        messages.append(_with_lease(message, n))
+        messages.append(Outgoing(message, n.contact_method_id, n.fence, n.lease_until))
     repo.save_rows(session, rows.values())
     incident_repo.add_timeline(session, timeline)
     return messages
-
-
-def _with_lease(message: OutboundMessage, n: repo.OutboxRow) -> OutboundMessage:
-    assert n.lease_until is not None
-    message.extra.update(fence=n.fence, lease_until=n.lease_until.isoformat(), contact_method=n.contact_method_id)
-    return message
 
 
 def _prepare(
@@ -299,11 +294,11 @@ def _prepare(
         resolve_url=resolve_url,
         text=text,
         secret=cm.secret,
-        extra={"update_ref": n.payload["ref"]} if n.kind == "status" and "ref" in n.payload else {},
+        update_ref=n.payload.get("ref") if n.kind == "status" else None,
     )
 
 
-def sendable_now(session: Session, messages: Sequence[OutboundMessage]) -> list[OutboundMessage]:
+def sendable_now(session: Session, messages: Sequence[Outgoing]) -> list[Outgoing]:
     """The last check before the provider calls, one statement for the batch: each row still ours and still
     ``sending``, and a page's incident still triggered (an acknowledgement may have committed since
     ``begin_send_batch``; such a page is not sent, and ``unsend`` hands it back to be cancelled)."""
@@ -314,7 +309,7 @@ def sendable_now(session: Session, messages: Sequence[OutboundMessage]) -> list[
         if state is None:
             continue
         fence, status, kind, incident_status = state
-        if fence != int(m.extra["fence"]) or status != "sending":
+        if fence != m.fence or status != "sending":
             continue
         if kind == "page" and incident_status != "triggered":
             continue
@@ -337,7 +332,7 @@ def unsend(session: Session, notification_id: int, fence: int, *, now: datetime)
 
 def record_batch(
     session: Session,
-    outcomes: Sequence[tuple[OutboundMessage, SendResult]],
+    outcomes: Sequence[tuple[Outgoing, SendResult]],
     *,
     now: datetime,
     retry: RetryPolicy,
@@ -355,8 +350,9 @@ def record_batch(
         if n is None:
             statuses.append("gone")
             continue
-        fence = int(message.extra["fence"])
-        statuses.append(_record_one(session, n, rows, fence, result, people, timeline, now, retry, rand, settled))
+        statuses.append(
+            _record_one(session, n, rows, message.fence, result, people, timeline, now, retry, rand, settled)
+        )
     repo.save_rows(session, rows.values())
     # After the rows are written: the edits look for the pages that were delivered.
     for page in settled:
