@@ -19,7 +19,7 @@ from tocsin.notify import repository as notify_repo
 from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
 from tocsin.notify.providers.base import OutboundMessage, ProviderRegistry, SendResult
-from tocsin.notify.throttle import Throttle
+from tocsin.notify.throttle import Throttle, Window
 
 CTX = notify.SendContext(base_url="http://tocsin.test", throttle=Throttle())
 
@@ -281,3 +281,27 @@ def test_a_message_marked_sending_carries_the_rows_fence_lease_and_contact_metho
     assert outgoing.fence == claim.fence
     assert outgoing.lease_until == world.now() + timedelta(seconds=7)
     assert outgoing.message.address == "alice@example.com"
+
+
+def test_pages_held_back_by_the_throttle_are_noted_once_and_go_out_bundled_into_one(world: World) -> None:
+    world.throttle = Throttle([Window(limit=2, per=timedelta(minutes=15))])
+    world.notifier.ctx = notify.SendContext(base_url="http://tocsin.test", throttle=world.throttle)
+    one_step_policy(world, "alice")
+    opened = [world.trigger("api", f"k{n}") for n in range(5)]
+    world.run()
+    world.email.expect(2)
+    held = [
+        i
+        for i in opened
+        if ("notify_held", "email to Alice held back by the rate limit; it will go out bundled") in world.timeline(i)
+    ]
+    assert len(held) == 3
+    world.advance(15 * 60)
+    (carrier,) = world.email.expect(1)
+    assert carrier.incident is not None
+    others = sorted(i.number for i in held if i.id != carrier.incident.id)
+    assert carrier.text == f"2 more incidents: #{others[0]}, #{others[1]}"
+    assert sorted(statuses(world).values()) == ["bundled", "bundled", "sent", "sent", "sent"]
+    for incident in opened:
+        assert [k for k, _ in world.timeline(incident)].count("notify_held") <= 1
+    world.nothing_more()

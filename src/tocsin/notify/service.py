@@ -28,12 +28,13 @@ from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import timeline_row
+from tocsin.notify import pipeline
 from tocsin.notify import repository as repo
 from tocsin.notify.models import Notification
-from tocsin.notify.outgoing import Outgoing
+from tocsin.notify.outgoing import Outgoing, incident_view, message_for
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
 from tocsin.notify.retry import RetryPolicy
-from tocsin.notify.throttle import Throttle, bundle
+from tocsin.notify.throttle import Throttle
 from tocsin.services import repository as service_repo
 from tocsin.users import repository as user_repo
 
@@ -41,7 +42,6 @@ ENGINE = Actor(label="notifier", source="engine")
 # Locks the incidents of a batch of notifications (parameter ``ids``).
 _LOCK_INCIDENTS = incident_repo.locking(repo.INCIDENT_IDS)
 SEND_LEASE = timedelta(seconds=60)
-AVOIDED_RETRY = timedelta(seconds=1)
 # Channels whose message id is stable across attempts (webhook-id, Message-ID), so a receiver can drop a copy:
 # a send interrupted mid-flight on them is sent once more, because a page that may never have left is worse
 # than a duplicate the receiver can recognise. Other channels keep at-most-once for interrupted sends.
@@ -118,22 +118,7 @@ class SendContext:
 def view_of(session: Session, incident: Incident, base_url: str) -> IncidentView:
     """How a channel shows an incident: its facts and the console link (which is by number, like the pages)."""
     service = service_repo.get(session, incident.service_id)
-    return _view(incident, service.name if service else "", base_url)
-
-
-def _view(incident: Incident | incident_repo.LockedIncident, service_name: str, base_url: str) -> IncidentView:
-    return IncidentView(
-        id=incident.id,
-        number=incident.number,
-        title=incident.title,
-        status=incident.status,
-        urgency=incident.urgency,
-        severity=incident.severity,
-        priority=incident.priority,
-        service=service_name,
-        created_at=incident.created_at.isoformat(),
-        url=f"{base_url}/incidents/{incident.number}",
-    )
+    return incident_view(incident, service.name if service else "", base_url)
 
 
 def begin_send_batch(
@@ -147,8 +132,10 @@ def begin_send_batch(
 ) -> list[Outgoing]:
     """Re-check a claimed batch and mark what must go out ``sending``, in one transaction; returns the messages.
 
-    Each message comes with the row's fence and ``lease_until`` (``Outgoing``): past that instant the row may have
-    been declared ambiguous and handed to another worker, so the sender must not start the call any more.
+    Each row goes through the send pipeline (``notify.pipeline``, its rules in a fixed order): it is left alone,
+    deferred, cancelled, failed or held back, or it goes out. Each message comes with the row's fence and
+    ``lease_until`` (``Outgoing``): past that instant the row may have been declared ambiguous and handed to
+    another worker, so the sender must not start the call any more.
 
     At most one message per contact method leaves per batch: the throttle counts what a contact method was sent
     only once its outcome is recorded, and a message marked ``sending`` should be in flight at once (an
@@ -168,23 +155,28 @@ def begin_send_batch(
     busy: set[int] = set(avoid)
     for c in claims:
         n = rows.get(c.id)
-        if n is None or n.status not in ("pending", "ambiguous"):
+        if n is None:
             continue  # Our claim went stale: another worker owns this row now.
         incident = incidents.get(n.incident_id) if n.incident_id is not None else None
-        # The resend of an interrupted message goes out alone: interrupted again beside others, it would not be
-        # sent a third time.
-        if n.contact_method_id in busy or (n.status == "ambiguous" and messages):
-            n.lease_owner = None
-            n.lease_until = None
-            # Behind what is due now; a contact method whose call is still running gets a moment before the
-            # next look, rather than a claim and a deferral on every pass until that call returns.
-            n.next_attempt_at = now + (AVOIDED_RETRY if n.contact_method_id in avoid else timedelta(0))
-            continue
-        message = _prepare(
-            session, n, rows, incident, people.get(n.contact_method_id), history, services, timeline, now, ctx
+        recipient = people.get(n.contact_method_id)
+        verdict = pipeline.decide(
+            n,
+            incident=incident,
+            recipient=recipient,
+            sent_times=history.get(n.contact_method_id, ()),
+            busy=busy,
+            avoid=avoid,
+            batch_started=bool(messages),
+            throttle=ctx.throttle,
+            now=now,
         )
-        if message is None:
+        if verdict is not None:
+            pipeline.apply(n, verdict)
+            if incident is not None:
+                _note(session, n, rows, verdict, incident.id, timeline, now)
             continue
+        assert recipient is not None  # contact_method_usable let it through
+        message = _start(session, n, rows, incident, recipient, services, now, ctx)
         busy.add(n.contact_method_id)
         n.lease_until = now + send_lease
         messages.append(Outgoing(message, n.contact_method_id, n.fence, n.lease_until))
@@ -193,109 +185,58 @@ def begin_send_batch(
     return messages
 
 
-def _prepare(
+def _note(
+    session: Session,
+    n: repo.OutboxRow,
+    rows: Mapping[int, repo.OutboxRow],
+    verdict: pipeline.Verdict,
+    incident_id: int,
+    timeline: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """A verdict's entry on the incident's timeline, if it has one."""
+    if isinstance(verdict, pipeline.Fail) and verdict.note is not None:
+        text = verdict.note + _fall_back_after(session, n, rows, now)
+        timeline.append(timeline_row(incident_id, "notify_failed", ENGINE, now, text, notification=n.id))
+    elif isinstance(verdict, pipeline.Hold) and verdict.note is not None:
+        timeline.append(timeline_row(incident_id, "notify_held", ENGINE, now, verdict.note, notification=n.id))
+
+
+def _start(
     session: Session,
     n: repo.OutboxRow,
     rows: dict[int, repo.OutboxRow],
     incident: incident_repo.LockedIncident | None,
-    recipient: repo.Recipient | None,
-    history: dict[int, list[datetime]],
+    recipient: repo.Recipient,
     services: dict[int, str],
-    timeline: list[dict[str, Any]],
     now: datetime,
     ctx: SendContext,
-) -> OutboundMessage | None:
-    """Decide one claimed row: cancel, fail, hold back, or mark ``sending`` and build its message."""
-    resend = n.status == "ambiguous"
-    if n.kind == "page" and (incident is None or incident.status != "triggered"):
-        n.status = "cancelled"
-        n.next_attempt_at = None
-        n.lease_until = None
-        return None
-    if recipient is None or recipient.disabled:
-        n.status = "failed"
-        n.last_error = "contact method removed or disabled"
-        n.next_attempt_at = None
-        return None
-    cm = recipient
-    if not cm.verified and n.kind != "verify":
-        # An unconfirmed phone number may belong to someone else: it gets nothing but its verification code.
-        n.status = "failed"
-        n.last_error = "contact method not verified"
-        n.next_attempt_at = None
-        if incident is not None:
-            text = f"{cm.type} to {cm.user_name} not sent: the contact method is not verified"
-            timeline.append(
-                timeline_row(
-                    incident.id,
-                    "notify_failed",
-                    ENGINE,
-                    now,
-                    text + _fall_back_after(session, n, rows, now),
-                    notification=n.id,
-                )
-            )
-        return None
+) -> OutboundMessage:
+    """Mark a row the pipeline let through ``sending``, with what was held back beside it, and build its message."""
     bundled: list[repo.OutboxRow] = []
-    # The resend of an interrupted message is the same message, already counted by the throttle when it started.
-    if n.kind == "page" and not resend:
-        decision = ctx.throttle.decide(history.get(cm.id, []), now)
-        if not decision.allowed:
-            if n.held_since is None:
-                n.held_since = now
-                if incident is not None:
-                    text = f"{cm.type} to {cm.user_name} held back by the rate limit; it will go out bundled"
-                    timeline.append(timeline_row(incident.id, "notify_held", ENGINE, now, text, notification=n.id))
-            n.next_attempt_at = decision.retry_at
-            n.lease_until = None
-            return None
-        if n.held_since is not None:
-            for other in repo.held_back(session, cm.id, n.id):
-                # The batch's own copy where it holds the row: it may have changed since it was read.
-                mine = rows.setdefault(other.id, other)
-                if mine.status == "pending" and mine.held_since is not None:
-                    bundled.append(mine)
-    n.status = "sending"
-    n.attempts += 1
-    n.held_since = None
-    text = ""
+    if pipeline.gathers_held(n):
+        for other in repo.held_back(session, recipient.id, n.id):
+            # The batch's own copy where it holds the row: it may have changed since it was read.
+            mine = rows.setdefault(other.id, other)
+            if mine.status == "pending" and mine.held_since is not None:
+                bundled.append(mine)
+    pipeline.start_sending(n, bundled)
+    numbers = None
     if bundled:
-        numbers = []
-        for other in bundled:
-            other.status = "bundled"
-            other.next_attempt_at = None
-            other.held_since = None
-            other.provider_ref = f"bundled-into:{n.id}"
-            if other.incident_id is not None:
-                inc = incident_repo.get(session, other.incident_id)
-                if inc is not None:
-                    numbers.append(inc.number)
-        text = bundle(sorted(set(numbers)))
-        n.payload = {**n.payload, "bundled": [o.id for o in bundled]}
-    if not text:
-        text = str(n.payload.get("text", "")) if n.kind != "page" else ""
-    if n.kind == "test":
-        text = f"Test notification from Tocsin to {cm.user_name} by {cm.type}."
-    view = _view(incident, services.get(incident.service_id, ""), ctx.base_url) if incident is not None else None
+        numbers = [
+            inc.number
+            for other in bundled
+            if other.incident_id is not None and (inc := incident_repo.get(session, other.incident_id)) is not None
+        ]
+    text = pipeline.message_text(n, recipient, numbers)
+    view = (
+        incident_view(incident, services.get(incident.service_id, ""), ctx.base_url) if incident is not None else None
+    )
     ack_url = resolve_url = None
     if ctx.links is not None and incident is not None:
-        ack_url = ctx.links(incident.id, cm.user_id, "acknowledge")
-        resolve_url = ctx.links(incident.id, cm.user_id, "resolve")
-    return OutboundMessage(
-        notification_id=n.id,
-        message_id=f"msg_{n.id}",
-        kind=n.kind,  # type: ignore[arg-type]
-        # Verification codes always go by text message, also for a number that is called.
-        contact_type="sms" if n.kind == "verify" else cm.type,
-        address=cm.address,
-        user_name=cm.user_name,
-        incident=view,
-        ack_url=ack_url,
-        resolve_url=resolve_url,
-        text=text,
-        secret=cm.secret,
-        update_ref=n.payload.get("ref") if n.kind == "status" else None,
-    )
+        ack_url = ctx.links(incident.id, recipient.user_id, "acknowledge")
+        resolve_url = ctx.links(incident.id, recipient.user_id, "resolve")
+    return message_for(n, recipient, incident=view, text=text, ack_url=ack_url, resolve_url=resolve_url)
 
 
 def sendable_now(session: Session, messages: Sequence[Outgoing]) -> list[Outgoing]:
