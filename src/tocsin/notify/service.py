@@ -31,6 +31,7 @@ from tocsin.incidents.timeline import timeline_row
 from tocsin.notify import pipeline
 from tocsin.notify import repository as repo
 from tocsin.notify.models import Notification
+from tocsin.notify.outcomes import UPDATABLE_TYPES, record_outcome
 from tocsin.notify.outgoing import Outgoing, incident_view, message_for
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
 from tocsin.notify.retry import RetryPolicy
@@ -53,10 +54,6 @@ LinkMaker = Callable[[int, int, str], str]
 
 def cancel_pending_pages(session: Session, incident_id: int) -> None:
     repo.cancel_pending_pages(session, incident_id)
-
-
-# Channels whose messages are edited in place when the incident changes (the provider keeps a message reference).
-UPDATABLE_TYPES = ("slack",)
 
 
 def _update_if_settled(session: Session, page: repo.OutboxRow, now: datetime) -> None:
@@ -291,85 +288,34 @@ def record_batch(
         if n is None:
             statuses.append("gone")
             continue
-        statuses.append(
-            _record_one(session, n, rows, message.fence, result, people, timeline, now, retry, rand, settled)
-        )
+        cm = people.get(n.contact_method_id)
+        recorded = record_outcome(n, result, cm, fence=message.fence, now=now, retry=retry, rand=rand)
+        statuses.append(n.status)
+        if recorded is None:
+            continue
+        text = recorded.text + (_fall_back_after(session, n, rows, now) if recorded.falls_back else "")
+        if recorded.edits:
+            settled.append(n)
+        if n.incident_id is not None:
+            contact_type = cm.type if cm else None
+            timeline.append(
+                timeline_row(
+                    n.incident_id,
+                    recorded.kind,
+                    ENGINE,
+                    now,
+                    text,
+                    notification=n.id,
+                    attempt=n.attempts,
+                    contact_type=contact_type,
+                )
+            )
     repo.save_rows(session, rows.values())
     # After the rows are written: the edits look for the pages that were delivered.
     for page in settled:
         _update_if_settled(session, page, now)
     incident_repo.add_timeline(session, timeline)
     return statuses
-
-
-def _record_one(
-    session: Session,
-    n: repo.OutboxRow,
-    rows: Mapping[int, repo.OutboxRow],
-    fence: int,
-    result: SendResult,
-    people: dict[int, repo.Recipient],
-    timeline: list[dict[str, Any]],
-    now: datetime,
-    retry: RetryPolicy,
-    rand: Callable[[], float],
-    settled: list[repo.OutboxRow],
-) -> str:
-    if n.fence != fence:
-        # The row was declared ambiguous while we were sending; keep that verdict but note what really happened.
-        n.last_error = f"late outcome after lease expiry: {result.outcome}"
-        return n.status
-    cm = people.get(n.contact_method_id)
-    who = f"{cm.type} to {cm.user_name}" if cm else f"contact to {n.user_id}"
-    n.lease_until = None
-    n.lease_owner = None
-    detail = result.error or (f"HTTP {result.status_code}" if result.status_code else "")
-    if result.outcome == "delivered":
-        n.status = "sent"
-        n.sent_at = now
-        n.provider_ref = result.provider_ref
-        n.next_attempt_at = None
-        if n.kind == "status" and "ref" in n.payload:
-            # A chat message edited in place (Slack); other status messages are notices of their own.
-            kind, message = "notify_updated", f"Updated the message: {who}"
-        else:
-            kind, message = "notified", f"Notified {who}"
-        if n.kind == "page" and cm is not None and cm.type in UPDATABLE_TYPES:
-            settled.append(n)
-    else:
-        next_at = None
-        if result.outcome == "retry":
-            next_at = retry.next_attempt(
-                n.attempts, now, status=result.status_code, retry_after=result.retry_after, rand=rand
-            )
-        n.last_error = detail or result.outcome
-        if next_at is not None:
-            n.status = "pending"
-            n.next_attempt_at = next_at
-            kind, message = "notify_retry", f"{who} failed ({detail}); retrying at {next_at:%H:%M:%S} UTC"
-        else:
-            n.status = "failed"
-            n.next_attempt_at = None
-            kind, message = "notify_failed", f"{who} failed ({detail}); giving up"
-            if n.kind == "page" and n.incident_id is not None:
-                message += _fall_back_after(session, n, rows, now)
-    if n.kind == "verify" and n.status in ("sent", "failed"):
-        # The code has reached the phone or never will: the outbox keeps only its hash.
-        n.payload = {k: v for k, v in n.payload.items() if k != "text"}
-    if n.incident_id is not None:
-        timeline.append(
-            timeline_row(
-                n.incident_id,
-                kind,
-                ENGINE,
-                now,
-                message,
-                notification=n.id,
-                attempt=n.attempts,
-                contact_type=cm.type if cm else None,
-            )
-        )
-    return n.status
 
 
 def _fall_back_after(
