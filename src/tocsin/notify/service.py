@@ -1,16 +1,19 @@
-"""The notification outbox: plan pages for users, hand due messages to providers, record every outcome.
+"""The notification outbox cycle: hand due messages to providers, record every outcome.
 
 Sending works on a claimed batch so that nothing is sent twice blindly and nothing goes out after an
 acknowledgement:
 1. ``claim``: due rows get a lease and a new fencing token (committed).
-2. ``begin_send_batch``: one transaction re-checks each fence, checks each incident still pages (the incident rows
-   are locked, so an acknowledgement either committed before, and the page is cancelled, or waits for this to
-   commit), applies the throttle, and marks what must go out ``sending``.
+2. ``begin_send_batch``: one transaction locks the batch's incidents and the rows whose fence is still ours (an
+   acknowledgement either committed before, and the page is cancelled, or waits for this to commit), runs each row
+   through the send pipeline (``notify.pipeline``: one rule per function, in a fixed order), and marks what must
+   go out ``sending``; the messages are built by ``notify.outgoing``.
 3. ``sendable_now``: right before the provider calls, one read re-checks fence, status and incident status.
-4. ``record_batch``: the outcomes — delivered, retry later (with backoff, honouring Retry-After) or failed.
+4. ``record_batch``: the outcomes (``notify.outcomes``) — delivered, retry later (with backoff, honouring
+   Retry-After) or failed, which brings the user's next page forward (``fall_back``).
 A row found in ``sending`` with an expired lease was in flight when its worker died: ``mark_ambiguous`` records it
 as ambiguous; it is resent once where the receiver can recognise the copy, and never elsewhere.
-The pages themselves are planned by ``notify.paging`` when escalation steps fire.
+The pages themselves are planned by ``notify.paging`` when escalation steps fire; contact methods and rules live in
+``notify.contacts``.
 """
 
 from __future__ import annotations
