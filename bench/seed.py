@@ -17,7 +17,7 @@ from tocsin.alerts.service import ingest_batch
 from tocsin.db.session import Database
 from tocsin.escalation import service as escalation
 from tocsin.escalation.models import Escalation
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.services import service as services
 from tocsin.users import service as users
 
@@ -74,7 +74,7 @@ def paging_world(url: str, *, people: int, webhook_base: str, name: str = "bench
             now = _now()
             for i in range(people):
                 user = users.create_user(s, email=f"{name}-{i}@example.com", name=f"Responder {i}", now=now)
-                cm = notify.add_contact_method(
+                cm = contacts.add_contact_method(
                     s,
                     user_id=user.id,
                     name="hook",
@@ -84,7 +84,7 @@ def paging_world(url: str, *, people: int, webhook_base: str, name: str = "bench
                     now=now,
                 )
                 hook_secrets.append(cm.secret or "")
-                notify.add_rule(s, user_id=user.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
+                contacts.add_rule(s, user_id=user.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
                 policy = escalation.create_policy(
                     s, name=f"{name}-policy-{i}", steps=[([{"kind": "user", "ref": user.id}], 300)], now=now
                 )

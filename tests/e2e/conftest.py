@@ -24,7 +24,7 @@ from tocsin.app import create_app
 from tocsin.db import migrate
 from tocsin.db.session import Database
 from tocsin.escalation import service as escalation
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.oncall import service as oncall
 from tocsin.services import service as services
 from tocsin.settings import load_settings
@@ -115,10 +115,10 @@ def _seed(db: Database) -> tuple[dict[str, str], dict[str, int]]:
         events = services.add_integration(s, service, name="events", type="pagerduty_v2", now=now)
         prom = services.add_integration(s, service, name="prometheus", type="alertmanager", now=now)
         services.create_service(s, name="ledger", now=now, team_id=team.id)
-        cm = notify.add_contact_method(
+        cm = contacts.add_contact_method(
             s, user_id=alice.id, name="mail", type="email", address="alice@example.com", now=now
         )
-        notify.add_rule(s, user_id=alice.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
+        contacts.add_rule(s, user_id=alice.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
         return {"events": events.key, "prometheus": prom.key}, {
             "schedule": schedule.id,
             "policy": policy.id,

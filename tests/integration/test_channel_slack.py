@@ -79,7 +79,7 @@ def test_an_update_edits_the_original_message(fake: FakeSlack) -> None:
     ref = provider.send(message()).provider_ref
     assert ref is not None
     acked = replace(INCIDENT, status="acknowledged")
-    update = message(kind="status", incident=acked, text="Acknowledged by Alice via sms", extra={"update_ref": ref})
+    update = message(kind="status", incident=acked, text="Acknowledged by Alice via sms", update_ref=ref)
     result = provider.send(update)
     assert result.outcome == "delivered"
     (call,) = fake.calls_to("chat.update")
@@ -115,7 +115,7 @@ def test_a_bad_token_fails(fake: FakeSlack) -> None:
 
 
 def test_an_unknown_message_reference_fails(fake: FakeSlack) -> None:
-    update = message(kind="status", extra={"update_ref": "D0ALICE:1.000001"})
+    update = message(kind="status", update_ref="D0ALICE:1.000001")
     assert SlackProvider(fake.token, base_url=fake.url).send(update).outcome == "failed"
 
 

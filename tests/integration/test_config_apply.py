@@ -11,7 +11,7 @@ from tocsin.config.apply import apply_config, export_config
 from tocsin.core.errors import InvalidInput
 from tocsin.db.session import Database
 from tocsin.escalation import service as escalation
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.oncall import service as oncall
 from tocsin.services import service as services
 from tocsin.teams import service as teams
@@ -105,13 +105,13 @@ def test_readme_example_applies_then_is_unchanged(db: Database) -> None:
     with db.reader() as s:
         alice = users.get_user(s, "alice@example.com")
         assert (alice.name, alice.role, alice.timezone) == ("Alice Example", "admin", "Europe/Berlin")
-        methods = {cm.id: cm for cm in notify.contact_methods(s, alice.id)}
+        methods = {cm.id: cm for cm in contacts.contact_methods(s, alice.id)}
         assert sorted((cm.name, cm.type, cm.address) for cm in methods.values()) == [
             ("hook", "webhook", "https://hooks.example.com/alice"),
             ("mail", "email", "alice@example.com"),
         ]
         assert sorted(
-            (r.urgency, methods[r.contact_method_id].name, r.delay_seconds) for r in notify.rules(s, alice.id)
+            (r.urgency, methods[r.contact_method_id].name, r.delay_seconds) for r in contacts.rules(s, alice.id)
         ) == [
             ("high", "hook", 120),
             ("high", "mail", 0),
@@ -184,7 +184,7 @@ def test_fields_left_out_are_not_touched(db: Database) -> None:
         assert len(services.list_integrations(s, service.id)) == 2
         alice = users.get_user(s, "alice@example.com")
         assert alice.role == "admin"
-        assert len(notify.rules(s, alice.id)) == 2
+        assert len(contacts.rules(s, alice.id)) == 2
 
 
 def test_null_clears_a_nullable_field(db: Database) -> None:
@@ -408,7 +408,7 @@ def test_children_update_in_place_and_rules_may_name_stored_contact_methods(db: 
     apply(db, README_EXAMPLE)
     with db.reader() as s:
         alice = users.get_user(s, "alice@example.com")
-        hook_id = next(cm.id for cm in notify.contact_methods(s, alice.id) if cm.name == "hook")
+        hook_id = next(cm.id for cm in contacts.contact_methods(s, alice.id) if cm.name == "hook")
     plan = apply(
         db,
         """
@@ -428,11 +428,11 @@ services:
         "type: 'pagerduty_v2' → 'generic'",
     )
     with db.reader() as s:
-        methods = {cm.id: cm for cm in notify.contact_methods(s, alice.id)}
+        methods = {cm.id: cm for cm in contacts.contact_methods(s, alice.id)}
         assert methods[hook_id].address == "https://hooks.example.com/alice-v2"
         assert len(methods) == 2
         assert sorted(
-            (r.urgency, methods[r.contact_method_id].name, r.delay_seconds) for r in notify.rules(s, alice.id)
+            (r.urgency, methods[r.contact_method_id].name, r.delay_seconds) for r in contacts.rules(s, alice.id)
         ) == [("high", "hook", 0), ("low", "mail", 60)]
         service = services.get_service(s, "checkout-api")
         assert {i.name: i.type for i in services.list_integrations(s, service.id)} == {

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from tocsin.config.demo import ADMIN_EMAIL, load_demo
 from tocsin.db.session import Database
 from tocsin.escalation import service as escalation
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.oncall import service as oncall
 from tocsin.services import service as services
 from tocsin.teams import service as teams
@@ -48,8 +48,8 @@ def test_demo_twice_is_idempotent_and_keeps_keys(db: Database) -> None:
             assert len(escalation.steps_of(s, policy)) == 2
             assert escalation.first_responders(s, policy, NOW)
         for user in users.list_users(s):
-            assert [cm.type for cm in notify.contact_methods(s, user.id)] == ["email"]
-            assert notify.rules(s, user.id)
+            assert [cm.type for cm in contacts.contact_methods(s, user.id)] == ["email"]
+            assert contacts.rules(s, user.id)
 
 
 def test_demo_leaves_existing_data_alone(db: Database) -> None:

@@ -16,7 +16,7 @@ from tocsin.alerts.models import Alert
 from tocsin.alerts.schemas import NormalizedEvent, Submission
 from tocsin.escalation.models import Escalation
 from tocsin.incidents.models import Incident, TimelineEntry
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.notify.models import Notification
 
 
@@ -237,7 +237,7 @@ def test_flapping_alert_stops_paging_with_a_timeline_entry(api: ApiHarness, key:
 
 def test_silence_reminder_goes_to_its_author_once(api: ApiHarness, key: str) -> None:
     with api.runtime.db.unit_of_work() as s:
-        notify.add_contact_method(
+        contacts.add_contact_method(
             s, user_id=api.admin_id, name="mail", type="email", address="admin@example.com", now=api.clock.now()
         )
     r = api.post(

@@ -9,18 +9,18 @@ from sqlalchemy import event
 from tests.factories import make_user
 from tocsin.core.clock import FakeClock
 from tocsin.db.session import Database
+from tocsin.notify import contacts
 from tocsin.notify import repository as repo
-from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
 
 
 def _queued(db: Database, clock: FakeClock) -> int:
     with db.unit_of_work() as s:
         user = make_user(s, clock.now())
-        cm = notify.add_contact_method(
+        cm = contacts.add_contact_method(
             s, user_id=user.id, name="hook", type="webhook", address="https://hooks.example.com/a", now=clock.now()
         )
-        return notify.send_test(s, cm.id, now=clock.now()).id
+        return contacts.send_test(s, cm.id, now=clock.now()).id
 
 
 def _updates(db: Database) -> list[str]:

@@ -41,6 +41,7 @@ from tests.servers import (
 from tocsin.core.clock import FakeClock
 from tocsin.db.session import Database
 from tocsin.escalation import service as escalation
+from tocsin.notify import contacts
 from tocsin.notify import service as notify
 from tocsin.services import service as services
 from tocsin.users import service as users
@@ -109,7 +110,7 @@ def seed_paging(url: str, sink: WebhookSink, group: str, count: int) -> list[str
                 ids = {}
                 for step in ("first", "second"):
                     user = users.create_user(s, email=f"{group}-{step}-{i}@example.com", name=f"{step} {i}", now=now)
-                    hook = notify.add_contact_method(
+                    hook = contacts.add_contact_method(
                         s,
                         user_id=user.id,
                         name="hook",
@@ -117,7 +118,7 @@ def seed_paging(url: str, sink: WebhookSink, group: str, count: int) -> list[str
                         address=f"{sink.base_url}/{group}/{step}/{i}",
                         now=now,
                     )
-                    notify.add_rule(s, user_id=user.id, urgency="high", contact_method_id=hook.id, delay_seconds=0)
+                    contacts.add_rule(s, user_id=user.id, urgency="high", contact_method_id=hook.id, delay_seconds=0)
                     ids[step] = user.id
                 policy = escalation.create_policy(
                     s,

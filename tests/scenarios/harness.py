@@ -21,6 +21,7 @@ from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
+from tocsin.notify import contacts
 from tocsin.notify import service as notify
 from tocsin.notify.providers.base import OutboundMessage, ProviderRegistry
 from tocsin.notify.providers.fake import RecordingProvider
@@ -67,17 +68,17 @@ class World:
         with self.db.unit_of_work() as s:
             user = users.create_user(s, email=f"{name}@example.com", name=name.title(), now=now)
             if email:
-                cm = notify.add_contact_method(
+                cm = contacts.add_contact_method(
                     s, user_id=user.id, name="mail", type="email", address=f"{name}@example.com", now=now
                 )
-                notify.add_rule(s, user_id=user.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
+                contacts.add_rule(s, user_id=user.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
                 if low:
-                    notify.add_rule(s, user_id=user.id, urgency="low", contact_method_id=cm.id, delay_seconds=0)
+                    contacts.add_rule(s, user_id=user.id, urgency="low", contact_method_id=cm.id, delay_seconds=0)
             if webhook_after is not None:
-                hook = notify.add_contact_method(
+                hook = contacts.add_contact_method(
                     s, user_id=user.id, name="hook", type="webhook", address=f"https://hooks.test/{name}", now=now
                 )
-                notify.add_rule(
+                contacts.add_rule(
                     s, user_id=user.id, urgency="high", contact_method_id=hook.id, delay_seconds=webhook_after
                 )
         self.users[name] = user
@@ -97,10 +98,10 @@ class World:
             user = users.create_user(s, email=f"{name}@example.com", name=name.title(), role=role, now=now)
             user.slack_user_id = slack_user_id
             for index, (kind, address, delay) in enumerate(methods):
-                cm = notify.add_contact_method(
+                cm = contacts.add_contact_method(
                     s, user_id=user.id, name=f"{kind}{index}", type=kind, address=address, now=now
                 )
-                notify.add_rule(s, user_id=user.id, urgency="high", contact_method_id=cm.id, delay_seconds=delay)
+                contacts.add_rule(s, user_id=user.id, urgency="high", contact_method_id=cm.id, delay_seconds=delay)
         self.users[name] = user
         return user
 

@@ -25,7 +25,7 @@ from tests.scenarios.harness import WEB, World
 from tocsin.app import create_app
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.notify.models import Notification
 from tocsin.notify.providers.chat_webhooks import teams_provider
 from tocsin.notify.ssrf import UrlGuard
@@ -604,7 +604,7 @@ def test_an_unverified_number_falls_back_at_once(ch: Channels) -> None:
     w = ch.world
     two_steps(w, [("sms", ALICE_PHONE, 0), ("sms", ALICE_PHONE, 60), ("email", "alice@example.com", 600)])
     with w.db.unit_of_work() as s:
-        for cm in notify.contact_methods(s, w.users["alice"].id):
+        for cm in contacts.contact_methods(s, w.users["alice"].id):
             cm.verified = cm.type != "sms"
     incident = w.trigger("api", "k1")
     w.run()

@@ -19,7 +19,7 @@ from tocsin.notify import repository as notify_repo
 from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
 from tocsin.notify.providers.base import OutboundMessage, ProviderRegistry, SendResult
-from tocsin.notify.throttle import Throttle
+from tocsin.notify.throttle import Throttle, Window
 
 CTX = notify.SendContext(base_url="http://tocsin.test", throttle=Throttle())
 
@@ -73,7 +73,7 @@ def test_an_acknowledgement_after_the_batch_was_marked_sending_stops_the_page(wo
         assert notify.sendable_now(s, [message]) == []
     # Handed back, the next pass cancels it instead of sending it.
     with world.db.unit_of_work() as s:
-        assert notify.unsend(s, message.notification_id, int(message.extra["fence"]), now=world.now())
+        assert notify.unsend(s, message.notification_id, message.fence, now=world.now())
     world.run()
     assert list(statuses(world).values()) == ["cancelled"]
     assert world.email.sent == []
@@ -204,7 +204,7 @@ def test_claims_of_one_batch_are_recorded_together(world: World) -> None:
     assert kinds.count("notify_retry") == 1
     assert kinds.count("notify_failed") == 1
     # A stale claim (fence moved on) records nothing but its late outcome.
-    stale = replace(messages[0], extra={**messages[0].extra, "fence": int(messages[0].extra["fence"]) + 5})
+    stale = replace(messages[0], fence=messages[0].fence + 5)
     with world.db.unit_of_work() as s:
         assert notify.record_batch(s, [(stale, SendResult("failed"))], now=world.now(), retry=world.notifier.retry) == [
             "sent"
@@ -260,3 +260,48 @@ def test_a_hanging_receiver_does_not_hold_up_the_next_batches(world: World) -> N
     finally:
         provider.release.set()
         notifier.close()
+
+
+def test_a_message_marked_sending_carries_the_rows_fence_lease_and_contact_method(world: World) -> None:
+    one_step_policy(world, "alice")
+    world.trigger("api", "k1")
+    EscalationModule(world.db, owner="test").run_once(world.now())
+    with world.db.unit_of_work() as s:
+        (claim,) = notify.claim(s, now=world.now(), owner="test", lease=timedelta(seconds=30), limit=10)
+    with world.db.unit_of_work() as s:
+        (outgoing,) = notify.begin_send_batch(s, [claim], now=world.now(), ctx=CTX, send_lease=timedelta(seconds=7))
+    with world.db.reader() as s:
+        row = s.get(Notification, claim.id)
+        assert row is not None
+        assert (outgoing.notification_id, outgoing.fence, outgoing.contact_method_id) == (
+            row.id,
+            row.fence,
+            row.contact_method_id,
+        )
+    assert outgoing.fence == claim.fence
+    assert outgoing.lease_until == world.now() + timedelta(seconds=7)
+    assert outgoing.message.address == "alice@example.com"
+
+
+def test_pages_held_back_by_the_throttle_are_noted_once_and_go_out_bundled_into_one(world: World) -> None:
+    world.throttle = Throttle([Window(limit=2, per=timedelta(minutes=15))])
+    world.notifier.ctx = notify.SendContext(base_url="http://tocsin.test", throttle=world.throttle)
+    one_step_policy(world, "alice")
+    opened = [world.trigger("api", f"k{n}") for n in range(5)]
+    world.run()
+    world.email.expect(2)
+    held = [
+        i
+        for i in opened
+        if ("notify_held", "email to Alice held back by the rate limit; it will go out bundled") in world.timeline(i)
+    ]
+    assert len(held) == 3
+    world.advance(15 * 60)
+    (carrier,) = world.email.expect(1)
+    assert carrier.incident is not None
+    others = sorted(i.number for i in held if i.id != carrier.incident.id)
+    assert carrier.text == f"2 more incidents: #{others[0]}, #{others[1]}"
+    assert sorted(statuses(world).values()) == ["bundled", "bundled", "sent", "sent", "sent"]
+    for incident in opened:
+        assert [k for k, _ in world.timeline(incident)].count("notify_held") <= 1
+    world.nothing_more()

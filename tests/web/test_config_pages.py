@@ -9,7 +9,7 @@ import pytest
 
 from tests.web.conftest import Console
 from tocsin.escalation import service as escalation
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.notify.models import Notification
 from tocsin.oncall import service as oncall
 from tocsin.services import service as services
@@ -48,10 +48,10 @@ def org(console: Console) -> dict[str, int]:
         )
         service = services.get_service(s, "checkout-api")
         service.escalation_policy_id = policy.id
-        cm = notify.add_contact_method(
+        cm = contacts.add_contact_method(
             s, user_id=alice.id, name="mail", type="email", address="alice@example.com", now=now
         )
-        notify.add_rule(s, user_id=alice.id, urgency="high", contact_method_id=cm.id, delay_seconds=120)
+        contacts.add_rule(s, user_id=alice.id, urgency="high", contact_method_id=cm.id, delay_seconds=120)
         return {
             "alice": alice.id,
             "bob": bob.id,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.admin import repository as repo
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.notify.models import ContactMethod, NotificationRule
 from tocsin.notify.reply_codes import PHONE_TYPES
 
@@ -39,7 +39,7 @@ def update_contact_method(
         cm.name = name.strip()
     if address is not None:
         before = cm.address
-        notify.update_contact_method(session, cm, address=address)
+        contacts.update_contact_method(session, cm, address=address)
         if cm.type in PHONE_TYPES and cm.address != before and not confirmed:
             cm.verified = False
     if disabled is not None:

@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tocsin.api.deps import PrincipalDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.errors import Forbidden, InvalidInput
-from tocsin.notify import service as notify
-from tocsin.notify import verification
+from tocsin.notify import contacts, verification
 
 router = APIRouter(prefix="/api/v1", tags=["people"], responses=PROBLEM_RESPONSES)
 
@@ -30,7 +29,7 @@ def _own_or_admin(principal: Any, user_id: int) -> None:
 @router.post("/contact-methods/{cm_id}/verify", status_code=202, summary="Send a verification code by SMS")
 def send_code(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
-        owner = notify.contact_method_owner(session, cm_id)
+        owner = contacts.contact_method_owner(session, cm_id)
         _own_or_admin(principal, owner)
         n = verification.start(session, cm_id, now=runtime.clock.now())
         result = {"contact_method_id": cm_id, "notification_id": n.id, "expires_in": 600}
@@ -41,7 +40,7 @@ def send_code(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> dict[
 @router.post("/contact-methods/{cm_id}/verify/confirm", summary="Confirm a phone number with its code")
 def confirm_code(cm_id: int, body: CodeIn, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
-        owner = notify.contact_method_owner(session, cm_id)
+        owner = contacts.contact_method_owner(session, cm_id)
         _own_or_admin(principal, owner)
         problem = verification.confirm(session, cm_id, body.code, now=runtime.clock.now())
     if problem is not None:

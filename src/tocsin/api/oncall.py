@@ -14,6 +14,7 @@ from tocsin.core.clock import utc
 from tocsin.core.errors import Forbidden, InvalidInput
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
+from tocsin.notify import contacts
 from tocsin.notify import service as notify
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import parse_duration
@@ -478,7 +479,8 @@ def list_contact_methods(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list
     with runtime.db.reader() as session:
         user = users.get_user(session, ref)
         return [
-            ContactMethodOut.model_validate(cm, from_attributes=True) for cm in notify.contact_methods(session, user.id)
+            ContactMethodOut.model_validate(cm, from_attributes=True)
+            for cm in contacts.contact_methods(session, user.id)
         ]
 
 
@@ -489,7 +491,7 @@ def add_contact_method(
     with runtime.db.unit_of_work() as session:
         user = users.get_user(session, ref)
         _own_or_admin(principal, user.id)
-        cm = notify.add_contact_method(
+        cm = contacts.add_contact_method(
             session,
             user_id=user.id,
             name=body.name,
@@ -511,7 +513,7 @@ def add_contact_method(
 )
 def test_contact_method(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
-        n = notify.send_test(session, cm_id, now=runtime.clock.now())
+        n = contacts.send_test(session, cm_id, now=runtime.clock.now())
         _own_or_admin(principal, n.user_id)
         result = {"notification_id": n.id, "status": n.status}
     runtime.wakeup.notify()
@@ -522,7 +524,7 @@ def test_contact_method(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep
 def list_rules(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[RuleOut]:
     with runtime.db.reader() as session:
         user = users.get_user(session, ref)
-        return [RuleOut.model_validate(r, from_attributes=True) for r in notify.rules(session, user.id)]
+        return [RuleOut.model_validate(r, from_attributes=True) for r in contacts.rules(session, user.id)]
 
 
 @router.post("/users/{ref}/notification-rules", response_model=RuleOut, status_code=201, tags=["people"])
@@ -530,7 +532,7 @@ def add_rule(ref: str, body: RuleIn, runtime: RuntimeDep, principal: PrincipalDe
     with runtime.db.unit_of_work() as session:
         user = users.get_user(session, ref)
         _own_or_admin(principal, user.id)
-        rule = notify.add_rule(
+        rule = contacts.add_rule(
             session,
             user_id=user.id,
             urgency=body.urgency,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tocsin.admin import contacts
 from tocsin.cli._app import AS_USER_HELP, acting_user, app, console, database, now, reports_errors, table, text
 from tocsin.core.errors import Forbidden, NotFound
-from tocsin.notify import service as notify
+from tocsin.notify import contacts as notify_contacts
 from tocsin.teams import service as teams
 from tocsin.users import service as users
 
@@ -128,10 +128,10 @@ def contact_list(email: Person) -> None:
     with database() as db, db.reader() as session:
         user = users.get_user(session, email)
         grid = table("id", "name", "type", "address", "state", nowrap=("id", "type"))
-        for cm in notify.contact_methods(session, user.id):
+        for cm in notify_contacts.contact_methods(session, user.id):
             grid.add_row(str(cm.id), text(cm.name), cm.type, text(cm.address), "disabled" if cm.disabled else "on")
         rules = table("rule", "urgency", "contact method", "delay (s)", nowrap=("rule",))
-        for rule in notify.rules(session, user.id):
+        for rule in notify_contacts.rules(session, user.id):
             rules.add_row(str(rule.id), rule.urgency, str(rule.contact_method_id), str(rule.delay_seconds))
     console.print(grid)
     console.print(rules)

@@ -27,7 +27,7 @@ from tocsin.config.schema import ConfigFile, PolicySpec, ScheduleSpec, ServiceSp
 from tocsin.core.errors import InvalidInput, TocsinError
 from tocsin.escalation import service as escalation
 from tocsin.heartbeats import service as heartbeats
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import format_duration, parse_duration
@@ -172,15 +172,15 @@ class _Applier:
             ):
                 with _at(f"{path}.contact_methods[{j}]"):
                     if existing is None:
-                        self.current.contact_rows[key] = notify.add_contact_method(
+                        self.current.contact_rows[key] = contacts.add_contact_method(
                             self.session, user_id=user_id, name=cm.name, type=cm.type, address=cm.address, now=self.now
                         )
                     else:
-                        notify.update_contact_method(self.session, existing, type=cm.type, address=cm.address)
+                        contacts.update_contact_method(self.session, existing, type=cm.type, address=cm.address)
         rules = wanted.get("notification_rules")
         if rules is not None and (before is None or fields.user_values(before).get("notification_rules") != rules):
             with _at(f"{path}.notification_rules"):
-                notify.replace_rules(
+                contacts.replace_rules(
                     self.session,
                     user_id=user_id,
                     rules=[

@@ -19,7 +19,7 @@ from tocsin.escalation import service as escalation
 from tocsin.escalation.models import EscalationPolicy
 from tocsin.heartbeats import service as heartbeats
 from tocsin.heartbeats.models import HeartbeatMonitor
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.notify.models import ContactMethod
 from tocsin.oncall import service as oncall
 from tocsin.oncall.calculator import local_to_utc
@@ -81,7 +81,7 @@ def read(session: Session, *, now: datetime) -> Current:
     emails = {u.id: u.email for u in all_users}
     for user in all_users:
         cur.user_rows[user.email] = user
-        methods = notify.contact_methods(session, user.id)
+        methods = contacts.contact_methods(session, user.id)
         method_names = {cm.id: cm.name for cm in methods}
         for cm in methods:
             cur.contact_rows.setdefault((user.email, cm.name), cm)
@@ -94,7 +94,7 @@ def read(session: Session, *, now: datetime) -> Current:
                 "contact_methods": [{"name": cm.name, "type": cm.type, "address": cm.address} for cm in methods],
                 "notification_rules": [
                     {"urgency": r.urgency, "contact": method_names[r.contact_method_id], "delay": r.delay_seconds}
-                    for r in notify.rules(session, user.id)
+                    for r in contacts.rules(session, user.id)
                     if r.contact_method_id in method_names
                 ],
             }

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 
 from tocsin.core.errors import InvalidInput
+from tocsin.notify.contacts import check_contact_address
 from tocsin.notify.models import CONTACT_TYPES
-from tocsin.notify.service import check_contact_address
 from tocsin.oncall.durations import format_duration, parse_duration
 from tocsin.oncall.service import ROTATIONS
 from tocsin.services.models import INTEGRATION_TYPES

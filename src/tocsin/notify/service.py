@@ -1,16 +1,19 @@
-"""The notification outbox: plan pages for users, hand due messages to providers, record every outcome.
+"""The notification outbox cycle: hand due messages to providers, record every outcome.
 
 Sending works on a claimed batch so that nothing is sent twice blindly and nothing goes out after an
 acknowledgement:
 1. ``claim``: due rows get a lease and a new fencing token (committed).
-2. ``begin_send_batch``: one transaction re-checks each fence, checks each incident still pages (the incident rows
-   are locked, so an acknowledgement either committed before, and the page is cancelled, or waits for this to
-   commit), applies the throttle, and marks what must go out ``sending``.
+2. ``begin_send_batch``: one transaction locks the batch's incidents and the rows whose fence is still ours (an
+   acknowledgement either committed before, and the page is cancelled, or waits for this to commit), runs each row
+   through the send pipeline (``notify.pipeline``: one rule per function, in a fixed order), and marks what must
+   go out ``sending``; the messages are built by ``notify.outgoing``.
 3. ``sendable_now``: right before the provider calls, one read re-checks fence, status and incident status.
-4. ``record_batch``: the outcomes — delivered, retry later (with backoff, honouring Retry-After) or failed.
+4. ``record_batch``: the outcomes (``notify.outcomes``) — delivered, retry later (with backoff, honouring
+   Retry-After) or failed, which brings the user's next page forward (``fall_back``).
 A row found in ``sending`` with an expired lease was in flight when its worker died: ``mark_ambiguous`` records it
 as ambiguous; it is resent once where the receiver can recognise the copy, and never elsewhere.
-The pages themselves are planned by ``notify.paging`` when escalation steps fire.
+The pages themselves are planned by ``notify.paging`` when escalation steps fire; contact methods and rules live in
+``notify.contacts``.
 """
 
 from __future__ import annotations
@@ -23,19 +26,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tocsin.core.errors import InvalidInput, NotFound
 from tocsin.db.claims import Claim
-from tocsin.db.session import NOTIFICATION_WORK, note_new_work
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind, timeline_row
+from tocsin.notify import pipeline
 from tocsin.notify import repository as repo
-from tocsin.notify.models import CONTACT_TYPES, ContactMethod, Notification, NotificationRule, NotificationStatus
+from tocsin.notify.models import Notification, NotificationStatus
+from tocsin.notify.outcomes import UPDATABLE_TYPES, record_outcome
+from tocsin.notify.outgoing import Outgoing, incident_view, message_for
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
-from tocsin.notify.reply_codes import PHONE_TYPES, SLACK_MEMBER_ID, normalize_phone
 from tocsin.notify.retry import RetryPolicy
-from tocsin.notify.throttle import Throttle, bundle
+from tocsin.notify.throttle import Throttle
 from tocsin.services import repository as service_repo
 from tocsin.users import repository as user_repo
 
@@ -43,7 +46,6 @@ ENGINE = Actor(label="notifier", source="engine")
 # Locks the incidents of a batch of notifications (parameter ``ids``).
 _LOCK_INCIDENTS = incident_repo.locking(repo.INCIDENT_IDS)
 SEND_LEASE = timedelta(seconds=60)
-AVOIDED_RETRY = timedelta(seconds=1)
 # Channels whose message id is stable across attempts (webhook-id, Message-ID), so a receiver can drop a copy:
 # a send interrupted mid-flight on them is sent once more, because a page that may never have left is worse
 # than a duplicate the receiver can recognise. Other channels keep at-most-once for interrupted sends.
@@ -55,10 +57,6 @@ LinkMaker = Callable[[int, int, str], str]
 
 def cancel_pending_pages(session: Session, incident_id: int) -> None:
     repo.cancel_pending_pages(session, incident_id)
-
-
-# Channels whose messages are edited in place when the incident changes (the provider keeps a message reference).
-UPDATABLE_TYPES = ("slack",)
 
 
 def _update_if_settled(session: Session, page: repo.OutboxRow, now: datetime) -> None:
@@ -120,22 +118,7 @@ class SendContext:
 def view_of(session: Session, incident: Incident, base_url: str) -> IncidentView:
     """How a channel shows an incident: its facts and the console link (which is by number, like the pages)."""
     service = service_repo.get(session, incident.service_id)
-    return _view(incident, service.name if service else "", base_url)
-
-
-def _view(incident: Incident | incident_repo.LockedIncident, service_name: str, base_url: str) -> IncidentView:
-    return IncidentView(
-        id=incident.id,
-        number=incident.number,
-        title=incident.title,
-        status=incident.status,
-        urgency=incident.urgency,
-        severity=incident.severity,
-        priority=incident.priority,
-        service=service_name,
-        created_at=incident.created_at.isoformat(),
-        url=f"{base_url}/incidents/{incident.number}",
-    )
+    return incident_view(incident, service.name if service else "", base_url)
 
 
 def begin_send_batch(
@@ -146,11 +129,13 @@ def begin_send_batch(
     ctx: SendContext,
     send_lease: timedelta = SEND_LEASE,
     avoid: Collection[int] = (),
-) -> list[OutboundMessage]:
+) -> list[Outgoing]:
     """Re-check a claimed batch and mark what must go out ``sending``, in one transaction; returns the messages.
 
-    Each message's ``extra`` carries the fence and ``lease_until``: past that instant the row may have been declared
-    ambiguous and handed to another worker, so the sender must not start the call any more.
+    Each row goes through the send pipeline (``notify.pipeline``, its rules in a fixed order): it is left alone,
+    deferred, cancelled, failed or held back, or it goes out. Each message comes with the row's fence and
+    ``lease_until`` (``Outgoing``): past that instant the row may have been declared ambiguous and handed to
+    another worker, so the sender must not start the call any more.
 
     At most one message per contact method leaves per batch: the throttle counts what a contact method was sent
     only once its outcome is recorded, and a message marked ``sending`` should be in flight at once (an
@@ -166,149 +151,97 @@ def begin_send_batch(
     history = repo.sent_times_many(session, people.keys(), now - ctx.throttle.horizon)
     services = service_repo.names(session, {i.service_id for i in incidents.values()})
     timeline: list[dict[str, Any]] = []
-    messages: list[OutboundMessage] = []
+    messages: list[Outgoing] = []
     busy: set[int] = set(avoid)
     for c in claims:
         n = rows.get(c.id)
-        if n is None or n.status not in ("pending", "ambiguous"):
+        if n is None:
             continue  # Our claim went stale: another worker owns this row now.
         incident = incidents.get(n.incident_id) if n.incident_id is not None else None
-        # The resend of an interrupted message goes out alone: interrupted again beside others, it would not be
-        # sent a third time.
-        if n.contact_method_id in busy or (n.status == "ambiguous" and messages):
-            n.lease_owner = None
-            n.lease_until = None
-            # Behind what is due now; a contact method whose call is still running gets a moment before the
-            # next look, rather than a claim and a deferral on every pass until that call returns.
-            n.next_attempt_at = now + (AVOIDED_RETRY if n.contact_method_id in avoid else timedelta(0))
-            continue
-        message = _prepare(
-            session, n, rows, incident, people.get(n.contact_method_id), history, services, timeline, now, ctx
+        recipient = people.get(n.contact_method_id)
+        verdict = pipeline.decide(
+            n,
+            incident=incident,
+            recipient=recipient,
+            sent_times=history.get(n.contact_method_id, ()),
+            busy=busy,
+            avoid=avoid,
+            batch_started=bool(messages),
+            throttle=ctx.throttle,
+            now=now,
         )
-        if message is None:
+        if verdict is not None:
+            pipeline.apply(n, verdict)
+            if incident is not None:
+                _note(session, n, rows, verdict, incident.id, timeline, now)
             continue
+        assert recipient is not None  # contact_method_usable let it through
+        message = _start(session, n, rows, incident, recipient, services, now, ctx)
         busy.add(n.contact_method_id)
         n.lease_until = now + send_lease
-        messages.append(_with_lease(message, n))
+        messages.append(Outgoing(message, n.contact_method_id, n.fence, n.lease_until))
     repo.save_rows(session, rows.values())
     incident_repo.add_timeline(session, timeline)
     return messages
 
 
-def _with_lease(message: OutboundMessage, n: repo.OutboxRow) -> OutboundMessage:
-    assert n.lease_until is not None
-    message.extra.update(fence=n.fence, lease_until=n.lease_until.isoformat(), contact_method=n.contact_method_id)
-    return message
+def _note(
+    session: Session,
+    n: repo.OutboxRow,
+    rows: Mapping[int, repo.OutboxRow],
+    verdict: pipeline.Verdict,
+    incident_id: int,
+    timeline: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """A verdict's entry on the incident's timeline, if it has one."""
+    if isinstance(verdict, pipeline.Fail) and verdict.note is not None:
+        text = verdict.note + _fall_back_after(session, n, rows, now)
+        timeline.append(timeline_row(incident_id, TimelineKind.NOTIFY_FAILED, ENGINE, now, text, notification=n.id))
+    elif isinstance(verdict, pipeline.Hold) and verdict.note is not None:
+        timeline.append(
+            timeline_row(incident_id, TimelineKind.NOTIFY_HELD, ENGINE, now, verdict.note, notification=n.id)
+        )
 
 
-def _prepare(
+def _start(
     session: Session,
     n: repo.OutboxRow,
     rows: dict[int, repo.OutboxRow],
     incident: incident_repo.LockedIncident | None,
-    recipient: repo.Recipient | None,
-    history: dict[int, list[datetime]],
+    recipient: repo.Recipient,
     services: dict[int, str],
-    timeline: list[dict[str, Any]],
     now: datetime,
     ctx: SendContext,
-) -> OutboundMessage | None:
-    """Decide one claimed row: cancel, fail, hold back, or mark ``sending`` and build its message."""
-    resend = n.status == "ambiguous"
-    if n.kind == "page" and (incident is None or incident.status != "triggered"):
-        n.status = "cancelled"
-        n.next_attempt_at = None
-        n.lease_until = None
-        return None
-    if recipient is None or recipient.disabled:
-        n.status = "failed"
-        n.last_error = "contact method removed or disabled"
-        n.next_attempt_at = None
-        return None
-    cm = recipient
-    if not cm.verified and n.kind != "verify":
-        # An unconfirmed phone number may belong to someone else: it gets nothing but its verification code.
-        n.status = "failed"
-        n.last_error = "contact method not verified"
-        n.next_attempt_at = None
-        if incident is not None:
-            text = f"{cm.type} to {cm.user_name} not sent: the contact method is not verified"
-            timeline.append(
-                timeline_row(
-                    incident.id,
-                    TimelineKind.NOTIFY_FAILED,
-                    ENGINE,
-                    now,
-                    text + _fall_back_after(session, n, rows, now),
-                    notification=n.id,
-                )
-            )
-        return None
+) -> OutboundMessage:
+    """Mark a row the pipeline let through ``sending``, with what was held back beside it, and build its message."""
     bundled: list[repo.OutboxRow] = []
-    # The resend of an interrupted message is the same message, already counted by the throttle when it started.
-    if n.kind == "page" and not resend:
-        decision = ctx.throttle.decide(history.get(cm.id, []), now)
-        if not decision.allowed:
-            if n.held_since is None:
-                n.held_since = now
-                if incident is not None:
-                    text = f"{cm.type} to {cm.user_name} held back by the rate limit; it will go out bundled"
-                    timeline.append(
-                        timeline_row(incident.id, TimelineKind.NOTIFY_HELD, ENGINE, now, text, notification=n.id)
-                    )
-            n.next_attempt_at = decision.retry_at
-            n.lease_until = None
-            return None
-        if n.held_since is not None:
-            for other in repo.held_back(session, cm.id, n.id):
-                # The batch's own copy where it holds the row: it may have changed since it was read.
-                mine = rows.setdefault(other.id, other)
-                if mine.status == "pending" and mine.held_since is not None:
-                    bundled.append(mine)
-    n.status = "sending"
-    n.attempts += 1
-    n.held_since = None
-    text = ""
+    if pipeline.gathers_held(n):
+        for other in repo.held_back(session, recipient.id, n.id):
+            # The batch's own copy where it holds the row: it may have changed since it was read.
+            mine = rows.setdefault(other.id, other)
+            if mine.status == "pending" and mine.held_since is not None:
+                bundled.append(mine)
+    pipeline.start_sending(n, bundled)
+    numbers = None
     if bundled:
-        numbers = []
-        for other in bundled:
-            other.status = "bundled"
-            other.next_attempt_at = None
-            other.held_since = None
-            other.provider_ref = f"bundled-into:{n.id}"
-            if other.incident_id is not None:
-                inc = incident_repo.get(session, other.incident_id)
-                if inc is not None:
-                    numbers.append(inc.number)
-        text = bundle(sorted(set(numbers)))
-        n.payload = {**n.payload, "bundled": [o.id for o in bundled]}
-    if not text:
-        text = str(n.payload.get("text", "")) if n.kind != "page" else ""
-    if n.kind == "test":
-        text = f"Test notification from Tocsin to {cm.user_name} by {cm.type}."
-    view = _view(incident, services.get(incident.service_id, ""), ctx.base_url) if incident is not None else None
+        numbers = [
+            inc.number
+            for other in bundled
+            if other.incident_id is not None and (inc := incident_repo.get(session, other.incident_id)) is not None
+        ]
+    text = pipeline.message_text(n, recipient, numbers)
+    view = (
+        incident_view(incident, services.get(incident.service_id, ""), ctx.base_url) if incident is not None else None
+    )
     ack_url = resolve_url = None
     if ctx.links is not None and incident is not None:
-        ack_url = ctx.links(incident.id, cm.user_id, "acknowledge")
-        resolve_url = ctx.links(incident.id, cm.user_id, "resolve")
-    return OutboundMessage(
-        notification_id=n.id,
-        message_id=f"msg_{n.id}",
-        kind=n.kind,  # type: ignore[arg-type]
-        # Verification codes always go by text message, also for a number that is called.
-        contact_type="sms" if n.kind == "verify" else cm.type,
-        address=cm.address,
-        user_name=cm.user_name,
-        incident=view,
-        ack_url=ack_url,
-        resolve_url=resolve_url,
-        text=text,
-        secret=cm.secret,
-        extra={"update_ref": n.payload["ref"]} if n.kind == "status" and "ref" in n.payload else {},
-    )
+        ack_url = ctx.links(incident.id, recipient.user_id, "acknowledge")
+        resolve_url = ctx.links(incident.id, recipient.user_id, "resolve")
+    return message_for(n, recipient, incident=view, text=text, ack_url=ack_url, resolve_url=resolve_url)
 
 
-def sendable_now(session: Session, messages: Sequence[OutboundMessage]) -> list[OutboundMessage]:
+def sendable_now(session: Session, messages: Sequence[Outgoing]) -> list[Outgoing]:
     """The last check before the provider calls, one statement for the batch: each row still ours and still
     ``sending``, and a page's incident still triggered (an acknowledgement may have committed since
     ``begin_send_batch``; such a page is not sent, and ``unsend`` hands it back to be cancelled)."""
@@ -319,7 +252,7 @@ def sendable_now(session: Session, messages: Sequence[OutboundMessage]) -> list[
         if state is None:
             continue
         fence, status, kind, incident_status = state
-        if fence != int(m.extra["fence"]) or status != "sending":
+        if fence != m.fence or status != "sending":
             continue
         if kind == "page" and incident_status != "triggered":
             continue
@@ -342,7 +275,7 @@ def unsend(session: Session, notification_id: int, fence: int, *, now: datetime)
 
 def record_batch(
     session: Session,
-    outcomes: Sequence[tuple[OutboundMessage, SendResult]],
+    outcomes: Sequence[tuple[Outgoing, SendResult]],
     *,
     now: datetime,
     retry: RetryPolicy,
@@ -360,84 +293,34 @@ def record_batch(
         if n is None:
             statuses.append("gone")
             continue
-        fence = int(message.extra["fence"])
-        statuses.append(_record_one(session, n, rows, fence, result, people, timeline, now, retry, rand, settled))
+        cm = people.get(n.contact_method_id)
+        recorded = record_outcome(n, result, cm, fence=message.fence, now=now, retry=retry, rand=rand)
+        statuses.append(n.status)
+        if recorded is None:
+            continue
+        text = recorded.text + (_fall_back_after(session, n, rows, now) if recorded.falls_back else "")
+        if recorded.edits:
+            settled.append(n)
+        if n.incident_id is not None:
+            contact_type = cm.type if cm else None
+            timeline.append(
+                timeline_row(
+                    n.incident_id,
+                    recorded.kind,
+                    ENGINE,
+                    now,
+                    text,
+                    notification=n.id,
+                    attempt=n.attempts,
+                    contact_type=contact_type,
+                )
+            )
     repo.save_rows(session, rows.values())
     # After the rows are written: the edits look for the pages that were delivered.
     for page in settled:
         _update_if_settled(session, page, now)
     incident_repo.add_timeline(session, timeline)
     return statuses
-
-
-def _record_one(
-    session: Session,
-    n: repo.OutboxRow,
-    rows: Mapping[int, repo.OutboxRow],
-    fence: int,
-    result: SendResult,
-    people: dict[int, repo.Recipient],
-    timeline: list[dict[str, Any]],
-    now: datetime,
-    retry: RetryPolicy,
-    rand: Callable[[], float],
-    settled: list[repo.OutboxRow],
-) -> str:
-    if n.fence != fence:
-        # The row was declared ambiguous while we were sending; keep that verdict but note what really happened.
-        n.last_error = f"late outcome after lease expiry: {result.outcome}"
-        return n.status
-    cm = people.get(n.contact_method_id)
-    who = f"{cm.type} to {cm.user_name}" if cm else f"contact to {n.user_id}"
-    n.lease_until = None
-    n.lease_owner = None
-    detail = result.error or (f"HTTP {result.status_code}" if result.status_code else "")
-    if result.outcome == "delivered":
-        n.status = "sent"
-        n.sent_at = now
-        n.provider_ref = result.provider_ref
-        n.next_attempt_at = None
-        if n.kind == "status" and "ref" in n.payload:
-            # A chat message edited in place (Slack); other status messages are notices of their own.
-            kind, message = TimelineKind.NOTIFY_UPDATED, f"Updated the message: {who}"
-        else:
-            kind, message = TimelineKind.NOTIFIED, f"Notified {who}"
-        if n.kind == "page" and cm is not None and cm.type in UPDATABLE_TYPES:
-            settled.append(n)
-    else:
-        next_at = None
-        if result.outcome == "retry":
-            next_at = retry.next_attempt(
-                n.attempts, now, status=result.status_code, retry_after=result.retry_after, rand=rand
-            )
-        n.last_error = detail or result.outcome
-        if next_at is not None:
-            n.status = "pending"
-            n.next_attempt_at = next_at
-            kind, message = TimelineKind.NOTIFY_RETRY, f"{who} failed ({detail}); retrying at {next_at:%H:%M:%S} UTC"
-        else:
-            n.status = "failed"
-            n.next_attempt_at = None
-            kind, message = TimelineKind.NOTIFY_FAILED, f"{who} failed ({detail}); giving up"
-            if n.kind == "page" and n.incident_id is not None:
-                message += _fall_back_after(session, n, rows, now)
-    if n.kind == "verify" and n.status in ("sent", "failed"):
-        # The code has reached the phone or never will: the outbox keeps only its hash.
-        n.payload = {k: v for k, v in n.payload.items() if k != "text"}
-    if n.incident_id is not None:
-        timeline.append(
-            timeline_row(
-                n.incident_id,
-                kind,
-                ENGINE,
-                now,
-                message,
-                notification=n.id,
-                attempt=n.attempts,
-                contact_type=cm.type if cm else None,
-            )
-        )
-    return n.status
 
 
 def _fall_back_after(
@@ -510,125 +393,6 @@ def _declare_ambiguous(session: Session, rows: Sequence[Notification], *, now: d
     incident_repo.add_timeline(session, timeline)
 
 
-# --- contact methods and rules ---------------------------------------------------------------------------------
-
-
-def check_contact_address(type: str, address: str) -> str:
-    """The address in its stored form (phone numbers in E.164), or InvalidInput saying what is wrong."""
-    if type not in CONTACT_TYPES:
-        raise InvalidInput(f"contact method type must be one of {', '.join(CONTACT_TYPES)}")
-    if not address.strip():
-        raise InvalidInput("a contact method needs an address")
-    if type == "email" and "@" not in address:
-        raise InvalidInput(f"not an email address: {address!r}")
-    if type in ("webhook", "teams", "mattermost", "discord", "ntfy") and not address.startswith(
-        ("http://", "https://")
-    ):
-        raise InvalidInput(f"a {type} contact method needs an http(s) URL")
-    if type == "slack" and not (SLACK_MEMBER_ID.fullmatch(address.strip()) or "@" in address):
-        raise InvalidInput("a slack contact method needs a Slack member ID (U…) or the Slack account's email")
-    if type in PHONE_TYPES:
-        phone = normalize_phone(address)
-        if phone is None:
-            raise InvalidInput(f"a {type} contact method needs a phone number in international form, e.g. +15551234567")
-        return phone
-    return address.strip()
-
-
-def add_contact_method(
-    session: Session,
-    *,
-    user_id: int,
-    name: str,
-    type: str,
-    address: str,
-    now: datetime,
-    secret: str | None = None,
-    verified: bool = True,
-) -> ContactMethod:
-    address = check_contact_address(type, address)
-    cm = ContactMethod(
-        user_id=user_id,
-        name=name.strip() or type,
-        type=type,
-        address=address.strip(),
-        secret=secret,
-        verified=verified,
-        disabled=False,
-        created_at=now,
-    )
-    session.add(cm)
-    session.flush()
-    return cm
-
-
-def add_rule(
-    session: Session, *, user_id: int, urgency: str, contact_method_id: int, delay_seconds: int
-) -> NotificationRule:
-    if urgency not in ("high", "low"):
-        raise InvalidInput("urgency must be high or low")
-    if delay_seconds < 0:
-        raise InvalidInput("delay must not be negative")
-    cm = repo.contact_method(session, contact_method_id)
-    if cm is None or cm.user_id != user_id:
-        raise InvalidInput(f"contact method {contact_method_id} does not belong to user {user_id}")
-    rule = NotificationRule(user_id=user_id, urgency=urgency, contact_method_id=cm.id, delay_seconds=delay_seconds)
-    session.add(rule)
-    session.flush()
-    return rule
-
-
-def update_contact_method(
-    session: Session, cm: ContactMethod, *, type: str | None = None, address: str | None = None
-) -> ContactMethod:
-    new_type = type if type is not None else cm.type
-    new_address = check_contact_address(new_type, address if address is not None else cm.address)
-    cm.type = new_type
-    cm.address = new_address
-    return cm
-
-
-def replace_rules(session: Session, *, user_id: int, rules: Sequence[tuple[str, int, int]]) -> list[NotificationRule]:
-    """Make a user's rules exactly these (urgency, contact method id, delay in seconds)."""
-    for old in repo.rules_of(session, [user_id])[user_id]:
-        session.delete(old)
-    session.flush()
-    return [
-        add_rule(session, user_id=user_id, urgency=urgency, contact_method_id=cm_id, delay_seconds=delay)
-        for urgency, cm_id, delay in rules
-    ]
-
-
-def contact_methods(session: Session, user_id: int) -> list[ContactMethod]:
-    return repo.contact_methods_of(session, [user_id])[user_id]
-
-
-def rules(session: Session, user_id: int) -> list[NotificationRule]:
-    return repo.rules_of(session, [user_id])[user_id]
-
-
-def send_test(session: Session, contact_method_id: int, *, now: datetime) -> Notification:
-    """Queue a test message to one contact method; the engine sends it like any other."""
-    cm = repo.contact_method(session, contact_method_id)
-    if cm is None:
-        raise NotFound(f"contact method {contact_method_id} not found")
-    n = Notification(
-        idempotency_key=f"test:{cm.id}:{now.timestamp():.6f}",
-        kind="test",
-        incident_id=None,
-        user_id=cm.user_id,
-        contact_method_id=cm.id,
-        status="pending",
-        next_attempt_at=now,
-        payload={},
-        created_at=now,
-    )
-    session.add(n)
-    session.flush()
-    note_new_work(session, NOTIFICATION_WORK)
-    return n
-
-
 def notifications_of(session: Session, incident_id: int) -> list[Notification]:
     return repo.of_incident(session, incident_id)
 
@@ -663,10 +427,3 @@ def notify_handoff(
         "created_at": now,
     }
     return repo.add_notifications(session, [row]) == 1
-
-
-def contact_method_owner(session: Session, contact_method_id: int) -> int:
-    cm = repo.contact_method(session, contact_method_id)
-    if cm is None:
-        raise NotFound(f"contact method {contact_method_id} not found")
-    return cm.user_id

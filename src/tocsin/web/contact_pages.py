@@ -22,7 +22,7 @@ from tocsin.api.contact_verification import CodeIn
 from tocsin.api.oncall import ContactMethodIn
 from tocsin.audit.catalog import CREDENTIAL_ADDRESS_TYPES, mask
 from tocsin.core.errors import Conflict, NotFound, TocsinError
-from tocsin.notify import service as notify
+from tocsin.notify import contacts as notify_contacts
 from tocsin.notify import verification
 from tocsin.notify.models import CONTACT_TYPES, ContactMethod
 from tocsin.notify.reply_codes import PHONE_TYPES
@@ -132,7 +132,7 @@ def add_method(user_id: int, request: Request, form: PostedForm) -> Response:
         body = validate(_METHOD_IN, data)
         with runtime.db.unit_of_work() as session:
             try:
-                method = notify.add_contact_method(
+                method = notify_contacts.add_contact_method(
                     session,
                     user_id=user_id,
                     name=body.name,

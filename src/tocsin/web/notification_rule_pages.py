@@ -17,7 +17,7 @@ from tocsin.admin import contacts
 from tocsin.api.admin import RulePatch
 from tocsin.api.oncall import RuleIn, seconds
 from tocsin.core.errors import NotFound, TocsinError
-from tocsin.notify import service as notify
+from tocsin.notify import contacts as notify_contacts
 from tocsin.notify.models import NotificationRule
 from tocsin.oncall.durations import format_duration
 from tocsin.users import service as users
@@ -69,7 +69,7 @@ def _form(
 ) -> Response:
     with shown_as_page(), runtime_of(request).db.reader() as session:
         person: User = users.get_user(session, user_id)
-        methods = [(str(m.id), f"{m.name} ({m.type})") for m in notify.contact_methods(session, user_id)]
+        methods = [(str(m.id), f"{m.name} ({m.type})") for m in notify_contacts.contact_methods(session, user_id)]
     return render(
         "web/rule_form.html",
         failed.status if failed else 200,
@@ -101,7 +101,7 @@ def add_rule(user_id: int, request: Request, form: PostedForm) -> Response:
             person = users.get_user(session, user_id)
 
             def add() -> None:
-                notify.add_rule(
+                notify_contacts.add_rule(
                     session,
                     user_id=person.id,
                     urgency=body.urgency,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tocsin.core.errors import NotFound
 from tocsin.mailbox import service as mailbox
 from tocsin.mailbox.reading import read
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.notify.providers.local_outbox import LocalOutboxProvider
 from tocsin.web.auth import WebUser, require_user, runtime_of
 from tocsin.web.templating import SECURITY_HEADERS, render
@@ -25,7 +25,7 @@ def _addresses(session: Session, who: WebUser) -> set[str] | None:
     """Whose mail this person may read: None (everyone's) for an administrator, else their own addresses."""
     if who.is_admin:
         return None
-    methods = notify.contact_methods(session, who.user.id)
+    methods = contacts.contact_methods(session, who.user.id)
     return {who.user.email.lower(), *(m.address.lower() for m in methods if m.type == "email")}
 
 

@@ -15,7 +15,7 @@ from tocsin.core.errors import NotFound, TocsinError
 from tocsin.incidents import lifecycle
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import IncidentFilter
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import format_duration
 from tocsin.teams import service as teams
@@ -39,7 +39,7 @@ def people(request: Request) -> Response:
 
 
 def _contacts(session: Session, user: User, who: WebUser) -> dict[str, Any]:
-    methods = notify.contact_methods(session, user.id)
+    methods = contacts.contact_methods(session, user.id)
     by_id = {m.id: m for m in methods}
     whole = may_change(who, user.id)
     rules = [
@@ -49,7 +49,7 @@ def _contacts(session: Session, user: User, who: WebUser) -> dict[str, Any]:
             "method": by_id.get(r.contact_method_id),
             "after": format_duration(timedelta(seconds=r.delay_seconds)),
         }
-        for r in sorted(notify.rules(session, user.id), key=lambda r: (r.urgency, r.delay_seconds))
+        for r in sorted(contacts.rules(session, user.id), key=lambda r: (r.urgency, r.delay_seconds))
     ]
     addresses = {m.id: shown_address(m, whole) for m in methods}
     return {"methods": methods, "rules": rules, "addresses": addresses, "may_change": whole}
@@ -130,10 +130,10 @@ def send_test(user_id: int, method_id: int, request: Request, form: PostedForm) 
     runtime = runtime_of(request)
     try:
         with runtime.db.unit_of_work() as session:
-            method = next((m for m in notify.contact_methods(session, user_id) if m.id == method_id), None)
+            method = next((m for m in contacts.contact_methods(session, user_id) if m.id == method_id), None)
             if method is None:
                 raise NotFound(f"contact method {method_id} not found")
-            notify.send_test(session, method.id, now=runtime.clock.now())
+            contacts.send_test(session, method.id, now=runtime.clock.now())
     except TocsinError as exc:
         return _back(user_id, who, error=exc.detail)
     runtime.wakeup.notify()

@@ -25,7 +25,7 @@ from tocsin.escalation.snapshot import PolicySnapshot
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.notify.models import Notification, NotificationRule
 from tocsin.services import service as services
 from tocsin.users import service as users
@@ -73,7 +73,7 @@ def _seed_one(
     responders = []
     for step in range(len(delays)):
         user = users.create_user(s, email=f"{name}-{step}@example.com", name=f"{name} responder {step}", now=at)
-        cm = notify.add_contact_method(
+        cm = contacts.add_contact_method(
             s,
             user_id=user.id,
             name="hook",
@@ -83,7 +83,7 @@ def _seed_one(
             now=at,
         )
         if step not in silent:
-            notify.add_rule(s, user_id=user.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
+            contacts.add_rule(s, user_id=user.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
         responders.append(Responder(user.id, cm.id))
     policy = escalation.create_policy(
         s,

@@ -29,13 +29,14 @@ from tocsin.db.claims import Claim
 from tocsin.db.session import NOTIFICATION_WORK, Database
 from tocsin.engine.spillover import Spillover
 from tocsin.notify import service as notify
-from tocsin.notify.providers.base import OutboundMessage, ProviderRegistry, SendResult
+from tocsin.notify.outgoing import Outgoing
+from tocsin.notify.providers.base import ProviderRegistry, SendResult
 from tocsin.notify.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 # (message, None): marked sending, not handed to a provider yet; (message, result): sent, outcome not recorded.
-Interrupted = tuple[OutboundMessage, SendResult | None]
+Interrupted = tuple[Outgoing, SendResult | None]
 
 
 class NotificationModule:
@@ -85,7 +86,7 @@ class NotificationModule:
         resumed = self._resume()
         with self._lock:
             busy = set(self._busy)
-        messages: list[OutboundMessage] | None = None
+        messages: list[Outgoing] | None = None
         with self.db.unit_of_work() as session:
             claims = notify.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.senders)
             if self.db.is_sqlite:
@@ -101,7 +102,7 @@ class NotificationModule:
         self._send(messages)
         return resumed + len(claims)
 
-    def _begin(self, session: Session, claims: Sequence[Claim], busy: set[int]) -> list[OutboundMessage]:
+    def _begin(self, session: Session, claims: Sequence[Claim], busy: set[int]) -> list[Outgoing]:
         if not claims:
             return []
         return notify.begin_send_batch(
@@ -117,7 +118,7 @@ class NotificationModule:
         self._send([m for m, r in interrupted if r is None])
         return len(interrupted)
 
-    def _send(self, messages: Sequence[OutboundMessage]) -> None:
+    def _send(self, messages: Sequence[Outgoing]) -> None:
         if not messages:
             return
         try:
@@ -129,21 +130,19 @@ class NotificationModule:
         if len(ready) < len(messages):
             going = {m.notification_id for m in ready}
             self._give_back([m for m in messages if m.notification_id not in going])
-        outcomes: list[tuple[OutboundMessage, SendResult]] = []
+        outcomes: list[tuple[Outgoing, SendResult]] = []
         failure: BaseException | None = None
         # Every contact method of the batch counts as busy while its call runs; a straggler's stays busy until its
         # own thread has recorded it (marked before the calls, so that a straggler finishing at once cannot be
         # marked busy after it has already freed its contact method).
         with self._lock:
-            self._busy.update(int(m.extra["contact_method"]) for m in ready)
+            self._busy.update(m.contact_method_id for m in ready)
         stragglers: set[int] = set()
         try:
             results, stragglers = self._calls.run(ready, self._guarded_call, late=self._finish_late)
         finally:
             with self._lock:
-                self._busy.difference_update(
-                    int(m.extra["contact_method"]) for i, m in enumerate(ready) if i not in stragglers
-                )
+                self._busy.difference_update(m.contact_method_id for i, m in enumerate(ready) if i not in stragglers)
         for index, (message, result) in enumerate(zip(ready, results, strict=True)):
             if index in stragglers:
                 continue
@@ -155,7 +154,7 @@ class NotificationModule:
         if failure is not None:
             raise failure
 
-    def _finish_late(self, message: OutboundMessage, result: SendResult | BaseException | None) -> None:
+    def _finish_late(self, message: Outgoing, result: SendResult | BaseException | None) -> None:
         """A straggler's call returned, on its own thread: record it there, and free its contact method."""
         try:
             if isinstance(result, SendResult):
@@ -166,37 +165,37 @@ class NotificationModule:
             log.warning("outcome of notification %d kept to record on a later pass", message.notification_id)
         finally:
             with self._lock:
-                self._busy.discard(int(message.extra["contact_method"]))
+                self._busy.discard(message.contact_method_id)
 
     def _interrupt(self, items: Sequence[Interrupted]) -> None:
         with self._lock:
             self._interrupted.extend(items)
 
-    def _give_back(self, messages: Sequence[OutboundMessage]) -> None:
+    def _give_back(self, messages: Sequence[Outgoing]) -> None:
         """Rows that must not go out now (acknowledged since, or no longer ours): those still ours go back to due,
         where the next pass cancels them or sends them."""
         with self.db.unit_of_work() as session:
             for m in messages:
-                notify.unsend(session, m.notification_id, int(m.extra["fence"]), now=self.clock.now())
+                notify.unsend(session, m.notification_id, m.fence, now=self.clock.now())
 
-    def _guarded_call(self, message: OutboundMessage) -> SendResult | BaseException | None:
+    def _guarded_call(self, message: Outgoing) -> SendResult | BaseException | None:
         try:
             return self._call(message)
         except Exception as exc:  # handed back to the pass, which fails after recording the rest
             return exc
 
-    def _call(self, message: OutboundMessage) -> SendResult | None:
+    def _call(self, outgoing: Outgoing) -> SendResult | None:
         """One provider call; None when the message was not sent after all."""
+        message = outgoing.message
         if self.before_send is not None:
             self.before_send(message.notification_id)
-        lease_until = datetime.fromisoformat(str(message.extra["lease_until"]))
-        if self.clock.now() >= lease_until:
+        if self.clock.now() >= outgoing.lease_until:
             # We stalled (paused, swapped out, clock jumped) past our lease after the last check: the row may be
             # another worker's by now, and our fence cannot travel with the request. Nothing has left yet, so the
             # row goes back to due if it is still ours; otherwise its new owner sends it.
             log.warning("lease on notification %d ran out before sending; not sending", message.notification_id)
             with self.db.unit_of_work() as session:
-                notify.unsend(session, message.notification_id, int(message.extra["fence"]), now=self.clock.now())
+                notify.unsend(session, message.notification_id, outgoing.fence, now=self.clock.now())
             return None
         provider = self.providers.get(message.contact_type)
         if provider is None:
@@ -209,7 +208,7 @@ class NotificationModule:
             return SendResult(outcome="failed", error=f"provider error: {type(exc).__name__}")
 
     def _record(
-        self, outcomes: Sequence[tuple[OutboundMessage, SendResult]], *, also_unsent: Sequence[Interrupted] = ()
+        self, outcomes: Sequence[tuple[Outgoing, SendResult]], *, also_unsent: Sequence[Interrupted] = ()
     ) -> None:
         if not outcomes:
             return

@@ -44,7 +44,8 @@ class OutboundMessage:
     resolve_url: str | None = None
     text: str = ""
     secret: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # The provider's reference of the message a status update edits in place (a Slack message's channel and ts).
+    update_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

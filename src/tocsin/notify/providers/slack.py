@@ -55,7 +55,7 @@ class SlackProvider:
         text, blocks = slack_blocks(message)
         try:
             if message.kind == "status":
-                return self._update(str(message.extra.get("update_ref", "")), text, blocks)
+                return self._update(message.update_ref or "", text, blocks)
             channel = message.address.strip()
             if "@" in channel:
                 found = self._client.users_lookupByEmail(email=channel)
