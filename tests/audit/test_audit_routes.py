@@ -4,22 +4,32 @@ without one fails ``test_every_write_route_is_in_the_table``."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import ApiHarness
 from tocsin.audit import service as audit
 from tocsin.audit.models import AuditEntry
 from tocsin.audit.repository import AuditFilter
+from tocsin.engine.modules.events import EventDeliveryModule
 from tocsin.notify.models import Notification
+from tocsin.notify.providers.webhook import WebhookProvider
+from tocsin.notify.ssrf import UrlGuard
 
 State = dict[str, Any]
 WEBHOOK_URL = "https://hooks.chat.test/services/T000/B000/very-secret-path-7788"
+RENEWED_WEBHOOK_URL = "https://hooks.chat.test/services/T000/B000/renewed-secret-path-6655"
+SUBSCRIPTION_SECRET = "whsec_" + base64.b64encode(b"a key of thirty-two bytes, exact").decode()
 
 
 @dataclass
@@ -48,6 +58,43 @@ def _keep_code(state: State, _body: Any, api: ApiHarness) -> None:
     found = re.search(r"\b(\d{6})\b", sent[-1].payload["text"])
     assert found is not None
     state["code"] = found.group(1)
+
+
+def _keep_delivery_and_send_it(state: State, body: Any, api: ApiHarness) -> None:
+    """Sends the queued test to the receiver on loopback, so that it can be redelivered (a pending one cannot)."""
+    state["delivery"] = body["id"]
+    api.runtime.providers.register(WebhookProvider(guard=UrlGuard(["127.0.0.1"]), clock=api.clock, timeout=5))
+    engine = api.runtime.build_engine(owner="audit-walk")
+    for module in engine.modules:
+        if isinstance(module, EventDeliveryModule):
+            module.gap = timedelta(0)
+    engine.run_until_idle()
+    sent = api.get(f"/api/v1/webhook-subscriptions/{state['subscription']}/deliveries").json()
+    assert [(d["event_type"], d["status"]) for d in sent] == [("webhook.test", "delivered")]
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    """An HTTP receiver on loopback that takes every webhook."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    yield f"http://{host!s}:{port}"
+    server.shutdown()
+    server.server_close()
 
 
 LAYER = {"rotation": "weekly", "start": "2026-11-02T00:00:00Z", "users": ["bob@example.com"]}
@@ -85,6 +132,35 @@ CASES: list[Case] = [
         secrets=lambda s: ["signing-secret-4455", s["integration_key"]],
     ),
     Case(
+        "PATCH",
+        "/api/v1/integrations/{integration_id}",
+        lambda s: f"/api/v1/integrations/{s['integration']}",
+        ("integration", "integration.updated"),
+        {"name": "monitoring"},
+        secrets=lambda s: [s["integration_key"]],
+    ),
+    Case(
+        "POST",
+        "/api/v1/integrations/{integration_id}/archive",
+        lambda s: f"/api/v1/integrations/{s['integration']}/archive",
+        ("integration", "integration.updated"),
+        secrets=lambda s: [s["integration_key"]],
+    ),
+    Case(
+        "POST",
+        "/api/v1/integrations/{integration_id}/unarchive",
+        lambda s: f"/api/v1/integrations/{s['integration']}/unarchive",
+        ("integration", "integration.updated"),
+        secrets=lambda s: [s["integration_key"]],
+    ),
+    Case("POST", "/api/v1/services/{ref}/archive", "/api/v1/services/checkout/archive", ("service", "service.updated")),
+    Case(
+        "POST",
+        "/api/v1/services/{ref}/unarchive",
+        "/api/v1/services/checkout/unarchive",
+        ("service", "service.updated"),
+    ),
+    Case(
         "POST",
         "/api/v1/tokens",
         "/api/v1/tokens",
@@ -108,6 +184,42 @@ CASES: list[Case] = [
         "/api/v1/users/bob@example.com/notification-rules",
         ("notification_rule", "notification_rule.created"),
         lambda s: {"urgency": "high", "contact_method_id": s["webhook"]},
+        _keep("rule"),
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/notification-rules/{rule_id}",
+        lambda s: f"/api/v1/notification-rules/{s['rule']}",
+        ("notification_rule", "notification_rule.updated"),
+        {"urgency": "low"},
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/notification-rules/{rule_id}",
+        lambda s: f"/api/v1/notification-rules/{s['rule']}",
+        ("notification_rule", "notification_rule.deleted"),
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/contact-methods/{cm_id}",
+        lambda s: f"/api/v1/contact-methods/{s['webhook']}",
+        ("contact_method", "contact_method.updated"),
+        {"name": "chat hook", "address": RENEWED_WEBHOOK_URL},
+        secrets=lambda s: ["very-secret-path", "renewed-secret-path"],
+    ),
+    Case(
+        "POST",
+        "/api/v1/users/{ref}/contact-methods",
+        "/api/v1/users/bob@example.com/contact-methods",
+        ("contact_method", "contact_method.created"),
+        {"name": "spare", "type": "email", "address": "bob.spare@example.com"},
+        _keep("spare"),
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/contact-methods/{cm_id}",
+        lambda s: f"/api/v1/contact-methods/{s['spare']}",
+        ("contact_method", "contact_method.deleted"),
     ),
     Case(
         "PUT",
@@ -152,6 +264,12 @@ CASES: list[Case] = [
     ),
     Case("DELETE", "/api/v1/tokens/{token_id}", lambda s: f"/api/v1/tokens/{s['token']}", ("api_token", "")),
     Case(
+        "POST", "/api/v1/users/{ref}/deactivate", "/api/v1/users/bob@example.com/deactivate", ("user", "user.updated")
+    ),
+    Case(
+        "POST", "/api/v1/users/{ref}/reactivate", "/api/v1/users/bob@example.com/reactivate", ("user", "user.updated")
+    ),
+    Case(
         "POST",
         "/api/v1/contact-methods/{cm_id}/test",
         lambda s: f"/api/v1/contact-methods/{s['webhook']}/test",
@@ -164,6 +282,22 @@ CASES: list[Case] = [
         "/api/v1/schedules",
         ("schedule_layer", "schedule_layer.created"),
         {"name": "primary", "layers": [LAYER]},
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/schedules/{ref}",
+        "/api/v1/schedules/primary",
+        ("schedule", "schedule.updated"),
+        {"description": "checkout primary"},
+    ),
+    Case(
+        "POST", "/api/v1/schedules/{ref}/archive", "/api/v1/schedules/primary/archive", ("schedule", "schedule.updated")
+    ),
+    Case(
+        "POST",
+        "/api/v1/schedules/{ref}/unarchive",
+        "/api/v1/schedules/primary/unarchive",
+        ("schedule", "schedule.updated"),
     ),
     Case(
         "PUT",
@@ -179,6 +313,13 @@ CASES: list[Case] = [
         ("schedule_override", "schedule_override.created"),
         {"user": "bob@example.com", "start": "2026-11-03T09:00:00Z", "end": "2026-11-03T17:00:00Z"},
         _keep("override"),
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/schedules/{ref}/overrides/{override_id}",
+        lambda s: f"/api/v1/schedules/primary/overrides/{s['override']}",
+        ("schedule_override", "schedule_override.updated"),
+        {"end": "2026-11-03T18:00:00Z"},
     ),
     Case(
         "DELETE",
@@ -267,6 +408,13 @@ CASES: list[Case] = [
         _keep("silence"),
     ),
     Case(
+        "PUT",
+        "/api/v1/silences/{silence_id}",
+        lambda s: f"/api/v1/silences/{s['silence']}",
+        ("silence", "silence.updated"),
+        {"matchers": [{"field": "labels.a", "value": "b"}], "ends_at": "2026-11-02T12:00:00Z", "comment": "longer"},
+    ),
+    Case(
         "DELETE",
         "/api/v1/silences/{silence_id}",
         lambda s: f"/api/v1/silences/{s['silence']}",
@@ -295,6 +443,72 @@ CASES: list[Case] = [
     ),
     Case("DELETE", "/api/v1/services/{ref}", "/api/v1/services/checkout", ("service", "service.deleted")),
     Case("DELETE", "/api/v1/teams/{ref}", "/api/v1/teams/ops", ("team", "team.deleted")),
+    Case(
+        "POST",
+        "/api/v1/escalation-policies/{ref}/archive",
+        "/api/v1/escalation-policies/p1/archive",
+        ("escalation_policy", "escalation_policy.updated"),
+    ),
+    Case(
+        "POST",
+        "/api/v1/escalation-policies/{ref}/unarchive",
+        "/api/v1/escalation-policies/p1/unarchive",
+        ("escalation_policy", "escalation_policy.updated"),
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/escalation-policies/{ref}",
+        "/api/v1/escalation-policies/p1",
+        ("escalation_policy", "escalation_policy.deleted"),
+    ),
+    Case("DELETE", "/api/v1/schedules/{ref}", "/api/v1/schedules/primary", ("schedule", "schedule.deleted")),
+    Case(
+        "POST",
+        "/api/v1/users",
+        "/api/v1/users",
+        ("user", "user.created"),
+        {"email": "carol@example.com", "name": "Carol", "role": "responder"},
+    ),
+    Case("DELETE", "/api/v1/users/{ref}", "/api/v1/users/carol@example.com", ("user", "user.deleted")),
+    Case(
+        "POST",
+        "/api/v1/webhook-subscriptions",
+        "/api/v1/webhook-subscriptions",
+        ("webhook_subscription", "webhook_subscription.created"),
+        lambda s: {"name": "chat", "url": s["receiver"] + "/hook-secret-path-3344"},
+        lambda s, b, _: s.update(subscription=b["id"], subscription_secret=b["secret"]),
+        secrets=lambda s: [s["subscription_secret"], "hook-secret-path"],
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/webhook-subscriptions/{subscription_id}",
+        lambda s: f"/api/v1/webhook-subscriptions/{s['subscription']}",
+        ("webhook_subscription", "webhook_subscription.updated"),
+        {"name": "chat ops", "secret": SUBSCRIPTION_SECRET, "event_types": ["incident.resolved"]},
+        secrets=lambda s: [s["subscription_secret"], SUBSCRIPTION_SECRET],
+    ),
+    Case(
+        "POST",
+        "/api/v1/webhook-subscriptions/{subscription_id}/test",
+        lambda s: f"/api/v1/webhook-subscriptions/{s['subscription']}/test",
+        None,
+        remember=_keep_delivery_and_send_it,
+        why_not="queues a webhook.test delivery; the delivery log records it",
+    ),
+    Case(
+        "POST",
+        "/api/v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver",
+        lambda s: f"/api/v1/webhook-subscriptions/{s['subscription']}/deliveries/{s['delivery']}/redeliver",
+        None,
+        why_not="sends a logged delivery again; the delivery log records it",
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/webhook-subscriptions/{subscription_id}",
+        lambda s: f"/api/v1/webhook-subscriptions/{s['subscription']}",
+        ("webhook_subscription", "webhook_subscription.deleted"),
+        secrets=lambda s: [SUBSCRIPTION_SECRET, "hook-secret-path"],
+    ),
 ]
 
 INCIDENT_ROUTES = {
@@ -339,9 +553,9 @@ def _last_id(api: ApiHarness) -> int:
     return entries[-1].id if entries else 0
 
 
-def test_every_configuration_route_leaves_an_audit_entry(api: ApiHarness) -> None:
+def test_every_configuration_route_leaves_an_audit_entry(api: ApiHarness, receiver: str) -> None:
     admin_token_id = api.get("/api/v1/tokens").json()[0]["id"]
-    state: State = {}
+    state: State = {"receiver": receiver}
     for case in CASES:
         before = _last_id(api)
         path = case.path(state) if callable(case.path) else case.path
