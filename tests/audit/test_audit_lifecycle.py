@@ -3,6 +3,7 @@ the column it set before and after, naming who did it and through which channel,
 
 from __future__ import annotations
 
+import json
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -191,3 +192,28 @@ def test_prune_through_apply_leaves_an_entry_per_thing_it_retires(
     # Applying the pruned file again retires nothing more, and records nothing.
     run(runner, "apply", "-f", str(path), "--prune")
     assert [e for e in _entries(db) if e.id > pruned[-1].id] == []
+
+
+def test_webhook_subscriptions_from_the_command_line(db: Database, runner: CliRunner) -> None:
+    with db.unit_of_work() as s:
+        root_id = users.create_user(s, email="root@example.com", name="Root", role="admin", now=NOW).id
+    made = run(runner, "webhook", "create", "chat", "https://hooks.chat.test/T1/B2/cli-secret-path", "--json")
+    subscription = json.loads(made.output)
+    run(runner, "webhook", "enable", str(subscription["id"]), "--off")
+    run(runner, "webhook", "delete", str(subscription["id"]))
+
+    entries = [e for e in _entries(db, channel="cli") if e.object_type == "webhook_subscription"]
+    assert [e.action for e in entries] == [
+        "webhook_subscription.created",
+        "webhook_subscription.updated",
+        "webhook_subscription.deleted",
+    ]
+    created, disabled, _ = entries
+    assert created.data["after"]["url"] == "https://hooks.chat.test/***"
+    assert created.data["after"]["secret"] == "***"
+    assert disabled.data["before"]["enabled"] is True
+    assert disabled.data["after"]["enabled"] is False
+    assert {e.actor_user_id for e in entries} == {root_id}
+    dumped = json.dumps([e.data for e in entries])
+    assert subscription["secret"] not in dumped
+    assert "cli-secret-path" not in dumped
