@@ -5,12 +5,16 @@ subscriptions, a team's hold on its services. On both databases."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.conftest import ApiHarness
 from tocsin.audit import service as audit
 from tocsin.audit.models import AuditEntry
 from tocsin.audit.repository import AuditFilter
+from tocsin.db.session import Database
+from tocsin.users import service as users
+from tocsin.users.models import User
 
 
 def _new_entries(api: ApiHarness, after: int) -> list[AuditEntry]:
@@ -118,3 +122,22 @@ def test_deleting_a_team_records_the_services_it_let_go_of(api: ApiHarness) -> N
     assert let_go.data == {"before": {"team_id": team["id"]}, "after": {"team_id": None}}
     with api.runtime.db.reader() as s:
         assert audit.verify_chain(s)[1] is None
+
+
+def test_a_parent_whose_attributes_were_expired_still_has_its_cascade_recorded(db: Database) -> None:
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    with db.unit_of_work() as s:
+        dave = users.create_user(s, email="dave@example.com", name="Dave", role="responder", now=now)
+        token, _ = users.create_token(s, dave, name="ci", now=now)
+        dave_id, token_id = dave.id, token.id
+    with db.unit_of_work() as s:
+        found = s.get(User, dave_id)
+        assert found is not None
+        s.expire(found)
+        s.delete(found)
+    with db.reader() as s:
+        (gone,) = audit.list_entries(s, AuditFilter(action="api_token.deleted"), limit=5)[0]
+        (user,) = audit.list_entries(s, AuditFilter(action="user.deleted"), limit=5)[0]
+    assert gone.object_id == str(token_id)
+    assert gone.data["before"]["user_id"] == dave_id
+    assert user.object_id == str(dave_id)

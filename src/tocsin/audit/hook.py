@@ -61,6 +61,8 @@ def _spec(cls: type) -> _Spec | None:
 
 
 def _object_id(spec: _Spec, state: InstanceState[Any]) -> str:
+    if state.identity is not None:  # also when the attributes were expired by an earlier commit
+        return ":".join(str(value) for value in state.identity)
     return ":".join(str(state.dict.get(key, "")) for key in spec.key_attrs)
 
 
@@ -115,7 +117,12 @@ def _before_flush(session: Session, _flush: UOWTransaction, _instances: object) 
     for obj in session.deleted:
         spec = _spec(type(obj))
         if spec is not None:
-            deleted.append((spec.local_table, _row(spec, inspect(obj))))
+            state = inspect(obj)
+            row = _row(spec, state)
+            # The key is known even when the attributes were expired by an earlier commit.
+            for column, value in zip(state.mapper.primary_key, state.identity or (), strict=False):
+                row.setdefault(column.name, value)
+            deleted.append((spec.local_table, row))
     if not deleted:
         session.info.pop(_CASCADE_KEY, None)
         return
