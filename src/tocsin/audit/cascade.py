@@ -47,7 +47,7 @@ def _links_to(parent: Table) -> tuple[_Link, ...]:
     return found
 
 
-def object_id(table: Table, row: dict[str, Any]) -> str:
+def _object_id(table: Table, row: dict[str, Any]) -> str:
     return ":".join(str(row.get(col.name, "")) for col in table.primary_key.columns)
 
 
@@ -67,7 +67,7 @@ def changes(
     """What the database will do by itself when these audited rows (table, values by column name) are deleted.
     ``changing``: rows (table, object id) the same flush updates, whose own entry shows what they become."""
     queue = list(deleted)
-    gone = {(table.name, object_id(table, row)) for table, row in queue}
+    gone = {(table.name, _object_id(table, row)) for table, row in queue}
     found: list[Change] = []
     cleared: dict[tuple[str, str, str], Change] = {}
     while queue:
@@ -78,7 +78,7 @@ def changes(
                 continue
             kind = AUDITED[link.child.name]
             for child in repo.rows_referencing(session, link.child, link.column, value):
-                key = (link.child.name, object_id(link.child, child))
+                key = (link.child.name, _object_id(link.child, child))
                 if link.clears:
                     data = {"before": {link.column.name: value}, "after": {link.column.name: None}}
                     cleared[(*key, link.column.name)] = Change(f"{kind}.updated", kind, key[1], data)
