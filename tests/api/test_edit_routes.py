@@ -103,6 +103,11 @@ LIFECYCLE = {
         ("PUT", "/api/v1/silences/{silence_id}"),
         ("DELETE", "/api/v1/silences/{silence_id}"),
     ),
+    "webhook subscription": (
+        ("POST", "/api/v1/webhook-subscriptions"),
+        ("PATCH", "/api/v1/webhook-subscriptions/{subscription_id}"),
+        ("DELETE", "/api/v1/webhook-subscriptions/{subscription_id}"),
+    ),
 }
 # Created, and then only ever appended to or revoked by design: history, not configuration.
 NOT_CONFIGURATION = {"/api/v1/incidents", "/api/v1/incidents/{ref}/notes", "/api/v1/tokens"}

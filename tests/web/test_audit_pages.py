@@ -6,6 +6,7 @@ from tests.web.conftest import PASSWORD, Console
 from tocsin.audit import service as audit
 from tocsin.audit.models import AuditEntry
 from tocsin.audit.repository import AuditFilter
+from tocsin.users import service as users
 
 
 def entries(console: Console, **flt: object) -> list[AuditEntry]:
@@ -70,3 +71,35 @@ def test_the_audit_page_is_for_admins_and_filters(console: Console) -> None:
     export = console.client.get("/audit/export.jsonl", params={"channel": "web"})
     assert export.headers["content-type"].startswith("application/x-ndjson")
     assert [line.count('"auth.sign_in"') for line in export.text.splitlines()] == [1, 1]
+
+
+def test_console_forms_record_their_changes_on_the_web_channel(console: Console) -> None:
+    console.login()
+    alice = entries(console, action=audit.SIGN_IN)[0].actor_user_id
+    csrf = console.csrf("/services/new")
+    made = console.client.post("/services/new", data={"csrf": csrf, "name": "ledger"}, follow_redirects=False)
+    assert made.status_code == 303, made.text
+    (created,) = entries(console, action="service.created", channel="web")
+    service_id = created.object_id
+    edited = console.client.post(
+        f"/services/{service_id}/edit", data={"csrf": csrf, "name": "ledger-api"}, follow_redirects=False
+    )
+    assert edited.status_code == 303, edited.text
+    archived = console.client.post(f"/services/{service_id}/archive", data={"csrf": csrf, "confirm": "yes"})
+    assert "Archived ledger-api" in archived.text
+    with console.db.reader() as s:
+        olga = users.get_user(s, "olga@example.com").id
+    deactivated = console.client.post(f"/people/{olga}/deactivate", data={"csrf": csrf, "confirm": "yes"})
+    assert "Deactivated olga@example.com" in deactivated.text
+
+    renamed, archive = sorted(entries(console, action="service.updated", object_id=service_id), key=lambda e: e.id)
+    (deactivation,) = entries(console, action="user.updated", object_id=str(olga))
+    assert created.data["after"]["name"] == "ledger"
+    assert (renamed.data["before"]["name"], renamed.data["after"]["name"]) == ("ledger", "ledger-api")
+    assert archive.data["before"] == {"archived_at": None}
+    assert archive.data["after"]["archived_at"] is not None
+    assert deactivation.data["before"] == {"deactivated_at": None}
+    assert deactivation.data["after"]["deactivated_at"] is not None
+    for entry in (created, renamed, archive, deactivation):
+        assert (entry.channel, entry.actor, entry.actor_user_id) == ("web", "Alice", alice)
+        assert entry.ip == "testclient"

@@ -5,6 +5,9 @@ deleted) with each attribute's history, and the rows have their keys. Only insta
 at, with the answer cached per class, so a flush of incidents, alerts or pages costs a dictionary look-up per
 object. The entries go in through the session's connection, in the same transaction as the change.
 
+Rows the database deletes or clears by itself along with a deleted audited row (``ON DELETE CASCADE``, ``SET
+NULL``) are read by a ``before_flush`` listener and recorded with it (``audit/cascade.py``).
+
 Statements that bypass the unit of work (Core ``insert``/``update``/``delete``) are not seen here: audited tables
 are written through the ORM only (the paging path's Core statements touch incidents, escalations and
 notifications, none of them audited).
@@ -15,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import Table, event, inspect
 from sqlalchemy.orm import InstanceState, Mapper, Session, UOWTransaction
 
-from tocsin.audit import service
+from tocsin.audit import cascade, service
 from tocsin.audit.catalog import AUDITED, BOOKKEEPING, mask, secret_columns
 from tocsin.audit.service import Change
 
@@ -29,8 +32,10 @@ class _Spec:
     object_type: str
     columns: tuple[tuple[str, str], ...]  # (attribute key, column name), bookkeeping columns left out
     key_attrs: tuple[str, ...]
+    local_table: Table
 
 
+_CASCADE_KEY = "tocsin_audit_cascade"
 _specs: dict[type, _Spec | None] = {}
 
 
@@ -48,12 +53,16 @@ def _spec(cls: type) -> _Spec | None:
             (attr.key, attr.columns[0].name) for attr in mapper.column_attrs if attr.columns[0].name not in skip
         )
         keys = tuple(mapper.get_property_by_column(col).key for col in mapper.primary_key)
-        found = _Spec(table=table, object_type=AUDITED[table], columns=columns, key_attrs=keys)
+        local = mapper.local_table
+        assert isinstance(local, Table)
+        found = _Spec(table=table, object_type=AUDITED[table], columns=columns, key_attrs=keys, local_table=local)
     _specs[cls] = found
     return found
 
 
 def _object_id(spec: _Spec, state: InstanceState[Any]) -> str:
+    if state.identity is not None:  # also when the attributes were expired by an earlier commit
+        return ":".join(str(value) for value in state.identity)
     return ":".join(str(state.dict.get(key, "")) for key in spec.key_attrs)
 
 
@@ -102,8 +111,31 @@ def _updated(spec: _Spec, state: InstanceState[Any]) -> Change | None:
     return Change(f"{spec.object_type}.updated", spec.object_type, _object_id(spec, state), data)
 
 
+def _before_flush(session: Session, _flush: UOWTransaction, _instances: object) -> None:
+    """Reads the rows the database will delete or clear along with the audited rows this flush deletes."""
+    deleted: list[tuple[Table, dict[str, Any]]] = []
+    for obj in session.deleted:
+        spec = _spec(type(obj))
+        if spec is not None:
+            state = inspect(obj)
+            row = _row(spec, state)
+            # The key is known even when the attributes were expired by an earlier commit.
+            for column, value in zip(state.mapper.primary_key, state.identity or (), strict=False):
+                row.setdefault(column.name, value)
+            deleted.append((spec.local_table, row))
+    if not deleted:
+        session.info.pop(_CASCADE_KEY, None)
+        return
+    changing = set()
+    for obj in session.dirty:
+        spec = _spec(type(obj))
+        if spec is not None:
+            changing.add((spec.table, _object_id(spec, inspect(obj))))
+    session.info[_CASCADE_KEY] = cascade.changes(session, deleted, changing=changing)
+
+
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
-    changes: list[Change] = []
+    changes: list[Change] = list(session.info.pop(_CASCADE_KEY, ()))
     for obj in session.new:
         spec = _spec(type(obj))
         if spec is not None:
@@ -125,5 +157,7 @@ def _after_flush(session: Session, _flush: UOWTransaction) -> None:
 
 def install() -> None:
     """Listens on every session of the process (idempotent)."""
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Column, Connection, Table, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -121,3 +121,8 @@ def add_token_address(session: Session, token_id: int, ip: str, now: datetime) -
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = dialect_insert(_ADDRESSES).values(token_id=token_id, ip=ip, first_seen_at=now).on_conflict_do_nothing()
     return conn.execute(stmt.returning(_ADDRESSES.c.token_id)).first() is not None
+
+
+def rows_referencing(session: Session, table: Table, column: Column[Any], value: Any) -> list[dict[str, Any]]:
+    """The rows of ``table`` whose ``column`` holds ``value``, by column name."""
+    return [dict(row._mapping) for row in session.execute(select(table).where(column == value))]
