@@ -93,11 +93,6 @@ LIFECYCLE = {
         ("PUT", "/api/v1/services/{ref}/grouping"),
         ("DELETE", "/api/v1/services/{ref}/grouping"),
     ),
-    "webhook subscription": (
-        ("POST", "/api/v1/webhook-subscriptions"),
-        ("PATCH", "/api/v1/webhook-subscriptions/{subscription_id}"),
-        ("DELETE", "/api/v1/webhook-subscriptions/{subscription_id}"),
-    ),
     "silence or maintenance window": (
         ("POST", "/api/v1/silences"),
         ("PUT", "/api/v1/silences/{silence_id}"),
