@@ -13,6 +13,7 @@ from tocsin.cli import (  # noqa: F401
     people,
     routing,
     server,
+    silences,
     teams,
     webhooks,
 )
