@@ -12,6 +12,7 @@ from tocsin.cli import (  # noqa: F401
     outbox,
     people,
     routing,
+    rules,
     server,
     silences,
     teams,
