@@ -142,6 +142,15 @@ def test_a_recurring_maintenance_window(people: Database) -> None:
         10800,
         "FREQ=WEEKLY;BYDAY=SU",
     )
+    endless = ok_json(cli(db, "silence", "edit", str(window["id"]), "--ends-at", "2027-01-01T00:00:00Z", "--json"))
+    assert endless["ends_at"].startswith("2027-01-01")
+    endless = ok_json(cli(db, "silence", "edit", str(window["id"]), "--no-end", "--json"))
+    assert endless["ends_at"] is None
+    with db.reader() as s:
+        assert silences.get_silence(s, window["id"]).ends_at is None
+    both = cli(db, "silence", "edit", str(window["id"]), "--no-end", "--ends-at", "+1d")
+    assert both.exit_code == 1
+    assert "give --ends-at or --no-end, not both" in both.stderr
     human = cli(db, "silence", "list")
     assert human.exit_code == 0, human.output
     assert "sunday-maintenance" in human.stdout

@@ -18,6 +18,7 @@ from tocsin.cli._app import (
     app,
     console,
     database,
+    fail,
     format_time,
     now,
     print_json,
@@ -185,10 +186,15 @@ def edit_cmd(
     service: Service = None,
     recurrence: Recurrence = None,
     duration: Duration = None,
+    no_end: Annotated[
+        bool, typer.Option("--no-end", help="Remove its end (a maintenance window then recurs with no last day)")
+    ] = False,
     as_user: AsUser = None,
     as_json: AsJson = False,
 ) -> None:
     """Rewrite a silence (extend, narrow, re-time): what is not given is kept; its name stays."""
+    if no_end and ends_at is not None:
+        raise fail("give --ends-at or --no-end, not both")
     current = now()
     with database() as db, db.unit_of_work() as session:
         author = responder_user(session, as_user)
@@ -203,10 +209,8 @@ def edit_cmd(
             "recurrence": recurrence,
             "duration_seconds": _seconds(duration),
         }
-        body = validated(
-            SilenceIn,
-            {field: stored[field] if value is None else value for field, value in given.items()},
-        )
+        merged = {field: stored[field] if value is None else value for field, value in given.items()}
+        body = validated(SilenceIn, {**merged, "ends_at": None} if no_end else merged)
         row = _out(session, _save(session, body, author.email, author.id, existing))
     _report(row, "saved", as_json)
 
