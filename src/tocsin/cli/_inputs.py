@@ -38,6 +38,15 @@ def matchers(texts: list[str] | None) -> list[dict[str, Any]] | None:
     return [matcher(t) for t in texts] if texts else None
 
 
+def shown(found: list[dict[str, Any]], empty: str) -> str:
+    """Matchers as they are typed: ``labels.env=prod, labels.team exists``."""
+    parts = (
+        f"{m['field']} {m['op']}" if m["op"] in ("exists", "not_exists") else f"{m['field']}{m['op']}{m.get('value')}"
+        for m in found
+    )
+    return ", ".join(parts) or empty
+
+
 def document(path: Path) -> dict[str, Any]:
     """A YAML or JSON file holding one mapping (JSON is read as the YAML it also is)."""
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 import yaml
 
@@ -27,7 +28,7 @@ from tocsin.cli._app import (
     text,
     validated,
 )
-from tocsin.cli._inputs import MATCH_HELP, document, matchers
+from tocsin.cli._inputs import MATCH_HELP, document, matchers, shown
 from tocsin.core.errors import InvalidInput
 
 rule_app = typer.Typer(help="Event rules and inhibit rules", no_args_is_help=True)
@@ -57,7 +58,7 @@ def _action(text: str) -> tuple[str, Any]:
 
 
 def _matchers_shown(found: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{m['field']}{m['op']}{m.get('value', '')}" for m in found) or "(every event)"
+    return shown(found, "(every event)")
 
 
 @rule_app.command("list")
@@ -72,7 +73,8 @@ def list_cmd(as_json: AsJson = False) -> None:
         return
     grid = table("Pos", "Event rule", "Enabled", "Matchers", "Actions", title="Event rules", nowrap=("Pos", "Enabled"))
     for r in events:
-        actions = ", ".join(f"{k}={v}" for k, v in r["actions"].items())
+        # Values as they are typed with --action (drop=true, not Python's True).
+        actions = ", ".join(f"{k}={orjson.dumps(v).decode().strip(chr(34))}" for k, v in r["actions"].items())
         grid.add_row(
             str(r["position"]),
             text(r["name"]),

@@ -28,7 +28,7 @@ from tocsin.cli._app import (
     text,
     validated,
 )
-from tocsin.cli._inputs import MATCH_HELP, TIME_HELP, matchers, time_value
+from tocsin.cli._inputs import MATCH_HELP, TIME_HELP, matchers, shown, time_value
 from tocsin.core.clock import utc
 from tocsin.oncall.durations import parse_duration
 from tocsin.services import service as services
@@ -68,7 +68,7 @@ def _seconds(duration: str | None) -> int | str | None:
 
 
 def _matchers_shown(found: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{m['field']}{m['op']}{m.get('value', '')}" for m in found) or "(every alert)"
+    return shown(found, "(every alert)")
 
 
 @silence_app.command("list")
@@ -135,8 +135,9 @@ def _report(row: dict[str, Any], verb: str, as_json: bool) -> None:
         print_json(row)
         return
     kind = "maintenance window" if row["recurrence"] else "silence"
+    recurs = f" ({row['recurrence']}, {row['duration_seconds']} s each)" if row["recurrence"] else ""
     until = f" until {format_time(row['ends_at'])} UTC" if row["ends_at"] else ""
-    console.print(f"{kind} {row['id']} {verb}: {text(_matchers_shown(row['matchers']))}{until}")
+    console.print(f"{kind} {row['id']} {verb}: {text(_matchers_shown(row['matchers']) + recurs)}{until}")
 
 
 @silence_app.command("create")
