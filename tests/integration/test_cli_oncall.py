@@ -215,11 +215,14 @@ def test_override_edit_refuses_observers_and_bad_times(rota: Rota) -> None:
     override_id = _add_override(rota)
     with rota.db.unit_of_work() as s:
         users.create_user(s, email="olga@example.com", name="Olga", role="observer", now=datetime.now(UTC))
-    as_observer = cli(
-        rota.db, "oncall", "override-edit", "Primary", str(override_id), "--end", "+9h", "--as", "olga@example.com"
-    )
-    assert as_observer.exit_code == 1
-    assert "olga@example.com is an observer" in as_observer.stderr
+    for args in (
+        ["override-edit", "Primary", str(override_id), "--end", "+9h"],
+        ["override-delete", "Primary", str(override_id)],
+        ["override", "Primary", "--user", "bob@example.com", "--start", "+5h", "--end", "+6h"],
+    ):
+        as_observer = cli(rota.db, "oncall", *args, "--as", "olga@example.com")
+        assert as_observer.exit_code == 1
+        assert "olga@example.com is an observer" in as_observer.stderr
     inverted = cli(rota.db, "oncall", "override-edit", "Primary", str(override_id), "--end", "-1h")
     assert inverted.exit_code == 1
     assert "an override must end after it starts" in inverted.stderr

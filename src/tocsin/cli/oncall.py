@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from tocsin.api.admin import OverridePatch
 from tocsin.cli._app import (
     AS_USER_HELP,
-    acting_user,
     app,
     console,
     database,
@@ -256,7 +255,7 @@ def oncall_override(
             start=begin,
             end=finish,
             replaces_user_id=users.get_user(session, replaces).id if replaces else None,
-            created_by_user_id=acting_user(session, as_user).id,
+            created_by_user_id=responder_user(session, as_user).id,
             now=current,
         )
         override_id, name = created.id, person.name
@@ -271,9 +270,11 @@ def oncall_override_delete(
     override_id: Annotated[
         int, typer.Argument(metavar="ID", help="Override id, as shown by 'tocsin oncall overrides'")
     ],
+    as_user: Annotated[str | None, typer.Option("--as", help=AS_USER_HELP)] = None,
 ) -> None:
     """Remove an override from a schedule."""
     with database() as db, db.unit_of_work() as session:
+        responder_user(session, as_user)
         oncall.delete_override(session, oncall.get_schedule(session, schedule), override_id)
     console.print(f"override {override_id} deleted")
 
