@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
+from tocsin.audit import service as audit
+from tocsin.audit.repository import AuditFilter
 from tocsin.cli import app
 from tocsin.db.session import Database
 from tocsin.escalation import service as escalation
@@ -163,6 +165,74 @@ def test_override_takes_over_and_deleting_it_gives_back(rota: Rota) -> None:
     assert deleted.exit_code == 0, deleted.output
     assert on_call(rota, "--schedule", "Primary", "--at", "+2h") == {"schedule:Primary": regular}
     assert ok_json(cli(rota.db, "oncall", "overrides", "Primary", "--json")) == []
+
+
+def _add_override(rota: Rota) -> int:
+    added = cli(
+        rota.db, "oncall", "override", "Primary", "--user", "carol@example.com", "--start", "+1h", "--end", "+3h"
+    )
+    assert added.exit_code == 0, added.output
+    (listed,) = ok_json(cli(rota.db, "oncall", "overrides", "Primary", "--json"))
+    return int(listed["id"])
+
+
+def test_override_edit_changes_who_and_when_and_keeps_the_rest(rota: Rota) -> None:
+    override_id = _add_override(rota)
+    with rota.db.reader() as s:
+        (before,) = oncall.overrides(s, oncall.get_schedule(s, "Primary"))
+        start = before.start
+
+    shown = ok_json(
+        cli(
+            rota.db,
+            "oncall",
+            "override-edit",
+            "Primary",
+            str(override_id),
+            "--user",
+            "bob@example.com",
+            "--end",
+            "+5h",
+            "--json",
+        )
+    )
+    assert shown["id"] == override_id
+    assert shown["user"]["email"] == "bob@example.com"
+    with rota.db.reader() as s:
+        (stored,) = oncall.overrides(s, oncall.get_schedule(s, "Primary"))
+        entries, _ = audit.list_entries(s, AuditFilter(channel="cli", object_id=str(override_id)), limit=50)
+    assert stored.user_id == rota.bob
+    assert stored.start == start
+    assert stored.end - stored.start > timedelta(hours=3, minutes=59)
+    assert any(e.action == "schedule_override.updated" for e in entries), [(e.object_type, e.action) for e in entries]
+
+    human = cli(rota.db, "oncall", "override-edit", "Primary", str(override_id), "--start", "+2h")
+    assert human.exit_code == 0, human.output
+    assert f"override {override_id}: Bob <bob@example.com> on call in Primary" in human.stdout
+
+
+def test_override_edit_refuses_observers_and_bad_times(rota: Rota) -> None:
+    override_id = _add_override(rota)
+    with rota.db.unit_of_work() as s:
+        users.create_user(s, email="olga@example.com", name="Olga", role="observer", now=datetime.now(UTC))
+    for args in (
+        ["override-edit", "Primary", str(override_id), "--end", "+9h"],
+        ["override-delete", "Primary", str(override_id)],
+        ["override", "Primary", "--user", "bob@example.com", "--start", "+5h", "--end", "+6h"],
+    ):
+        as_observer = cli(rota.db, "oncall", *args, "--as", "olga@example.com")
+        assert as_observer.exit_code == 1
+        assert "olga@example.com is an observer" in as_observer.stderr
+    inverted = cli(rota.db, "oncall", "override-edit", "Primary", str(override_id), "--end", "-1h")
+    assert inverted.exit_code == 1
+    assert "an override must end after it starts" in inverted.stderr
+    missing = cli(rota.db, "oncall", "override-edit", "Primary", "999", "--end", "+9h")
+    assert missing.exit_code == 1
+    assert "override 999 not found" in missing.stderr
+    with rota.db.reader() as s:
+        (stored,) = oncall.overrides(s, oncall.get_schedule(s, "Primary"))
+    assert stored.user_id == rota.carol
+    assert stored.end - stored.start < timedelta(hours=2, minutes=1)
 
 
 @sqlite_only

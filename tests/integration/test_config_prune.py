@@ -161,3 +161,94 @@ def test_prune_deletes_rules_and_ends_silences_the_file_no_longer_names(db: Data
         assert [r.name for r in routing_service.list_event_rules(s)] == ["to-payments"]
         assert silence_service.list_silences(s, now=NOW) == []
         assert [r.name for r in silence_service.list_silences(s, now=NOW, include_expired=True)] == ["migration"]
+
+
+CONTACTS = """
+users:
+  - email: alice@example.com
+    role: admin
+    contact_methods:
+      - {name: work, type: email, address: alice@example.com}
+      - {name: old-mail, type: email, address: old@example.com}
+      - {name: pager, type: email, address: pager@example.com}
+    notification_rules:
+      - {urgency: high, contact: work}
+      - {urgency: high, contact: old-mail, delay: 300}
+  - email: bob@example.com
+    contact_methods: [{name: mail, type: email, address: bob@example.com}]
+"""
+
+# Alice's list no longer names old-mail and pager; Bob's entry has no list, so his contact methods are not managed.
+CONTACTS_SMALLER = """
+users:
+  - email: alice@example.com
+    role: admin
+    contact_methods: [{name: work, type: email, address: alice@example.com}]
+    notification_rules: [{urgency: high, contact: work}]
+  - {email: bob@example.com}
+"""
+
+
+def test_prune_disables_a_paged_contact_method_and_deletes_one_never_paged(db: Database, tmp_path: object) -> None:
+    from tocsin.admin import contacts as contact_admin
+    from tocsin.notify import contacts
+    from tocsin.notify import repository as notify_repo
+
+    apply(db, CONTACTS)
+    with db.unit_of_work() as s:
+        alice = users.get_user(s, "alice@example.com")
+        pager = next(cm for cm in contacts.contact_methods(s, alice.id) if cm.name == "pager")
+        notify_repo.add_notifications(
+            s,
+            [
+                {
+                    "idempotency_key": "test-page",
+                    "kind": "status",
+                    "incident_id": None,
+                    "user_id": alice.id,
+                    "contact_method_id": pager.id,
+                    "status": "sent",
+                    "attempts": 1,
+                    "next_attempt_at": NOW,
+                    "fence": 0,
+                    "payload": {"text": "paged once"},
+                    "created_at": NOW,
+                }
+            ],
+        )
+        pager_id = pager.id
+
+    assert not [
+        c for c in apply(db, CONTACTS_SMALLER).changes if c.kind == "contact method" and c.action != "unchanged"
+    ]
+
+    path = f"{tmp_path}/tocsin.yaml"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(CONTACTS_SMALLER)
+    shown = cli(db, "apply", "-f", path, "--prune", "--dry-run")
+    assert shown.exit_code == 0, shown.output
+    assert "- disable   contact method alice@example.com/pager" in shown.stdout
+    assert "- delete    contact method alice@example.com/old-mail" in shown.stdout
+    with db.reader() as s:
+        assert len(contacts.contact_methods(s, users.get_user(s, "alice@example.com").id)) == 3
+
+    plan = apply(db, CONTACTS_SMALLER, prune=True)
+    removed = {
+        (c.kind, c.key, c.action) for c in plan.changes if c.kind == "contact method" and c.action != "unchanged"
+    }
+    assert removed == {
+        ("contact method", "alice@example.com/old-mail", "delete"),
+        ("contact method", "alice@example.com/pager", "disable"),
+    }
+    assert plan.as_dict()["counts"]["disable"] == 1
+    with db.reader() as s:
+        alice_id = users.get_user(s, "alice@example.com").id
+        left = {cm.name: cm.disabled for cm in contacts.contact_methods(s, alice_id)}
+        assert left == {"work": False, "pager": True}
+        assert [cm.name for cm in contacts.contact_methods(s, users.get_user(s, "bob@example.com").id)] == ["mail"]
+        # The paging record still names the disabled method.
+        assert contact_admin.was_paged(s, contact_admin.get_contact_method(s, pager_id))
+
+    # Once disabled, it is not retired again.
+    again = apply(db, CONTACTS_SMALLER, prune=True)
+    assert [c for c in again.changes if c.kind == "contact method" and c.action != "unchanged"] == []

@@ -61,6 +61,18 @@ def delete_contact_method(session: Session, cm: ContactMethod) -> None:
     session.flush()
 
 
+def was_paged(session: Session, cm: ContactMethod) -> bool:
+    return repo.notification_count_of_contact_method(session, cm.id) > 0
+
+
+def retire_contact_method(session: Session, cm: ContactMethod) -> None:
+    """Remove a contact method as far as history allows: disabled if it was paged, deleted (rules too) if not."""
+    if was_paged(session, cm):
+        update_contact_method(session, cm, disabled=True)
+    else:
+        delete_contact_method(session, cm)
+
+
 def get_rule(session: Session, rule_id: int) -> NotificationRule:
     rule = repo.notification_rule(session, rule_id)
     if rule is None:

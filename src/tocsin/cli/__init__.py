@@ -12,7 +12,9 @@ from tocsin.cli import (  # noqa: F401
     outbox,
     people,
     routing,
+    rules,
     server,
+    silences,
     teams,
     webhooks,
 )

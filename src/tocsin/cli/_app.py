@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import orjson
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -24,7 +25,7 @@ import tocsin.registry  # noqa: F401  (the domains' hooks; ADR 0010)
 from tocsin.audit import hook as audit_hook
 from tocsin.audit.origin import Origin, acting, current
 from tocsin.core.clock import SystemClock, utc
-from tocsin.core.errors import Forbidden, NotFound, TocsinError
+from tocsin.core.errors import Forbidden, InvalidInput, NotFound, TocsinError
 from tocsin.db.session import Database
 from tocsin.incidents.schemas import Actor
 from tocsin.settings import ConfigError, Settings, load_settings
@@ -37,6 +38,7 @@ err_console = Console(stderr=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseModel)
 
 
 def settings() -> Settings:
@@ -143,6 +145,31 @@ def responder_actor(session: Session, email: str | None) -> Actor:
     if user.role not in ("admin", "responder"):
         raise Forbidden(f"{user.email} is an observer: observers can read but not act on incidents")
     return Actor(label=user.name, source="cli", user_id=user.id)
+
+
+def admin_user(session: Session, email: str | None) -> User:
+    """The acting user, who must be an admin (as the API's admin-only routes require)."""
+    user = acting_user(session, email)
+    if user.role != "admin":
+        raise Forbidden(f"{user.email} is not an admin: this needs the admin role")
+    return user
+
+
+def responder_user(session: Session, email: str | None) -> User:
+    """The acting user, who must be a responder or an admin (as the API's responder routes require)."""
+    user = acting_user(session, email)
+    if user.role not in ("admin", "responder"):
+        raise Forbidden(f"{user.email} is an observer: observers can read but not change this")
+    return user
+
+
+def validated(schema: type[M], data: dict[str, Any]) -> M:
+    """Options read through the API's own request schema, refused in the words of the API's 422 answer."""
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        errors = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()]
+        raise InvalidInput("; ".join(errors)) from None
 
 
 def format_time(value: datetime | None) -> str:

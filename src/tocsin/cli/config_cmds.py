@@ -47,7 +47,8 @@ def apply_cmd(
         typer.Option(
             "--prune",
             help="Also archive what the file no longer names, in the sections it has (users are deactivated, "
-            "teams deleted); with --dry-run, only show it",
+            "teams deleted, contact methods missing from a user's list disabled if paged, else deleted); "
+            "with --dry-run, only show it",
         ),
     ] = False,
 ) -> None:

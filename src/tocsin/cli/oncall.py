@@ -8,9 +8,9 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
+from tocsin.api.admin import OverridePatch
 from tocsin.cli._app import (
     AS_USER_HELP,
-    acting_user,
     app,
     console,
     database,
@@ -19,8 +19,10 @@ from tocsin.cli._app import (
     now,
     print_json,
     reports_errors,
+    responder_user,
     table,
     text,
+    validated,
 )
 from tocsin.core.clock import utc
 from tocsin.escalation import service as escalation
@@ -253,7 +255,7 @@ def oncall_override(
             start=begin,
             end=finish,
             replaces_user_id=users.get_user(session, replaces).id if replaces else None,
-            created_by_user_id=acting_user(session, as_user).id,
+            created_by_user_id=responder_user(session, as_user).id,
             now=current,
         )
         override_id, name = created.id, person.name
@@ -268,8 +270,59 @@ def oncall_override_delete(
     override_id: Annotated[
         int, typer.Argument(metavar="ID", help="Override id, as shown by 'tocsin oncall overrides'")
     ],
+    as_user: Annotated[str | None, typer.Option("--as", help=AS_USER_HELP)] = None,
 ) -> None:
     """Remove an override from a schedule."""
     with database() as db, db.unit_of_work() as session:
+        responder_user(session, as_user)
         oncall.delete_override(session, oncall.get_schedule(session, schedule), override_id)
     console.print(f"override {override_id} deleted")
+
+
+@oncall_app.command("override-edit")
+@reports_errors
+def oncall_override_edit(
+    schedule: Annotated[str, typer.Argument(help="Schedule name or id")],
+    override_id: Annotated[
+        int, typer.Argument(metavar="ID", help="Override id, as shown by 'tocsin oncall overrides'")
+    ],
+    user: Annotated[str | None, typer.Option("--user", help="Who is on call instead (email or id)")] = None,
+    start: Annotated[str | None, typer.Option("--start", help=TIME_HELP)] = None,
+    end: Annotated[str | None, typer.Option("--end", help=TIME_HELP)] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help=AS_USER_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Change who takes an override, or when it starts or ends; what is not given is kept."""
+    current = now()
+    body = validated(
+        OverridePatch,
+        {
+            "user": user,
+            "start": parse_time(start, current) if start else None,
+            "end": parse_time(end, current) if end else None,
+        },
+    )
+    with database() as db, db.unit_of_work() as session:
+        responder_user(session, as_user)
+        found = oncall.get_schedule(session, schedule)
+        changed = oncall.update_override(
+            session,
+            found,
+            override_id,
+            start=utc(body.start) if body.start else None,
+            end=utc(body.end) if body.end else None,
+            user_id=users.get_user(session, body.user).id if body.user is not None else None,
+        )
+        person = _people(session, [changed.user_id])[0]
+        row: dict[str, Any] = {
+            "id": changed.id,
+            "user": person,
+            "replaces_user_id": changed.replaces_user_id,
+            "start": changed.start,
+            "end": changed.end,
+        }
+    if as_json:
+        print_json(row)
+        return
+    span = f"from {format_time(row['start'])} to {format_time(row['end'])} UTC"
+    console.print(f"override {override_id}: {_names([person])} on call in {text(found.name)} {span}")

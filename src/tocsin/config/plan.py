@@ -5,11 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Action = Literal["create", "update", "unchanged", "archive", "deactivate", "delete"]
-_MARK = {"create": "+", "update": "~", "unchanged": "=", "archive": "-", "deactivate": "-", "delete": "-"}
+Action = Literal["create", "update", "unchanged", "archive", "deactivate", "disable", "delete"]
+_MARK = {
+    "create": "+",
+    "update": "~",
+    "unchanged": "=",
+    "archive": "-",
+    "deactivate": "-",
+    "disable": "-",
+    "delete": "-",
+}
 NOT_DELETED = "Objects that exist in Tocsin but not in the file are kept: apply never deletes."
-PRUNED = "With --prune, what the file no longer names is archived (users deactivated, teams deleted); history stays."
-_REMOVALS: tuple[Action, ...] = ("archive", "deactivate", "delete")
+PRUNED = (
+    "With --prune, what the file no longer names is archived (users deactivated, teams deleted, contact methods "
+    "disabled once paged); history stays."
+)
+_REMOVALS: tuple[Action, ...] = ("archive", "deactivate", "disable", "delete")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +60,7 @@ class Plan:
         )
         if self.prune:
             removed = sum(self.count(a) for a in _REMOVALS)
-            counts += f", {removed} to archive, deactivate or delete"
+            counts += f", {removed} to archive, deactivate, disable or delete"
         return f"Plan: {counts}." + (" Dry run: nothing was written." if self.dry_run else "")
 
     def lines(self) -> list[str]:

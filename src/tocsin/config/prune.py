@@ -2,7 +2,9 @@
 
 A kind is managed when the file has its section (``services: []`` included). Services, integrations, schedules
 and escalation policies are archived, users deactivated, teams, event and inhibit rules (which own no history)
-deleted, named silences and maintenance windows ended. Each goes through
+deleted, named silences and maintenance windows ended. A user's contact methods are managed when the file lists
+that user's ``contact_methods``: one the list no longer names is disabled if it was paged, deleted if not (ADR
+0012). Each goes through
 the same use case as the API, so the same refusals hold: a service with open incidents, a policy a live service
 still uses, the last active admin (ADR 0012).
 """
@@ -15,6 +17,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
+from tocsin.admin import contacts as contact_admin
 from tocsin.admin import service as admin
 from tocsin.alerts import routing_service as routing
 from tocsin.alerts import silence_service
@@ -79,8 +82,30 @@ def prune_unnamed(session: Session, config: ConfigFile, current: stored.Current,
         for email, user in current.user_rows.items():
             if email not in named_users and user.deactivated_at is None:
                 retire("user", email, "deactivate", partial(admin.deactivate_user, session, user, now=now))
+        _prune_contact_methods(session, config, current, retire=retire)
     _prune_noise(session, config, now=now, retire=retire)
     return changes
+
+
+def _prune_contact_methods(
+    session: Session,
+    config: ConfigFile,
+    current: stored.Current,
+    *,
+    retire: Callable[[str, str, Action, Callable[[], object]], None],
+) -> None:
+    """Only for users whose entry lists contact methods: an entry without the list leaves them as they are."""
+    for spec in config.users:
+        if spec.contact_methods is None:
+            continue
+        kept = {cm.name for cm in spec.contact_methods}
+        for (email, name), cm in list(current.contact_rows.items()):
+            if email != spec.email or name in kept or cm.disabled:
+                continue
+            action: Action = "disable" if contact_admin.was_paged(session, cm) else "delete"
+            retire(
+                "contact method", f"{email}/{name}", action, partial(contact_admin.retire_contact_method, session, cm)
+            )
 
 
 def _prune_noise(
