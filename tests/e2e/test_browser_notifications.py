@@ -28,7 +28,7 @@ from tocsin.db.session import Database
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.mailbox import service as mailbox
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.services import service as services
 from tocsin.settings import load_settings
 from tocsin.users import service as users
@@ -77,8 +77,8 @@ def paging_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PagingSe
         dana = users.create_user(
             s, email="dana@example.com", name="Dana", role="admin", now=now, password_hash=hash_password(PASSWORD)
         )
-        cm = notify.add_contact_method(s, user_id=dana.id, name="mail", type="email", address=dana.email, now=now)
-        notify.add_rule(s, user_id=dana.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
+        cm = contacts.add_contact_method(s, user_id=dana.id, name="mail", type="email", address=dana.email, now=now)
+        contacts.add_rule(s, user_id=dana.id, urgency="high", contact_method_id=cm.id, delay_seconds=0)
         policy = escalation.create_policy(
             s, name="Dana first", now=now, steps=[([{"kind": "user", "ref": str(dana.id)}], 600)]
         )

@@ -108,9 +108,9 @@ def test_teams_and_contact_methods_are_edited_and_removed_from_the_cli(db: Datab
     make_admin(db)
     with db.unit_of_work() as s:
         ann = users.create_user(s, email="ann@example.com", name="Ann", now=datetime.now(UTC))
-        from tocsin.notify import service as notify
+        from tocsin.notify import contacts
 
-        cm = notify.add_contact_method(
+        cm = contacts.add_contact_method(
             s, user_id=ann.id, name="mail", type="email", address="ann@example.com", now=datetime.now(UTC)
         )
         cm_id = cm.id

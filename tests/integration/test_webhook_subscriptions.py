@@ -29,7 +29,7 @@ from tocsin.engine.modules.webhooks import WebhookModule
 from tocsin.events.registry import ConsumerRegistry
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import Actor
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.notify.models import Notification
 from tocsin.notify.providers.webhook import WebhookProvider
 from tocsin.notify.ssrf import UrlGuard
@@ -125,7 +125,7 @@ def world(db: Database, clock: FakeClock) -> Iterator[World]:
     with db.unit_of_work() as s:
         service, integration = make_service(s, clock.now())
         owner = make_user(s, clock.now(), "owner@example.com")
-        notify.add_contact_method(
+        contacts.add_contact_method(
             s, user_id=owner.id, name="mail", type="email", address="owner@example.com", now=clock.now()
         )
         ids = (integration.key, service.id, owner.id)

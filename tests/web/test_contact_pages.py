@@ -9,7 +9,7 @@ import pytest
 from markupsafe import escape
 
 from tests.web.conftest import Console
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.notify.models import ContactMethod, Notification
 from tocsin.users import service as users
 
@@ -23,20 +23,22 @@ def ids(console: Console, password_hash: str) -> dict[str, int]:
         bob = users.create_user(
             s, email="bob@example.com", name="Bob", now=now, role="responder", password_hash=password_hash
         )
-        mail = notify.add_contact_method(s, user_id=bob.id, name="work mail", type="email", address="bob@x.io", now=now)
-        hook = notify.add_contact_method(s, user_id=bob.id, name="team hook", type="webhook", address=HOOK, now=now)
-        rule = notify.add_rule(s, user_id=bob.id, urgency="high", contact_method_id=mail.id, delay_seconds=0)
+        mail = contacts.add_contact_method(
+            s, user_id=bob.id, name="work mail", type="email", address="bob@x.io", now=now
+        )
+        hook = contacts.add_contact_method(s, user_id=bob.id, name="team hook", type="webhook", address=HOOK, now=now)
+        rule = contacts.add_rule(s, user_id=bob.id, urgency="high", contact_method_id=mail.id, delay_seconds=0)
         return {"bob": bob.id, "mail": mail.id, "hook": hook.id, "rule": rule.id}
 
 
 def _methods(console: Console, user_id: int) -> dict[str, tuple[str, str, bool, bool]]:
     with console.db.reader() as s:
-        return {m.name: (m.type, m.address, m.verified, m.disabled) for m in notify.contact_methods(s, user_id)}
+        return {m.name: (m.type, m.address, m.verified, m.disabled) for m in contacts.contact_methods(s, user_id)}
 
 
 def _rules(console: Console, user_id: int) -> list[tuple[str, int, int]]:
     with console.db.reader() as s:
-        return sorted((r.urgency, r.contact_method_id, r.delay_seconds) for r in notify.rules(s, user_id))
+        return sorted((r.urgency, r.contact_method_id, r.delay_seconds) for r in contacts.rules(s, user_id))
 
 
 def _post(console: Console, path: str, **data: str) -> tuple[int, str, str]:
@@ -65,7 +67,7 @@ def test_someone_adds_edits_and_deletes_their_own_contact_method_from_me(console
     )
     assert status == 303
     with console.db.reader() as s:
-        [signed] = [m for m in notify.contact_methods(s, ids["bob"]) if m.name == "signed hook"]
+        [signed] = [m for m in contacts.contact_methods(s, ids["bob"]) if m.name == "signed hook"]
         assert signed.secret == "whsec_c2VjcmV0"
 
     new_id = next(m.id for m in _all(console, ids["bob"]) if m.name == "pager mail")
@@ -89,7 +91,7 @@ def test_someone_adds_edits_and_deletes_their_own_contact_method_from_me(console
 
 def _all(console: Console, user_id: int) -> list[ContactMethod]:
     with console.db.reader() as s:
-        return list(notify.contact_methods(s, user_id))
+        return list(contacts.contact_methods(s, user_id))
 
 
 def test_bad_contact_method_fields_are_shown_beside_them(console: Console, ids: dict[str, int]) -> None:
@@ -160,7 +162,7 @@ def test_contact_method_forms_need_the_csrf_token(console: Console, ids: dict[st
 
 def test_a_paged_contact_method_is_not_deleted_and_can_be_disabled(console: Console, ids: dict[str, int]) -> None:
     with console.db.unit_of_work() as s:
-        notify.send_test(s, ids["mail"], now=console.clock.now())
+        contacts.send_test(s, ids["mail"], now=console.clock.now())
     console.login("bob@example.com")
     page = f"/people/{ids['bob']}/contact-methods/{ids['mail']}"
     status, _, text = _post(console, f"{page}/delete", confirm="yes")
@@ -242,7 +244,7 @@ def test_notification_rules_are_added_edited_and_deleted(console: Console, ids: 
 def test_bad_rule_fields_are_shown_beside_them(console: Console, ids: dict[str, int]) -> None:
     with console.db.unit_of_work() as s:
         alice = users.get_user(s, "alice@example.com")
-        theirs = notify.add_contact_method(
+        theirs = contacts.add_contact_method(
             s, user_id=alice.id, type="email", name="a", address="a@x.io", now=console.clock.now()
         )
         theirs_id = theirs.id
@@ -267,7 +269,7 @@ def test_bad_rule_fields_are_shown_beside_them(console: Console, ids: dict[str, 
 
 def test_a_phone_number_changed_by_its_owner_is_confirmed_again(console: Console, ids: dict[str, int]) -> None:
     with console.db.unit_of_work() as s:
-        phone = notify.add_contact_method(
+        phone = contacts.add_contact_method(
             s, user_id=ids["bob"], name="mobile", type="sms", address="+15551234567", now=console.clock.now()
         )
         page = f"/people/{ids['bob']}/contact-methods/{phone.id}"

@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 from tests.web.conftest import Console
 from tocsin.mailbox import service as mailbox
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.users import service as users
 
 
@@ -27,7 +27,7 @@ def _keep(console: Console, to: str, subject: str, body: str) -> int:
 def test_each_person_reads_their_own_mail_and_an_admin_reads_all(console: Console) -> None:
     with console.db.unit_of_work() as s:
         olga = users.get_user(s, "olga@example.com")
-        notify.add_contact_method(
+        contacts.add_contact_method(
             s, user_id=olga.id, name="pager", type="email", address="Olga.Pager@example.com", now=console.clock.now()
         )
     for_alice = _keep(console, "alice@example.com", "[Tocsin] #1 for Alice", "hello alice")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from tests.web.conftest import Console
 from tocsin.incidents import service as incidents
-from tocsin.notify import service as notify
+from tocsin.notify import contacts
 from tocsin.notify.models import Notification
 from tocsin.users import service as users
 
@@ -15,8 +15,8 @@ def _page(console: Console, email: str, incident_id: int, *, status: str, minute
     now = console.clock.now()
     with console.db.unit_of_work() as s:
         user = users.get_user(s, email)
-        [cm] = notify.contact_methods(s, user.id) or [
-            notify.add_contact_method(s, user_id=user.id, name="mail", type="email", address=email, now=now)
+        [cm] = contacts.contact_methods(s, user.id) or [
+            contacts.add_contact_method(s, user_id=user.id, name="mail", type="email", address=email, now=now)
         ]
         row = Notification(
             idempotency_key=key,
