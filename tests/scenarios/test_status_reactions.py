@@ -71,13 +71,17 @@ def test_resolving_by_hand_resolves_the_open_alerts(world: World) -> None:
         assert esc.status == "stopped"
 
 
-def test_a_service_with_an_open_incident_is_not_deleted(world: World) -> None:
+def test_a_service_is_archived_once_its_incidents_are_resolved_and_never_deleted_with_them(world: World) -> None:
     two_step_policy(world)
     incident = world.trigger("api", "k1")
     world.run()
     world.expect_email("alice")
-    with pytest.raises(Conflict, match="1 open incident"), world.db.unit_of_work() as s:
-        services.delete_service(s, services.get_service(s, "api"))
+    with pytest.raises(Conflict, match=r"open incidents \(#1\)"), world.db.unit_of_work() as s:
+        services.archive_service(s, services.get_service(s, "api"), now=world.clock.now())
     world.resolve(incident)
-    with world.db.unit_of_work() as s:
+    with pytest.raises(Conflict, match="1 incident"), world.db.unit_of_work() as s:
         services.delete_service(s, services.get_service(s, "api"))
+    with world.db.unit_of_work() as s:
+        services.archive_service(s, services.get_service(s, "api"), now=world.clock.now())
+    with world.db.reader() as s:
+        assert services.get_service(s, "api").archived_at is not None

@@ -10,6 +10,7 @@ import pytest
 
 import tocsin.registry  # noqa: F401  (the composition under test)
 from tocsin import wiring
+from tocsin.alerts import service as alerts
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.hooks import HOOKS, Hooks, HooksMissing
@@ -23,13 +24,18 @@ def test_the_composition_registers_every_reaction_paging_depends_on() -> None:
     assert HOOKS.on_status_change == [wiring.queue_status_updates, escalation.follow_status]
     assert HOOKS.on_resolved_by_hand == [wiring.resolve_alerts]
     assert HOOKS.paging is escalation
-    assert services.deletion_checks == [incidents.refuse_service_deletion]
+    # History refuses a service's deletion; open incidents its archiving (ADR 0012).
+    assert services.deletion_checks == [incidents.refuse_service_deletion, alerts.refuse_service_deletion]
+    assert services.archive_checks == [incidents.refuse_service_archive]
+    assert services.integration_deletion_checks == [alerts.refuse_integration_deletion]
 
 
 def test_installing_twice_registers_nothing_twice() -> None:
     wiring.install()
     assert len(HOOKS.on_status_change) == 2
-    assert len(services.deletion_checks) == 1
+    assert len(services.deletion_checks) == 2
+    assert len(services.archive_checks) == 1
+    assert len(services.integration_deletion_checks) == 1
 
 
 def test_a_registry_nobody_sealed_refuses_to_change_incidents() -> None:
