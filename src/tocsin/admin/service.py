@@ -102,9 +102,13 @@ def _user_refs(session: Session) -> set[int]:
     }
 
 
-def deactivate_user(session: Session, user: User, *, now: datetime) -> DeactivationImpact:
-    """Deactivate and report the gaps it opened; signed-in browsers are signed out in the same transaction."""
+def deactivate_user(session: Session, user: User, *, now: datetime, dry_run: bool = False) -> DeactivationImpact:
+    """Deactivate and report the gaps it opened; signed-in browsers are signed out in the same transaction.
+    ``dry_run``: the same refusals and report, nothing changed."""
+    users.ensure_admin_remains(session, user, "deactivate")
     impact = deactivation_impact(session, user, now=now)
+    if dry_run:
+        return impact
     users.deactivate_user(session, user, now=now)
     repo.end_web_sessions(session, user.id)
     return impact

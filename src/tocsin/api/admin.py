@@ -197,11 +197,7 @@ def deactivate_user(ref: str, runtime: RuntimeDep, _: AdminDep, dry_run: bool = 
     now = runtime.clock.now()
     with runtime.db.unit_of_work() as session:
         user = users.get_user(session, ref)
-        if dry_run:
-            users.ensure_admin_remains(session, user, "deactivate")
-            impact = admin.deactivation_impact(session, user, now=now)
-        else:
-            impact = admin.deactivate_user(session, user, now=now)
+        impact = admin.deactivate_user(session, user, now=now, dry_run=dry_run)
         return _deactivation_out(impact, UserOut.model_validate(user), dry_run=dry_run)
 
 

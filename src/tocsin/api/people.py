@@ -65,10 +65,8 @@ def patch_user(ref: str, body: UserPatch, runtime: RuntimeDep, principal: Princi
         user = _user(session, principal, ref)
         if user.id != principal.user.id and not principal.is_admin:
             raise Forbidden("you can only change your own profile")
-        if body.role is not None and body.role != user.role:
-            if not principal.is_admin:
-                raise Forbidden("only admins can change a role")
-            users.check_role_change(session, user, body.role)
+        if body.role is not None and body.role != user.role and not principal.is_admin:
+            raise Forbidden("only admins can change a role")
         if body.email is not None and body.email.strip().lower() != user.email and not principal.is_admin:
             raise Forbidden("only admins can change an email address")
         users.update_user(session, user, name=body.name, timezone=body.timezone, role=body.role, email=body.email)

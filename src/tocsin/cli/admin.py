@@ -316,11 +316,7 @@ def user_deactivate(
     with database() as db, db.unit_of_work() as session:
         _as_admin(session, as_user)
         user = users.get_user(session, email)
-        if dry_run:
-            users.ensure_admin_remains(session, user, "deactivate")
-            impact = admin.deactivation_impact(session, user, now=now())
-        else:
-            impact = admin.deactivate_user(session, user, now=now())
+        impact = admin.deactivate_user(session, user, now=now(), dry_run=dry_run)
     for line in _impact_lines(impact):
         console.print(line)
     console.print(f"{'would deactivate' if dry_run else 'deactivated'} {text(impact.email)}")

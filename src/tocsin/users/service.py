@@ -108,12 +108,6 @@ def reactivate_user(session: Session, user: User) -> User:
     return user
 
 
-def check_role_change(session: Session, user: User, role: str | None) -> None:
-    """Checked before a form or request is applied, so the refusal comes before any other change."""
-    if role is not None and role != user.role and role != "admin":
-        ensure_admin_remains(session, user, "demote")
-
-
 def get_user(session: Session, ref: int | str) -> User:
     user = repo.by_email(session, ref) if isinstance(ref, str) and "@" in ref else None
     if user is None and (isinstance(ref, int) or str(ref).isdigit()):

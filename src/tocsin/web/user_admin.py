@@ -114,7 +114,6 @@ def update_user(user_id: int, request: Request, form: PostedForm) -> Response:
         body = validate(_USER_PATCH, data)
         with runtime_of(request).db.unit_of_work() as session:
             stored = users.get_user(session, user_id)
-            users.check_role_change(session, stored, body.role)
             users.update_user(session, stored, name=body.name, email=body.email, role=body.role, timezone=body.timezone)
     except (TocsinError, FormInvalid) as exc:
         return _form(who, user, values_of(form), invalid(exc, FIELDS))
