@@ -15,7 +15,6 @@ from sqlalchemy.exc import SQLAlchemyError
 import tocsin.registry  # noqa: F401  (the domains' hooks; ADR 0010)
 from tocsin.alerts.committer import IngestCommitter
 from tocsin.alerts.schemas import SubmissionResult
-from tocsin.audit import hook as audit_hook
 from tocsin.auth import links
 from tocsin.auth.secrets import instance_secret
 from tocsin.core.clock import Clock, SystemClock
@@ -80,7 +79,6 @@ class Runtime:
         providers: ProviderRegistry | None = None,
     ) -> Runtime:
         clock = clock or SystemClock()
-        audit_hook.install()
         db = db or Database(
             settings.database_url,
             sqlite_synchronous=settings.sqlite_synchronous,

@@ -206,15 +206,6 @@ def service_ids_by_name(session: Session) -> dict[str, int]:
     return {name: sid for sid, name in session.execute(stmt).all()}
 
 
-def delete_all(session: Session, model: type[Any]) -> None:
-    # Row by row through the unit of work, so that the audit trail records each one.
-    for row in session.execute(select(model)).scalars():
-        session.delete(row)
-
-
-# --- the noise report -------------------------------------------------------------------------------------------
-
-
 def event_outcomes(session: Session, since: datetime, until: datetime) -> list[tuple[int, str, int]]:
     """(integration id, outcome, count) of the events received in [since, until)."""
     stmt = (

@@ -13,22 +13,23 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.admin import contacts
 from tocsin.admin import service as admin
-from tocsin.api.deps import AdminDep, Principal, PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.oncall import (
     ContactMethodOut,
     Duration,
+    GapOut,
     OverrideOut,
     PolicyOut,
     RuleOut,
     ScheduleOut,
     _policy_out,
     _schedule_out,
+    own_or_admin,
     seconds,
 )
 from tocsin.api.people_schemas import UserOut
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.clock import utc
-from tocsin.core.errors import Forbidden
 from tocsin.escalation import service as escalation
 from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
@@ -45,11 +46,6 @@ class SchedulePatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=20_000)
     timezone: str | None = Field(default=None, min_length=1, max_length=64)
-
-
-class GapOut(BaseModel):
-    start: datetime
-    end: datetime
 
 
 class ScheduleImpactOut(BaseModel):
@@ -237,18 +233,13 @@ def patch_override(
 # --- contact methods and notification rules ----------------------------------------------------------------------
 
 
-def _own_or_admin(principal: Principal, user_id: int) -> None:
-    if principal.user.id != user_id and not principal.is_admin:
-        raise Forbidden("you can only change your own contact methods and rules")
-
-
 @router.patch("/contact-methods/{cm_id}", response_model=ContactMethodOut, tags=["people"])
 def patch_contact_method(
     cm_id: int, body: ContactMethodPatch, runtime: RuntimeDep, principal: PrincipalDep
 ) -> ContactMethodOut:
     with runtime.db.unit_of_work() as session:
         cm = contacts.get_contact_method(session, cm_id)
-        _own_or_admin(principal, cm.user_id)
+        own_or_admin(principal, cm.user_id)
         contacts.update_contact_method(
             session,
             cm,
@@ -270,7 +261,7 @@ def patch_contact_method(
 def delete_contact_method(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> None:
     with runtime.db.unit_of_work() as session:
         cm = contacts.get_contact_method(session, cm_id)
-        _own_or_admin(principal, cm.user_id)
+        own_or_admin(principal, cm.user_id)
         contacts.delete_contact_method(session, cm)
 
 
@@ -278,7 +269,7 @@ def delete_contact_method(cm_id: int, runtime: RuntimeDep, principal: PrincipalD
 def patch_rule(rule_id: int, body: RulePatch, runtime: RuntimeDep, principal: PrincipalDep) -> RuleOut:
     with runtime.db.unit_of_work() as session:
         rule = contacts.get_rule(session, rule_id)
-        _own_or_admin(principal, rule.user_id)
+        own_or_admin(principal, rule.user_id)
         contacts.update_rule(
             session,
             rule,
@@ -293,5 +284,5 @@ def patch_rule(rule_id: int, body: RulePatch, runtime: RuntimeDep, principal: Pr
 def delete_rule(rule_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> None:
     with runtime.db.unit_of_work() as session:
         rule = contacts.get_rule(session, rule_id)
-        _own_or_admin(principal, rule.user_id)
+        own_or_admin(principal, rule.user_id)
         contacts.delete_rule(session, rule)

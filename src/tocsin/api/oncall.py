@@ -469,7 +469,7 @@ def incident_notifications(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> li
 # --- contact methods and rules -----------------------------------------------------------------------------------
 
 
-def _own_or_admin(principal: Any, user_id: int) -> None:
+def own_or_admin(principal: Any, user_id: int) -> None:
     if principal.user.id != user_id and not principal.is_admin:
         raise Forbidden("you can only change your own contact methods and rules")
 
@@ -490,7 +490,7 @@ def add_contact_method(
 ) -> ContactMethodOut:
     with runtime.db.unit_of_work() as session:
         user = users.get_user(session, ref)
-        _own_or_admin(principal, user.id)
+        own_or_admin(principal, user.id)
         cm = contacts.add_contact_method(
             session,
             user_id=user.id,
@@ -514,7 +514,7 @@ def add_contact_method(
 def test_contact_method(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
         n = contacts.send_test(session, cm_id, now=runtime.clock.now())
-        _own_or_admin(principal, n.user_id)
+        own_or_admin(principal, n.user_id)
         result = {"notification_id": n.id, "status": n.status}
     runtime.wakeup.notify()
     return result
@@ -531,7 +531,7 @@ def list_rules(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[RuleOut]:
 def add_rule(ref: str, body: RuleIn, runtime: RuntimeDep, principal: PrincipalDep) -> RuleOut:
     with runtime.db.unit_of_work() as session:
         user = users.get_user(session, ref)
-        _own_or_admin(principal, user.id)
+        own_or_admin(principal, user.id)
         rule = contacts.add_rule(
             session,
             user_id=user.id,
@@ -607,7 +607,7 @@ def set_on_call_preferences(
     """Opt in to (or out of) a message when an on-call shift of yours begins."""
     with runtime.db.unit_of_work() as session:
         user = users.get_user(session, ref)
-        _own_or_admin(principal, user.id)
+        own_or_admin(principal, user.id)
         oncall.set_handoff_notifications(session, user.id, enabled=body.handoff_notifications)
     return user_on_call(ref, runtime, principal)
 
@@ -616,7 +616,7 @@ def set_on_call_preferences(
 def user_ical_url(ref: str, runtime: RuntimeDep, principal: PrincipalDep, rotate: bool = False) -> dict[str, str]:
     with runtime.db.unit_of_work() as session:
         user = users.get_user(session, ref)
-        _own_or_admin(principal, user.id)
+        own_or_admin(principal, user.id)
         token = oncall.user_feed_token(session, user.id, rotate=rotate)
     return {"ical_url": _user_ical_url(runtime, token)}
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tocsin.admin import service as admin
 from tocsin.cli._app import (
     AS_USER_HELP,
-    acting_user,
+    admin_user,
     app,
     console,
     database,
@@ -27,7 +27,6 @@ from tocsin.cli._app import (
     text,
 )
 from tocsin.cli.people import user_app  # ``tocsin user`` lives there; the commands below join it
-from tocsin.core.errors import Forbidden
 from tocsin.escalation import service as escalation
 from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
@@ -48,15 +47,9 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
 Ref = Annotated[str, typer.Argument(help="id or name")]
 
 
-def _as_admin(session: Session, email: str | None) -> None:
-    user = acting_user(session, email)
-    if user.role != "admin":
-        raise Forbidden(f"{user.email} is not an admin: this needs the admin role")
-
-
 def _run(as_user: str | None, action: Callable[[Session], str]) -> None:
     with database() as db, db.unit_of_work() as session:
-        _as_admin(session, as_user)
+        admin_user(session, as_user)
         message = action(session)
     console.print(message)
 
@@ -314,7 +307,7 @@ def user_deactivate(
 ) -> None:
     """Deactivate a user: no sign-in, tokens and sessions refused at once, never paged. Shows the gaps it opens."""
     with database() as db, db.unit_of_work() as session:
-        _as_admin(session, as_user)
+        admin_user(session, as_user)
         user = users.get_user(session, email)
         impact = admin.deactivate_user(session, user, now=now(), dry_run=dry_run)
     for line in _impact_lines(impact):

@@ -10,7 +10,18 @@ import typer
 from sqlalchemy.orm import Session
 
 from tocsin.admin import contacts
-from tocsin.cli._app import AS_USER_HELP, acting_user, app, console, database, now, reports_errors, table, text
+from tocsin.cli._app import (
+    AS_USER_HELP,
+    acting_user,
+    admin_user,
+    app,
+    console,
+    database,
+    now,
+    reports_errors,
+    table,
+    text,
+)
 from tocsin.core.errors import Forbidden, NotFound
 from tocsin.notify import contacts as notify_contacts
 from tocsin.teams import service as teams
@@ -24,12 +35,6 @@ app.add_typer(contact_app, name="contact")
 AsUser = Annotated[str | None, typer.Option("--as", help=AS_USER_HELP)]
 Team = Annotated[str, typer.Argument(help="Team id or name")]
 Person = Annotated[str, typer.Argument(help="The user's email or id")]
-
-
-def _admin(session: Session, email: str | None) -> None:
-    user = acting_user(session, email)
-    if user.role != "admin":
-        raise Forbidden(f"{user.email} is not an admin: this needs the admin role")
 
 
 def _own_or_admin(session: Session, email: str | None, owner_id: int) -> None:
@@ -46,7 +51,7 @@ def _own_or_admin(session: Session, email: str | None, owner_id: int) -> None:
 def team_create(name: str, description: str = "", as_user: AsUser = None) -> None:
     """Create a team."""
     with database() as db, db.unit_of_work() as session:
-        _admin(session, as_user)
+        admin_user(session, as_user)
         team = teams.create_team(session, name=name, description=description, now=now())
         console.print(f"created team {team.id}: {text(team.name)}")
 
@@ -73,7 +78,7 @@ def team_edit(
 ) -> None:
     """Rename a team or change its description."""
     with database() as db, db.unit_of_work() as session:
-        _admin(session, as_user)
+        admin_user(session, as_user)
         row = teams.update_team(session, teams.get_team(session, team), name=name, description=description)
         console.print(f"updated team {text(row.name)}")
 
@@ -83,7 +88,7 @@ def team_edit(
 def team_delete(team: Team, as_user: AsUser = None) -> None:
     """Delete a team: its memberships go; its services, schedules and policies stay, without a team."""
     with database() as db, db.unit_of_work() as session:
-        _admin(session, as_user)
+        admin_user(session, as_user)
         row = teams.get_team(session, team)
         teams.delete_team(session, row)
         console.print(f"deleted team {text(row.name)}")
@@ -99,7 +104,7 @@ def team_add_member(
 ) -> None:
     """Add someone to a team, or change their role in it."""
     with database() as db, db.unit_of_work() as session:
-        _admin(session, as_user)
+        admin_user(session, as_user)
         row, user = teams.get_team(session, team), users.get_user(session, email)
         teams.set_member(session, row, user, role=role)
         console.print(f"{text(user.email)} is a {role} of {text(row.name)}")
@@ -110,7 +115,7 @@ def team_add_member(
 def team_remove_member(team: Team, email: Person, as_user: AsUser = None) -> None:
     """Take someone out of a team."""
     with database() as db, db.unit_of_work() as session:
-        _admin(session, as_user)
+        admin_user(session, as_user)
         row, user = teams.get_team(session, team), users.get_user(session, email)
         if user.id not in {u.id for u, _ in teams.members(session, row)}:
             raise NotFound(f"{user.email} is not a member of team {row.name!r}")

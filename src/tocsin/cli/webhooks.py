@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
 from tocsin.cli._app import (
     AS_USER_HELP,
-    acting_user,
+    admin_user,
     app,
     console,
     database,
@@ -20,8 +19,6 @@ from tocsin.cli._app import (
     table,
     text,
 )
-from tocsin.core.errors import Forbidden
-from tocsin.users.models import User
 from tocsin.webhooks import service as webhooks
 from tocsin.webhooks.models import WebhookSubscription
 
@@ -30,13 +27,6 @@ app.add_typer(webhook_app, name="webhook")
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
 AsUser = Annotated[str | None, typer.Option("--as", help=AS_USER_HELP)]
-
-
-def _admin(session: Session, as_user: str | None) -> User:
-    user = acting_user(session, as_user)
-    if user.role != "admin":
-        raise Forbidden(f"{user.email} is not an admin: only admins change webhook subscriptions")
-    return user
 
 
 def _json(s: WebhookSubscription) -> dict[str, object]:
@@ -88,7 +78,7 @@ def create_cmd(
 ) -> None:
     """Create a subscription; its signing secret is printed once here (and shown to admins in the API)."""
     with database() as db, db.unit_of_work() as session:
-        owner = _admin(session, as_user)
+        owner = admin_user(session, as_user)
         s = webhooks.create(
             session,
             name=name,
@@ -115,7 +105,7 @@ def delete_cmd(
 ) -> None:
     """Delete a subscription and its delivery log."""
     with database() as db, db.unit_of_work() as session:
-        _admin(session, as_user)
+        admin_user(session, as_user)
         webhooks.delete(session, subscription_id)
     console.print(f"Deleted webhook subscription {subscription_id}")
 
@@ -129,7 +119,7 @@ def enable_cmd(
 ) -> None:
     """Enable a subscription again (after it was disabled for failing), or disable it with --off."""
     with database() as db, db.unit_of_work() as session:
-        _admin(session, as_user)
+        admin_user(session, as_user)
         webhooks.update(session, subscription_id, now=now(), enabled=not off)
     console.print(f"Webhook subscription {subscription_id} {'disabled' if off else 'enabled'}")
 
@@ -142,7 +132,7 @@ def send_test_cmd(
 ) -> None:
     """Queue a webhook.test delivery; a running worker sends it (see `tocsin webhook deliveries`)."""
     with database() as db, db.unit_of_work() as session:
-        _admin(session, as_user)
+        admin_user(session, as_user)
         delivery = webhooks.send_test(session, subscription_id, now=now())
         delivery_id, message_id = delivery.id, delivery.message_id
     console.print(f"Queued test delivery {delivery_id} (webhook-id {text(message_id)})")
@@ -201,6 +191,6 @@ def redeliver_cmd(
 ) -> None:
     """Send a delivery again, with the same webhook-id and body."""
     with database() as db, db.unit_of_work() as session:
-        _admin(session, as_user)
+        admin_user(session, as_user)
         webhooks.redeliver(session, subscription_id, delivery_id, now=now())
     console.print(f"Delivery {delivery_id} queued again")

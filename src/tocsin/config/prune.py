@@ -136,10 +136,11 @@ def _prune_noise(
                     partial(routing.delete_inhibit_rule, session, inhibit.name, now=now),
                 )
     kinds = {"silences": ("silence", False), "maintenance_windows": ("maintenance window", True)}
+    stored = silence_service.list_silences(session, now=now) if sections & kinds.keys() else []
     for section, (kind, recurring) in kinds.items():
         if section not in sections:
             continue
         named = {s.name for s in getattr(config, section)}
-        for row in silence_service.list_silences(session, now=now):
+        for row in stored:
             if row.name and row.name not in named and (row.recurrence is not None) == recurring:
                 retire(kind, row.name, "archive", partial(silence_service.expire_silence, session, row.id, now=now))

@@ -89,11 +89,6 @@ def after(
     return list(session.execute(stmt.order_by(IncidentEvent.seq).limit(limit)).scalars())
 
 
-def of_incident(session: Session, incident_id: int) -> list[IncidentEvent]:
-    stmt = select(IncidentEvent).where(IncidentEvent.incident_id == incident_id).order_by(IncidentEvent.id)
-    return list(session.execute(stmt).scalars())
-
-
 def consumers(session: Session, names: Collection[str] | None = None) -> list[EventConsumer]:
     stmt = select(EventConsumer).order_by(EventConsumer.name)
     if names is not None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim
 from tocsin.events import repository as repo
-from tocsin.events.models import EventConsumer, IncidentEvent
+from tocsin.events.models import IncidentEvent
 from tocsin.events.registry import ConsumerRegistry, Event, idempotency_key
 from tocsin.events.retry import consumer_retry_delay
 
@@ -56,10 +56,6 @@ def record(session: Session, rows: Sequence[Mapping[str, Any]], *, status_after:
             for r in rows
         ],
     )
-
-
-def of_incident(session: Session, incident_id: int) -> list[IncidentEvent]:
-    return repo.of_incident(session, incident_id)
 
 
 def sequence(session: Session, *, limit: int = 1000) -> int:
@@ -145,10 +141,6 @@ def delivery_failed(session: Session, claim: Claim, error: str, *, now: datetime
     row.last_error = error[:2000]
     row.due_at = now + consumer_retry_delay(row.attempts)
     row.updated_at = now
-
-
-def consumers(session: Session) -> list[EventConsumer]:
-    return repo.consumers(session)
 
 
 def recover_worker(session: Session, owner: str) -> int:

@@ -22,7 +22,7 @@ from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
 from tocsin.services import service as services
 from tocsin.users import service as users
-from tocsin.web.auth import PageError, PostedForm, WebUser, checked_form, require_user, runtime_of
+from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_user, runtime_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -52,7 +52,7 @@ def _act(
 ) -> Response:
     """Check the form, run ``action`` in one transaction; back to ``page`` with its notice or the refusal."""
     who = _require_admin(request)
-    checked_form(request, who, form)
+    check_csrf(request, who, form)
     if form.get(CONFIRM_FIELD) != "yes":
         return _back(page, error=f"Tick the box to confirm: {done}.")
     runtime = runtime_of(request)

@@ -135,14 +135,8 @@ async def _posted_form(request: Request) -> FormData:
     return await request.form()
 
 
-# A sync page handler's posted form: ``form: PostedForm``, then ``checked_form(request, who, form)``.
+# A sync page handler's posted form: ``form: PostedForm``, then ``check_csrf(request, who, form)``.
 PostedForm = Annotated[FormData, Depends(_posted_form)]
-
-
-def checked_form(request: Request, who: WebUser, form: FormData) -> FormData:
-    """The posted form, after checking its CSRF token (form field ``csrf`` or the X-CSRF-Token header)."""
-    check_csrf(request, who, form)
-    return form
 
 
 def check_csrf(request: Request, who: WebUser, form: FormData) -> None:

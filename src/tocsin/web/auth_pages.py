@@ -10,7 +10,7 @@ from tocsin.audit import origin as audit_origin
 from tocsin.audit import service as audit
 from tocsin.auth import sessions
 from tocsin.core.errors import Unauthorized
-from tocsin.web.auth import COOKIE, PostedForm, checked_form, require_user, runtime_of, set_session_cookie, signed_in
+from tocsin.web.auth import COOKIE, PostedForm, check_csrf, require_user, runtime_of, set_session_cookie, signed_in
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -67,7 +67,7 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 def logout(request: Request, form: PostedForm) -> Response:
     who = require_user(request)
-    checked_form(request, who, form)
+    check_csrf(request, who, form)
     runtime = runtime_of(request)
     with runtime.db.unit_of_work() as session:
         sessions.sign_out(session, who.token)

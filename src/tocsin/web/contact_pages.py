@@ -28,8 +28,8 @@ from tocsin.notify.models import CONTACT_TYPES, ContactMethod
 from tocsin.notify.reply_codes import PHONE_TYPES
 from tocsin.users import service as users
 from tocsin.users.models import User
-from tocsin.web.auth import PageError, WebUser, check_csrf, require_user, runtime_of, shown_as_page
-from tocsin.web.forms import FormInvalid, PostedForm, invalid, on_field, optional, text, validate, values_of
+from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_user, runtime_of, shown_as_page
+from tocsin.web.forms import FormInvalid, invalid, on_field, optional, text, validate, values_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)

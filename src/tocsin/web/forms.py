@@ -9,23 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import Depends, Request
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import FormData
 
 from tocsin.core.errors import TocsinError
 
 T = TypeVar("T")
-
-
-async def _read_form(request: Request) -> FormData:
-    # Only the body is read here, on the event loop; the handler that receives it is sync and does the rest.
-    return await request.form()
-
-
-PostedForm = Annotated[FormData, Depends(_read_form)]
 
 
 class FormInvalid(Exception):

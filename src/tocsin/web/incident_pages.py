@@ -24,7 +24,7 @@ from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.web.auth import PostedForm, WebUser, checked_form, require_responder, require_user, runtime_of
+from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -118,7 +118,7 @@ def incident_list(request: Request) -> Response:
 @router.post("/incidents/bulk")
 def bulk_action(request: Request, form: PostedForm) -> Response:
     who = require_responder(request)
-    checked_form(request, who, form)
+    check_csrf(request, who, form)
     runtime = runtime_of(request)
     action = form.get("action")
     ids = [int(v) for v in form.getlist("incident") if isinstance(v, str) and v.isdigit()]
@@ -232,7 +232,7 @@ def _act(session: Session, incident_id: int, action: str, form: Any, who: WebUse
 @router.post("/incidents/{number}")
 def incident_action(number: int, request: Request, form: PostedForm) -> Response:
     who = require_responder(request)
-    checked_form(request, who, form)
+    check_csrf(request, who, form)
     runtime = runtime_of(request)
     action = str(form.get("action") or "")
     here = f"/incidents/{number}"

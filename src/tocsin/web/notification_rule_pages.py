@@ -22,9 +22,9 @@ from tocsin.notify.models import NotificationRule
 from tocsin.oncall.durations import format_duration
 from tocsin.users import service as users
 from tocsin.users.models import User
-from tocsin.web.auth import PageError, WebUser, check_csrf, runtime_of, shown_as_page
+from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, runtime_of, shown_as_page
 from tocsin.web.contact_pages import person_page, require_owner_or_admin
-from tocsin.web.forms import FormInvalid, PostedForm, invalid, on_field, text, validate, values_of
+from tocsin.web.forms import FormInvalid, invalid, on_field, text, validate, values_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)

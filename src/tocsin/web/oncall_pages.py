@@ -15,7 +15,7 @@ from tocsin.escalation import service as escalation
 from tocsin.oncall import calculator as calc
 from tocsin.oncall import service as oncall
 from tocsin.users import service as users
-from tocsin.web.auth import PostedForm, checked_form, require_responder, require_user, runtime_of
+from tocsin.web.auth import PostedForm, check_csrf, require_responder, require_user, runtime_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -143,7 +143,7 @@ def _local(value: str, tz: ZoneInfo, field: str) -> datetime:
 @router.post("/schedules/{schedule_id}/overrides")
 def create_override(schedule_id: int, request: Request, form: PostedForm) -> Response:
     who = require_responder(request)
-    checked_form(request, who, form)
+    check_csrf(request, who, form)
     runtime = runtime_of(request)
     here = f"/schedules/{schedule_id}"
     try:
@@ -170,7 +170,7 @@ def create_override(schedule_id: int, request: Request, form: PostedForm) -> Res
 @router.post("/schedules/{schedule_id}/overrides/{override_id}/delete")
 def delete_override(schedule_id: int, override_id: int, request: Request, form: PostedForm) -> Response:
     who = require_responder(request)
-    checked_form(request, who, form)
+    check_csrf(request, who, form)
     runtime = runtime_of(request)
     here = f"/schedules/{schedule_id}"
     try:

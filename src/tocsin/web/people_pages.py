@@ -21,7 +21,7 @@ from tocsin.oncall.durations import format_duration
 from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.users.models import User
-from tocsin.web.auth import PageError, PostedForm, WebUser, checked_form, require_user, runtime_of
+from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_user, runtime_of
 from tocsin.web.contact_pages import may_change, shown_address
 from tocsin.web.templating import render
 
@@ -124,7 +124,7 @@ def _back(user_id: int, who: WebUser, **params: str) -> RedirectResponse:
 @router.post("/people/{user_id}/contact-methods/{method_id}/test")
 def send_test(user_id: int, method_id: int, request: Request, form: PostedForm) -> Response:
     who = require_user(request)
-    checked_form(request, who, form)
+    check_csrf(request, who, form)
     if user_id != who.user.id and not who.is_admin:
         raise PageError(403, "You can send test notifications only to your own contact methods.")
     runtime = runtime_of(request)
@@ -143,7 +143,7 @@ def send_test(user_id: int, method_id: int, request: Request, form: PostedForm) 
 @router.post("/me/tokens")
 def create_token(request: Request, form: PostedForm) -> Response:
     who = require_user(request)
-    checked_form(request, who, form)
+    check_csrf(request, who, form)
     runtime = runtime_of(request)
     name = str(form.get("name") or "").strip() or "web"
     with runtime.db.unit_of_work() as session:
@@ -160,7 +160,7 @@ def create_token(request: Request, form: PostedForm) -> Response:
 @router.post("/me/tokens/{token_id}/revoke")
 def revoke_token(token_id: int, request: Request, form: PostedForm) -> Response:
     who = require_user(request)
-    checked_form(request, who, form)
+    check_csrf(request, who, form)
     runtime = runtime_of(request)
     try:
         with runtime.db.unit_of_work() as session:

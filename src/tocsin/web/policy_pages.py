@@ -21,8 +21,8 @@ from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import format_duration
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.web.auth import WebUser, check_csrf, require_admin, require_user, runtime_of, shown_as_page
-from tocsin.web.forms import FormInvalid, PostedForm, invalid, text, validate, values_of
+from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_admin, require_user, runtime_of, shown_as_page
+from tocsin.web.forms import FormInvalid, invalid, text, validate, values_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)

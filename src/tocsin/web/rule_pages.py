@@ -22,10 +22,9 @@ from tocsin.alerts.rules.matchers import RuleError, compile_matchers
 from tocsin.api.rules import EventRuleIn, InhibitRuleIn
 from tocsin.core.errors import NotFound, TocsinError
 from tocsin.services import service as services
-from tocsin.web.auth import WebUser, check_csrf, require_admin, require_user, runtime_of, shown_as_page
+from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_admin, require_user, runtime_of, shown_as_page
 from tocsin.web.forms import (
     FormInvalid,
-    PostedForm,
     as_form_values,
     invalid,
     json_field,

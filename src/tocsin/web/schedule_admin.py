@@ -25,8 +25,8 @@ from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import format_duration
 from tocsin.oncall.models import Schedule, ScheduleLayer
 from tocsin.users import service as users
-from tocsin.web.auth import WebUser, check_csrf, require_admin, runtime_of, shown_as_page
-from tocsin.web.forms import FormInvalid, PostedForm, indexes, invalid, many, optional, text, validate, values_of
+from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_admin, runtime_of, shown_as_page
+from tocsin.web.forms import FormInvalid, indexes, invalid, many, optional, text, validate, values_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)

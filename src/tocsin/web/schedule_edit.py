@@ -21,8 +21,8 @@ from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
 from tocsin.oncall.models import Schedule, ScheduleOverride
 from tocsin.users import service as users
-from tocsin.web.auth import WebUser, check_csrf, require_admin, require_responder, runtime_of, shown_as_page
-from tocsin.web.forms import FormInvalid, PostedForm, invalid, on_field, text, validate, values_of
+from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_admin, require_responder, runtime_of, shown_as_page
+from tocsin.web.forms import FormInvalid, invalid, on_field, text, validate, values_of
 from tocsin.web.schedule_admin import LOCAL, local_time, zone_of
 from tocsin.web.templating import render
 

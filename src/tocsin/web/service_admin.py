@@ -21,8 +21,8 @@ from tocsin.escalation import service as escalation
 from tocsin.services import service as services
 from tocsin.services.models import Integration, Service
 from tocsin.teams import service as teams
-from tocsin.web.auth import WebUser, check_csrf, require_admin, runtime_of, shown_as_page
-from tocsin.web.forms import FormInvalid, PostedForm, as_form_values, invalid, optional, text, validate, values_of
+from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_admin, runtime_of, shown_as_page
+from tocsin.web.forms import FormInvalid, as_form_values, invalid, optional, text, validate, values_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)

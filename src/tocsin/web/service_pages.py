@@ -15,7 +15,7 @@ from tocsin.incidents import service as incidents
 from tocsin.services import service as services
 from tocsin.services.models import Integration
 from tocsin.teams import service as teams
-from tocsin.web.auth import PostedForm, checked_form, require_responder, require_user, runtime_of
+from tocsin.web.auth import PostedForm, check_csrf, require_responder, require_user, runtime_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -90,7 +90,7 @@ def service_page(service_id: int, request: Request) -> Response:
 def send_test_event(service_id: int, integration_id: int, request: Request, form: PostedForm) -> Response:
     """Push a real event through the same ingest path a sender uses, so the whole chain is exercised."""
     who = require_responder(request)
-    checked_form(request, who, form)
+    check_csrf(request, who, form)
     runtime = runtime_of(request)
     with runtime.db.reader() as session:
         integration = services.get_integration(session, integration_id)

@@ -18,10 +18,9 @@ from tocsin.api.silences import SilenceIn
 from tocsin.core.clock import utc
 from tocsin.core.errors import TocsinError
 from tocsin.services import service as services
-from tocsin.web.auth import WebUser, check_csrf, require_responder, require_user, runtime_of, shown_as_page
+from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of, shown_as_page
 from tocsin.web.forms import (
     FormInvalid,
-    PostedForm,
     as_form_values,
     json_field,
     optional,

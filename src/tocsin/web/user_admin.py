@@ -15,8 +15,8 @@ from tocsin.core.errors import TocsinError
 from tocsin.users import service as users
 from tocsin.users.models import User
 from tocsin.users.passwords import hash_password
-from tocsin.web.auth import WebUser, check_csrf, require_admin, runtime_of, shown_as_page
-from tocsin.web.forms import FormInvalid, PostedForm, as_form_values, invalid, text, validate, values_of
+from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_admin, runtime_of, shown_as_page
+from tocsin.web.forms import FormInvalid, as_form_values, invalid, text, validate, values_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)

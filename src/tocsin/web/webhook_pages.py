@@ -18,8 +18,8 @@ from tocsin.api.webhook_schemas import SubscriptionIn, SubscriptionPatch
 from tocsin.core.errors import TocsinError
 from tocsin.services import service as services
 from tocsin.teams import service as teams
-from tocsin.web.auth import WebUser, check_csrf, require_admin, require_user, runtime_of, shown_as_page
-from tocsin.web.forms import FormInvalid, PostedForm, as_form_values, optional, pinned, text, validate, values_of
+from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_admin, require_user, runtime_of, shown_as_page
+from tocsin.web.forms import FormInvalid, as_form_values, optional, pinned, text, validate, values_of
 from tocsin.web.templating import render
 from tocsin.webhooks import service as webhooks
 from tocsin.webhooks.models import WebhookSubscription

@@ -30,6 +30,12 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
 
 
+def _check_name(name: str) -> str:
+    if not name.strip() or len(name) > 100:
+        raise InvalidInput("name must be 1 to 100 characters")
+    return name.strip()
+
+
 def _check_url(url: str) -> str:
     value = url.strip()
     if not (value.startswith("https://") or value.startswith("http://")) or len(value) > 2048:
@@ -76,15 +82,14 @@ def create(
     event_types: Sequence[str] = (),
     owner_user_id: int | None = None,
 ) -> WebhookSubscription:
-    if not name.strip() or len(name) > 100:
-        raise InvalidInput("name must be 1 to 100 characters")
+    name = _check_name(name)
     _check_scope(session, service_id, team_id)
     if owner_user_id is not None and user_repo.get(session, owner_user_id) is None:
         raise InvalidInput(f"user {owner_user_id} does not exist")
     return repo.add_subscription(
         session,
         WebhookSubscription(
-            name=name.strip(),
+            name=name,
             url=_check_url(url),
             secret=_check_secret(secret) if secret is not None else new_secret(),
             service_id=service_id,
@@ -126,9 +131,7 @@ def update(
     """Change what is given; enabling a disabled subscription clears why it was disabled."""
     subscription = get(session, subscription_id)
     if name is not None:
-        if not name.strip() or len(name) > 100:
-            raise InvalidInput("name must be 1 to 100 characters")
-        subscription.name = name.strip()
+        subscription.name = _check_name(name)
     if url is not None:
         subscription.url = _check_url(url)
     if secret is not None:
