@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -115,6 +115,11 @@ def all_silences(session: Session, *, include_expired: bool, now: datetime) -> l
 
 def silence(session: Session, silence_id: int) -> SilenceRow | None:
     return session.get(SilenceRow, silence_id)
+
+
+def silences_by_ids(session: Session, ids: Collection[int]) -> dict[int, SilenceRow]:
+    rows = session.execute(select(SilenceRow).where(SilenceRow.id.in_(ids))).scalars() if ids else ()
+    return {row.id: row for row in rows}
 
 
 def silence_by_name(session: Session, name: str) -> SilenceRow | None:

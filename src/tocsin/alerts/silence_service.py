@@ -121,15 +121,13 @@ def active_now(session: Session, *, now: datetime) -> list[tuple[SilenceRow, dat
 
     Read from the compiled rules, which cost one lookup of the rules' version while they are unchanged; rows are
     fetched by id only when something is active."""
-    found: list[tuple[SilenceRow, datetime | None]] = []
+    ends: dict[int, datetime | None] = {}
     for silence in routing.ruleset(session, now).silences:
         window = silence.window_at(now)
-        if window is None:
-            continue
-        row = repo.silence(session, silence.id)
-        if row is not None:
-            found.append((row, window[1]))
-    return found
+        if window is not None:
+            ends[silence.id] = window[1]
+    rows = repo.silences_by_ids(session, ends.keys())
+    return [(rows[sid], end) for sid, end in ends.items() if sid in rows]
 
 
 def state_of(row: SilenceRow, now: datetime) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated
 from urllib.parse import quote
 
@@ -52,8 +53,20 @@ class WebUser:
     user: User
     token: str
     csrf: str
-    # Read once per request with the session, so that every page can say what is muted without a query of its own.
-    silenced: tuple[ActiveSilence, ...] = ()
+    runtime: Runtime | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def silenced(self) -> tuple[ActiveSilence, ...]:
+        """What is muted now, for the banner: read when a page is rendered, not on every signed-in request
+        (live updates, redirects after a form)."""
+        if self.runtime is None:
+            return ()
+        now = self.runtime.clock.now()
+        with self.runtime.db.reader() as session:
+            return tuple(
+                ActiveSilence(id=row.id, label=row.name or row.comment, ends_at=ends_at)
+                for row, ends_at in silence_service.active_now(session, now=now)
+            )
 
     def actor(self) -> Actor:
         return Actor(label=self.user.name, source="web", user_id=self.user.id)
@@ -92,10 +105,6 @@ def signed_in(request: Request) -> WebUser | None:
         found = sessions.user_of(session, token, now=now)
         if found is None:
             return None
-        silenced = tuple(
-            ActiveSilence(id=row.id, label=row.name or row.comment, ends_at=ends_at)
-            for row, ends_at in silence_service.active_now(session, now=now)
-        )
     user, stale = found
     origin = audit_origin.current()
     if origin is not None:
@@ -104,7 +113,7 @@ def signed_in(request: Request) -> WebUser | None:
         with runtime.db.unit_of_work() as session:
             sessions.touch(session, token, now=now)
     csrf = sessions.csrf_token(runtime.link_secret(), token)
-    return WebUser(user=user, token=token, csrf=csrf, silenced=silenced)
+    return WebUser(user=user, token=token, csrf=csrf, runtime=runtime)
 
 
 def require_user(request: Request) -> WebUser:
@@ -161,7 +170,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(PageError)
     async def _page_error(request: Request, exc: PageError) -> Response:
-        from tocsin.web.templating import render
+        # The page reads the database (who is signed in, the silence banner): in a thread, never on the loop.
+        return await run_in_threadpool(_error_page, request, exc)
 
-        who = await run_in_threadpool(signed_in, request)
-        return render("web/error.html", exc.status, who=who, message=exc.message)
+
+def _error_page(request: Request, exc: PageError) -> Response:
+    from tocsin.web.templating import render
+
+    return render("web/error.html", exc.status, who=signed_in(request), message=exc.message)
