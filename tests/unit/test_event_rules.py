@@ -9,7 +9,7 @@ import pytest
 
 from tocsin.events.registry import Consumer, ConsumerRegistry, idempotency_key
 from tocsin.events.retry import consumer_retry_delay
-from tocsin.events.service import changes_of, event_type
+from tocsin.events.rows import changes_of, event_type
 from tocsin.incidents import lifecycle
 from tocsin.webhooks.rules import RETRY_SCHEDULE, check_event_types, excerpt, retry_delay, wants
 

@@ -3,9 +3,8 @@ never commits."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -14,48 +13,6 @@ from tocsin.events import repository as repo
 from tocsin.events.models import IncidentEvent
 from tocsin.events.registry import ConsumerRegistry, Event, idempotency_key
 from tocsin.events.retry import consumer_retry_delay
-
-EVENT_PREFIX = "incident."
-
-
-def event_type(kind: str) -> str:
-    """One vocabulary: an event's type is its timeline entry's kind under ``incident.``."""
-    return EVENT_PREFIX + kind
-
-
-def changes_of(kind: str, data: Mapping[str, Any], status_after: Mapping[str, str]) -> dict[str, Any]:
-    """{field: [old, new]} from what a timeline entry records of a change."""
-    changes: dict[str, Any] = {}
-    for name, change in (data.get("changes") or {}).items():
-        if isinstance(change, Mapping):
-            changes[name] = [change.get("from"), change.get("to")]
-    if kind in status_after and "previous" in data:
-        changes["status"] = [data["previous"], status_after[kind]]
-    elif kind == "reassigned" and "to" in data:
-        changes["assigned_user_id"] = [data.get("previous"), data["to"]]
-    elif kind == "reassigned" and "policy" in data:
-        changes["escalation_policy_id"] = [None, data["policy"]]
-    return changes
-
-
-def record(session: Session, rows: Sequence[Mapping[str, Any]], *, status_after: Mapping[str, str]) -> None:
-    """Write the events of these timeline rows, in the caller's transaction (one executemany)."""
-    repo.add(
-        session,
-        [
-            {
-                "incident_id": r["incident_id"],
-                "type": event_type(r["kind"]),
-                "at": r["at"],
-                "source": r["source"],
-                "actor_user_id": r["actor_user_id"],
-                "actor": r["actor"],
-                "message": r["message"],
-                "changes": changes_of(r["kind"], r["data"], status_after),
-            }
-            for r in rows
-        ],
-    )
 
 
 def sequence(session: Session, *, limit: int = 1000) -> int:

@@ -11,7 +11,8 @@ from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
-from tocsin.events import service as events
+from tocsin.events import repository as event_repo
+from tocsin.events.rows import rows_of
 from tocsin.incidents import lifecycle
 from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Counter, Incident, TimelineEntry
@@ -118,7 +119,7 @@ def add_timeline(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         # The table, not the mapped class: a plain executemany, without the ORM's per-row bulk bookkeeping.
         session.execute(_ADD_TIMELINE, list(rows))
-        events.record(session, rows, status_after=_STATUS_AFTER)
+        event_repo.add(session, rows_of(rows, status_after=_STATUS_AFTER))
 
 
 def add_timeline_entry(session: Session, row: dict[str, Any]) -> TimelineEntry:
@@ -126,7 +127,7 @@ def add_timeline_entry(session: Session, row: dict[str, Any]) -> TimelineEntry:
     entry = TimelineEntry(**row)
     session.add(entry)
     session.flush()
-    events.record(session, [row], status_after=_STATUS_AFTER)
+    event_repo.add(session, rows_of([row], status_after=_STATUS_AFTER))
     return entry
 
 
