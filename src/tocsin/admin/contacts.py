@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 from tocsin.admin import repository as repo
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.notify import contacts
+from tocsin.notify import repository as notify_repo
 from tocsin.notify.models import ContactMethod, NotificationRule
 from tocsin.notify.reply_codes import PHONE_TYPES
 
 
 def get_contact_method(session: Session, cm_id: int) -> ContactMethod:
-    cm = repo.contact_method(session, cm_id)
+    cm = notify_repo.contact_method(session, cm_id)
     if cm is None:
         raise NotFound(f"contact method {cm_id} not found")
     return cm
@@ -93,7 +94,7 @@ def update_rule(
             raise InvalidInput("urgency must be high or low")
         rule.urgency = urgency
     if contact_method_id is not None:
-        cm = repo.contact_method(session, contact_method_id)
+        cm = notify_repo.contact_method(session, contact_method_id)
         if cm is None or cm.user_id != rule.user_id:
             raise InvalidInput(f"contact method {contact_method_id} does not belong to user {rule.user_id}")
         rule.contact_method_id = cm.id

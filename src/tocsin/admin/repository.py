@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tocsin.auth.models import WebSession
 from tocsin.escalation.models import EscalationPolicy, EscalationStep
 from tocsin.incidents.models import Incident, TimelineEntry
-from tocsin.notify.models import ContactMethod, Notification, NotificationRule
+from tocsin.notify.models import Notification, NotificationRule
 from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from tocsin.services.models import Service
 
@@ -69,10 +69,6 @@ def user_history_count(session: Session, user_id: int) -> int:
 
 def end_web_sessions(session: Session, user_id: int) -> int:
     return session.execute(delete(WebSession).where(WebSession.user_id == user_id)).rowcount or 0  # type: ignore[attr-defined]
-
-
-def contact_method(session: Session, cm_id: int) -> ContactMethod | None:
-    return session.get(ContactMethod, cm_id)
 
 
 def notification_rule(session: Session, rule_id: int) -> NotificationRule | None:

@@ -22,7 +22,7 @@ from tocsin.notify.models import NotificationRule
 from tocsin.oncall.durations import format_duration
 from tocsin.users import service as users
 from tocsin.users.models import User
-from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, runtime_of, shown_as_page
+from tocsin.web.auth import PostedForm, WebUser, check_csrf, runtime_of, shown_as_page
 from tocsin.web.contact_pages import person_page, require_owner_or_admin
 from tocsin.web.forms import FormInvalid, invalid, on_field, text, validate, values_of
 from tocsin.web.templating import render
@@ -151,9 +151,6 @@ def update_rule(user_id: int, rule_id: int, request: Request, form: PostedForm) 
 def delete_rule(user_id: int, rule_id: int, request: Request, form: PostedForm) -> Response:
     who = require_owner_or_admin(request, user_id)
     check_csrf(request, who, form)
-    try:
-        with runtime_of(request).db.unit_of_work() as session:
-            contacts.delete_rule(session, _stored_rule(session, user_id, rule_id))
-    except TocsinError as exc:
-        raise PageError(exc.status_code, exc.detail) from None
+    with shown_as_page(), runtime_of(request).db.unit_of_work() as session:
+        contacts.delete_rule(session, _stored_rule(session, user_id, rule_id))
     return person_page(who, user_id, notice="Notification rule deleted")

@@ -98,12 +98,17 @@ def _before(request: Request) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+def _names(session: Session) -> dict[str, dict[str, str]]:
+    choices = _choices(session)
+    return {"service": dict(choices["service_id"]), "team": dict(choices["team_id"])}
+
+
 @router.get("/webhooks", response_class=HTMLResponse)
 def list_page(request: Request) -> Response:
     who = require_user(request)
     with runtime_of(request).db.reader() as session:
         rows = webhooks.list_all(session)
-        names = {"service": dict(_choices(session)["service_id"]), "team": dict(_choices(session)["team_id"])}
+        names = _names(session)
     return render(
         "web/webhooks.html",
         who=who,
@@ -153,7 +158,7 @@ def detail_page(subscription_id: int, request: Request) -> Response:
     with shown_as_page(), runtime_of(request).db.reader() as session:
         subscription = webhooks.get(session, subscription_id)
         log = webhooks.deliveries(session, subscription_id, before_id=_before(request), limit=PAGE)
-        names = {"service": dict(_choices(session)["service_id"]), "team": dict(_choices(session)["team_id"])}
+        names = _names(session)
     return render(
         "web/webhook.html",
         who=who,
