@@ -45,6 +45,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    # (token id, address) pairs already recorded: a token's use from a new address is audited once.
+    app.state.known_token_addresses = set()
     errors.install(app)
     app.include_router(inbound_router)
     app.include_router(sources_router)

@@ -56,9 +56,7 @@ def current_principal(request: Request, runtime: RuntimeDep) -> Principal:
     if origin is not None:
         origin.signed_in(user_id=user.id, label=user.name, token_id=token.id)
     ip = origin.ip if origin is not None else (request.client.host if request.client else "")
-    known: set[tuple[int, str]] | None = getattr(request.app.state, "known_token_addresses", None)
-    if known is None:
-        known = request.app.state.known_token_addresses = set()
+    known: set[tuple[int, str]] = request.app.state.known_token_addresses
     touch = token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY
     if touch or (token.id, ip) not in known:
         with runtime.db.unit_of_work() as session:

@@ -24,6 +24,7 @@ from tocsin.cli._app import (
     text,
     validated,
 )
+from tocsin.cli._inputs import TIME_HELP
 from tocsin.core.clock import utc
 from tocsin.escalation import service as escalation
 from tocsin.oncall import service as oncall
@@ -36,7 +37,6 @@ oncall_app = typer.Typer(
 )
 app.add_typer(oncall_app, name="oncall")
 
-TIME_HELP = "ISO 8601 (2026-11-02T09:00, UTC unless it names an offset), 'now', or relative to now: +2h, -1d"
 UPCOMING = timedelta(days=14)
 # Shifts are cut at the start of the range they are computed over; looking back shows when the current one began.
 LOOK_BACK = timedelta(days=31)
