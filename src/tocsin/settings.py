@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tocsin.core.numbers import is_ascii_digits
+
 
 def _is_loopback(host: str) -> bool:
     try:
@@ -21,7 +23,7 @@ def _host_port(value: str | None, example: str) -> str | None:
     if value is None or not value.strip():
         return None
     host, _, port = value.strip().rpartition(":")
-    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not host or not is_ascii_digits(port) or not 1 <= int(port) <= 65535:
         raise ValueError(f"must be host:port, for example {example}")
     return value.strip()
 

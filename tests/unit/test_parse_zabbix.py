@@ -100,3 +100,10 @@ def test_media_type_sends_every_field_the_parser_reads() -> None:
     assert parameters["event_nseverity"] == "{EVENT.NSEVERITY}"
     assert set(sample("problem")) <= set(parameters)
     assert {t["operation_mode"] for t in media_type["message_templates"]} == {"PROBLEM", "RECOVERY", "UPDATE"}
+
+
+@pytest.mark.parametrize("nseverity", ["²", "٣", "\uff14"])
+def test_severity_in_other_digits_is_named_not_crashed(nseverity: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        zabbix.parse(sample("problem") | {"event_nseverity": nseverity})
+    assert "'event_nseverity' must be 0 to 5 ({EVENT.NSEVERITY})" in (caught.value.errors or [])

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tocsin.admin import repository as repo
 from tocsin.alerts import routing_service as routing
 from tocsin.core.errors import Conflict
+from tocsin.core.numbers import ascii_int
 from tocsin.escalation.models import EscalationPolicy
 from tocsin.oncall import calculator as calc
 from tocsin.oncall import schedules
@@ -90,7 +91,7 @@ def deactivation_impact(session: Session, user: User, *, now: datetime) -> Deact
 
 
 def _as_int(value: object) -> int | None:
-    return int(value) if isinstance(value, int) or (isinstance(value, str) and value.isdigit()) else None
+    return ascii_int(value)
 
 
 def _user_refs(session: Session) -> set[int]:

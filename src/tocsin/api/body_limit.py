@@ -54,7 +54,7 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
+            if name == b"content-length" and value.isascii() and value.isdigit() and int(value) > self.limit:
                 await self._refuse(send)
                 return
         seen = 0

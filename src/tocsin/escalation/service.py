@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.db.claims import Claim
 from tocsin.db.session import ESCALATION_WORK, note_new_work
 from tocsin.escalation import planner
@@ -526,7 +527,7 @@ def set_steps(
 
 
 def get_policy(session: Session, ref: int | str) -> EscalationPolicy:
-    policy = repo.policy(session, int(ref)) if str(ref).isdigit() else repo.policy_by_name(session, str(ref))
+    policy = repo.policy(session, int(ref)) if is_ascii_digits(str(ref)) else repo.policy_by_name(session, str(ref))
     if policy is None:
         raise NotFound(f"escalation policy {ref} not found")
     return policy

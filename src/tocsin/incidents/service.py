@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tocsin.core.errors import BadRequest, Conflict, InvalidInput, InvalidTransition, NotFound
+from tocsin.core.numbers import ascii_int, is_ascii_digits
 from tocsin.core.pagination import decode_cursor, encode_cursor
 from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as repo
@@ -110,14 +111,14 @@ def get(session: Session, ref: int | str) -> Incident:
     incident: Incident | None
     if isinstance(ref, str) and (ref.startswith("#") or ref.startswith("number:")):
         digits = ref.lstrip("#").removeprefix("number:")
-        if not digits.isdigit():
+        if not is_ascii_digits(digits):
             raise BadRequest(f"not an incident number: {ref!r}")
         incident = repo.get_by_number(session, int(digits))
     else:
-        try:
-            incident = repo.get(session, int(ref))
-        except ValueError:
-            raise BadRequest(f"not an incident id: {ref!r}") from None
+        number = ascii_int(ref)
+        if number is None:
+            raise BadRequest(f"not an incident id: {ref!r}")
+        incident = repo.get(session, number)
     if incident is None:
         raise NotFound(f"incident {ref} not found")
     return incident

@@ -25,6 +25,7 @@ from tocsin.core.errors import (
     Unauthorized,
     Unavailable,
 )
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.integrations import alertmanager, generic, grafana, pagerduty_v2
 from tocsin.integrations._json import parse_body
 from tocsin.integrations.ratelimit import KeyedRateLimiter, retry_after_header
@@ -38,7 +39,7 @@ router = APIRouter(tags=["inbound"])
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and is_ascii_digits(declared) and int(declared) > limit:
         raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {limit} bytes")
     chunks: list[bytes] = []
     size = 0

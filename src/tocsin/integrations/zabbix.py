@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from tocsin.alerts.schemas import Action, NormalizedEvent
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.integrations._fields import Problems, require_object
 from tocsin.integrations._json import json_type
 
@@ -72,7 +73,7 @@ def parse(data: object) -> list[NormalizedEvent]:
         problems.add("'event_update_status' must be 0 or 1 ({EVENT.UPDATE.STATUS})")
     severity = "error"
     if nseverity is not None:
-        if nseverity.isdigit() and int(nseverity) < len(SEVERITIES):
+        if is_ascii_digits(nseverity) and int(nseverity) < len(SEVERITIES):
             severity = SEVERITIES[int(nseverity)]
         else:
             problems.add("'event_nseverity' must be 0 to 5 ({EVENT.NSEVERITY})")

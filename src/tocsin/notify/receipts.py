@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.timeline import TimelineKind, timeline_row
@@ -80,7 +81,7 @@ def text_undelivered(
     if n is None or n.kind != "page" or n.status != "sent" or n.incident_id is None:
         return False
     user = user_repo.get(session, n.user_id)
-    code = f" (Twilio error {error_code})" if error_code.isdigit() else ""
+    code = f" (Twilio error {error_code})" if is_ascii_digits(error_code) else ""
     n.status = NotificationStatus.FAILED
     n.last_error = f"text {message_status}{code}"
     message = f"sms to {user.name if user else n.user_id} {message_status}{code}"

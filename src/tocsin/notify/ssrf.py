@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import httpx
 
 from tocsin.core.errors import Forbidden, Unavailable
+from tocsin.core.numbers import is_ascii_digits
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -62,7 +63,7 @@ def parse_numeric_ipv4(host: str) -> ipaddress.IPv4Address | None:
             elif len(part) > 1 and part.startswith("0"):
                 value = int(part[1:], 8)
             else:
-                if not part.isdigit():
+                if not is_ascii_digits(part):
                     return None
                 value = int(part, 10)
         except ValueError:

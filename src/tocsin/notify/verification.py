@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.core.clock import utc
 from tocsin.core.errors import Conflict, NotFound, RateLimited
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.notify import repository as repo
 from tocsin.notify.models import ContactMethod, Notification
 from tocsin.notify.reply_codes import PHONE_TYPES
@@ -85,7 +86,7 @@ def confirm(session: Session, cm_id: int, code: str, *, now: datetime) -> str | 
     if now >= datetime.fromisoformat(str(payload["expires_at"])):
         raise Conflict("the code expired; ask for a new one")
     given = code.strip()
-    if not (given.isdigit() and hmac.compare_digest(_hash(cm.id, given), str(payload["code_hash"]))):
+    if not (is_ascii_digits(given) and hmac.compare_digest(_hash(cm.id, given), str(payload["code_hash"]))):
         payload["tries"] = int(payload.get("tries", 0)) + 1
         pending.payload = payload
         return f"wrong code ({MAX_TRIES - payload['tries']} tries left)"

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from tocsin.core.numbers import is_ascii_digits
+
 _FORM = re.compile(r"(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _HINT = "use forms like 30s, 5m, 1h30m, 2d or a number of seconds"
@@ -22,7 +24,7 @@ def parse_duration(text: str | int) -> timedelta:
         seconds = text
     else:
         raw = text.strip().lower()
-        if raw.isdigit():
+        if is_ascii_digits(raw):
             seconds = int(raw)
         else:
             match = _FORM.fullmatch(raw)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.core.clock import utc
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.notify import service as notify
 from tocsin.oncall import calculator as calc
 from tocsin.oncall import ical
@@ -116,7 +117,7 @@ def gaps(session: Session, schedule_id: int, start: datetime, end: datetime) -> 
 
 
 def get_schedule(session: Session, ref: int | str) -> Schedule:
-    found = repo.schedule(session, int(ref)) if str(ref).isdigit() else repo.schedule_by_name(session, str(ref))
+    found = repo.schedule(session, int(ref)) if is_ascii_digits(str(ref)) else repo.schedule_by_name(session, str(ref))
     if found is None:
         raise NotFound(f"schedule {ref} not found")
     return found

@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from tocsin.core.errors import BadRequest, Unauthorized
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.notify import receipts, replies
 from tocsin.notify.render.voice import call_twiml, spoken_result, spoken_summary
 from tocsin.notify.reply_codes import CODES, HINT, is_carrier_keyword, parse_reply
@@ -90,7 +91,7 @@ async def voice(request: Request) -> Response:
     runtime = runtime_of(request)
     fields = await verified_form(request, runtime)
     incident_ref = request.query_params.get("incident", "")
-    if not incident_ref.isdigit():
+    if not is_ascii_digits(incident_ref):
         raise BadRequest("the incident query parameter must be an incident id")
     incident_id = int(incident_ref)
     digits = fields.get("Digits")
@@ -110,7 +111,7 @@ async def voice(request: Request) -> Response:
                 if _machine(fields.get("AnsweredBy", "")):
                     if not replies.first_use(session, _replay_key("tw-amd", call_sid), now):
                         raise Unauthorized("this call was already reported as answered by a machine")
-                    again = notification.isdigit() and receipts.call_ended(
+                    again = is_ascii_digits(notification) and receipts.call_ended(
                         session, int(notification), receipts.ANSWERED_BY_MACHINE, now=now
                     )
                     return spoken_result(spoken_summary(view) + " Open Tocsin to respond."), again
@@ -140,7 +141,7 @@ async def voice_status(request: Request) -> Response:
     runtime = runtime_of(request)
     fields = await verified_form(request, runtime)
     ref = request.query_params.get("notification", "")
-    if not ref.isdigit():
+    if not is_ascii_digits(ref):
         raise BadRequest("the notification query parameter must be a notification id")
     status = fields.get("CallStatus", "")
     key = _replay_key("tw-call-status", fields.get("CallSid", ""), status, ref)
@@ -163,7 +164,7 @@ async def sms_status(request: Request) -> Response:
     runtime = runtime_of(request)
     fields = await verified_form(request, runtime)
     ref = request.query_params.get("notification", "")
-    if not ref.isdigit():
+    if not is_ascii_digits(ref):
         raise BadRequest("the notification query parameter must be a notification id")
     status = fields.get("MessageStatus") or fields.get("SmsStatus") or ""
     error_code = fields.get("ErrorCode", "")

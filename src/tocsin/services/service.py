@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.core.ids import new_integration_key
+from tocsin.core.numbers import ascii_int
 from tocsin.services import repository as repo
 from tocsin.services.models import INTEGRATION_TYPES, Integration, Service
 
@@ -101,7 +102,7 @@ def update_service(
 
 
 def get_service(session: Session, ref: int | str) -> Service:
-    service = repo.get(session, int(ref)) if isinstance(ref, int) or str(ref).isdigit() else None
+    service = repo.get(session, number) if (number := ascii_int(ref)) is not None else None
     if service is None and isinstance(ref, str):
         service = repo.by_name(session, ref)
     if service is None:

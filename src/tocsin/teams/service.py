@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
+from tocsin.core.numbers import ascii_int
 from tocsin.teams import repository as repo
 from tocsin.teams.models import Team, TeamMember
 from tocsin.users.models import User
@@ -25,7 +26,7 @@ def create_team(session: Session, *, name: str, now: datetime, description: str 
 
 
 def get_team(session: Session, ref: int | str) -> Team:
-    team = repo.get(session, int(ref)) if isinstance(ref, int) or str(ref).isdigit() else None
+    team = repo.get(session, number) if (number := ascii_int(ref)) is not None else None
     if team is None and isinstance(ref, str):
         team = repo.by_name(session, ref)
     if team is None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from tocsin.core.ids import hash_token, new_api_token
+from tocsin.core.numbers import ascii_int
 from tocsin.users import repository as repo
 from tocsin.users.models import ROLES, ApiToken, User
 
@@ -110,7 +111,7 @@ def reactivate_user(session: Session, user: User) -> User:
 
 def get_user(session: Session, ref: int | str) -> User:
     user = repo.by_email(session, ref) if isinstance(ref, str) and "@" in ref else None
-    if user is None and (isinstance(ref, int) or str(ref).isdigit()):
+    if user is None and ascii_int(ref) is not None:
         user = repo.get(session, int(ref))
     if user is None:
         raise NotFound(f"user {ref} not found")

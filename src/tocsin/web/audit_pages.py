@@ -15,6 +15,7 @@ from tocsin.audit.origin import CHANNELS
 from tocsin.audit.repository import AuditFilter
 from tocsin.core.clock import utc
 from tocsin.core.errors import TocsinError
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.web.auth import PageError, WebUser, require_user, runtime_of
 from tocsin.web.templating import render
 
@@ -41,7 +42,7 @@ def _time(value: str, name: str) -> datetime | None:
 
 def _filter(values: dict[str, str]) -> AuditFilter:
     actor = values["actor"]
-    if actor and not actor.isdigit():
+    if actor and not is_ascii_digits(actor):
         raise PageError(400, "'actor' is a user id (a number).")
     if values["channel"] and values["channel"] not in CHANNELS:
         raise PageError(400, f"'channel' is one of {', '.join(CHANNELS)}.")

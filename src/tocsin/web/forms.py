@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import FormData
 
 from tocsin.core.errors import TocsinError
+from tocsin.core.numbers import is_ascii_digits
 
 T = TypeVar("T")
 
@@ -118,7 +119,7 @@ def indexes(names: Iterable[str], prefix: str) -> list[int]:
     found = set()
     for key in names:
         head, _, rest = key.removeprefix(prefix + ".").partition(".")
-        if key.startswith(prefix + ".") and head.isdigit() and rest:
+        if key.startswith(prefix + ".") and is_ascii_digits(head) and rest:
             found.add(int(head))
     return sorted(found)
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
 from tocsin.core.errors import InvalidInput, NotFound, TocsinError
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.escalation import service as escalation
 from tocsin.incidents import lifecycle
 from tocsin.incidents import service as incidents
@@ -40,7 +41,7 @@ PAGE_SIZE = 50
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and is_ascii_digits(value) else None
 
 
 def _filters(request: Request, who: WebUser) -> tuple[dict[str, str], IncidentFilter]:
@@ -121,7 +122,7 @@ def bulk_action(request: Request, form: PostedForm) -> Response:
     check_csrf(request, who, form)
     runtime = runtime_of(request)
     action = form.get("action")
-    ids = [int(v) for v in form.getlist("incident") if isinstance(v, str) and v.isdigit()]
+    ids = [int(v) for v in form.getlist("incident") if isinstance(v, str) and is_ascii_digits(v)]
     if action not in ("acknowledge", "resolve") or not ids:
         return RedirectResponse("/incidents?notice=" + "Select incidents and an action first", status_code=303)
     done, skipped = 0, 0
@@ -219,9 +220,9 @@ def _act(session: Session, incident_id: int, action: str, form: Any, who: WebUse
     if action == "reassign":
         target = str(form.get("target") or "")
         kind, _, ref = target.partition(":")
-        if kind == "user" and ref.isdigit():
+        if kind == "user" and is_ascii_digits(ref):
             incidents.reassign(session, incident_id, user_id=int(ref), actor=actor, now=now)
-        elif kind == "policy" and ref.isdigit():
+        elif kind == "policy" and is_ascii_digits(ref):
             incidents.reassign(session, incident_id, policy_id=int(ref), actor=actor, now=now)
         else:
             raise InvalidInput("choose a person or an escalation policy to reassign to")

@@ -17,6 +17,7 @@ from tocsin.admin import contacts
 from tocsin.api.admin import RulePatch
 from tocsin.api.oncall import RuleIn, seconds
 from tocsin.core.errors import NotFound, TocsinError
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.notify import contacts as notify_contacts
 from tocsin.notify.models import NotificationRule
 from tocsin.oncall.durations import format_duration
@@ -39,8 +40,8 @@ def _data(form: FormData) -> dict[str, Any]:
     method, delay = text(form, "contact_method_id"), text(form, "delay") or "0"
     return {
         "urgency": text(form, "urgency"),
-        "contact_method_id": int(method) if method.isdigit() else method,
-        "delay": int(delay) if delay.isdigit() else delay,
+        "contact_method_id": int(method) if is_ascii_digits(method) else method,
+        "delay": int(delay) if is_ascii_digits(delay) else delay,
     }
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from tocsin.core.errors import InvalidInput, NotFound, TocsinError
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.escalation import service as escalation
 from tocsin.oncall import calculator as calc
 from tocsin.oncall import service as oncall
@@ -63,7 +64,7 @@ def oncall_now(request: Request) -> Response:
         on_call = {s.id: oncall.users_on_call(session, s.id, now) for s in schedules}
         policies = escalation.list_policies(session)
         first = {p.id: escalation.first_responders(session, p, now) for p in policies}
-        ids = [int(u) for people in (*on_call.values(), *first.values()) for u in people if str(u).isdigit()]
+        ids = [int(u) for people in (*on_call.values(), *first.values()) for u in people if is_ascii_digits(str(u))]
         names = users.names_of(session, ids)
     return render(
         "web/oncall.html",
@@ -151,7 +152,7 @@ def create_override(schedule_id: int, request: Request, form: PostedForm) -> Res
             schedule = oncall.get_schedule(session, schedule_id)
             tz = ZoneInfo(schedule.timezone)
             user = str(form.get("user") or "")
-            if not user.isdigit():
+            if not is_ascii_digits(user):
                 raise InvalidInput("choose who covers")
             oncall.add_override(
                 session,

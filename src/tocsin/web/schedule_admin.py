@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 
 from tocsin.api.oncall import LayerIn, ScheduleIn, seconds
 from tocsin.core.errors import Conflict, InvalidInput, NotFound, TocsinError
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import format_duration
 from tocsin.oncall.models import Schedule, ScheduleLayer
@@ -79,7 +80,7 @@ def _layer_data(form: FormData, index: int, tz: ZoneInfo) -> dict[str, Any] | No
             continue
         restriction: dict[str, Any] = {"start": begin, "end": until}
         if days := many(form, at + "days"):
-            restriction["days"] = [int(d) if d.isdigit() else d for d in days]
+            restriction["days"] = [int(d) if is_ascii_digits(d) else d for d in days]
         restrictions.append(restriction)
     data["restrictions"] = restrictions
     return data

@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 
 from tocsin.api.webhook_schemas import SubscriptionIn, SubscriptionPatch
 from tocsin.core.errors import TocsinError
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_admin, require_user, runtime_of, shown_as_page
@@ -95,7 +96,7 @@ def _back_to(subscription_id: int, notice: str) -> RedirectResponse:
 
 def _before(request: Request) -> int | None:
     raw = request.query_params.get("before", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if is_ascii_digits(raw) else None
 
 
 def _names(session: Session) -> dict[str, dict[str, str]]:

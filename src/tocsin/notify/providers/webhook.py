@@ -39,6 +39,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from tocsin.core.clock import Clock, SystemClock
 from tocsin.core.errors import Forbidden, Unavailable
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.notify.providers.base import OutboundMessage, SendResult
 from tocsin.notify.ssrf import Resolved, UrlGuard, host_header
 
@@ -96,7 +97,7 @@ def verify_standard_webhook(
     msg_id = lower.get("webhook-id", "")
     stamp = lower.get("webhook-timestamp", "")
     signatures = lower.get("webhook-signature", "")
-    if not msg_id or not stamp.isdigit() or not signatures:
+    if not msg_id or not is_ascii_digits(stamp) or not signatures:
         return False
     now_s = now.timestamp() if isinstance(now, datetime) else float(now)
     if abs(now_s - int(stamp)) > tolerance:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.notify.providers.base import IncidentView, OutboundMessage
 from tocsin.notify.render.text import clean_line, safe_link, summary_line
 
@@ -26,7 +27,7 @@ def parse_action_id(action_id: str) -> tuple[str, int] | None:
     if not action_id.startswith(ACTION_PREFIX):
         return None
     action, _, number = action_id.removeprefix(ACTION_PREFIX).partition(".")
-    if action not in ("acknowledge", "resolve", "escalate") or not number.isdigit():
+    if action not in ("acknowledge", "resolve", "escalate") or not is_ascii_digits(number):
         return None
     return action, int(number)
 
