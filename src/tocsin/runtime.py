@@ -16,8 +16,9 @@ import tocsin.registry  # noqa: F401  (the domains' hooks; ADR 0010)
 from tocsin.alerts.committer import IngestCommitter
 from tocsin.alerts.schemas import SubmissionResult
 from tocsin.auth import links
-from tocsin.auth.secrets import instance_secret
+from tocsin.auth.secrets import check_key, instance_secret
 from tocsin.core.clock import Clock, SystemClock
+from tocsin.db.keys import keyring_from_settings
 from tocsin.db.session import Database
 from tocsin.engine.listen import PgListener
 from tocsin.engine.module import Module
@@ -85,6 +86,7 @@ class Runtime:
             # A transaction left idle for longer than a claim's lease belongs to a stalled process: others take its
             # work over after the lease, which they can only do once its row locks are gone.
             idle_transaction_timeout=max(5.0, settings.engine_lease_seconds),
+            keyring=keyring_from_settings(settings),
         )
 
         def open_counts() -> dict[str, int]:
@@ -217,6 +219,14 @@ class Runtime:
         except SQLAlchemyError as exc:
             log.warning("link signing key not loaded at start-up: %s", type(exc).__name__)
 
+    def check_secret_key(self) -> None:
+        """Refuse a key that cannot read the secrets in the database (``KeyMismatch``, with what to do)."""
+        try:
+            with self.db.unit_of_work() as session:
+                check_key(session)
+        except SQLAlchemyError as exc:
+            log.warning("secret key not checked at start-up: %s", type(exc).__name__)
+
     def recover(self, owner: str) -> int:
         """Take back what this worker's previous life (same name) left claimed or in flight when it died."""
         with self.db.unit_of_work() as session:
@@ -229,6 +239,7 @@ class Runtime:
             )
 
     def start(self, *, worker: bool | None = None) -> None:
+        self.check_secret_key()
         self.preload_link_secret()
         self.committer.start()
         if self.settings.run_worker if worker is None else worker:

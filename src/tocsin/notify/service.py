@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim
+from tocsin.db.encrypted import is_sealed, keyring_of
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
@@ -231,6 +232,9 @@ def _start(
             if other.incident_id is not None and (inc := incident_repo.get(session, other.incident_id)) is not None
         ]
     text = pipeline.message_text(n, recipient, numbers)
+    if is_sealed(text):
+        # A verification code, kept encrypted in the outbox until this moment.
+        text = keyring_of(session).open(text)
     view = (
         incident_view(incident, services.get(incident.service_id, ""), ctx.base_url) if incident is not None else None
     )

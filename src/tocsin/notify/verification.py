@@ -2,7 +2,8 @@
 
 A six-digit code goes out by SMS through the outbox (a notification of kind "verify", the only kind an
 unverified contact method receives). The code's hash, expiry and failed tries live in that row's payload, so
-no extra table is needed; the newest code for a contact method is the only one that counts. Five wrong tries
+no extra table is needed; the text with the code is kept encrypted until it is sent, then dropped (ADR 0017).
+The newest code for a contact method is the only one that counts. Five wrong tries
 or ten minutes void a code. Confirming marks every phone method of the user with the same number verified (the
 SMS and the voice method of one phone). Numbers an admin sets count as verified from the start.
 """
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.core.clock import utc
 from tocsin.core.errors import Conflict, NotFound, RateLimited
+from tocsin.db.encrypted import keyring_of
 from tocsin.notify import repository as repo
 from tocsin.notify.models import ContactMethod, Notification
 from tocsin.notify.reply_codes import PHONE_TYPES
@@ -58,7 +60,7 @@ def start(session: Session, cm_id: int, *, now: datetime) -> Notification:
         status="pending",
         next_attempt_at=now,
         payload={
-            "text": f"Your Tocsin verification code is {code}. It expires in 10 minutes.",
+            "text": keyring_of(session).seal(f"Your Tocsin verification code is {code}. It expires in 10 minutes."),
             "code_hash": _hash(cm.id, code),
             "expires_at": (now + CODE_LIFETIME).isoformat(),
             "tries": 0,
