@@ -42,6 +42,7 @@ from tocsin.incidents import service as incidents
 from tocsin.notify import service as notify
 from tocsin.notify.providers.base import ProviderRegistry
 from tocsin.notify.providers.webhook import WebhookProvider
+from tocsin.notify.send_limits import SendLimits
 from tocsin.notify.setup import providers_from_settings
 from tocsin.notify.throttle import Throttle
 from tocsin.ops.metrics import Metrics
@@ -146,7 +147,10 @@ class Runtime:
         owner = owner or self.settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.preload_link_secret()
         ctx = notify.SendContext(
-            base_url=self.settings.base_url, throttle=throttle or Throttle(), links=self.action_link
+            base_url=self.settings.base_url,
+            throttle=throttle or Throttle(),
+            links=self.action_link,
+            limits=SendLimits.of(self.settings),
         )
         lease = timedelta(seconds=self.settings.engine_lease_seconds)
         modules: list[Module] = [

@@ -11,6 +11,7 @@ from tocsin.api.deps import PrincipalDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.errors import Forbidden, InvalidInput
 from tocsin.notify import contacts, verification
+from tocsin.notify.send_limits import SendLimits
 
 router = APIRouter(prefix="/api/v1", tags=["people"], responses=PROBLEM_RESPONSES)
 
@@ -31,7 +32,7 @@ def send_code(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> dict[
     with runtime.db.unit_of_work() as session:
         owner = contacts.contact_method_owner(session, cm_id)
         _own_or_admin(principal, owner)
-        n = verification.start(session, cm_id, now=runtime.clock.now())
+        n = verification.start(session, cm_id, now=runtime.clock.now(), limits=SendLimits.of(runtime.settings))
         result = {"contact_method_id": cm_id, "notification_id": n.id, "expires_in": 600}
     runtime.wakeup.notify()
     return result

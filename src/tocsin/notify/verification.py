@@ -23,6 +23,7 @@ from tocsin.db.encrypted import keyring_of
 from tocsin.notify import repository as repo
 from tocsin.notify.models import ContactMethod, Notification
 from tocsin.notify.reply_codes import PHONE_TYPES
+from tocsin.notify.send_limits import DEFAULT, SendLimits, check_on_demand
 
 CODE_LIFETIME = timedelta(minutes=10)
 RESEND_AFTER = timedelta(seconds=60)
@@ -42,14 +43,15 @@ def _phone_method(session: Session, cm_id: int) -> ContactMethod:
     return cm
 
 
-def start(session: Session, cm_id: int, *, now: datetime) -> Notification:
-    """Queue a new code to the number; at most one per minute."""
+def start(session: Session, cm_id: int, *, now: datetime, limits: SendLimits = DEFAULT) -> Notification:
+    """Queue a new code to the number; at most one per minute, and within the hourly limits (``send_limits``)."""
     cm = _phone_method(session, cm_id)
     if cm.verified:
         raise Conflict(f"contact method {cm_id} is already verified")
     previous = repo.latest_of_kind(session, cm.id, "verify")
     if previous is not None and utc(previous.created_at) > now - RESEND_AFTER:
         raise RateLimited("a code was sent less than a minute ago; wait before asking for another", retry_after=60)
+    check_on_demand(session, cm, now=now, limits=limits)
     code = f"{secrets.randbelow(1_000_000):06d}"
     n = Notification(
         idempotency_key=f"verify:{cm.id}:{now.timestamp():.6f}",
