@@ -7,6 +7,7 @@ sent by the outbox (``notify.service``).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -131,7 +132,8 @@ def send_test(session: Session, contact_method_id: int, *, now: datetime, limits
         raise NotFound(f"contact method {contact_method_id} not found")
     check_on_demand(session, cm, now=now, limits=limits)
     n = Notification(
-        idempotency_key=f"test:{cm.id}:{now.timestamp():.6f}",
+        # Two tests asked for in the same microsecond are two messages, not one refused by the unique key.
+        idempotency_key=f"test:{cm.id}:{now.timestamp():.6f}:{secrets.token_hex(4)}",
         kind="test",
         incident_id=None,
         user_id=cm.user_id,

@@ -453,9 +453,9 @@ PAID_TYPES = ("sms", "voice")
 def on_demand_times(
     session: Session, *, since: datetime, user_id: int | None = None, contact_method_ids: Iterable[int] = ()
 ) -> list[datetime]:
-    """When verification and test messages were queued since ``since``: a user's, or those to some contact methods."""
+    """When verification and test messages were queued after ``since``: a user's, or those to some contact methods."""
     stmt = select(Notification.created_at).where(
-        Notification.kind.in_(ON_DEMAND_KINDS), Notification.created_at >= since
+        Notification.kind.in_(ON_DEMAND_KINDS), Notification.created_at > since
     )
     if user_id is not None:
         stmt = stmt.where(Notification.user_id == user_id)
@@ -471,13 +471,13 @@ def same_address_ids(session: Session, types: Iterable[str], address: str) -> li
 
 
 def paid_times(session: Session, *, since: datetime) -> list[datetime]:
-    """When text messages and calls were queued since ``since`` (verification codes always go by text), except
+    """When text messages and calls were queued after ``since`` (verification codes always go by text), except
     those that never went out (cancelled, or folded into another message)."""
     stmt = (
         select(Notification.created_at)
         .join(ContactMethod, ContactMethod.id == Notification.contact_method_id)
         .where(
-            Notification.created_at >= since,
+            Notification.created_at > since,
             Notification.status.not_in(["cancelled", "bundled"]),
             (ContactMethod.type.in_(PAID_TYPES)) | (Notification.kind == "verify"),
         )
