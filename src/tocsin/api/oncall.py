@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
-from tocsin.api.problems import PROBLEM_RESPONSES
+from tocsin.api.problems import PROBLEM_RESPONSES, RATE_LIMITED
 from tocsin.core.clock import utc
 from tocsin.core.errors import Forbidden, InvalidInput
 from tocsin.escalation import service as escalation
@@ -512,6 +512,7 @@ def add_contact_method(
     status_code=202,
     tags=["people"],
     summary="Send a test notification to one contact method",
+    responses=RATE_LIMITED,
 )
 def test_contact_method(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
