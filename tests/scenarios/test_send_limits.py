@@ -31,8 +31,14 @@ def test_one_number_cannot_be_added_twenty_times(api: ApiHarness) -> None:
     status, body = _add(api, ann, "ann@example.com", "sms", NUMBER)
     assert status == 422
     assert f"at most 2 contact methods with the address {NUMBER}" in str(body["detail"])
+    # Nor by changing another method's number to it.
+    status, other = _add(api, ann, "ann@example.com", "sms", "+15550000000")
+    assert status == 201
+    changed = api.patch(f"/api/v1/contact-methods/{other['id']}", json={"address": NUMBER}, token=ann)
+    assert changed.status_code == 422
+    assert f"at most 2 contact methods with the address {NUMBER}" in changed.json()["detail"]
 
-    for n in range(18):
+    for n in range(17):
         assert _add(api, ann, "ann@example.com", "email", f"ann{n}@example.com")[0] == 201
     status, body = _add(api, ann, "ann@example.com", "email", "one-too-many@example.com")
     assert status == 422
