@@ -16,8 +16,9 @@ import tocsin.registry  # noqa: F401  (the domains' hooks; ADR 0010)
 from tocsin.alerts.committer import IngestCommitter
 from tocsin.alerts.schemas import SubmissionResult
 from tocsin.auth import links
-from tocsin.auth.secrets import instance_secret
+from tocsin.auth.secrets import check_key, instance_secret
 from tocsin.core.clock import Clock, SystemClock
+from tocsin.db.keys import keyring_from_settings
 from tocsin.db.session import Database
 from tocsin.engine.listen import PgListener
 from tocsin.engine.module import Module
@@ -41,6 +42,7 @@ from tocsin.incidents import service as incidents
 from tocsin.notify import service as notify
 from tocsin.notify.providers.base import ProviderRegistry
 from tocsin.notify.providers.webhook import WebhookProvider
+from tocsin.notify.send_limits import SendLimits
 from tocsin.notify.setup import providers_from_settings
 from tocsin.notify.throttle import Throttle
 from tocsin.ops.metrics import Metrics
@@ -85,6 +87,7 @@ class Runtime:
             # A transaction left idle for longer than a claim's lease belongs to a stalled process: others take its
             # work over after the lease, which they can only do once its row locks are gone.
             idle_transaction_timeout=max(5.0, settings.engine_lease_seconds),
+            keyring=keyring_from_settings(settings),
         )
 
         def open_counts() -> dict[str, int]:
@@ -144,7 +147,10 @@ class Runtime:
         owner = owner or self.settings.worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.preload_link_secret()
         ctx = notify.SendContext(
-            base_url=self.settings.base_url, throttle=throttle or Throttle(), links=self.action_link
+            base_url=self.settings.base_url,
+            throttle=throttle or Throttle(),
+            links=self.action_link,
+            limits=SendLimits.of(self.settings),
         )
         lease = timedelta(seconds=self.settings.engine_lease_seconds)
         modules: list[Module] = [
@@ -217,6 +223,14 @@ class Runtime:
         except SQLAlchemyError as exc:
             log.warning("link signing key not loaded at start-up: %s", type(exc).__name__)
 
+    def check_secret_key(self) -> None:
+        """Refuse a key that cannot read the secrets in the database (``KeyMismatch``, with what to do)."""
+        try:
+            with self.db.unit_of_work() as session:
+                check_key(session)
+        except SQLAlchemyError as exc:
+            log.warning("secret key not checked at start-up: %s", type(exc).__name__)
+
     def recover(self, owner: str) -> int:
         """Take back what this worker's previous life (same name) left claimed or in flight when it died."""
         with self.db.unit_of_work() as session:
@@ -229,6 +243,7 @@ class Runtime:
             )
 
     def start(self, *, worker: bool | None = None) -> None:
+        self.check_secret_key()
         self.preload_link_secret()
         self.committer.start()
         if self.settings.run_worker if worker is None else worker:

@@ -94,6 +94,21 @@ class Settings(BaseSettings):
     local_outbox: bool = True
     # "host:port" (loopback only) of the local outbox's SMTP port: every mail it receives is kept in the outbox.
     outbox_smtp_listen: str | None = None
+    # Secrets at rest (ADR 0017). The key is TOCSIN_SECRET_KEY or the first line of this file (later lines: older
+    # keys); "production" refuses to start without one, elsewhere a key is generated next to the database.
+    env: Literal["development", "production"] = "development"
+    secret_key_file: str | None = None
+    # Older keys (comma-separated), still read while `tocsin secrets rotate` re-encrypts with the current one.
+    secret_keys_old: str = ""
+    # Limits against bombing a phone with codes and tests: contact methods per user (in all, and with one address),
+    # verification and test messages per hour (per address and per user), and paid sends (SMS, voice) per hour for
+    # the whole organisation; over that budget test and verification messages are refused (pages still go out) and
+    # admins are told once an hour.
+    contact_methods_per_user: int = Field(default=20, ge=1, le=1000)
+    contact_methods_per_address: int = Field(default=2, ge=1, le=100)
+    verify_messages_per_address_hour: int = Field(default=5, ge=1, le=1000)
+    verify_messages_per_user_hour: int = Field(default=10, ge=1, le=1000)
+    paid_sends_per_hour: int = Field(default=500, ge=1, le=1_000_000)
 
     @field_validator("database_url")
     @classmethod
@@ -133,6 +148,16 @@ class Settings(BaseSettings):
         if not missing and self.public_url is None:
             # Twilio fetches call scripts and posts replies to this URL, and signs requests over it.
             raise ValueError("Twilio needs TOCSIN_PUBLIC_URL, the address Twilio reaches this server at")
+        return self
+
+    @model_validator(mode="after")
+    def _production_has_key(self) -> Settings:
+        if self.env == "production" and not (self.secret_key or self.secret_key_file):
+            raise ValueError(
+                "TOCSIN_ENV=production needs a key for the secrets kept in the database: set TOCSIN_SECRET_KEY to a "
+                "long random value (for example the output of `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`) or TOCSIN_SECRET_KEY_FILE to a file holding one"
+            )
         return self
 
     @field_validator("smtp_listen")

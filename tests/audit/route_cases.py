@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.conftest import ApiHarness
+from tocsin.db.encrypted import keyring_of
 from tocsin.engine.modules.events import EventDeliveryModule
 from tocsin.notify.models import Notification
 from tocsin.notify.providers.webhook import WebhookProvider
@@ -47,7 +48,9 @@ def _keep(name: str, key: str = "id") -> Callable[[State, Any, ApiHarness], None
 def _keep_code(state: State, _body: Any, api: ApiHarness) -> None:
     with api.runtime.db.reader() as s:
         sent = s.execute(select(Notification).where(Notification.kind == "verify")).scalars().all()
-    found = re.search(r"\b(\d{6})\b", sent[-1].payload["text"])
+        # The text with the code is kept encrypted until it is sent (ADR 0017).
+        text = keyring_of(s).open(sent[-1].payload["text"])
+    found = re.search(r"\b(\d{6})\b", text)
     assert found is not None
     state["code"] = found.group(1)
 

@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.deps import PrincipalDep, RuntimeDep
-from tocsin.api.problems import PROBLEM_RESPONSES
+from tocsin.api.problems import PROBLEM_RESPONSES, RATE_LIMITED
 from tocsin.core.errors import Forbidden, InvalidInput
 from tocsin.notify import contacts, verification
+from tocsin.notify.send_limits import SendLimits
 
 router = APIRouter(prefix="/api/v1", tags=["people"], responses=PROBLEM_RESPONSES)
 
@@ -26,12 +27,17 @@ def _own_or_admin(principal: Any, user_id: int) -> None:
         raise Forbidden("you can only verify your own contact methods")
 
 
-@router.post("/contact-methods/{cm_id}/verify", status_code=202, summary="Send a verification code by SMS")
+@router.post(
+    "/contact-methods/{cm_id}/verify",
+    status_code=202,
+    summary="Send a verification code by SMS",
+    responses=RATE_LIMITED,
+)
 def send_code(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
         owner = contacts.contact_method_owner(session, cm_id)
         _own_or_admin(principal, owner)
-        n = verification.start(session, cm_id, now=runtime.clock.now())
+        n = verification.start(session, cm_id, now=runtime.clock.now(), limits=SendLimits.of(runtime.settings))
         result = {"contact_method_id": cm_id, "notification_id": n.id, "expires_in": 600}
     runtime.wakeup.notify()
     return result

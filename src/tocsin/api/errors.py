@@ -32,7 +32,10 @@ def _field(loc: tuple[object, ...] | list[object]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(TocsinError)
     async def _tocsin(_: Request, exc: TocsinError) -> JSONResponse:
-        return problem(exc.status_code, exc.title, exc.detail, errors=exc.errors)
+        response = problem(exc.status_code, exc.title, exc.detail, errors=exc.errors)
+        if exc.status_code == 429 and exc.extra.get("retry_after"):
+            response.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
-from tocsin.api.problems import PROBLEM_RESPONSES
+from tocsin.api.problems import PROBLEM_RESPONSES, RATE_LIMITED
 from tocsin.core.clock import utc
 from tocsin.core.errors import Forbidden, InvalidInput
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.notify import contacts
 from tocsin.notify import service as notify
+from tocsin.notify.send_limits import SendLimits
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import parse_duration
 from tocsin.services import service as services
@@ -501,6 +502,7 @@ def add_contact_method(
             now=runtime.clock.now(),
             # A phone number must be confirmed with a code before it is paged, unless an admin set it.
             verified=body.type not in ("sms", "voice") or principal.is_admin,
+            limits=SendLimits.of(runtime.settings),
         )
         return ContactMethodOut.model_validate(cm, from_attributes=True)
 
@@ -510,10 +512,11 @@ def add_contact_method(
     status_code=202,
     tags=["people"],
     summary="Send a test notification to one contact method",
+    responses=RATE_LIMITED,
 )
 def test_contact_method(cm_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
-        n = contacts.send_test(session, cm_id, now=runtime.clock.now())
+        n = contacts.send_test(session, cm_id, now=runtime.clock.now(), limits=SendLimits.of(runtime.settings))
         own_or_admin(principal, n.user_id)
         result = {"notification_id": n.id, "status": n.status}
     runtime.wakeup.notify()

@@ -34,3 +34,12 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": text, "content": {PROBLEM: {"schema": Problem.model_json_schema()}}}
     for status, text in _WHEN.items()
 }
+
+# Routes that send messages people ask for (verification codes, tests) answer 429 past their hourly limits.
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many such messages: the detail says which limit, Retry-After in how many seconds to retry.",
+        "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+        "content": {PROBLEM: {"schema": Problem.model_json_schema()}},
+    }
+}

@@ -6,6 +6,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID
+from tocsin.db.encrypted import EncryptedText
 
 
 class InstanceSecret(Base):
@@ -14,7 +15,7 @@ class InstanceSecret(Base):
     __tablename__ = "instance_secrets"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String(255))
+    value: Mapped[str] = mapped_column(EncryptedText())
 
 
 class WebSession(Base):

@@ -1,4 +1,5 @@
-"""The installation's own secrets: taken from settings when given, else generated once and kept in the database."""
+"""The installation's own secrets: taken from settings when given, else generated once and kept in the database,
+encrypted with the key for secrets at rest (ADR 0017)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,9 @@ def instance_secret(session: Session, name: str) -> str:
         ins.values(name=name, value=secrets.token_urlsafe(32)).on_conflict_do_nothing(index_elements=["name"])
     )
     return str(session.execute(select(InstanceSecret.value).where(InstanceSecret.name == name)).scalar_one())
+
+
+def check_key(session: Session) -> None:
+    """Read a secret written with the installation's key: raises ``KeyMismatch`` when this process was given
+    another key, so that it refuses to start rather than fail on the first page it sends."""
+    instance_secret(session, "key_check")

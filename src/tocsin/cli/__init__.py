@@ -13,6 +13,7 @@ from tocsin.cli import (  # noqa: F401
     people,
     routing,
     rules,
+    secrets,
     server,
     silences,
     teams,

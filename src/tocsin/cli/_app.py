@@ -26,6 +26,7 @@ from tocsin.audit import hook as audit_hook
 from tocsin.audit.origin import Origin, acting, current
 from tocsin.core.clock import SystemClock, utc
 from tocsin.core.errors import Forbidden, InvalidInput, NotFound, TocsinError
+from tocsin.db.keys import keyring_from_settings
 from tocsin.db.session import Database
 from tocsin.incidents.schemas import Actor
 from tocsin.settings import ConfigError, Settings, load_settings
@@ -53,7 +54,12 @@ def settings() -> Settings:
 @contextmanager
 def database(current: Settings | None = None) -> Iterator[Database]:
     audit_hook.install()
-    db = Database((current or settings()).database_url, sqlite_synchronous=(current or settings()).sqlite_synchronous)
+    current = current or settings()
+    try:
+        keyring = keyring_from_settings(current)
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from None
+    db = Database(current.database_url, sqlite_synchronous=current.sqlite_synchronous, keyring=keyring)
     try:
         with acting(Origin(channel="cli", actor=_os_user())):
             yield db

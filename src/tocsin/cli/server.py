@@ -6,9 +6,11 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli._app import app, console, fail, settings
+from tocsin.cli._app import app, console, database, fail, settings
 from tocsin.db import migrate
+from tocsin.db.encrypted import KeyMismatch
 from tocsin.ops.logging import configure_logging
+from tocsin.settings import ConfigError
 
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -39,7 +41,11 @@ def serve(
     configure_logging(current.log_level, current.log_format)
     if upgrade:
         migrate.upgrade(current.database_url)
-    app_ = create_app(current)
+    try:
+        app_ = create_app(current)
+        app_.state.runtime.check_secret_key()
+    except (ConfigError, KeyMismatch) as exc:
+        raise fail(str(exc), 2) from None
     from tocsin.integrations.smtp_listener import SmtpListener, listener_from_settings
     from tocsin.mailbox.smtp_port import OutboxSmtpPort
 
@@ -73,7 +79,10 @@ def worker(
 
     current = settings()
     configure_logging(current.log_level, current.log_format)
-    run_worker(current, owner=owner)
+    try:
+        run_worker(current, owner=owner)
+    except (ConfigError, KeyMismatch) as exc:
+        raise fail(str(exc), 2) from None
 
 
 @db_app.command("upgrade")
@@ -87,10 +96,5 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] 
 @db_app.command("current")
 def db_current() -> None:
     """Print the schema revision of the database."""
-    from tocsin.db.session import Database
-
-    db = Database(settings().database_url)
-    try:
+    with database() as db:
         console.print(migrate.current_revision(db.engine) or "(empty)")
-    finally:
-        db.dispose()

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from tocsin.db.encrypted import Keyring, bind_keyring
+from tocsin.db.keys import keyring_from_environment
 from tocsin.db.work_signal import BUMP_SQL, SIGNAL_IDS
 from tocsin.db.work_signal import ESCALATION_WORK as ESCALATION_WORK  # the kinds of work, beside note_new_work
 from tocsin.db.work_signal import EVENT_WORK as EVENT_WORK
@@ -151,12 +153,20 @@ class Database:
     """Holds the engine and hands out units of work (never on an event loop's thread)."""
 
     def __init__(
-        self, url: str, *, sqlite_synchronous: str = "NORMAL", idle_transaction_timeout: float | None = None
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: str = "NORMAL",
+        idle_transaction_timeout: float | None = None,
+        keyring: Keyring | None = None,
     ) -> None:
         self.url = url
         self.engine = make_engine(
             url, sqlite_synchronous=sqlite_synchronous, idle_transaction_timeout=idle_transaction_timeout
         )
+        # The key of the encrypted columns (ADR 0017); without one given, the one the environment names.
+        self.keyring = keyring or keyring_from_environment(url)
+        bind_keyring(self.engine, self.keyring)
         self._readers = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.is_sqlite = url.startswith("sqlite")
         # SQLite has one writer. Writers of this process (ingest, each engine lane, web requests) queue here, and

@@ -23,6 +23,7 @@ def run_worker(
     ``configure`` may adjust the engine before it starts (fault-injection drills install hooks this way).
     """
     runtime = Runtime.build(settings)
+    runtime.check_secret_key()
     engine = runtime.build_engine(owner=owner)
     if configure is not None:
         configure(engine)

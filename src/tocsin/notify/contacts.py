@@ -7,6 +7,7 @@ sent by the outbox (``notify.service``).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from tocsin.db.session import NOTIFICATION_WORK, note_new_work
 from tocsin.notify import repository as repo
 from tocsin.notify.models import CONTACT_TYPES, ContactMethod, Notification, NotificationRule
 from tocsin.notify.reply_codes import PHONE_TYPES, SLACK_MEMBER_ID, normalize_phone
+from tocsin.notify.send_limits import DEFAULT, SendLimits, check_new_method, check_on_demand
 
 
 def check_contact_address(type: str, address: str) -> str:
@@ -51,8 +53,10 @@ def add_contact_method(
     now: datetime,
     secret: str | None = None,
     verified: bool = True,
+    limits: SendLimits = DEFAULT,
 ) -> ContactMethod:
     address = check_contact_address(type, address)
+    check_new_method(session, user_id=user_id, address=address.strip(), limits=limits)
     cm = ContactMethod(
         user_id=user_id,
         name=name.strip() or type,
@@ -85,10 +89,17 @@ def add_rule(
 
 
 def update_contact_method(
-    session: Session, cm: ContactMethod, *, type: str | None = None, address: str | None = None
+    session: Session,
+    cm: ContactMethod,
+    *,
+    type: str | None = None,
+    address: str | None = None,
+    limits: SendLimits = DEFAULT,
 ) -> ContactMethod:
     new_type = type if type is not None else cm.type
     new_address = check_contact_address(new_type, address if address is not None else cm.address)
+    if new_address != cm.address:
+        check_new_method(session, user_id=cm.user_id, address=new_address, limits=limits, replacing=cm.id)
     cm.type = new_type
     cm.address = new_address
     return cm
@@ -113,13 +124,16 @@ def rules(session: Session, user_id: int) -> list[NotificationRule]:
     return repo.rules_of(session, [user_id])[user_id]
 
 
-def send_test(session: Session, contact_method_id: int, *, now: datetime) -> Notification:
-    """Queue a test message to one contact method; the engine sends it like any other."""
+def send_test(session: Session, contact_method_id: int, *, now: datetime, limits: SendLimits = DEFAULT) -> Notification:
+    """Queue a test message to one contact method; the engine sends it like any other, within the hourly limits
+    of messages people ask for (``send_limits``)."""
     cm = repo.contact_method(session, contact_method_id)
     if cm is None:
         raise NotFound(f"contact method {contact_method_id} not found")
+    check_on_demand(session, cm, now=now, limits=limits)
     n = Notification(
-        idempotency_key=f"test:{cm.id}:{now.timestamp():.6f}",
+        # Two tests asked for in the same microsecond are two messages, not one refused by the unique key.
+        idempotency_key=f"test:{cm.id}:{now.timestamp():.6f}:{secrets.token_hex(4)}",
         kind="test",
         incident_id=None,
         user_id=cm.user_id,

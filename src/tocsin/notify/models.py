@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID, vocabulary
+from tocsin.db.encrypted import CapabilityText, EncryptedText
 
 CONTACT_TYPES = ("email", "webhook", "sms", "voice", "slack", "teams", "mattermost", "discord", "apprise", "ntfy")
 
@@ -19,9 +20,10 @@ class ContactMethod(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     type: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str] = mapped_column(String(2048))
+    # Encrypted when it is a URL (a chat or ntfy webhook); phone numbers, emails and Slack ids stay searchable.
+    address: Mapped[str] = mapped_column(CapabilityText())
     # Per-method signing secret (webhooks); None: unsigned.
-    secret: Mapped[str | None] = mapped_column(String(255))
+    secret: Mapped[str | None] = mapped_column(EncryptedText())
     verified: Mapped[bool] = mapped_column(default=True)
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]

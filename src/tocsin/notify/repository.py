@@ -443,3 +443,48 @@ def delivered_pages_of(
         .limit(limit)
     )
     return [(row[0], row[1], row[2]) for row in session.execute(stmt)]
+
+
+# --- limits on messages people ask for (notify/send_limits.py) ------------------------------------------------------
+ON_DEMAND_KINDS = ("verify", "test")
+PAID_TYPES = ("sms", "voice")
+
+
+def on_demand_times(
+    session: Session, *, since: datetime, user_id: int | None = None, contact_method_ids: Iterable[int] = ()
+) -> list[datetime]:
+    """When verification and test messages were queued after ``since``: a user's, or those to some contact methods."""
+    stmt = select(Notification.created_at).where(
+        Notification.kind.in_(ON_DEMAND_KINDS), Notification.created_at > since
+    )
+    if user_id is not None:
+        stmt = stmt.where(Notification.user_id == user_id)
+    else:
+        stmt = stmt.where(Notification.contact_method_id.in_(list(contact_method_ids)))
+    return sorted(session.execute(stmt).scalars())
+
+
+def same_address_ids(session: Session, types: Iterable[str], address: str) -> list[int]:
+    """Every contact method, whoever's, of these types with exactly this (clear, searchable) address."""
+    stmt = select(ContactMethod.id).where(ContactMethod.type.in_(list(types)), ContactMethod.address == address)
+    return list(session.execute(stmt).scalars())
+
+
+def paid_times(session: Session, *, since: datetime) -> list[datetime]:
+    """When text messages and calls were queued after ``since`` (verification codes always go by text), except
+    those that never went out (cancelled, or folded into another message)."""
+    stmt = (
+        select(Notification.created_at)
+        .join(ContactMethod, ContactMethod.id == Notification.contact_method_id)
+        .where(
+            Notification.created_at > since,
+            Notification.status.not_in(["cancelled", "bundled"]),
+            (ContactMethod.type.in_(PAID_TYPES)) | (Notification.kind == "verify"),
+        )
+    )
+    return sorted(session.execute(stmt).scalars())
+
+
+def active_admins(session: Session) -> list[int]:
+    stmt = select(User.id).where(User.role == "admin", User.deactivated_at.is_(None)).order_by(User.id)
+    return list(session.execute(stmt).scalars())

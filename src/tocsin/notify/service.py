@@ -27,17 +27,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim
+from tocsin.db.encrypted import is_sealed, keyring_of
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind, timeline_row
-from tocsin.notify import pipeline
+from tocsin.notify import pipeline, send_limits
 from tocsin.notify import repository as repo
 from tocsin.notify.models import Notification, NotificationStatus
 from tocsin.notify.outcomes import UPDATABLE_TYPES, record_outcome
 from tocsin.notify.outgoing import Outgoing, incident_view, message_for
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
 from tocsin.notify.retry import RetryPolicy
+from tocsin.notify.send_limits import SendLimits
 from tocsin.notify.throttle import Throttle
 from tocsin.services import repository as service_repo
 from tocsin.users import repository as user_repo
@@ -113,6 +115,8 @@ class SendContext:
     base_url: str
     throttle: Throttle
     links: LinkMaker | None = None
+    # The organisation's budget of text messages and calls: reaching it tells the admins (pages still go out).
+    limits: SendLimits | None = None
 
 
 def view_of(session: Session, incident: Incident, base_url: str) -> IncidentView:
@@ -182,6 +186,8 @@ def begin_send_batch(
         messages.append(Outgoing(message, n.contact_method_id, n.fence, n.lease_until))
     repo.save_rows(session, rows.values())
     incident_repo.add_timeline(session, timeline)
+    if ctx.limits is not None and any(m.message.contact_type in repo.PAID_TYPES for m in messages):
+        send_limits.note_paid_sends(session, now=now, limits=ctx.limits)
     return messages
 
 
@@ -231,6 +237,9 @@ def _start(
             if other.incident_id is not None and (inc := incident_repo.get(session, other.incident_id)) is not None
         ]
     text = pipeline.message_text(n, recipient, numbers)
+    if is_sealed(text):
+        # A verification code, kept encrypted in the outbox until this moment.
+        text = keyring_of(session).open(text)
     view = (
         incident_view(incident, services.get(incident.service_id, ""), ctx.base_url) if incident is not None else None
     )

@@ -2,7 +2,8 @@
 
 A six-digit code goes out by SMS through the outbox (a notification of kind "verify", the only kind an
 unverified contact method receives). The code's hash, expiry and failed tries live in that row's payload, so
-no extra table is needed; the newest code for a contact method is the only one that counts. Five wrong tries
+no extra table is needed; the text with the code is kept encrypted until it is sent, then dropped (ADR 0017).
+The newest code for a contact method is the only one that counts. Five wrong tries
 or ten minutes void a code. Confirming marks every phone method of the user with the same number verified (the
 SMS and the voice method of one phone). Numbers an admin sets count as verified from the start.
 """
@@ -19,9 +20,11 @@ from sqlalchemy.orm import Session
 from tocsin.core.clock import utc
 from tocsin.core.errors import Conflict, NotFound, RateLimited
 from tocsin.core.numbers import is_ascii_digits
+from tocsin.db.encrypted import keyring_of
 from tocsin.notify import repository as repo
 from tocsin.notify.models import ContactMethod, Notification
 from tocsin.notify.reply_codes import PHONE_TYPES
+from tocsin.notify.send_limits import DEFAULT, SendLimits, check_on_demand
 
 CODE_LIFETIME = timedelta(minutes=10)
 RESEND_AFTER = timedelta(seconds=60)
@@ -41,14 +44,15 @@ def _phone_method(session: Session, cm_id: int) -> ContactMethod:
     return cm
 
 
-def start(session: Session, cm_id: int, *, now: datetime) -> Notification:
-    """Queue a new code to the number; at most one per minute."""
+def start(session: Session, cm_id: int, *, now: datetime, limits: SendLimits = DEFAULT) -> Notification:
+    """Queue a new code to the number; at most one per minute, and within the hourly limits (``send_limits``)."""
     cm = _phone_method(session, cm_id)
     if cm.verified:
         raise Conflict(f"contact method {cm_id} is already verified")
     previous = repo.latest_of_kind(session, cm.id, "verify")
     if previous is not None and utc(previous.created_at) > now - RESEND_AFTER:
         raise RateLimited("a code was sent less than a minute ago; wait before asking for another", retry_after=60)
+    check_on_demand(session, cm, now=now, limits=limits)
     code = f"{secrets.randbelow(1_000_000):06d}"
     n = Notification(
         idempotency_key=f"verify:{cm.id}:{now.timestamp():.6f}",
@@ -59,7 +63,7 @@ def start(session: Session, cm_id: int, *, now: datetime) -> Notification:
         status="pending",
         next_attempt_at=now,
         payload={
-            "text": f"Your Tocsin verification code is {code}. It expires in 10 minutes.",
+            "text": keyring_of(session).seal(f"Your Tocsin verification code is {code}. It expires in 10 minutes."),
             "code_hash": _hash(cm.id, code),
             "expires_at": (now + CODE_LIFETIME).isoformat(),
             "tries": 0,

@@ -26,6 +26,7 @@ from tocsin.notify import contacts as notify_contacts
 from tocsin.notify import verification
 from tocsin.notify.models import CONTACT_TYPES, ContactMethod
 from tocsin.notify.reply_codes import PHONE_TYPES
+from tocsin.notify.send_limits import SendLimits
 from tocsin.users import service as users
 from tocsin.users.models import User
 from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_user, runtime_of, shown_as_page
@@ -142,6 +143,7 @@ def add_method(user_id: int, request: Request, form: PostedForm) -> Response:
                     now=runtime.clock.now(),
                     # As the API: a phone number is confirmed with a code before it is paged, unless an admin set it.
                     verified=body.type not in PHONE_TYPES or who.is_admin,
+                    limits=SendLimits.of(runtime.settings),
                 )
             except TocsinError as exc:
                 field = "type" if exc.detail.startswith("contact method type") else "address"
@@ -233,7 +235,12 @@ def send_code(user_id: int, method_id: int, request: Request, form: PostedForm) 
     runtime = runtime_of(request)
     try:
         with runtime.db.unit_of_work() as session:
-            verification.start(session, stored_method(session, user_id, method_id).id, now=runtime.clock.now())
+            verification.start(
+                session,
+                stored_method(session, user_id, method_id).id,
+                now=runtime.clock.now(),
+                limits=SendLimits.of(runtime.settings),
+            )
     except TocsinError as exc:
         return _form(who, person, method, _method_values(method), FormInvalid(exc.status_code, exc.detail))
     runtime.wakeup.notify()

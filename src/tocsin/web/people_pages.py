@@ -16,6 +16,7 @@ from tocsin.incidents import lifecycle
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.notify import contacts
+from tocsin.notify.send_limits import SendLimits
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import format_duration
 from tocsin.teams import service as teams
@@ -133,7 +134,7 @@ def send_test(user_id: int, method_id: int, request: Request, form: PostedForm) 
             method = next((m for m in contacts.contact_methods(session, user_id) if m.id == method_id), None)
             if method is None:
                 raise NotFound(f"contact method {method_id} not found")
-            contacts.send_test(session, method.id, now=runtime.clock.now())
+            contacts.send_test(session, method.id, now=runtime.clock.now(), limits=SendLimits.of(runtime.settings))
     except TocsinError as exc:
         return _back(user_id, who, error=exc.detail)
     runtime.wakeup.notify()

@@ -6,6 +6,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID, JSONType
+from tocsin.db.encrypted import CapabilityText, EncryptedText
 
 
 class WebhookSubscription(Base):
@@ -15,9 +16,10 @@ class WebhookSubscription(Base):
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    url: Mapped[str] = mapped_column(String(2048))
+    # Encrypted at rest (ADR 0017): a URL may itself be the credential (a chat webhook).
+    url: Mapped[str] = mapped_column(CapabilityText())
     # Standard Webhooks secrets, ``whsec_<base64>``, space-separated while one is rotated.
-    secret: Mapped[str] = mapped_column(String(512))
+    secret: Mapped[str] = mapped_column(EncryptedText())
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
     # Event types wanted; empty: every type.
