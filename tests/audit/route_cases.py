@@ -492,4 +492,7 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/incidents/{ref}/merge"),
     ("POST", "/api/v1/incidents/{ref}/split"),
     ("POST", "/api/v1/incidents/{ref}/escalate"),
+    ("POST", "/api/v1/incidents/{ref}/response"),
+    ("POST", "/api/v1/incidents/{ref}/reopen"),
+    ("PUT", "/api/v1/incidents/{ref}/milestones/{name}"),
 }

@@ -279,3 +279,35 @@ def test_declare_validates_its_fields(world: World) -> None:
         assert message in result.stderr
     with world.db.reader() as s:
         assert incidents.list_incidents(s, IncidentFilter())[0] == []
+
+
+def test_response_status_reopen_and_milestones_from_the_command_line(world: World) -> None:
+    opened = open_with_alert(world)
+    ref = f"#{opened.number}"
+    assert (
+        "response mitigated (paging acknowledged)" in ok(cli(world.db, "incident", "status", ref, "mitigated")).stdout
+    )
+    assert incident(world, ref).response_status == "mitigated"
+    ok(cli(world.db, "incident", "status", ref, "resolved", "-m", "pool resized"))
+    assert incident(world, ref).status == "resolved"
+    refused = cli(world.db, "incident", "status", ref, "triage")
+    assert refused.exit_code != 0
+    assert "cannot go from resolved to triage" in refused.output
+
+    ok(cli(world.db, "incident", "reopen", ref, "-m", "back again"))
+    reopened = incident(world, ref)
+    assert (reopened.status, reopened.response_status) == ("triggered", "investigating")
+    assert by_cli(timeline(world, opened.id), "reopened").message == "back again"
+
+    detected = reopened.detected_at
+    assert detected is not None
+    earlier = detected.replace(microsecond=0).isoformat()
+    shown = ok(cli(world.db, "incident", "milestone", ref, "impact_started", earlier, "--reason", "graphs")).stdout
+    assert "impact started:" in shown
+    assert incident(world, ref).impact_started_at == detected.replace(microsecond=0)
+    missing = cli(world.db, "incident", "milestone", ref, "impact_started", earlier)
+    assert missing.exit_code != 0
+    assert "reason" in missing.output
+    shown = json.loads(ok(cli(world.db, "incident", "show", ref, "--json")).stdout)
+    assert shown["incident"]["response_status"] == "investigating"
+    assert shown["incident"]["phase"] == "Investigating"

@@ -19,13 +19,18 @@ from tocsin.api.schemas import (
     IncidentOut,
     IncidentPage,
     IncidentPatch,
+    MilestoneIn,
     NoteIn,
+    PhaseTimeOut,
     ReassignIn,
+    ReopenIn,
     ResolveIn,
+    ResponseMoveIn,
     TimelineEntryOut,
 )
 from tocsin.core.clock import utc
 from tocsin.escalation import service as escalation
+from tocsin.incidents import milestones, phases
 from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
@@ -97,6 +102,10 @@ def declare(body: DeclareIn, runtime: RuntimeDep, principal: ResponderDep) -> In
             actor=principal.actor(),
             now=runtime.clock.now(),
         )
+        if body.phase_model:
+            incidents.set_phase_model(
+                session, incident.id, body.phase_model, actor=principal.actor(), now=runtime.clock.now()
+            )
         return _render(session, [incident])[0]
 
 
@@ -120,6 +129,10 @@ def patch_incident(ref: str, body: IncidentPatch, runtime: RuntimeDep, principal
             severity=body.severity,
             priority=body.priority,
         )
+        if body.phase_model:
+            incident = incidents.set_phase_model(
+                session, found.id, body.phase_model, actor=principal.actor(), now=runtime.clock.now()
+            )
         return _render(session, [incident])[0]
 
 
@@ -143,6 +156,68 @@ def resolve(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: Resolv
             message=body.message if body else "",
         )
         return _render(session, [incident])[0]
+
+
+@router.post(
+    "/incidents/{ref}/response",
+    response_model=IncidentOut,
+    summary="Move the response (investigating, identified, mitigated, monitoring, resolved, closed …)",
+)
+def move_response(ref: str, body: ResponseMoveIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
+    with runtime.db.unit_of_work() as session:
+        found = incidents.get(session, ref)
+        incident = incidents.change_response(
+            session, found.id, body.status, actor=principal.actor(), now=runtime.clock.now(), message=body.message
+        )
+        rendered = _render(session, [incident])[0]
+    runtime.wakeup.notify()
+    return rendered
+
+
+@router.post(
+    "/incidents/{ref}/reopen", response_model=IncidentOut, summary="Reopen a resolved incident; paging starts again"
+)
+def reopen(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: ReopenIn | None = None) -> IncidentOut:
+    with runtime.db.unit_of_work() as session:
+        found = incidents.get(session, ref)
+        incident = incidents.reopen(
+            session, found.id, actor=principal.actor(), now=runtime.clock.now(), message=body.message if body else ""
+        )
+        rendered = _render(session, [incident])[0]
+    runtime.wakeup.notify()
+    return rendered
+
+
+@router.put(
+    "/incidents/{ref}/milestones/{name}",
+    response_model=IncidentOut,
+    summary="Correct a milestone, with the reason (kept in the timeline)",
+    description="Milestones: " + ", ".join(milestones.NAMES) + ". A time that breaks their order is refused (422).",
+)
+def edit_milestone(ref: str, name: str, body: MilestoneIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
+    with runtime.db.unit_of_work() as session:
+        found = incidents.get(session, ref)
+        incident = incidents.edit_milestone(
+            session,
+            found.id,
+            name,
+            utc(body.at) if body.at else None,
+            reason=body.reason,
+            actor=principal.actor(),
+            now=runtime.clock.now(),
+        )
+        return _render(session, [incident])[0]
+
+
+@router.get("/incidents/{ref}/phases", response_model=list[PhaseTimeOut], summary="Time spent in each phase")
+def phase_times(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[PhaseTimeOut]:
+    with runtime.db.reader() as session:
+        found = incidents.get(session, ref)
+        current = phases.phase_of(found.phase_model, found.response_status)
+        return [
+            PhaseTimeOut(phase=name, seconds=spent.total_seconds(), current=name == current)
+            for name, spent in incidents.phase_times(session, found, now=runtime.clock.now())
+        ]
 
 
 @router.post("/incidents/{ref}/reassign", response_model=IncidentOut)

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tocsin.alerts.schemas import AlertStatus
 from tocsin.core.json_depth import clip_depth
-from tocsin.incidents.lifecycle import IncidentStatus
+from tocsin.incidents import milestones, phases
+from tocsin.incidents.lifecycle import IncidentStatus, ResponseStatus
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.timeline import TimelineKind
 
@@ -36,6 +37,12 @@ class IncidentOut(BaseModel):
     resolved_at: datetime | None
     alert_count: int
     major: bool = False
+    response_status: ResponseStatus = ResponseStatus.TRIAGE
+    phase_model: str = "default"
+    phase: str = ""
+    # Every milestone by name (impact_started, detected, reported, acknowledged, mitigated, resolved, closed,
+    # impact_ended); null until reached.
+    milestones: dict[str, datetime | None] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, incident: Incident, service_names: dict[int, str], user_names: dict[int, str]) -> IncidentOut:
@@ -57,6 +64,10 @@ class IncidentOut(BaseModel):
             resolved_at=incident.resolved_at,
             alert_count=incident.alert_count,
             major=incident.major,
+            response_status=incident.response_status,
+            phase_model=incident.phase_model,
+            phase=phases.phase_of(incident.phase_model, incident.response_status),
+            milestones={name: getattr(incident, column) for name, column in milestones.COLUMNS.items()},
         )
 
 
@@ -129,6 +140,7 @@ class DeclareIn(BaseModel):
     urgency: Literal["high", "low"] | None = None
     severity: Literal["SEV1", "SEV2", "SEV3", "SEV4", "SEV5"] = "SEV3"
     priority: Literal["P1", "P2", "P3", "P4", "P5"] | None = None
+    phase_model: Literal["default", "nist"] | None = None
 
 
 class IncidentPatch(BaseModel):
@@ -138,6 +150,7 @@ class IncidentPatch(BaseModel):
     urgency: Literal["high", "low"] | None = None
     severity: Literal["SEV1", "SEV2", "SEV3", "SEV4", "SEV5"] | None = None
     priority: Literal["P1", "P2", "P3", "P4", "P5"] | None = None
+    phase_model: Literal["default", "nist"] | None = None
 
 
 class ResolveIn(BaseModel):
@@ -157,3 +170,31 @@ class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=20_000)
+
+
+class ResponseMoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: ResponseStatus
+    message: str = Field(default="", max_length=20_000)
+
+
+class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(default="", max_length=20_000)
+
+
+class MilestoneIn(BaseModel):
+    """A milestone corrected afterwards; ``at`` null clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at: datetime | None
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class PhaseTimeOut(BaseModel):
+    phase: str
+    seconds: float
+    current: bool

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import httpx
@@ -27,9 +28,10 @@ from tocsin.cli._app import (
     text,
     wake_workers,
 )
-from tocsin.incidents import lifecycle
+from tocsin.core.errors import InvalidInput
+from tocsin.incidents import lifecycle, milestones, phases
 from tocsin.incidents import service as incidents
-from tocsin.incidents.lifecycle import IncidentStatus
+from tocsin.incidents.lifecycle import IncidentStatus, ResponseStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.priority import ALERT_SEVERITIES, PRIORITIES, SEVERITIES, URGENCIES
 from tocsin.incidents.schemas import IncidentFilter
@@ -75,6 +77,10 @@ def _incident_json(session: Session, rows: list[Incident]) -> list[dict[str, Any
             "updated_at": r.updated_at,
             "acknowledged_at": r.acknowledged_at,
             "resolved_at": r.resolved_at,
+            "response_status": r.response_status,
+            "phase_model": r.phase_model,
+            "phase": phases.phase_of(r.phase_model, r.response_status),
+            "milestones": {name: getattr(r, column) for name, column in milestones.COLUMNS.items()},
         }
         for r in rows
     ]
@@ -176,7 +182,10 @@ def incident_show(ref: Ref, as_json: AsJson = False) -> None:
     if as_json:
         print_json({"incident": incident, "alerts": alert_rows, "timeline": entries})
         return
-    console.print(f"[bold]#{incident['number']} {text(incident['title'])}[/bold]  {_status(incident['status'])}")
+    console.print(
+        f"[bold]#{incident['number']} {text(incident['title'])}[/bold]  {_status(incident['status'])}  "
+        f"response {incident['response_status']} ({incident['phase']})"
+    )
     console.print(
         f"service {text(incident['service'])} · urgency {incident['urgency']} · {incident['severity']} · "
         f"{incident['priority']} · opened {format_time(incident['created_at'])} UTC"
@@ -234,6 +243,67 @@ def incident_resolve(
     """
     done = _act(ref, as_user, lambda s, i, actor: incidents.resolve(s, i, actor=actor, now=now(), message=message))
     console.print(f"#{done['number']} resolved")
+
+
+@incident_app.command("status")
+@reports_errors
+def incident_response_status(
+    ref: Ref,
+    status: Annotated[ResponseStatus, typer.Argument(help="The response status to move to")],
+    message: Annotated[str, typer.Option("--message", "-m", help="What changed")] = "",
+    as_user: AsUser = None,
+) -> None:
+    """Move the response: triage, investigating, identified, mitigated, monitoring, resolved, closed, declined,
+    merged, canceled. Ending the response stops paging; leaving triage acknowledges.
+
+    The actor is --as EMAIL, else the user in TOCSIN_CLI_USER, else the first admin; the timeline records "cli".
+    """
+    done = _act(
+        ref,
+        as_user,
+        lambda s, i, actor: incidents.change_response(s, i, status, actor=actor, now=now(), message=message),
+    )
+    console.print(f"#{done['number']} response {done['response_status']} (paging {done['status']})")
+
+
+@incident_app.command("reopen")
+@reports_errors
+def incident_reopen(
+    ref: Ref,
+    message: Annotated[str, typer.Option("--message", "-m", help="Why it is reopened")] = "",
+    as_user: AsUser = None,
+) -> None:
+    """Reopen a resolved incident: back to investigating, and paging starts again."""
+    done = _act(ref, as_user, lambda s, i, actor: incidents.reopen(s, i, actor=actor, now=now(), message=message))
+    console.print(f"#{done['number']} reopened")
+
+
+@incident_app.command("milestone")
+@reports_errors
+def incident_milestone(
+    ref: Ref,
+    name: Annotated[str, typer.Argument(help="One of: " + ", ".join(milestones.NAMES))],
+    at: Annotated[str, typer.Argument(help="When, ISO 8601 (UTC unless an offset is given); '' clears it")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why the milestone changes (required)")] = "",
+    as_user: AsUser = None,
+) -> None:
+    """Correct a milestone afterwards; the reason is kept in the timeline."""
+    when = _parse_time(at) if at.strip() else None
+    done = _act(
+        ref,
+        as_user,
+        lambda s, i, actor: incidents.edit_milestone(s, i, name, when, reason=reason, actor=actor, now=now()),
+    )
+    value = done["milestones"][name]
+    console.print(f"#{done['number']} {name.replace('_', ' ')}: {format_time(value) + ' UTC' if value else 'cleared'}")
+
+
+def _parse_time(text_: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text_.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"not a date and time: {text_!r} (use ISO 8601, e.g. 2026-12-01T10:00)") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @incident_app.command("note")

@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID, vocabulary
-from tocsin.incidents.lifecycle import IncidentStatus
+from tocsin.incidents.lifecycle import IncidentStatus, ResponseStatus
 from tocsin.incidents.timeline import TimelineKind
 
 
@@ -37,6 +37,18 @@ class Incident(Base):
     acknowledged_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     major: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Where the people working it are (ADR 0020); ``status`` above is the paging state.
+    response_status: Mapped[ResponseStatus] = mapped_column(
+        vocabulary(ResponseStatus, 16), default=ResponseStatus.TRIAGE, server_default=ResponseStatus.TRIAGE.value
+    )
+    phase_model: Mapped[str] = mapped_column(String(16), default="default", server_default="default")
+    # Milestones (incidents/milestones.py) besides acknowledged_at and resolved_at above.
+    impact_started_at: Mapped[datetime | None]
+    detected_at: Mapped[datetime | None]
+    reported_at: Mapped[datetime | None]
+    mitigated_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    impact_ended_at: Mapped[datetime | None]
 
 
 class TimelineEntry(Base):

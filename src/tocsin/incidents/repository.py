@@ -235,3 +235,22 @@ def incidents_changed_since(session: Session, after_id: int, limit: int = 500) -
         select(TimelineEntry.incident_id).where(TimelineEntry.id > after_id).distinct().limit(limit)
     ).scalars()
     return sorted(set(rows))
+
+
+def response_moves(session: Session, incident_id: int) -> list[tuple[datetime, str]]:
+    """(when, response status reached) of each move of the response, oldest first."""
+    rows = session.execute(
+        select(TimelineEntry.at, TimelineEntry.data)
+        .where(TimelineEntry.incident_id == incident_id, TimelineEntry.kind.in_(_RESPONSE_KINDS))
+        .order_by(TimelineEntry.id)
+    )
+    moves = []
+    for at, data in rows:
+        change = ((data or {}).get("changes") or {}).get("response_status")
+        if isinstance(change, dict) and change.get("to"):
+            moves.append((at, str(change["to"])))
+    return moves
+
+
+# Kinds that can carry a response move: the response table's and the paging table's.
+_RESPONSE_KINDS = sorted({*lifecycle.RESPONSE_ALLOWED.values(), *lifecycle.ALLOWED.values()})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from tocsin.core.errors import BadRequest, Conflict, InvalidInput, InvalidTransition, NotFound
 from tocsin.core.numbers import ascii_int, is_ascii_digits
 from tocsin.core.pagination import decode_cursor, encode_cursor
-from tocsin.incidents import lifecycle
+from tocsin.incidents import lifecycle, milestones, phases
 from tocsin.incidents import repository as repo
 from tocsin.incidents.hooks import HOOKS, StatusChange
-from tocsin.incidents.lifecycle import IncidentStatus
+from tocsin.incidents.lifecycle import IncidentStatus, ResponseStatus
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.priority import PRIORITIES, SEVERITIES, URGENCIES, default_priority
 from tocsin.incidents.schemas import Actor, IncidentFilter, NewIncident
@@ -24,6 +24,8 @@ from tocsin.services.models import Service
 from tocsin.users import repository as user_repo
 
 INCIDENT_COUNTER = "incident_number"
+# Kinds whose events already say the paging state they lead to (the paging table's own).
+_PAGING_KINDS = frozenset(lifecycle.ALLOWED.values())
 
 
 def open_incidents(
@@ -65,6 +67,11 @@ def open_incidents(
                 "acknowledged_at": None,
                 "resolved_at": None,
                 "major": is_major,
+                "response_status": lifecycle.ResponseStatus.TRIAGE,
+                "phase_model": "default",
+                # Monitoring detects; a person who declares one reports it.
+                "detected_at": now if spec.created_by_user_id is None else None,
+                "reported_at": now if spec.created_by_user_id is not None else None,
             }
             for number, spec, alert_count, is_major in zip(numbers, specs, counts, major, strict=True)
         ],
@@ -87,23 +94,130 @@ def change_status(
     message: str = "",
     escalating_by_hand: bool = False,
 ) -> None:
-    """The single place where an incident's status changes. The status reactions registered in ``hooks`` follow
-    it in the same transaction: paging stops on acknowledge and resolve and starts over on a re-trigger (unless
-    ``escalating_by_hand``: the caller then pages the next step itself), chat messages already sent are updated."""
+    """The single place where an incident's paging state changes. The status reactions registered in ``hooks``
+    follow it in the same transaction: paging stops on acknowledge and resolve and starts over on a re-trigger
+    (unless ``escalating_by_hand``: the caller then pages the next step itself), chat messages already sent are
+    updated. The response status follows as the move table says (acknowledging ends triage)."""
+    move = lifecycle.paging_move(incident.status, incident.response_status, target)
+    _apply(session, incident, move, actor=actor, now=now, message=message, escalating_by_hand=escalating_by_hand)
+
+
+def change_response(
+    session: Session, incident_id: int, target: ResponseStatus, *, actor: Actor, now: datetime, message: str = ""
+) -> Incident:
+    """Move the response (investigating → identified → mitigated …); paging follows as the move table says:
+    ending the response stops it and resolves the alerts, reopening pages again."""
+    incident = _locked(session, incident_id)
+    move = lifecycle.response_move(incident.status, incident.response_status, target)
+    resolving = move.status == lifecycle.RESOLVED and incident.status != lifecycle.RESOLVED
+    _apply(session, incident, move, actor=actor, now=now, message=message)
+    if resolving:
+        HOOKS.resolved_by_hand(session, incident, now)
+    return incident
+
+
+def reopen(session: Session, incident_id: int, *, actor: Actor, now: datetime, message: str = "") -> Incident:
+    """A resolved incident back to investigating: its milestones from resolving on are cleared and paging starts
+    again."""
+    return change_response(session, incident_id, ResponseStatus.INVESTIGATING, actor=actor, now=now, message=message)
+
+
+def _apply(
+    session: Session,
+    incident: Incident,
+    move: lifecycle.Move,
+    *,
+    actor: Actor,
+    now: datetime,
+    message: str,
+    escalating_by_hand: bool = False,
+) -> None:
     hooks = HOOKS.ready()
-    kind = lifecycle.transition(incident.status, target)
-    previous = incident.status
-    incident.status = target
+    previous, previous_response = incident.status, incident.response_status
+    incident.status, incident.response_status = move.status, move.response
     incident.updated_at = now
-    if target == lifecycle.ACKNOWLEDGED:
-        incident.acknowledged_at = now
-    elif target == lifecycle.RESOLVED:
-        incident.resolved_at = now
-    elif target == lifecycle.TRIGGERED:
-        incident.acknowledged_at = None
-    repo.add_timeline(session, [timeline_row(incident.id, kind, actor, now, message, previous=previous)])
-    change = StatusChange(incident, previous, target, actor, now, escalating_by_hand=escalating_by_hand)
-    hooks.status_changed(session, change)
+    if move.status != previous:
+        if move.status == lifecycle.ACKNOWLEDGED:
+            incident.acknowledged_at = now
+        elif move.status == lifecycle.RESOLVED:
+            incident.resolved_at = now
+        elif move.status == lifecycle.TRIGGERED:
+            incident.acknowledged_at = None
+    if move.kind == TimelineKind.REOPENED:
+        incident.resolved_at = incident.closed_at = incident.impact_ended_at = None
+    milestone = milestones.SET_BY.get(move.response)
+    if milestone is not None and getattr(incident, milestones.COLUMNS[milestone]) is None:
+        setattr(incident, milestones.COLUMNS[milestone], now)
+    data: dict[str, Any] = {"previous": previous}
+    changes: dict[str, Any] = {}
+    if move.response != previous_response:
+        changes["response_status"] = {"from": previous_response, "to": move.response}
+    if move.status != previous and move.kind not in _PAGING_KINDS:
+        changes["status"] = {"from": previous, "to": move.status}
+    if changes:
+        data["changes"] = changes
+    text = message or _move_message(move, previous_response)
+    repo.add_timeline(session, [timeline_row(incident.id, move.kind, actor, now, text, **data)])
+    if move.status != previous:
+        change = StatusChange(incident, previous, move.status, actor, now, escalating_by_hand=escalating_by_hand)
+        hooks.status_changed(session, change)
+
+
+def _move_message(move: lifecycle.Move, previous_response: ResponseStatus) -> str:
+    if move.kind == TimelineKind.REOPENED:
+        return "Reopened"
+    if move.response != previous_response and move.kind == TimelineKind.RESPONSE_CHANGED:
+        return f"Response {previous_response} → {move.response}"
+    return ""
+
+
+def edit_milestone(
+    session: Session, incident_id: int, name: str, at: datetime | None, *, reason: str, actor: Actor, now: datetime
+) -> Incident:
+    """Correct a milestone afterwards, with the reason kept in the timeline; an order that cannot be is refused."""
+    milestones.check_name(name)
+    if not reason.strip():
+        raise InvalidInput("say why the milestone changes (reason)")
+    if at is not None and at > now:
+        raise InvalidInput(f"{name.replace('_', ' ')} cannot be in the future")
+    incident = _locked(session, incident_id)
+    column = milestones.COLUMNS[name]
+    before = getattr(incident, column)
+    times = {n: getattr(incident, c) for n, c in milestones.COLUMNS.items()}
+    times[name] = at
+    problems = milestones.out_of_order(times)
+    if problems:
+        raise InvalidInput("milestones out of order: " + "; ".join(problems), errors=problems)
+    if before == at:
+        return incident
+    setattr(incident, column, at)
+    incident.updated_at = now
+    change = {"from": before.isoformat() if before else None, "to": at.isoformat() if at else None}
+    row = timeline_row(
+        incident.id, TimelineKind.MILESTONE_EDITED, actor, now, reason.strip(), milestone=name, changes={column: change}
+    )
+    repo.add_timeline(session, [row])
+    return incident
+
+
+def phase_times(session: Session, incident: Incident, *, now: datetime) -> list[tuple[str, timedelta]]:
+    """Time spent in each phase of the incident's model, from the moves its timeline records."""
+    moves: list[tuple[datetime, str]] = [(incident.created_at, lifecycle.ResponseStatus.TRIAGE)]
+    for at, reached in repo.response_moves(session, incident.id):
+        moves.append((at, reached))
+    return phases.time_in_phases(incident.phase_model, moves, now=now)
+
+
+def set_phase_model(session: Session, incident_id: int, model: str, *, actor: Actor, now: datetime) -> Incident:
+    phases.check_model(model)
+    incident = _locked(session, incident_id)
+    if incident.phase_model != model:
+        change = {"phase_model": {"from": incident.phase_model, "to": model}}
+        incident.phase_model = model
+        incident.updated_at = now
+        row = timeline_row(incident.id, TimelineKind.UPDATED, actor, now, f"Phase model {model}", changes=change)
+        repo.add_timeline(session, [row])
+    return incident
 
 
 def get(session: Session, ref: int | str) -> Incident:

@@ -20,6 +20,9 @@ class TimelineKind(StrEnum):
     NOTE = "note"
     REASSIGNED = "reassigned"
     UPDATED = "updated"
+    RESPONSE_CHANGED = "response_changed"
+    REOPENED = "reopened"
+    MILESTONE_EDITED = "milestone_edited"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

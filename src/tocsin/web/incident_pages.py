@@ -6,6 +6,7 @@ Every action is a plain form POST that redirects back (Post/Redirect/Get), so th
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,8 +18,9 @@ from tocsin.alerts import service as alerts
 from tocsin.core.errors import InvalidInput, NotFound, TocsinError
 from tocsin.core.numbers import is_ascii_digits
 from tocsin.escalation import service as escalation
-from tocsin.incidents import lifecycle
+from tocsin.incidents import lifecycle, milestones, phases
 from tocsin.incidents import service as incidents
+from tocsin.incidents.lifecycle import ResponseStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.priority import PRIORITIES, SEVERITIES, URGENCIES
 from tocsin.incidents.schemas import IncidentFilter
@@ -153,6 +155,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         "assignee": people.get(incident.assigned_user_id) if incident.assigned_user_id else None,
         "now": now,
         "is_open": lifecycle.is_open(incident.status),
+        "phase": phases.phase_of(incident.phase_model, incident.response_status),
     }
 
 
@@ -187,6 +190,9 @@ def incident_page(number: int, request: Request) -> Response:
             notice=request.query_params.get("notice", "")[:200],
             error=request.query_params.get("error", "")[:300],
             link=f"{runtime.settings.base_url}/incidents/{incident.number}",
+            response_targets=[t for (c, t) in lifecycle.RESPONSE_ALLOWED if c == incident.response_status],
+            milestones=[(name, getattr(incident, column)) for name, column in milestones.COLUMNS.items()],
+            phase_times=incidents.phase_times(session, incident, now=runtime.clock.now()),
         )
     return render("web/incident.html", **context)
 
@@ -227,7 +233,35 @@ def _act(session: Session, incident_id: int, action: str, form: Any, who: WebUse
         else:
             raise InvalidInput("choose a person or an escalation policy to reassign to")
         return "Reassigned"
+    if action == "response":
+        target = str(form.get("status") or "")
+        if target not in lifecycle.RESPONSE_STATUSES:
+            raise InvalidInput("choose the status the response moves to")
+        message = str(form.get("message") or "")
+        incidents.change_response(session, incident_id, ResponseStatus(target), actor=actor, now=now, message=message)
+        return f"Response {target}"
+    if action == "reopen":
+        incidents.reopen(session, incident_id, actor=actor, now=now, message=str(form.get("message") or ""))
+        return "Reopened"
+    if action == "milestone":
+        name = str(form.get("milestone") or "")
+        at = _form_time(str(form.get("at") or ""))
+        incidents.edit_milestone(
+            session, incident_id, name, at, reason=str(form.get("reason") or ""), actor=actor, now=now
+        )
+        return f"Milestone {name.replace('_', ' ')} saved"
     raise InvalidInput(f"unknown action {action!r}")
+
+
+def _form_time(text: str) -> datetime | None:
+    """A datetime-local field, read as UTC (the console shows every time in UTC); empty clears the milestone."""
+    if not text.strip():
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"not a date and time: {text!r} (use YYYY-MM-DDTHH:MM)") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @router.post("/incidents/{number}")

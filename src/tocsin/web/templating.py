@@ -7,7 +7,7 @@ mailto only), and notes written in Markdown are rendered with raw HTML disabled 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -72,7 +72,12 @@ def linkify(text: str) -> Markup:
 def ago(value: datetime | None, now: datetime | None = None) -> str:
     if value is None:
         return ""
-    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    return duration((now or datetime.now(UTC)) - value)
+
+
+def duration(spent: timedelta) -> str:
+    """A span as people read it on a page: 45s, 12m, 3h 20m, 2d 4h."""
+    seconds = int(spent.total_seconds())
     if seconds < 60:
         return f"{max(seconds, 0)}s"
     if seconds < 3600:
@@ -101,6 +106,7 @@ env.filters["safe_url"] = safe_url
 env.filters["markdown"] = markdown
 env.filters["linkify"] = linkify
 env.filters["ago"] = ago
+env.filters["duration"] = duration
 env.filters["utc"] = utc
 env.filters["pretty"] = pretty
 
