@@ -205,3 +205,17 @@ def test_time_in_each_phase_of_the_nist_model(api: ApiHarness) -> None:
     }
     switched = ok(api.patch(f"/api/v1/incidents/{incident['id']}", json={"phase_model": "default"}))
     assert switched["phase"] == "Mitigated"
+
+
+def test_acknowledging_an_unowned_incident_makes_the_person_its_owner(api: ApiHarness) -> None:
+    service = make_service(api, "checkout")
+    incident = declare(api, service["id"])
+    assert incident["assigned_to"] is None
+    acked = ok(api.post(f"/api/v1/incidents/{incident['id']}/acknowledge"))
+    assert acked["assigned_to"]["id"] == api.admin_id
+
+    gina = ok(api.post("/api/v1/users", json={"email": "gina@example.com", "name": "Gina"}), 201)
+    other = declare(api, service["id"], "Second")
+    ok(api.post(f"/api/v1/incidents/{other['id']}/reassign", json={"user": "gina@example.com"}))
+    still = ok(api.post(f"/api/v1/incidents/{other['id']}/acknowledge"))
+    assert still["assigned_to"]["id"] == gina["id"], "an owner already set is kept"

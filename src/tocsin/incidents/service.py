@@ -139,6 +139,9 @@ def _apply(
     if move.status != previous:
         if move.status == lifecycle.ACKNOWLEDGED:
             incident.acknowledged_at = now
+            if incident.assigned_user_id is None and actor.user_id is not None:
+                # Whoever acknowledges an incident nobody owns owns it (the Assigned column showed no one).
+                incident.assigned_user_id = actor.user_id
         elif move.status == lifecycle.RESOLVED:
             incident.resolved_at = now
         elif move.status == lifecycle.TRIGGERED:
