@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     local_outbox: bool = True
     # "host:port" (loopback only) of the local outbox's SMTP port: every mail it receives is kept in the outbox.
     outbox_smtp_listen: str | None = None
+    # The API's interactive documentation (/docs, Swagger UI served from the installed package under a strict
+    # Content-Security-Policy); false: /docs answers 404. /openapi.json is served either way.
+    api_docs: bool = True
+    # A bearer token that /metrics requires when set (Authorization: Bearer <token>); empty: /metrics is open.
+    metrics_token: str = Field(default="", repr=False)
 
     @field_validator("database_url")
     @classmethod
