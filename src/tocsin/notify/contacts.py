@@ -7,6 +7,7 @@ sent by the outbox (``notify.service``).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -119,7 +120,8 @@ def send_test(session: Session, contact_method_id: int, *, now: datetime) -> Not
     if cm is None:
         raise NotFound(f"contact method {contact_method_id} not found")
     n = Notification(
-        idempotency_key=f"test:{cm.id}:{now.timestamp():.6f}",
+        # Every request is a test of its own: two within the same microsecond (or a stopped clock) must not clash.
+        idempotency_key=f"test:{cm.id}:{now.timestamp():.6f}:{secrets.token_hex(4)}",
         kind="test",
         incident_id=None,
         user_id=cm.user_id,
