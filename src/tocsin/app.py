@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from tocsin import __version__, web
-from tocsin.api import errors, feeds
+from tocsin.api import docs_pages, errors, feeds
 from tocsin.api import oncall as oncall_api
 from tocsin.api.body_limit import BodyLimitMiddleware
 from tocsin.api.origin import OriginMiddleware
@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         version=__version__,
         summary="Incident management: alerts to incidents, on-call, escalation, response and learning.",
         lifespan=lifespan,
+        # FastAPI's own pages load Swagger UI and ReDoc from a CDN with an inline script: docs_pages serves /docs.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     # (token id, address) pairs already recorded: a token's use from a new address is audited once.
@@ -55,6 +58,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.include_router(feeds.router)
     app.include_router(ops_router)
     app.include_router(replies_router)
+    if settings.api_docs:
+        docs_pages.install(app)
     web.install(app, runtime)
     app.add_middleware(OriginMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     verify_messages_per_address_hour: int = Field(default=5, ge=1, le=1000)
     verify_messages_per_user_hour: int = Field(default=10, ge=1, le=1000)
     paid_sends_per_hour: int = Field(default=500, ge=1, le=1_000_000)
+    # The API's interactive documentation (/docs, Swagger UI served from the installed package under a strict
+    # Content-Security-Policy); false: /docs answers 404. /openapi.json is served either way.
+    api_docs: bool = True
+    # A bearer token that /metrics requires when set (Authorization: Bearer <token>); empty: /metrics is open.
+    metrics_token: str = Field(default="", repr=False)
 
     @field_validator("database_url")
     @classmethod

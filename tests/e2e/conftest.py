@@ -205,3 +205,5 @@ def tab(browser: Any, live_server: LiveServer) -> Iterator[Tab]:
     page.on("console", lambda m: opened.console_errors.append(m.text) if m.type == "error" else None)
     yield opened
     context.close()
+    # Every page a browser test visits keeps to its Content-Security-Policy.
+    assert [e for e in opened.console_errors if "Content Security Policy" in e] == []

@@ -26,6 +26,9 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            # Already formatted (and cleaned) by a filter that dropped exc_info.
+            entry["exc"] = record.exc_text
         return orjson.dumps(entry, default=str).decode()
 
 

@@ -14,9 +14,13 @@ import re
 from typing import Any
 
 from tocsin.core.errors import Forbidden, Unavailable
+from tocsin.notify.providers import transport_logs
 from tocsin.notify.providers.base import OutboundMessage, SendResult
 from tocsin.notify.render.text import render_text, summary_line
 from tocsin.notify.ssrf import UrlGuard
+
+# This module sends to URLs that are credentials: keep the HTTP libraries from logging them.
+transport_logs.install()
 
 # A host worth checking names a machine: it has a dot or a colon (an IP literal or a domain), or is localhost.
 _HOST_LIKE = re.compile(r"^(localhost|.*[.:].*)$", re.IGNORECASE)

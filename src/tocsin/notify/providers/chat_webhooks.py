@@ -12,10 +12,14 @@ from typing import Any
 import httpx
 
 from tocsin.core.errors import Forbidden, Unavailable
+from tocsin.notify.providers import transport_logs
 from tocsin.notify.providers.base import OutboundMessage, SendResult
 from tocsin.notify.providers.webhook import classify
 from tocsin.notify.render.teams import discord_payload, mattermost_payload, teams_card
 from tocsin.notify.ssrf import UrlGuard, pinned_request_target
+
+# This module sends to URLs that are credentials: keep the HTTP libraries from logging them.
+transport_logs.install()
 
 _USER_AGENT = "Tocsin-Chat/1"
 

@@ -18,9 +18,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from tocsin.notify.providers import transport_logs
 from tocsin.notify.providers.base import OutboundMessage, SendResult
 from tocsin.notify.render.slack import slack_blocks
 from tocsin.notify.retry import classify
+
+# This module sends to URLs that are credentials: keep the HTTP libraries from logging them.
+transport_logs.install()
 
 TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 

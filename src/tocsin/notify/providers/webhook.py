@@ -40,8 +40,12 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from tocsin.core.clock import Clock, SystemClock
 from tocsin.core.errors import Forbidden, Unavailable
 from tocsin.core.numbers import is_ascii_digits
+from tocsin.notify.providers import transport_logs
 from tocsin.notify.providers.base import OutboundMessage, SendResult
 from tocsin.notify.ssrf import Resolved, UrlGuard, host_header
+
+# This module sends to URLs that are credentials: keep the HTTP libraries from logging them.
+transport_logs.install()
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a format prefix, not a secret)
 MAX_REDIRECTS = 3
