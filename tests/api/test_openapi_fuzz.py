@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import schemathesis
@@ -257,10 +258,17 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
 
         return prepare
 
+    def on_new_milestone() -> tuple[dict[str, str], Any]:
+        # A milestone name from the list and a time that keeps their order (impact began before detection).
+        number, _ = incident_with_two_alerts(api, world["integration-key"])
+        earlier = (api.clock.now() - timedelta(hours=1)).isoformat()
+        return {"ref": number, "name": "impact_started"}, {"at": earlier, "reason": "graphs show it earlier"}
+
     return {
         "POST /api/v1/incidents": plain({"service_id": int(world["services"]), "title": "checkout slow"}),
         "POST /api/v1/incidents/{ref}/reassign": on_new_incident(lambda _: {"user": "bob@example.com"}),
         "POST /api/v1/incidents/{ref}/split": on_new_incident(lambda alert: {"alert_ids": [alert]}),
+        "PUT /api/v1/incidents/{ref}/milestones/{name}": on_new_milestone,
         "POST /api/v1/users": plain({"email": "carol@example.com", "name": "Carol", "role": "responder"}),
         "PUT /api/v1/inhibit-rules": plain(INHIBIT_RULE),
         "POST /api/v1/silences": plain(SILENCE),
