@@ -20,6 +20,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         auth,
         auth_pages,
         contact_pages,
+        declare_pages,
         incident_pages,
         live,
         noise_pages,
@@ -45,6 +46,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
         auth_pages,
+        # Before the incident pages, so that /incidents/new is not read as an incident number.
+        declare_pages,
         incident_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,

@@ -1,0 +1,89 @@
+"""Declaring an incident from the console: the form the API and the CLI already had."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import TypeAdapter
+
+from tocsin.api.schemas import DeclareIn
+from tocsin.core.errors import TocsinError
+from tocsin.incidents import phases
+from tocsin.incidents import service as incidents
+from tocsin.incidents.priority import PRIORITIES, SEVERITIES, URGENCIES
+from tocsin.services import service as services
+from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_responder, runtime_of
+from tocsin.web.forms import FormInvalid, invalid, optional, text, validate, values_of
+from tocsin.web.templating import render
+
+router = APIRouter()
+_DECLARE_IN = TypeAdapter(DeclareIn)
+FIELDS = ("service_id", "title", "description", "severity", "urgency", "priority", "phase_model")
+
+
+def _form(request: Request, who: WebUser, status: int = 200, **context: Any) -> Response:
+    runtime = runtime_of(request)
+    with runtime.db.reader() as session:
+        service_options = [(s.id, s.name) for s in services.list_services(session)]
+    return render(
+        "web/declare.html",
+        status,
+        who=who,
+        section="incidents",
+        services=service_options,
+        severities=[(s, s) for s in SEVERITIES],
+        urgencies=[(u, u) for u in URGENCIES],
+        priorities=[(p, p) for p in PRIORITIES],
+        phase_models=[(m, "NIST SP 800-61" if m == "nist" else "Default") for m in phases.MODELS],
+        **{"values": {"severity": "SEV3", "phase_model": "default"}, "errors": {}, **context},
+    )
+
+
+@router.get("/incidents/new", response_class=HTMLResponse)
+def declare_form(request: Request) -> Response:
+    who = require_responder(request)
+    chosen = request.query_params.get("service", "")
+    return _form(request, who, values={"severity": "SEV3", "phase_model": "default", "service_id": chosen})
+
+
+@router.post("/incidents/new")
+def declare(request: Request, form: PostedForm) -> Response:
+    who = require_responder(request)
+    check_csrf(request, who, form)
+    runtime = runtime_of(request)
+    fields = {name: optional(form, name) for name in ("urgency", "priority", "phase_model")}
+    try:
+        body = validate(
+            _DECLARE_IN,
+            {
+                "service_id": text(form, "service_id"),
+                "title": text(form, "title"),
+                "description": text(form, "description"),
+                "severity": text(form, "severity") or "SEV3",
+                **{k: v for k, v in fields.items() if v},
+            },
+        )
+        now, actor = runtime.clock.now(), who.actor()
+        with runtime.db.unit_of_work() as session:
+            incident = incidents.declare(
+                session,
+                service_id=body.service_id,
+                title=body.title,
+                description=body.description,
+                urgency=body.urgency,
+                severity=body.severity,
+                priority=body.priority,
+                actor=actor,
+                now=now,
+            )
+            if body.phase_model:
+                incidents.set_phase_model(session, incident.id, body.phase_model, actor=actor, now=now)
+            number = incident.number
+    except (TocsinError, FormInvalid) as exc:
+        bad = invalid(exc, FIELDS)
+        return _form(request, who, bad.status, values=values_of(form), errors=bad.errors, error=bad.message)
+    runtime.wakeup.notify()
+    return RedirectResponse(f"/incidents/{number}?{urlencode({'notice': 'Incident declared'})}", status_code=303)
