@@ -16,6 +16,7 @@ from tocsin.incidents import models as incidents_models
 from tocsin.mailbox import models as mailbox_models
 from tocsin.notify import models as notify_models
 from tocsin.oncall import models as oncall_models
+from tocsin.response import models as response_models
 from tocsin.services import models as services_models
 from tocsin.teams import models as teams_models
 from tocsin.users import models as users_models
@@ -39,6 +40,7 @@ __all__ = [
     "noise_models",
     "notify_models",
     "oncall_models",
+    "response_models",
     "services_models",
     "teams_models",
     "users_models",

@@ -474,6 +474,19 @@ CASES: list[Case] = [
         why_not="sends a logged delivery again; the delivery log records it",
     ),
     Case(
+        "PUT",
+        "/api/v1/checklist-templates/{name}",
+        "/api/v1/checklist-templates/comms",
+        ("checklist_template", "checklist_template.created"),
+        {"items": [{"title": "Post to the status page", "due_minutes": 15}]},
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/checklist-templates/{name}",
+        "/api/v1/checklist-templates/comms",
+        ("checklist_template", "checklist_template.deleted"),
+    ),
+    Case(
         "DELETE",
         "/api/v1/webhook-subscriptions/{subscription_id}",
         lambda s: f"/api/v1/webhook-subscriptions/{s['subscription']}",
@@ -495,4 +508,7 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/incidents/{ref}/response"),
     ("POST", "/api/v1/incidents/{ref}/reopen"),
     ("PUT", "/api/v1/incidents/{ref}/milestones/{name}"),
+    ("POST", "/api/v1/incidents/{ref}/tasks"),
+    ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"),
+    ("POST", "/api/v1/incidents/{ref}/checklists"),
 }

@@ -12,6 +12,7 @@ from tocsin.api import (
     rules,
     services,
     silences,
+    tasks,
     webhooks,
 )
 
@@ -26,3 +27,4 @@ api_router.include_router(noise.router)
 api_router.include_router(audit.router)
 api_router.include_router(admin.router)
 api_router.include_router(webhooks.router)
+api_router.include_router(tasks.router)

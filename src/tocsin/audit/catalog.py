@@ -32,6 +32,7 @@ AUDITED: dict[str, str] = {
     "silences": "silence",
     "noise_settings": "noise_setting",
     "webhook_subscriptions": "webhook_subscription",
+    "checklist_templates": "checklist_template",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -51,6 +52,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "event_sequencer",
         "inbound_deliveries",
         "incident_events",
+        "incident_tasks",
         "incident_timeline",
         "incidents",
         "instance_secrets",

@@ -288,6 +288,16 @@ def escalate_now(session: Session, incident_id: int, *, actor: Actor, now: datet
     return incident
 
 
+def record(
+    session: Session, incident_id: int, kind: TimelineKind, message: str, *, actor: Actor, now: datetime, **data: Any
+) -> None:
+    """An entry written for another domain's change to the response (a task added, a checklist done), with its
+    incident event; the incident counts as updated."""
+    incident = _locked(session, incident_id)
+    incident.updated_at = now
+    repo.add_timeline(session, [timeline_row(incident.id, kind, actor, now, message, **data)])
+
+
 def add_note(session: Session, incident_id: int, text: str, *, actor: Actor, now: datetime) -> TimelineEntry:
     body = text.strip()
     if not body:

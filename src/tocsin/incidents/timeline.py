@@ -23,6 +23,11 @@ class TimelineKind(StrEnum):
     RESPONSE_CHANGED = "response_changed"
     REOPENED = "reopened"
     MILESTONE_EDITED = "milestone_edited"
+    # The response: tasks and checklists.
+    TASK_ADDED = "task_added"
+    TASK_CHANGED = "task_changed"
+    TASK_CLOSED = "task_closed"
+    CHECKLIST_ADDED = "checklist_added"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

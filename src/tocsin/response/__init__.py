@@ -1,0 +1,1 @@
+"""The response to an incident beyond paging: tasks and checklists (roles, responders and skills come here too)."""

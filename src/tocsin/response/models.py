@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tocsin.db.base import Base, BigID, vocabulary
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    SKIPPED = "skipped"
+
+
+class IncidentTask(Base):
+    """One thing to do during an incident: who does it, by when, and who closed it when."""
+
+    __tablename__ = "incident_tasks"
+    __table_args__ = (
+        Index("ix_incident_tasks_incident", "incident_id", "position"),
+        Index("ix_incident_tasks_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(default=0)
+    title: Mapped[str] = mapped_column(String(500))
+    assignee_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    due_at: Mapped[datetime | None]
+    status: Mapped[TaskStatus] = mapped_column(vocabulary(TaskStatus, 8), default=TaskStatus.OPEN)
+    # The checklist it came from, by name (a template may change or go later; the task stays as it was added).
+    checklist: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    created_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None]
+    closed_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # When the assignee was reminded that it is overdue (once per due time).
+    reminded_at: Mapped[datetime | None]
+
+
+class ChecklistTemplate(Base):
+    """A named list of task titles added to an incident in one action."""
+
+    __tablename__ = "checklist_templates"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    # [{"title": str, "due_minutes": int | None}]
+    items: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
