@@ -20,6 +20,7 @@ from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident, TimelineEntry
 from tocsin.incidents.schemas import IncidentFilter
+from tocsin.response import service as response
 from tocsin.users import service as users
 
 # The key cases run on both databases; the rest, which exercise the command line rather than the storage, on SQLite.
@@ -311,3 +312,39 @@ def test_response_status_reopen_and_milestones_from_the_command_line(world: Worl
     shown = json.loads(ok(cli(world.db, "incident", "show", ref, "--json")).stdout)
     assert shown["incident"]["response_status"] == "investigating"
     assert shown["incident"]["phase"] == "Investigating"
+
+
+def test_tasks_and_checklists_from_the_command_line(world: World) -> None:
+    opened = open_with_alert(world)
+    ref = f"#{opened.number}"
+    with world.db.unit_of_work() as s:
+        response.save_template(s, "db", ["Snapshot the volume", "Fail over"], now=datetime.now(UTC))
+    assert "2 tasks added" in ok(cli(world.db, "incident", "checklist", ref, "db")).stdout
+    ok(
+        cli(
+            world.db,
+            "incident",
+            "task",
+            "add",
+            ref,
+            "Call the vendor",
+            "--for",
+            "bob@example.com",
+            "--due",
+            "2030-01-01T10:00",
+        )
+    )
+    listed = json.loads(ok(cli(world.db, "incident", "task", "list", ref, "--json")).stdout)
+    assert [(t["title"], t["assignee"]) for t in listed["items"]] == [
+        ("Snapshot the volume", ""),
+        ("Fail over", ""),
+        ("Call the vendor", "Bob"),
+    ]
+    first = listed["items"][0]["id"]
+    ok(cli(world.db, "incident", "task", "done", ref, str(first)))
+    again = cli(world.db, "incident", "task", "done", ref, str(first))
+    assert again.exit_code != 0
+    assert "already done" in again.output
+    shown = json.loads(ok(cli(world.db, "incident", "task", "list", ref, "--json")).stdout)
+    assert (shown["done"], shown["total"]) == (1, 3)
+    assert cli(world.db, "incident", "checklist", ref, "nope").exit_code != 0

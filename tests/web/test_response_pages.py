@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 from tests.web.conftest import Console
+from tocsin.response import service as response
 
 
 def post(console: Console, number: int, **fields: str) -> str:
@@ -59,3 +60,24 @@ def test_observers_see_the_response_but_get_no_forms(console: Console) -> None:
     r = console.client.post("/incidents/1", data={"csrf": csrf, "action": "response", "status": "declined"})
     assert r.status_code == 403
     assert console.status_of(1) == "triggered"
+
+
+def test_tasks_and_checklists_from_the_incident_page(console: Console) -> None:
+    with console.db.unit_of_work() as s:
+        response.save_template(
+            s, "major", ["Open a bridge", {"title": "Status update", "due_minutes": 15}], now=console.clock.now()
+        )
+    console.login()
+    console.trigger("Checkout latency")
+    page = post(console, 1, action="checklist", template="major")
+    assert "2 tasks added" in page
+    assert "(0 of 2 done)" in page
+    page = post(console, 1, action="task_add", title="Call the vendor", assignee="", due_at="2000-01-01T00:00")
+    assert "Call the vendor" in page
+    assert "<strong>overdue</strong>" in page
+    task_ids = re.findall(r'name="task" value="(\d+)"', page)
+    assert len(task_ids) == 3
+    page = post(console, 1, action="task_status", task=task_ids[0], status="done")
+    assert "(1 of 3 done)" in page
+    page = post(console, 1, action="task_add", title="  ", assignee="", due_at="")
+    assert "a task needs a title" in page

@@ -16,6 +16,7 @@ from tocsin.cli import (  # noqa: F401
     secrets,
     server,
     silences,
+    tasks,
     teams,
     webhooks,
 )

@@ -24,6 +24,8 @@ from tocsin.incidents.lifecycle import ResponseStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.priority import PRIORITIES, SEVERITIES, URGENCIES
 from tocsin.incidents.schemas import IncidentFilter
+from tocsin.response import service as response
+from tocsin.response.models import TaskStatus
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
@@ -193,6 +195,10 @@ def incident_page(number: int, request: Request) -> Response:
             response_targets=[t for (c, t) in lifecycle.RESPONSE_ALLOWED if c == incident.response_status],
             milestones=[(name, getattr(incident, column)) for name, column in milestones.COLUMNS.items()],
             phase_times=incidents.phase_times(session, incident, now=runtime.clock.now()),
+            tasks=(task_rows := response.tasks(session, incident.id)),
+            task_progress=response.progress(task_rows),
+            task_people=users.names_of(session, [t.assignee_user_id for t in task_rows if t.assignee_user_id]),
+            checklists=[t.name for t in response.templates(session)],
         )
     return render("web/incident.html", **context)
 
@@ -240,6 +246,22 @@ def _act(session: Session, incident_id: int, action: str, form: Any, who: WebUse
         message = str(form.get("message") or "")
         incidents.change_response(session, incident_id, ResponseStatus(target), actor=actor, now=now, message=message)
         return f"Response {target}"
+    if action == "task_add":
+        due = _form_time(str(form.get("due_at") or ""))
+        assignee = str(form.get("assignee") or "") or None
+        response.add_task(
+            session, incident_id, str(form.get("title") or ""), assignee=assignee, due_at=due, actor=actor, now=now
+        )
+        return "Task added"
+    if action == "task_status":
+        task_id, status = str(form.get("task") or ""), str(form.get("status") or "")
+        if not is_ascii_digits(task_id) or status not in tuple(TaskStatus):
+            raise InvalidInput("choose a task and what to mark it")
+        response.close_task(session, incident_id, int(task_id), TaskStatus(status), actor=actor, now=now)
+        return f"Task {status}"
+    if action == "checklist":
+        added = response.add_checklist(session, incident_id, str(form.get("template") or ""), actor=actor, now=now)
+        return f"{len(added)} tasks added"
     if action == "reopen":
         incidents.reopen(session, incident_id, actor=actor, now=now, message=str(form.get("message") or ""))
         return "Reopened"
