@@ -47,6 +47,7 @@ from tocsin.notify.send_limits import SendLimits
 from tocsin.notify.setup import providers_from_settings
 from tocsin.notify.throttle import Throttle
 from tocsin.ops.metrics import Metrics
+from tocsin.response import roles
 from tocsin.settings import Settings
 from tocsin.webhooks import fanout as webhook_fanout
 from tocsin.webhooks import sending as webhook_sending
@@ -244,9 +245,18 @@ class Runtime:
                 + webhook_sending.recover_worker(session, owner)
             )
 
+    def seed_defaults(self) -> None:
+        """What a new database starts with (the default incident roles), once; never a reason to fail start-up."""
+        try:
+            with self.db.unit_of_work() as session:
+                roles.seed_defaults(session, now=self.clock.now())
+        except SQLAlchemyError as exc:
+            log.warning("defaults not seeded at start-up: %s", type(exc).__name__)
+
     def start(self, *, worker: bool | None = None) -> None:
         self.check_secret_key()
         self.preload_link_secret()
+        self.seed_defaults()
         self.committer.start()
         if self.settings.run_worker if worker is None else worker:
             engine = self.engine or self.build_engine()

@@ -475,6 +475,19 @@ CASES: list[Case] = [
     ),
     Case(
         "PUT",
+        "/api/v1/incident-roles/{name}",
+        "/api/v1/incident-roles/Liaison",
+        ("incident_role", "incident_role.created"),
+        {"description": "Talks to the vendor", "instructions": "Open a ticket with the vendor."},
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/incident-roles/{name}",
+        "/api/v1/incident-roles/Liaison",
+        ("incident_role", "incident_role.deleted"),
+    ),
+    Case(
+        "PUT",
         "/api/v1/checklist-templates/{name}",
         "/api/v1/checklist-templates/comms",
         ("checklist_template", "checklist_template.created"),
@@ -511,4 +524,6 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/incidents/{ref}/tasks"),
     ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"),
     ("POST", "/api/v1/incidents/{ref}/checklists"),
+    ("POST", "/api/v1/incidents/{ref}/roles"),
+    ("DELETE", "/api/v1/incidents/{ref}/roles/{role}"),
 }

@@ -9,6 +9,7 @@ from tocsin.api import (
     incidents,
     noise,
     people,
+    roles,
     rules,
     services,
     silences,
@@ -28,3 +29,4 @@ api_router.include_router(audit.router)
 api_router.include_router(admin.router)
 api_router.include_router(webhooks.router)
 api_router.include_router(tasks.router)
+api_router.include_router(roles.router)

@@ -33,6 +33,7 @@ AUDITED: dict[str, str] = {
     "noise_settings": "noise_setting",
     "webhook_subscriptions": "webhook_subscription",
     "checklist_templates": "checklist_template",
+    "incident_roles": "incident_role",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -53,6 +54,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "inbound_deliveries",
         "incident_events",
         "incident_tasks",
+        "incident_role_assignments",
         "incident_timeline",
         "incidents",
         "instance_secrets",

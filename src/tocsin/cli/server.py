@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 
-from tocsin.cli._app import app, console, database, fail, settings
+from tocsin.cli._app import app, console, database, fail, now, settings
 from tocsin.db import migrate
 from tocsin.db.encrypted import KeyMismatch
 from tocsin.ops.logging import configure_logging
+from tocsin.response import roles
 from tocsin.settings import ConfigError
 
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
@@ -90,6 +91,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] 
     """Create or migrate the database schema."""
     current = settings()
     migrate.upgrade(current.database_url, revision)
+    if revision == "head":
+        with database() as db, db.unit_of_work() as session:
+            roles.seed_defaults(session, now=now())
     console.print(f"database at revision {migrate.head_revision() if revision == 'head' else revision}")
 
 

@@ -223,6 +223,12 @@ def set_phase_model(session: Session, incident_id: int, model: str, *, actor: Ac
     return incident
 
 
+def first_time(session: Session, name: str) -> bool:
+    """True for the first caller ever to ask with ``name`` in this database (one-off set-up steps); the counter
+    row's lock makes two nodes agree on who was first."""
+    return repo.allocate_numbers(session, name, 1)[0] == 1
+
+
 def get(session: Session, ref: int | str) -> Incident:
     """Find by id, or by number when given as "#12" or "number:12"."""
     incident: Incident | None

@@ -28,6 +28,8 @@ class TimelineKind(StrEnum):
     TASK_CHANGED = "task_changed"
     TASK_CLOSED = "task_closed"
     CHECKLIST_ADDED = "checklist_added"
+    ROLE_ASSIGNED = "role_assigned"
+    ROLE_RELEASED = "role_released"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

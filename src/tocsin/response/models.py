@@ -54,3 +54,34 @@ class ChecklistTemplate(Base):
     items: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class IncidentRole(Base):
+    """A role people hold during an incident (Incident Commander, Scribe …), with what its holder is to do."""
+
+    __tablename__ = "incident_roles"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Sent to whoever is given the role, through their contact methods.
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RoleAssignment(Base):
+    """Who held a role on an incident, from when until when (``ended_at`` null: holds it now)."""
+
+    __tablename__ = "incident_role_assignments"
+    __table_args__ = (Index("ix_role_assignments_incident", "incident_id", "role_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    # RESTRICT: a role with history is kept (its holders' history names it).
+    role_id: Mapped[int] = mapped_column(ForeignKey("incident_roles.id", ondelete="RESTRICT"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    assigned_at: Mapped[datetime]
+    assigned_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    ended_at: Mapped[datetime | None]

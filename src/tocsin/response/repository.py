@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tocsin.response.models import ChecklistTemplate, IncidentTask, TaskStatus
+from tocsin.response.models import ChecklistTemplate, IncidentRole, IncidentTask, RoleAssignment, TaskStatus
 
 
 def tasks_of(session: Session, incident_id: int) -> list[IncidentTask]:
@@ -67,3 +67,31 @@ def template(session: Session, ref: int | str) -> ChecklistTemplate | None:
     if isinstance(ref, int):
         return session.get(ChecklistTemplate, ref)
     return session.scalars(select(ChecklistTemplate).where(ChecklistTemplate.name == ref)).one_or_none()
+
+
+def roles(session: Session) -> list[IncidentRole]:
+    return list(session.scalars(select(IncidentRole).order_by(IncidentRole.position, IncidentRole.id)))
+
+
+def role(session: Session, ref: int | str) -> IncidentRole | None:
+    if isinstance(ref, int):
+        return session.get(IncidentRole, ref)
+    return session.scalars(select(IncidentRole).where(IncidentRole.name == ref)).one_or_none()
+
+
+def holder(session: Session, incident_id: int, role_id: int) -> RoleAssignment | None:
+    stmt = select(RoleAssignment).where(
+        RoleAssignment.incident_id == incident_id,
+        RoleAssignment.role_id == role_id,
+        RoleAssignment.ended_at.is_(None),
+    )
+    return session.scalars(stmt.with_for_update()).one_or_none()
+
+
+def assignments(session: Session, incident_id: int) -> list[RoleAssignment]:
+    stmt = select(RoleAssignment).where(RoleAssignment.incident_id == incident_id)
+    return list(session.scalars(stmt.order_by(RoleAssignment.assigned_at, RoleAssignment.id)))
+
+
+def role_in_use(session: Session, role_id: int) -> bool:
+    return session.scalar(select(func.count()).where(RoleAssignment.role_id == role_id)) != 0
