@@ -112,11 +112,13 @@ async def pagerduty_enqueue(request: Request) -> JSONResponse:
     runtime = _runtime(request)
     try:
         data = await _json_body(request, runtime)
-        event = pagerduty_v2.parse_event(data)
         key = pagerduty_v2.routing_key_of(data)
+        if key is not None:
+            # Before validating: a key flooding invalid events is held back as one flooding valid ones.
+            check_rate(request, key)
+        event = pagerduty_v2.parse_event(data)
         if key is None:
             raise BadRequest("Event object is invalid", errors=["'routing_key' is required"])
-        check_rate(request, key)
         result = await runtime.committer.submit(
             Submission(integration_key=key, events=[event], integration_type=PAGERDUTY_TYPE)
         )
@@ -137,8 +139,10 @@ async def pagerduty_change(request: Request) -> JSONResponse:
     runtime = _runtime(request)
     try:
         data = await _json_body(request, runtime)
+        found_key = pagerduty_v2.routing_key_of(data)
+        if found_key is not None:
+            check_rate(request, found_key)
         key, change = pagerduty_v2.parse_change(data)
-        check_rate(request, key)
         result = await runtime.committer.submit(
             Submission(integration_key=key, changes=[change], integration_type=PAGERDUTY_TYPE)
         )
