@@ -95,7 +95,7 @@ CASES: list[Case] = [
         "/api/v1/services/{ref}/integrations",
         "/api/v1/services/checkout/integrations",
         ("integration", "integration.created"),
-        {"type": "generic", "name": "mon", "signing_secret": "signing-secret-4455"},
+        {"type": "grafana", "name": "mon", "signing_secret": "signing-secret-4455"},
         lambda s, b, _: s.update(integration=b["id"], integration_key=b["key"]),
         secrets=lambda s: ["signing-secret-4455", s["integration_key"]],
     ),
