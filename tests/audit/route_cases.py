@@ -393,7 +393,11 @@ CASES: list[Case] = [
         "/api/v1/route-test",
         "/api/v1/route-test",
         None,
-        lambda s: {"payload": {"summary": "x"}, "integration_key": s["integration_key"]},
+        # The integration made above is a signed Grafana one: the payload is in its format.
+        lambda s: {
+            "payload": {"alerts": [{"status": "firing", "labels": {"alertname": "x"}}]},
+            "integration_key": s["integration_key"],
+        },
         why_not="a simulation that stores nothing",
     ),
     Case(
