@@ -9,14 +9,16 @@ own type (ADR 0014).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts.schemas import NormalizedEvent, Submission
-from tocsin.core.errors import Forbidden, NotFound, Unauthorized
+from tocsin.core.errors import Forbidden, NotFound, Unauthorized, Unavailable
 from tocsin.heartbeats import service as heartbeats
 from tocsin.integrations import cloudwatch, datadog, heartbeat, sentry, zabbix
 from tocsin.integrations import http as inbound
@@ -25,7 +27,9 @@ from tocsin.integrations.sns_gateway import SnsGateway
 from tocsin.runtime import Runtime
 from tocsin.services import service as services
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["inbound"])
+_T = TypeVar("_T")
 
 Handler = Callable[[Runtime], Awaitable[JSONResponse]]
 
@@ -78,7 +82,7 @@ async def cloudwatch_topic(runtime: Runtime, key: str) -> tuple[bool, str | None
         with runtime.db.reader() as session:
             return services.cloudwatch_topic_of(session, key)
 
-    return await run_in_threadpool(lookup)
+    return await _or_unavailable(lookup)
 
 
 async def tie_sns_topic(runtime: Runtime, key: str, topic_arn: str) -> str | None:
@@ -86,7 +90,16 @@ async def tie_sns_topic(runtime: Runtime, key: str, topic_arn: str) -> str | Non
         with runtime.db.unit_of_work() as session:
             return services.tie_sns_topic(session, key, topic_arn)
 
-    return await run_in_threadpool(tie)
+    return await _or_unavailable(tie)
+
+
+async def _or_unavailable(work: Callable[[], _T]) -> _T:
+    try:
+        return await run_in_threadpool(work)
+    except Exception:
+        # SNS retries a 503; a 500 would tell it nothing more and read as Tocsin's fault.
+        log.exception("could not read or record the SNS topic of an integration")
+        raise Unavailable("the database is unavailable; please retry") from None
 
 
 def sns_gateway(request: Request) -> SnsGateway:
