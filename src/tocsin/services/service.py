@@ -230,7 +230,7 @@ def update_integration(
             raise Conflict("that integration key is already in use")
         integration.key = key
     if retyped:
-        # What bound the old type's sender means nothing to the new one's.
+        # What the new type never checks goes; a secret the new type checks stays, failing closed until replaced.
         if integration.type not in SECRET_SIGNED_TYPES:
             integration.signing_secret = None
         if integration.type != "cloudwatch":
