@@ -242,12 +242,17 @@ def test_grafana_signatures(api: ApiHarness) -> None:
             },
         ),
         post(body, {"X-Grafana-Alert-Signature": "zz-not-hex"}),
+        # Signed right but without a timestamp: such a request could be replayed for ever, so it is refused.
+        post(body, {"X-Grafana-Alert-Signature": _sign("correct horse", body)}),
     ]
     for n, response in enumerate(refused):
         assert response.status_code == 401, (n, response.text)
+    assert "X-Grafana-Alert-Timestamp is required" in refused[-1].json()["message"]
     assert alerts(api) == [], "nothing is stored from a refused request"
 
-    signed = post(body, {"X-Grafana-Alert-Signature": _sign("correct horse", body)})
+    signed = post(
+        body, {"X-Grafana-Alert-Signature": _sign("correct horse", body, now), "X-Grafana-Alert-Timestamp": now}
+    )
     assert signed.status_code == 202, signed.text
     with_time = post(
         body,

@@ -98,7 +98,7 @@ CASES: list[Case] = [
         "/api/v1/services/{ref}/integrations",
         "/api/v1/services/checkout/integrations",
         ("integration", "integration.created"),
-        {"type": "generic", "name": "mon", "signing_secret": "signing-secret-4455"},
+        {"type": "grafana", "name": "mon", "signing_secret": "signing-secret-4455"},
         lambda s, b, _: s.update(integration=b["id"], integration_key=b["key"]),
         secrets=lambda s: ["signing-secret-4455", s["integration_key"]],
     ),
@@ -396,7 +396,11 @@ CASES: list[Case] = [
         "/api/v1/route-test",
         "/api/v1/route-test",
         None,
-        lambda s: {"payload": {"summary": "x"}, "integration_key": s["integration_key"]},
+        # The integration made above is a signed Grafana one: the payload is in its format.
+        lambda s: {
+            "payload": {"alerts": [{"status": "firing", "labels": {"alertname": "x"}}]},
+            "integration_key": s["integration_key"],
+        },
         why_not="a simulation that stores nothing",
     ),
     Case(

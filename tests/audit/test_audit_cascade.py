@@ -83,7 +83,7 @@ def test_deleting_a_service_records_its_integrations_and_subscriptions(api: ApiH
         api,
         "POST",
         "/api/v1/services/shop/integrations",
-        {"type": "generic", "name": "in", "signing_secret": "sig-secret-8877"},
+        {"type": "sentry", "name": "in", "signing_secret": "sig-secret-8877"},
     )
     subscription = _made(
         api,

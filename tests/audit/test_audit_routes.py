@@ -117,7 +117,7 @@ def test_every_configuration_route_leaves_an_audit_entry(api: ApiHarness, receiv
 def test_secrets_are_masked_but_their_change_is_visible(api: ApiHarness) -> None:
     api.post("/api/v1/services", json={"name": "shop"})
     created = api.post(
-        "/api/v1/services/shop/integrations", json={"type": "generic", "name": "in", "signing_secret": "abc-123-xyz"}
+        "/api/v1/services/shop/integrations", json={"type": "sentry", "name": "in", "signing_secret": "abc-123-xyz"}
     ).json()
     with api.runtime.db.reader() as s:
         (entry,) = audit.list_entries(s, AuditFilter(object_type="integration"), limit=5)[0]

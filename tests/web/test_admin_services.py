@@ -206,3 +206,43 @@ def test_observers_and_responders_get_403_and_csrf_is_checked(console: Console, 
     with console.db.reader() as s:
         assert [x.name for x in services.list_services(s)] == ["checkout-api"]
         assert len(services.list_integrations(s, service_id)) == 1
+
+
+def test_a_signing_secret_is_set_and_cleared_from_the_integration_page(console: Console, refs: dict[str, int]) -> None:
+    console.login()
+    service_id = refs["service"]
+    with console.db.unit_of_work() as s:
+        service = services.get_service(s, service_id)
+        sentry = services.add_integration(s, service, name="errors", type="sentry", now=console.clock.now())
+        other = next(i for i in services.list_integrations(s, service_id) if i.type not in ("sentry", "grafana"))
+        sentry_id, other_id = sentry.id, other.id
+    base = f"/services/{service_id}/integrations/{sentry_id}"
+    page = console.client.get(f"{base}/edit")
+    assert "No secret is set" in page.text
+    csrf = console.csrf(f"{base}/edit")
+
+    r = console.client.post(f"{base}/signing-secret", data={"csrf": csrf, "signing_secret": "whisper-1234"})
+    assert r.status_code == 200
+    assert "Signing secret set" in r.text
+    page = console.client.get(f"{base}/edit")
+    assert "A secret is set" in page.text
+    assert "whisper-1234" not in page.text
+    with console.db.reader() as s:
+        assert services.get_integration(s, sentry_id).signing_secret == "whisper-1234"
+    unsigned = console.client.post(
+        f"/integrations/{sentry.key}/sentry", content=b"{}", headers={"Sentry-Hook-Resource": "event_alert"}
+    )
+    assert unsigned.status_code == 401
+
+    r = console.client.post(f"{base}/signing-secret", data={"csrf": csrf, "clear": "1"})
+    assert "Signing secret cleared" in r.text
+    with console.db.reader() as s:
+        assert services.get_integration(s, sentry_id).signing_secret is None
+
+    refused = console.client.post(
+        f"/services/{service_id}/integrations/{other_id}/signing-secret",
+        data={"csrf": csrf, "signing_secret": "whisper-5678"},
+    )
+    assert refused.status_code == 422
+    assert "not signed with a shared secret" in refused.text
+    assert "whisper-5678" not in refused.text

@@ -69,6 +69,10 @@ class Submission:
     # The sender's own id of this delivery (SNS MessageId, an email's Message-ID): a retry carrying an id
     # already stored for the integration is acknowledged and changes nothing.
     delivery_id: str | None = None
+    # The integration type of the endpoint the request came through: a key of another type answers as unknown,
+    # so that a key of a signed source cannot be used unsigned elsewhere (ADR 0014). None only for callers inside
+    # Tocsin that picked the integration themselves (the route simulator, a console test event).
+    integration_type: str | None = None
 
 
 class AlertStatus(StrEnum):

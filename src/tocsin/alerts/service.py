@@ -53,24 +53,16 @@ def ingest_batch(
     ``trace``, when given, receives how each event was routed (the route simulator reads it).
     """
     integrations = service_repo.integrations_by_keys(session, {s.integration_key for s in submissions})
+    matched = [_integration_of(s, integrations) for s in submissions]
     for sub in submissions:
         for event in sub.events:
             if event.action == "trigger" and not event.dedup_key:
                 event.dedup_key = new_dedup_key()
-    wanted = [
-        (integrations[s.integration_key][0].id, e.dedup_key or "")
-        for s in submissions
-        if s.integration_key in integrations
-        for e in s.events
-    ]
+    wanted = [(m[0].id, e.dedup_key or "") for s, m in zip(submissions, matched, strict=True) if m for e in s.events]
     open_alerts = repo.open_alerts_by_key(session, wanted)
     delivered = repo.seen_deliveries(
         session,
-        [
-            (integrations[s.integration_key][0].id, s.delivery_id[:255])
-            for s in submissions
-            if s.delivery_id and s.integration_key in integrations
-        ],
+        [(m[0].id, s.delivery_id[:255]) for s, m in zip(submissions, matched, strict=True) if m and s.delivery_id],
     )
     delivery_rows: list[dict[str, Any]] = []
     noise = BatchNoise(session=session, rules=routing.ruleset(session, now), now=now, trace=trace)
@@ -85,8 +77,7 @@ def ingest_batch(
     # Alerts this batch opens, in order; those not stored on the way (see ``_store_new_alerts``) are stored last.
     new_alerts: list[Alert] = []
 
-    for sub in submissions:
-        found = integrations.get(sub.integration_key)
+    for sub, found in zip(submissions, matched, strict=True):
         if found is None:
             results.append(SubmissionResult(found=False))
             continue
@@ -150,6 +141,19 @@ def ingest_batch(
     repo.add_changes(session, change_rows)
     repo.add_deliveries(session, delivery_rows)
     return results
+
+
+def _integration_of(
+    sub: Submission, integrations: dict[str, tuple[IntegrationFacts, ServiceFacts]]
+) -> tuple[IntegrationFacts, ServiceFacts] | None:
+    """The integration a submission reaches: its key's, and only if the endpoint it came through is of its type.
+
+    A key sent to another type's endpoint is an unknown key, so a signed source's key opens nothing unsigned.
+    """
+    found = integrations.get(sub.integration_key)
+    if found is None or (sub.integration_type is not None and found[0].type != sub.integration_type):
+        return None
+    return found
 
 
 def _apply(

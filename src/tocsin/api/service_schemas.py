@@ -9,7 +9,25 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.schemas import Ref
 
-IntegrationType = Literal["pagerduty_v2", "alertmanager", "grafana", "generic"]
+IntegrationType = Literal[
+    "pagerduty_v2",
+    "alertmanager",
+    "grafana",
+    "generic",
+    "datadog",
+    "cloudwatch",
+    "sentry",
+    "zabbix",
+    "heartbeat",
+    "email",
+]
+_SIGNING_HELP = (
+    "shared secret the sender signs each request with (grafana, sentry); write-only: never returned, see "
+    "signing_secret_set"
+)
+_TOPIC_HELP = (
+    "cloudwatch: the only SNS topic whose messages are taken; when unset, the first verified message's topic is kept"
+)
 ServiceUrgency = Literal["high", "low", "severity_based"]
 Duration = int | str
 
@@ -63,9 +81,8 @@ class IntegrationIn(BaseModel):
     key: str | None = Field(
         default=None, description="explicit routing key (16-64 letters, digits, '-', '_'); generated when absent"
     )
-    signing_secret: str | None = Field(
-        default=None, min_length=1, max_length=255, description="shared secret the sender signs requests with"
-    )
+    signing_secret: str | None = Field(default=None, min_length=1, max_length=255, description=_SIGNING_HELP)
+    sns_topic_arn: str | None = Field(default=None, min_length=1, max_length=256, description=_TOPIC_HELP)
 
 
 class IntegrationOut(BaseModel):
@@ -77,14 +94,21 @@ class IntegrationOut(BaseModel):
     key_masked: bool
     url: str = Field(description="the URL to configure in the sender")
     signed: bool = Field(description="whether requests must carry a valid signature")
+    signing_secret_set: bool = Field(description="whether a signing secret is set (the secret itself is never shown)")
+    sns_topic_arn: str | None = Field(default=None, description="cloudwatch: the SNS topic the integration takes")
     created_at: datetime
     archived_at: datetime | None = None
 
 
 class IntegrationPatch(BaseModel):
-    """Only the fields sent are changed; a new ``key`` replaces the old one at once (rotate a leaked key)."""
+    """Only the fields sent are changed; a new ``key`` replaces the old one at once (rotate a leaked key).
+
+    ``signing_secret`` and ``sns_topic_arn`` are cleared by sending null.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     key: str | None = Field(default=None, description="new routing key (16-64 letters, digits, '-', '_')")
+    signing_secret: str | None = Field(default=None, min_length=1, max_length=255, description=_SIGNING_HELP)
+    sns_topic_arn: str | None = Field(default=None, min_length=1, max_length=256, description=_TOPIC_HELP)

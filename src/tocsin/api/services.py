@@ -75,7 +75,9 @@ def _integration_out(
         key=key,
         key_masked=not principal.is_admin,
         url=url,
-        signed=bool(integration.signing_secret),
+        signed=bool(integration.signing_secret) or integration.type == "cloudwatch",
+        signing_secret_set=bool(integration.signing_secret),
+        sns_topic_arn=integration.sns_topic_arn,
         created_at=integration.created_at,
         archived_at=integration.archived_at,
     )
@@ -186,6 +188,7 @@ def create_integration(ref: str, body: IntegrationIn, runtime: RuntimeDep, princ
             type=body.type,
             key=body.key,
             signing_secret=body.signing_secret,
+            sns_topic_arn=body.sns_topic_arn,
             now=runtime.clock.now(),
         )
         return _integration_out(runtime, principal, integration, service.name)
@@ -205,7 +208,9 @@ def patch_integration(
 ) -> IntegrationOut:
     with runtime.db.unit_of_work() as session:
         integration = services.get_integration(session, integration_id)
-        services.update_integration(session, integration, name=body.name, key=body.key)
+        # Sent as null, a secret or topic is cleared; left out, it stays.
+        cleared = {f: getattr(body, f) for f in ("signing_secret", "sns_topic_arn") if f in body.model_fields_set}
+        services.update_integration(session, integration, name=body.name, key=body.key, **cleared)
         service = services.get_service(session, integration.service_id)
         return _integration_out(runtime, principal, integration, service.name)
 

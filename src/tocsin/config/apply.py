@@ -370,22 +370,32 @@ class _Applier:
         for j, ig in enumerate(spec.integrations or []):
             key = (spec.name, ig.name)
             existing = self.current.integration_rows.get(key)
-            old = {"type": existing.type, "key": existing.key} if existing else {}
-            new = {"type": ig.type} | ({"key": ig.key} if ig.key is not None else {})
+            old: dict[str, str | None] = {"type": existing.type, "key": existing.key} if existing else {}
+            new: dict[str, str | None] = {"type": ig.type}
+            if ig.key is not None:
+                new["key"] = ig.key
             if ig.heartbeat is not None:
                 monitor = heartbeats.monitor_of(self.session, existing) if existing is not None else None
                 if monitor is not None:
                     old["heartbeat"] = _heartbeat_text(monitor.period_seconds, monitor.grace_seconds)
                 new["heartbeat"] = _heartbeat_text(ig.heartbeat.period, ig.heartbeat.grace)
+            if ig.sns_topic_arn is not None:
+                old["sns_topic_arn"] = existing.sns_topic_arn if existing else None
+                new["sns_topic_arn"] = ig.sns_topic_arn
             changed_ig = [c if not c.startswith("key") else "key" for c in fields.diff(old, new)]
+            bound = {"sns_topic_arn": ig.sns_topic_arn} if ig.sns_topic_arn is not None else {}
+            if ig.signing_secret is not None:
+                bound["signing_secret"] = ig.signing_secret
+                if existing is None or existing.signing_secret != ig.signing_secret:
+                    changed_ig.append("signing_secret changed")  # the secret itself is never printed
             if self.record("integration", f"{spec.name}/{ig.name}", existing is not None, changed_ig):
                 with _at(f"{path}.integrations[{j}]"):
                     if existing is None:
                         existing = self.current.integration_rows[key] = services.add_integration(
-                            self.session, row, name=ig.name, type=ig.type, key=ig.key, now=self.now
+                            self.session, row, name=ig.name, type=ig.type, key=ig.key, now=self.now, **bound
                         )
                     else:
-                        services.update_integration(self.session, existing, type=ig.type, key=ig.key)
+                        services.update_integration(self.session, existing, type=ig.type, key=ig.key, **bound)
                     if ig.heartbeat is not None:
                         heartbeats.configure(
                             self.session,

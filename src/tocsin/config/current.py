@@ -200,6 +200,9 @@ def _integration(integration: Integration, monitor: HeartbeatMonitor | None) -> 
     spec: dict[str, Any] = {"name": integration.name, "type": integration.type, "key": integration.key}
     if monitor is not None and integration.type == "heartbeat":
         spec["heartbeat"] = {"period": monitor.period_seconds, "grace": monitor.grace_seconds}
+    if integration.sns_topic_arn is not None:
+        spec["sns_topic_arn"] = integration.sns_topic_arn
+    # The signing secret is write-only: never exported, and left alone by an apply of a file without one.
     return spec
 
 

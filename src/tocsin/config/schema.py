@@ -21,7 +21,7 @@ from tocsin.notify.contacts import check_contact_address
 from tocsin.notify.models import CONTACT_TYPES
 from tocsin.oncall.durations import format_duration, parse_duration
 from tocsin.oncall.service import ROTATIONS
-from tocsin.services.models import INTEGRATION_TYPES
+from tocsin.services.models import INTEGRATION_TYPES, SECRET_SIGNED_TYPES
 from tocsin.services.service import SERVICE_URGENCIES
 from tocsin.users.models import ROLES
 from tocsin.users.service import validate_email
@@ -257,11 +257,24 @@ class IntegrationSpec(Spec):
     type: Annotated[str, AfterValidator(one_of(INTEGRATION_TYPES))]
     key: Annotated[str, AfterValidator(_key)] | None = None
     heartbeat: HeartbeatSpec | None = None
+    signing_secret: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        default=None, description="grafana, sentry: the shared secret requests are signed with; never exported"
+    )
+    sns_topic_arn: Annotated[str, Field(min_length=1, max_length=256)] | None = Field(
+        default=None, description="cloudwatch: the only SNS topic whose messages are taken"
+    )
 
     @model_validator(mode="after")
-    def _heartbeat_only_on_heartbeats(self) -> IntegrationSpec:
+    def _fields_of_their_types(self) -> IntegrationSpec:
         if self.heartbeat is not None and self.type != "heartbeat":
             raise ValueError(f"heartbeat: only an integration of type heartbeat has one, not {self.type}")
+        if self.signing_secret is not None and self.type not in SECRET_SIGNED_TYPES:
+            raise ValueError(
+                f"signing_secret: integrations of type {self.type} are not signed with a shared secret; "
+                f"only {', '.join(SECRET_SIGNED_TYPES)} are"
+            )
+        if self.sns_topic_arn is not None and self.type != "cloudwatch":
+            raise ValueError(f"sns_topic_arn: only an integration of type cloudwatch has one, not {self.type}")
         return self
 
 

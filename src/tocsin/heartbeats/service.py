@@ -148,7 +148,11 @@ def next_due(session: Session) -> datetime | None:
 def _ingest(session: Session, events: list[tuple[Integration, NormalizedEvent]], now: datetime) -> list[str]:
     if not events:
         return []
-    results = ingest_batch(session, [Submission(integration_key=i.key, events=[e]) for i, e in events], now=now)
+    results = ingest_batch(
+        session,
+        [Submission(integration_key=i.key, events=[e], integration_type=INTEGRATION_TYPE) for i, e in events],
+        now=now,
+    )
     return [r.outcomes[0] if r.outcomes else "" for r in results]
 
 

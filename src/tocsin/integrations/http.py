@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["inbound"])
 
+PAGERDUTY_TYPE = "pagerduty_v2"
+
 
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
@@ -111,12 +113,16 @@ async def pagerduty_enqueue(request: Request) -> JSONResponse:
     runtime = _runtime(request)
     try:
         data = await _json_body(request, runtime)
-        event = pagerduty_v2.parse_event(data)
         key = pagerduty_v2.routing_key_of(data)
+        if key is not None:
+            # Before validating: a key flooding invalid events is held back as one flooding valid ones.
+            check_rate(request, key)
+        event = pagerduty_v2.parse_event(data)
         if key is None:
             raise BadRequest("Event object is invalid", errors=["'routing_key' is required"])
-        check_rate(request, key)
-        result = await runtime.committer.submit(Submission(integration_key=key, events=[event]))
+        result = await runtime.committer.submit(
+            Submission(integration_key=key, events=[event], integration_type=PAGERDUTY_TYPE)
+        )
         if not result.found:
             raise NotFound("Invalid routing key", errors=["'routing_key' does not match any integration"])
     except TocsinError as exc:
@@ -134,9 +140,13 @@ async def pagerduty_change(request: Request) -> JSONResponse:
     runtime = _runtime(request)
     try:
         data = await _json_body(request, runtime)
+        found_key = pagerduty_v2.routing_key_of(data)
+        if found_key is not None:
+            check_rate(request, found_key)
         key, change = pagerduty_v2.parse_change(data)
-        check_rate(request, key)
-        result = await runtime.committer.submit(Submission(integration_key=key, changes=[change]))
+        result = await runtime.committer.submit(
+            Submission(integration_key=key, changes=[change], integration_type=PAGERDUTY_TYPE)
+        )
         if not result.found:
             raise NotFound("Invalid routing key", errors=["'routing_key' does not match any integration"])
     except TocsinError as exc:
@@ -153,8 +163,9 @@ def _rejection(exc: TocsinError) -> str:
 
 
 async def _submit_events(request: Request, kind: str, key: str, events: list[NormalizedEvent]) -> JSONResponse:
+    """``kind`` is the endpoint's integration type: only a key of that type reaches an integration."""
     runtime = _runtime(request)
-    result = await runtime.committer.submit(Submission(integration_key=key, events=events))
+    result = await runtime.committer.submit(Submission(integration_key=key, events=events, integration_type=kind))
     if not result.found:
         raise NotFound(f"no integration has the key {key!r}")
     _count(runtime, kind, result)
@@ -197,14 +208,20 @@ async def grafana_webhook(key: str, request: Request) -> JSONResponse:
     async def handle(runtime: Runtime) -> JSONResponse:
         check_rate(request, key)
         raw = await read_body(request, runtime.settings.max_body_bytes)
-        secret = await _signing_secret(runtime, key)
+        secret = await _signing_secret(runtime, key, "grafana")
         if secret:
             # Grafana's default header; the alternative spelling is accepted for senders configured by hand.
             signature = request.headers.get("x-grafana-alert-signature") or request.headers.get(
                 "x-grafana-alerting-signature", ""
             )
             timestamp = request.headers.get("x-grafana-alert-timestamp")
-            if timestamp is not None and not grafana.timestamp_is_fresh(timestamp, runtime.clock.now()):
+            # Without a signed timestamp a captured request could be played back for ever: signing means both.
+            if timestamp is None:
+                raise Unauthorized(
+                    "X-Grafana-Alert-Timestamp is required when the integration is signed; "
+                    "set the contact point's timestamp header"
+                )
+            if not grafana.timestamp_is_fresh(timestamp, runtime.clock.now()):
                 raise Unauthorized("X-Grafana-Alert-Timestamp is more than 5 minutes away; replay refused")
             if not signature or not grafana.verify_signature(secret, raw, signature, timestamp):
                 raise Unauthorized("missing or wrong X-Grafana-Alert-Signature")
@@ -235,10 +252,13 @@ async def generic_webhook(key: str, request: Request) -> JSONResponse:
     return await _guarded(request, "generic", handle)
 
 
-async def _signing_secret(runtime: Runtime, key: str) -> str | None:
+async def _signing_secret(runtime: Runtime, key: str, integration_type: str) -> str | None:
+    """The secret of the key's integration of this type; None when unsigned or when no such integration exists
+    (the request then goes on and is answered as for an unknown key, telling nothing about other types' keys)."""
+
     def lookup() -> str | None:
         with runtime.db.reader() as session:
-            return services.signing_secret_of(session, key)
+            return services.signing_secret_of(session, key, integration_type)
 
     try:
         return await run_in_threadpool(lookup)

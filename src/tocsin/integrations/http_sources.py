@@ -1,21 +1,24 @@
 """HTTP endpoints of the monitoring tools with a wire format of their own (Datadog, CloudWatch, Sentry, Zabbix)
 and of heartbeat pings.
 
-Each route reads a bounded body, checks the sender's signature where the tool signs, parses, and answers 2xx
-only once the events are committed, exactly like the formats in ``http`` (whose helpers the small public
-wrappers below reuse).
+Each route takes a token from the key's rate limit first, reads a bounded body, checks the sender's signature
+where the tool signs, parses, and answers 2xx only once the events are committed, exactly like the formats in
+``http`` (whose helpers the small public wrappers below reuse). A key reaches only an integration of the route's
+own type (ADR 0014).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from tocsin.alerts.schemas import NormalizedEvent, Submission
-from tocsin.core.errors import NotFound, Unauthorized
+from tocsin.core.errors import Forbidden, NotFound, Unauthorized, Unavailable
 from tocsin.heartbeats import service as heartbeats
 from tocsin.integrations import cloudwatch, datadog, heartbeat, sentry, zabbix
 from tocsin.integrations import http as inbound
@@ -24,7 +27,9 @@ from tocsin.integrations.sns_gateway import SnsGateway
 from tocsin.runtime import Runtime
 from tocsin.services import service as services
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["inbound"])
+_T = TypeVar("_T")
 
 Handler = Callable[[Runtime], Awaitable[JSONResponse]]
 
@@ -37,9 +42,14 @@ async def guarded(request: Request, kind: str, handler: Handler) -> JSONResponse
 async def submit_events(
     request: Request, kind: str, key: str, events: list[NormalizedEvent], *, delivery_id: str | None = None
 ) -> JSONResponse:
-    """Hand the events to the ingest writer and answer 202 once they are committed (404 for an unknown key)."""
+    """Hand the events to the ingest writer and answer 202 once they are committed (404 for an unknown key).
+
+    ``kind`` is the route's integration type: a key of another type is answered as unknown.
+    """
     runtime = runtime_of(request)
-    result = await runtime.committer.submit(Submission(integration_key=key, events=events, delivery_id=delivery_id))
+    result = await runtime.committer.submit(
+        Submission(integration_key=key, events=events, delivery_id=delivery_id, integration_type=kind)
+    )
     if not result.found:
         raise NotFound(f"no integration has the key {key!r}")
     inbound._count(runtime, kind, result)
@@ -59,16 +69,37 @@ def runtime_of(request: Request) -> Runtime:
     return inbound._runtime(request)
 
 
-async def signing_secret(runtime: Runtime, key: str) -> str | None:
-    return await inbound._signing_secret(runtime, key)
+def check_rate(request: Request, key: str) -> None:
+    inbound.check_rate(request, key)
 
 
-async def integration_type(runtime: Runtime, key: str) -> str | None:
-    def lookup() -> str | None:
+async def signing_secret(runtime: Runtime, key: str, integration_type: str) -> str | None:
+    return await inbound._signing_secret(runtime, key, integration_type)
+
+
+async def cloudwatch_topic(runtime: Runtime, key: str) -> tuple[bool, str | None]:
+    def lookup() -> tuple[bool, str | None]:
         with runtime.db.reader() as session:
-            return services.integration_type_of(session, key)
+            return services.cloudwatch_topic_of(session, key)
 
-    return await run_in_threadpool(lookup)
+    return await _or_unavailable(lookup)
+
+
+async def tie_sns_topic(runtime: Runtime, key: str, topic_arn: str) -> str | None:
+    def tie() -> str | None:
+        with runtime.db.unit_of_work() as session:
+            return services.tie_sns_topic(session, key, topic_arn)
+
+    return await _or_unavailable(tie)
+
+
+async def _or_unavailable(work: Callable[[], _T]) -> _T:
+    try:
+        return await run_in_threadpool(work)
+    except Exception:
+        # SNS retries a 503; a 500 would tell it nothing more and read as Tocsin's fault.
+        log.exception("could not read or record the SNS topic of an integration")
+        raise Unavailable("the database is unavailable; please retry") from None
 
 
 def sns_gateway(request: Request) -> SnsGateway:
@@ -87,6 +118,7 @@ async def read_limited(request: Request, runtime: Runtime) -> bytes:
 @router.post("/integrations/{key}/datadog", status_code=202, summary="Datadog monitor webhook")
 async def datadog_webhook(key: str, request: Request) -> JSONResponse:
     async def handle(runtime: Runtime) -> JSONResponse:
+        check_rate(request, key)
         data = parse_body(await read_limited(request, runtime))
         return await submit_events(request, "datadog", key, [datadog.parse(data)])
 
@@ -96,9 +128,11 @@ async def datadog_webhook(key: str, request: Request) -> JSONResponse:
 @router.post("/integrations/{key}/cloudwatch", status_code=202, summary="Amazon CloudWatch alarms through SNS")
 async def cloudwatch_sns(key: str, request: Request) -> JSONResponse:
     async def handle(runtime: Runtime) -> JSONResponse:
+        check_rate(request, key)
         data = parse_body(await read_limited(request, runtime))
         message = cloudwatch.parse_envelope(data, request.headers.get("x-amz-sns-message-type"))
-        if await integration_type(runtime, key) is None:
+        found, topic = await cloudwatch_topic(runtime, key)
+        if not found:
             raise NotFound(f"no integration has the key {key!r}")
         gateway = sns_gateway(request)
         certificate = await gateway.certificate(message.signing_cert_url)
@@ -107,6 +141,14 @@ async def cloudwatch_sns(key: str, request: Request) -> JSONResponse:
             raise Unauthorized("the SNS 'Signature' does not match the message")
         if not cloudwatch.is_fresh(message, now):
             raise Unauthorized("the SNS 'Timestamp' is more than an hour old; replay refused")
+        # Any AWS account can get SNS to sign its messages: only the integration's own topic is let through. One
+        # not yet tied to a topic is tied to the first verified message's (normally its subscription's).
+        if topic is None:
+            topic = await tie_sns_topic(runtime, key, message.topic_arn)
+            if topic is None:
+                raise NotFound(f"no integration has the key {key!r}")
+        if topic != message.topic_arn:
+            raise Forbidden("this integration takes messages of another SNS topic; 'TopicArn' refused")
         if message.type == "SubscriptionConfirmation":
             await gateway.confirm(message.subscribe_url)
             return JSONResponse({"status": "success", "message": "Subscription confirmed"}, status_code=200)
@@ -121,8 +163,9 @@ async def cloudwatch_sns(key: str, request: Request) -> JSONResponse:
 @router.post("/integrations/{key}/sentry", status_code=202, summary="Sentry alert rule and issue webhooks")
 async def sentry_webhook(key: str, request: Request) -> JSONResponse:
     async def handle(runtime: Runtime) -> JSONResponse:
+        check_rate(request, key)
         raw = await read_limited(request, runtime)
-        secret = await signing_secret(runtime, key)
+        secret = await signing_secret(runtime, key, "sentry")
         if secret and not sentry.verify_signature(secret, raw, request.headers.get("sentry-hook-signature", "")):
             raise Unauthorized("missing or wrong Sentry-Hook-Signature")
         events = sentry.parse(request.headers.get("sentry-hook-resource"), parse_body(raw))
@@ -134,6 +177,7 @@ async def sentry_webhook(key: str, request: Request) -> JSONResponse:
 @router.post("/integrations/{key}/zabbix", status_code=202, summary="Zabbix, through Tocsin's webhook media type")
 async def zabbix_webhook(key: str, request: Request) -> JSONResponse:
     async def handle(runtime: Runtime) -> JSONResponse:
+        check_rate(request, key)
         data = parse_body(await read_limited(request, runtime))
         return await submit_events(request, "zabbix", key, zabbix.parse(data))
 
@@ -162,6 +206,7 @@ async def heartbeat_signal(key: str, signal: str, request: Request) -> Response:
 
 async def _ping(request: Request, key: str, signal: str | None) -> Response:
     async def handle(runtime: Runtime) -> JSONResponse:
+        check_rate(request, key)
         kind = heartbeat.parse_signal(signal)
         body = await inbound.read_body(request, MAX_PING_BODY) if request.method == "POST" else b""
         output = body.decode("utf-8", errors="replace")

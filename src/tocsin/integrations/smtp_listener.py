@@ -18,6 +18,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from tocsin.alerts.schemas import Submission
 from tocsin.core.errors import BadRequest, TocsinError
 from tocsin.integrations import email_message
+from tocsin.integrations.ratelimit import KeyedRateLimiter, retry_after_header
 from tocsin.runtime import Runtime
 from tocsin.services import service as services
 
@@ -32,6 +33,8 @@ class InboundMailHandler:
     def __init__(self, runtime: Runtime, domain: str) -> None:
         self.runtime = runtime
         self.domain = domain.lower()
+        # The same per-key budget as the HTTP endpoints, taken at RCPT: before the message is read or looked up.
+        self.limiter = KeyedRateLimiter(runtime.settings.ingest_rate_per_key, runtime.settings.ingest_burst_per_key)
 
     def key_of(self, address: str) -> str | None:
         local, at, domain = address.strip().strip("<>").rpartition("@")
@@ -48,6 +51,10 @@ class InboundMailHandler:
             return f"550 5.1.1 <{address}>: not an address of {self.domain}"
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
+        wait = self.limiter.acquire(key)
+        if wait > 0:
+            # 4xx: the sending server keeps the message and retries later, as it would after an HTTP 429.
+            return f"452 4.7.1 <{address}> receives too many messages; retry in {retry_after_header(wait)} seconds"
         try:
             kind = await asyncio.get_running_loop().run_in_executor(None, self._type_of, key)
         except Exception:
@@ -77,7 +84,9 @@ class InboundMailHandler:
                     continue
                 event = dataclasses.replace(mail.event, details=dict(mail.event.details))
                 result = await self.runtime.committer.submit(
-                    Submission(integration_key=key, events=[event], delivery_id=mail.delivery_id)
+                    Submission(
+                        integration_key=key, events=[event], delivery_id=mail.delivery_id, integration_type=EMAIL_TYPE
+                    )
                 )
                 for outcome in result.outcomes:
                     self.runtime.metrics.events.labels(EMAIL_TYPE, outcome).inc()

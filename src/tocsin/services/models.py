@@ -19,6 +19,8 @@ INTEGRATION_TYPES = (
     "heartbeat",
     "email",
 )
+# The types whose sender signs each request with a shared secret that Tocsin checks (``signing_secret``).
+SECRET_SIGNED_TYPES = ("grafana", "sentry")
 
 
 class Service(Base):
@@ -55,6 +57,9 @@ class Integration(Base):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     # Shared secret for senders that sign their requests (Grafana HMAC, Sentry, …); None: unsigned.
     signing_secret: Mapped[str | None] = mapped_column(String(255))
+    # CloudWatch: the SNS topic whose messages this integration takes, configured or recorded from the first
+    # verified message; messages of any other topic are refused, so another AWS account's topic cannot use the key.
+    sns_topic_arn: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime]
     # Archived: its key answers as unknown; the alerts it brought in stay.
     archived_at: Mapped[datetime | None]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
@@ -102,6 +102,16 @@ def live_integration_by_key(session: Session, key: str) -> Integration | None:
         .join(Service, Service.id == Integration.service_id)
         .where(Integration.key == key, Integration.archived_at.is_(None), Service.archived_at.is_(None))
     ).scalar_one_or_none()
+
+
+def tie_sns_topic(session: Session, integration_id: int, topic_arn: str) -> None:
+    """Record the topic unless one already is (another request may have got there first)."""
+    session.execute(
+        update(Integration)
+        .where(Integration.id == integration_id, Integration.sns_topic_arn.is_(None))
+        .values(sns_topic_arn=topic_arn)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def integrations_of(

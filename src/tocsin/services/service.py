@@ -13,7 +13,7 @@ from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.core.ids import new_integration_key
 from tocsin.core.numbers import ascii_int
 from tocsin.services import repository as repo
-from tocsin.services.models import INTEGRATION_TYPES, Integration, Service
+from tocsin.services.models import INTEGRATION_TYPES, SECRET_SIGNED_TYPES, Integration, Service
 
 SERVICE_URGENCIES = ("high", "low", "severity_based")
 
@@ -26,6 +26,8 @@ archive_checks: list[ServiceCheck] = []
 integration_deletion_checks: list[IntegrationCheck] = []
 _Check = TypeVar("_Check")
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
+MAX_SECRET = 255
 
 
 def create_service(
@@ -150,6 +152,7 @@ def add_integration(
     now: datetime,
     key: str | None = None,
     signing_secret: str | None = None,
+    sns_topic_arn: str | None = None,
 ) -> Integration:
     if type not in INTEGRATION_TYPES:
         raise InvalidInput(f"integration type must be one of {', '.join(INTEGRATION_TYPES)}")
@@ -161,14 +164,44 @@ def add_integration(
         raise InvalidInput("an integration key is 16 to 64 letters, digits, '-' or '_'")
     if repo.integration_by_key(session, key) is not None:
         raise Conflict("that integration key is already in use")
-    if signing_secret is not None and not signing_secret.strip():
-        raise InvalidInput("a signing secret must not be blank")
-    integration = Integration(
-        service_id=service.id, name=name.strip(), type=type, key=key, signing_secret=signing_secret, created_at=now
-    )
+    integration = Integration(service_id=service.id, name=name.strip(), type=type, key=key, created_at=now)
+    set_signing_secret(integration, signing_secret)
+    set_sns_topic(integration, sns_topic_arn)
     session.add(integration)
     session.flush()
     return integration
+
+
+def set_signing_secret(integration: Integration, secret: str | None) -> None:
+    """Set (or, with None, clear) the shared secret; only the types that sign with one accept it.
+
+    A secret on a type that never checks one would look like protection and be none, so it is refused.
+    """
+    if secret is None:
+        integration.signing_secret = None
+        return
+    if integration.type not in SECRET_SIGNED_TYPES:
+        raise InvalidInput(
+            f"integrations of type {integration.type} are not signed with a shared secret; "
+            f"a signing secret is for {', '.join(SECRET_SIGNED_TYPES)}"
+        )
+    if not secret.strip():
+        raise InvalidInput("a signing secret must not be blank")
+    if len(secret) > MAX_SECRET:
+        raise InvalidInput(f"a signing secret is at most {MAX_SECRET} characters")
+    integration.signing_secret = secret
+
+
+def set_sns_topic(integration: Integration, topic_arn: str | None) -> None:
+    """Tie a CloudWatch integration to one SNS topic (None: the first verified message's topic is kept)."""
+    if topic_arn is None:
+        integration.sns_topic_arn = None
+        return
+    if integration.type != "cloudwatch":
+        raise InvalidInput(f"an SNS topic is for integrations of type cloudwatch, not {integration.type}")
+    if not _TOPIC_ARN.match(topic_arn):
+        raise InvalidInput("an SNS topic is an ARN like arn:aws:sns:eu-west-1:123456789012:alarms")
+    integration.sns_topic_arn = topic_arn
 
 
 def update_integration(
@@ -178,11 +211,15 @@ def update_integration(
     type: str | None = None,
     key: str | None = None,
     name: str | None = None,
+    signing_secret: str | object | None = _UNSET,
+    sns_topic_arn: str | object | None = _UNSET,
 ) -> Integration:
+    """Only the arguments given change; ``signing_secret`` and ``sns_topic_arn`` are cleared by None."""
     if name is not None:
         if not name.strip():
             raise InvalidInput("an integration needs a name")
         integration.name = name.strip()
+    retyped = type is not None and type != integration.type
     if type is not None:
         if type not in INTEGRATION_TYPES:
             raise InvalidInput(f"integration type must be one of {', '.join(INTEGRATION_TYPES)}")
@@ -193,6 +230,16 @@ def update_integration(
         if repo.integration_by_key(session, key) is not None:
             raise Conflict("that integration key is already in use")
         integration.key = key
+    if retyped:
+        # What the new type never checks goes; a secret the new type checks stays, failing closed until replaced.
+        if integration.type not in SECRET_SIGNED_TYPES:
+            integration.signing_secret = None
+        if integration.type != "cloudwatch":
+            integration.sns_topic_arn = None
+    if signing_secret is not _UNSET:
+        set_signing_secret(integration, signing_secret)  # type: ignore[arg-type]
+    if sns_topic_arn is not _UNSET:
+        set_sns_topic(integration, sns_topic_arn)  # type: ignore[arg-type]
     session.flush()
     return integration
 
@@ -252,9 +299,35 @@ def names_of(session: Session, ids: list[int]) -> dict[int, str]:
     return repo.names(session, ids)
 
 
-def signing_secret_of(session: Session, key: str) -> str | None:
+def live_integration_of_type(session: Session, key: str, type: str) -> Integration | None:
+    """The live integration with this key if it is of ``type``: a key of another type is as good as unknown."""
     integration = repo.live_integration_by_key(session, key)
+    return integration if integration is not None and integration.type == type else None
+
+
+def signing_secret_of(session: Session, key: str, type: str) -> str | None:
+    """The secret an endpoint of ``type`` checks signatures with; None for an unsigned, unknown or foreign key."""
+    integration = live_integration_of_type(session, key, type)
     return integration.signing_secret if integration is not None else None
+
+
+def cloudwatch_topic_of(session: Session, key: str) -> tuple[bool, str | None]:
+    """Whether a live CloudWatch integration has this key, and the SNS topic it is tied to (None: not yet)."""
+    integration = live_integration_of_type(session, key, "cloudwatch")
+    return (False, None) if integration is None else (True, integration.sns_topic_arn)
+
+
+def tie_sns_topic(session: Session, key: str, topic_arn: str) -> str | None:
+    """Tie the CloudWatch integration with this key to this topic unless it already is to one; the topic it is
+    tied to afterwards (None: no such integration). The conditional update keeps the first of two racing topics.
+    """
+    integration = live_integration_of_type(session, key, "cloudwatch")
+    if integration is None:
+        return None
+    if integration.sns_topic_arn is None:
+        repo.tie_sns_topic(session, integration.id, topic_arn)
+        session.refresh(integration)
+    return integration.sns_topic_arn
 
 
 def integration_type_of(session: Session, key: str) -> str | None:

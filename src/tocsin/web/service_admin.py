@@ -1,6 +1,6 @@
 """Services and integrations for admins: create and edit a service, add, rename, archive, restore and remove
-integrations, rotate a key. Forms are validated by the API's schemas and applied by the same service functions the
-API calls."""
+integrations, rotate a key, set or clear a signing secret. Forms are validated by the API's schemas and applied by
+the same service functions the API calls."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tocsin.core.errors import InvalidInput, NotFound, TocsinError
 from tocsin.core.ids import new_integration_key
 from tocsin.escalation import service as escalation
 from tocsin.services import service as services
-from tocsin.services.models import Integration, Service
+from tocsin.services.models import SECRET_SIGNED_TYPES, Integration, Service
 from tocsin.teams import service as teams
 from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_admin, runtime_of, shown_as_page
 from tocsin.web.forms import FormInvalid, as_form_values, invalid, optional, text, validate, values_of
@@ -217,6 +217,7 @@ def _integration_form(
         errors=failed.errors if failed else {},
         error=failed.message if failed else "",
         types=[(t, t) for t in get_args(IntegrationType)],
+        signed_types=SECRET_SIGNED_TYPES,
         notice=request.query_params.get("notice", "")[:200],
     )
 
@@ -289,6 +290,27 @@ def rotate_key(service_id: int, integration_id: int, request: Request, form: Pos
             session, services.get_integration(session, integration_id), key=new_integration_key()
         )
     return _back_to(service_id, "New key made: the old key and the URLs that carry it no longer work")
+
+
+@router.post("/services/{service_id}/integrations/{integration_id}/signing-secret")
+def set_signing_secret(service_id: int, integration_id: int, request: Request, form: PostedForm) -> Response:
+    """A new secret (the sender must sign with it from now on), or none with ``clear``: unsigned requests pass."""
+    who = require_admin(request, WHAT)
+    check_csrf(request, who, form)
+    service, integration = _integration(request, service_id, integration_id)
+    secret = None if form.get("clear") else optional(form, "signing_secret")
+    if secret is None and not form.get("clear"):
+        failed = invalid(InvalidInput("type the new secret, or clear it"), ("signing_secret",))
+        return _integration_form(request, who, service, integration, {"name": integration.name}, failed)
+    try:
+        with runtime_of(request).db.unit_of_work() as session:
+            stored = services.get_integration(session, integration_id)
+            services.update_integration(session, stored, signing_secret=secret)
+    except TocsinError as exc:
+        # The typed secret is not written back into the page.
+        failed = invalid(exc, ("signing_secret",))
+        return _integration_form(request, who, service, integration, {"name": integration.name}, failed)
+    return _back_to(service_id, "Signing secret cleared" if secret is None else "Signing secret set")
 
 
 @router.post("/services/{service_id}/integrations/{integration_id}/remove")
