@@ -6,6 +6,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID
+from tocsin.db.encrypted import EncryptedText
 
 INTEGRATION_TYPES = (
     "pagerduty_v2",
@@ -56,7 +57,7 @@ class Integration(Base):
     type: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(64), unique=True)
     # Shared secret for senders that sign their requests (Grafana HMAC, Sentry, …); None: unsigned.
-    signing_secret: Mapped[str | None] = mapped_column(String(255))
+    signing_secret: Mapped[str | None] = mapped_column(EncryptedText())
     # CloudWatch: the SNS topic whose messages this integration takes, configured or recorded from the first
     # verified message; messages of any other topic are refused, so another AWS account's topic cannot use the key.
     sns_topic_arn: Mapped[str | None] = mapped_column(String(256))
