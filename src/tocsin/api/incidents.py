@@ -24,6 +24,7 @@ from tocsin.api.schemas import (
     ResolveIn,
     TimelineEntryOut,
 )
+from tocsin.api.scope import require_act_on_incident, require_act_on_service
 from tocsin.core.clock import utc
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
@@ -86,6 +87,7 @@ def list_incidents(
 )
 def declare(body: DeclareIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
+        require_act_on_service(session, principal, body.service_id)
         incident = incidents.declare(
             session,
             service_id=body.service_id,
@@ -110,6 +112,7 @@ def get_incident(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> IncidentOut:
 def patch_incident(ref: str, body: IncidentPatch, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         incident = incidents.update_fields(
             session,
             found.id,
@@ -127,6 +130,7 @@ def patch_incident(ref: str, body: IncidentPatch, runtime: RuntimeDep, principal
 def acknowledge(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         incident = incidents.acknowledge(session, found.id, actor=principal.actor(), now=runtime.clock.now())
         return _render(session, [incident])[0]
 
@@ -135,6 +139,7 @@ def acknowledge(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> Incid
 def resolve(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: ResolveIn | None = None) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         incident = incidents.resolve(
             session,
             found.id,
@@ -149,6 +154,7 @@ def resolve(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: Resolv
 def reassign(ref: str, body: ReassignIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         user_id = users.get_user(session, body.user).id if body.user else None
         policy_id = escalation.get_policy(session, body.escalation_policy).id if body.escalation_policy else None
         incident = incidents.reassign(
@@ -163,6 +169,7 @@ def reassign(ref: str, body: ReassignIn, runtime: RuntimeDep, principal: Respond
 def add_note(ref: str, body: NoteIn, runtime: RuntimeDep, principal: ResponderDep) -> TimelineEntryOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         entry = incidents.add_note(session, found.id, body.text, actor=principal.actor(), now=runtime.clock.now())
         return TimelineEntryOut.of(entry)
 

@@ -7,18 +7,25 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.orm import Session
 
-from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.access import service as access
+from tocsin.api.deps import Principal, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
+from tocsin.api.scope import require_act_on_incident
 from tocsin.core.clock import utc
 from tocsin.core.errors import Forbidden, InvalidInput
 from tocsin.escalation import service as escalation
+from tocsin.escalation.models import EscalationPolicy
 from tocsin.incidents import service as incidents
 from tocsin.notify import contacts
 from tocsin.notify import service as notify
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import parse_duration
+from tocsin.oncall.models import Schedule
+from tocsin.runtime import Runtime
 from tocsin.services import service as services
+from tocsin.teams import service as teams
 from tocsin.users import service as users
 
 router = APIRouter(prefix="/api/v1", tags=["on-call"], responses=PROBLEM_RESPONSES)
@@ -61,6 +68,7 @@ class ScheduleIn(BaseModel):
     timezone: str = "UTC"
     description: str = ""
     layers: list[LayerIn] = []
+    team: str | None = Field(default=None, min_length=1, description="owning team (id or name); its managers edit it")
 
 
 class LayerOut(BaseModel):
@@ -137,6 +145,7 @@ class PolicyIn(BaseModel):
     description: str = ""
     repeat: int = Field(default=0, ge=0, le=9)
     steps: list[StepIn] = Field(min_length=1)
+    team: str | None = Field(default=None, min_length=1, description="owning team (id or name); its managers edit it")
 
 
 class PolicyOut(BaseModel):
@@ -146,6 +155,7 @@ class PolicyOut(BaseModel):
     repeat: int
     steps: list[dict[str, Any]]
     archived_at: datetime | None = None
+    team_id: int | None = None
 
 
 class ContactMethodIn(BaseModel):
@@ -256,7 +266,21 @@ def _policy_out(session: Any, policy: Any) -> PolicyOut:
         repeat=policy.repeat,
         steps=[{"targets": s.targets, "delay_seconds": s.delay_seconds} for s in escalation.steps_of(session, policy)],
         archived_at=policy.archived_at,
+        team_id=policy.team_id,
     )
+
+
+def team_id_of(session: Session, ref: str | None) -> int | None:
+    return teams.get_team(session, ref).id if ref is not None else None
+
+
+def require_manage_schedule(session: Session, principal: Principal, schedule: Schedule) -> None:
+    access.require_manage(session, principal.viewer(session), [schedule.team_id], f"schedule {schedule.name!r}")
+
+
+def require_manage_policy(session: Session, principal: Principal, policy: EscalationPolicy) -> None:
+    what = f"escalation policy {policy.name!r}"
+    access.require_manage(session, principal.viewer(session), [policy.team_id], what)
 
 
 # --- schedules ---------------------------------------------------------------------------------------------------
@@ -270,10 +294,17 @@ def list_schedules(runtime: RuntimeDep, _: PrincipalDep, include_archived: bool 
 
 
 @router.post("/schedules", response_model=ScheduleOut, status_code=status.HTTP_201_CREATED)
-def create_schedule(body: ScheduleIn, runtime: RuntimeDep, _: AdminDep) -> ScheduleOut:
+def create_schedule(body: ScheduleIn, runtime: RuntimeDep, principal: ResponderDep) -> ScheduleOut:
     with runtime.db.unit_of_work() as session:
+        team_id = team_id_of(session, body.team)
+        access.require_manage(session, principal.viewer(session), [team_id], "the schedules of a team")
         schedule = oncall.create_schedule(
-            session, name=body.name, timezone=body.timezone, description=body.description, now=runtime.clock.now()
+            session,
+            name=body.name,
+            timezone=body.timezone,
+            description=body.description,
+            now=runtime.clock.now(),
+            team_id=team_id,
         )
         oncall.set_layers(session, schedule, _layer_specs(session, body.layers))
         return _schedule_out(runtime, session, schedule)
@@ -286,9 +317,10 @@ def get_schedule(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> ScheduleOut:
 
 
 @router.put("/schedules/{ref}/layers", response_model=ScheduleOut)
-def set_layers(ref: str, body: list[LayerIn], runtime: RuntimeDep, _: AdminDep) -> ScheduleOut:
+def set_layers(ref: str, body: list[LayerIn], runtime: RuntimeDep, principal: ResponderDep) -> ScheduleOut:
     with runtime.db.unit_of_work() as session:
         schedule = oncall.get_schedule(session, ref)
+        require_manage_schedule(session, principal, schedule)
         oncall.set_layers(session, schedule, _layer_specs(session, body))
         return _schedule_out(runtime, session, schedule)
 
@@ -325,6 +357,10 @@ def list_overrides(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[Overr
         ]
 
 
+def max_override(runtime: Runtime) -> timedelta:
+    return timedelta(days=runtime.settings.override_max_days)
+
+
 @router.post("/schedules/{ref}/overrides", response_model=OverrideOut, status_code=status.HTTP_201_CREATED)
 def create_override(ref: str, body: OverrideIn, runtime: RuntimeDep, principal: ResponderDep) -> OverrideOut:
     with runtime.db.unit_of_work() as session:
@@ -338,14 +374,17 @@ def create_override(ref: str, body: OverrideIn, runtime: RuntimeDep, principal: 
             replaces_user_id=_user_id(session, body.replaces) if body.replaces else None,
             created_by_user_id=principal.user.id,
             now=runtime.clock.now(),
+            by=principal.viewer(session),
+            max_length=max_override(runtime),
         )
         return OverrideOut(id=o.id, user_id=o.user_id, replaces_user_id=o.replaces_user_id, start=o.start, end=o.end)
 
 
 @router.delete("/schedules/{ref}/overrides/{override_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_override(ref: str, override_id: int, runtime: RuntimeDep, _: ResponderDep) -> None:
+def delete_override(ref: str, override_id: int, runtime: RuntimeDep, principal: ResponderDep) -> None:
     with runtime.db.unit_of_work() as session:
-        oncall.delete_override(session, oncall.get_schedule(session, ref), override_id)
+        schedule = oncall.get_schedule(session, ref)
+        oncall.delete_override(session, schedule, override_id, by=principal.viewer(session))
 
 
 @router.get("/oncall", response_model=list[OnCallEntry], summary="Who is on call now, per schedule and policy")
@@ -384,10 +423,13 @@ def list_policies(runtime: RuntimeDep, _: PrincipalDep, include_archived: bool =
 
 
 @router.post("/escalation-policies", response_model=PolicyOut, status_code=status.HTTP_201_CREATED, tags=["escalation"])
-def create_policy(body: PolicyIn, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
+def create_policy(body: PolicyIn, runtime: RuntimeDep, principal: ResponderDep) -> PolicyOut:
     with runtime.db.unit_of_work() as session:
+        team_id = team_id_of(session, body.team)
+        access.require_manage(session, principal.viewer(session), [team_id], "the escalation policies of a team")
         policy = escalation.create_policy(
             session,
+            team_id=team_id,
             name=body.name,
             description=body.description,
             repeat=body.repeat,
@@ -409,9 +451,14 @@ def get_policy(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> PolicyOut:
     tags=["escalation"],
     summary="Replace the steps; running escalations keep the snapshot they started with",
 )
-def update_policy(ref: str, body: PolicyIn, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
+def update_policy(ref: str, body: PolicyIn, runtime: RuntimeDep, principal: ResponderDep) -> PolicyOut:
     with runtime.db.unit_of_work() as session:
         policy = escalation.get_policy(session, ref)
+        require_manage_policy(session, principal, policy)
+        if "team" in body.model_fields_set:
+            team_id = team_id_of(session, body.team)
+            access.require_manage(session, principal.viewer(session), [team_id], "the escalation policies of a team")
+            policy.team_id = team_id
         policy.description = body.description
         escalation.set_steps(
             session, policy, repeat=body.repeat, steps=[(_targets(session, s), seconds(s.delay)) for s in body.steps]
@@ -426,9 +473,10 @@ class ServicePolicyIn(BaseModel):
 
 
 @router.put("/services/{ref}/escalation-policy", tags=["escalation"])
-def set_service_policy(ref: str, body: ServicePolicyIn, runtime: RuntimeDep, _: AdminDep) -> dict[str, Any]:
+def set_service_policy(ref: str, body: ServicePolicyIn, runtime: RuntimeDep, principal: ResponderDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
         service = services.get_service(session, ref)
+        access.require_manage(session, principal.viewer(session), [service.team_id], f"service {service.name!r}")
         policy = escalation.get_policy(session, body.escalation_policy) if body.escalation_policy else None
         service.escalation_policy_id = policy.id if policy else None
         return {"service_id": service.id, "escalation_policy_id": service.escalation_policy_id}
@@ -438,6 +486,7 @@ def set_service_policy(ref: str, body: ServicePolicyIn, runtime: RuntimeDep, _: 
 def escalate(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         incident = incidents.escalate_now(session, found.id, actor=principal.actor(), now=runtime.clock.now())
         result = {"id": incident.id, "number": incident.number, "status": incident.status}
     runtime.wakeup.notify()
@@ -622,7 +671,9 @@ def user_ical_url(ref: str, runtime: RuntimeDep, principal: PrincipalDep, rotate
 
 
 @router.post("/schedules/{ref}/ical-url", summary="Replace a schedule's feed URL (the old one stops working)")
-def rotate_schedule_ical_url(ref: str, runtime: RuntimeDep, _: AdminDep) -> dict[str, str]:
+def rotate_schedule_ical_url(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> dict[str, str]:
     with runtime.db.unit_of_work() as session:
-        token = oncall.rotate_schedule_feed_token(session, oncall.get_schedule(session, ref))
+        schedule = oncall.get_schedule(session, ref)
+        require_manage_schedule(session, principal, schedule)
+        token = oncall.rotate_schedule_feed_token(session, schedule)
     return {"ical_url": f"{runtime.settings.base_url}/ical/schedules/{token}.ics"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, status
@@ -13,6 +13,7 @@ from tocsin.alerts.noise_models import SilenceRow
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.clock import utc
+from tocsin.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1", tags=["silences"], responses=PROBLEM_RESPONSES)
 
@@ -58,6 +59,10 @@ class SilenceOut(BaseModel):
         )
 
 
+def max_silence(runtime: Runtime) -> timedelta:
+    return timedelta(days=runtime.settings.silence_max_days)
+
+
 @router.get("/silences", response_model=list[SilenceOut], summary="Silences that are active or still to come")
 def list_silences(runtime: RuntimeDep, _: PrincipalDep, include_expired: bool = False) -> list[SilenceOut]:
     with runtime.db.reader() as session:
@@ -82,6 +87,8 @@ def create_silence(body: SilenceIn, runtime: RuntimeDep, principal: ResponderDep
             name=body.name,
             created_by_user_id=principal.user.id,
             now=now,
+            by=principal.viewer(session),
+            max_length=max_silence(runtime),
         )
         return SilenceOut.of(row)
 
@@ -111,11 +118,14 @@ def replace_silence(silence_id: int, body: SilenceIn, runtime: RuntimeDep, princ
             created_by_user_id=principal.user.id,
             now=now,
             existing=existing,
+            by=principal.viewer(session),
+            max_length=max_silence(runtime),
         )
         return SilenceOut.of(row)
 
 
 @router.delete("/silences/{silence_id}", response_model=SilenceOut, summary="End a silence now")
-def expire_silence(silence_id: int, runtime: RuntimeDep, _: ResponderDep) -> SilenceOut:
+def expire_silence(silence_id: int, runtime: RuntimeDep, principal: ResponderDep) -> SilenceOut:
     with runtime.db.unit_of_work() as session:
-        return SilenceOut.of(silences.expire_silence(session, silence_id, now=runtime.clock.now()))
+        row = silences.expire_silence(session, silence_id, now=runtime.clock.now(), by=principal.viewer(session))
+        return SilenceOut.of(row)
