@@ -139,7 +139,7 @@ def test_every_write_route_has_its_roles(api: ApiHarness) -> None:
     assert TABLE.keys() - routes == set(), "roles for routes the app no longer has"
     walked = {(c.method, c.route) for c in _walk()}
     assert walked == routes, f"routes the walk does not call: {sorted(routes - walked)}"
-    assert INCIDENT_ROUTES <= walked
+    assert walked >= INCIDENT_ROUTES
 
 
 def _people(api: ApiHarness) -> dict[str, str]:

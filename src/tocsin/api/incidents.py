@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
 from tocsin.alerts.schemas import AlertStatus
-from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.deps import Principal, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import (
     AlertOut,
@@ -24,13 +25,14 @@ from tocsin.api.schemas import (
     ResolveIn,
     TimelineEntryOut,
 )
-from tocsin.api.scope import require_act_on_incident, require_act_on_service
+from tocsin.api.scope import require_act_on_incident, require_act_on_service, require_sees, visible_service_ids
 from tocsin.core.clock import utc
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import IncidentFilter
+from tocsin.runtime import Runtime
 from tocsin.services import service as services
 from tocsin.users import service as users
 
@@ -45,6 +47,11 @@ def _render(session: Session, rows: list[Incident]) -> list[IncidentOut]:
     svc = services.names_of(session, [r.service_id for r in rows])
     people = users.names_of(session, [r.assigned_user_id for r in rows if r.assigned_user_id])
     return [IncidentOut.of(r, svc, people) for r in rows]
+
+
+def _require_sees(session: Session, principal: Principal, runtime: Runtime, incident: Incident) -> None:
+    service = services.get_service(session, incident.service_id)
+    require_sees(session, principal, runtime, service.team_id, f"incident {incident.id}")
 
 
 @router.get("/incidents", response_model=IncidentPage, summary="List incidents, newest first")
@@ -75,6 +82,12 @@ def list_incidents(
         text=q,
     )
     with runtime.db.reader() as session:
+        visible = visible_service_ids(session, principal, runtime)
+        if visible is not None:
+            wanted = visible & set(flt.service_ids) if flt.service_ids else visible
+            if not wanted:
+                return IncidentPage(items=[], next_cursor=None)
+            flt = dataclasses.replace(flt, service_ids=tuple(sorted(wanted)))
         rows, next_cursor = incidents.list_incidents(session, flt, limit=limit, cursor=cursor)
         return IncidentPage(items=_render(session, rows), next_cursor=next_cursor)
 
@@ -103,9 +116,11 @@ def declare(body: DeclareIn, runtime: RuntimeDep, principal: ResponderDep) -> In
 
 
 @router.get("/incidents/{ref}", response_model=IncidentOut, summary="One incident, by id or by #number")
-def get_incident(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> IncidentOut:
+def get_incident(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> IncidentOut:
     with runtime.db.reader() as session:
-        return _render(session, [incidents.get(session, ref)])[0]
+        found = incidents.get(session, ref)
+        _require_sees(session, principal, runtime, found)
+        return _render(session, [found])[0]
 
 
 @router.patch("/incidents/{ref}", response_model=IncidentOut, summary="Change title, urgency, severity, priority")
@@ -175,16 +190,18 @@ def add_note(ref: str, body: NoteIn, runtime: RuntimeDep, principal: ResponderDe
 
 
 @router.get("/incidents/{ref}/timeline", response_model=list[TimelineEntryOut])
-def timeline(ref: str, runtime: RuntimeDep, _: PrincipalDep, after: int = 0) -> list[TimelineEntryOut]:
+def timeline(ref: str, runtime: RuntimeDep, principal: PrincipalDep, after: int = 0) -> list[TimelineEntryOut]:
     with runtime.db.reader() as session:
         found = incidents.get(session, ref)
+        _require_sees(session, principal, runtime, found)
         return [TimelineEntryOut.of(e) for e in incidents.timeline(session, found.id, after_id=after)]
 
 
 @router.get("/incidents/{ref}/alerts", response_model=list[AlertOut])
-def incident_alerts(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[AlertOut]:
+def incident_alerts(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> list[AlertOut]:
     with runtime.db.reader() as session:
         found = incidents.get(session, ref)
+        _require_sees(session, principal, runtime, found)
         return [AlertOut.model_validate(a) for a in alerts.alerts_of_incident(session, found.id)]
 
 

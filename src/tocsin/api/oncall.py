@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tocsin.access import service as access
 from tocsin.api.deps import Principal, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
-from tocsin.api.scope import require_act_on_incident
+from tocsin.api.scope import require_act_on_incident, require_sees, sees
 from tocsin.core.clock import utc
 from tocsin.core.errors import Forbidden, InvalidInput
 from tocsin.escalation import service as escalation
@@ -287,10 +287,10 @@ def require_manage_policy(session: Session, principal: Principal, policy: Escala
 
 
 @router.get("/schedules", response_model=list[ScheduleOut])
-def list_schedules(runtime: RuntimeDep, _: PrincipalDep, include_archived: bool = False) -> list[ScheduleOut]:
+def list_schedules(runtime: RuntimeDep, principal: PrincipalDep, include_archived: bool = False) -> list[ScheduleOut]:
     with runtime.db.reader() as session:
         found = oncall.list_schedules(session, include_archived=include_archived)
-        return [_schedule_out(runtime, session, s) for s in found]
+        return [_schedule_out(runtime, session, s) for s in found if sees(session, principal, runtime, s.team_id)]
 
 
 @router.post("/schedules", response_model=ScheduleOut, status_code=status.HTTP_201_CREATED)
@@ -311,9 +311,11 @@ def create_schedule(body: ScheduleIn, runtime: RuntimeDep, principal: ResponderD
 
 
 @router.get("/schedules/{ref}", response_model=ScheduleOut)
-def get_schedule(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> ScheduleOut:
+def get_schedule(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> ScheduleOut:
     with runtime.db.reader() as session:
-        return _schedule_out(runtime, session, oncall.get_schedule(session, ref))
+        schedule = oncall.get_schedule(session, ref)
+        require_sees(session, principal, runtime, schedule.team_id, f"schedule {ref}")
+        return _schedule_out(runtime, session, schedule)
 
 
 @router.put("/schedules/{ref}/layers", response_model=ScheduleOut)
@@ -417,9 +419,10 @@ def on_call_now(runtime: RuntimeDep, _: PrincipalDep, at: datetime | None = None
 
 
 @router.get("/escalation-policies", response_model=list[PolicyOut], tags=["escalation"])
-def list_policies(runtime: RuntimeDep, _: PrincipalDep, include_archived: bool = False) -> list[PolicyOut]:
+def list_policies(runtime: RuntimeDep, principal: PrincipalDep, include_archived: bool = False) -> list[PolicyOut]:
     with runtime.db.reader() as session:
-        return [_policy_out(session, p) for p in escalation.list_policies(session, include_archived=include_archived)]
+        found = escalation.list_policies(session, include_archived=include_archived)
+        return [_policy_out(session, p) for p in found if sees(session, principal, runtime, p.team_id)]
 
 
 @router.post("/escalation-policies", response_model=PolicyOut, status_code=status.HTTP_201_CREATED, tags=["escalation"])
@@ -440,9 +443,11 @@ def create_policy(body: PolicyIn, runtime: RuntimeDep, principal: ResponderDep) 
 
 
 @router.get("/escalation-policies/{ref}", response_model=PolicyOut, tags=["escalation"])
-def get_policy(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> PolicyOut:
+def get_policy(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> PolicyOut:
     with runtime.db.reader() as session:
-        return _policy_out(session, escalation.get_policy(session, ref))
+        policy = escalation.get_policy(session, ref)
+        require_sees(session, principal, runtime, policy.team_id, f"escalation policy {ref}")
+        return _policy_out(session, policy)
 
 
 @router.put(

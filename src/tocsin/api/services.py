@@ -15,6 +15,7 @@ from tocsin.api.deps import Principal, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.oncall import seconds
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import Ref
+from tocsin.api.scope import require_sees, sees
 from tocsin.api.service_schemas import (
     IntegrationIn,
     IntegrationOut,
@@ -101,11 +102,11 @@ def _require_manage(session: Session, principal: Principal, service: Service) ->
 
 
 @router.get("/services", response_model=list[ServiceOut], summary="Services, with their open incident counts")
-def list_services(runtime: RuntimeDep, _: PrincipalDep, include_archived: bool = False) -> list[ServiceOut]:
+def list_services(runtime: RuntimeDep, principal: PrincipalDep, include_archived: bool = False) -> list[ServiceOut]:
     with runtime.db.reader() as session:
         counts, names = incidents.open_counts_by_service(session), _team_names(session)
         found = services.list_services(session, include_archived=include_archived)
-        return [_service_out(s, counts, names) for s in found]
+        return [_service_out(s, counts, names) for s in found if sees(session, principal, runtime, s.team_id)]
 
 
 @router.post("/services", response_model=ServiceOut, status_code=status.HTTP_201_CREATED)
@@ -128,9 +129,10 @@ def create_service(body: ServiceIn, runtime: RuntimeDep, principal: ResponderDep
 
 
 @router.get("/services/{ref}", response_model=ServiceOut, summary="One service, by id or name")
-def get_service(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> ServiceOut:
+def get_service(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> ServiceOut:
     with runtime.db.reader() as session:
         service = services.get_service(session, ref)
+        require_sees(session, principal, runtime, service.team_id, f"service {ref}")
         return _service_out(service, incidents.open_counts_by_service(session), _team_names(session))
 
 
@@ -177,6 +179,7 @@ def list_integrations(
 ) -> list[IntegrationOut]:
     with runtime.db.reader() as session:
         service = services.get_service(session, ref)
+        require_sees(session, principal, runtime, service.team_id, f"service {ref}")
         viewer = principal.viewer(session)
         return [
             _integration_out(runtime, viewer, i, service)

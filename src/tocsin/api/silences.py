@@ -12,6 +12,7 @@ from tocsin.alerts import silence_service as silences
 from tocsin.alerts.noise_models import SilenceRow
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
+from tocsin.api.scope import visible_service_ids
 from tocsin.core.clock import utc
 from tocsin.runtime import Runtime
 
@@ -64,10 +65,12 @@ def max_silence(runtime: Runtime) -> timedelta:
 
 
 @router.get("/silences", response_model=list[SilenceOut], summary="Silences that are active or still to come")
-def list_silences(runtime: RuntimeDep, _: PrincipalDep, include_expired: bool = False) -> list[SilenceOut]:
+def list_silences(runtime: RuntimeDep, principal: PrincipalDep, include_expired: bool = False) -> list[SilenceOut]:
     with runtime.db.reader() as session:
         rows = silences.list_silences(session, now=runtime.clock.now(), include_expired=include_expired)
-        return [SilenceOut.of(r) for r in rows]
+        visible = visible_service_ids(session, principal, runtime)
+        # Silences across services concern everyone: they stay listed whatever the viewer's teams.
+        return [SilenceOut.of(r) for r in rows if visible is None or r.service_id is None or r.service_id in visible]
 
 
 @router.post("/silences", response_model=SilenceOut, status_code=status.HTTP_201_CREATED)
