@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tocsin.audit.catalog import CREDENTIAL_ADDRESS_TYPES, mask
 from tocsin.core.errors import Forbidden, InvalidInput
 
 ADMIN = "admin"
@@ -76,6 +77,23 @@ def can_see(viewer: Viewer, team_ids: Iterable[int | None], *, see_all: bool) ->
 def can_read_contact_secret(viewer: Viewer, owner_user_id: int) -> bool:
     """Webhook URLs of contact methods are credentials: only their owner and admins read them in full."""
     return viewer.is_admin or viewer.user_id == owner_user_id
+
+
+def shown_contact_address(viewer: Viewer, owner_user_id: int, type: str, address: str) -> str:
+    """A contact method's address as this viewer reads it. Emails and phone numbers are for colleagues to read (as
+    in a company directory); webhook, chat and ntfy URLs work as credentials and are masked but for their owner
+    and admins."""
+    if type not in CREDENTIAL_ADDRESS_TYPES or can_read_contact_secret(viewer, owner_user_id):
+        return address
+    return str(mask(address, "tail"))
+
+
+def shown_webhook_url(viewer: Viewer, owner_user_id: int | None, url: str) -> str:
+    """A webhook subscription's URL (chat webhooks carry their credential in the path): whole for its owner and
+    admins, its origin only for everyone else."""
+    if viewer.is_admin or (owner_user_id is not None and viewer.user_id == owner_user_id):
+        return url
+    return str(mask(url, "origin"))
 
 
 def can_read_integration_key(viewer: Viewer, team_id: int | None) -> bool:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
+from tocsin.access import policy as access_policy
 from tocsin.access import service as access
 from tocsin.api.deps import Principal, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
@@ -529,13 +530,16 @@ def own_or_admin(principal: Any, user_id: int) -> None:
 
 
 @router.get("/users/{ref}/contact-methods", response_model=list[ContactMethodOut], tags=["people"])
-def list_contact_methods(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[ContactMethodOut]:
+def list_contact_methods(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> list[ContactMethodOut]:
     with runtime.db.reader() as session:
         user = users.get_user(session, ref)
-        return [
-            ContactMethodOut.model_validate(cm, from_attributes=True)
-            for cm in contacts.contact_methods(session, user.id)
-        ]
+        viewer = principal.viewer(session)
+        out = []
+        for cm in contacts.contact_methods(session, user.id):
+            shown = ContactMethodOut.model_validate(cm, from_attributes=True)
+            shown.address = access_policy.shown_contact_address(viewer, cm.user_id, cm.type, cm.address)
+            out.append(shown)
+        return out
 
 
 @router.post("/users/{ref}/contact-methods", response_model=ContactMethodOut, status_code=201, tags=["people"])

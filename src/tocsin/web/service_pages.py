@@ -8,7 +8,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tocsin.access import policy as access_policy
 from tocsin.alerts.schemas import NormalizedEvent, Submission
+from tocsin.api.services import mask
 from tocsin.core.errors import NotFound
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
@@ -57,16 +59,20 @@ def service_page(service_id: int, request: Request) -> Response:
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"Service {service_id}")
         integrations: list[dict[str, Any]] = []
+        # Keys are credentials (anyone holding one opens incidents, most URLs carry it): admins and the managers of
+        # the service's team read them whole, everyone else a masked form, in the URL too.
+        full = access_policy.can_read_integration_key(who.viewer(session), service.team_id)
         # Admins also see archived integrations, to restore them.
         for integration in services.list_integrations(session, service.id, include_archived=who.is_admin):
             url = services.integration_url(base, integration, email_domain=runtime.settings.email_domain)
+            if not full:
+                url = url.replace(integration.key, mask(integration.key))
             integrations.append(
                 {
                     "row": integration,
                     "url": url,
-                    # Keys are credentials: only people who may act see them whole.
-                    "key": integration.key if who.can_act else integration.key[:4] + "…",
-                    "snippet": sender_snippet(integration, url) if who.can_act else "",
+                    "key": integration.key if full else mask(integration.key),
+                    "snippet": sender_snippet(integration, url) if full else "",
                 }
             )
         policy = escalation.get_policy(session, service.escalation_policy_id) if service.escalation_policy_id else None
