@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
-from tocsin.core.errors import InvalidInput, NotFound, TocsinError
+from tocsin.core.errors import Forbidden, InvalidInput, NotFound, TocsinError
 from tocsin.escalation import service as escalation
 from tocsin.incidents import lifecycle
 from tocsin.incidents import service as incidents
@@ -24,7 +24,8 @@ from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
+from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
+from tocsin.web.scope import require_act_on_incident
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -130,6 +131,7 @@ def bulk_action(request: Request, form: PostedForm) -> Response:
         # One transaction each: an incident someone else resolved meanwhile must not undo the others.
         try:
             with runtime.db.unit_of_work() as session:
+                require_act_on_incident(session, who, incidents.get(session, incident_id))
                 if action == "acknowledge":
                     incidents.acknowledge(session, incident_id, actor=who.actor(), now=now)
                 else:
@@ -239,9 +241,12 @@ def incident_action(number: int, request: Request, form: PostedForm) -> Response
     try:
         with runtime.db.unit_of_work() as session:
             incident = _find(session, number)
+            require_act_on_incident(session, who, incident)
             notice = _act(session, incident.id, action, form, who, runtime.clock.now())
     except NotFound:
         return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
+    except Forbidden as exc:
+        raise PageError(403, exc.detail) from None
     except TocsinError as exc:
         return RedirectResponse(f"{here}?{urlencode({'error': exc.detail})}", status_code=303)
     runtime.wakeup.notify()
