@@ -77,6 +77,12 @@ def test_another_teams_responder_cannot_act_on_an_incident(console: Console) -> 
     assert "team &#39;ops&#39;" in r.text or "team 'ops'" in r.text
     console.client.post("/incidents/bulk", data={"csrf": csrf, "action": "resolve", "incident": "1"})
     assert console.status_of(1) == "triggered"
+    # Nor open one on that team's service with a test event.
+    with console.db.reader() as s:
+        service = services.get_service(s, "checkout-api")
+        (integration,) = services.list_integrations(s, service.id)
+    r = console.client.post(f"/services/{service.id}/integrations/{integration.id}/test", data={"csrf": csrf})
+    assert r.status_code == 403
     console.client.cookies.clear()
     console.login("max@example.com")
     r = console.client.post(

@@ -19,7 +19,10 @@ def require_act_on_incident(session: Session, principal: Principal, incident: In
 
 
 def require_act_on_service(session: Session, principal: Principal, service_id: int) -> None:
-    service = services.get_service(session, service_id)
+    try:
+        service = services.get_service(session, service_id)
+    except NotFound:
+        return  # an unknown service is the request's mistake, which declaring reports (422)
     access.require_act(session, principal.viewer(session), [service.team_id], f"incidents of service {service.name!r}")
 
 

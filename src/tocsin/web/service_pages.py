@@ -11,13 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from tocsin.access import policy as access_policy
 from tocsin.alerts.schemas import NormalizedEvent, Submission
 from tocsin.api.services import mask
-from tocsin.core.errors import NotFound
+from tocsin.core.errors import Forbidden, NotFound
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.services import service as services
 from tocsin.services.models import Integration
 from tocsin.teams import service as teams
-from tocsin.web.auth import PostedForm, check_csrf, require_responder, require_user, runtime_of
+from tocsin.web.auth import PageError, PostedForm, check_csrf, require_responder, require_user, runtime_of
+from tocsin.web.scope import require_act_on_service
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -102,6 +103,11 @@ def send_test_event(service_id: int, integration_id: int, request: Request, form
         integration = services.get_integration(session, integration_id)
         if integration.service_id != service_id:
             raise NotFound(f"integration {integration_id} not found")
+        # A test event opens a real incident and pages: as declaring one, it takes the service's team.
+        try:
+            require_act_on_service(session, who, service_id)
+        except Forbidden as exc:
+            raise PageError(403, exc.detail) from None
     event = NormalizedEvent(
         action="trigger",
         dedup_key=None,
