@@ -90,3 +90,21 @@ def test_another_teams_responder_cannot_act_on_an_incident(console: Console) -> 
     )
     assert r.status_code == 303
     assert console.status_of(1) == "acknowledged"
+
+
+def test_with_teams_see_all_off_another_teams_service_and_incidents_are_not_shown(console: Console) -> None:
+    service_id, _ = _org(console)
+    console.trigger("db1 is down")
+    runtime = console.client.app.state.runtime  # type: ignore[attr-defined]
+    runtime.settings = runtime.settings.model_copy(update={"teams_see_all": False})
+    console.login("wes@example.com")
+    assert f'href="/services/{service_id}"' not in console.client.get("/services").text
+    assert console.client.get(f"/services/{service_id}").status_code == 404
+    assert "db1 is down" not in console.client.get("/incidents").text
+    assert console.client.get("/incidents/1").status_code == 404
+    console.client.cookies.clear()
+    console.login("max@example.com")
+    assert "db1 is down" in console.client.get("/incidents").text
+    assert console.client.get("/incidents/1").status_code == 200
+    assert console.client.get(f"/services/{service_id}").status_code == 200
+    assert f'href="/services/{service_id}"' in console.client.get("/services").text

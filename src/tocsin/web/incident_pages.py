@@ -6,6 +6,7 @@ Every action is a plain form POST that redirects back (Post/Redirect/Get), so th
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +26,7 @@ from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
-from tocsin.web.scope import require_act_on_incident
+from tocsin.web.scope import require_act_on_incident, sees, visible_service_ids
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -87,6 +88,11 @@ def incident_list(request: Request) -> Response:
     chosen, flt = _filters(request, who)
     cursor = request.query_params.get("cursor") or None
     with runtime.db.reader() as session:
+        visible = visible_service_ids(session, who, see_all=runtime.settings.teams_see_all)
+        if visible is not None:
+            wanted = visible & set(flt.service_ids) if flt.service_ids else visible
+            # No visible service: a filter no incident passes (ids start at 1).
+            flt = dataclasses.replace(flt, service_ids=tuple(sorted(wanted)) or (0,))
         try:
             rows, next_cursor = incidents.list_incidents(session, flt, limit=PAGE_SIZE, cursor=cursor)
         except TocsinError:
@@ -169,6 +175,9 @@ def incident_page(number: int, request: Request) -> Response:
     with runtime.db.reader() as session:
         try:
             incident = _find(session, number)
+            service = services.get_service(session, incident.service_id)
+            if not sees(session, who, service.team_id, see_all=runtime.settings.teams_see_all):
+                raise NotFound(f"incident #{number} not found")
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
         context = _incident_context(session, incident, who, runtime.clock.now())

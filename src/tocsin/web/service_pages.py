@@ -18,7 +18,7 @@ from tocsin.services import service as services
 from tocsin.services.models import Integration
 from tocsin.teams import service as teams
 from tocsin.web.auth import PageError, PostedForm, check_csrf, require_responder, require_user, runtime_of
-from tocsin.web.scope import require_act_on_service
+from tocsin.web.scope import require_act_on_service, sees
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -43,7 +43,8 @@ def service_list(request: Request) -> Response:
     who = require_user(request)
     runtime = runtime_of(request)
     with runtime.db.reader() as session:
-        rows = services.list_services(session)
+        see_all = runtime.settings.teams_see_all
+        rows = [s for s in services.list_services(session) if sees(session, who, s.team_id, see_all=see_all)]
         counts = incidents.open_counts_by_service(session)
         team_names = {t.id: t.name for t in teams.list_teams(session)}
     return render("web/services.html", who=who, section="services", rows=rows, counts=counts, team_names=team_names)
@@ -57,6 +58,8 @@ def service_page(service_id: int, request: Request) -> Response:
     with runtime.db.reader() as session:
         try:
             service = services.get_service(session, service_id)
+            if not sees(session, who, service.team_id, see_all=runtime.settings.teams_see_all):
+                raise NotFound(f"service {service_id} not found")
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"Service {service_id}")
         integrations: list[dict[str, Any]] = []
