@@ -114,6 +114,14 @@ class Settings(BaseSettings):
     api_docs: bool = True
     # A bearer token that /metrics requires when set (Authorization: Bearer <token>); empty: /metrics is open.
     metrics_token: str = Field(default="", repr=False)
+    # Team-scoped access (ADR 0016). True: everyone signed in sees every team's services, schedules, policies,
+    # silences and incidents (acting on them still needs the team); false: responders and observers see only their
+    # own teams' objects and those of no team.
+    teams_see_all: bool = True
+    # The longest silence and schedule override someone who is not an admin may set, in days (admins are exempt:
+    # a planned migration may need more, and an admin could lift the limit anyway).
+    silence_max_days: float = Field(default=7.0, gt=0, le=3650)
+    override_max_days: float = Field(default=30.0, gt=0, le=3650)
 
     @field_validator("database_url")
     @classmethod

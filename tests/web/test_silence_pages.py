@@ -55,13 +55,20 @@ def test_a_responder_creates_edits_and_ends_a_silence(console: Console) -> None:
     assert 'value="2026-11-02T10:00:00"' in page
     r = console.client.post(
         edit,
-        data={"csrf": csrf, "comment": "Longer upgrade", "matchers": MATCHERS, "ends_at": "2026-11-02T12:30"},
+        data={
+            "csrf": csrf,
+            "comment": "Longer upgrade",
+            "matchers": MATCHERS,
+            "service": "checkout-api",
+            "ends_at": "2026-11-02T12:30",
+        },
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
     with console.db.reader() as s:
+        service_id = row.service_id
         row = silences.get_silence(s, row.id)
-        assert (row.name, row.comment, row.service_id) == ("db-upgrade", "Longer upgrade", None)
+        assert (row.name, row.comment, row.service_id) == ("db-upgrade", "Longer upgrade", service_id)
         assert row.ends_at == datetime(2026, 11, 2, 12, 30, tzinfo=UTC)
 
     listing = console.client.get("/silences").text

@@ -8,6 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.access import policy as access_policy
+from tocsin.access import service as access
+from tocsin.access.policy import Viewer
 from tocsin.alerts import noise_repository as repo
 from tocsin.alerts import routing_service as routing
 from tocsin.alerts.noise_models import SilenceRow
@@ -18,8 +21,10 @@ from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind, timeline_row
+from tocsin.notify import notices
 from tocsin.notify import repository as notify_repo
 from tocsin.services import repository as service_repo
+from tocsin.services.models import Service
 
 REMIND_BEFORE = timedelta(minutes=15)
 
@@ -63,14 +68,25 @@ def create_silence(
     duration_seconds: int | None = None,
     created_by_user_id: int | None = None,
     existing: SilenceRow | None = None,
+    by: Viewer | None = None,
+    max_length: timedelta | None = None,
 ) -> SilenceRow:
-    """A new silence, or (``existing``, or one of this ``name``) the same silence rewritten in place."""
+    """A new silence, or (``existing``, or one of this ``name``) the same silence rewritten in place.
+
+    ``by`` is who sets it from the console or the API, held to the guardrails of ADR 0016 (the CLI, run by the
+    host's admin, passes nobody); ``max_length`` is the longest silence they may set."""
     service_id = None
+    found = None
     if service is not None:
         found = service_repo.by_name(session, service)
         if found is None:
             raise InvalidInput(f"silence: unknown service {service!r}")
         service_id = found.id
+    row = existing if existing is not None else repo.silence_by_name(session, name) if name else None
+    if by is not None:
+        if row is not None:
+            require_act_on(session, by, row)
+        _guard(session, by, found, starts_at=starts_at, ends_at=ends_at, max_length=max_length, now=now)
     if not comment.strip():
         raise InvalidInput("a silence needs a comment saying why")
     if recurrence is None and ends_at is not None and ends_at <= now and name is None:
@@ -85,7 +101,6 @@ def create_silence(
         duration_seconds=duration_seconds,
         what=what,
     )
-    row = existing if existing is not None else repo.silence_by_name(session, name) if name else None
     fresh = row is None
     if row is None:
         row = SilenceRow(name=name, created_at=now)
@@ -101,8 +116,62 @@ def create_silence(
     row.reminded_at = None
     if fresh:
         repo.add_row(session, row)
+    session.flush()
+    if by is not None and found is not None:
+        _announce(session, by, found, row, now=now)
     routing.bump(session, now)
     return row
+
+
+def _guard(
+    session: Session,
+    by: Viewer,
+    service: Service | None,
+    *,
+    starts_at: datetime,
+    ends_at: datetime | None,
+    max_length: timedelta | None,
+    now: datetime,
+) -> None:
+    """A silence someone who is not an admin sets is about one service of their team, and ends within the limit."""
+    if by.is_admin:
+        return
+    if service is None:
+        raise InvalidInput(
+            "a silence must name its service (only admins may set silences across services)",
+            errors=["service: required"],
+        )
+    access.require_act(session, by, [service.team_id], f"silences of service {service.name!r}")
+    if max_length is not None:
+        if ends_at is None:
+            raise InvalidInput("a silence needs an end", errors=["ends_at: required"])
+        access_policy.check_duration(by, starts_at, ends_at, limit=max_length, what="a silence", now=now)
+
+
+def _announce(session: Session, by: Viewer, service: Service, row: SilenceRow, *, now: datetime) -> None:
+    """The team owning the service learns of a silence set by someone who does not manage it."""
+    if service.team_id is None or not access_policy.needs_notice(by, service.team_id):
+        return
+    until = row.ends_at.isoformat() if row.ends_at is not None else "further notice"
+    notices.notify_team(
+        session,
+        team_id=service.team_id,
+        key=f"silence:{row.id}:{int(now.timestamp())}",
+        text=f"{row.author} silenced service {service.name!r} until {until}: {row.comment}",
+        now=now,
+        skip_user_id=by.user_id,
+    )
+
+
+def require_act_on(session: Session, by: Viewer, row: SilenceRow) -> None:
+    """Changing or ending a silence takes the same standing as setting one on its service."""
+    if by.is_admin:
+        return
+    service = service_repo.get(session, row.service_id) if row.service_id is not None else None
+    if service is None:
+        access_policy.require_admin(by, f"silence #{row.id}, which spans services")
+        return
+    access.require_act(session, by, [service.team_id], f"silences of service {service.name!r}")
 
 
 def get_silence(session: Session, silence_id: int) -> SilenceRow:
@@ -141,9 +210,11 @@ def state_of(row: SilenceRow, now: datetime) -> str:
     return "active" if compiled.window_at(now) is not None else "upcoming"
 
 
-def expire_silence(session: Session, silence_id: int, *, now: datetime) -> SilenceRow:
+def expire_silence(session: Session, silence_id: int, *, now: datetime, by: Viewer | None = None) -> SilenceRow:
     """End a silence now (kept for the record, as Alertmanager does)."""
     row = get_silence(session, silence_id)
+    if by is not None:
+        require_act_on(session, by, row)
     if row.ends_at is not None and row.ends_at <= now:
         raise InvalidInput(f"silence {silence_id} has already ended")
     row.ends_at = max(now, row.starts_at)

@@ -24,7 +24,10 @@ from tocsin.api.oncall import (
     ScheduleOut,
     _policy_out,
     _schedule_out,
+    max_override,
     own_or_admin,
+    require_manage_policy,
+    require_manage_schedule,
     seconds,
 )
 from tocsin.api.people_schemas import UserOut
@@ -96,11 +99,13 @@ class RulePatch(BaseModel):
 
 
 @router.patch("/schedules/{ref}", response_model=ScheduleOut, tags=["schedules"])
-def patch_schedule(ref: str, body: SchedulePatch, runtime: RuntimeDep, _: AdminDep) -> ScheduleOut:
+def patch_schedule(ref: str, body: SchedulePatch, runtime: RuntimeDep, principal: ResponderDep) -> ScheduleOut:
     with runtime.db.unit_of_work() as session:
+        found = oncall.get_schedule(session, ref)
+        require_manage_schedule(session, principal, found)
         schedule = schedules.update_schedule(
             session,
-            oncall.get_schedule(session, ref),
+            found,
             name=body.name,
             description=body.description,
             timezone=body.timezone,
@@ -109,16 +114,20 @@ def patch_schedule(ref: str, body: SchedulePatch, runtime: RuntimeDep, _: AdminD
 
 
 @router.post("/schedules/{ref}/archive", response_model=ScheduleOut, tags=["schedules"])
-def archive_schedule(ref: str, runtime: RuntimeDep, _: AdminDep) -> ScheduleOut:
+def archive_schedule(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> ScheduleOut:
     with runtime.db.unit_of_work() as session:
-        schedule = schedules.archive_schedule(session, oncall.get_schedule(session, ref), now=runtime.clock.now())
+        found = oncall.get_schedule(session, ref)
+        require_manage_schedule(session, principal, found)
+        schedule = schedules.archive_schedule(session, found, now=runtime.clock.now())
         return _schedule_out(runtime, session, schedule)
 
 
 @router.post("/schedules/{ref}/unarchive", response_model=ScheduleOut, tags=["schedules"])
-def unarchive_schedule(ref: str, runtime: RuntimeDep, _: AdminDep) -> ScheduleOut:
+def unarchive_schedule(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> ScheduleOut:
     with runtime.db.unit_of_work() as session:
-        schedule = schedules.unarchive_schedule(session, oncall.get_schedule(session, ref))
+        found = oncall.get_schedule(session, ref)
+        require_manage_schedule(session, principal, found)
+        schedule = schedules.unarchive_schedule(session, found)
         return _schedule_out(runtime, session, schedule)
 
 
@@ -128,9 +137,11 @@ def unarchive_schedule(ref: str, runtime: RuntimeDep, _: AdminDep) -> ScheduleOu
     tags=["schedules"],
     summary="Delete a schedule no policy names (409 otherwise: archive it instead)",
 )
-def delete_schedule(ref: str, runtime: RuntimeDep, _: AdminDep) -> None:
+def delete_schedule(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> None:
     with runtime.db.unit_of_work() as session:
-        admin.delete_schedule(session, oncall.get_schedule(session, ref))
+        found = oncall.get_schedule(session, ref)
+        require_manage_schedule(session, principal, found)
+        admin.delete_schedule(session, found)
 
 
 # --- escalation policies -----------------------------------------------------------------------------------------
@@ -142,16 +153,20 @@ def delete_schedule(ref: str, runtime: RuntimeDep, _: AdminDep) -> None:
     tags=["escalation"],
     summary="Archive (409 while a live service uses it)",
 )
-def archive_policy(ref: str, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
+def archive_policy(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> PolicyOut:
     with runtime.db.unit_of_work() as session:
-        policy = admin.archive_policy(session, escalation.get_policy(session, ref), now=runtime.clock.now())
+        found = escalation.get_policy(session, ref)
+        require_manage_policy(session, principal, found)
+        policy = admin.archive_policy(session, found, now=runtime.clock.now())
         return _policy_out(session, policy)
 
 
 @router.post("/escalation-policies/{ref}/unarchive", response_model=PolicyOut, tags=["escalation"])
-def unarchive_policy(ref: str, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
+def unarchive_policy(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> PolicyOut:
     with runtime.db.unit_of_work() as session:
-        return _policy_out(session, admin.unarchive_policy(session, escalation.get_policy(session, ref)))
+        found = escalation.get_policy(session, ref)
+        require_manage_policy(session, principal, found)
+        return _policy_out(session, admin.unarchive_policy(session, found))
 
 
 @router.delete(
@@ -160,9 +175,11 @@ def unarchive_policy(ref: str, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
     tags=["escalation"],
     summary="Delete a policy no service uses (409 otherwise: archive it instead)",
 )
-def delete_policy(ref: str, runtime: RuntimeDep, _: AdminDep) -> None:
+def delete_policy(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> None:
     with runtime.db.unit_of_work() as session:
-        admin.delete_policy(session, escalation.get_policy(session, ref))
+        found = escalation.get_policy(session, ref)
+        require_manage_policy(session, principal, found)
+        admin.delete_policy(session, found)
 
 
 # --- users -------------------------------------------------------------------------------------------------------
@@ -216,7 +233,7 @@ def delete_user(ref: str, runtime: RuntimeDep, _: AdminDep) -> None:
 
 @router.patch("/schedules/{ref}/overrides/{override_id}", response_model=OverrideOut, tags=["schedules"])
 def patch_override(
-    ref: str, override_id: int, body: OverridePatch, runtime: RuntimeDep, _: ResponderDep
+    ref: str, override_id: int, body: OverridePatch, runtime: RuntimeDep, principal: ResponderDep
 ) -> OverrideOut:
     with runtime.db.unit_of_work() as session:
         override = oncall.update_override(
@@ -226,6 +243,9 @@ def patch_override(
             start=utc(body.start) if body.start else None,
             end=utc(body.end) if body.end else None,
             user_id=users.get_user(session, body.user).id if body.user is not None else None,
+            by=principal.viewer(session),
+            max_length=max_override(runtime),
+            now=runtime.clock.now(),
         )
         return OverrideOut.model_validate(override, from_attributes=True)
 

@@ -7,7 +7,10 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
+from tocsin.access import service as access
+from tocsin.access.policy import Viewer
 from tocsin.audit import origin as audit_origin
 from tocsin.audit import service as audit
 from tocsin.core.errors import Forbidden, Unauthorized
@@ -40,6 +43,10 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.user.role == "admin"
+
+    def viewer(self, session: Session) -> Viewer:
+        """Who this is in which team, for the access decisions of ``tocsin.access``."""
+        return access.viewer_of(session, self.user)
 
 
 def current_principal(request: Request, runtime: RuntimeDep) -> Principal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
 from tocsin.alerts.schemas import AlertStatus
-from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.deps import Principal, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import (
     AlertOut,
@@ -28,6 +29,7 @@ from tocsin.api.schemas import (
     ResponseMoveIn,
     TimelineEntryOut,
 )
+from tocsin.api.scope import require_act_on_incident, require_act_on_service, require_sees, visible_service_ids
 from tocsin.core.clock import utc
 from tocsin.escalation import service as escalation
 from tocsin.incidents import milestones, phases
@@ -35,6 +37,7 @@ from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import IncidentFilter
+from tocsin.runtime import Runtime
 from tocsin.services import service as services
 from tocsin.users import service as users
 
@@ -49,6 +52,11 @@ def _render(session: Session, rows: list[Incident]) -> list[IncidentOut]:
     svc = services.names_of(session, [r.service_id for r in rows])
     people = users.names_of(session, [r.assigned_user_id for r in rows if r.assigned_user_id])
     return [IncidentOut.of(r, svc, people) for r in rows]
+
+
+def _require_sees(session: Session, principal: Principal, runtime: Runtime, incident: Incident) -> None:
+    service = services.get_service(session, incident.service_id)
+    require_sees(session, principal, runtime, service.team_id, f"incident {incident.id}")
 
 
 @router.get("/incidents", response_model=IncidentPage, summary="List incidents, newest first")
@@ -79,6 +87,12 @@ def list_incidents(
         text=q,
     )
     with runtime.db.reader() as session:
+        visible = visible_service_ids(session, principal, runtime)
+        if visible is not None:
+            wanted = visible & set(flt.service_ids) if flt.service_ids else visible
+            if not wanted:
+                return IncidentPage(items=[], next_cursor=None)
+            flt = dataclasses.replace(flt, service_ids=tuple(sorted(wanted)))
         rows, next_cursor = incidents.list_incidents(session, flt, limit=limit, cursor=cursor)
         return IncidentPage(items=_render(session, rows), next_cursor=next_cursor)
 
@@ -91,6 +105,7 @@ def list_incidents(
 )
 def declare(body: DeclareIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
+        require_act_on_service(session, principal, body.service_id)
         incident = incidents.declare(
             session,
             service_id=body.service_id,
@@ -110,15 +125,18 @@ def declare(body: DeclareIn, runtime: RuntimeDep, principal: ResponderDep) -> In
 
 
 @router.get("/incidents/{ref}", response_model=IncidentOut, summary="One incident, by id or by #number")
-def get_incident(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> IncidentOut:
+def get_incident(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> IncidentOut:
     with runtime.db.reader() as session:
-        return _render(session, [incidents.get(session, ref)])[0]
+        found = incidents.get(session, ref)
+        _require_sees(session, principal, runtime, found)
+        return _render(session, [found])[0]
 
 
 @router.patch("/incidents/{ref}", response_model=IncidentOut, summary="Change title, urgency, severity, priority")
 def patch_incident(ref: str, body: IncidentPatch, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         incident = incidents.update_fields(
             session,
             found.id,
@@ -140,6 +158,7 @@ def patch_incident(ref: str, body: IncidentPatch, runtime: RuntimeDep, principal
 def acknowledge(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         incident = incidents.acknowledge(session, found.id, actor=principal.actor(), now=runtime.clock.now())
         return _render(session, [incident])[0]
 
@@ -148,6 +167,7 @@ def acknowledge(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> Incid
 def resolve(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: ResolveIn | None = None) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         incident = incidents.resolve(
             session,
             found.id,
@@ -224,6 +244,7 @@ def phase_times(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[PhaseTim
 def reassign(ref: str, body: ReassignIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         user_id = users.get_user(session, body.user).id if body.user else None
         policy_id = escalation.get_policy(session, body.escalation_policy).id if body.escalation_policy else None
         incident = incidents.reassign(
@@ -238,21 +259,24 @@ def reassign(ref: str, body: ReassignIn, runtime: RuntimeDep, principal: Respond
 def add_note(ref: str, body: NoteIn, runtime: RuntimeDep, principal: ResponderDep) -> TimelineEntryOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         entry = incidents.add_note(session, found.id, body.text, actor=principal.actor(), now=runtime.clock.now())
         return TimelineEntryOut.of(entry)
 
 
 @router.get("/incidents/{ref}/timeline", response_model=list[TimelineEntryOut])
-def timeline(ref: str, runtime: RuntimeDep, _: PrincipalDep, after: int = 0) -> list[TimelineEntryOut]:
+def timeline(ref: str, runtime: RuntimeDep, principal: PrincipalDep, after: int = 0) -> list[TimelineEntryOut]:
     with runtime.db.reader() as session:
         found = incidents.get(session, ref)
+        _require_sees(session, principal, runtime, found)
         return [TimelineEntryOut.of(e) for e in incidents.timeline(session, found.id, after_id=after)]
 
 
 @router.get("/incidents/{ref}/alerts", response_model=list[AlertOut])
-def incident_alerts(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[AlertOut]:
+def incident_alerts(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> list[AlertOut]:
     with runtime.db.reader() as session:
         found = incidents.get(session, ref)
+        _require_sees(session, principal, runtime, found)
         return [AlertOut.model_validate(a) for a in alerts.alerts_of_incident(session, found.id)]
 
 

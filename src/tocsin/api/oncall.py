@@ -7,19 +7,27 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.orm import Session
 
-from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.access import policy as access_policy
+from tocsin.access import service as access
+from tocsin.api.deps import Principal, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES, RATE_LIMITED
+from tocsin.api.scope import require_act_on_incident, require_sees, sees
 from tocsin.core.clock import utc
 from tocsin.core.errors import Forbidden, InvalidInput
 from tocsin.escalation import service as escalation
+from tocsin.escalation.models import EscalationPolicy
 from tocsin.incidents import service as incidents
 from tocsin.notify import contacts
 from tocsin.notify import service as notify
 from tocsin.notify.send_limits import SendLimits
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import parse_duration
+from tocsin.oncall.models import Schedule
+from tocsin.runtime import Runtime
 from tocsin.services import service as services
+from tocsin.teams import service as teams
 from tocsin.users import service as users
 
 router = APIRouter(prefix="/api/v1", tags=["on-call"], responses=PROBLEM_RESPONSES)
@@ -62,6 +70,7 @@ class ScheduleIn(BaseModel):
     timezone: str = "UTC"
     description: str = ""
     layers: list[LayerIn] = []
+    team: str | None = Field(default=None, min_length=1, description="owning team (id or name); its managers edit it")
 
 
 class LayerOut(BaseModel):
@@ -138,6 +147,7 @@ class PolicyIn(BaseModel):
     description: str = ""
     repeat: int = Field(default=0, ge=0, le=9)
     steps: list[StepIn] = Field(min_length=1)
+    team: str | None = Field(default=None, min_length=1, description="owning team (id or name); its managers edit it")
 
 
 class PolicyOut(BaseModel):
@@ -147,6 +157,7 @@ class PolicyOut(BaseModel):
     repeat: int
     steps: list[dict[str, Any]]
     archived_at: datetime | None = None
+    team_id: int | None = None
 
 
 class ContactMethodIn(BaseModel):
@@ -257,39 +268,63 @@ def _policy_out(session: Any, policy: Any) -> PolicyOut:
         repeat=policy.repeat,
         steps=[{"targets": s.targets, "delay_seconds": s.delay_seconds} for s in escalation.steps_of(session, policy)],
         archived_at=policy.archived_at,
+        team_id=policy.team_id,
     )
+
+
+def team_id_of(session: Session, ref: str | None) -> int | None:
+    return teams.get_team(session, ref).id if ref is not None else None
+
+
+def require_manage_schedule(session: Session, principal: Principal, schedule: Schedule) -> None:
+    access.require_manage(session, principal.viewer(session), [schedule.team_id], f"schedule {schedule.name!r}")
+
+
+def require_manage_policy(session: Session, principal: Principal, policy: EscalationPolicy) -> None:
+    what = f"escalation policy {policy.name!r}"
+    access.require_manage(session, principal.viewer(session), [policy.team_id], what)
 
 
 # --- schedules ---------------------------------------------------------------------------------------------------
 
 
 @router.get("/schedules", response_model=list[ScheduleOut])
-def list_schedules(runtime: RuntimeDep, _: PrincipalDep, include_archived: bool = False) -> list[ScheduleOut]:
+def list_schedules(runtime: RuntimeDep, principal: PrincipalDep, include_archived: bool = False) -> list[ScheduleOut]:
     with runtime.db.reader() as session:
         found = oncall.list_schedules(session, include_archived=include_archived)
-        return [_schedule_out(runtime, session, s) for s in found]
+        return [_schedule_out(runtime, session, s) for s in found if sees(session, principal, runtime, s.team_id)]
 
 
 @router.post("/schedules", response_model=ScheduleOut, status_code=status.HTTP_201_CREATED)
-def create_schedule(body: ScheduleIn, runtime: RuntimeDep, _: AdminDep) -> ScheduleOut:
+def create_schedule(body: ScheduleIn, runtime: RuntimeDep, principal: ResponderDep) -> ScheduleOut:
     with runtime.db.unit_of_work() as session:
+        team_id = team_id_of(session, body.team)
+        access.require_manage(session, principal.viewer(session), [team_id], "the schedules of a team")
         schedule = oncall.create_schedule(
-            session, name=body.name, timezone=body.timezone, description=body.description, now=runtime.clock.now()
+            session,
+            name=body.name,
+            timezone=body.timezone,
+            description=body.description,
+            now=runtime.clock.now(),
+            team_id=team_id,
         )
         oncall.set_layers(session, schedule, _layer_specs(session, body.layers))
         return _schedule_out(runtime, session, schedule)
 
 
 @router.get("/schedules/{ref}", response_model=ScheduleOut)
-def get_schedule(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> ScheduleOut:
+def get_schedule(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> ScheduleOut:
     with runtime.db.reader() as session:
-        return _schedule_out(runtime, session, oncall.get_schedule(session, ref))
+        schedule = oncall.get_schedule(session, ref)
+        require_sees(session, principal, runtime, schedule.team_id, f"schedule {ref}")
+        return _schedule_out(runtime, session, schedule)
 
 
 @router.put("/schedules/{ref}/layers", response_model=ScheduleOut)
-def set_layers(ref: str, body: list[LayerIn], runtime: RuntimeDep, _: AdminDep) -> ScheduleOut:
+def set_layers(ref: str, body: list[LayerIn], runtime: RuntimeDep, principal: ResponderDep) -> ScheduleOut:
     with runtime.db.unit_of_work() as session:
         schedule = oncall.get_schedule(session, ref)
+        require_manage_schedule(session, principal, schedule)
         oncall.set_layers(session, schedule, _layer_specs(session, body))
         return _schedule_out(runtime, session, schedule)
 
@@ -326,6 +361,10 @@ def list_overrides(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[Overr
         ]
 
 
+def max_override(runtime: Runtime) -> timedelta:
+    return timedelta(days=runtime.settings.override_max_days)
+
+
 @router.post("/schedules/{ref}/overrides", response_model=OverrideOut, status_code=status.HTTP_201_CREATED)
 def create_override(ref: str, body: OverrideIn, runtime: RuntimeDep, principal: ResponderDep) -> OverrideOut:
     with runtime.db.unit_of_work() as session:
@@ -339,14 +378,17 @@ def create_override(ref: str, body: OverrideIn, runtime: RuntimeDep, principal: 
             replaces_user_id=_user_id(session, body.replaces) if body.replaces else None,
             created_by_user_id=principal.user.id,
             now=runtime.clock.now(),
+            by=principal.viewer(session),
+            max_length=max_override(runtime),
         )
         return OverrideOut(id=o.id, user_id=o.user_id, replaces_user_id=o.replaces_user_id, start=o.start, end=o.end)
 
 
 @router.delete("/schedules/{ref}/overrides/{override_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_override(ref: str, override_id: int, runtime: RuntimeDep, _: ResponderDep) -> None:
+def delete_override(ref: str, override_id: int, runtime: RuntimeDep, principal: ResponderDep) -> None:
     with runtime.db.unit_of_work() as session:
-        oncall.delete_override(session, oncall.get_schedule(session, ref), override_id)
+        schedule = oncall.get_schedule(session, ref)
+        oncall.delete_override(session, schedule, override_id, by=principal.viewer(session))
 
 
 @router.get("/oncall", response_model=list[OnCallEntry], summary="Who is on call now, per schedule and policy")
@@ -379,16 +421,20 @@ def on_call_now(runtime: RuntimeDep, _: PrincipalDep, at: datetime | None = None
 
 
 @router.get("/escalation-policies", response_model=list[PolicyOut], tags=["escalation"])
-def list_policies(runtime: RuntimeDep, _: PrincipalDep, include_archived: bool = False) -> list[PolicyOut]:
+def list_policies(runtime: RuntimeDep, principal: PrincipalDep, include_archived: bool = False) -> list[PolicyOut]:
     with runtime.db.reader() as session:
-        return [_policy_out(session, p) for p in escalation.list_policies(session, include_archived=include_archived)]
+        found = escalation.list_policies(session, include_archived=include_archived)
+        return [_policy_out(session, p) for p in found if sees(session, principal, runtime, p.team_id)]
 
 
 @router.post("/escalation-policies", response_model=PolicyOut, status_code=status.HTTP_201_CREATED, tags=["escalation"])
-def create_policy(body: PolicyIn, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
+def create_policy(body: PolicyIn, runtime: RuntimeDep, principal: ResponderDep) -> PolicyOut:
     with runtime.db.unit_of_work() as session:
+        team_id = team_id_of(session, body.team)
+        access.require_manage(session, principal.viewer(session), [team_id], "the escalation policies of a team")
         policy = escalation.create_policy(
             session,
+            team_id=team_id,
             name=body.name,
             description=body.description,
             repeat=body.repeat,
@@ -399,9 +445,11 @@ def create_policy(body: PolicyIn, runtime: RuntimeDep, _: AdminDep) -> PolicyOut
 
 
 @router.get("/escalation-policies/{ref}", response_model=PolicyOut, tags=["escalation"])
-def get_policy(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> PolicyOut:
+def get_policy(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> PolicyOut:
     with runtime.db.reader() as session:
-        return _policy_out(session, escalation.get_policy(session, ref))
+        policy = escalation.get_policy(session, ref)
+        require_sees(session, principal, runtime, policy.team_id, f"escalation policy {ref}")
+        return _policy_out(session, policy)
 
 
 @router.put(
@@ -410,9 +458,14 @@ def get_policy(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> PolicyOut:
     tags=["escalation"],
     summary="Replace the steps; running escalations keep the snapshot they started with",
 )
-def update_policy(ref: str, body: PolicyIn, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
+def update_policy(ref: str, body: PolicyIn, runtime: RuntimeDep, principal: ResponderDep) -> PolicyOut:
     with runtime.db.unit_of_work() as session:
         policy = escalation.get_policy(session, ref)
+        require_manage_policy(session, principal, policy)
+        if "team" in body.model_fields_set:
+            team_id = team_id_of(session, body.team)
+            access.require_manage(session, principal.viewer(session), [team_id], "the escalation policies of a team")
+            policy.team_id = team_id
         policy.description = body.description
         escalation.set_steps(
             session, policy, repeat=body.repeat, steps=[(_targets(session, s), seconds(s.delay)) for s in body.steps]
@@ -427,9 +480,10 @@ class ServicePolicyIn(BaseModel):
 
 
 @router.put("/services/{ref}/escalation-policy", tags=["escalation"])
-def set_service_policy(ref: str, body: ServicePolicyIn, runtime: RuntimeDep, _: AdminDep) -> dict[str, Any]:
+def set_service_policy(ref: str, body: ServicePolicyIn, runtime: RuntimeDep, principal: ResponderDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
         service = services.get_service(session, ref)
+        access.require_manage(session, principal.viewer(session), [service.team_id], f"service {service.name!r}")
         policy = escalation.get_policy(session, body.escalation_policy) if body.escalation_policy else None
         service.escalation_policy_id = policy.id if policy else None
         return {"service_id": service.id, "escalation_policy_id": service.escalation_policy_id}
@@ -439,6 +493,7 @@ def set_service_policy(ref: str, body: ServicePolicyIn, runtime: RuntimeDep, _: 
 def escalate(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         incident = incidents.escalate_now(session, found.id, actor=principal.actor(), now=runtime.clock.now())
         result = {"id": incident.id, "number": incident.number, "status": incident.status}
     runtime.wakeup.notify()
@@ -476,13 +531,16 @@ def own_or_admin(principal: Any, user_id: int) -> None:
 
 
 @router.get("/users/{ref}/contact-methods", response_model=list[ContactMethodOut], tags=["people"])
-def list_contact_methods(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[ContactMethodOut]:
+def list_contact_methods(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> list[ContactMethodOut]:
     with runtime.db.reader() as session:
         user = users.get_user(session, ref)
-        return [
-            ContactMethodOut.model_validate(cm, from_attributes=True)
-            for cm in contacts.contact_methods(session, user.id)
-        ]
+        viewer = principal.viewer(session)
+        out = []
+        for cm in contacts.contact_methods(session, user.id):
+            shown = ContactMethodOut.model_validate(cm, from_attributes=True)
+            shown.address = access_policy.shown_contact_address(viewer, cm.user_id, cm.type, cm.address)
+            out.append(shown)
+        return out
 
 
 @router.post("/users/{ref}/contact-methods", response_model=ContactMethodOut, status_code=201, tags=["people"])
@@ -625,7 +683,9 @@ def user_ical_url(ref: str, runtime: RuntimeDep, principal: PrincipalDep, rotate
 
 
 @router.post("/schedules/{ref}/ical-url", summary="Replace a schedule's feed URL (the old one stops working)")
-def rotate_schedule_ical_url(ref: str, runtime: RuntimeDep, _: AdminDep) -> dict[str, str]:
+def rotate_schedule_ical_url(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> dict[str, str]:
     with runtime.db.unit_of_work() as session:
-        token = oncall.rotate_schedule_feed_token(session, oncall.get_schedule(session, ref))
+        schedule = oncall.get_schedule(session, ref)
+        require_manage_schedule(session, principal, schedule)
+        token = oncall.rotate_schedule_feed_token(session, schedule)
     return {"ical_url": f"{runtime.settings.base_url}/ical/schedules/{token}.ics"}

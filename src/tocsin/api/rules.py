@@ -8,11 +8,12 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from tocsin.access import service as access
 from tocsin.alerts import routing_service as routing
 from tocsin.alerts import simulation
 from tocsin.alerts.noise_models import EventRuleRow, InhibitRuleRow
 from tocsin.alerts.schemas import NormalizedEvent
-from tocsin.api.deps import AdminDep, PrincipalDep, RuntimeDep
+from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.clock import utc
 from tocsin.core.errors import BadRequest
@@ -161,17 +162,19 @@ def put_settings(body: NoiseSettingsIn, runtime: RuntimeDep, _: AdminDep) -> dic
 
 
 @router.put("/services/{ref}/grouping", summary="Group a service's alerts by labels and/or content")
-def put_grouping(ref: str, body: GroupingIn, runtime: RuntimeDep, _: AdminDep) -> dict[str, Any]:
+def put_grouping(ref: str, body: GroupingIn, runtime: RuntimeDep, principal: ResponderDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
         service = services.get_service(session, ref)
+        access.require_manage(session, principal.viewer(session), [service.team_id], f"service {service.name!r}")
         routing.set_grouping(session, service_id=service.id, spec=body.model_dump(), now=runtime.clock.now())
         return {"service": service.name, **body.model_dump()}
 
 
 @router.delete("/services/{ref}/grouping", status_code=status.HTTP_204_NO_CONTENT)
-def delete_grouping(ref: str, runtime: RuntimeDep, _: AdminDep) -> None:
+def delete_grouping(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> None:
     with runtime.db.unit_of_work() as session:
         service = services.get_service(session, ref)
+        access.require_manage(session, principal.viewer(session), [service.team_id], f"service {service.name!r}")
         routing.set_grouping(session, service_id=service.id, spec=None, now=runtime.clock.now())
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, status
@@ -12,7 +12,9 @@ from tocsin.alerts import silence_service as silences
 from tocsin.alerts.noise_models import SilenceRow
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
+from tocsin.api.scope import visible_service_ids
 from tocsin.core.clock import utc
+from tocsin.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1", tags=["silences"], responses=PROBLEM_RESPONSES)
 
@@ -58,11 +60,17 @@ class SilenceOut(BaseModel):
         )
 
 
+def max_silence(runtime: Runtime) -> timedelta:
+    return timedelta(days=runtime.settings.silence_max_days)
+
+
 @router.get("/silences", response_model=list[SilenceOut], summary="Silences that are active or still to come")
-def list_silences(runtime: RuntimeDep, _: PrincipalDep, include_expired: bool = False) -> list[SilenceOut]:
+def list_silences(runtime: RuntimeDep, principal: PrincipalDep, include_expired: bool = False) -> list[SilenceOut]:
     with runtime.db.reader() as session:
         rows = silences.list_silences(session, now=runtime.clock.now(), include_expired=include_expired)
-        return [SilenceOut.of(r) for r in rows]
+        visible = visible_service_ids(session, principal, runtime)
+        # Silences across services concern everyone: they stay listed whatever the viewer's teams.
+        return [SilenceOut.of(r) for r in rows if visible is None or r.service_id is None or r.service_id in visible]
 
 
 @router.post("/silences", response_model=SilenceOut, status_code=status.HTTP_201_CREATED)
@@ -82,6 +90,8 @@ def create_silence(body: SilenceIn, runtime: RuntimeDep, principal: ResponderDep
             name=body.name,
             created_by_user_id=principal.user.id,
             now=now,
+            by=principal.viewer(session),
+            max_length=max_silence(runtime),
         )
         return SilenceOut.of(row)
 
@@ -111,11 +121,14 @@ def replace_silence(silence_id: int, body: SilenceIn, runtime: RuntimeDep, princ
             created_by_user_id=principal.user.id,
             now=now,
             existing=existing,
+            by=principal.viewer(session),
+            max_length=max_silence(runtime),
         )
         return SilenceOut.of(row)
 
 
 @router.delete("/silences/{silence_id}", response_model=SilenceOut, summary="End a silence now")
-def expire_silence(silence_id: int, runtime: RuntimeDep, _: ResponderDep) -> SilenceOut:
+def expire_silence(silence_id: int, runtime: RuntimeDep, principal: ResponderDep) -> SilenceOut:
     with runtime.db.unit_of_work() as session:
-        return SilenceOut.of(silences.expire_silence(session, silence_id, now=runtime.clock.now()))
+        row = silences.expire_silence(session, silence_id, now=runtime.clock.now(), by=principal.viewer(session))
+        return SilenceOut.of(row)

@@ -7,18 +7,28 @@ from typing import Any
 
 from fastapi import APIRouter, Query, status
 
+from tocsin.access import policy as access_policy
+from tocsin.access.policy import Viewer
 from tocsin.api.deps import AdminDep, PrincipalDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.webhook_schemas import DeliveryOut, SubscriptionIn, SubscriptionOut, SubscriptionPatch
 from tocsin.webhooks import service as webhooks
+from tocsin.webhooks.models import WebhookSubscription
 
 router = APIRouter(prefix="/api/v1/webhook-subscriptions", tags=["webhooks"], responses=PROBLEM_RESPONSES)
+
+
+def _shown(viewer: Viewer, subscription: WebhookSubscription) -> SubscriptionOut:
+    out = SubscriptionOut.of(subscription, show_secret=viewer.is_admin)
+    out.url = access_policy.shown_webhook_url(viewer, subscription.owner_user_id, subscription.url)
+    return out
 
 
 @router.get("", response_model=list[SubscriptionOut])
 def list_subscriptions(runtime: RuntimeDep, principal: PrincipalDep) -> list[SubscriptionOut]:
     with runtime.db.reader() as session:
-        return [SubscriptionOut.of(s, show_secret=principal.is_admin) for s in webhooks.list_all(session)]
+        viewer = principal.viewer(session)
+        return [_shown(viewer, s) for s in webhooks.list_all(session)]
 
 
 @router.post("", response_model=SubscriptionOut, status_code=status.HTTP_201_CREATED)
@@ -41,7 +51,7 @@ def create_subscription(body: SubscriptionIn, runtime: RuntimeDep, principal: Ad
 @router.get("/{subscription_id}", response_model=SubscriptionOut)
 def get_subscription(subscription_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> SubscriptionOut:
     with runtime.db.reader() as session:
-        return SubscriptionOut.of(webhooks.get(session, subscription_id), show_secret=principal.is_admin)
+        return _shown(principal.viewer(session), webhooks.get(session, subscription_id))
 
 
 @router.patch("/{subscription_id}", response_model=SubscriptionOut)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.notify import repository as repo
+from tocsin.teams import repository as team_repo
 from tocsin.users import repository as user_repo
 
 
@@ -36,3 +37,14 @@ def notify_user(session: Session, *, user_id: int, key: str, text: str, now: dat
         "created_at": now,
     }
     return repo.add_notifications(session, [row]) == 1
+
+
+def notify_team(session: Session, *, team_id: int, key: str, text: str, now: datetime, skip_user_id: int | None) -> int:
+    """Queue ``text`` to every active member of ``team_id`` but ``skip_user_id`` (who did what is announced);
+    the number of people it will reach."""
+    member_ids = team_repo.active_member_ids(session, [team_id])[team_id]
+    return sum(
+        notify_user(session, user_id=uid, key=f"{key}:{uid}", text=text, now=now)
+        for uid in member_ids
+        if uid != skip_user_id
+    )

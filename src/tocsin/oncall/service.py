@@ -9,9 +9,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.access import policy as access_policy
+from tocsin.access import service as access
+from tocsin.access.policy import Viewer
 from tocsin.core.clock import utc
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.core.numbers import is_ascii_digits
+from tocsin.notify import notices
 from tocsin.notify import service as notify
 from tocsin.oncall import calculator as calc
 from tocsin.oncall import ical
@@ -242,11 +246,19 @@ def add_override(
     now: datetime,
     replaces_user_id: int | None = None,
     created_by_user_id: int | None = None,
+    by: Viewer | None = None,
+    max_length: timedelta | None = None,
 ) -> ScheduleOverride:
+    """``by`` is who sets it from the console or the API, held to the guardrails of ADR 0016 (the CLI passes
+    nobody); ``max_length`` is the longest override they may set."""
+    if by is not None:
+        require_act_on_overrides(session, by, schedule)
     if end <= start:
         raise InvalidInput("an override must end after it starts")
     if user_repo.get(session, user_id) is None:
         raise InvalidInput(f"user {user_id} does not exist")
+    if by is not None:
+        _guard(session, by, user_id=user_id, start=start, end=end, max_length=max_length, now=now)
     if replaces_user_id is not None and user_repo.get(session, replaces_user_id) is None:
         raise InvalidInput(f"user {replaces_user_id} (the one replaced) does not exist")
     if replaces_user_id == user_id:
@@ -262,7 +274,58 @@ def add_override(
     )
     session.add(override)
     session.flush()
+    if by is not None:
+        _announce(session, by, schedule, override, now=now, what="set")
     return override
+
+
+def require_act_on_overrides(session: Session, by: Viewer, schedule: Schedule) -> None:
+    access.require_act(session, by, [schedule.team_id], f"overrides of schedule {schedule.name!r}")
+
+
+def _guard(
+    session: Session,
+    by: Viewer,
+    *,
+    user_id: int,
+    start: datetime,
+    end: datetime,
+    max_length: timedelta | None,
+    now: datetime,
+) -> None:
+    """Someone who is not an admin puts on call only people who can acknowledge, for a bounded time."""
+    if by.is_admin:
+        return
+    user = user_repo.get(session, user_id)
+    if user is not None and user.role not in ("admin", "responder"):
+        raise InvalidInput(
+            f"{user.email} is an observer and could not acknowledge a page; only admins may put them on call",
+            errors=["user: observer"],
+        )
+    if max_length is not None:
+        access_policy.check_duration(by, start, end, limit=max_length, what="an override", now=now)
+
+
+def _announce(
+    session: Session, by: Viewer, schedule: Schedule, override: ScheduleOverride, *, now: datetime, what: str
+) -> None:
+    """The team owning the schedule learns of an override set by someone who does not manage it."""
+    if schedule.team_id is None or not access_policy.needs_notice(by, schedule.team_id):
+        return
+    on_call = user_repo.get(session, override.user_id)
+    setter = user_repo.get(session, by.user_id)
+    notices.notify_team(
+        session,
+        team_id=schedule.team_id,
+        key=f"override:{override.id}:{what}:{int(now.timestamp())}",
+        text=(
+            f"{setter.name if setter else 'Someone'} {what} an override on schedule {schedule.name!r}: "
+            f"{on_call.name if on_call else override.user_id} on call from {override.start.isoformat()} "
+            f"to {override.end.isoformat()}"
+        ),
+        now=now,
+        skip_user_id=by.user_id,
+    )
 
 
 def update_override(
@@ -273,13 +336,29 @@ def update_override(
     start: datetime | None = None,
     end: datetime | None = None,
     user_id: int | None = None,
+    by: Viewer | None = None,
+    max_length: timedelta | None = None,
+    now: datetime | None = None,
 ) -> ScheduleOverride:
+    if by is not None:
+        require_act_on_overrides(session, by, schedule)
     override = repo.override(session, override_id)
     if override is None or override.schedule_id != schedule.id:
         raise NotFound(f"override {override_id} not found")
     new_start, new_end = start or override.start, end or override.end
     if new_end <= new_start:
         raise InvalidInput("an override must end after it starts")
+    if by is not None:
+        moment = now if now is not None else new_start
+        _guard(
+            session,
+            by,
+            user_id=user_id if user_id is not None else override.user_id,
+            start=new_start,
+            end=new_end,
+            max_length=max_length,
+            now=moment,
+        )
     if user_id is not None:
         if user_repo.get(session, user_id) is None:
             raise InvalidInput(f"user {user_id} does not exist")
@@ -288,10 +367,14 @@ def update_override(
         override.user_id = user_id
     override.start, override.end = new_start, new_end
     session.flush()
+    if by is not None and now is not None:
+        _announce(session, by, schedule, override, now=now, what="changed")
     return override
 
 
-def delete_override(session: Session, schedule: Schedule, override_id: int) -> None:
+def delete_override(session: Session, schedule: Schedule, override_id: int, *, by: Viewer | None = None) -> None:
+    if by is not None:
+        require_act_on_overrides(session, by, schedule)
     override = repo.override(session, override_id)
     if override is None or override.schedule_id != schedule.id:
         raise NotFound(f"override {override_id} not found")

@@ -61,3 +61,9 @@ def active_member_ids(session: Session, team_ids: Iterable[int]) -> dict[int, li
     for team_id, user_id in session.execute(stmt).all():
         found[team_id].append(user_id)
     return found
+
+
+def roles_of_user(session: Session, user_id: int) -> dict[int, str]:
+    """Team id -> the user's role in it (``manager`` or ``member``)."""
+    rows = session.execute(select(TeamMember.team_id, TeamMember.role).where(TeamMember.user_id == user_id)).all()
+    return {team_id: role for team_id, role in rows}

@@ -12,9 +12,12 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from tocsin.access import service as access
+from tocsin.access.policy import Viewer
 from tocsin.alerts import silence_service
 from tocsin.audit import origin as audit_origin
 from tocsin.auth import sessions
@@ -70,6 +73,10 @@ class WebUser:
 
     def actor(self) -> Actor:
         return Actor(label=self.user.name, source="web", user_id=self.user.id)
+
+    def viewer(self, session: Session) -> Viewer:
+        """Who this is in which team, for the access decisions of ``tocsin.access``."""
+        return access.viewer_of(session, self.user)
 
     @property
     def can_act(self) -> bool:

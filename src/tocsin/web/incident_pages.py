@@ -6,6 +6,7 @@ Every action is a plain form POST that redirects back (Post/Redirect/Get), so th
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -15,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
-from tocsin.core.errors import InvalidInput, NotFound, TocsinError
+from tocsin.core.errors import Forbidden, InvalidInput, NotFound, TocsinError
 from tocsin.core.numbers import is_ascii_digits
 from tocsin.escalation import service as escalation
 from tocsin.incidents import lifecycle, milestones, phases
@@ -29,7 +30,8 @@ from tocsin.response.models import TaskStatus
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
+from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
+from tocsin.web.scope import require_act_on_incident, sees, visible_service_ids
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -91,6 +93,11 @@ def incident_list(request: Request) -> Response:
     chosen, flt = _filters(request, who)
     cursor = request.query_params.get("cursor") or None
     with runtime.db.reader() as session:
+        visible = visible_service_ids(session, who, see_all=runtime.settings.teams_see_all)
+        if visible is not None:
+            wanted = visible & set(flt.service_ids) if flt.service_ids else visible
+            # No visible service: a filter no incident passes (ids start at 1).
+            flt = dataclasses.replace(flt, service_ids=tuple(sorted(wanted)) or (0,))
         try:
             rows, next_cursor = incidents.list_incidents(session, flt, limit=PAGE_SIZE, cursor=cursor)
         except TocsinError:
@@ -135,6 +142,7 @@ def bulk_action(request: Request, form: PostedForm) -> Response:
         # One transaction each: an incident someone else resolved meanwhile must not undo the others.
         try:
             with runtime.db.unit_of_work() as session:
+                require_act_on_incident(session, who, incidents.get(session, incident_id))
                 if action == "acknowledge":
                     incidents.acknowledge(session, incident_id, actor=who.actor(), now=now)
                 else:
@@ -173,6 +181,9 @@ def incident_page(number: int, request: Request) -> Response:
     with runtime.db.reader() as session:
         try:
             incident = _find(session, number)
+            service = services.get_service(session, incident.service_id)
+            if not sees(session, who, service.team_id, see_all=runtime.settings.teams_see_all):
+                raise NotFound(f"incident #{number} not found")
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
         context = _incident_context(session, incident, who, runtime.clock.now())
@@ -296,9 +307,12 @@ def incident_action(number: int, request: Request, form: PostedForm) -> Response
     try:
         with runtime.db.unit_of_work() as session:
             incident = _find(session, number)
+            require_act_on_incident(session, who, incident)
             notice = _act(session, incident.id, action, form, who, runtime.clock.now())
     except NotFound:
         return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
+    except Forbidden as exc:
+        raise PageError(403, exc.detail) from None
     except TocsinError as exc:
         return RedirectResponse(f"{here}?{urlencode({'error': exc.detail})}", status_code=303)
     runtime.wakeup.notify()

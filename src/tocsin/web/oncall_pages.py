@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tocsin.api.oncall import max_override
 from tocsin.core.errors import InvalidInput, NotFound, TocsinError
 from tocsin.core.numbers import is_ascii_digits
 from tocsin.escalation import service as escalation
@@ -162,6 +163,8 @@ def create_override(schedule_id: int, request: Request, form: PostedForm) -> Res
                 end=_local(str(form.get("end") or ""), tz, "end"),
                 now=runtime.clock.now(),
                 created_by_user_id=who.user.id,
+                by=who.viewer(session),
+                max_length=max_override(runtime),
             )
     except TocsinError as exc:
         return RedirectResponse(f"{here}?{urlencode({'error': exc.detail})}", status_code=303)
@@ -176,7 +179,8 @@ def delete_override(schedule_id: int, override_id: int, request: Request, form: 
     here = f"/schedules/{schedule_id}"
     try:
         with runtime.db.unit_of_work() as session:
-            oncall.delete_override(session, oncall.get_schedule(session, schedule_id), override_id)
+            schedule = oncall.get_schedule(session, schedule_id)
+            oncall.delete_override(session, schedule, override_id, by=who.viewer(session))
     except TocsinError as exc:
         return RedirectResponse(f"{here}?{urlencode({'error': exc.detail})}", status_code=303)
     return RedirectResponse(f"{here}?{urlencode({'notice': 'Override removed'})}", status_code=303)

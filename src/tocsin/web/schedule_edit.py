@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import TypeAdapter
 
 from tocsin.api.admin import OverridePatch, SchedulePatch
+from tocsin.api.oncall import max_override
 from tocsin.core.clock import utc
 from tocsin.core.errors import NotFound, TocsinError
 from tocsin.oncall import schedules
@@ -146,15 +147,25 @@ def update_override(schedule_id: int, override_id: int, request: Request, form: 
         if not body.user:
             raise FormInvalid(422, "user: choose who covers", {"user": "choose who covers"})
         covering = body.user
-        with runtime_of(request).db.unit_of_work() as session:
+        runtime = runtime_of(request)
+        with runtime.db.unit_of_work() as session:
             stored = oncall.get_schedule(session, schedule_id)
+            viewer, limit, now = who.viewer(session), max_override(runtime), runtime.clock.now()
 
             def change_user() -> None:
-                oncall.update_override(session, stored, override_id, user_id=users.get_user(session, covering).id)
+                covering_id = users.get_user(session, covering).id
+                oncall.update_override(
+                    session, stored, override_id, user_id=covering_id, by=viewer, max_length=limit, now=now
+                )
 
             on_field("user", change_user)
             start, end = utc(body.start) if body.start else None, utc(body.end) if body.end else None
-            on_field("end", lambda: oncall.update_override(session, stored, override_id, start=start, end=end))
+            on_field(
+                "end",
+                lambda: oncall.update_override(
+                    session, stored, override_id, start=start, end=end, by=viewer, max_length=limit, now=now
+                ),
+            )
     except (TocsinError, FormInvalid) as exc:
         return _override_form(request, who, schedule, override, values_of(form), invalid(exc))
     return _back(schedule_id, "Override saved")

@@ -8,14 +8,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from tocsin.access import policy as access_policy
 from tocsin.alerts.schemas import NormalizedEvent, Submission
-from tocsin.core.errors import NotFound
+from tocsin.api.services import mask
+from tocsin.core.errors import Forbidden, NotFound
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.services import service as services
 from tocsin.services.models import Integration
 from tocsin.teams import service as teams
-from tocsin.web.auth import PostedForm, check_csrf, require_responder, require_user, runtime_of
+from tocsin.web.auth import PageError, PostedForm, check_csrf, require_responder, require_user, runtime_of
+from tocsin.web.scope import require_act_on_service, sees
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +43,8 @@ def service_list(request: Request) -> Response:
     who = require_user(request)
     runtime = runtime_of(request)
     with runtime.db.reader() as session:
-        rows = services.list_services(session)
+        see_all = runtime.settings.teams_see_all
+        rows = [s for s in services.list_services(session) if sees(session, who, s.team_id, see_all=see_all)]
         counts = incidents.open_counts_by_service(session)
         team_names = {t.id: t.name for t in teams.list_teams(session)}
     return render("web/services.html", who=who, section="services", rows=rows, counts=counts, team_names=team_names)
@@ -54,19 +58,25 @@ def service_page(service_id: int, request: Request) -> Response:
     with runtime.db.reader() as session:
         try:
             service = services.get_service(session, service_id)
+            if not sees(session, who, service.team_id, see_all=runtime.settings.teams_see_all):
+                raise NotFound(f"service {service_id} not found")
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"Service {service_id}")
         integrations: list[dict[str, Any]] = []
+        # Keys are credentials (anyone holding one opens incidents, most URLs carry it): admins and the managers of
+        # the service's team read them whole, everyone else a masked form, in the URL too.
+        full = access_policy.can_read_integration_key(who.viewer(session), service.team_id)
         # Admins also see archived integrations, to restore them.
         for integration in services.list_integrations(session, service.id, include_archived=who.is_admin):
             url = services.integration_url(base, integration, email_domain=runtime.settings.email_domain)
+            if not full:
+                url = url.replace(integration.key, mask(integration.key))
             integrations.append(
                 {
                     "row": integration,
                     "url": url,
-                    # Keys are credentials: only people who may act see them whole.
-                    "key": integration.key if who.can_act else integration.key[:4] + "…",
-                    "snippet": sender_snippet(integration, url) if who.can_act else "",
+                    "key": integration.key if full else mask(integration.key),
+                    "snippet": sender_snippet(integration, url) if full else "",
                 }
             )
         policy = escalation.get_policy(session, service.escalation_policy_id) if service.escalation_policy_id else None
@@ -96,6 +106,11 @@ def send_test_event(service_id: int, integration_id: int, request: Request, form
         integration = services.get_integration(session, integration_id)
         if integration.service_id != service_id:
             raise NotFound(f"integration {integration_id} not found")
+        # A test event opens a real incident and pages: as declaring one, it takes the service's team.
+        try:
+            require_act_on_service(session, who, service_id)
+        except Forbidden as exc:
+            raise PageError(403, exc.detail) from None
     event = NormalizedEvent(
         action="trigger",
         dedup_key=None,

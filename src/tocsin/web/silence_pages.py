@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from tocsin.alerts import silence_service as silences
 from tocsin.alerts.noise_models import SilenceRow
-from tocsin.api.silences import SilenceIn
+from tocsin.api.silences import SilenceIn, max_silence
 from tocsin.core.clock import utc
 from tocsin.core.errors import TocsinError
 from tocsin.services import service as services
@@ -149,6 +149,8 @@ def create(request: Request, form: PostedForm) -> Response:
                 name=body.name,
                 created_by_user_id=who.user.id,
                 now=now,
+                by=who.viewer(session),
+                max_length=max_silence(runtime),
             )
             silence_id = row.id
     except (TocsinError, FormInvalid) as exc:
@@ -196,6 +198,8 @@ def update(silence_id: int, request: Request, form: PostedForm) -> Response:
                 created_by_user_id=who.user.id,
                 now=now,
                 existing=existing,
+                by=who.viewer(session),
+                max_length=max_silence(runtime),
             )
     except (TocsinError, FormInvalid) as exc:
         return _form(request, who, row, values_of(form), pinned(exc, _FIELD_OF_REFUSAL, FIELDS))
@@ -208,5 +212,5 @@ def end(silence_id: int, request: Request, form: PostedForm) -> Response:
     check_csrf(request, who, form)
     runtime = runtime_of(request)
     with shown_as_page(), runtime.db.unit_of_work() as session:
-        silences.expire_silence(session, silence_id, now=runtime.clock.now())
+        silences.expire_silence(session, silence_id, now=runtime.clock.now(), by=who.viewer(session))
     return RedirectResponse(f"/silences?notice=Silence+{silence_id}+ended", status_code=303)

@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from tocsin.access import policy as access_policy
 from tocsin.api.webhook_schemas import SubscriptionIn, SubscriptionPatch
 from tocsin.core.errors import TocsinError
 from tocsin.core.numbers import is_ascii_digits
@@ -110,11 +111,14 @@ def list_page(request: Request) -> Response:
     with runtime_of(request).db.reader() as session:
         rows = webhooks.list_all(session)
         names = _names(session)
+        viewer = who.viewer(session)
+        urls = {r.id: access_policy.shown_webhook_url(viewer, r.owner_user_id, r.url) for r in rows}
     return render(
         "web/webhooks.html",
         who=who,
         section="webhooks",
         rows=rows,
+        urls=urls,
         names=names,
         notice=request.query_params.get("notice", "")[:200],
     )
@@ -160,11 +164,13 @@ def detail_page(subscription_id: int, request: Request) -> Response:
         subscription = webhooks.get(session, subscription_id)
         log = webhooks.deliveries(session, subscription_id, before_id=_before(request), limit=PAGE)
         names = _names(session)
+        url = access_policy.shown_webhook_url(who.viewer(session), subscription.owner_user_id, subscription.url)
     return render(
         "web/webhook.html",
         who=who,
         section="webhooks",
         s=subscription,
+        url=url,
         log=log,
         older=log[-1].delivery.id if len(log) == PAGE else None,
         names=names,

@@ -1,0 +1,127 @@
+"""Who may call each write route of the API (ADR 0016): one row per route, the roles that may call it.
+
+The roles are those of a team-scoped organisation, seen from the team ``ops`` that owns the service ``checkout``,
+the schedule ``primary`` and the policy ``p1`` of the route walk (``tests/audit/route_cases.py``):
+
+- ``admin``: an organisation admin;
+- ``manager``: a responder who manages ``ops``;
+- ``member``: a responder who is a plain member of ``ops``;
+- ``other``: a responder of another team;
+- ``observer``: an observer (who may not act even on their own team's objects).
+
+Bob, the user the walk creates, owns the contact methods and notification rules; ``OWNER`` routes are his and
+the admins' alone, and the table's five roles (none of them Bob) get a 403 on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("observer", "other", "member", "manager", "admin")  # least to most privileged
+
+
+@dataclass(frozen=True)
+class Allowed:
+    roles: tuple[str, ...]
+    runner: str | None = None  # who performs the walk's request; default the least privileged allowed role
+    status: int | None = None  # what the runner gets when not a success (the route is reached, the input refused)
+    refused: int = 403  # what the other roles get
+
+    def who_runs(self) -> str:
+        if self.runner is not None:
+            return self.runner
+        return next(r for r in ROLES if r in self.roles)
+
+
+ADMIN = Allowed(("admin",))
+OWNER = Allowed(("admin",))  # and the owner himself, for the walk's ``as_bob`` cases
+MANAGERS = Allowed(("manager", "admin"))
+TEAM = Allowed(("member", "manager", "admin"))
+RESPONDERS = Allowed(("other", "member", "manager", "admin"))
+EVERYONE = Allowed(ROLES)
+
+TABLE: dict[tuple[str, str], Allowed] = {
+    # people, teams and tokens: admins, and each person for their own
+    ("POST", "/api/v1/users"): ADMIN,
+    ("PATCH", "/api/v1/users/{ref}"): OWNER,
+    ("DELETE", "/api/v1/users/{ref}"): ADMIN,
+    ("POST", "/api/v1/users/{ref}/deactivate"): ADMIN,
+    ("POST", "/api/v1/users/{ref}/reactivate"): ADMIN,
+    ("POST", "/api/v1/teams"): ADMIN,
+    ("PATCH", "/api/v1/teams/{ref}"): ADMIN,
+    ("DELETE", "/api/v1/teams/{ref}"): ADMIN,
+    ("PUT", "/api/v1/teams/{ref}/members/{user}"): ADMIN,
+    ("DELETE", "/api/v1/teams/{ref}/members/{user}"): ADMIN,
+    ("POST", "/api/v1/tokens"): OWNER,
+    # someone else's token is not found rather than forbidden: its id tells nothing
+    ("DELETE", "/api/v1/tokens/{token_id}"): Allowed(("admin",), refused=404),
+    ("POST", "/api/v1/users/{ref}/contact-methods"): OWNER,
+    ("PATCH", "/api/v1/contact-methods/{cm_id}"): OWNER,
+    ("DELETE", "/api/v1/contact-methods/{cm_id}"): OWNER,
+    ("POST", "/api/v1/contact-methods/{cm_id}/verify"): OWNER,
+    ("POST", "/api/v1/contact-methods/{cm_id}/verify/confirm"): OWNER,
+    ("POST", "/api/v1/contact-methods/{cm_id}/test"): OWNER,
+    ("POST", "/api/v1/users/{ref}/notification-rules"): OWNER,
+    ("PATCH", "/api/v1/notification-rules/{rule_id}"): OWNER,
+    ("DELETE", "/api/v1/notification-rules/{rule_id}"): OWNER,
+    ("PUT", "/api/v1/users/{ref}/oncall/preferences"): OWNER,
+    ("POST", "/api/v1/users/{ref}/oncall/ical-url"): OWNER,
+    # a team's services and their integrations: its managers
+    ("POST", "/api/v1/services"): MANAGERS,
+    ("PATCH", "/api/v1/services/{ref}"): MANAGERS,
+    ("DELETE", "/api/v1/services/{ref}"): MANAGERS,
+    ("POST", "/api/v1/services/{ref}/archive"): MANAGERS,
+    ("POST", "/api/v1/services/{ref}/unarchive"): MANAGERS,
+    ("PUT", "/api/v1/services/{ref}/escalation-policy"): MANAGERS,
+    ("PUT", "/api/v1/services/{ref}/grouping"): MANAGERS,
+    ("DELETE", "/api/v1/services/{ref}/grouping"): MANAGERS,
+    ("POST", "/api/v1/services/{ref}/integrations"): MANAGERS,
+    ("PATCH", "/api/v1/integrations/{integration_id}"): MANAGERS,
+    ("POST", "/api/v1/integrations/{integration_id}/archive"): MANAGERS,
+    ("POST", "/api/v1/integrations/{integration_id}/unarchive"): MANAGERS,
+    ("DELETE", "/api/v1/integrations/{integration_id}"): MANAGERS,
+    # a team's schedules and escalation policies: its managers; overrides: its members
+    ("POST", "/api/v1/schedules"): MANAGERS,
+    ("PATCH", "/api/v1/schedules/{ref}"): MANAGERS,
+    ("DELETE", "/api/v1/schedules/{ref}"): MANAGERS,
+    ("POST", "/api/v1/schedules/{ref}/archive"): MANAGERS,
+    ("POST", "/api/v1/schedules/{ref}/unarchive"): MANAGERS,
+    ("PUT", "/api/v1/schedules/{ref}/layers"): MANAGERS,
+    ("POST", "/api/v1/schedules/{ref}/ical-url"): MANAGERS,
+    ("POST", "/api/v1/schedules/{ref}/overrides"): TEAM,
+    ("PATCH", "/api/v1/schedules/{ref}/overrides/{override_id}"): TEAM,
+    ("DELETE", "/api/v1/schedules/{ref}/overrides/{override_id}"): TEAM,
+    ("POST", "/api/v1/escalation-policies"): MANAGERS,
+    ("PUT", "/api/v1/escalation-policies/{ref}"): MANAGERS,
+    ("DELETE", "/api/v1/escalation-policies/{ref}"): MANAGERS,
+    ("POST", "/api/v1/escalation-policies/{ref}/archive"): MANAGERS,
+    ("POST", "/api/v1/escalation-policies/{ref}/unarchive"): MANAGERS,
+    # silences of a team's service: its members
+    ("POST", "/api/v1/silences"): TEAM,
+    ("PUT", "/api/v1/silences/{silence_id}"): TEAM,
+    ("DELETE", "/api/v1/silences/{silence_id}"): TEAM,
+    # incidents of a team's service: its members
+    ("POST", "/api/v1/incidents"): TEAM,
+    ("PATCH", "/api/v1/incidents/{ref}"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/acknowledge"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/resolve"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/reassign"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/notes"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/escalate"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/merge"): TEAM,
+    # a declared incident has no alert to split off: the member is let through and the input refused
+    ("POST", "/api/v1/incidents/{ref}/split"): Allowed(TEAM.roles, status=422),
+    # organisation-wide rules and outbound webhooks: admins
+    ("PUT", "/api/v1/event-rules"): ADMIN,
+    ("DELETE", "/api/v1/event-rules/{name}"): ADMIN,
+    ("PUT", "/api/v1/inhibit-rules"): ADMIN,
+    ("DELETE", "/api/v1/inhibit-rules/{name}"): ADMIN,
+    ("PUT", "/api/v1/noise-settings"): ADMIN,
+    ("POST", "/api/v1/webhook-subscriptions"): ADMIN,
+    ("PATCH", "/api/v1/webhook-subscriptions/{subscription_id}"): ADMIN,
+    ("DELETE", "/api/v1/webhook-subscriptions/{subscription_id}"): ADMIN,
+    ("POST", "/api/v1/webhook-subscriptions/{subscription_id}/test"): ADMIN,
+    ("POST", "/api/v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver"): ADMIN,
+    # a simulation that stores nothing
+    ("POST", "/api/v1/route-test"): EVERYONE,
+}

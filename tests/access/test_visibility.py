@@ -1,0 +1,79 @@
+"""``TOCSIN_TEAMS_SEE_ALL=false``: responders and observers read only their teams' objects (and those of no team)
+through the API; another team's are not found. With the default (true) everyone signed in reads everything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import ApiHarness
+from tocsin.core.clock import FakeClock
+from tocsin.db.session import Database
+from tocsin.services import service as services
+from tocsin.teams import service as teams
+from tocsin.users import service as users
+
+
+@pytest.fixture
+def scoped_api(db: Database, clock: FakeClock) -> Iterator[ApiHarness]:
+    from tocsin.app import create_app
+    from tocsin.settings import load_settings
+
+    settings = load_settings(
+        database_url=db.url, run_worker=False, public_url="http://tocsin.test", teams_see_all=False
+    )
+    app = create_app(settings, clock=clock, db=db)
+    with db.unit_of_work() as s:
+        admin = users.create_user(s, email="admin@example.com", name="Admin", role="admin", now=clock.now())
+        _, secret = users.create_token(s, admin, name="test", now=clock.now())
+    with TestClient(app) as client:
+        yield ApiHarness(client=client, runtime=app.state.runtime, clock=clock, token=secret, admin_id=admin.id)
+
+
+def _two_teams(api: ApiHarness) -> tuple[str, dict[str, int]]:
+    token = api.token_for("wes@example.com", role="observer")
+    with api.runtime.db.unit_of_work() as s:
+        ops = teams.create_team(s, name="ops", now=api.clock.now())
+        web = teams.create_team(s, name="web", now=api.clock.now())
+        teams.set_member(s, web, users.get_user(s, "wes@example.com"), "member")
+        ids = {
+            name: services.create_service(s, name=name, team_id=team, now=api.clock.now()).id
+            for name, team in (("checkout", ops.id), ("site", web.id), ("shared", None))
+        }
+    for name, service_id in ids.items():
+        r = api.post("/api/v1/incidents", json={"service_id": service_id, "title": f"{name} down"})
+        assert r.status_code == 201, r.text
+        if name != "shared":
+            r = api.post(
+                "/api/v1/silences",
+                json={"service": name, "matchers": [], "ends_at": "2026-11-02T10:00:00Z", "comment": name},
+            )
+            assert r.status_code == 201, r.text
+    return token, ids
+
+
+def test_another_teams_objects_are_not_found(scoped_api: ApiHarness) -> None:
+    api = scoped_api
+    token, ids = _two_teams(api)
+    names = {s["name"] for s in api.get("/api/v1/services", token=token).json()}
+    assert names == {"site", "shared"}
+    assert api.get("/api/v1/services/checkout", token=token).status_code == 404
+    titles = {i["title"] for i in api.get("/api/v1/incidents", token=token).json()["items"]}
+    assert titles == {"site down", "shared down"}
+    assert api.get(f"/api/v1/incidents?service_id={ids['checkout']}", token=token).json()["items"] == []
+    (checkout_incident,) = [i for i in api.get("/api/v1/incidents").json()["items"] if i["title"] == "checkout down"]
+    assert api.get(f"/api/v1/incidents/{checkout_incident['id']}", token=token).status_code == 404
+    assert api.get(f"/api/v1/incidents/{checkout_incident['id']}/timeline", token=token).status_code == 404
+    assert [s["comment"] for s in api.get("/api/v1/silences", token=token).json()] == ["site"]
+    # Admins read everything.
+    assert len(api.get("/api/v1/services").json()) == 3
+    assert len(api.get("/api/v1/silences").json()) == 2
+
+
+def test_by_default_everyone_reads_everything(api: ApiHarness) -> None:
+    token, _ = _two_teams(api)
+    assert len(api.get("/api/v1/services", token=token).json()) == 3
+    assert len(api.get("/api/v1/incidents", token=token).json()["items"]) == 3
+    assert api.get("/api/v1/services/checkout", token=token).status_code == 200
