@@ -186,6 +186,7 @@ def resolve(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: Resolv
 def move_response(ref: str, body: ResponseMoveIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         incident = incidents.change_response(
             session, found.id, body.status, actor=principal.actor(), now=runtime.clock.now(), message=body.message
         )
@@ -200,6 +201,7 @@ def move_response(ref: str, body: ResponseMoveIn, runtime: RuntimeDep, principal
 def reopen(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: ReopenIn | None = None) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         incident = incidents.reopen(
             session, found.id, actor=principal.actor(), now=runtime.clock.now(), message=body.message if body else ""
         )
@@ -217,6 +219,7 @@ def reopen(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: ReopenI
 def edit_milestone(ref: str, name: str, body: MilestoneIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = incidents.get(session, ref)
+        require_act_on_incident(session, principal, found)
         incident = incidents.edit_milestone(
             session,
             found.id,
@@ -230,9 +233,10 @@ def edit_milestone(ref: str, name: str, body: MilestoneIn, runtime: RuntimeDep, 
 
 
 @router.get("/incidents/{ref}/phases", response_model=list[PhaseTimeOut], summary="Time spent in each phase")
-def phase_times(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[PhaseTimeOut]:
+def phase_times(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> list[PhaseTimeOut]:
     with runtime.db.reader() as session:
         found = incidents.get(session, ref)
+        _require_sees(session, principal, runtime, found)
         current = phases.phase_of(found.phase_model, found.response_status)
         return [
             PhaseTimeOut(phase=name, seconds=spent.total_seconds(), current=name == current)

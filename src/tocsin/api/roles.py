@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
+from tocsin.api.scope import require_act_on_incident, require_sees_incident
 from tocsin.incidents import service as incidents
 from tocsin.response import roles
 from tocsin.response.models import IncidentRole
@@ -109,9 +110,10 @@ def delete_role(name: str, runtime: RuntimeDep, _: AdminDep) -> Response:
 
 
 @router.get("/incidents/{ref}/roles", response_model=IncidentRolesOut, summary="Who holds which role, and who did")
-def incident_roles(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> IncidentRolesOut:
+def incident_roles(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> IncidentRolesOut:
     with runtime.db.reader() as session:
         incident = incidents.get(session, ref)
+        require_sees_incident(session, principal, runtime, incident)
         return _roles_of(session, incident.id)
 
 
@@ -123,6 +125,7 @@ def incident_roles(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> IncidentRo
 def assign_role(ref: str, body: AssignIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentRolesOut:
     with runtime.db.unit_of_work() as session:
         incident = incidents.get(session, ref)
+        require_act_on_incident(session, principal, incident)
         roles.assign(session, incident.id, body.role, body.user, actor=principal.actor(), now=runtime.clock.now())
         rendered = _roles_of(session, incident.id)
     runtime.wakeup.notify()
@@ -133,5 +136,6 @@ def assign_role(ref: str, body: AssignIn, runtime: RuntimeDep, principal: Respon
 def release_role(ref: str, role: str, runtime: RuntimeDep, principal: ResponderDep) -> IncidentRolesOut:
     with runtime.db.unit_of_work() as session:
         incident = incidents.get(session, ref)
+        require_act_on_incident(session, principal, incident)
         roles.release(session, incident.id, role, actor=principal.actor(), now=runtime.clock.now())
         return _roles_of(session, incident.id)

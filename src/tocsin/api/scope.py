@@ -45,3 +45,8 @@ def visible_service_ids(session: Session, principal: Principal, runtime: Runtime
     return {
         s.id for s in services.list_services(session, include_archived=True) if s.team_id in teams or s.team_id is None
     }
+
+
+def require_sees_incident(session: Session, principal: Principal, runtime: Runtime, incident: Incident) -> None:
+    service = services.get_service(session, incident.service_id)
+    require_sees(session, principal, runtime, service.team_id, f"incident {incident.id}")

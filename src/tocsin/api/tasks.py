@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
+from tocsin.api.scope import require_act_on_incident, require_sees_incident
 from tocsin.core.clock import utc
 from tocsin.incidents import service as incidents
 from tocsin.response import service as response
@@ -124,9 +125,10 @@ def _page(session: Any, incident_id: int, now: datetime) -> TaskPage:
 
 
 @router.get("/incidents/{ref}/tasks", response_model=TaskPage, summary="An incident's tasks, with progress")
-def list_tasks(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> TaskPage:
+def list_tasks(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> TaskPage:
     with runtime.db.reader() as session:
         incident = incidents.get(session, ref)
+        require_sees_incident(session, principal, runtime, incident)
         return _page(session, incident.id, runtime.clock.now())
 
 
@@ -135,6 +137,7 @@ def add_task(ref: str, body: TaskIn, runtime: RuntimeDep, principal: ResponderDe
     now = runtime.clock.now()
     with runtime.db.unit_of_work() as session:
         incident = incidents.get(session, ref)
+        require_act_on_incident(session, principal, incident)
         task = response.add_task(
             session,
             incident.id,
@@ -154,6 +157,7 @@ def patch_task(ref: str, task_id: int, body: TaskPatch, runtime: RuntimeDep, pri
     sent = body.model_fields_set
     with runtime.db.unit_of_work() as session:
         incident = incidents.get(session, ref)
+        require_act_on_incident(session, principal, incident)
         changes: dict[str, Any] = {}
         if "assignee" in sent:
             changes["assignee"] = body.assignee
@@ -176,6 +180,7 @@ def add_checklist(ref: str, body: ChecklistIn, runtime: RuntimeDep, principal: R
     now = runtime.clock.now()
     with runtime.db.unit_of_work() as session:
         incident = incidents.get(session, ref)
+        require_act_on_incident(session, principal, incident)
         response.add_checklist(session, incident.id, body.template, actor=principal.actor(), now=now)
         return _page(session, incident.id, now)
 
