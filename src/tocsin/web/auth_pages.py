@@ -9,7 +9,8 @@ from starlette.concurrency import run_in_threadpool
 from tocsin.audit import origin as audit_origin
 from tocsin.audit import service as audit
 from tocsin.auth import sessions
-from tocsin.core.errors import Unauthorized
+from tocsin.auth.attempts import require_admission
+from tocsin.core.errors import RateLimited, Unauthorized, Unavailable
 from tocsin.web.auth import COOKIE, PostedForm, check_csrf, require_user, runtime_of, set_session_cookie, signed_in
 from tocsin.web.templating import render
 
@@ -34,14 +35,19 @@ def login_page(request: Request) -> Response:
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
     form = await request.form()
-    email = str(form.get("email") or "")
+    email = str(form.get("email") or "")[:320]
     password = str(form.get("password") or "")
     target = _safe_next(str(form.get("next") or ""))
     runtime = runtime_of(request)
+    now = runtime.clock.now()
 
-    def attempt() -> str:
+    def look_up() -> sessions.PasswordCheck:
+        with runtime.db.reader() as session:
+            return sessions.password_to_check(session, email)
+
+    def open_session(check: sessions.PasswordCheck, new_hash: str | None) -> str:
         with runtime.db.unit_of_work() as session:
-            user, token = sessions.sign_in(session, email=email, password=password, now=runtime.clock.now())
+            user, token = sessions.open_session(session, check=check, now=now, new_hash=new_hash)
             origin = audit_origin.current()
             if origin is not None:
                 origin.signed_in(user_id=user.id, label=user.name)
@@ -54,14 +60,28 @@ async def login(request: Request) -> Response:
             audit.record(session, audit.SIGN_IN_FAILED, object_type="user", data={"email": email[:255]})
 
     try:
-        # argon2 takes tens of milliseconds of CPU: keep it off the event loop.
-        token = await run_in_threadpool(attempt)
+        # Counted before anything is read or hashed: a refused attempt costs neither a query nor a hash.
+        require_admission(runtime.attempts, address=client_address(request), account=email)
+        check = await run_in_threadpool(look_up)
+        # argon2 takes tens of milliseconds of CPU: on its own small pool, never the loop or the shared threads.
+        ok, new_hash = await runtime.hashing.run(sessions.check_password, check, password)
+        if not ok:
+            raise Unauthorized("wrong email or password")
+        token = await run_in_threadpool(open_session, check, new_hash)
+    except (RateLimited, Unavailable) as exc:
+        wait = {"Retry-After": str(exc.extra.get("retry_after") or 1)}
+        return render("web/login.html", exc.status_code, wait, next=target, error=exc.detail.capitalize(), email=email)
     except Unauthorized as exc:
         await run_in_threadpool(record_failure)
         return render("web/login.html", 401, next=target, error=exc.detail.capitalize(), email=email)
+    runtime.attempts.succeeded(email)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, token)
     return response
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
 @router.post("/logout")
