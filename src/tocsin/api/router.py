@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tocsin.api import (
+    account,
     admin,
     audit,
     contact_verification,
@@ -26,3 +27,4 @@ api_router.include_router(noise.router)
 api_router.include_router(audit.router)
 api_router.include_router(admin.router)
 api_router.include_router(webhooks.router)
+api_router.include_router(account.router)

@@ -56,7 +56,9 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "instance_secrets",
         "mail_outbox",
         "notifications",
+        "recovery_codes",
         "used_link_tokens",
+        "used_reset_links",
         "web_sessions",
         "webhook_attempts",
         "webhook_deliveries",
@@ -68,7 +70,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
 # four characters, enough to tell two keys apart without giving either away; "origin" keeps a URL's scheme and
 # host and masks the rest.
 SECRETS: dict[str, dict[str, str]] = {
-    "users": {"password_hash": "hidden", "feed_token": "hidden"},
+    "users": {"password_hash": "hidden", "feed_token": "hidden", "totp_secret": "hidden"},
     "api_tokens": {"token_hash": "hidden"},
     "contact_methods": {"secret": "hidden"},
     "integrations": {"key": "tail", "signing_secret": "hidden"},

@@ -37,3 +37,29 @@ def touch(session: Session, session_id: int, now: datetime, expires_at: datetime
     if row is not None:
         row.last_seen_at = now
         row.expires_at = expires_at
+
+
+def sessions_of(session: Session, user_id: int, now: datetime) -> list[WebSession]:
+    stmt = (
+        select(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.expires_at > now)
+        .order_by(WebSession.last_seen_at.desc())
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def session_of(session: Session, user_id: int, session_id: int) -> WebSession | None:
+    row = session.get(WebSession, session_id)
+    return row if row is not None and row.user_id == user_id else None
+
+
+def delete_sessions_of(session: Session, user_id: int, *, keep_hash: str | None = None) -> int:
+    stmt = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep_hash is not None:
+        stmt = stmt.where(WebSession.token_hash != keep_hash)
+    result = session.execute(stmt)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def delete_session_by_id(session: Session, session_id: int) -> None:
+    session.execute(delete(WebSession).where(WebSession.id == session_id))

@@ -21,6 +21,7 @@ from tocsin.auth.models import WebSession
 from tocsin.core.errors import Unauthorized
 from tocsin.core.ids import hash_token
 from tocsin.users import repository as users_repo
+from tocsin.users import second_factor
 from tocsin.users.models import User
 from tocsin.users.passwords import hash_password, needs_rehash, verify_password
 
@@ -60,25 +61,45 @@ def check_password(check: PasswordCheck, password: str) -> tuple[bool, str | Non
     return ok, None
 
 
-def open_session(
-    session: Session, *, check: PasswordCheck, now: datetime, new_hash: str | None = None
-) -> tuple[User, str]:
-    """After a correct password: a new session token for the cookie. Unauthorized if the account changed
-    meanwhile (deactivated, password replaced)."""
+def accept_password(session: Session, *, check: PasswordCheck, new_hash: str | None = None) -> User:
+    """After a correct password: the user, with a stronger hash stored if one was made. Unauthorized if the
+    account changed meanwhile (deactivated, password replaced)."""
     user = users_repo.get(session, check.user_id) if check.user_id is not None else None
     if user is None or user.deactivated_at is not None or user.password_hash != check.password_hash:
         raise Unauthorized("wrong email or password")
     if new_hash is not None:
         user.password_hash = new_hash
-    return user, new_session(session, user_id=user.id, now=now)
+    return user
 
 
-def new_session(session: Session, *, user_id: int, now: datetime) -> str:
+def open_session(
+    session: Session,
+    *,
+    check: PasswordCheck,
+    now: datetime,
+    new_hash: str | None = None,
+    ip: str = "",
+    user_agent: str = "",
+) -> tuple[User, str]:
+    """After a correct password, for an account without a second factor: a new session token for the cookie."""
+    user = accept_password(session, check=check, new_hash=new_hash)
+    if second_factor.enabled(user):
+        raise Unauthorized("this account needs a one-time code as well")
+    return user, new_session(session, user_id=user.id, now=now, ip=ip, user_agent=user_agent)
+
+
+def new_session(session: Session, *, user_id: int, now: datetime, ip: str = "", user_agent: str = "") -> str:
     token = secrets.token_urlsafe(32)
     repo.add_session(
         session,
         WebSession(
-            token_hash=hash_token(token), user_id=user_id, created_at=now, last_seen_at=now, expires_at=now + IDLE
+            token_hash=hash_token(token),
+            user_id=user_id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + IDLE,
+            ip=ip[:64],
+            user_agent=user_agent[:255],
         ),
     )
     repo.delete_expired(session, now)

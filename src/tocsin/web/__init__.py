@@ -14,6 +14,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     from tocsin.web import (
+        account_pages,
         ack_pages,
         admin_pages,
         audit_pages,
@@ -45,6 +46,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
         auth_pages,
+        account_pages,
         incident_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
