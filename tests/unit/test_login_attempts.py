@@ -73,3 +73,13 @@ def test_memory_stays_bounded_under_address_spraying() -> None:
     for n in range(1000):
         limiter.admit(address=f"10.0.{n // 256}.{n % 256}", account=f"u{n}@example.com")
     assert len(limiter._records) <= 100
+
+
+def test_right_passwords_do_not_use_up_an_address() -> None:
+    clock = Ticker()
+    limiter = _limiter(clock, per_address=3, per_account=3)
+    for n in range(50):
+        account = f"user{n}@example.com"
+        assert limiter.admit(address="office", account=account) == 0
+        limiter.succeeded(account, "office")
+    assert limiter.admit(address="office", account="late@example.com") == 0

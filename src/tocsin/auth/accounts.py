@@ -30,7 +30,7 @@ def check_current_password(
     require_admission(limiter, address=address, account=user.email)
     if not user.password_hash or not pool.call(verify_password, user.password_hash, password):
         raise InvalidInput("the current password is not right")
-    limiter.succeeded(user.email)
+    limiter.succeeded(user.email, address)
 
 
 def new_password_hash(

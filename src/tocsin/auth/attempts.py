@@ -3,7 +3,7 @@
 Every attempt is counted when it starts (not when its hash check ends), so a burst of concurrent guesses is
 counted before any of them is checked. The first ``free`` attempts of a key pass; each one after that must wait
 twice as long as the one before (1 s, 2 s, 4 s … up to ``max_wait``). A successful sign-in clears the account's
-count; an address's count fades once it has been quiet for ``max_wait``.
+count and takes its attempt off the address's count; a count fades once it has been quiet for ``max_wait``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tocsin.core.errors import RateLimited
@@ -69,14 +69,19 @@ class AttemptLimiter:
                     record.last = now
             return 0.0
 
-    def succeeded(self, account: str) -> None:
+    def succeeded(self, account: str, address: str | None = None) -> None:
+        """A right password: the account starts afresh, and the attempt no longer counts against the address (a
+        busy office behind one address signs in all day without waiting)."""
         with self._lock:
             self._records.pop(("account", account.strip().lower()), None)
-
-    def forget(self, keys: Iterable[tuple[str, str]]) -> None:
-        with self._lock:
-            for key in keys:
-                self._records.pop(key, None)
+            if address is None:
+                return
+            key = ("address", address)
+            record = self._records.get(key)
+            if record is not None:
+                record.attempts -= 1
+                if record.attempts <= 0:
+                    del self._records[key]
 
     def _current(self, key: tuple[str, str], now: float) -> _Record | None:
         record = self._records.get(key)

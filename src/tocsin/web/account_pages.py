@@ -151,7 +151,7 @@ def confirm_second_factor(request: Request, form: PostedForm) -> Response:
             audit.record(session, audit.SECOND_FACTOR_ON, object_type="user", object_id=str(who.user.id))
     except TocsinError as exc:
         return _page(request, who, status=exc.status_code, error=exc.detail.capitalize() + ".")
-    runtime.attempts.succeeded(f"second-step:{who.user.id}")
+    runtime.attempts.succeeded(f"second-step:{who.user.id}", _address(request))
     return _page(request, who, recovery_codes=codes)
 
 
@@ -170,7 +170,7 @@ def disable_second_factor(request: Request, form: PostedForm) -> Response:
             audit.record(session, audit.SECOND_FACTOR_OFF, object_type="user", object_id=str(who.user.id))
     except TocsinError as exc:
         return _page(request, who, status=exc.status_code, error=exc.detail.capitalize() + ".")
-    runtime.attempts.succeeded(f"second-step:{who.user.id}")
+    runtime.attempts.succeeded(f"second-step:{who.user.id}", _address(request))
     return _back("Two-step sign-in is off.")
 
 

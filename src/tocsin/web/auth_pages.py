@@ -78,7 +78,7 @@ async def login(request: Request) -> Response:
     except Unauthorized as exc:
         await run_in_threadpool(record_failure)
         return render("web/login.html", 401, next=target, error=exc.detail.capitalize(), email=email)
-    runtime.attempts.succeeded(email)
+    runtime.attempts.succeeded(email, client_address(request))
     if step == "code":
         return render("web/login_code.html", next=target, note=token, error="")
     response = RedirectResponse(target, status_code=303)
@@ -119,7 +119,7 @@ def login_code(request: Request, form: PostedForm) -> Response:
         return render("web/login_code.html", 401, next=target, note=note, error=exc.detail.capitalize())
     except Unauthorized as exc:
         return render("web/login.html", 401, next=target, error=exc.detail.capitalize(), email="")
-    runtime.attempts.succeeded(account)
+    runtime.attempts.succeeded(account, client_address(request))
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, token)
     return response
