@@ -65,3 +65,34 @@ def test_a_session_is_signed_out_from_the_account_page(console: Console) -> None
     (revoke,) = re.findall(r'action="(/account/sessions/\d+/revoke)"', console.client.get("/account").text)
     assert console.client.post(revoke, data={}).status_code == 403
     assert third.get("/incidents", follow_redirects=False).status_code == 200
+
+
+def test_an_admin_resets_a_password_from_the_person_page(console: Console) -> None:
+    import re
+
+    observer = TestClient(console.client.app, base_url="http://tocsin.test")
+    r = observer.post("/login", data={"email": "olga@example.com", "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303
+    # An observer may not reset anyone.
+    csrf = re.search(r'name="csrf" value="([^"]+)"', observer.get("/account").text)
+    assert csrf
+    r = observer.post("/people/1/reset-password", data={"csrf": csrf.group(1), "confirm": "yes"})
+    assert r.status_code == 403
+
+    console.login()
+    with console.db.reader() as s:
+        from tocsin.users import service as users
+
+        olga_id = users.get_user(s, "olga@example.com").id
+    page = console.client.get(f"/people/{olga_id}").text
+    assert f'action="/people/{olga_id}/reset-password"' in page
+    r = console.client.post(f"/people/{olga_id}/reset-password", data={"csrf": console.csrf(), "confirm": "yes"})
+    assert r.status_code == 200
+    temporary = re.search(r'id="temporary-password">([^<]+)<', r.text)
+    assert temporary
+    assert "1 session(s) of Olga were signed out" in r.text
+    assert observer.get("/incidents", follow_redirects=False).status_code == 303
+    r = observer.post(
+        "/login", data={"email": "olga@example.com", "password": temporary.group(1)}, follow_redirects=False
+    )
+    assert r.status_code == 303

@@ -97,7 +97,4 @@ def reset_password(ref: str, runtime: RuntimeDep, principal: AdminDep) -> Passwo
     new_hash = runtime.hashing.call(hash_password, password)
     with runtime.db.unit_of_work() as session:
         ended = accounts.reset_password(session, user.id, new_hash=new_hash)
-        audit.record(
-            session, audit.PASSWORD_RESET, object_type="user", object_id=str(user.id), data={"sessions_ended": ended}
-        )
     return PasswordResetOut(temporary_password=password, sessions_ended=ended)

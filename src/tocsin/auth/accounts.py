@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from tocsin.audit import service as audit
 from tocsin.auth import repository as repo
 from tocsin.auth.attempts import AttemptLimiter, require_admission
 from tocsin.auth.models import WebSession
@@ -81,5 +82,9 @@ def temporary_password() -> str:
 
 
 def reset_password(session: Session, user_id: int, *, new_hash: str) -> int:
-    """Set a password chosen by someone else (an admin, a reset link) and end every session of the account."""
-    return set_password(session, user_id, new_hash=new_hash)
+    """Set a password chosen by someone else (an admin) and end every session of the account; audited."""
+    ended = set_password(session, user_id, new_hash=new_hash)
+    audit.record(
+        session, audit.PASSWORD_RESET, object_type="user", object_id=str(user_id), data={"sessions_ended": ended}
+    )
+    return ended

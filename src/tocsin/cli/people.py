@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from tocsin.audit import service as audit
 from tocsin.auth import accounts
 from tocsin.cli._app import (
     AS_USER_HELP,
@@ -130,13 +129,6 @@ def user_reset_password(
         new_hash = hash_password(password)
         with db.unit_of_work() as session:
             ended = accounts.reset_password(session, user.id, new_hash=new_hash)
-            audit.record(
-                session,
-                audit.PASSWORD_RESET,
-                object_type="user",
-                object_id=str(user.id),
-                data={"sessions_ended": ended},
-            )
     if not password_stdin:
         sys.stdout.write(password + "\n")
     err_console.print(f"password of {text(user.email)} reset; {ended} session(s) signed out")

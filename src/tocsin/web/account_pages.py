@@ -13,7 +13,17 @@ from tocsin.auth.attempts import require_admission
 from tocsin.core.errors import InvalidInput, TocsinError
 from tocsin.users import second_factor
 from tocsin.users import service as users
-from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_user, runtime_of, shown_as_page
+from tocsin.users.passwords import hash_password
+from tocsin.web.auth import (
+    PageError,
+    PostedForm,
+    WebUser,
+    check_csrf,
+    require_admin,
+    require_user,
+    runtime_of,
+    shown_as_page,
+)
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -176,3 +186,22 @@ def disable_second_factor(request: Request, form: PostedForm) -> Response:
 
 def _address(request: Request) -> str:
     return request.client.host if request.client else ""
+
+
+@router.post("/people/{user_id}/reset-password", response_class=HTMLResponse)
+def admin_reset_password(user_id: int, request: Request, form: PostedForm) -> Response:
+    who = require_admin(request, "other people's passwords")
+    check_csrf(request, who, form)
+    if form.get("confirm") != "yes":
+        raise PageError(422, "Tick the box to confirm the reset.")
+    runtime = runtime_of(request)
+    with shown_as_page():
+        with runtime.db.reader() as session:
+            user = users.get_user(session, user_id)
+        password = accounts.temporary_password()
+        new_hash = runtime.hashing.call(hash_password, password)
+        with runtime.db.unit_of_work() as session:
+            ended = accounts.reset_password(session, user.id, new_hash=new_hash)
+    return render(
+        "web/password_reset.html", who=who, section="people", user=user, password=password, sessions_ended=ended
+    )
