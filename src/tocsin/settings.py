@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     password_min_length: int = Field(default=12, ge=8, le=256)
     # A file of common passwords (one a line) refused as new passwords, in addition to the list shipped with Tocsin.
     password_blocklist_file: str | None = None
+    # How long a password reset link stays valid.
+    password_reset_link_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
 
     @field_validator("database_url")
     @classmethod

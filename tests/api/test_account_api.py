@@ -203,3 +203,16 @@ def test_an_admin_reset_gives_a_temporary_password_and_ends_every_session(api: A
         with pytest.raises(Unauthorized):
             sessions.sign_in(s, email="bob@example.com", password=OLD, now=api.clock.now())
         sessions.sign_in(s, email="bob@example.com", password=temporary, now=api.clock.now())
+
+
+def test_an_admin_can_mail_a_reset_link_instead(api: ApiHarness) -> None:
+    from tocsin.mailbox import service as mailbox
+
+    api.token_for("bob@example.com")
+    r = api.post("/api/v1/users/bob@example.com/password-reset", json={"send_link": True})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"temporary_password": None, "sessions_ended": 0, "link_sent": True}
+    with api.runtime.db.reader() as s:
+        (mail,) = mailbox.newest(s, addresses=["bob@example.com"])
+    assert "Password reset" in mail.subject
+    assert "/reset/" not in mail.subject

@@ -11,6 +11,8 @@ from tocsin.api.deps import AdminDep, PrincipalDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.audit import service as audit
 from tocsin.auth import accounts
+from tocsin.core.errors import Conflict, Unavailable
+from tocsin.notify.reset_mail import send_reset_link
 from tocsin.users import service as users
 from tocsin.users.passwords import hash_password
 
@@ -35,9 +37,21 @@ class SessionOut(BaseModel):
     user_agent: str
 
 
+class PasswordResetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    send_link: bool = Field(
+        default=False,
+        description="mail the user a single-use link to choose a password themselves, instead of a temporary one",
+    )
+
+
 class PasswordResetOut(BaseModel):
-    temporary_password: str = Field(description="shown only this once; the user should change it after signing in")
-    sessions_ended: int
+    temporary_password: str | None = Field(
+        default=None, description="shown only this once; the user should change it after signing in"
+    )
+    sessions_ended: int = 0
+    link_sent: bool = False
 
 
 def _address(request: Request) -> str:
@@ -88,11 +102,27 @@ def revoke_session(session_id: int, runtime: RuntimeDep, principal: PrincipalDep
 @router.post(
     "/users/{ref}/password-reset",
     response_model=PasswordResetOut,
-    summary="Give a user a temporary password and sign out all their console sessions (admins)",
+    summary="Give a user a temporary password and sign out all their sessions, or mail them a reset link (admins)",
 )
-def reset_password(ref: str, runtime: RuntimeDep, principal: AdminDep) -> PasswordResetOut:
+def reset_password(
+    ref: str, runtime: RuntimeDep, principal: AdminDep, body: PasswordResetIn | None = None
+) -> PasswordResetOut:
     with runtime.db.reader() as session:
         user = users.get_user(session, ref)
+    if body is not None and body.send_link:
+        sent = send_reset_link(
+            runtime.providers,
+            runtime.link_secret(),
+            user=user,
+            base_url=runtime.settings.base_url,
+            now=runtime.clock.now(),
+            valid_minutes=runtime.settings.password_reset_link_minutes,
+        )
+        if sent is None:
+            raise Conflict("no email channel is configured (TOCSIN_SMTP_HOST, or the local outbox)")
+        if sent.outcome != "delivered":
+            raise Unavailable(f"the email could not be sent: {sent.error or sent.outcome}", retry_after="60")
+        return PasswordResetOut(link_sent=True)
     password = accounts.temporary_password()
     new_hash = runtime.hashing.call(hash_password, password)
     with runtime.db.unit_of_work() as session:

@@ -58,6 +58,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "notifications",
         "recovery_codes",
         "used_link_tokens",
+        "used_reset_links",
         "web_sessions",
         "webhook_attempts",
         "webhook_deliveries",

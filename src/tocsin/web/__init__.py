@@ -28,6 +28,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         oncall_pages,
         outbox_pages,
         page_feed,
+        password_reset_pages,
         people_pages,
         policy_pages,
         rule_pages,
@@ -47,6 +48,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     for module in (
         auth_pages,
         account_pages,
+        password_reset_pages,
         incident_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,

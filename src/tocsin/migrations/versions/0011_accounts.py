@@ -1,4 +1,4 @@
-"""accounts: API token scopes and expiry, session details, second factor
+"""accounts: API token scopes and expiry, session details, password reset links, second factor
 
 Revision ID: 0011
 Revises: 0009
@@ -31,6 +31,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("totp_confirmed_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=True))
     op.create_table(
+        "used_reset_links",
+        sa.Column("nonce", sa.String(length=64), nullable=False),
+        sa.Column("used_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("nonce", name=op.f("pk_used_reset_links")),
+    )
+    op.create_index(op.f("ix_used_reset_links_used_at"), "used_reset_links", ["used_at"], unique=False)
+    op.create_table(
         "recovery_codes",
         sa.Column("id", _ID, nullable=False),
         sa.Column("user_id", _ID, nullable=False),
@@ -46,6 +53,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("recovery_codes")
+    op.drop_table("used_reset_links")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("totp_confirmed_at")
         batch_op.drop_column("totp_secret")
