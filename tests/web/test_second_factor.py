@@ -25,6 +25,7 @@ def _enrol(console: Console) -> tuple[str, list[str]]:
     page = console.client.post("/account/second-factor/confirm", data={"csrf": console.csrf(), "code": code}).text
     codes = re.findall(r"<li><code>([0-9a-f]{8}-[0-9a-f]{8})</code></li>", page)
     assert len(codes) == 10
+    console.clock.advance(timedelta(seconds=30))  # the confirming code is used up
     return secret.group(1), codes
 
 
@@ -51,6 +52,10 @@ def test_signing_in_asks_for_the_code_once_enrolled(console: Console) -> None:
     r = browser.post("/login/code", data={"note": note, "code": code}, follow_redirects=False)
     assert r.status_code == 303
     assert browser.get("/incidents", follow_redirects=False).status_code == 200
+    # The same code, seen over a shoulder or replayed, does not open a second session.
+    other, note = _password_step(console)
+    r = other.post("/login/code", data={"note": note, "code": code}, follow_redirects=False)
+    assert r.status_code == 401
 
 
 def test_a_recovery_code_works_once_and_a_note_expires(console: Console) -> None:

@@ -87,6 +87,7 @@ BOOKKEEPING: dict[str, frozenset[str]] = {
     "api_tokens": frozenset({"last_used_at"}),
     "heartbeat_monitors": frozenset({"status", "last_ping_at", "last_start_at", "due_at"}),
     "silences": frozenset({"reminded_at"}),
+    "users": frozenset({"totp_last_step"}),
 }
 
 MASK = "***"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID
@@ -31,6 +31,8 @@ class User(Base):
     # Time-based one-time passwords (RFC 6238): the secret is set at enrolment, in force once confirmed.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_confirmed_at: Mapped[datetime | None]
+    # The time step of the last code accepted: a code is good once.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ApiToken(Base):

@@ -30,6 +30,7 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("totp_secret", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("totp_confirmed_at", tocsin.db.base.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
     op.create_table(
         "used_reset_links",
         sa.Column("nonce", sa.String(length=64), nullable=False),
@@ -55,6 +56,7 @@ def downgrade() -> None:
     op.drop_table("recovery_codes")
     op.drop_table("used_reset_links")
     with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("totp_last_step")
         batch_op.drop_column("totp_confirmed_at")
         batch_op.drop_column("totp_secret")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
