@@ -16,6 +16,7 @@ import tocsin.registry  # noqa: F401  (the domains' hooks; ADR 0010)
 from tocsin.alerts.committer import IngestCommitter
 from tocsin.alerts.schemas import SubmissionResult
 from tocsin.auth import links
+from tocsin.auth.attempts import AttemptLimiter
 from tocsin.auth.secrets import check_key, instance_secret
 from tocsin.core.clock import Clock, SystemClock
 from tocsin.db.keys import keyring_from_settings
@@ -49,6 +50,7 @@ from tocsin.notify.throttle import Throttle
 from tocsin.ops.metrics import Metrics
 from tocsin.response import roles
 from tocsin.settings import Settings
+from tocsin.users.hashing_pool import HashingPool
 from tocsin.webhooks import fanout as webhook_fanout
 from tocsin.webhooks import sending as webhook_sending
 
@@ -72,6 +74,17 @@ class Runtime:
     engine: Runner | None = None
     _link_secret: bytes | None = None
     _listener: PgListener | SqliteWorkWatcher | None = None
+    # Password checks and their backoff (ADR 0015): shared by every sign-in route of this process.
+    hashing: HashingPool = field(init=False, repr=False)
+    attempts: AttemptLimiter = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.hashing = HashingPool(workers=self.settings.password_hash_workers, queue=self.settings.password_hash_queue)
+        self.attempts = AttemptLimiter(
+            free_per_address=self.settings.login_free_attempts_per_address,
+            free_per_account=self.settings.login_free_attempts_per_account,
+            max_wait=self.settings.login_backoff_max_seconds,
+        )
 
     @classmethod
     def build(

@@ -122,6 +122,20 @@ class Settings(BaseSettings):
     # a planned migration may need more, and an admin could lift the limit anyway).
     silence_max_days: float = Field(default=7.0, gt=0, le=3650)
     override_max_days: float = Field(default=30.0, gt=0, le=3650)
+    # Accounts and sign-in (ADR 0015). Password checks run on their own small pool; past ``password_hash_queue``
+    # waiting checks a sign-in is refused at once (503 with Retry-After) rather than queued.
+    password_hash_workers: int = Field(default=1, ge=1, le=16)
+    password_hash_queue: int = Field(default=4, ge=0, le=1000)
+    # Password attempts that pass freely per client address and per account before each further one must wait
+    # twice as long as the last (429 with Retry-After), up to ``login_backoff_max_seconds``.
+    login_free_attempts_per_address: int = Field(default=20, ge=1)
+    login_free_attempts_per_account: int = Field(default=5, ge=1)
+    login_backoff_max_seconds: float = Field(default=900.0, ge=1)
+    password_min_length: int = Field(default=12, ge=8, le=256)
+    # A file of common passwords (one a line) refused as new passwords, in addition to the list shipped with Tocsin.
+    password_blocklist_file: str | None = None
+    # How long a password reset link stays valid.
+    password_reset_link_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
 
     @field_validator("database_url")
     @classmethod

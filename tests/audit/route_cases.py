@@ -36,6 +36,7 @@ class Case:
     secrets: Callable[[State], list[str]] = field(default=lambda s: [])
     why_not: str = ""
     as_bob: bool = False  # called with Bob's own token instead of the admin's
+    prepare: Callable[[State, ApiHarness], None] | None = None  # run before the request
 
 
 def _keep(name: str, key: str = "id") -> Callable[[State, Any, ApiHarness], None]:
@@ -43,6 +44,25 @@ def _keep(name: str, key: str = "id") -> Callable[[State, Any, ApiHarness], None
         state[name] = body[key]
 
     return keep
+
+
+WALK_PASSWORD = "the walk's first passphrase 1"
+
+
+def _give_admin_a_password_and_a_session(state: State, api: ApiHarness) -> None:
+    from tocsin.auth import sessions
+    from tocsin.users import service as users
+    from tocsin.users.passwords import hash_password
+
+    with api.runtime.db.unit_of_work() as s:
+        admin = users.get_user(s, api.admin_id)
+        if admin.password_hash is None:
+            admin.password_hash = hash_password(WALK_PASSWORD)
+        sessions.new_session(s, user_id=admin.id, now=api.clock.now(), ip="192.0.2.7", user_agent="walk")
+    with api.runtime.db.reader() as s:
+        from tocsin.auth import accounts
+
+        state["web_session"] = accounts.sessions_of(s, api.admin_id, now=api.clock.now())[-1].id
 
 
 def _keep_code(state: State, _body: Any, api: ApiHarness) -> None:
@@ -234,6 +254,30 @@ CASES: list[Case] = [
         as_bob=True,
     ),
     Case("DELETE", "/api/v1/tokens/{token_id}", lambda s: f"/api/v1/tokens/{s['token']}", ("api_token", "")),
+    Case(
+        "POST",
+        "/api/v1/me/password",
+        "/api/v1/me/password",
+        ("user", "auth.password_changed"),
+        {"current_password": WALK_PASSWORD, "new_password": "a second, longer passphrase 2"},
+        prepare=_give_admin_a_password_and_a_session,
+        secrets=lambda s: [WALK_PASSWORD, "a second, longer passphrase 2"],
+    ),
+    Case(
+        "POST",
+        "/api/v1/users/{ref}/password-reset",
+        "/api/v1/users/bob@example.com/password-reset",
+        ("user", "auth.password_reset"),
+        remember=lambda s, b, _: s.update(temporary_password=b["temporary_password"]),
+        secrets=lambda s: [s["temporary_password"]],
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/me/sessions/{session_id}",
+        lambda s: f"/api/v1/me/sessions/{s['web_session']}",
+        ("user", "auth.session_revoked"),
+        prepare=_give_admin_a_password_and_a_session,
+    ),
     Case(
         "POST", "/api/v1/users/{ref}/deactivate", "/api/v1/users/bob@example.com/deactivate", ("user", "user.updated")
     ),

@@ -75,6 +75,8 @@ def test_every_configuration_route_leaves_an_audit_entry(api: ApiHarness, receiv
     admin_token_id = api.get("/api/v1/tokens").json()[0]["id"]
     state: State = {"receiver": receiver}
     for case in CASES:
+        if case.prepare is not None:
+            case.prepare(state, api)
         before = _last_id(api)
         path = case.path(state) if callable(case.path) else case.path
         body = case.body(state) if callable(case.body) else case.body

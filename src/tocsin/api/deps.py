@@ -17,6 +17,7 @@ from tocsin.core.errors import Forbidden, Unauthorized
 from tocsin.incidents.schemas import Actor
 from tocsin.runtime import Runtime
 from tocsin.users import service as users
+from tocsin.users import token_scopes
 from tocsin.users.models import User
 
 _TOUCH_EVERY = timedelta(minutes=1)
@@ -58,7 +59,8 @@ def current_principal(request: Request, runtime: RuntimeDep) -> Principal:
         raise Unauthorized("send 'Authorization: Bearer <token>'")
     now = runtime.clock.now()
     with runtime.db.reader() as session:
-        token, user = users.authenticate_token(session, secret.strip())
+        token, user = users.authenticate_token(session, secret.strip(), now=now)
+    enforce_token_scope(token.scope, request)
     origin = audit_origin.current()
     if origin is not None:
         origin.signed_in(user_id=user.id, label=user.name, token_id=token.id)
@@ -75,6 +77,13 @@ def current_principal(request: Request, runtime: RuntimeDep) -> Principal:
             known.clear()
         known.add((token.id, ip))
     return Principal(user=user, token_id=token.id)
+
+
+def enforce_token_scope(scope: str, request: Request) -> None:
+    """A read-only token may not write; an incidents token may write only to incidents (403 otherwise)."""
+    reason = token_scopes.refusal(scope, request.method, request.url.path)
+    if reason is not None:
+        raise Forbidden(reason)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

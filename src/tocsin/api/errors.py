@@ -17,10 +17,12 @@ PROBLEM = "application/problem+json"
 log = logging.getLogger(__name__)
 
 
-def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
+def problem(status: int, title: str, detail: str, *, retry_after: str | None = None, **extra: object) -> JSONResponse:
     body: dict[str, object] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if retry_after:
+        headers["Retry-After"] = retry_after
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -32,10 +34,14 @@ def _field(loc: tuple[object, ...] | list[object]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(TocsinError)
     async def _tocsin(_: Request, exc: TocsinError) -> JSONResponse:
-        response = problem(exc.status_code, exc.title, exc.detail, errors=exc.errors)
-        if exc.status_code == 429 and exc.extra.get("retry_after"):
-            response.headers["Retry-After"] = str(exc.extra["retry_after"])
-        return response
+        retry_after = exc.extra.get("retry_after")
+        return problem(
+            exc.status_code,
+            exc.title,
+            exc.detail,
+            retry_after=str(retry_after) if retry_after else None,
+            errors=exc.errors,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

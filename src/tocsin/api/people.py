@@ -147,7 +147,9 @@ def create_token(body: TokenIn, runtime: RuntimeDep, principal: PrincipalDep) ->
         owner = _user(session, principal, body.user) if body.user is not None else principal.user
         if owner.id != principal.user.id and not principal.is_admin:
             raise Forbidden("only admins can create tokens for another user")
-        token, secret = users.create_token(session, owner, name=body.name, now=runtime.clock.now())
+        token, secret = users.create_token(
+            session, owner, name=body.name, now=runtime.clock.now(), scope=body.scope, expires_at=body.expires_at
+        )
         return NewTokenOut(**TokenOut.model_validate(token).model_dump(), token=secret)
 
 

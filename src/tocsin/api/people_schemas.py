@@ -81,6 +81,13 @@ class TokenIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     user: str | None = Field(default=None, description="user id or email (admins only); yourself when absent")
+    scope: Literal["read-only", "incidents", "admin"] = Field(
+        default="admin",
+        description="read-only: reads only; incidents: reads and incident actions; admin: all the user's role allows",
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="when the token stops working (with a time zone); never when absent"
+    )
 
 
 class TokenOut(BaseModel):
@@ -93,6 +100,8 @@ class TokenOut(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scope: str
+    expires_at: datetime | None
 
 
 class NewTokenOut(TokenOut):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tocsin.api import (
+    account,
     admin,
     audit,
     contact_verification,
@@ -30,3 +31,4 @@ api_router.include_router(admin.router)
 api_router.include_router(webhooks.router)
 api_router.include_router(tasks.router)
 api_router.include_router(roles.router)
+api_router.include_router(account.router)

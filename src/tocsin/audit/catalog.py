@@ -60,7 +60,9 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "instance_secrets",
         "mail_outbox",
         "notifications",
+        "recovery_codes",
         "used_link_tokens",
+        "used_reset_links",
         "web_sessions",
         "webhook_attempts",
         "webhook_deliveries",
@@ -72,7 +74,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
 # four characters, enough to tell two keys apart without giving either away; "origin" keeps a URL's scheme and
 # host and masks the rest.
 SECRETS: dict[str, dict[str, str]] = {
-    "users": {"password_hash": "hidden", "feed_token": "hidden"},
+    "users": {"password_hash": "hidden", "feed_token": "hidden", "totp_secret": "hidden"},
     "api_tokens": {"token_hash": "hidden"},
     "contact_methods": {"secret": "hidden"},
     "integrations": {"key": "tail", "signing_secret": "hidden"},
@@ -89,6 +91,7 @@ BOOKKEEPING: dict[str, frozenset[str]] = {
     "api_tokens": frozenset({"last_used_at"}),
     "heartbeat_monitors": frozenset({"status", "last_ping_at", "last_start_at", "due_at"}),
     "silences": frozenset({"reminded_at"}),
+    "users": frozenset({"totp_last_step"}),
 }
 
 MASK = "***"

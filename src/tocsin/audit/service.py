@@ -24,6 +24,11 @@ from tocsin.core.pagination import decode_cursor, encode_cursor
 SIGN_IN = "auth.sign_in"
 SIGN_IN_FAILED = "auth.sign_in_failed"
 SIGN_OUT = "auth.sign_out"
+PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 (an action name)
+PASSWORD_RESET = "auth.password_reset"  # noqa: S105 (an action name)
+SESSION_REVOKED = "auth.session_revoked"
+SECOND_FACTOR_ON = "auth.second_factor_on"
+SECOND_FACTOR_OFF = "auth.second_factor_off"
 TOKEN_NEW_ADDRESS = "api_token.new_address"  # noqa: S105 (an action name)
 
 

@@ -29,3 +29,15 @@ class WebSession(Base):
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    # Shown on the Account page so a person can tell their sessions apart.
+    ip: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="", server_default="")
+
+
+class UsedResetLink(Base):
+    """A password reset link already used: the links are stateless and signed, this makes each single-use."""
+
+    __tablename__ = "used_reset_links"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(index=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from tocsin.auth.models import WebSession
+from tocsin.auth.models import UsedResetLink, WebSession
 from tocsin.users.models import User
 
 
@@ -37,3 +39,41 @@ def touch(session: Session, session_id: int, now: datetime, expires_at: datetime
     if row is not None:
         row.last_seen_at = now
         row.expires_at = expires_at
+
+
+def sessions_of(session: Session, user_id: int, now: datetime) -> list[WebSession]:
+    stmt = (
+        select(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.expires_at > now)
+        .order_by(WebSession.last_seen_at.desc())
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def session_of(session: Session, user_id: int, session_id: int) -> WebSession | None:
+    row = session.get(WebSession, session_id)
+    return row if row is not None and row.user_id == user_id else None
+
+
+def delete_sessions_of(session: Session, user_id: int, *, keep_hash: str | None = None) -> int:
+    stmt = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep_hash is not None:
+        stmt = stmt.where(WebSession.token_hash != keep_hash)
+    result = session.execute(stmt)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def delete_session_by_id(session: Session, session_id: int) -> None:
+    session.execute(delete(WebSession).where(WebSession.id == session_id))
+
+
+def reset_link_used(session: Session, nonce: str) -> bool:
+    return session.get(UsedResetLink, nonce) is not None
+
+
+def mark_reset_link_used(session: Session, nonce: str, now: datetime) -> bool:
+    """True when this call recorded the nonce; False when it was recorded already (two concurrent uses)."""
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(UsedResetLink) if dialect == "postgresql" else sqlite_insert(UsedResetLink)
+    result = session.execute(ins.values(nonce=nonce, used_at=now).on_conflict_do_nothing(index_elements=["nonce"]))
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -7,22 +7,26 @@ from typing import Annotated, Any
 
 import typer
 
+from tocsin.auth import accounts
 from tocsin.cli._app import (
     AS_USER_HELP,
     acting_user,
     app,
     console,
     database,
+    err_console,
     fail,
     format_time,
     now,
     print_json,
     reports_errors,
+    settings,
     table,
     text,
 )
 from tocsin.users import service as users
 from tocsin.users.models import ROLES, ApiToken, User
+from tocsin.users.password_policy import check_new_password
 from tocsin.users.passwords import hash_password
 
 user_app = typer.Typer(help="People who can be paged and act on incidents", no_args_is_help=True)
@@ -92,6 +96,42 @@ def user_create(
         print_json(created)
     else:
         console.print(f"created user {created['id']}: {text(created['email'])} ({created['role']})")
+
+
+@user_app.command("reset-password")
+@reports_errors
+def user_reset_password(
+    email: Annotated[str, typer.Argument(help="Email or id of the user")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from standard input")
+    ] = False,
+) -> None:
+    """Set a user's password and sign out all their console sessions.
+
+    Without --password-stdin a temporary password is made and printed once; the user should change it on the
+    Account page after signing in.
+    """
+    current = settings()
+    with database(current) as db:
+        with db.reader() as session:
+            user = users.get_user(session, email)
+        if password_stdin:
+            password = _password_from_stdin()
+            check_new_password(
+                password,
+                email=user.email,
+                name=user.name,
+                min_length=current.password_min_length,
+                blocklist_file=current.password_blocklist_file,
+            )
+        else:
+            password = accounts.temporary_password()
+        new_hash = hash_password(password)
+        with db.unit_of_work() as session:
+            ended = accounts.reset_password(session, user.id, new_hash=new_hash)
+    if not password_stdin:
+        sys.stdout.write(password + "\n")
+    err_console.print(f"password of {text(user.email)} reset; {ended} session(s) signed out")
 
 
 @user_app.command("list")

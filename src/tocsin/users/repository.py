@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
-from tocsin.users.models import ApiToken, User
+from tocsin.users.models import ApiToken, RecoveryCode, User
 
 
 def get(session: Session, user_id: int) -> User | None:
@@ -102,3 +102,20 @@ def active_ids(session: Session, ids: Iterable[int]) -> set[int]:
     if not wanted:
         return set()
     return {row[0] for row in session.execute(_ACTIVE_IDS, {"ids": wanted})}
+
+
+def recovery_codes(session: Session, user_id: int) -> list[RecoveryCode]:
+    return list(session.execute(select(RecoveryCode).where(RecoveryCode.user_id == user_id)).scalars())
+
+
+def unused_recovery_code(session: Session, user_id: int, code_hash: str) -> RecoveryCode | None:
+    stmt = select(RecoveryCode).where(
+        RecoveryCode.user_id == user_id, RecoveryCode.code_hash == code_hash, RecoveryCode.used_at.is_(None)
+    )
+    return session.execute(stmt).scalars().first()
+
+
+def replace_recovery_codes(session: Session, user_id: int, code_hashes: list[str]) -> None:
+    session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    session.add_all(RecoveryCode(user_id=user_id, code_hash=h) for h in code_hashes)
+    session.flush()

@@ -11,7 +11,7 @@ from tocsin.core.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from tocsin.core.ids import hash_token, new_api_token
 from tocsin.core.numbers import ascii_int
 from tocsin.users import repository as repo
-from tocsin.users.models import ROLES, ApiToken, User
+from tocsin.users.models import ROLES, TOKEN_SCOPES, ApiToken, User
 
 
 def validate_timezone(name: str) -> str:
@@ -122,8 +122,23 @@ def list_users(session: Session, *, include_deactivated: bool = True) -> list[Us
     return repo.all_users(session, include_deactivated=include_deactivated)
 
 
-def create_token(session: Session, user: User, *, name: str, now: datetime) -> tuple[ApiToken, str]:
+def create_token(
+    session: Session,
+    user: User,
+    *,
+    name: str,
+    now: datetime,
+    scope: str = "admin",
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
     """Returns the row and the token itself, which is not stored and cannot be shown again."""
+    if scope not in TOKEN_SCOPES:
+        raise InvalidInput(f"scope must be one of {', '.join(TOKEN_SCOPES)}")
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            raise InvalidInput("expires_at needs a time zone (for example 2027-01-31T00:00:00Z)")
+        if expires_at <= now:
+            raise InvalidInput("expires_at must be in the future")
     secret = new_api_token()
     token = ApiToken(
         user_id=user.id,
@@ -131,19 +146,23 @@ def create_token(session: Session, user: User, *, name: str, now: datetime) -> t
         token_hash=hash_token(secret),
         prefix=secret[: len("tocsin_") + 4],
         created_at=now,
+        scope=scope,
+        expires_at=expires_at,
     )
     session.add(token)
     session.flush()
     return token, secret
 
 
-def authenticate_token(session: Session, secret: str) -> tuple[ApiToken, User]:
+def authenticate_token(session: Session, secret: str, *, now: datetime | None = None) -> tuple[ApiToken, User]:
     found = repo.token_by_hash(session, hash_token(secret))
     if found is None:
         raise Unauthorized("unknown API token")
     token, user = found
     if token.revoked_at is not None:
         raise Unauthorized("this API token was revoked")
+    if now is not None and token.expires_at is not None and token.expires_at <= now:
+        raise Unauthorized(f"this API token expired at {token.expires_at:%Y-%m-%d %H:%M} UTC; create a new one")
     if user.deactivated_at is not None:
         raise Unauthorized("this user is deactivated")
     return token, user

@@ -14,6 +14,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     from tocsin.web import (
+        account_pages,
         ack_pages,
         admin_pages,
         audit_pages,
@@ -28,6 +29,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         oncall_pages,
         outbox_pages,
         page_feed,
+        password_reset_pages,
         people_pages,
         policy_pages,
         rule_pages,
@@ -46,6 +48,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
         auth_pages,
+        account_pages,
+        password_reset_pages,
         # Before the incident pages, so that /incidents/new is not read as an incident number.
         declare_pages,
         incident_pages,

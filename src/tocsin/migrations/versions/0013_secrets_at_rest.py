@@ -1,7 +1,7 @@
 """secrets at rest: encrypted columns become TEXT and their clear values are encrypted (ADR 0017)
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 
 The encrypted columns are those the models give an ``EncryptedText`` type, found in the metadata. A column switched
 to that type after this revision ran is encrypted by ``tocsin secrets rotate``, which encrypts the clear values it
@@ -18,7 +18,7 @@ from tocsin.db.keys import keyring_from_environment
 from tocsin.registry import metadata
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

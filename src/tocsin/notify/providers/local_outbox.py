@@ -46,7 +46,8 @@ class LocalOutboxProvider:
                     recipients=[message.address],
                     now=self.clock.now(),
                     source="tocsin",
-                    notification_id=message.notification_id,
+                    # 0: a message outside any notification (a password reset).
+                    notification_id=message.notification_id or None,
                 )
         except SQLAlchemyError as exc:
             log.warning("local outbox: could not keep notification %d: %s", message.notification_id, exc)
