@@ -53,6 +53,10 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("PUT", "/api/v1/teams/{ref}/members/{user}"): ADMIN,
     ("DELETE", "/api/v1/teams/{ref}/members/{user}"): ADMIN,
     ("POST", "/api/v1/tokens"): OWNER,
+    # one's own password and sessions: everyone, for themselves (the walk's are the admin's)
+    ("POST", "/api/v1/me/password"): Allowed(ROLES, runner="admin"),
+    ("DELETE", "/api/v1/me/sessions/{session_id}"): Allowed(ROLES, runner="admin"),
+    ("POST", "/api/v1/users/{ref}/password-reset"): ADMIN,
     # someone else's token is not found rather than forbidden: its id tells nothing
     ("DELETE", "/api/v1/tokens/{token_id}"): Allowed(("admin",), refused=404),
     ("POST", "/api/v1/users/{ref}/contact-methods"): OWNER,
@@ -109,6 +113,14 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("POST", "/api/v1/incidents/{ref}/notes"): TEAM,
     ("POST", "/api/v1/incidents/{ref}/escalate"): TEAM,
     ("POST", "/api/v1/incidents/{ref}/merge"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/response"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/reopen"): TEAM,
+    ("PUT", "/api/v1/incidents/{ref}/milestones/{name}"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/tasks"): TEAM,
+    ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/checklists"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/roles"): TEAM,
+    ("DELETE", "/api/v1/incidents/{ref}/roles/{role}"): TEAM,
     # a declared incident has no alert to split off: the member is let through and the input refused
     ("POST", "/api/v1/incidents/{ref}/split"): Allowed(TEAM.roles, status=422),
     # organisation-wide rules and outbound webhooks: admins
@@ -122,6 +134,10 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("DELETE", "/api/v1/webhook-subscriptions/{subscription_id}"): ADMIN,
     ("POST", "/api/v1/webhook-subscriptions/{subscription_id}/test"): ADMIN,
     ("POST", "/api/v1/webhook-subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver"): ADMIN,
+    ("PUT", "/api/v1/checklist-templates/{name}"): ADMIN,
+    ("DELETE", "/api/v1/checklist-templates/{name}"): ADMIN,
+    ("PUT", "/api/v1/incident-roles/{name}"): ADMIN,
+    ("DELETE", "/api/v1/incident-roles/{name}"): ADMIN,
     # a simulation that stores nothing
     ("POST", "/api/v1/route-test"): EVERYONE,
 }

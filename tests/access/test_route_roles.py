@@ -96,6 +96,69 @@ INCIDENT_CASES = [
         lambda s: {"into": str(s["incident2"])},
     ),
     Case("POST", "/api/v1/incidents/{ref}/resolve", lambda s: f"/api/v1/incidents/{s['incident2']}/resolve", None),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/reopen",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/reopen",
+        None,
+        {"message": "back again"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/response",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/response",
+        None,
+        {"status": "mitigated"},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/incidents/{ref}/milestones/{name}",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/milestones/impact_started",
+        None,
+        {"at": "2026-11-02T07:00:00Z", "reason": "graphs"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/tasks",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/tasks",
+        None,
+        {"title": "Fail over"},
+        _keep("task"),
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/incidents/{ref}/tasks/{task_id}",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/tasks/{s['task']}",
+        None,
+        {"status": "done"},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/checklist-templates/{name}",
+        "/api/v1/checklist-templates/drill",
+        None,
+        {"items": [{"title": "Open a bridge"}]},
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/checklists",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/checklists",
+        None,
+        {"template": "drill"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/roles",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/roles",
+        None,
+        {"role": "Scribe", "user": "bob@example.com"},
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/incidents/{ref}/roles/{role}",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/roles/Scribe",
+        None,
+    ),
     # The policy is archived later, which a live service using it would prevent.
     Case(
         "PUT",
@@ -174,6 +237,8 @@ def test_each_role_gets_what_the_table_says(api: ApiHarness, receiver: str) -> N
     for case in _walk():
         key = (case.method, case.route)
         allowed = TABLE[key]
+        if case.prepare is not None:
+            case.prepare(state, api)
         path = case.path(state) if callable(case.path) else case.path
         body = case.body(state) if callable(case.body) else case.body
         if key in BODY_FOR_TEAM:

@@ -77,3 +77,24 @@ def test_by_default_everyone_reads_everything(api: ApiHarness) -> None:
     assert len(api.get("/api/v1/services", token=token).json()) == 3
     assert len(api.get("/api/v1/incidents", token=token).json()["items"]) == 3
     assert api.get("/api/v1/services/checkout", token=token).status_code == 200
+
+
+def test_another_teams_alerts_are_not_listed_nor_found(scoped_api: ApiHarness) -> None:
+    api = scoped_api
+    token, ids = _two_teams(api)
+    keys = {}
+    with api.runtime.db.unit_of_work() as s:
+        for name in ("checkout", "site"):
+            service = services.get_service(s, name)
+            keys[name] = services.add_integration(s, service, name="events", type="generic", now=api.clock.now()).key
+    for name, key in keys.items():
+        sent = api.client.post(f"/integrations/{key}/generic", json={"summary": f"{name} alert", "dedup_key": name})
+        assert sent.status_code == 202, sent.text
+    everything = api.get("/api/v1/alerts").json()["items"]
+    assert {a["summary"] for a in everything} == {"checkout alert", "site alert"}
+    mine = api.get("/api/v1/alerts", token=token).json()["items"]
+    assert [a["summary"] for a in mine] == ["site alert"]
+    foreign = next(a["id"] for a in everything if a["service_id"] == ids["checkout"])
+    assert api.get(f"/api/v1/alerts/{foreign}", token=token).status_code == 404
+    own = next(a["id"] for a in everything if a["service_id"] == ids["site"])
+    assert api.get(f"/api/v1/alerts/{own}", token=token).status_code == 200

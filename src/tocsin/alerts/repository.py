@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -107,9 +107,17 @@ def alerts_of_incident(session: Session, incident_id: int) -> list[Alert]:
 
 
 def search(
-    session: Session, *, service_id: int | None, status: AlertStatus | None, before_id: int | None, limit: int
+    session: Session,
+    *,
+    service_id: int | None,
+    status: AlertStatus | None,
+    before_id: int | None,
+    limit: int,
+    service_ids: Collection[int] | None = None,
 ) -> list[Alert]:
     stmt = select(Alert)
+    if service_ids is not None:
+        stmt = stmt.where(Alert.service_id.in_(list(service_ids)))
     if service_id is not None:
         stmt = stmt.where(Alert.service_id == service_id)
     if status is not None:

@@ -6,7 +6,7 @@ resolved, a new trigger with that key opens a new alert; acknowledge and resolve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -432,10 +432,19 @@ def get_alert(session: Session, alert_id: int) -> Alert:
 
 
 def list_alerts(
-    session: Session, *, service_id: int | None, status: AlertStatus | None, limit: int, cursor: str | None
+    session: Session,
+    *,
+    service_id: int | None,
+    status: AlertStatus | None,
+    limit: int,
+    cursor: str | None,
+    service_ids: Collection[int] | None = None,
 ) -> tuple[list[Alert], str | None]:
+    """Newest first; only those of ``service_ids`` when given (what the caller may see)."""
     before = decode_cursor(cursor) if cursor else None
-    rows = repo.search(session, service_id=service_id, status=status, before_id=before, limit=limit + 1)
+    rows = repo.search(
+        session, service_id=service_id, status=status, before_id=before, limit=limit + 1, service_ids=service_ids
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (encode_cursor(rows[-1].id) if more and rows else None)

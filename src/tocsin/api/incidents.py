@@ -31,6 +31,7 @@ from tocsin.api.schemas import (
 )
 from tocsin.api.scope import require_act_on_incident, require_act_on_service, require_sees, visible_service_ids
 from tocsin.core.clock import utc
+from tocsin.core.errors import NotFound
 from tocsin.escalation import service as escalation
 from tocsin.incidents import milestones, phases
 from tocsin.incidents import service as incidents
@@ -287,20 +288,25 @@ def incident_alerts(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> l
 @router.get("/alerts", response_model=AlertPage, tags=["alerts"])
 def list_alerts(
     runtime: RuntimeDep,
-    _: PrincipalDep,
+    principal: PrincipalDep,
     service_id: int | None = None,
     status_: Annotated[AlertStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> AlertPage:
     with runtime.db.reader() as session:
+        visible = visible_service_ids(session, principal, runtime)
         rows, next_cursor = alerts.list_alerts(
-            session, service_id=service_id, status=status_, limit=limit, cursor=cursor
+            session, service_id=service_id, status=status_, limit=limit, cursor=cursor, service_ids=visible
         )
         return AlertPage(items=[AlertOut.model_validate(a) for a in rows], next_cursor=next_cursor)
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut, tags=["alerts"])
-def get_alert(alert_id: int, runtime: RuntimeDep, _: PrincipalDep) -> AlertOut:
+def get_alert(alert_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> AlertOut:
     with runtime.db.reader() as session:
-        return AlertOut.model_validate(alerts.get_alert(session, alert_id))
+        alert = alerts.get_alert(session, alert_id)
+        visible = visible_service_ids(session, principal, runtime)
+        if visible is not None and alert.service_id not in visible:
+            raise NotFound(f"alert {alert_id} not found")
+        return AlertOut.model_validate(alert)
