@@ -19,7 +19,6 @@ from typing import Any
 
 from bench import profiling, seed
 from bench.databases import fresh_database
-from bench.procs import BENCH_SECRET_KEY
 from bench.stats import percentiles
 from tocsin.db.claims import Claim
 from tocsin.db.session import Database
@@ -77,7 +76,7 @@ def run(
         )
 
         provider = TimedProvider()
-        settings = load_settings(database_url=url, secret_key=BENCH_SECRET_KEY)
+        settings = load_settings(database_url=url)
         runtime = Runtime.build(settings, providers=ProviderRegistry([provider]))
         runner = runtime.build_engine(owner="bench-engine")
         timed = TimedEscalationModule(runtime.db, owner="bench-engine")

@@ -15,9 +15,6 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-# Set on every process under test. Without it, the link-signing key is read from the database on first use from
-# inside the notifier's write transaction, which on SQLite waits on its own lock (see bench/results/README.md).
-BENCH_SECRET_KEY = "bench-only-link-signing-key-0123456789abcdef"
 
 
 def free_port() -> int:
@@ -104,7 +101,9 @@ def start(
     name: str, args: list[str], *, env: dict[str, str] | None = None, port: int | None = None, log_dir: Path
 ) -> Process:
     log_path = log_dir / f"{name}.log"
-    full_env = {**os.environ, "TOCSIN_SECRET_KEY": BENCH_SECRET_KEY, **(env or {})}
+    # No TOCSIN_SECRET_KEY: the processes and the seeding share the key generated beside the database, and each
+    # process loads the link key at start-up (``Runtime.preload_link_secret``), outside any send transaction.
+    full_env = {**os.environ, **(env or {})}
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), full_env.get("PYTHONPATH", "")]))
     with log_path.open("wb") as log:
         popen = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=str(ROOT))

@@ -98,6 +98,12 @@ LIFECYCLE = {
         ("PUT", "/api/v1/silences/{silence_id}"),
         ("DELETE", "/api/v1/silences/{silence_id}"),
     ),
+    # A task is retired by marking it skipped (or done): its history stays on the incident.
+    "incident task": (
+        ("POST", "/api/v1/incidents/{ref}/tasks"),
+        ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"),
+        ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"),
+    ),
     "webhook subscription": (
         ("POST", "/api/v1/webhook-subscriptions"),
         ("PATCH", "/api/v1/webhook-subscriptions/{subscription_id}"),
@@ -105,7 +111,12 @@ LIFECYCLE = {
     ),
 }
 # Created, and then only ever appended to or revoked by design: history, not configuration.
-NOT_CONFIGURATION = {"/api/v1/incidents", "/api/v1/incidents/{ref}/notes", "/api/v1/tokens"}
+NOT_CONFIGURATION = {
+    "/api/v1/incidents",
+    "/api/v1/incidents/{ref}/notes",
+    "/api/v1/incidents/{ref}/checklists",  # adds tasks, each retired as above
+    "/api/v1/tokens",
+}
 
 
 def _operations(api: ApiHarness) -> dict[tuple[str, str], dict[str, object]]:

@@ -50,6 +50,7 @@ from tests.conftest import ApiHarness
 from tocsin.alerts.schemas import NormalizedEvent, Submission
 from tocsin.alerts.service import ingest_batch
 from tocsin.users import service as users
+from tocsin.users.passwords import hash_password
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = {GenerationMode.POSITIVE: 2, GenerationMode.NEGATIVE: 2}
@@ -99,6 +100,7 @@ def can_be_invalid(operation: Any) -> bool:
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 # Answers that mean the request never reached the handler: refused by authentication or by validation.
 TURNED_AWAY = {401, 403, 422}
+FUZZ_PASSWORD = "the fuzz caller's own passphrase 1"
 
 
 def world_parameters(path: str, world: dict[str, str]) -> dict[str, str]:
@@ -258,6 +260,12 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
 
         return prepare
 
+    def own_password() -> tuple[dict[str, str], Any]:
+        # The caller's account gets a password to change (generated requests cannot know it: 422).
+        with api.runtime.db.unit_of_work() as s:
+            users.get_user(s, api.admin_id).password_hash = hash_password(FUZZ_PASSWORD)
+        return {}, {"current_password": FUZZ_PASSWORD, "new_password": "a new and longer passphrase for the fuzz 7"}
+
     def on_new_milestone() -> tuple[dict[str, str], Any]:
         # A milestone name from the list and a time that keeps their order (impact began before detection).
         number, _ = incident_with_two_alerts(api, world["integration-key"])
@@ -269,6 +277,7 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
         "POST /api/v1/incidents/{ref}/reassign": on_new_incident(lambda _: {"user": "bob@example.com"}),
         "POST /api/v1/incidents/{ref}/split": on_new_incident(lambda alert: {"alert_ids": [alert]}),
         "PUT /api/v1/incidents/{ref}/milestones/{name}": on_new_milestone,
+        "POST /api/v1/me/password": own_password,
         "POST /api/v1/users": plain({"email": "carol@example.com", "name": "Carol", "role": "responder"}),
         "PUT /api/v1/inhibit-rules": plain(INHIBIT_RULE),
         "POST /api/v1/silences": plain(SILENCE),

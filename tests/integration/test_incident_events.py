@@ -75,12 +75,18 @@ def test_every_change_writes_one_event_of_the_timeline_kind_with_the_changed_fie
     found = _events(db)
     assert [e.type for e in found] == ["incident." + k for k in kinds]
     by_type = {e.type: e for e in found}
-    assert by_type["incident.acknowledged"].changes == {"status": ["triggered", "acknowledged"]}
+    assert by_type["incident.acknowledged"].changes == {
+        "status": ["triggered", "acknowledged"],
+        "response_status": ["triage", "investigating"],
+    }
     assert by_type["incident.acknowledged"].actor_user_id == user.id
     assert by_type["incident.updated"].changes == {"severity": ["SEV1", "SEV2"], "title": ["down a", "db down"]}
     assert by_type["incident.note"].message == "looking"
     assert by_type["incident.note"].changes == {}
-    assert by_type["incident.resolved"].changes == {"status": ["acknowledged", "resolved"]}
+    assert by_type["incident.resolved"].changes == {
+        "status": ["acknowledged", "resolved"],
+        "response_status": ["investigating", "resolved"],
+    }
     assert all(e.seq is None for e in found)
 
 

@@ -38,7 +38,6 @@ class WorkerProcess:
                 "TOCSIN_DATABASE_URL": self.database_url,
                 "TOCSIN_OUTBOUND_ALLOWLIST": "127.0.0.1",
                 "TOCSIN_ENGINE_LEASE_SECONDS": str(self.lease_seconds),
-                "TOCSIN_SECRET_KEY": "reliability-drill-link-key-0123456789abcdef",
                 # INFO for the "worker started" line that tells the drill the engine is running.
                 "TOCSIN_LOG_LEVEL": "INFO",
                 "TOCSIN_LOG_FORMAT": "text",
