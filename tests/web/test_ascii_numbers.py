@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from tests.web.conftest import Console
+from tests.web.test_event_loop import _routes
 from tocsin.core.numbers import ascii_int, is_ascii_digits
 from tocsin.users import service as users
 
@@ -50,15 +50,6 @@ NUMERIC_FIELDS = [
 ]
 # Routes whose answer does not depend on the request (or that end the session the walk needs).
 SKIPPED = {"/logout", "/live", "/live/pages", "/metrics"}
-
-
-def _routes(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
-    for route in routes:
-        inner = getattr(getattr(route, "original_router", None), "routes", None) or getattr(route, "routes", None)
-        if inner:
-            yield from _routes(inner)
-        else:
-            yield route
 
 
 def walked(console: Console) -> list[tuple[str, str]]:

@@ -8,19 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.schemas import Ref
+from tocsin.services.models import IntegrationType
 
-IntegrationType = Literal[
-    "pagerduty_v2",
-    "alertmanager",
-    "grafana",
-    "generic",
-    "datadog",
-    "cloudwatch",
-    "sentry",
-    "zabbix",
-    "heartbeat",
-    "email",
-]
 _SIGNING_HELP = (
     "shared secret the sender signs each request with (grafana, sentry); write-only: never returned, see "
     "signing_secret_set"

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from tocsin.core.clock import utc
 from tocsin.core.errors import InvalidInput
 from tocsin.oncall.durations import parse_duration
 
@@ -76,3 +77,11 @@ def time_value(raw: str | None, base: datetime) -> datetime | str | None:
             raise InvalidInput(str(exc)) from None
         return base + offset if text[0] == "+" else base - offset
     return text
+
+
+def iso_time(raw: str) -> datetime:
+    """An ISO 8601 date and time, UTC unless it names an offset."""
+    try:
+        return utc(datetime.fromisoformat(raw.strip().replace("Z", "+00:00")))
+    except ValueError:
+        raise InvalidInput(f"not a date and time: {raw!r} (use ISO 8601, e.g. 2026-12-01T10:00)") from None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import sys
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import httpx
@@ -28,7 +27,7 @@ from tocsin.cli._app import (
     text,
     wake_workers,
 )
-from tocsin.core.errors import InvalidInput
+from tocsin.cli._inputs import iso_time
 from tocsin.incidents import lifecycle, milestones, phases
 from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import IncidentStatus, ResponseStatus
@@ -288,7 +287,7 @@ def incident_milestone(
     as_user: AsUser = None,
 ) -> None:
     """Correct a milestone afterwards; the reason is kept in the timeline."""
-    when = _parse_time(at) if at.strip() else None
+    when = iso_time(at) if at.strip() else None
     done = _act(
         ref,
         as_user,
@@ -296,14 +295,6 @@ def incident_milestone(
     )
     value = done["milestones"][name]
     console.print(f"#{done['number']} {name.replace('_', ' ')}: {format_time(value) + ' UTC' if value else 'cleared'}")
-
-
-def _parse_time(text_: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text_.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"not a date and time: {text_!r} (use ISO 8601, e.g. 2026-12-01T10:00)") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @incident_app.command("note")

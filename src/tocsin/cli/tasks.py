@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -18,8 +17,8 @@ from tocsin.cli._app import (
     table,
     text,
 )
+from tocsin.cli._inputs import iso_time
 from tocsin.cli.incidents import AsJson, AsUser, Ref, incident_app
-from tocsin.core.errors import InvalidInput
 from tocsin.incidents import service as incidents
 from tocsin.response import service as response
 from tocsin.response.models import TaskStatus
@@ -29,16 +28,6 @@ task_app = typer.Typer(help="Tasks of an incident", no_args_is_help=True)
 incident_app.add_typer(task_app, name="task")
 
 TaskId = Annotated[int, typer.Argument(metavar="TASK", help="Task id (from `tocsin incident task list`)")]
-
-
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"not a date and time: {value!r} (use ISO 8601, e.g. 2026-12-01T10:00)") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 @task_app.command("list")
@@ -81,7 +70,7 @@ def task_add(
     as_user: AsUser = None,
 ) -> None:
     """Add a task to an incident."""
-    when = _when(due)
+    when = iso_time(due) if due else None
     with database() as db, db.unit_of_work() as session:
         actor = responder_actor(session, as_user)
         incident = incidents.get(session, ref)

@@ -114,9 +114,10 @@ def update_task(
     """Change the title, the assignee (None: nobody) or the due time (None: none) of a task."""
     task = get_task(session, incident_id, task_id, for_update=True)
     changes: dict[str, Any] = {}
-    if title is not None and _title(title) != task.title:
-        changes["title"] = {"from": task.title, "to": _title(title)}
-        task.title = _title(title)
+    new_title = _title(title) if title is not None else task.title
+    if new_title != task.title:
+        changes["title"] = {"from": task.title, "to": new_title}
+        task.title = new_title
     if assignee is not _UNSET:
         user_id = _assignee(session, assignee)
         if user_id != task.assignee_user_id:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal, get_args
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -8,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tocsin.db.base import Base, BigID
 from tocsin.db.encrypted import EncryptedText
 
-INTEGRATION_TYPES = (
+IntegrationType = Literal[
     "pagerduty_v2",
     "alertmanager",
     "grafana",
@@ -19,7 +20,8 @@ INTEGRATION_TYPES = (
     "zabbix",
     "heartbeat",
     "email",
-)
+]
+INTEGRATION_TYPES: tuple[str, ...] = get_args(IntegrationType)
 # The types whose sender signs each request with a shared secret that Tocsin checks (``signing_secret``).
 SECRET_SIGNED_TYPES = ("grafana", "sentry")
 

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from tocsin.api.oncall import ServicePolicyIn, seconds
-from tocsin.api.service_schemas import IntegrationIn, IntegrationType, ServiceIn, ServicePatch, ServiceUrgency
+from tocsin.api.service_schemas import IntegrationIn, ServiceIn, ServicePatch, ServiceUrgency
 from tocsin.core.errors import InvalidInput, NotFound, TocsinError
 from tocsin.core.ids import new_integration_key
 from tocsin.escalation import service as escalation
 from tocsin.services import service as services
-from tocsin.services.models import SECRET_SIGNED_TYPES, Integration, Service
+from tocsin.services.models import SECRET_SIGNED_TYPES, Integration, IntegrationType, Service
 from tocsin.teams import service as teams
 from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_admin, runtime_of, shown_as_page
 from tocsin.web.forms import FormInvalid, as_form_values, invalid, optional, text, validate, values_of
