@@ -2,8 +2,10 @@
 
 The database is filled straight through Core inserts (fast, and not what is measured): ``incidents`` incidents, of
 which 2 % are open and scattered through history, ten alerts each on average, one incident holding many alerts,
-and three timeline entries per incident. A signed-in client then fetches each page one request at a time (no
-concurrency, so the figure is the server's time per page plus a loopback round trip).
+and three timeline entries per incident. One open incident is worked as a major incident is: 20 roles held (each
+handed over once, so 40 holdings in its history), 20 tasks, and a timeline entry for each. A signed-in client then
+fetches each page one request at a time (no concurrency, so the figure is the server's time per page plus a
+loopback round trip).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from bench import procs
 from bench.databases import fresh_database
@@ -24,12 +26,15 @@ from tocsin.alerts.models import Alert
 from tocsin.db.session import Database
 from tocsin.incidents.models import Counter, Incident, TimelineEntry
 from tocsin.incidents.service import INCIDENT_COUNTER
+from tocsin.response.models import IncidentRole, IncidentTask, RoleAssignment
 from tocsin.services import service as services
 from tocsin.users import service as users
 from tocsin.users.passwords import hash_password
 
 PASSWORD = "bench-password-0123"
 CHUNK = 5000
+# The response on the incident shown with roles and tasks: as many roles as tasks.
+RESPONSE_ITEMS = 20
 
 
 def _chunks(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -125,16 +130,85 @@ def seed(url: str, *, incidents: int, alerts: int, big_incident_alerts: int) -> 
             for chunk in _chunks(rows):
                 with db.unit_of_work() as s:
                     s.execute(insert(table), chunk)
+        open_numbers = [r["number"] for r in incident_rows if r["status"] != "resolved"]
+        worked = open_numbers[len(open_numbers) // 3]
+        _seed_response(db, worked, start + timedelta(minutes=5 * worked))
         if db.is_sqlite:
             with db.engine.connect() as conn:
                 conn.exec_driver_sql("ANALYZE")
         else:
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM ANALYZE")
-        open_numbers = [r["number"] for r in incident_rows if r["status"] != "resolved"]
-        return {"big": big, "open": len(open_numbers), "sample_open": open_numbers[len(open_numbers) // 2]}
+        return {
+            "big": big,
+            "open": len(open_numbers),
+            "sample_open": open_numbers[len(open_numbers) // 2],
+            "worked": worked,
+        }
     finally:
         db.dispose()
+
+
+def _seed_response(db: Database, incident_id: int, opened: datetime) -> None:
+    """Roles (each handed over once), tasks and their timeline entries on one incident (ids equal numbers here)."""
+    with db.unit_of_work() as s:
+        user_id = users.get_user(s, "bench@example.com").id
+        roles = [
+            {
+                "name": f"Role {k}",
+                "description": "",
+                "instructions": "",
+                "position": k,
+                "created_at": opened,
+                "updated_at": opened,
+            }
+            for k in range(RESPONSE_ITEMS)
+        ]
+        s.execute(insert(IncidentRole), roles)
+        role_ids = list(s.scalars(select(IncidentRole.id).order_by(IncidentRole.position)))
+        holdings = []
+        for k, role_id in enumerate(role_ids):
+            first = opened + timedelta(minutes=k)
+            handover = first + timedelta(minutes=30)
+            for began, ended in ((first, handover), (handover, None)):
+                holdings.append(
+                    {
+                        "incident_id": incident_id,
+                        "role_id": role_id,
+                        "user_id": user_id,
+                        "assigned_at": began,
+                        "ended_at": ended,
+                    }
+                )
+        s.execute(insert(RoleAssignment), holdings)
+        tasks = [
+            {
+                "incident_id": incident_id,
+                "position": k,
+                "title": f"Task {k}",
+                "assignee_user_id": user_id,
+                "due_at": opened + timedelta(hours=k),
+                "status": "done" if k % 3 == 0 else "open",
+                "checklist": "",
+                "created_at": opened,
+            }
+            for k in range(RESPONSE_ITEMS)
+        ]
+        s.execute(insert(IncidentTask), tasks)
+        entries = [
+            {
+                "incident_id": incident_id,
+                "at": opened + timedelta(minutes=k),
+                "kind": kind,
+                "source": "web",
+                "actor": "bench",
+                "message": f"{kind} {k}",
+                "data": {},
+            }
+            for k in range(RESPONSE_ITEMS)
+            for kind in ("role_assigned", "task_added")
+        ]
+        s.execute(insert(TimelineEntry), entries)
 
 
 def _measure(client: httpx.Client, path: str, requests: int) -> dict[str, float]:
@@ -173,6 +247,7 @@ def run(*, backend: str, incidents: int, alerts: int, requests: int, workdir: Pa
                     "list_search": "/incidents?status=all&q=replication+disk",
                     "incident_typical": f"/incidents/{facts['sample_open']}",
                     "incident_many_alerts": f"/incidents/{facts['big']}",
+                    "incident_worked": f"/incidents/{facts['worked']}",
                     "live_rows": "/incidents?partial=rows",
                 }
                 figures = {name: _measure(client, path, requests) for name, path in pages.items()}
@@ -181,6 +256,7 @@ def run(*, backend: str, incidents: int, alerts: int, requests: int, workdir: Pa
     # The list as responders open it (open incidents, or all); a title search is reported on its own line.
     worst_list = max(figures[n]["p95_ms"] for n in ("list_open", "list_all"))
     worst_page = max(figures[n]["p95_ms"] for n in ("incident_typical", "incident_many_alerts"))
+    # The incident page of a worked incident (roles, tasks and their history) is its own target.
     return {
         "backend": backend,
         "incidents": incidents,
@@ -191,5 +267,6 @@ def run(*, backend: str, incidents: int, alerts: int, requests: int, workdir: Pa
         "list_p95_ms": worst_list,
         "search_p95_ms": figures["list_search"]["p95_ms"],
         "incident_page_p95_ms": worst_page,
+        "worked_incident_page_p95_ms": figures["incident_worked"]["p95_ms"],
         "pages": figures,
     }
