@@ -98,3 +98,22 @@ def test_another_teams_alerts_are_not_listed_nor_found(scoped_api: ApiHarness) -
     assert api.get(f"/api/v1/alerts/{foreign}", token=token).status_code == 404
     own = next(a["id"] for a in everything if a["service_id"] == ids["site"])
     assert api.get(f"/api/v1/alerts/{own}", token=token).status_code == 200
+
+
+def test_another_teams_schedules_and_policies_are_not_in_the_on_call_summary(scoped_api: ApiHarness) -> None:
+    api = scoped_api
+    token, _ = _two_teams(api)
+    for team, name in (("ops", "ops-primary"), ("web", "web-primary")):
+        r = api.post("/api/v1/schedules", json={"name": name, "timezone": "UTC", "team": team, "layers": []})
+        assert r.status_code == 201, r.text
+        step = {"targets": [{"kind": "schedule", "ref": name}], "delay": "5m"}
+        r = api.post("/api/v1/escalation-policies", json={"name": f"{team}-policy", "team": team, "steps": [step]})
+        assert r.status_code == 201, r.text
+    summary = api.get("/api/v1/oncall", token=token).json()
+    seen = {(e.get("schedule") or e.get("policy"))["name"] for e in summary}
+    assert seen == {"web-primary", "web-policy"}
+    everything = {(e.get("schedule") or e.get("policy"))["name"] for e in api.get("/api/v1/oncall").json()}
+    assert {"ops-primary", "ops-policy"} <= everything
+    for tail in ("shifts", "gaps", "overrides"):
+        assert api.get(f"/api/v1/schedules/ops-primary/{tail}", token=token).status_code == 404, tail
+        assert api.get(f"/api/v1/schedules/web-primary/{tail}", token=token).status_code == 200, tail

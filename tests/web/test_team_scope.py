@@ -3,6 +3,8 @@ team's responder refused on an incident page."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.web.conftest import Console
 from tocsin.services import service as services
 from tocsin.teams import service as teams
@@ -108,3 +110,45 @@ def test_with_teams_see_all_off_another_teams_service_and_incidents_are_not_show
     assert console.client.get("/incidents/1").status_code == 200
     assert console.client.get(f"/services/{service_id}").status_code == 200
     assert f'href="/services/{service_id}"' in console.client.get("/services").text
+
+
+def test_with_teams_see_all_off_another_teams_schedules_policies_and_silences_are_not_shown(
+    console: Console,
+) -> None:
+    from tocsin.alerts import silence_service as silences
+    from tocsin.escalation import service as escalation
+    from tocsin.oncall import service as oncall
+
+    _org(console)
+    with console.db.unit_of_work() as s:
+        ops = teams.get_team(s, "ops")
+        now = console.clock.now()
+        schedule = oncall.create_schedule(s, name="ops-primary", timezone="UTC", now=now, team_id=ops.id)
+        step = [{"kind": "schedule", "ref": str(schedule.id)}]
+        policy = escalation.create_policy(s, name="ops-escalation", steps=[(step, 300)], now=now, team_id=ops.id)
+        silences.create_silence(
+            s,
+            matchers=[],
+            service="checkout-api",
+            starts_at=now,
+            ends_at=now + timedelta(hours=2),
+            author="alice",
+            comment="ops maintenance",
+            now=now,
+        )
+        schedule_id, policy_id = schedule.id, policy.id
+    runtime = console.client.app.state.runtime  # type: ignore[attr-defined]
+    runtime.settings = runtime.settings.model_copy(update={"teams_see_all": False})
+    console.login("wes@example.com")
+    for path, text in (("/oncall", "ops-primary"), ("/escalation-policies", "ops-escalation")):
+        assert text not in console.client.get(path).text, path
+    assert "ops maintenance" not in console.client.get("/silences").text
+    assert console.client.get(f"/schedules/{schedule_id}").status_code == 404
+    assert console.client.get(f"/escalation-policies/{policy_id}").status_code == 404
+    console.client.cookies.clear()
+    console.login("max@example.com")
+    assert "ops-primary" in console.client.get("/oncall").text
+    assert "ops-escalation" in console.client.get("/escalation-policies").text
+    assert "ops maintenance" in console.client.get("/silences").text
+    assert console.client.get(f"/schedules/{schedule_id}").status_code == 200
+    assert console.client.get(f"/escalation-policies/{policy_id}").status_code == 200

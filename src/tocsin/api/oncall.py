@@ -329,14 +329,20 @@ def set_layers(ref: str, body: list[LayerIn], runtime: RuntimeDep, principal: Re
         return _schedule_out(runtime, session, schedule)
 
 
+def _seen_schedule(session: Session, principal: Principal, runtime: Runtime, ref: str) -> Schedule:
+    schedule = oncall.get_schedule(session, ref)
+    require_sees(session, principal, runtime, schedule.team_id, f"schedule {ref}")
+    return schedule
+
+
 @router.get("/schedules/{ref}/shifts", response_model=list[ShiftOut], summary="The final schedule over a range")
 def shifts(
-    ref: str, runtime: RuntimeDep, _: PrincipalDep, start: datetime | None = None, end: datetime | None = None
+    ref: str, runtime: RuntimeDep, principal: PrincipalDep, start: datetime | None = None, end: datetime | None = None
 ) -> list[ShiftOut]:
     begin = utc(start) if start else runtime.clock.now()
     finish = utc(end) if end else begin + timedelta(days=14)
     with runtime.db.reader() as session:
-        schedule = oncall.get_schedule(session, ref)
+        schedule = _seen_schedule(session, principal, runtime, ref)
         return [
             ShiftOut(user_id=int(s.user), start=s.start, end=s.end, layer=s.layer, is_override=s.is_override)
             for s in oncall.shifts(session, schedule.id, begin, finish)
@@ -344,17 +350,19 @@ def shifts(
 
 
 @router.get("/schedules/{ref}/gaps", response_model=list[GapOut], summary="Periods with nobody on call")
-def gaps(ref: str, runtime: RuntimeDep, _: PrincipalDep, days: Annotated[int, Query(ge=1, le=90)] = 14) -> list[GapOut]:
+def gaps(
+    ref: str, runtime: RuntimeDep, principal: PrincipalDep, days: Annotated[int, Query(ge=1, le=90)] = 14
+) -> list[GapOut]:
     now = runtime.clock.now()
     with runtime.db.reader() as session:
-        schedule = oncall.get_schedule(session, ref)
+        schedule = _seen_schedule(session, principal, runtime, ref)
         return [GapOut(start=a, end=b) for a, b in oncall.gaps(session, schedule.id, now, now + timedelta(days=days))]
 
 
 @router.get("/schedules/{ref}/overrides", response_model=list[OverrideOut])
-def list_overrides(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[OverrideOut]:
+def list_overrides(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> list[OverrideOut]:
     with runtime.db.reader() as session:
-        schedule = oncall.get_schedule(session, ref)
+        schedule = _seen_schedule(session, principal, runtime, ref)
         return [
             OverrideOut(id=o.id, user_id=o.user_id, replaces_user_id=o.replaces_user_id, start=o.start, end=o.end)
             for o in oncall.overrides(session, schedule, ending_after=runtime.clock.now())
@@ -392,11 +400,13 @@ def delete_override(ref: str, override_id: int, runtime: RuntimeDep, principal: 
 
 
 @router.get("/oncall", response_model=list[OnCallEntry], summary="Who is on call now, per schedule and policy")
-def on_call_now(runtime: RuntimeDep, _: PrincipalDep, at: datetime | None = None) -> list[OnCallEntry]:
+def on_call_now(runtime: RuntimeDep, principal: PrincipalDep, at: datetime | None = None) -> list[OnCallEntry]:
     when = utc(at) if at else runtime.clock.now()
     with runtime.db.reader() as session:
         out: list[OnCallEntry] = []
         for schedule in oncall.list_schedules(session):
+            if not sees(session, principal, runtime, schedule.team_id):
+                continue
             ids = [int(u) for u in oncall.users_on_call(session, schedule.id, when)]
             names = users.names_of(session, ids)
             out.append(
@@ -406,6 +416,8 @@ def on_call_now(runtime: RuntimeDep, _: PrincipalDep, at: datetime | None = None
                 )
             )
         for policy in escalation.list_policies(session):
+            if not sees(session, principal, runtime, policy.team_id):
+                continue
             ids = [int(u) for u in escalation.first_responders(session, policy, when)]
             names = users.names_of(session, ids)
             out.append(

@@ -116,6 +116,15 @@ def list_services(session: Session, *, include_archived: bool = False) -> list[S
     return repo.all_services(session, include_archived=include_archived)
 
 
+def service_ids_outside(session: Session, team_ids: set[int]) -> set[int]:
+    """The services that belong to a team not among ``team_ids`` (a service of no team belongs to everyone)."""
+    return {
+        s.id
+        for s in repo.all_services(session, include_archived=True)
+        if s.team_id is not None and s.team_id not in team_ids
+    }
+
+
 def archive_service(session: Session, service: Service, *, now: datetime) -> Service:
     """Retire a service: its integrations stop taking events; its incidents and alerts stay readable.
 

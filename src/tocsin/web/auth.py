@@ -24,6 +24,7 @@ from tocsin.auth import sessions
 from tocsin.core.errors import TocsinError
 from tocsin.incidents.schemas import Actor
 from tocsin.runtime import Runtime
+from tocsin.services import service as services
 from tocsin.users.models import User
 
 COOKIE = "tocsin_session"
@@ -66,9 +67,13 @@ class WebUser:
             return ()
         now = self.runtime.clock.now()
         with self.runtime.db.reader() as session:
+            teams = access.visible_team_ids(self.viewer(session), see_all=self.runtime.settings.teams_see_all)
+            # Another team's silence is not named to those who may not read that team's objects (ADR 0016).
+            hidden = set() if teams is None else services.service_ids_outside(session, teams)
             return tuple(
                 ActiveSilence(id=row.id, label=row.name or row.comment, ends_at=ends_at)
                 for row, ends_at in silence_service.active_now(session, now=now)
+                if row.service_id not in hidden
             )
 
     def actor(self) -> Actor:

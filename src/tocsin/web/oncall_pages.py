@@ -18,6 +18,7 @@ from tocsin.oncall import calculator as calc
 from tocsin.oncall import service as oncall
 from tocsin.users import service as users
 from tocsin.web.auth import PostedForm, check_csrf, require_responder, require_user, runtime_of
+from tocsin.web.scope import sees
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -60,10 +61,11 @@ def oncall_now(request: Request) -> Response:
     who = require_user(request)
     runtime = runtime_of(request)
     now = runtime.clock.now()
+    see_all = runtime.settings.teams_see_all
     with runtime.db.reader() as session:
-        schedules = oncall.list_schedules(session)
+        schedules = [s for s in oncall.list_schedules(session) if sees(session, who, s.team_id, see_all=see_all)]
         on_call = {s.id: oncall.users_on_call(session, s.id, now) for s in schedules}
-        policies = escalation.list_policies(session)
+        policies = [p for p in escalation.list_policies(session) if sees(session, who, p.team_id, see_all=see_all)]
         first = {p.id: escalation.first_responders(session, p, now) for p in policies}
         ids = [int(u) for people in (*on_call.values(), *first.values()) for u in people if is_ascii_digits(str(u))]
         names = users.names_of(session, ids)
@@ -89,6 +91,8 @@ def schedule_page(schedule_id: int, request: Request) -> Response:
     with runtime.db.reader() as session:
         try:
             schedule = oncall.get_schedule(session, schedule_id)
+            if not sees(session, who, schedule.team_id, see_all=runtime.settings.teams_see_all):
+                raise NotFound(f"schedule {schedule_id} not found")
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"Schedule {schedule_id}")
         cal = oncall.load(session, schedule.id, around=(start, end))

@@ -23,6 +23,7 @@ from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_admin, require_user, runtime_of, shown_as_page
 from tocsin.web.forms import FormInvalid, invalid, text, validate, values_of
+from tocsin.web.scope import sees
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -45,8 +46,10 @@ def _choices(session: Any) -> dict[str, dict[int, str]]:
 def policy_list(request: Request) -> Response:
     who = require_user(request)
     runtime = runtime_of(request)
+    see_all = runtime.settings.teams_see_all
     with runtime.db.reader() as session:
-        rows = [(p, escalation.steps_of(session, p)) for p in escalation.list_policies(session)]
+        seen = [p for p in escalation.list_policies(session) if sees(session, who, p.team_id, see_all=see_all)]
+        rows = [(p, escalation.steps_of(session, p)) for p in seen]
     return render("web/policies.html", who=who, section="policies", rows=rows)
 
 
@@ -106,9 +109,12 @@ def new_policy(request: Request) -> Response:
 @router.get("/escalation-policies/{policy_id}", response_class=HTMLResponse)
 def policy_page(policy_id: int, request: Request) -> Response:
     who = require_user(request)
-    with runtime_of(request).db.reader() as session:
+    runtime = runtime_of(request)
+    with runtime.db.reader() as session:
         try:
             policy = escalation.get_policy(session, policy_id)
+            if not sees(session, who, policy.team_id, see_all=runtime.settings.teams_see_all):
+                raise NotFound(f"escalation policy {policy_id} not found")
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"Escalation policy {policy_id}")
         values = _stored_values(policy, escalation.steps_of(session, policy))

@@ -29,6 +29,7 @@ from tocsin.web.forms import (
     validate,
     values_of,
 )
+from tocsin.web.scope import visible_service_ids
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -106,7 +107,12 @@ def list_page(request: Request) -> Response:
     runtime = runtime_of(request)
     now = runtime.clock.now()
     with runtime.db.reader() as session:
-        rows = silences.list_silences(session, now=now, include_expired=True)
+        visible = visible_service_ids(session, who, see_all=runtime.settings.teams_see_all)
+        rows = [
+            r
+            for r in silences.list_silences(session, now=now, include_expired=True)
+            if visible is None or r.service_id is None or r.service_id in visible
+        ]
         names = {s.id: s.name for s in services.list_services(session)}
     grouped: dict[str, list[SilenceRow]] = {state: [] for state in STATES}
     for row in rows:
