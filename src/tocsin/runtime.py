@@ -81,6 +81,8 @@ class Runtime:
     def __post_init__(self) -> None:
         self.hashing = HashingPool(workers=self.settings.password_hash_workers, queue=self.settings.password_hash_queue)
         self.attempts = AttemptLimiter(
+            self.db,
+            self.clock,
             free_per_address=self.settings.login_free_attempts_per_address,
             free_per_account=self.settings.login_free_attempts_per_account,
             max_wait=self.settings.login_backoff_max_seconds,

@@ -1,102 +1,96 @@
-"""Backoff on password attempts, per address and per account, kept in memory by each process.
+"""Backoff on password and code attempts, per address and per account, kept in the database so that every node
+of an installation counts the same attempts (ADR 0015).
 
 Every attempt is counted when it starts (not when its hash check ends), so a burst of concurrent guesses is
-counted before any of them is checked. The first ``free`` attempts of a key pass; each one after that must wait
-twice as long as the one before (1 s, 2 s, 4 s … up to ``max_wait``). A successful sign-in clears the account's
-count and takes its attempt off the address's count; a count fades once it has been quiet for ``max_wait``.
+counted before any of them is checked: the rows of the attempt's two keys are locked while it is counted. The
+first ``free`` attempts of a key pass; each one after that must wait twice as long as the one before (1 s, 2 s,
+4 s … up to ``max_wait``). A successful sign-in clears the account's count and takes its attempt off the
+address's count; a count fades once it has been quiet for ``max_wait``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from tocsin.auth import repository as repo
+from tocsin.core.clock import Clock, utc
 from tocsin.core.errors import RateLimited
+from tocsin.db.session import Database
+
+# Quiet rows are deleted once in this many admissions of a process (rows of one key are reused meanwhile).
+PRUNE_EVERY = 500
 
 
-@dataclass(slots=True)
-class _Record:
-    attempts: int
-    last: float
+def wait_after(attempts: int, *, free: int, max_wait: float) -> float:
+    """Seconds to wait after ``attempts`` counted attempts of a key that has ``free`` of them."""
+    over = attempts - max(1, free)
+    if over < 0:
+        return 0.0
+    return float(min(max_wait, 2.0 ** min(over, 30)))
+
+
+def key_hash(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}\n{value}".encode()).hexdigest()
+
+
+def _account(account: str) -> str:
+    return account.strip().lower()
 
 
 class AttemptLimiter:
     def __init__(
-        self,
-        *,
-        free_per_address: int,
-        free_per_account: int,
-        max_wait: float,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 100_000,
+        self, db: Database, clock: Clock, *, free_per_address: int, free_per_account: int, max_wait: float
     ) -> None:
-        self._free = {"address": max(1, free_per_address), "account": max(1, free_per_account)}
-        self._max_wait = max_wait
+        self._db = db
         self._clock = clock
-        self._max_keys = max_keys
-        self._records: dict[tuple[str, str], _Record] = {}
-        self._lock = threading.Lock()
-
-    def _wait_after(self, kind: str, attempts: int) -> float:
-        over = attempts - self._free[kind]
-        if over < 0:
-            return 0.0
-        return float(min(self._max_wait, 2.0 ** min(over, 30)))
+        self._free = {"address": free_per_address, "account": free_per_account}
+        self._max_wait = max_wait
+        self._admitted = 0
 
     def admit(self, *, address: str, account: str) -> float:
         """Count one attempt: 0.0 when it may go on, else the seconds to wait (the attempt is then not counted)."""
-        keys = [("address", address), ("account", account.strip().lower())]
-        now = self._clock()
-        with self._lock:
+        keys = {key_hash("address", address): "address", key_hash("account", _account(account)): "account"}
+        now = self._clock.now()
+        quiet = now - timedelta(seconds=self._max_wait)
+        self._admitted += 1
+        with self._db.unit_of_work() as session:
+            if self._admitted % PRUNE_EVERY == 0:
+                repo.forget_quiet_attempts(session, before=quiet)
+            rows = repo.lock_attempts(session, list(keys), since=now)
             wait = 0.0
-            for key in keys:
-                record = self._current(key, now)
-                if record is not None:
-                    wait = max(wait, record.last + self._wait_after(key[0], record.attempts) - now)
+            for hashed, row in rows.items():
+                if utc(row.last_at) < quiet:
+                    row.attempts = 0
+                if row.attempts:
+                    free = self._free[keys[hashed]]
+                    ready = utc(row.last_at) + timedelta(
+                        seconds=wait_after(row.attempts, free=free, max_wait=self._max_wait)
+                    )
+                    wait = max(wait, (ready - now).total_seconds())
             if wait > 0:
+                session.rollback()
                 return wait
-            if len(self._records) >= self._max_keys:
-                self._forget_quiet(now)
-            for key in keys:
-                record = self._current(key, now)
-                if record is None:
-                    self._records[key] = _Record(attempts=1, last=now)
-                else:
-                    record.attempts += 1
-                    record.last = now
+            for row in rows.values():
+                row.attempts += 1
+                row.last_at = now
             return 0.0
 
     def succeeded(self, account: str, address: str | None = None) -> None:
         """A right password: the account starts afresh, and the attempt no longer counts against the address (a
         busy office behind one address signs in all day without waiting)."""
-        with self._lock:
-            self._records.pop(("account", account.strip().lower()), None)
+        with self._db.unit_of_work() as session:
+            repo.delete_attempts(session, key_hash("account", _account(account)))
             if address is None:
                 return
-            key = ("address", address)
-            record = self._records.get(key)
-            if record is not None:
-                record.attempts -= 1
-                if record.attempts <= 0:
-                    del self._records[key]
+            row = repo.attempt_row(session, key_hash("address", address))
+            if row is not None:
+                row.attempts = max(0, row.attempts - 1)
 
-    def _current(self, key: tuple[str, str], now: float) -> _Record | None:
-        record = self._records.get(key)
-        if record is not None and now - record.last > self._max_wait:
-            del self._records[key]
-            return None
-        return record
-
-    def _forget_quiet(self, now: float) -> None:
-        quiet = [k for k, r in self._records.items() if now - r.last > self._max_wait]
-        for k in quiet:
-            del self._records[k]
-        if len(self._records) >= self._max_keys:
-            # Spraying addresses to fill memory: start over rather than grow without bound.
-            self._records.clear()
+    def forget_before(self, when: datetime) -> int:
+        with self._db.unit_of_work() as session:
+            return repo.forget_quiet_attempts(session, before=when)
 
 
 class TooManyAttempts(RateLimited):

@@ -41,3 +41,16 @@ class UsedResetLink(Base):
 
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class SignInAttempt(Base):
+    """Recent password or code attempts of one address or account, shared by every node (ADR 0015).
+
+    Keyed by the SHA-256 of the kind and the address or account typed, so that what people mistype into the email
+    field (passwords, sometimes) is not kept."""
+
+    __tablename__ = "sign_in_attempts"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_at: Mapped[datetime] = mapped_column(index=True)

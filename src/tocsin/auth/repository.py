@@ -1,7 +1,8 @@
-"""Queries for browser sessions."""
+"""Queries for browser sessions, used reset links and sign-in attempts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -9,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from tocsin.auth.models import UsedResetLink, WebSession
+from tocsin.auth.models import SignInAttempt, UsedResetLink, WebSession
 from tocsin.users.models import User
 
 
@@ -77,3 +78,29 @@ def mark_reset_link_used(session: Session, nonce: str, now: datetime) -> bool:
     ins = pg_insert(UsedResetLink) if dialect == "postgresql" else sqlite_insert(UsedResetLink)
     result = session.execute(ins.values(nonce=nonce, used_at=now).on_conflict_do_nothing(index_elements=["nonce"]))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def lock_attempts(session: Session, key_hashes: Sequence[str], *, since: datetime) -> dict[str, SignInAttempt]:
+    """The attempt rows of these keys, created empty where missing and locked until the transaction ends, so that
+    concurrent attempts on one key are counted one after the other on every node."""
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(SignInAttempt) if dialect == "postgresql" else sqlite_insert(SignInAttempt)
+    for key_hash in key_hashes:
+        session.execute(
+            ins.values(key_hash=key_hash, attempts=0, last_at=since).on_conflict_do_nothing(index_elements=["key_hash"])
+        )
+    stmt = select(SignInAttempt).where(SignInAttempt.key_hash.in_(key_hashes)).order_by(SignInAttempt.key_hash)
+    return {row.key_hash: row for row in session.scalars(stmt.with_for_update())}
+
+
+def attempt_row(session: Session, key_hash: str) -> SignInAttempt | None:
+    return session.get(SignInAttempt, key_hash, with_for_update=True)
+
+
+def delete_attempts(session: Session, key_hash: str) -> None:
+    session.execute(delete(SignInAttempt).where(SignInAttempt.key_hash == key_hash))
+
+
+def forget_quiet_attempts(session: Session, *, before: datetime) -> int:
+    result = session.execute(delete(SignInAttempt).where(SignInAttempt.last_at < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

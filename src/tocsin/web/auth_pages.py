@@ -65,7 +65,7 @@ async def login(request: Request) -> Response:
 
     try:
         # Counted before anything is read or hashed: a refused attempt costs neither a query nor a hash.
-        require_admission(runtime.attempts, address=client_address(request), account=email)
+        await run_in_threadpool(require_admission, runtime.attempts, address=client_address(request), account=email)
         check = await run_in_threadpool(look_up)
         # argon2 takes tens of milliseconds of CPU: on its own small pool, never the loop or the shared threads.
         ok, new_hash = await runtime.hashing.run(sessions.check_password, check, password)
@@ -78,7 +78,7 @@ async def login(request: Request) -> Response:
     except Unauthorized as exc:
         await run_in_threadpool(record_failure)
         return render("web/login.html", 401, next=target, error=exc.detail.capitalize(), email=email)
-    runtime.attempts.succeeded(email, client_address(request))
+    await run_in_threadpool(runtime.attempts.succeeded, email, client_address(request))
     if step == "code":
         return render("web/login_code.html", next=target, note=token, error="")
     response = RedirectResponse(target, status_code=303)
