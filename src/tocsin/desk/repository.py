@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin.desk.flow import RequestStatus
@@ -82,3 +82,9 @@ def linked_to_incident(session: Session, incident_id: int) -> list[ServiceReques
 def report_of_incident(session: Session, incident_id: int) -> Report | None:
     stmt = select(Report).where(Report.incident_id == incident_id).order_by(Report.id).limit(1)
     return session.scalars(stmt).one_or_none()
+
+
+def count_of_service(session: Session, service_id: int) -> int:
+    requests = session.scalar(select(func.count()).where(ServiceRequest.service_id == service_id)) or 0
+    reports = session.scalar(select(func.count()).where(Report.service_id == service_id)) or 0
+    return requests + reports

@@ -128,6 +128,15 @@ def service_of_public_token(session: Session, token: str) -> Service:
     return service
 
 
+def refuse_service_deletion(session: Session, service: Service) -> None:
+    """Requests and reports are history: a service that has any is archived, never deleted with them."""
+    count = repo.count_of_service(session, service.id)
+    if count:
+        raise Conflict(
+            f"service {service.name!r} has {count} service request(s) or report(s) in its history; archive it instead"
+        )
+
+
 # --- reports --------------------------------------------------------------------------------------------------
 
 
