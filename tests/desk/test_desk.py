@@ -123,7 +123,10 @@ def test_every_move_of_the_request_flow(api: ApiHarness, start: RequestStatus, t
 def test_bad_request_input_is_refused_clearly(api: ApiHarness) -> None:
     service = make_service(api, "laptops")
     problem(api.post("/api/v1/service-requests", json={"service_id": service["id"], "title": "  "}), 422)
-    problem(api.post("/api/v1/service-requests", json={"service_id": service["id"], "title": "x", "requester": "no@x.io"}), 422)
+    problem(
+        api.post("/api/v1/service-requests", json={"service_id": service["id"], "title": "x", "requester": "no@x.io"}),
+        422,
+    )
     problem(api.get("/api/v1/service-requests/REQ-9"), 404)
     problem(api.get("/api/v1/service-requests/REQ-x"), 400)
     ok(api.post("/api/v1/service-requests", json={"service_id": service["id"], "title": "x"}), 201)
@@ -228,8 +231,15 @@ def test_the_public_link_takes_reports_from_people_without_an_account(api: ApiHa
     assert form.status_code == 200, form.text
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
     assert csrf is not None
-    body = {"csrf": csrf.group(1), "name": "Pat", "email": "pat@example.org", "summary": "No wifi on floor 3",
-            "kind": "broken", "impact": "medium", "urgency": "high"}
+    body = {
+        "csrf": csrf.group(1),
+        "name": "Pat",
+        "email": "pat@example.org",
+        "summary": "No wifi on floor 3",
+        "kind": "broken",
+        "impact": "medium",
+        "urgency": "high",
+    }
     sent = client.post(url, data=body, follow_redirects=False)
     assert sent.status_code == 303, sent.text
     incidents = ok(api.get("/api/v1/incidents"))

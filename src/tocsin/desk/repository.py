@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from tocsin.desk.flow import RequestStatus
@@ -57,7 +57,7 @@ def requests(
     if statuses:
         stmt = stmt.where(ServiceRequest.status.in_(list(statuses)))
     if service_ids is not None:
-        visible = ServiceRequest.service_id.in_(list(service_ids))
+        visible: ColumnElement[bool] = ServiceRequest.service_id.in_(list(service_ids))
         if requester_user_id is not None:
             visible = visible | (ServiceRequest.requester_user_id == requester_user_id)
         stmt = stmt.where(visible)

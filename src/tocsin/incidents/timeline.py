@@ -31,7 +31,6 @@ class TimelineKind(StrEnum):
     ROLE_ASSIGNED = "role_assigned"
     ROLE_RELEASED = "role_released"
     # The service desk: a report by a person, and conversions to and from service requests.
-    REPORTED = "reported"
     FROM_REQUEST = "from_request"
     TO_REQUEST = "to_request"
     # Alerts: grouping, noise handling.

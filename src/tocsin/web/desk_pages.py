@@ -299,7 +299,7 @@ def request_page(number: int, request: Request) -> Response:
         service = services.get_service(session, row.service_id)
         linked = desk.incident_numbers(session, [i for i in (row.incident_id, row.from_incident_id) if i is not None])
         can_act = who.can_act and access_policy.can_act(who.viewer(session), [service.team_id])
-        context = {
+        context: dict[str, Any] = {
             "row": row,
             "ref": desk.request_ref(row.number),
             "service": service,
