@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from tests.api.conftest import declare, make_service, ok, problem
-from tests.access.test_visibility import scoped_api  # noqa: F401  (the fixture, with teams_see_all off)
 from tests.conftest import ApiHarness
 from tocsin.desk import flow
 from tocsin.desk.flow import RequestStatus
@@ -66,7 +65,8 @@ def test_a_broken_report_opens_an_incident_in_triage_that_pages(api: ApiHarness)
 def test_a_need_report_becomes_a_request_that_never_pages(api: ApiHarness) -> None:
     service = on_call_service(api)
     filed = ok(report(api, service["id"], kind="need", impact="low", urgency="low"), 201)
-    assert filed["became"] == "need" and filed["incident"] is None
+    assert filed["became"] == "need"
+    assert filed["incident"] is None
     request = filed["request"]
     assert (request["ref"], request["status"], request["priority"]) == ("REQ-1", "new", "P5")
     assert request["requester_email"] == "admin@example.com"
@@ -144,7 +144,8 @@ def test_a_request_pages_its_on_call_only_when_asked(api: ApiHarness) -> None:
     (notice,) = notifications(api)
     assert (notice.kind, notice.user_id, notice.incident_id) == ("notice", bob["id"], None)
     timeline = ok(api.get("/api/v1/service-requests/REQ-1/timeline"))
-    assert timeline[-1]["kind"] == "paged" and "Bob" in timeline[-1]["message"]
+    assert timeline[-1]["kind"] == "paged"
+    assert "Bob" in timeline[-1]["message"]
     lonely = make_service(api, "nobody-on-call")
     ok(api.post("/api/v1/service-requests", json={"service_id": lonely["id"], "title": "x"}), 201)
     problem(api.post("/api/v1/service-requests/REQ-2/page", json={}), 409)
@@ -182,7 +183,8 @@ def test_an_incident_in_triage_becomes_a_request_and_ends_declined(api: ApiHarne
     after = ok(api.get(f"/api/v1/incidents/{incident['id']}"))
     assert (after["response_status"], after["status"]) == ("declined", "resolved")
     kinds = [e["kind"] for e in ok(api.get(f"/api/v1/incidents/{incident['id']}/timeline"))]
-    assert kinds[-1] == "to_request" and "response_changed" in kinds
+    assert kinds[-1] == "to_request"
+    assert "response_changed" in kinds
     opened = ok(api.get(f"/api/v1/service-requests/{request['number']}/timeline"))[0]
     assert opened["data"]["incident"] == incident["number"]
     assert any("this is a purchase" in line for line in opened["data"]["history"])
@@ -246,7 +248,8 @@ def test_the_public_link_takes_reports_from_people_without_an_account(api: ApiHa
     assert [i["title"] for i in incidents["items"]] == ["No wifi on floor 3"]
 
     missing = client.post(url, data={**body, "email": ""})
-    assert missing.status_code == 422 and "email" in missing.text
+    assert missing.status_code == 422
+    assert "email" in missing.text
     forged = client.post(url, data={**body, "csrf": "0" * 64})
     assert forged.status_code == 403
     big = client.post(url, data={**body, "symptoms": "x" * 40_000})
