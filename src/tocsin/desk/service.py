@@ -387,7 +387,7 @@ def parse_ref(ref: int | str) -> int:
 
 def get_request(session: Session, ref: int | str, *, for_update: bool = False) -> ServiceRequest:
     number = parse_ref(ref)
-    found = repo.request_by_number(session, number, for_update=for_update)
+    found = repo.request_by_number(session, number, for_update=for_update) if number < 2**31 else None
     if found is None:
         raise NotFound(f"request {request_ref(number)} not found")
     return found
