@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     password_blocklist_file: str | None = None
     # How long a password reset link stays valid.
     password_reset_link_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
+    # Service desk (ADR 0024): reports through a service's public link, per client address: ``burst`` at once,
+    # then this many a minute; and the largest report body such a link takes, in bytes.
+    desk_public_reports_per_minute: float = Field(default=6.0, gt=0, le=6000)
+    desk_public_report_burst: int = Field(default=5, ge=1, le=1000)
+    desk_public_max_bytes: int = Field(default=32 * 1024, ge=1024, le=1024 * 1024)
 
     @field_validator("database_url")
     @classmethod

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
+from tocsin.desk import service as desk
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.hooks import HOOKS, StatusChange
@@ -46,7 +47,9 @@ def install() -> None:
             on_resolved_by_hand=[resolve_alerts],
             paging=escalation,
         )
-        services.deletion_checks.extend([incidents.refuse_service_deletion, alerts.refuse_service_deletion])
+        services.deletion_checks.extend(
+            [incidents.refuse_service_deletion, alerts.refuse_service_deletion, desk.refuse_service_deletion]
+        )
         services.archive_checks.append(incidents.refuse_service_archive)
         services.integration_deletion_checks.append(alerts.refuse_integration_deletion)
         HOOKS.seal()

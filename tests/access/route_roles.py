@@ -123,6 +123,18 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("DELETE", "/api/v1/incidents/{ref}/roles/{role}"): TEAM,
     # a declared incident has no alert to split off: the member is let through and the input refused
     ("POST", "/api/v1/incidents/{ref}/split"): Allowed(TEAM.roles, status=422),
+    # the service desk: anyone signed in reports; requests of a team's service: its members
+    ("POST", "/api/v1/reports"): EVERYONE,
+    ("POST", "/api/v1/service-requests"): TEAM,
+    ("PATCH", "/api/v1/service-requests/{ref}"): TEAM,
+    ("POST", "/api/v1/service-requests/{ref}/transition"): TEAM,
+    ("POST", "/api/v1/service-requests/{ref}/page"): TEAM,
+    ("POST", "/api/v1/service-requests/{ref}/convert"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/convert-to-request"): TEAM,
+    # a service's desk mode: its managers; its public report link: admins
+    ("PUT", "/api/v1/services/{ref}/desk"): MANAGERS,
+    ("POST", "/api/v1/services/{ref}/desk/public-link"): ADMIN,
+    ("DELETE", "/api/v1/services/{ref}/desk/public-link"): ADMIN,
     # organisation-wide rules and outbound webhooks: admins
     ("PUT", "/api/v1/event-rules"): ADMIN,
     ("DELETE", "/api/v1/event-rules/{name}"): ADMIN,

@@ -159,6 +159,57 @@ INCIDENT_CASES = [
         lambda s: f"/api/v1/incidents/{s['incident2']}/roles/Scribe",
         None,
     ),
+    # The service desk: a report by an observer, a request worked, paged, converted, and an incident turned back.
+    Case(
+        "POST",
+        "/api/v1/reports",
+        "/api/v1/reports",
+        None,
+        lambda s: {"service_id": s["service_id"], "summary": "Printer out of toner", "kind": "need"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/service-requests",
+        "/api/v1/service-requests",
+        None,
+        lambda s: {"service_id": s["service_id"], "title": "Access to the billing dashboard"},
+        _keep("request", "number"),
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/service-requests/{ref}",
+        lambda s: f"/api/v1/service-requests/{s['request']}",
+        None,
+        {"assignee": "bob@example.com"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/service-requests/{ref}/transition",
+        lambda s: f"/api/v1/service-requests/{s['request']}/transition",
+        None,
+        {"status": "in_progress"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/service-requests/{ref}/page",
+        lambda s: f"/api/v1/service-requests/{s['request']}/page",
+        None,
+        {"message": "needed for the audit"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/service-requests/{ref}/convert",
+        lambda s: f"/api/v1/service-requests/{s['request']}/convert",
+        None,
+        remember=_keep("converted"),
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/convert-to-request",
+        lambda s: f"/api/v1/incidents/{s['converted']}/convert-to-request",
+        None,
+        {"message": "routine after all"},
+    ),
     # The policy is archived later, which a live service using it would prevent.
     Case(
         "PUT",

@@ -104,6 +104,18 @@ LIFECYCLE = {
         ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"),
         ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"),
     ),
+    # A request is retired by moving it to fulfilled or rejected: its history stays.
+    "service request": (
+        ("POST", "/api/v1/service-requests"),
+        ("PATCH", "/api/v1/service-requests/{ref}"),
+        ("POST", "/api/v1/service-requests/{ref}/transition"),
+    ),
+    # A service's public report link is rotated (made again) and revoked.
+    "public report link": (
+        ("POST", "/api/v1/services/{ref}/desk/public-link"),
+        ("POST", "/api/v1/services/{ref}/desk/public-link"),
+        ("DELETE", "/api/v1/services/{ref}/desk/public-link"),
+    ),
     "webhook subscription": (
         ("POST", "/api/v1/webhook-subscriptions"),
         ("PATCH", "/api/v1/webhook-subscriptions/{subscription_id}"),
@@ -116,6 +128,9 @@ NOT_CONFIGURATION = {
     "/api/v1/incidents/{ref}/notes",
     "/api/v1/incidents/{ref}/checklists",  # adds tasks, each retired as above
     "/api/v1/tokens",
+    "/api/v1/reports",  # what a report became is an incident or a service request, each with its history
+    "/api/v1/service-requests/{ref}/convert",  # opens an incident (history)
+    "/api/v1/incidents/{ref}/convert-to-request",  # opens a service request (history)
 }
 
 

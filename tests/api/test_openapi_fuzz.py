@@ -278,6 +278,8 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
         "POST /api/v1/incidents/{ref}/split": on_new_incident(lambda alert: {"alert_ids": [alert]}),
         "PUT /api/v1/incidents/{ref}/milestones/{name}": on_new_milestone,
         "POST /api/v1/me/password": own_password,
+        # A report must say what it is on a service that leaves the choice to the reporter.
+        "POST /api/v1/reports": plain({"service_id": int(world["services"]), "summary": "printer jam", "kind": "need"}),
         "POST /api/v1/users": plain({"email": "carol@example.com", "name": "Carol", "role": "responder"}),
         "PUT /api/v1/inhibit-rules": plain(INHIBIT_RULE),
         "POST /api/v1/silences": plain(SILENCE),

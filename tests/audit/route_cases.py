@@ -144,6 +144,27 @@ CASES: list[Case] = [
         ("integration", "integration.updated"),
         secrets=lambda s: [s["integration_key"]],
     ),
+    Case(
+        "PUT",
+        "/api/v1/services/{ref}/desk",
+        "/api/v1/services/checkout/desk",
+        ("service_desk", "service_desk.created"),
+        {"desk_mode": "request"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/services/{ref}/desk/public-link",
+        "/api/v1/services/checkout/desk/public-link",
+        ("service_desk", "service_desk.updated"),
+        remember=_keep("desk_token", "token"),
+        secrets=lambda s: [s["desk_token"]],
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/services/{ref}/desk/public-link",
+        "/api/v1/services/checkout/desk/public-link",
+        ("service_desk", "service_desk.updated"),
+    ),
     Case("POST", "/api/v1/services/{ref}/archive", "/api/v1/services/checkout/archive", ("service", "service.updated")),
     Case(
         "POST",
@@ -574,4 +595,12 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/incidents/{ref}/checklists"),
     ("POST", "/api/v1/incidents/{ref}/roles"),
     ("DELETE", "/api/v1/incidents/{ref}/roles/{role}"),
+    # The service desk: reports and service requests are history (each request keeps its own timeline).
+    ("POST", "/api/v1/reports"),
+    ("POST", "/api/v1/service-requests"),
+    ("PATCH", "/api/v1/service-requests/{ref}"),
+    ("POST", "/api/v1/service-requests/{ref}/transition"),
+    ("POST", "/api/v1/service-requests/{ref}/page"),
+    ("POST", "/api/v1/service-requests/{ref}/convert"),
+    ("POST", "/api/v1/incidents/{ref}/convert-to-request"),
 }

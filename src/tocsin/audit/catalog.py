@@ -34,6 +34,7 @@ AUDITED: dict[str, str] = {
     "webhook_subscriptions": "webhook_subscription",
     "checklist_templates": "checklist_template",
     "incident_roles": "incident_role",
+    "service_desk_settings": "service_desk",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -48,6 +49,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "audit_log",
         "change_events",
         "counters",
+        "desk_reports",
         "escalations",
         "event_consumers",
         "event_sequencer",
@@ -61,6 +63,8 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "mail_outbox",
         "notifications",
         "recovery_codes",
+        "service_request_timeline",
+        "service_requests",
         "used_link_tokens",
         "used_reset_links",
         "web_sessions",
@@ -76,6 +80,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
 SECRETS: dict[str, dict[str, str]] = {
     "users": {"password_hash": "hidden", "feed_token": "hidden", "totp_secret": "hidden"},
     "api_tokens": {"token_hash": "hidden"},
+    "service_desk_settings": {"public_token_hash": "hidden"},
     "contact_methods": {"secret": "hidden"},
     "integrations": {"key": "tail", "signing_secret": "hidden"},
     "schedules": {"feed_token": "hidden"},

@@ -36,11 +36,13 @@ def open_incidents(
     now: datetime,
     alert_counts: Sequence[int] | None = None,
     majors: Sequence[bool] | None = None,
+    origin: tuple[str, dict[str, Any]] | None = None,
 ) -> list[repo.OpenedIncident]:
     """Create incidents in one go (the ingest path opens many per transaction) and write their first entry; a
     caller that changes them further loads them (``get``).
 
-    ``alert_counts`` and ``majors``, one per spec, are stored with the incidents (by default 0 and False)."""
+    ``alert_counts`` and ``majors``, one per spec, are stored with the incidents (by default 0 and False);
+    ``origin`` (a text and its data) says in the first entry where the incidents came from (a service request)."""
     if not specs:
         return []
     hooks = HOOKS.ready()
@@ -76,9 +78,13 @@ def open_incidents(
             for number, spec, alert_count, is_major in zip(numbers, specs, counts, major, strict=True)
         ],
     )
+    said, data = origin if origin is not None else ("", {})
     repo.add_timeline(
         session,
-        [timeline_row(i.id, TimelineKind.TRIGGERED, actor, now, f"Incident #{i.number} opened") for i in incidents],
+        [
+            timeline_row(i.id, TimelineKind.TRIGGERED, actor, now, f"Incident #{i.number} opened{said}", **data)
+            for i in incidents
+        ],
     )
     hooks.opened(session, incidents, now)
     return incidents
@@ -407,8 +413,9 @@ def declare(
     urgency: str | None = None,
     severity: str = "SEV3",
     priority: str | None = None,
+    origin: tuple[str, dict[str, Any]] | None = None,
 ) -> Incident:
-    """A person opens an incident by hand."""
+    """A person opens an incident by hand (``origin``: see ``open_incidents``)."""
     service = service_repo.get(session, service_id)
     if service is None:
         raise InvalidInput(f"service {service_id} does not exist")
@@ -432,7 +439,7 @@ def declare(
         priority=priority or default_priority(severity, urgency),
         created_by_user_id=actor.user_id,
     )
-    (opened,) = open_incidents(session, [spec], actor=actor, now=now)
+    (opened,) = open_incidents(session, [spec], actor=actor, now=now, origin=origin)
     incident = repo.get(session, opened.id)
     assert incident is not None
     return incident

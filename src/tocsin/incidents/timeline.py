@@ -30,6 +30,9 @@ class TimelineKind(StrEnum):
     CHECKLIST_ADDED = "checklist_added"
     ROLE_ASSIGNED = "role_assigned"
     ROLE_RELEASED = "role_released"
+    # The service desk: a report by a person, and conversions to and from service requests.
+    FROM_REQUEST = "from_request"
+    TO_REQUEST = "to_request"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

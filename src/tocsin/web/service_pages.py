@@ -17,6 +17,7 @@ from tocsin.incidents import service as incidents
 from tocsin.services import service as services
 from tocsin.services.models import Integration
 from tocsin.teams import service as teams
+from tocsin.web import desk_pages
 from tocsin.web.auth import PageError, PostedForm, check_csrf, require_responder, require_user, runtime_of
 from tocsin.web.scope import require_act_on_service, sees
 from tocsin.web.templating import render
@@ -82,6 +83,7 @@ def service_page(service_id: int, request: Request) -> Response:
         policy = escalation.get_policy(session, service.escalation_policy_id) if service.escalation_policy_id else None
         team = teams.get_team(session, service.team_id) if service.team_id else None
         open_count = incidents.open_counts_by_service(session).get(service.id, 0)
+        desk_card = desk_pages.service_card(session, service.id)
     return render(
         "web/service.html",
         who=who,
@@ -93,6 +95,7 @@ def service_page(service_id: int, request: Request) -> Response:
         open_count=open_count,
         notice=request.query_params.get("notice", "")[:200],
         error=request.query_params.get("error", "")[:300],
+        **desk_card,
     )
 
 
