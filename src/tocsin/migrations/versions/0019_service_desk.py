@@ -1,7 +1,7 @@
 """service desk: desk settings per service, reports, service requests and their timeline (ADR 0024)
 
 Revision ID: 0019
-Revises: 0015
+Revises: 0023
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import tocsin.db.base
 
 revision = "0019"
-down_revision = "0015"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
