@@ -574,4 +574,7 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/incidents/{ref}/checklists"),
     ("POST", "/api/v1/incidents/{ref}/roles"),
     ("DELETE", "/api/v1/incidents/{ref}/roles/{role}"),
+    ("POST", "/api/v1/incidents/{ref}/participants/{user}"),
+    ("DELETE", "/api/v1/incidents/{ref}/participants/{user}"),
+    ("POST", "/api/v1/incidents/{ref}/visibility"),
 }
