@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from tests.access.test_route_roles import INCIDENT_CASES
-from tests.access.test_visibility import scoped_api  # noqa: F401 (a fixture)
 from tests.audit.route_cases import State
 from tests.conftest import ApiHarness
 from tocsin.alerts.schemas import NormalizedEvent, Submission
@@ -111,7 +110,8 @@ def test_declared_private_with_its_team(api: ApiHarness) -> None:
         json={"service_id": org.service_id, "title": "x", "private": True, "private_team": "nope"},
         token=org.tokens["max"],
     )
-    assert bad.status_code == 422 and "nope" in bad.text
+    assert bad.status_code == 422
+    assert "nope" in bad.text
     bad = api.post(
         "/api/v1/incidents",
         json={"service_id": org.service_id, "title": "x", "private_team": "sec"},
@@ -255,13 +255,17 @@ def test_making_it_public_and_private_needs_a_reason_and_is_in_the_timeline(api:
     assert api.post(path, json={"private": True, "reason": "  "}, token=org.tokens["max"]).status_code == 422
     assert api.post(path, json={"private": False, "reason": "x"}, token=org.tokens["max"]).status_code == 409
     bad_team = api.post(path, json={"private": True, "team": "nope", "reason": "x"}, token=org.tokens["max"])
-    assert bad_team.status_code == 422 and "nope" in bad_team.text
+    assert bad_team.status_code == 422
+    assert "nope" in bad_team.text
     assert api.get(f"/api/v1/incidents/{found['id']}", token=org.tokens["wes"]).status_code == 200
     r = api.post(path, json={"private": True, "team": "sec", "reason": "salaries"}, token=org.tokens["max"])
-    assert r.status_code == 200 and r.json()["private"] is True
+    assert r.status_code == 200
+    assert r.json()["private"] is True
     assert api.get(f"/api/v1/incidents/{found['id']}", token=org.tokens["wes"]).status_code == 404
     r = api.post(path, json={"private": False, "reason": "fixed, nothing sensitive left"}, token=org.tokens["max"])
-    assert r.status_code == 200 and r.json()["private"] is False and r.json()["private_team_id"] is None
+    assert r.status_code == 200
+    assert r.json()["private"] is False
+    assert r.json()["private_team_id"] is None
     assert api.get(f"/api/v1/incidents/{found['id']}", token=org.tokens["wes"]).status_code == 200
     entries = api.get(f"/api/v1/incidents/{found['id']}/timeline").json()
     moves = [(e["kind"], e["data"]["reason"]) for e in entries if e["kind"] == "visibility_changed"]
@@ -295,18 +299,23 @@ def test_lists_counts_search_and_alerts_leave_it_out(api: ApiHarness) -> None:
         return int(svc["open_incidents"])
 
     everything = {public["id"], private["id"], alerted_public}
-    assert set(listed("admin")) == everything and set(listed("sue")) == everything
+    assert set(listed("admin")) == everything
+    assert set(listed("sue")) == everything
     assert set(listed("olly")) == everything - {private["id"]}
-    assert listed("olly", "q=credential") == [] and listed("sue", "q=credential") == [private["id"]]
+    assert listed("olly", "q=credential") == []
+    assert listed("sue", "q=credential") == [private["id"]]
     assert listed("olly", f"service_id={org.service_id}&q=checkout") == [public["id"]]
-    assert open_count("admin") == 3 and open_count("sue") == 3 and open_count("olly") == 2
+    assert open_count("admin") == 3
+    assert open_count("sue") == 3
+    assert open_count("olly") == 2
     # Paging through a list never reaches it either.
     page = api.get("/api/v1/incidents?limit=1", token=org.tokens["olly"]).json()
     seen = [i["id"] for i in page["items"]]
     while page["next_cursor"]:
         page = api.get(f"/api/v1/incidents?limit=1&cursor={page['next_cursor']}", token=org.tokens["olly"]).json()
         seen += [i["id"] for i in page["items"]]
-    assert private["id"] not in seen and len(seen) == 2
+    assert private["id"] not in seen
+    assert len(seen) == 2
     # Its alerts.
     assert alert_id not in [a["id"] for a in api.get("/api/v1/alerts", token=org.tokens["olly"]).json()["items"]]
     assert alert_id in [a["id"] for a in api.get("/api/v1/alerts", token=org.tokens["sue"]).json()["items"]]
