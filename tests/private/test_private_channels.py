@@ -82,3 +82,22 @@ def test_webhook_subscriptions_get_a_redacted_body_for_a_private_incident(db: Da
         assert body["data"]["incident"]["private"] is True
     assert {b["type"] for b in hidden} >= {"incident.triggered", "incident.note"}
     assert all(b["data"]["incident"]["title"] == "Payroll export slow" for b in shown)
+
+
+def test_a_chat_button_pressed_by_an_outsider_acts_as_on_an_unknown_incident(db: Database, clock: FakeClock) -> None:
+    from tocsin.notify import replies
+
+    with db.unit_of_work() as s:
+        service, _ = make_service(s, clock.now())
+        owner = make_user(s, clock.now(), "owner@example.com")
+        outsider = make_user(s, clock.now(), "outsider@example.com", role="responder")
+        actor = Actor(label="Owner", source="api", user_id=owner.id)
+        private = incidents.declare(
+            s, service_id=service.id, title=SECRET_TITLE, private=True, actor=actor, now=clock.now()
+        )
+        refused = replies.act_on_incident(s, outsider, private.id, "acknowledge", source="slack", now=clock.now())
+        unknown = replies.act_on_incident(s, outsider, 999_999, "acknowledge", source="slack", now=clock.now())
+        assert refused.text == unknown.text
+        assert incidents.get(s, private.id).status == "triggered"
+        done = replies.act_on_incident(s, owner, private.id, "acknowledge", source="slack", now=clock.now())
+        assert incidents.get(s, private.id).status == "acknowledged", done.text
