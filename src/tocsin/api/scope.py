@@ -48,11 +48,6 @@ def visible_service_ids(session: Session, principal: Principal, runtime: Runtime
     }
 
 
-def require_sees_incident(session: Session, principal: Principal, runtime: Runtime, incident: Incident) -> None:
-    if not visibility.may_see(session, principal.viewer(session), incident, see_all=runtime.settings.teams_see_all):
-        raise NotFound(f"incident {incident.id} not found")
-
-
 def visible_incident(session: Session, principal: Principal, runtime: Runtime, ref: int | str) -> Incident:
     """The incident ``ref`` names, if this principal may read it (team scope, ADR 0016; private incidents, ADR 0022);
     otherwise not found, in the words an unknown incident gets."""

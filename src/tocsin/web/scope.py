@@ -26,15 +26,6 @@ def sees(session: Session, who: WebUser, team_id: int | None, *, see_all: bool) 
     return access_policy.can_see(who.viewer(session), [team_id], see_all=see_all)
 
 
-def visible_service_ids(session: Session, who: WebUser, *, see_all: bool) -> set[int] | None:
-    """The services whose incidents this person reads, None for all of them."""
-    team_ids = access.visible_team_ids(who.viewer(session), see_all=see_all)
-    if team_ids is None:
-        return None
-    found = services.list_services(session, include_archived=True)
-    return {s.id for s in found if s.team_id is None or s.team_id in team_ids}
-
-
 def visible_incident(session: Session, who: WebUser, ref: int | str, *, see_all: bool) -> Incident:
     """The incident ``ref`` names if this person may read it (team scope, private incidents: ADR 0022); otherwise
     not found, exactly as for an unknown incident."""
