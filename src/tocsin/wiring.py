@@ -19,7 +19,10 @@ from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.hooks import HOOKS, StatusChange
 from tocsin.incidents.models import Incident
+from tocsin.incidents.participants import SOURCES as PARTICIPANT_SOURCES
 from tocsin.notify import service as notify
+from tocsin.notify.models import Notification
+from tocsin.response.models import IncidentTask, RoleAssignment
 from tocsin.services import service as services
 
 _lock = threading.Lock()
@@ -52,4 +55,8 @@ def install() -> None:
         )
         services.archive_checks.append(incidents.refuse_service_archive)
         services.integration_deletion_checks.append(alerts.refuse_integration_deletion)
+        # Who takes part in an incident and so sees it while it is private (ADR 0022), from the domains above it.
+        PARTICIPANT_SOURCES.register("role holders", RoleAssignment.incident_id, RoleAssignment.user_id)
+        PARTICIPANT_SOURCES.register("task assignees", IncidentTask.incident_id, IncidentTask.assignee_user_id)
+        PARTICIPANT_SOURCES.register("people paged", Notification.incident_id, Notification.user_id)
         HOOKS.seal()

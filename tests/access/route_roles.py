@@ -121,6 +121,9 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("POST", "/api/v1/incidents/{ref}/checklists"): TEAM,
     ("POST", "/api/v1/incidents/{ref}/roles"): TEAM,
     ("DELETE", "/api/v1/incidents/{ref}/roles/{role}"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/participants/{user}"): TEAM,
+    ("DELETE", "/api/v1/incidents/{ref}/participants/{user}"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/visibility"): TEAM,
     # a declared incident has no alert to split off: the member is let through and the input refused
     ("POST", "/api/v1/incidents/{ref}/split"): Allowed(TEAM.roles, status=422),
     # the service desk: anyone signed in reports; requests of a team's service: its members

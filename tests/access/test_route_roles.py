@@ -210,6 +210,26 @@ INCIDENT_CASES = [
         None,
         {"message": "routine after all"},
     ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/participants/{user}",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/participants/bob@example.com",
+        None,
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/incidents/{ref}/participants/{user}",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/participants/bob@example.com",
+        None,
+    ),
+    # Last of the incident cases: once private, the incident is not found by those who may not act on it.
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/visibility",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/visibility",
+        None,
+        {"private": True, "team": "ops", "reason": "forensics"},
+    ),
     # The policy is archived later, which a live service using it would prevent.
     Case(
         "PUT",

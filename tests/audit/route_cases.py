@@ -603,4 +603,7 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/service-requests/{ref}/page"),
     ("POST", "/api/v1/service-requests/{ref}/convert"),
     ("POST", "/api/v1/incidents/{ref}/convert-to-request"),
+    ("POST", "/api/v1/incidents/{ref}/participants/{user}"),
+    ("DELETE", "/api/v1/incidents/{ref}/participants/{user}"),
+    ("POST", "/api/v1/incidents/{ref}/visibility"),
 }

@@ -4,13 +4,16 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, delete, func, insert, inspect, select, tuple_, update
+from sqlalchemy import JSON, bindparam, delete, func, insert, inspect, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from tocsin.access.policy import Viewer
 from tocsin.alerts.models import Alert, AlertEvent, ChangeEvent, InboundDelivery
 from tocsin.alerts.schemas import AlertStatus
 from tocsin.db.tables import table_of
+from tocsin.incidents import repository as incident_repo
+from tocsin.incidents.models import Incident
 
 _CHUNK = 400
 
@@ -114,8 +117,13 @@ def search(
     before_id: int | None,
     limit: int,
     service_ids: Collection[int] | None = None,
+    viewer: Viewer | None = None,
 ) -> list[Alert]:
     stmt = select(Alert)
+    if viewer is not None and not viewer.is_admin:
+        # Alerts of private incidents the viewer may not read are not listed (ADR 0022); team scope is above.
+        readable = select(Incident.id).where(incident_repo.visible_clause(viewer, see_all=True))
+        stmt = stmt.where(or_(Alert.incident_id.is_(None), Alert.incident_id.in_(readable)))
     if service_ids is not None:
         stmt = stmt.where(Alert.service_id.in_(list(service_ids)))
     if service_id is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.access.policy import Viewer
 from tocsin.alerts import repository as repo
 from tocsin.alerts import routing_service as routing
 from tocsin.alerts import silence_service
@@ -439,11 +440,19 @@ def list_alerts(
     limit: int,
     cursor: str | None,
     service_ids: Collection[int] | None = None,
+    viewer: Viewer | None = None,
 ) -> tuple[list[Alert], str | None]:
-    """Newest first; only those of ``service_ids`` when given (what the caller may see)."""
+    """Newest first; only those of ``service_ids`` when given (what the caller may see), and with ``viewer`` none of
+    a private incident they may not read."""
     before = decode_cursor(cursor) if cursor else None
     rows = repo.search(
-        session, service_id=service_id, status=status, before_id=before, limit=limit + 1, service_ids=service_ids
+        session,
+        service_id=service_id,
+        status=status,
+        before_id=before,
+        limit=limit + 1,
+        service_ids=service_ids,
+        viewer=viewer,
     )
     more = len(rows) > limit
     rows = rows[:limit]

@@ -13,11 +13,10 @@ from sqlalchemy.orm import Session
 from tocsin.access import service as access
 from tocsin.api.deps import AdminDep, Principal, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
-from tocsin.api.scope import require_act_on_incident, require_act_on_service, require_sees_incident
+from tocsin.api.scope import require_act_on_incident, require_act_on_service, visible_incident
 from tocsin.desk import service as desk
 from tocsin.desk.flow import DeskMode, ReportKind, RequestStatus
 from tocsin.desk.models import RequestTimelineEntry, ServiceRequest
-from tocsin.incidents import service as incidents
 from tocsin.runtime import Runtime
 from tocsin.services import service as services
 from tocsin.users import service as users
@@ -354,8 +353,7 @@ def convert(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> IncidentL
 )
 def incident_to_request(ref: str, body: MessageIn, runtime: RuntimeDep, principal: ResponderDep) -> RequestOut:
     with runtime.db.unit_of_work() as session:
-        incident = incidents.get(session, ref)
-        require_sees_incident(session, principal, runtime, incident)
+        incident = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, incident)
         row = desk.incident_to_request(
             session, incident.id, actor=principal.actor(), now=runtime.clock.now(), message=body.message

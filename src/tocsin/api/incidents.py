@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
 from tocsin.alerts.schemas import AlertStatus
-from tocsin.api.deps import Principal, PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import (
     AlertOut,
@@ -22,23 +22,25 @@ from tocsin.api.schemas import (
     IncidentPatch,
     MilestoneIn,
     NoteIn,
+    ParticipantOut,
+    ParticipantsOut,
     PhaseTimeOut,
     ReassignIn,
     ReopenIn,
     ResolveIn,
     ResponseMoveIn,
     TimelineEntryOut,
+    VisibilityIn,
 )
-from tocsin.api.scope import require_act_on_incident, require_act_on_service, require_sees, visible_service_ids
+from tocsin.api.scope import require_act_on_incident, require_act_on_service, visible_incident, visible_service_ids
 from tocsin.core.clock import utc
-from tocsin.core.errors import NotFound
+from tocsin.core.errors import InvalidInput, NotFound
 from tocsin.escalation import service as escalation
-from tocsin.incidents import milestones, phases
+from tocsin.incidents import milestones, phases, visibility
 from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import IncidentFilter
-from tocsin.runtime import Runtime
 from tocsin.services import service as services
 from tocsin.users import service as users
 
@@ -53,11 +55,6 @@ def _render(session: Session, rows: list[Incident]) -> list[IncidentOut]:
     svc = services.names_of(session, [r.service_id for r in rows])
     people = users.names_of(session, [r.assigned_user_id for r in rows if r.assigned_user_id])
     return [IncidentOut.of(r, svc, people) for r in rows]
-
-
-def _require_sees(session: Session, principal: Principal, runtime: Runtime, incident: Incident) -> None:
-    service = services.get_service(session, incident.service_id)
-    require_sees(session, principal, runtime, service.team_id, f"incident {incident.id}")
 
 
 @router.get("/incidents", response_model=IncidentPage, summary="List incidents, newest first")
@@ -88,12 +85,8 @@ def list_incidents(
         text=q,
     )
     with runtime.db.reader() as session:
-        visible = visible_service_ids(session, principal, runtime)
-        if visible is not None:
-            wanted = visible & set(flt.service_ids) if flt.service_ids else visible
-            if not wanted:
-                return IncidentPage(items=[], next_cursor=None)
-            flt = dataclasses.replace(flt, service_ids=tuple(sorted(wanted)))
+        # Team scope and private incidents, in the query itself (ADR 0022).
+        flt = dataclasses.replace(flt, viewer=principal.viewer(session), see_all=runtime.settings.teams_see_all)
         rows, next_cursor = incidents.list_incidents(session, flt, limit=limit, cursor=cursor)
         return IncidentPage(items=_render(session, rows), next_cursor=next_cursor)
 
@@ -107,6 +100,9 @@ def list_incidents(
 def declare(body: DeclareIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         require_act_on_service(session, principal, body.service_id)
+        team_id = visibility.private_team_id(session, body.private_team) if body.private else None
+        if body.private_team and not body.private:
+            raise InvalidInput("private_team is only for a private incident", errors=["private_team: needs private"])
         incident = incidents.declare(
             session,
             service_id=body.service_id,
@@ -115,6 +111,8 @@ def declare(body: DeclareIn, runtime: RuntimeDep, principal: ResponderDep) -> In
             urgency=body.urgency,
             severity=body.severity,
             priority=body.priority,
+            private=body.private,
+            private_team_id=team_id,
             actor=principal.actor(),
             now=runtime.clock.now(),
         )
@@ -128,15 +126,14 @@ def declare(body: DeclareIn, runtime: RuntimeDep, principal: ResponderDep) -> In
 @router.get("/incidents/{ref}", response_model=IncidentOut, summary="One incident, by id or by #number")
 def get_incident(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> IncidentOut:
     with runtime.db.reader() as session:
-        found = incidents.get(session, ref)
-        _require_sees(session, principal, runtime, found)
+        found = visible_incident(session, principal, runtime, ref)
         return _render(session, [found])[0]
 
 
 @router.patch("/incidents/{ref}", response_model=IncidentOut, summary="Change title, urgency, severity, priority")
 def patch_incident(ref: str, body: IncidentPatch, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
-        found = incidents.get(session, ref)
+        found = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, found)
         incident = incidents.update_fields(
             session,
@@ -158,7 +155,7 @@ def patch_incident(ref: str, body: IncidentPatch, runtime: RuntimeDep, principal
 @router.post("/incidents/{ref}/acknowledge", response_model=IncidentOut)
 def acknowledge(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
-        found = incidents.get(session, ref)
+        found = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, found)
         incident = incidents.acknowledge(session, found.id, actor=principal.actor(), now=runtime.clock.now())
         return _render(session, [incident])[0]
@@ -167,7 +164,7 @@ def acknowledge(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> Incid
 @router.post("/incidents/{ref}/resolve", response_model=IncidentOut)
 def resolve(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: ResolveIn | None = None) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
-        found = incidents.get(session, ref)
+        found = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, found)
         incident = incidents.resolve(
             session,
@@ -186,7 +183,7 @@ def resolve(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: Resolv
 )
 def move_response(ref: str, body: ResponseMoveIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
-        found = incidents.get(session, ref)
+        found = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, found)
         incident = incidents.change_response(
             session, found.id, body.status, actor=principal.actor(), now=runtime.clock.now(), message=body.message
@@ -201,7 +198,7 @@ def move_response(ref: str, body: ResponseMoveIn, runtime: RuntimeDep, principal
 )
 def reopen(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: ReopenIn | None = None) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
-        found = incidents.get(session, ref)
+        found = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, found)
         incident = incidents.reopen(
             session, found.id, actor=principal.actor(), now=runtime.clock.now(), message=body.message if body else ""
@@ -219,7 +216,7 @@ def reopen(ref: str, runtime: RuntimeDep, principal: ResponderDep, body: ReopenI
 )
 def edit_milestone(ref: str, name: str, body: MilestoneIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
-        found = incidents.get(session, ref)
+        found = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, found)
         incident = incidents.edit_milestone(
             session,
@@ -236,8 +233,7 @@ def edit_milestone(ref: str, name: str, body: MilestoneIn, runtime: RuntimeDep, 
 @router.get("/incidents/{ref}/phases", response_model=list[PhaseTimeOut], summary="Time spent in each phase")
 def phase_times(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> list[PhaseTimeOut]:
     with runtime.db.reader() as session:
-        found = incidents.get(session, ref)
-        _require_sees(session, principal, runtime, found)
+        found = visible_incident(session, principal, runtime, ref)
         current = phases.phase_of(found.phase_model, found.response_status)
         return [
             PhaseTimeOut(phase=name, seconds=spent.total_seconds(), current=name == current)
@@ -248,7 +244,7 @@ def phase_times(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> list[
 @router.post("/incidents/{ref}/reassign", response_model=IncidentOut)
 def reassign(ref: str, body: ReassignIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
-        found = incidents.get(session, ref)
+        found = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, found)
         user_id = users.get_user(session, body.user).id if body.user else None
         policy_id = escalation.get_policy(session, body.escalation_policy).id if body.escalation_policy else None
@@ -263,7 +259,7 @@ def reassign(ref: str, body: ReassignIn, runtime: RuntimeDep, principal: Respond
 @router.post("/incidents/{ref}/notes", response_model=TimelineEntryOut, status_code=status.HTTP_201_CREATED)
 def add_note(ref: str, body: NoteIn, runtime: RuntimeDep, principal: ResponderDep) -> TimelineEntryOut:
     with runtime.db.unit_of_work() as session:
-        found = incidents.get(session, ref)
+        found = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, found)
         entry = incidents.add_note(session, found.id, body.text, actor=principal.actor(), now=runtime.clock.now())
         return TimelineEntryOut.of(entry)
@@ -272,16 +268,14 @@ def add_note(ref: str, body: NoteIn, runtime: RuntimeDep, principal: ResponderDe
 @router.get("/incidents/{ref}/timeline", response_model=list[TimelineEntryOut])
 def timeline(ref: str, runtime: RuntimeDep, principal: PrincipalDep, after: int = 0) -> list[TimelineEntryOut]:
     with runtime.db.reader() as session:
-        found = incidents.get(session, ref)
-        _require_sees(session, principal, runtime, found)
+        found = visible_incident(session, principal, runtime, ref)
         return [TimelineEntryOut.of(e) for e in incidents.timeline(session, found.id, after_id=after)]
 
 
 @router.get("/incidents/{ref}/alerts", response_model=list[AlertOut])
 def incident_alerts(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> list[AlertOut]:
     with runtime.db.reader() as session:
-        found = incidents.get(session, ref)
-        _require_sees(session, principal, runtime, found)
+        found = visible_incident(session, principal, runtime, ref)
         return [AlertOut.model_validate(a) for a in alerts.alerts_of_incident(session, found.id)]
 
 
@@ -297,7 +291,13 @@ def list_alerts(
     with runtime.db.reader() as session:
         visible = visible_service_ids(session, principal, runtime)
         rows, next_cursor = alerts.list_alerts(
-            session, service_id=service_id, status=status_, limit=limit, cursor=cursor, service_ids=visible
+            session,
+            service_id=service_id,
+            status=status_,
+            limit=limit,
+            cursor=cursor,
+            service_ids=visible,
+            viewer=principal.viewer(session),
         )
         return AlertPage(items=[AlertOut.model_validate(a) for a in rows], next_cursor=next_cursor)
 
@@ -309,4 +309,85 @@ def get_alert(alert_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> Al
         visible = visible_service_ids(session, principal, runtime)
         if visible is not None and alert.service_id not in visible:
             raise NotFound(f"alert {alert_id} not found")
+        # An alert of a private incident is as hidden as the incident (ADR 0022).
+        if alert.incident_id is not None:
+            viewer = principal.viewer(session)
+            if not visibility.visible_ids(session, [alert.incident_id], viewer, see_all=True):
+                raise NotFound(f"alert {alert_id} not found")
         return AlertOut.model_validate(alert)
+
+
+@router.post(
+    "/incidents/{ref}/visibility",
+    response_model=IncidentOut,
+    summary="Make an incident private (to its participants, a team and admins) or public again, with a reason",
+)
+def set_visibility(ref: str, body: VisibilityIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
+    with runtime.db.unit_of_work() as session:
+        found = visible_incident(session, principal, runtime, ref)
+        require_act_on_incident(session, principal, found)
+        team_id = visibility.private_team_id(session, body.team) if body.private else None
+        if body.team and not body.private:
+            raise InvalidInput("a public incident names no private team", errors=["team: only for a private incident"])
+        incident = visibility.set_visibility(
+            session,
+            found.id,
+            private=body.private,
+            team_id=team_id,
+            reason=body.reason,
+            actor=principal.actor(),
+            now=runtime.clock.now(),
+        )
+        return _render(session, [incident])[0]
+
+
+def _participants(session: Session, incident: Incident) -> ParticipantsOut:
+    everyone = visibility.participants(session, incident)
+    added = visibility.added_participants(session, incident.id)
+    names = users.names_of(session, sorted(everyone | {p.user_id for p in added}))
+    return ParticipantsOut(
+        participants=[ParticipantOut(user_id=u, name=names.get(u, "?")) for u in sorted(everyone)],
+        added_by_hand=[
+            ParticipantOut(user_id=p.user_id, name=names.get(p.user_id, "?"), added_at=p.added_at) for p in added
+        ],
+    )
+
+
+@router.get("/incidents/{ref}/participants", response_model=ParticipantsOut, summary="Who takes part in an incident")
+def list_participants(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> ParticipantsOut:
+    with runtime.db.reader() as session:
+        found = visible_incident(session, principal, runtime, ref)
+        return _participants(session, found)
+
+
+@router.post(
+    "/incidents/{ref}/participants/{user}",
+    response_model=ParticipantsOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a person to an incident by hand (they see it while it is private)",
+)
+def add_participant(ref: str, user: str, runtime: RuntimeDep, principal: ResponderDep) -> ParticipantsOut:
+    with runtime.db.unit_of_work() as session:
+        found = visible_incident(session, principal, runtime, ref)
+        require_act_on_incident(session, principal, found)
+        person = users.get_user(session, user)
+        incident = visibility.add_participant(
+            session, found.id, person.id, actor=principal.actor(), now=runtime.clock.now()
+        )
+        return _participants(session, incident)
+
+
+@router.delete(
+    "/incidents/{ref}/participants/{user}",
+    response_model=ParticipantsOut,
+    summary="Remove a person added by hand",
+)
+def remove_participant(ref: str, user: str, runtime: RuntimeDep, principal: ResponderDep) -> ParticipantsOut:
+    with runtime.db.unit_of_work() as session:
+        found = visible_incident(session, principal, runtime, ref)
+        require_act_on_incident(session, principal, found)
+        person = users.get_user(session, user)
+        incident = visibility.remove_participant(
+            session, found.id, person.id, actor=principal.actor(), now=runtime.clock.now()
+        )
+        return _participants(session, incident)

@@ -11,9 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from tocsin.alerts import grouping_service, noise_report
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
-from tocsin.api.scope import require_act_on_incident
+from tocsin.api.scope import require_act_on_incident, visible_incident
 from tocsin.core.clock import utc
-from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 
 router = APIRouter(prefix="/api/v1", tags=["noise"], responses=PROBLEM_RESPONSES)
@@ -51,8 +50,8 @@ def _brief(incident: Incident) -> dict[str, Any]:
 @router.post("/incidents/{ref}/merge", summary="Move this incident's alerts into another and resolve this one")
 def merge(ref: str, body: MergeIn, runtime: RuntimeDep, principal: ResponderDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
-        require_act_on_incident(session, principal, incidents.get(session, ref))
-        require_act_on_incident(session, principal, incidents.get(session, body.into))
+        require_act_on_incident(session, principal, visible_incident(session, principal, runtime, ref))
+        require_act_on_incident(session, principal, visible_incident(session, principal, runtime, body.into))
         into = grouping_service.merge(session, ref, body.into, actor=principal.actor(), now=runtime.clock.now())
         return {"into": _brief(into)}
 
@@ -60,6 +59,6 @@ def merge(ref: str, body: MergeIn, runtime: RuntimeDep, principal: ResponderDep)
 @router.post("/incidents/{ref}/split", summary="Move some alerts of this incident into a new incident")
 def split(ref: str, body: SplitIn, runtime: RuntimeDep, principal: ResponderDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
-        require_act_on_incident(session, principal, incidents.get(session, ref))
+        require_act_on_incident(session, principal, visible_incident(session, principal, runtime, ref))
         created = grouping_service.split(session, ref, body.alert_ids, actor=principal.actor(), now=runtime.clock.now())
         return {"created": _brief(created)}

@@ -13,7 +13,7 @@ from tocsin.access import policy as access_policy
 from tocsin.access import service as access
 from tocsin.api.deps import Principal, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES, RATE_LIMITED
-from tocsin.api.scope import require_act_on_incident, require_sees, sees
+from tocsin.api.scope import require_act_on_incident, require_sees, sees, visible_incident
 from tocsin.core.clock import utc
 from tocsin.core.errors import Forbidden, InvalidInput
 from tocsin.escalation import service as escalation
@@ -504,7 +504,7 @@ def set_service_policy(ref: str, body: ServicePolicyIn, runtime: RuntimeDep, pri
 @router.post("/incidents/{ref}/escalate", tags=["incidents"], summary="Page the next step now")
 def escalate(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> dict[str, Any]:
     with runtime.db.unit_of_work() as session:
-        found = incidents.get(session, ref)
+        found = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, found)
         incident = incidents.escalate_now(session, found.id, actor=principal.actor(), now=runtime.clock.now())
         result = {"id": incident.id, "number": incident.number, "status": incident.status}
@@ -513,9 +513,9 @@ def escalate(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> dict[str
 
 
 @router.get("/incidents/{ref}/notifications", tags=["incidents"])
-def incident_notifications(ref: str, runtime: RuntimeDep, _: PrincipalDep) -> list[dict[str, Any]]:
+def incident_notifications(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> list[dict[str, Any]]:
     with runtime.db.reader() as session:
-        found = incidents.get(session, ref)
+        found = visible_incident(session, principal, runtime, ref)
         return [
             {
                 "id": n.id,

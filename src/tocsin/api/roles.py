@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
-from tocsin.api.scope import require_act_on_incident, require_sees_incident
-from tocsin.incidents import service as incidents
+from tocsin.api.scope import require_act_on_incident, visible_incident
 from tocsin.response import roles
 from tocsin.response.models import IncidentRole
 from tocsin.users import service as users
@@ -112,8 +111,7 @@ def delete_role(name: str, runtime: RuntimeDep, _: AdminDep) -> Response:
 @router.get("/incidents/{ref}/roles", response_model=IncidentRolesOut, summary="Who holds which role, and who did")
 def incident_roles(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> IncidentRolesOut:
     with runtime.db.reader() as session:
-        incident = incidents.get(session, ref)
-        require_sees_incident(session, principal, runtime, incident)
+        incident = visible_incident(session, principal, runtime, ref)
         return _roles_of(session, incident.id)
 
 
@@ -124,7 +122,7 @@ def incident_roles(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> In
 )
 def assign_role(ref: str, body: AssignIn, runtime: RuntimeDep, principal: ResponderDep) -> IncidentRolesOut:
     with runtime.db.unit_of_work() as session:
-        incident = incidents.get(session, ref)
+        incident = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, incident)
         roles.assign(session, incident.id, body.role, body.user, actor=principal.actor(), now=runtime.clock.now())
         rendered = _roles_of(session, incident.id)
@@ -135,7 +133,7 @@ def assign_role(ref: str, body: AssignIn, runtime: RuntimeDep, principal: Respon
 @router.delete("/incidents/{ref}/roles/{role}", response_model=IncidentRolesOut, summary="Nobody holds the role now")
 def release_role(ref: str, role: str, runtime: RuntimeDep, principal: ResponderDep) -> IncidentRolesOut:
     with runtime.db.unit_of_work() as session:
-        incident = incidents.get(session, ref)
+        incident = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, incident)
         roles.release(session, incident.id, role, actor=principal.actor(), now=runtime.clock.now())
         return _roles_of(session, incident.id)

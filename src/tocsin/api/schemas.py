@@ -43,6 +43,8 @@ class IncidentOut(BaseModel):
     # Every milestone by name (impact_started, detected, reported, acknowledged, mitigated, resolved, closed,
     # impact_ended); null until reached.
     milestones: dict[str, datetime | None] = Field(default_factory=dict)
+    private: bool = False
+    private_team_id: int | None = None
 
     @classmethod
     def of(cls, incident: Incident, service_names: dict[int, str], user_names: dict[int, str]) -> IncidentOut:
@@ -68,6 +70,8 @@ class IncidentOut(BaseModel):
             phase_model=incident.phase_model,
             phase=phases.phase_of(incident.phase_model, incident.response_status),
             milestones={name: getattr(incident, column) for name, column in milestones.COLUMNS.items()},
+            private=incident.private,
+            private_team_id=incident.private_team_id,
         )
 
 
@@ -141,6 +145,9 @@ class DeclareIn(BaseModel):
     severity: Literal["SEV1", "SEV2", "SEV3", "SEV4", "SEV5"] = "SEV3"
     priority: Literal["P1", "P2", "P3", "P4", "P5"] | None = None
     phase_model: Literal["default", "nist"] | None = None
+    # A private incident is seen only by its participants, admins and the team named here (ADR 0022).
+    private: bool = False
+    private_team: str | None = Field(default=None, description="team id or name", min_length=1, max_length=200)
 
 
 class IncidentPatch(BaseModel):
@@ -198,3 +205,26 @@ class PhaseTimeOut(BaseModel):
     phase: str
     seconds: float
     current: bool
+
+
+class VisibilityIn(BaseModel):
+    """Who sees an incident (ADR 0022): private to its participants, admins and ``team``, or public; either way
+    with a reason, kept in the timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    private: bool
+    team: str | None = Field(default=None, description="team id or name (private only)", min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ParticipantOut(BaseModel):
+    user_id: int
+    name: str
+    added_at: datetime | None = None
+
+
+class ParticipantsOut(BaseModel):
+    # Everyone taking part (creator, owner, timeline actors, role holders, task assignees, people paged, added).
+    participants: list[ParticipantOut]
+    added_by_hand: list[ParticipantOut]

@@ -8,6 +8,7 @@ from tocsin.access import policy as access_policy
 from tocsin.access import service as access
 from tocsin.api.deps import Principal
 from tocsin.core.errors import NotFound
+from tocsin.incidents import visibility
 from tocsin.incidents.models import Incident
 from tocsin.runtime import Runtime
 from tocsin.services import service as services
@@ -47,6 +48,7 @@ def visible_service_ids(session: Session, principal: Principal, runtime: Runtime
     }
 
 
-def require_sees_incident(session: Session, principal: Principal, runtime: Runtime, incident: Incident) -> None:
-    service = services.get_service(session, incident.service_id)
-    require_sees(session, principal, runtime, service.team_id, f"incident {incident.id}")
+def visible_incident(session: Session, principal: Principal, runtime: Runtime, ref: int | str) -> Incident:
+    """The incident ``ref`` names, if this principal may read it (team scope, ADR 0016; private incidents, ADR 0022);
+    otherwise not found, in the words an unknown incident gets."""
+    return visibility.get_visible(session, ref, principal.viewer(session), see_all=runtime.settings.teams_see_all)

@@ -106,7 +106,7 @@ def _require_manage(session: Session, principal: Principal, service: Service) ->
 @router.get("/services", response_model=list[ServiceOut], summary="Services, with their open incident counts")
 def list_services(runtime: RuntimeDep, principal: PrincipalDep, include_archived: bool = False) -> list[ServiceOut]:
     with runtime.db.reader() as session:
-        counts, names = incidents.open_counts_by_service(session), _team_names(session)
+        counts, names = incidents.open_counts_by_service(session, principal.viewer(session)), _team_names(session)
         found = services.list_services(session, include_archived=include_archived)
         return [_service_out(s, counts, names) for s in found if sees(session, principal, runtime, s.team_id)]
 
@@ -135,7 +135,9 @@ def get_service(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> Servi
     with runtime.db.reader() as session:
         service = services.get_service(session, ref)
         require_sees(session, principal, runtime, service.team_id, f"service {ref}")
-        return _service_out(service, incidents.open_counts_by_service(session), _team_names(session))
+        return _service_out(
+            service, incidents.open_counts_by_service(session, principal.viewer(session)), _team_names(session)
+        )
 
 
 @router.patch("/services/{ref}", response_model=ServiceOut)
@@ -160,7 +162,9 @@ def patch_service(ref: str, body: ServicePatch, runtime: RuntimeDep, principal: 
             changes["tier"] = body.tier
         services.update_service(session, service, **changes)
         session.flush()
-        return _service_out(service, incidents.open_counts_by_service(session), _team_names(session))
+        return _service_out(
+            service, incidents.open_counts_by_service(session, principal.viewer(session)), _team_names(session)
+        )
 
 
 @router.delete(
@@ -260,7 +264,9 @@ def archive_service(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> S
         found = services.get_service(session, ref)
         _require_manage(session, principal, found)
         service = admin.archive_service(session, found, now=runtime.clock.now())
-        return _service_out(service, incidents.open_counts_by_service(session), _team_names(session))
+        return _service_out(
+            service, incidents.open_counts_by_service(session, principal.viewer(session)), _team_names(session)
+        )
 
 
 @router.post("/services/{ref}/unarchive", response_model=ServiceOut)
@@ -269,7 +275,9 @@ def unarchive_service(ref: str, runtime: RuntimeDep, principal: ResponderDep) ->
         found = services.get_service(session, ref)
         _require_manage(session, principal, found)
         service = admin.unarchive_service(session, found, now=runtime.clock.now())
-        return _service_out(service, incidents.open_counts_by_service(session), _team_names(session))
+        return _service_out(
+            service, incidents.open_counts_by_service(session, principal.viewer(session)), _team_names(session)
+        )
 
 
 @router.delete(

@@ -10,9 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
-from tocsin.api.scope import require_act_on_incident, require_sees_incident
+from tocsin.api.scope import require_act_on_incident, visible_incident
 from tocsin.core.clock import utc
-from tocsin.incidents import service as incidents
 from tocsin.response import service as response
 from tocsin.response.models import ChecklistTemplate, IncidentTask, TaskStatus
 from tocsin.users import service as users
@@ -127,8 +126,7 @@ def _page(session: Any, incident_id: int, now: datetime) -> TaskPage:
 @router.get("/incidents/{ref}/tasks", response_model=TaskPage, summary="An incident's tasks, with progress")
 def list_tasks(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> TaskPage:
     with runtime.db.reader() as session:
-        incident = incidents.get(session, ref)
-        require_sees_incident(session, principal, runtime, incident)
+        incident = visible_incident(session, principal, runtime, ref)
         return _page(session, incident.id, runtime.clock.now())
 
 
@@ -136,7 +134,7 @@ def list_tasks(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> TaskPa
 def add_task(ref: str, body: TaskIn, runtime: RuntimeDep, principal: ResponderDep) -> TaskOut:
     now = runtime.clock.now()
     with runtime.db.unit_of_work() as session:
-        incident = incidents.get(session, ref)
+        incident = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, incident)
         task = response.add_task(
             session,
@@ -156,7 +154,7 @@ def patch_task(ref: str, task_id: int, body: TaskPatch, runtime: RuntimeDep, pri
     now, actor = runtime.clock.now(), principal.actor()
     sent = body.model_fields_set
     with runtime.db.unit_of_work() as session:
-        incident = incidents.get(session, ref)
+        incident = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, incident)
         changes: dict[str, Any] = {}
         if "assignee" in sent:
@@ -179,7 +177,7 @@ def patch_task(ref: str, task_id: int, body: TaskPatch, runtime: RuntimeDep, pri
 def add_checklist(ref: str, body: ChecklistIn, runtime: RuntimeDep, principal: ResponderDep) -> TaskPage:
     now = runtime.clock.now()
     with runtime.db.unit_of_work() as session:
-        incident = incidents.get(session, ref)
+        incident = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, incident)
         response.add_checklist(session, incident.id, body.template, actor=principal.actor(), now=now)
         return _page(session, incident.id, now)

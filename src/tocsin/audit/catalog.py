@@ -55,6 +55,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "event_sequencer",
         "inbound_deliveries",
         "incident_events",
+        "incident_participants",
         "incident_tasks",
         "incident_role_assignments",
         "incident_timeline",

@@ -28,7 +28,8 @@ from tocsin.cli._app import (
     wake_workers,
 )
 from tocsin.cli._inputs import iso_time
-from tocsin.incidents import lifecycle, milestones, phases
+from tocsin.core.errors import InvalidInput
+from tocsin.incidents import lifecycle, milestones, phases, visibility
 from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import IncidentStatus, ResponseStatus
 from tocsin.incidents.models import Incident
@@ -80,6 +81,8 @@ def _incident_json(session: Session, rows: list[Incident]) -> list[dict[str, Any
             "phase_model": r.phase_model,
             "phase": phases.phase_of(r.phase_model, r.response_status),
             "milestones": {name: getattr(r, column) for name, column in milestones.COLUMNS.items()},
+            "private": r.private,
+            "private_team_id": r.private_team_id,
         }
         for r in rows
     ]
@@ -336,6 +339,10 @@ def incident_declare(
     urgency: Annotated[str | None, typer.Option(help=f"{', '.join(URGENCIES)} (default: the service's)")] = None,
     severity: Annotated[str, typer.Option(help=", ".join(SEVERITIES))] = "SEV3",
     priority: Annotated[str | None, typer.Option(help=f"{', '.join(PRIORITIES)} (default: from severity)")] = None,
+    private: Annotated[
+        bool, typer.Option("--private", help="Seen only by its participants, --private-team and admins")
+    ] = False,
+    private_team: Annotated[str | None, typer.Option(help="Team (name or id) that sees a private incident")] = None,
     as_user: AsUser = None,
     as_json: AsJson = False,
 ) -> None:
@@ -346,6 +353,9 @@ def incident_declare(
     with database() as db:
         with db.unit_of_work() as session:
             actor = responder_actor(session, as_user)
+            if private_team and not private:
+                raise InvalidInput("--private-team is only for a --private incident")
+            team_id = visibility.private_team_id(session, private_team) if private else None
             incident = incidents.declare(
                 session,
                 service_id=services.get_service(session, service).id,
@@ -354,6 +364,8 @@ def incident_declare(
                 urgency=urgency,
                 severity=severity,
                 priority=priority,
+                private=private,
+                private_team_id=team_id,
                 actor=actor,
                 now=now(),
             )

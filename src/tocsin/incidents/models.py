@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, false
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID, vocabulary
@@ -49,6 +49,22 @@ class Incident(Base):
     mitigated_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     impact_ended_at: Mapped[datetime | None]
+    # Private incidents (ADR 0022): seen only by their participants, the team named here, and admins.
+    private: Mapped[bool] = mapped_column(default=False, server_default=false())
+    private_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+
+
+class IncidentParticipant(Base):
+    """Someone added to an incident by hand: they see it while it is private (ADR 0022)."""
+
+    __tablename__ = "incident_participants"
+    __table_args__ = (UniqueConstraint("incident_id", "user_id", name="uq_incident_participants"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    added_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime]
 
 
 class TimelineEntry(Base):

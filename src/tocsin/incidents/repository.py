@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, exists, false, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from tocsin.access.policy import Viewer
 from tocsin.db.tables import table_of
 from tocsin.events import repository as event_repo
 from tocsin.events.rows import rows_of
 from tocsin.incidents import lifecycle
 from tocsin.incidents.lifecycle import IncidentStatus
-from tocsin.incidents.models import Counter, Incident, TimelineEntry
+from tocsin.incidents.models import Counter, Incident, IncidentParticipant, TimelineEntry
+from tocsin.incidents.participants import SOURCES
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services.models import Service
 
@@ -83,6 +85,7 @@ class LockedIncident:
     severity: str
     priority: str
     created_at: datetime
+    private: bool = False
 
 
 _LOCKED_COLUMNS = [_INCIDENTS.c[name] for name in LockedIncident.__dataclass_fields__]
@@ -160,6 +163,8 @@ def search(session: Session, flt: IncidentFilter, *, before_id: int | None, limi
         stmt = stmt.where(Incident.created_at < flt.created_before)
     if flt.text:
         stmt = stmt.where(func.lower(Incident.title).contains(flt.text.lower(), autoescape=True))
+    if flt.viewer is not None:
+        stmt = stmt.where(visible_clause(flt.viewer, see_all=flt.see_all))
     if before_id is not None:
         stmt = stmt.where(Incident.id < before_id)
     stmt = stmt.order_by(Incident.id.desc()).limit(limit)
@@ -190,12 +195,12 @@ def count_of_service(session: Session, service_id: int) -> int:
     )
 
 
-def open_counts_by_service(session: Session) -> dict[int, int]:
-    rows = session.execute(
-        select(Incident.service_id, func.count())
-        .where(Incident.status != IncidentStatus.RESOLVED)
-        .group_by(Incident.service_id)
-    ).all()
+def open_counts_by_service(session: Session, viewer: Viewer | None = None) -> dict[int, int]:
+    stmt = select(Incident.service_id, func.count()).where(Incident.status != IncidentStatus.RESOLVED)
+    if viewer is not None:
+        # Counted as listed: private incidents the viewer may not see are not counted (team scope is the caller's).
+        stmt = stmt.where(visible_clause(viewer, see_all=True))
+    rows = session.execute(stmt.group_by(Incident.service_id)).all()
     return {sid: n for sid, n in rows}
 
 
@@ -254,3 +259,85 @@ def response_moves(session: Session, incident_id: int) -> list[tuple[datetime, s
 
 # Kinds that can carry a response move: the response table's and the paging table's.
 _RESPONSE_KINDS = sorted({*lifecycle.RESPONSE_ALLOWED.values(), *lifecycle.ALLOWED.values()})
+
+
+# Private incidents (ADR 0022): the one SQL clause every list and count of incidents for a viewer uses.
+
+
+def _participant_clauses(user_id: int) -> list[ColumnElement[bool]]:
+    """The viewer takes part in the incident: created it, owns it, or has a row in a registered source."""
+    clauses: list[ColumnElement[bool]] = [Incident.created_by_user_id == user_id, Incident.assigned_user_id == user_id]
+    for source in SOURCES.items:
+        clauses.append(exists().where(source.incident_id == Incident.id, source.user_id == user_id))
+    return clauses
+
+
+def visible_clause(viewer: Viewer, *, see_all: bool) -> ColumnElement[bool]:
+    """Incidents this viewer reads: admins all; a public incident by its service's team (unless ``see_all``); a
+    private one only by its participants and the members of its private team, whatever the service's team."""
+    if viewer.is_admin:
+        return true()
+    if see_all:
+        public: ColumnElement[bool] = true()
+    else:
+        teams = sorted(viewer.teams)
+        public = Incident.service_id.in_(
+            select(Service.id).where(or_(Service.team_id.is_(None), Service.team_id.in_(teams)))
+        )
+    private_team = Incident.private_team_id.in_(sorted(viewer.teams)) if viewer.teams else false()
+    return or_(
+        (Incident.private == false()) & public,
+        (Incident.private == true()) & or_(private_team, *_participant_clauses(viewer.user_id)),
+    )
+
+
+def visible_ids(session: Session, ids: Sequence[int], viewer: Viewer, *, see_all: bool) -> list[int]:
+    """Of these incident ids, those the viewer reads (in ascending order)."""
+    if not ids:
+        return []
+    stmt = select(Incident.id).where(Incident.id.in_(sorted(set(ids))), visible_clause(viewer, see_all=see_all))
+    return sorted(session.execute(stmt).scalars())
+
+
+def is_participant(session: Session, incident: Incident, user_id: int) -> bool:
+    if user_id in (incident.created_by_user_id, incident.assigned_user_id):
+        return True
+    clauses = [exists().where(s.incident_id == incident.id, s.user_id == user_id) for s in SOURCES.items]
+    return bool(clauses) and bool(session.execute(select(or_(*clauses))).scalar())
+
+
+def participant_ids(session: Session, incident: Incident) -> set[int]:
+    """Everyone taking part in the incident, from every registered source."""
+    found = {u for u in (incident.created_by_user_id, incident.assigned_user_id) if u is not None}
+    for source in SOURCES.items:
+        rows = session.execute(
+            select(source.user_id).where(source.incident_id == incident.id, source.user_id.is_not(None)).distinct()
+        ).scalars()
+        found.update(int(u) for u in rows)
+    return found
+
+
+def added_participants(session: Session, incident_id: int) -> list[IncidentParticipant]:
+    stmt = select(IncidentParticipant).where(IncidentParticipant.incident_id == incident_id)
+    return list(session.execute(stmt.order_by(IncidentParticipant.id)).scalars())
+
+
+def get_added_participant(session: Session, incident_id: int, user_id: int) -> IncidentParticipant | None:
+    stmt = select(IncidentParticipant).where(
+        IncidentParticipant.incident_id == incident_id, IncidentParticipant.user_id == user_id
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def add_participant(session: Session, row: IncidentParticipant) -> IncidentParticipant:
+    session.add(row)
+    session.flush()
+    return row
+
+
+def remove_participant(session: Session, incident_id: int, user_id: int) -> None:
+    session.execute(
+        delete(IncidentParticipant).where(
+            IncidentParticipant.incident_id == incident_id, IncidentParticipant.user_id == user_id
+        )
+    )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
+from tocsin.access.policy import Viewer
+
 if TYPE_CHECKING:
     # The status table builds on the timeline, which builds on Actor: only the type is needed here.
     from tocsin.incidents.lifecycle import IncidentStatus
@@ -31,6 +33,8 @@ class NewIncident:
     priority: str
     description: str = ""
     created_by_user_id: int | None = None
+    private: bool = False
+    private_team_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +48,6 @@ class IncidentFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     text: str | None = None
+    # Whose list this is (ADR 0016 team scope, ADR 0022 private incidents); None: everything (the CLI, the engine).
+    viewer: Viewer | None = None
+    see_all: bool = True

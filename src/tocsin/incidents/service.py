@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.access.policy import Viewer
 from tocsin.core.errors import BadRequest, Conflict, InvalidInput, InvalidTransition, NotFound
 from tocsin.core.numbers import ascii_int, is_ascii_digits
 from tocsin.core.pagination import decode_cursor, encode_cursor
@@ -64,6 +65,8 @@ def open_incidents(
                 "alert_count": alert_count,
                 "assigned_user_id": None,
                 "created_by_user_id": spec.created_by_user_id,
+                "private": spec.private,
+                "private_team_id": spec.private_team_id,
                 "created_at": now,
                 "updated_at": now,
                 "acknowledged_at": None,
@@ -414,8 +417,11 @@ def declare(
     severity: str = "SEV3",
     priority: str | None = None,
     origin: tuple[str, dict[str, Any]] | None = None,
+    private: bool = False,
+    private_team_id: int | None = None,
 ) -> Incident:
-    """A person opens an incident by hand (``origin``: see ``open_incidents``)."""
+    """A person opens an incident by hand (``origin``: see ``open_incidents``); a private one (ADR 0022) is seen by
+    its participants, the members of ``private_team_id`` and admins only."""
     service = service_repo.get(session, service_id)
     if service is None:
         raise InvalidInput(f"service {service_id} does not exist")
@@ -438,6 +444,8 @@ def declare(
         severity=severity,
         priority=priority or default_priority(severity, urgency),
         created_by_user_id=actor.user_id,
+        private=private,
+        private_team_id=private_team_id,
     )
     (opened,) = open_incidents(session, [spec], actor=actor, now=now, origin=origin)
     incident = repo.get(session, opened.id)
@@ -483,9 +491,9 @@ def refuse_service_archive(session: Session, service: Service) -> None:
         raise Conflict(f"service {service.name!r} has open incidents ({listed}); resolve them before archiving")
 
 
-def open_counts_by_service(session: Session) -> dict[int, int]:
-    """Open incidents per service id (services without any are left out)."""
-    return repo.open_counts_by_service(session)
+def open_counts_by_service(session: Session, viewer: Viewer | None = None) -> dict[int, int]:
+    """Open incidents per service id (services without any are left out); with ``viewer``, only those they see."""
+    return repo.open_counts_by_service(session, viewer)
 
 
 def retrigger_expired_acks(session: Session, *, now: datetime, limit: int = 100) -> int:

@@ -23,6 +23,10 @@ class TimelineKind(StrEnum):
     RESPONSE_CHANGED = "response_changed"
     REOPENED = "reopened"
     MILESTONE_EDITED = "milestone_edited"
+    # Private incidents (ADR 0022).
+    VISIBILITY_CHANGED = "visibility_changed"
+    PARTICIPANT_ADDED = "participant_added"
+    PARTICIPANT_REMOVED = "participant_removed"
     # The response: tasks and checklists.
     TASK_ADDED = "task_added"
     TASK_CHANGED = "task_changed"

@@ -11,6 +11,10 @@ from tocsin.db.base import Base, BigID, vocabulary
 from tocsin.db.encrypted import CapabilityText, EncryptedText
 
 CONTACT_TYPES = ("email", "webhook", "sms", "voice", "slack", "teams", "mattermost", "discord", "apprise", "ntfy")
+# Contact methods that post where more people than their owner read (a chat channel's incoming webhook, an ntfy
+# topic, an Apprise target): messages about a private incident name it only by number there (ADR 0022). Email,
+# SMS, voice and Slack (a member's direct messages) reach the person alone and keep the title.
+CHANNEL_WIDE_TYPES = frozenset({"webhook", "teams", "mattermost", "discord", "apprise", "ntfy"})
 
 
 class ContactMethod(Base):

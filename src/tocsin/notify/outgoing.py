@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -48,6 +48,19 @@ def incident_view(incident: Incident | LockedIncident, service_name: str, base_u
         created_at=incident.created_at.isoformat(),
         url=f"{base_url}/incidents/{incident.number}",
     )
+
+
+def private_title(number: int) -> str:
+    """How a private incident is named where a whole channel reads (ADR 0022)."""
+    return f"Private incident #{number}"
+
+
+def redacted(view: IncidentView, text: str, title: str) -> tuple[IncidentView, str]:
+    """A private incident's message for a channel-wide destination: its title (also where the text repeats it)
+    replaced by its number."""
+    shown = private_title(view.number)
+    clean = text.replace(title, shown) if title.strip() else text
+    return replace(view, title=shown, details={}), clean
 
 
 def message_for(

@@ -13,8 +13,9 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tocsin.access.service import viewer_of
 from tocsin.core.errors import Conflict, InvalidTransition, NotFound
-from tocsin.incidents import lifecycle
+from tocsin.incidents import lifecycle, visibility
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
@@ -101,7 +102,9 @@ def act_on_incident(
     if user.role == "observer":
         return ReplyOutcome("Observers can read incidents but not act on them.")
     incident = incident_repo.get(session, incident_id)
-    if incident is None:
+    # A button of a channel-wide post pressed by someone who takes no part in a private incident (ADR 0022): the
+    # same answer as for one that does not exist.
+    if incident is None or not visibility.may_see(session, viewer_of(session, user), incident, see_all=True):
         return ReplyOutcome("That incident no longer exists.")
     try:
         changed = _apply(session, incident, action, _actor(user, source), now)

@@ -34,9 +34,9 @@ from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.notify import pipeline, send_limits
 from tocsin.notify import repository as repo
-from tocsin.notify.models import Notification, NotificationStatus
+from tocsin.notify.models import CHANNEL_WIDE_TYPES, Notification, NotificationStatus
 from tocsin.notify.outcomes import UPDATABLE_TYPES, record_outcome
-from tocsin.notify.outgoing import Outgoing, incident_view, message_for
+from tocsin.notify.outgoing import Outgoing, incident_view, message_for, redacted
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
 from tocsin.notify.retry import RetryPolicy
 from tocsin.notify.send_limits import SendLimits
@@ -243,6 +243,8 @@ def _start(
     view = (
         incident_view(incident, services.get(incident.service_id, ""), ctx.base_url) if incident is not None else None
     )
+    if view is not None and incident is not None and incident.private and recipient.type in CHANNEL_WIDE_TYPES:
+        view, text = redacted(view, text, incident.title)
     ack_url = resolve_url = None
     if ctx.links is not None and incident is not None:
         ack_url = ctx.links(incident.id, recipient.user_id, "acknowledge")

@@ -33,6 +33,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         password_reset_pages,
         people_pages,
         policy_pages,
+        private_pages,
         rule_pages,
         schedule_admin,
         schedule_edit,
@@ -55,6 +56,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         declare_pages,
         desk_pages,
         incident_pages,
+        private_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
         service_pages,

@@ -11,29 +11,42 @@ from pydantic import TypeAdapter
 
 from tocsin.api.schemas import DeclareIn
 from tocsin.core.errors import TocsinError
-from tocsin.incidents import phases
+from tocsin.incidents import phases, visibility
 from tocsin.incidents import service as incidents
 from tocsin.incidents.priority import PRIORITIES, SEVERITIES, URGENCIES
 from tocsin.services import service as services
+from tocsin.teams import service as teams
 from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_responder, runtime_of
 from tocsin.web.forms import FormInvalid, invalid, optional, text, validate, values_of
 from tocsin.web.templating import render
 
 router = APIRouter()
 _DECLARE_IN = TypeAdapter(DeclareIn)
-FIELDS = ("service_id", "title", "description", "severity", "urgency", "priority", "phase_model")
+FIELDS = (
+    "service_id",
+    "title",
+    "description",
+    "severity",
+    "urgency",
+    "priority",
+    "phase_model",
+    "private",
+    "private_team",
+)
 
 
 def _form(request: Request, who: WebUser, status: int = 200, **context: Any) -> Response:
     runtime = runtime_of(request)
     with runtime.db.reader() as session:
         service_options = [(s.id, s.name) for s in services.list_services(session)]
+        team_options = [(t.id, t.name) for t in teams.list_teams(session)]
     return render(
         "web/declare.html",
         status,
         who=who,
         section="incidents",
         services=service_options,
+        teams=team_options,
         severities=[(s, s) for s in SEVERITIES],
         urgencies=[(u, u) for u in URGENCIES],
         priorities=[(p, p) for p in PRIORITIES],
@@ -54,7 +67,7 @@ def declare(request: Request, form: PostedForm) -> Response:
     who = require_responder(request)
     check_csrf(request, who, form)
     runtime = runtime_of(request)
-    fields = {name: optional(form, name) for name in ("urgency", "priority", "phase_model")}
+    fields = {name: optional(form, name) for name in ("urgency", "priority", "phase_model", "private_team")}
     try:
         body = validate(
             _DECLARE_IN,
@@ -63,11 +76,13 @@ def declare(request: Request, form: PostedForm) -> Response:
                 "title": text(form, "title"),
                 "description": text(form, "description"),
                 "severity": text(form, "severity") or "SEV3",
+                "private": form.get("private") == "on",
                 **{k: v for k, v in fields.items() if v},
             },
         )
         now, actor = runtime.clock.now(), who.actor()
         with runtime.db.unit_of_work() as session:
+            team_id = visibility.private_team_id(session, body.private_team) if body.private else None
             incident = incidents.declare(
                 session,
                 service_id=body.service_id,
@@ -76,6 +91,8 @@ def declare(request: Request, form: PostedForm) -> Response:
                 urgency=body.urgency,
                 severity=body.severity,
                 priority=body.priority,
+                private=body.private,
+                private_team_id=team_id,
                 actor=actor,
                 now=now,
             )

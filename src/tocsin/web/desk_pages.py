@@ -21,7 +21,6 @@ from tocsin.desk import flow
 from tocsin.desk import service as desk
 from tocsin.desk.flow import DeskMode, ReportKind, RequestStatus
 from tocsin.desk.models import ServiceRequest
-from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.priority import URGENCIES
 from tocsin.incidents.schemas import Actor
@@ -31,7 +30,7 @@ from tocsin.users import service as users
 from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_admin, require_user, runtime_of
 from tocsin.web.auth_pages import client_address
 from tocsin.web.forms import FormInvalid, invalid, text, values_of
-from tocsin.web.scope import sees
+from tocsin.web.scope import sees, visible_incident
 from tocsin.web.templating import render
 
 router = APIRouter()
@@ -388,10 +387,8 @@ def incident_to_request(number: int, request: Request, form: PostedForm) -> Resp
     runtime = runtime_of(request)
     try:
         with runtime.db.unit_of_work() as session:
-            incident = incidents.get(session, f"#{number}")
+            incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
             service = services.get_service(session, incident.service_id)
-            if not sees(session, who, service.team_id, see_all=runtime.settings.teams_see_all):
-                raise NotFound(f"incident #{number} not found")
             access.require_act(
                 session, who.viewer(session), [service.team_id], f"incidents of service {service.name!r}"
             )

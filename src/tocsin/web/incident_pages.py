@@ -30,9 +30,9 @@ from tocsin.response.models import TaskStatus
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.web import desk_pages
+from tocsin.web import desk_pages, private_pages
 from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
-from tocsin.web.scope import require_act_on_incident, sees, visible_service_ids
+from tocsin.web.scope import require_act_on_incident, visible_incident
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -94,11 +94,8 @@ def incident_list(request: Request) -> Response:
     chosen, flt = _filters(request, who)
     cursor = request.query_params.get("cursor") or None
     with runtime.db.reader() as session:
-        visible = visible_service_ids(session, who, see_all=runtime.settings.teams_see_all)
-        if visible is not None:
-            wanted = visible & set(flt.service_ids) if flt.service_ids else visible
-            # No visible service: a filter no incident passes (ids start at 1).
-            flt = dataclasses.replace(flt, service_ids=tuple(sorted(wanted)) or (0,))
+        # Team scope and private incidents, in the query itself (ADR 0022).
+        flt = dataclasses.replace(flt, viewer=who.viewer(session), see_all=runtime.settings.teams_see_all)
         try:
             rows, next_cursor = incidents.list_incidents(session, flt, limit=PAGE_SIZE, cursor=cursor)
         except TocsinError:
@@ -143,7 +140,8 @@ def bulk_action(request: Request, form: PostedForm) -> Response:
         # One transaction each: an incident someone else resolved meanwhile must not undo the others.
         try:
             with runtime.db.unit_of_work() as session:
-                require_act_on_incident(session, who, incidents.get(session, incident_id))
+                found = visible_incident(session, who, incident_id, see_all=runtime.settings.teams_see_all)
+                require_act_on_incident(session, who, found)
                 if action == "acknowledge":
                     incidents.acknowledge(session, incident_id, actor=who.actor(), now=now)
                 else:
@@ -168,6 +166,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         "is_open": lifecycle.is_open(incident.status),
         "phase": phases.phase_of(incident.phase_model, incident.response_status),
         **desk_pages.incident_card(session, incident),
+        "private_card": private_pages.card_context(session, incident, who),
     }
 
 
@@ -182,10 +181,7 @@ def incident_page(number: int, request: Request) -> Response:
     partial = request.query_params.get("partial")
     with runtime.db.reader() as session:
         try:
-            incident = _find(session, number)
-            service = services.get_service(session, incident.service_id)
-            if not sees(session, who, service.team_id, see_all=runtime.settings.teams_see_all):
-                raise NotFound(f"incident #{number} not found")
+            incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
         context = _incident_context(session, incident, who, runtime.clock.now())
@@ -308,7 +304,7 @@ def incident_action(number: int, request: Request, form: PostedForm) -> Response
     here = f"/incidents/{number}"
     try:
         with runtime.db.unit_of_work() as session:
-            incident = _find(session, number)
+            incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
             require_act_on_incident(session, who, incident)
             notice = _act(session, incident.id, action, form, who, runtime.clock.now())
     except NotFound:

@@ -18,8 +18,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from tocsin.incidents import service as incidents
+from tocsin.incidents import visibility
 from tocsin.runtime import Runtime
-from tocsin.web.auth import require_user
+from tocsin.web.auth import WebUser, require_user, runtime_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -71,10 +72,20 @@ class ChangeFeed:
             self._subscribers.discard(queue)
 
 
+def _readable(runtime: Runtime, who: WebUser, changed: list[int]) -> list[int]:
+    """Of the incidents that changed, those this person reads: a private incident's changes are not announced to
+    anyone else, not even by id (ADR 0022)."""
+    with runtime.db.reader() as session:
+        viewer = who.viewer(session)
+        return visibility.visible_ids(session, changed, viewer, see_all=runtime.settings.teams_see_all)
+
+
 @router.get("/live")
 async def live(request: Request) -> StreamingResponse:
-    """``event: change`` with the ids of the incidents that changed; a comment line now and then keeps it open."""
-    await asyncio.to_thread(require_user, request)
+    """``event: change`` with the ids of the incidents that changed and this person reads; a comment line now and
+    then keeps it open."""
+    who = await asyncio.to_thread(require_user, request)
+    runtime = runtime_of(request)
     feed: ChangeFeed = request.app.state.change_feed
 
     async def stream() -> AsyncIterator[bytes]:
@@ -85,6 +96,9 @@ async def live(request: Request) -> StreamingResponse:
                     changed = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE)
                 except TimeoutError:
                     yield b": keepalive\n\n"
+                    continue
+                changed = await asyncio.to_thread(_readable, runtime, who, changed)
+                if not changed:
                     continue
                 yield b"event: change\ndata: " + orjson.dumps({"incidents": changed}) + b"\n\n"
 

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.access import policy as access_policy
 from tocsin.access import service as access
+from tocsin.incidents import visibility
 from tocsin.incidents.models import Incident
 from tocsin.services import service as services
 from tocsin.web.auth import WebUser
@@ -26,9 +27,15 @@ def sees(session: Session, who: WebUser, team_id: int | None, *, see_all: bool) 
 
 
 def visible_service_ids(session: Session, who: WebUser, *, see_all: bool) -> set[int] | None:
-    """The services whose incidents this person reads, None for all of them."""
+    """The services whose objects (silences) this person reads, None for all of them."""
     team_ids = access.visible_team_ids(who.viewer(session), see_all=see_all)
     if team_ids is None:
         return None
     found = services.list_services(session, include_archived=True)
     return {s.id for s in found if s.team_id is None or s.team_id in team_ids}
+
+
+def visible_incident(session: Session, who: WebUser, ref: int | str, *, see_all: bool) -> Incident:
+    """The incident ``ref`` names if this person may read it (team scope, private incidents: ADR 0022); otherwise
+    not found, exactly as for an unknown incident."""
+    return visibility.get_visible(session, ref, who.viewer(session), see_all=see_all)

@@ -46,7 +46,7 @@ def service_list(request: Request) -> Response:
     with runtime.db.reader() as session:
         see_all = runtime.settings.teams_see_all
         rows = [s for s in services.list_services(session) if sees(session, who, s.team_id, see_all=see_all)]
-        counts = incidents.open_counts_by_service(session)
+        counts = incidents.open_counts_by_service(session, who.viewer(session))
         team_names = {t.id: t.name for t in teams.list_teams(session)}
     return render("web/services.html", who=who, section="services", rows=rows, counts=counts, team_names=team_names)
 
@@ -82,7 +82,7 @@ def service_page(service_id: int, request: Request) -> Response:
             )
         policy = escalation.get_policy(session, service.escalation_policy_id) if service.escalation_policy_id else None
         team = teams.get_team(session, service.team_id) if service.team_id else None
-        open_count = incidents.open_counts_by_service(session).get(service.id, 0)
+        open_count = incidents.open_counts_by_service(session, who.viewer(session)).get(service.id, 0)
         desk_card = desk_pages.service_card(session, service.id)
     return render(
         "web/service.html",

@@ -25,6 +25,8 @@ def message_id(event: Event, subscription_id: int) -> str:
 
 
 def _data(event: Event, incident: repo.IncidentFacts) -> dict[str, Any]:
+    if incident.private:
+        return _redacted(event, incident)
     return {
         "event": {
             "id": event.id,
@@ -37,6 +39,27 @@ def _data(event: Event, incident: repo.IncidentFacts) -> dict[str, Any]:
         },
         # The incident as it is when the event is handed on (usually within a second of the change).
         "incident": asdict(incident),
+    }
+
+
+def _redacted(event: Event, incident: repo.IncidentFacts) -> dict[str, Any]:
+    """A private incident's event (ADR 0022): what happened and to which number, never its title, the people's
+    words (notes, reasons, messages) or the fields changed beyond its status. Subscriptions are read by systems
+    and channels outside the incident's participants, so every one of them gets this body."""
+    facts = asdict(incident)
+    facts["title"] = f"Private incident #{incident.number}"
+    status = event.changes.get("status") if isinstance(event.changes, dict) else None
+    return {
+        "event": {
+            "id": event.id,
+            "at": event.at.isoformat(),
+            "actor": "",
+            "actor_user_id": None,
+            "source": event.source,
+            "message": "",
+            "changes": {"status": status} if status is not None else {},
+        },
+        "incident": facts,
     }
 
 

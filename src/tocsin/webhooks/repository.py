@@ -69,6 +69,7 @@ class IncidentFacts:
     service_id: int
     service_name: str
     team_id: int | None
+    private: bool = False
 
 
 def incident_facts(session: Session, incident_ids: Iterable[int]) -> dict[int, IncidentFacts]:
@@ -87,6 +88,7 @@ def incident_facts(session: Session, incident_ids: Iterable[int]) -> dict[int, I
             Incident.service_id,
             Service.name.label("service_name"),
             Service.team_id,
+            Incident.private,
         )
         .join(Service, Service.id == Incident.service_id)
         .where(Incident.id.in_(ids))
