@@ -193,6 +193,15 @@ def test_an_incident_in_triage_becomes_a_request_and_ends_declined(api: ApiHarne
     ok(api.post(f"/api/v1/incidents/{working['id']}/acknowledge"))
     problem(api.post(f"/api/v1/incidents/{working['id']}/convert-to-request", json={}), 409)
     assert ok(api.get(f"/api/v1/incidents/{working['id']}"))["response_status"] == "investigating"
+    secret = ok(
+        api.post(
+            "/api/v1/incidents",
+            json={"service_id": service["id"], "title": "Suspicious logins", "private": True},
+        ),
+        201,
+    )
+    problem(api.post(f"/api/v1/incidents/{secret['id']}/convert-to-request", json={}), 409)
+    assert ok(api.get(f"/api/v1/incidents/{secret['id']}"))["response_status"] == "triage"
 
 
 def test_requests_follow_their_services_team_scoping(scoped_api: ApiHarness) -> None:

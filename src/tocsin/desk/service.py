@@ -587,6 +587,9 @@ def incident_to_request(
             f"incident #{incident.number} is {incident.response_status}; only an incident in triage or declined "
             "can become a service request"
         )
+    if incident.private:
+        # A request is read by everyone who reads its service: it would show the private incident's history.
+        raise Conflict(f"incident #{incident.number} is private; make it public before it becomes a service request")
     if any(r.from_incident_id == incident.id for r in repo.linked_to_incident(session, incident.id)):
         raise Conflict(f"incident #{incident.number} has already become a service request")
     note = _text(message, "message", MAX_TEXT)
