@@ -10,6 +10,7 @@ from tocsin.api import (
     incidents,
     noise,
     people,
+    responders,
     roles,
     rules,
     services,
@@ -31,4 +32,5 @@ api_router.include_router(admin.router)
 api_router.include_router(webhooks.router)
 api_router.include_router(tasks.router)
 api_router.include_router(roles.router)
+api_router.include_router(responders.router)
 api_router.include_router(account.router)

@@ -34,6 +34,7 @@ AUDITED: dict[str, str] = {
     "webhook_subscriptions": "webhook_subscription",
     "checklist_templates": "checklist_template",
     "incident_roles": "incident_role",
+    "user_skills": "user_skill",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -61,6 +62,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "mail_outbox",
         "notifications",
         "recovery_codes",
+        "responder_requests",
         "used_link_tokens",
         "used_reset_links",
         "web_sessions",

@@ -11,6 +11,7 @@ from tocsin.cli import (  # noqa: F401
     oncall,
     outbox,
     people,
+    responders,
     routing,
     rules,
     secrets,

@@ -30,6 +30,11 @@ class TimelineKind(StrEnum):
     CHECKLIST_ADDED = "checklist_added"
     ROLE_ASSIGNED = "role_assigned"
     ROLE_RELEASED = "role_released"
+    # The response: people paged into the incident, and their answers.
+    RESPONDER_REQUESTED = "responder_requested"
+    RESPONDER_ACCEPTED = "responder_accepted"
+    RESPONDER_DECLINED = "responder_declined"
+    RESPONDER_CANCELED = "responder_canceled"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

@@ -32,6 +32,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         password_reset_pages,
         people_pages,
         policy_pages,
+        responder_pages,
         rule_pages,
         schedule_admin,
         schedule_edit,
@@ -53,6 +54,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         # Before the incident pages, so that /incidents/new is not read as an incident number.
         declare_pages,
         incident_pages,
+        responder_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
         service_pages,

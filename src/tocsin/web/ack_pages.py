@@ -27,6 +27,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind
 from tocsin.notify.service_links import link_was_used, use_link
+from tocsin.response import responders
 from tocsin.runtime import Runtime
 from tocsin.settings import ConfigError
 from tocsin.users import service as users
@@ -48,7 +49,14 @@ _env = Environment(
     lstrip_blocks=True,
 )
 
-_VERB = {"acknowledge": ("Acknowledge", "acknowledged"), "resolve": ("Resolve", "resolved")}
+_VERB = {
+    "acknowledge": ("Acknowledge", "acknowledged"),
+    "resolve": ("Resolve", "resolved"),
+    "accept": ("Accept", "accepted"),
+    "decline": ("Decline", "declined"),
+}
+# A request to join an incident: its answer, not the incident's paging state.
+_ANSWERS = ("accept", "decline")
 
 
 def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -109,15 +117,18 @@ def confirm_page(token: str, request: Request) -> HTMLResponse:
             incident = incidents.get(session, claims.incident_id)
         except NotFound:
             return _problem(404, "Incident not found", "The incident this link points at no longer exists.")
-        done = _already_done(session, incident, claims.action)
+        done = None if claims.action in _ANSWERS else _already_done(session, incident, claims.action)
         if done is not None:
             return done
         if link_was_used(session, claims.nonce):
             return _problem(409, "Link already used", "This link was already used.", incident)
         verb = _VERB[claims.action][0]
+        heading = f"{verb} incident #{incident.number}?"
+        if claims.action in _ANSWERS:
+            heading = f"{verb} the request to join incident #{incident.number}?"
         return _page(
             "confirm.html",
-            heading=f"{verb} incident #{incident.number}?",
+            heading=heading,
             incident=incident,
             action=claims.action,
             button=f"{verb} #{incident.number}",
@@ -140,7 +151,12 @@ def act(token: str, request: Request) -> HTMLResponse:
             if user.deactivated_at is not None:
                 raise Forbidden("the account this link was sent to is deactivated")
             actor = Actor(label=user.name, source="link", user_id=user.id)
-            if claims.action == "acknowledge":
+            if claims.action in _ANSWERS:
+                responders.answer(
+                    session, claims.incident_id, user, claims.action == "accept", via="link", actor=actor, now=now
+                )
+                incident = incidents.get(session, claims.incident_id)
+            elif claims.action == "acknowledge":
                 incident = incidents.acknowledge(session, claims.incident_id, actor=actor, now=now)
             else:
                 incident = incidents.resolve(session, claims.incident_id, actor=actor, now=now)
@@ -159,9 +175,12 @@ def act(token: str, request: Request) -> HTMLResponse:
     except TocsinError as exc:
         return _problem(exc.status_code, exc.title, exc.detail[:1].upper() + exc.detail[1:] + ".")
     past = _VERB[claims.action][1]
+    heading = f"Incident #{incident.number} {past}"
+    if claims.action in _ANSWERS:
+        heading = f"Request to join incident #{incident.number} {past}"
     return _page(
         "result.html",
-        heading=f"Incident #{incident.number} {past}",
+        heading=heading,
         message=f"{past.capitalize()} by {user.name} at {_when(now)}.",
         incident=incident,
         tone="ok",
