@@ -115,9 +115,7 @@ def page_responder(
     first contact method when they have none); the number of messages queued. The rows are ``responder``
     messages: an acknowledgement of the incident does not cancel them, and they carry accept / decline."""
     rules = repo.rule_rows_of(session, [user_id]).get(user_id, [])
-    plan = plan_notifications(
-        [Rule(cast(Urgency, u), cm, timedelta(seconds=d)) for u, cm, d in rules], cast(Urgency, "high"), now
-    )
+    plan = plan_notifications([Rule(cast(Urgency, u), cm, timedelta(seconds=d)) for u, cm, d in rules], "high", now)
     sends = [(s.contact_method_id, s.rule_index, s.due_at) for s in plan.sends]
     if not sends:
         methods = [m for m in repo.contact_methods_of(session, [user_id])[user_id] if not m.disabled]
