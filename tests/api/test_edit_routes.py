@@ -115,6 +115,7 @@ NOT_CONFIGURATION = {
     "/api/v1/incidents",
     "/api/v1/incidents/{ref}/notes",
     "/api/v1/incidents/{ref}/checklists",  # adds tasks, each retired as above
+    "/api/v1/incidents/{ref}/responders",  # a page into an incident, then answered: its history
     "/api/v1/tokens",
 }
 
