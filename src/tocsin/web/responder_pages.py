@@ -61,11 +61,12 @@ def _act_on(request: Request, number: int, form: PostedForm, act: Any) -> Respon
     runtime = runtime_of(request)
     try:
         with runtime.db.unit_of_work() as session:
-            incident = incidents.get(session, f"#{number}")
+            try:
+                incident = incidents.get(session, f"#{number}")
+            except NotFound:
+                return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
             require_act_on_incident(session, who, incident)
             notice = act(session, incident, who, runtime.clock.now())
-    except NotFound:
-        return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
     except Forbidden as exc:
         raise PageError(403, exc.detail) from None
     except TocsinError as exc:
