@@ -40,7 +40,9 @@ def test_skills_are_applied_compared_and_round_trip(db: Database) -> None:
     changed = FILE.replace("[postgres, networking]", "[postgres, forensics]")
     plan = apply(db, changed, dry_run=True)
     (ana,) = [c for c in plan.changes if c.key == "ana@example.com"]
-    assert ana.action == "update" and ana.fields and "skills" in ana.fields[0]
+    assert ana.action == "update"
+    assert ana.fields
+    assert "skills" in ana.fields[0]
     assert skills_of(db, "ana@example.com") == ["networking", "postgres"], "a dry run writes nothing"
     apply(db, changed)
     assert skills_of(db, "ana@example.com") == ["forensics", "postgres"]
@@ -64,6 +66,7 @@ def test_a_malformed_skill_names_its_place_and_writes_nothing(db: Database) -> N
     with pytest.raises(InvalidInput) as raised:
         apply(db, "users:\n  - {email: ana@example.com, skills: [postgres, Big Data]}\n")
     messages = " ".join(str(m) for m in raised.value.errors)
-    assert "skills" in messages and "lowercase slug" in messages, messages
+    assert "skills" in messages, messages
+    assert "lowercase slug" in messages, messages
     with db.reader() as s:
         assert users.list_users(s) == []

@@ -58,7 +58,8 @@ def test_a_user_is_paged_into_an_incident_and_accepts(api: ApiHarness) -> None:
     assert (asked["user_id"], asked["status"], asked["via"]) == (dana["id"], "requested", "user")
     with api.runtime.db.reader() as s:
         (sent,) = s.scalars(select(Notification).where(Notification.kind == "responder"))
-    assert sent.user_id == dana["id"] and sent.incident_id == incident["id"]
+    assert sent.user_id == dana["id"]
+    assert sent.incident_id == incident["id"]
     assert sent.payload["text"] == f"You are asked to join incident #{incident['number']}: DB locks, need you"
     assert ok(api.get(base))[0]["id"] == asked["id"]
     problem(api.post(base, json={"user": "dana@example.com"}), 409)  # asked already
@@ -74,7 +75,8 @@ def test_a_user_is_paged_into_an_incident_and_accepts(api: ApiHarness) -> None:
 
     timeline = ok(api.get(f"/api/v1/incidents/{incident['id']}/timeline"))
     kinds = [e["kind"] for e in timeline]
-    assert "responder_requested" in kinds and "responder_accepted" in kinds
+    assert "responder_requested" in kinds
+    assert "responder_accepted" in kinds
     joined = next(e for e in timeline if e["kind"] == "responder_accepted")
     assert joined["message"] == "Dana joined the response (via api)"
     with api.runtime.db.reader() as s:

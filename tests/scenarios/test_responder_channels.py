@@ -10,17 +10,9 @@ import re
 from sqlalchemy import select
 
 from tests.fakes.teams import WebhookSink
+from tests.scenarios import test_channel_scenarios as channels
 from tests.scenarios.harness import WEB, World
-from tests.scenarios.test_channel_scenarios import (  # noqa: F401 (fixtures)
-    ALICE_PHONE,
-    PUBLIC,
-    Channels,
-    call_params,
-    ch,
-    entries,
-    fake_slack,
-    fake_twilio,
-)
+from tests.scenarios.test_channel_scenarios import ALICE_PHONE, PUBLIC, Channels, call_params, entries
 from tocsin.incidents.models import Incident
 from tocsin.mailbox import service as mailbox
 from tocsin.mailbox.reading import read
@@ -29,6 +21,9 @@ from tocsin.notify.providers.local_outbox import LocalOutboxProvider
 from tocsin.notify.ssrf import UrlGuard
 from tocsin.response import responders
 from tocsin.response.models import ResponderRequest
+
+# The acknowledgement scenarios' fixtures: the app on loopback with fake Twilio and Slack.
+fake_twilio, fake_slack, ch = channels.fake_twilio, channels.fake_slack, channels.ch
 
 
 def opened(w: World, alice_methods: list[tuple[str, str, int]], *, acknowledged: bool = True) -> Incident:

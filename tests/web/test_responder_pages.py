@@ -29,14 +29,16 @@ def test_roles_are_assigned_handed_over_and_released_from_the_incident_page(cons
     console.login()
     console.trigger("Checkout latency")
     page = console.client.get("/incidents/1").text
-    assert 'id="roles"' in page and "Incident Commander" in page
+    assert 'id="roles"' in page
+    assert "Incident Commander" in page
     page = post(console, "/incidents/1/roles", "/incidents/1", action="assign", role="Incident Commander", user="1")
     assert "Incident Commander given to Alice" in page
     page = post(
         console, "/incidents/1/roles", "/incidents/1", action="assign", role="Incident Commander", user=str(dana)
     )
     assert "Incident Commander given to Dana" in page
-    assert "Incident Commander: Alice" in page and "Incident Commander: Dana" in page
+    assert "Incident Commander: Alice" in page
+    assert "Incident Commander: Dana" in page
     page = post(console, "/incidents/1/roles", "/incidents/1", action="assign", role="Wizard", user=str(dana))
     assert "no incident role &#39;Wizard&#39;" in page
     page = post(console, "/incidents/1/roles", "/incidents/1", action="release", role="Incident Commander")
@@ -75,7 +77,8 @@ def test_observers_see_the_cards_without_forms(console: Console) -> None:
     console.trigger("Checkout latency")
     console.login("olga@example.com")
     page = console.client.get("/incidents/1").text
-    assert 'id="roles"' in page and 'id="responders"' in page
+    assert 'id="roles"' in page
+    assert 'id="responders"' in page
     assert 'action="/incidents/1/roles"' not in page
     assert 'action="/incidents/1/responders"' not in page
     csrf = console.csrf("/incidents/1")
@@ -91,7 +94,8 @@ def test_skills_on_the_person_page_and_find_an_expert(console: Console) -> None:
     page = post(console, f"/people/{dana}/skills", f"/people/{dana}", skills="Bad!")
     assert "not a lowercase slug" in page
     page = console.client.get("/experts?skill=postgres").text
-    assert "Dana" in page and "<td>no</td><td>0</td>" in page
+    assert "Dana" in page
+    assert "<td>no</td><td>0</td>" in page
     assert "Nobody has skill cobol" in console.client.get("/experts?skill=cobol").text
     # Someone else's skills are theirs and the admins' to set.
     console.client.post("/logout", data={"csrf": console.csrf("/incidents")})
