@@ -205,7 +205,14 @@ def test_a_teams_card_accept_link(ch: Channels) -> None:
         row = request_of(w, request_id)
         assert (row.status, row.answered_via) == ("accepted", "link")
         assert answered(w, incident, "responder_accepted")[1] == "link"
-        assert ch.http.post(f"{ch.server.url}{path}").status_code == 409  # a link works once
+        again = ch.http.post(f"{ch.server.url}{path}")  # a link works once
+        assert again.status_code == 409
+        assert "Already accepted" in again.text
+        decline = links["Decline"].removeprefix(PUBLIC)
+        shown = ch.http.get(f"{ch.server.url}{decline}")
+        assert "Already accepted" in shown.text
+        assert ch.http.post(f"{ch.server.url}{decline}").status_code == 409
+        assert request_of(w, request_id).status == "accepted"
     finally:
         sink.stop()
 

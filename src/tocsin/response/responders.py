@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from tocsin.core.errors import Conflict, InvalidInput, NotFound
+from tocsin.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.escalation import service as escalation
 from tocsin.incidents import lifecycle
 from tocsin.incidents import repository as incident_repo
@@ -198,7 +198,7 @@ def answer_request(
     if actor.user_id is not None and actor.user_id != row.user_id:
         user = user_repo.get(session, actor.user_id)
         if user is None or user.role != "admin":
-            raise Conflict("only the person asked (or an admin) answers a responder request")
+            raise Forbidden("only the person asked (or an admin) answers a responder request")
     row.status = ResponderStatus.ACCEPTED if accept else ResponderStatus.DECLINED
     row.answered_at = now
     row.answered_via = via[:16]
@@ -337,3 +337,9 @@ def pending_message(session: Session, incident_id: int, user_id: int) -> str | N
         if row.status == ResponderStatus.REQUESTED:
             return row.message
     return None
+
+
+def latest_request(session: Session, incident_id: int, user_id: int) -> ResponderRequest | None:
+    """The person's newest request on the incident, whatever became of it."""
+    found = repo.requests_of(session, incident_id, user_id)
+    return found[0] if found else None

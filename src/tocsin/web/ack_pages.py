@@ -95,6 +95,23 @@ def _already_done(session: Session, incident: Incident, action: str) -> HTMLResp
     )
 
 
+def _already_answered(session: Session, incident: Incident, user_id: int, status: int = 200) -> HTMLResponse | None:
+    """A friendly page when the person's request to join was answered (or withdrawn) already, else None."""
+    if responders.pending_message(session, incident.id, user_id) is not None:
+        return None
+    found = responders.latest_request(session, incident.id, user_id)
+    if found is None:
+        return _problem(404, "No request", "You were not asked to join this incident.", incident)
+    return _page(
+        "result.html",
+        status,
+        heading=f"Already {found.status.value}",
+        message=f"Your request to join this incident was {found.status.value} at {_when(found.answered_at)}.",
+        incident=incident,
+        tone="warn",
+    )
+
+
 def _claims(runtime: Runtime, token: str) -> LinkClaims | HTMLResponse:
     try:
         secret = runtime.link_secret()
@@ -117,7 +134,10 @@ def confirm_page(token: str, request: Request) -> HTMLResponse:
             incident = incidents.get(session, claims.incident_id)
         except NotFound:
             return _problem(404, "Incident not found", "The incident this link points at no longer exists.")
-        done = None if claims.action in _ANSWERS else _already_done(session, incident, claims.action)
+        if claims.action in _ANSWERS:
+            done = _already_answered(session, incident, claims.user_id)
+        else:
+            done = _already_done(session, incident, claims.action)
         if done is not None:
             return done
         if link_was_used(session, claims.nonce):
@@ -169,7 +189,12 @@ def act(token: str, request: Request) -> HTMLResponse:
                 return done
             return _problem(409, "Not possible", f"The incident is {incident.status}.", incident)
     except Conflict as exc:
-        return _problem(409, "Link already used", exc.detail[:1].upper() + exc.detail[1:] + ".")
+        if checked.action not in _ANSWERS:
+            return _problem(409, "Link already used", exc.detail[:1].upper() + exc.detail[1:] + ".")
+        with runtime.db.reader() as session:
+            incident = incidents.get(session, checked.incident_id)
+            done = _already_answered(session, incident, checked.user_id, 409)
+        return done or _problem(409, "Link already used", exc.detail[:1].upper() + exc.detail[1:] + ".")
     except NotFound as exc:
         return _problem(404, "Not found", exc.detail[:1].upper() + exc.detail[1:] + ".")
     except TocsinError as exc:
