@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 
 from tests.api.conftest import declare, make_service, ok, problem
 from tests.conftest import ApiHarness
+from tocsin.events.models import IncidentEvent
 from tocsin.incidents.models import TimelineEntry
 from tocsin.notify.models import Notification
+from tocsin.response import responders
 from tocsin.response.models import ResponderRequest
 
 
@@ -80,9 +82,12 @@ def test_a_user_is_paged_into_an_incident_and_accepts(api: ApiHarness) -> None:
     joined = next(e for e in timeline if e["kind"] == "responder_accepted")
     assert joined["message"] == "Dana joined the response (via api)"
     with api.runtime.db.reader() as s:
-        from tocsin.response import responders
-
         assert responders.participants(s, incident["id"]) == {dana["id"]}
+        events = s.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident["id"])).all()
+    answered = [e for e in events if e.type == "incident.responder_accepted"]
+    assert len(answered) == 1
+    assert answered[0].changes == {"responder_request": ["requested", "accepted"]}
+    assert "incident.responder_requested" in [e.type for e in events]
 
 
 def test_a_declined_request_is_kept_and_can_be_asked_again(api: ApiHarness) -> None:
