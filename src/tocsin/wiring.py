@@ -22,7 +22,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.participants import SOURCES as PARTICIPANT_SOURCES
 from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
-from tocsin.response.models import IncidentTask, RoleAssignment
+from tocsin.response.models import IncidentTask, ResponderRequest, RoleAssignment
 from tocsin.services import service as services
 
 _lock = threading.Lock()
@@ -59,4 +59,6 @@ def install() -> None:
         PARTICIPANT_SOURCES.register("role holders", RoleAssignment.incident_id, RoleAssignment.user_id)
         PARTICIPANT_SOURCES.register("task assignees", IncidentTask.incident_id, IncidentTask.assignee_user_id)
         PARTICIPANT_SOURCES.register("people paged", Notification.incident_id, Notification.user_id)
+        # Asked to join (they read the incident to decide whether to accept), whether or not a page reached them.
+        PARTICIPANT_SOURCES.register("responders", ResponderRequest.incident_id, ResponderRequest.user_id)
         HOOKS.seal()

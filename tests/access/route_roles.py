@@ -44,6 +44,7 @@ TABLE: dict[tuple[str, str], Allowed] = {
     # people, teams and tokens: admins, and each person for their own
     ("POST", "/api/v1/users"): ADMIN,
     ("PATCH", "/api/v1/users/{ref}"): OWNER,
+    ("PUT", "/api/v1/users/{ref}/skills"): OWNER,
     ("DELETE", "/api/v1/users/{ref}"): ADMIN,
     ("POST", "/api/v1/users/{ref}/deactivate"): ADMIN,
     ("POST", "/api/v1/users/{ref}/reactivate"): ADMIN,
@@ -124,6 +125,10 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("POST", "/api/v1/incidents/{ref}/participants/{user}"): TEAM,
     ("DELETE", "/api/v1/incidents/{ref}/participants/{user}"): TEAM,
     ("POST", "/api/v1/incidents/{ref}/visibility"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/responders"): TEAM,
+    # the person asked answers (the walk asks the admin), or an admin for them
+    ("POST", "/api/v1/incidents/{ref}/responders/{request_id}/accept"): ADMIN,
+    ("POST", "/api/v1/incidents/{ref}/responders/{request_id}/decline"): ADMIN,
     # a declared incident has no alert to split off: the member is let through and the input refused
     ("POST", "/api/v1/incidents/{ref}/split"): Allowed(TEAM.roles, status=422),
     # the service desk: anyone signed in reports; requests of a team's service: its members

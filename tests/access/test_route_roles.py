@@ -38,6 +38,15 @@ def _incident(state: State, key: str) -> str:
 
 
 # On a second service of the team, so that ``checkout`` can still be deleted (a service with incidents cannot).
+def _keep_first(name: str) -> Callable[[State, Any, ApiHarness], None]:
+    """The id of the first of the list a route answers with."""
+
+    def keep(state: State, body: Any, _: ApiHarness) -> None:
+        state[name] = body[0]["id"]
+
+    return keep
+
+
 INCIDENT_CASES = [
     Case(
         "PUT",
@@ -220,6 +229,34 @@ INCIDENT_CASES = [
         "DELETE",
         "/api/v1/incidents/{ref}/participants/{user}",
         lambda s: f"/api/v1/incidents/{s['incident2']}/participants/bob@example.com",
+        None,
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/responders",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/responders",
+        None,
+        {"user": "admin@example.com", "message": "need a second pair of eyes"},
+        _keep_first("responder"),
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/responders/{request_id}/accept",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/responders/{s['responder']}/accept",
+        None,
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/responders",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/responders",
+        None,
+        {"user": "bob@example.com"},
+        _keep_first("responder2"),
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/responders/{request_id}/decline",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/responders/{s['responder2']}/decline",
         None,
     ),
     # Last of the incident cases: once private, the incident is not found by those who may not act on it.

@@ -128,6 +128,7 @@ NOT_CONFIGURATION = {
     "/api/v1/incidents/{ref}/notes",
     "/api/v1/incidents/{ref}/checklists",  # adds tasks, each retired as above
     "/api/v1/incidents/{ref}/participants/{user}",  # a person on an incident, removed by DELETE; in its timeline
+    "/api/v1/incidents/{ref}/responders",  # a page into an incident, then answered: its history
     "/api/v1/tokens",
     "/api/v1/reports",  # what a report became is an incident or a service request, each with its history
     "/api/v1/service-requests/{ref}/convert",  # opens an incident (history)

@@ -276,6 +276,9 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
         "POST /api/v1/incidents": plain({"service_id": int(world["services"]), "title": "checkout slow"}),
         "POST /api/v1/incidents/{ref}/reassign": on_new_incident(lambda _: {"user": "bob@example.com"}),
         "POST /api/v1/incidents/{ref}/split": on_new_incident(lambda alert: {"alert_ids": [alert]}),
+        "POST /api/v1/incidents/{ref}/responders": on_new_incident(
+            lambda _: {"user": "bob@example.com", "message": "please join"}
+        ),
         "PUT /api/v1/incidents/{ref}/milestones/{name}": on_new_milestone,
         "POST /api/v1/me/password": own_password,
         # A report must say what it is on a service that leaves the choice to the reporter.

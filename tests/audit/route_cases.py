@@ -102,6 +102,13 @@ CASES: list[Case] = [
         _keep("bob"),
     ),
     Case("PATCH", "/api/v1/users/{ref}", "/api/v1/users/bob@example.com", ("user", "user.updated"), {"name": "Rob"}),
+    Case(
+        "PUT",
+        "/api/v1/users/{ref}/skills",
+        "/api/v1/users/bob@example.com/skills",
+        ("user_skill", "user_skill.created"),
+        {"skills": ["postgres"]},
+    ),
     Case("POST", "/api/v1/teams", "/api/v1/teams", ("team", "team.created"), {"name": "ops"}),
     Case("PATCH", "/api/v1/teams/{ref}", "/api/v1/teams/ops", ("team", "team.updated"), {"description": "night"}),
     Case(
@@ -606,4 +613,7 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/incidents/{ref}/participants/{user}"),
     ("DELETE", "/api/v1/incidents/{ref}/participants/{user}"),
     ("POST", "/api/v1/incidents/{ref}/visibility"),
+    ("POST", "/api/v1/incidents/{ref}/responders"),
+    ("POST", "/api/v1/incidents/{ref}/responders/{request_id}/accept"),
+    ("POST", "/api/v1/incidents/{ref}/responders/{request_id}/decline"),
 }

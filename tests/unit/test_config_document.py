@@ -38,7 +38,7 @@ services:
     assert errors == [
         "users[0].contact_methods[0]: a webhook contact method needs an http(s) URL",
         "users[0].rol: unknown field (expected one of: email, name, timezone, role, contact_methods, "
-        "notification_rules)",
+        "notification_rules, skills)",
         f"services[2].integrations[0].type: must be one of {', '.join(INTEGRATION_TYPES)}",
     ]
 

@@ -11,6 +11,7 @@ from tocsin.api import (
     incidents,
     noise,
     people,
+    responders,
     roles,
     rules,
     services,
@@ -33,4 +34,5 @@ api_router.include_router(webhooks.router)
 api_router.include_router(tasks.router)
 api_router.include_router(roles.router)
 api_router.include_router(desk.router)
+api_router.include_router(responders.router)
 api_router.include_router(account.router)

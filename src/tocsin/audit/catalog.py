@@ -35,6 +35,7 @@ AUDITED: dict[str, str] = {
     "checklist_templates": "checklist_template",
     "incident_roles": "incident_role",
     "service_desk_settings": "service_desk",
+    "user_skills": "user_skill",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -66,6 +67,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "recovery_codes",
         "service_request_timeline",
         "service_requests",
+        "responder_requests",
         "used_link_tokens",
         "used_reset_links",
         "web_sessions",

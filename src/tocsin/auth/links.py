@@ -21,8 +21,9 @@ from typing import Literal, cast
 from tocsin.core.errors import Unauthorized
 from tocsin.settings import ConfigError, Settings
 
-Action = Literal["acknowledge", "resolve"]
-ACTIONS: tuple[Action, ...] = ("acknowledge", "resolve")
+Action = Literal["acknowledge", "resolve", "accept", "decline"]
+# Appended only: a token stores its action's index. Accept / decline answer a request to join an incident.
+ACTIONS: tuple[Action, ...] = ("acknowledge", "resolve", "accept", "decline")
 
 _VERSION = 1
 _HEAD = struct.Struct(">BQQBQB")  # version, incident id, user id, action, expires (epoch s), nonce length

@@ -12,6 +12,7 @@ from tocsin.cli import (  # noqa: F401
     oncall,
     outbox,
     people,
+    responders,
     routing,
     rules,
     secrets,

@@ -31,6 +31,7 @@ from tocsin.notify import contacts
 from tocsin.oncall import schedules
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import format_duration, parse_duration
+from tocsin.response import skills
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
@@ -188,6 +189,11 @@ class _Applier:
                         for r in spec.notification_rules or []
                     ],
                 )
+
+        wanted_skills = wanted.get("skills")
+        if wanted_skills is not None and (before is None or fields.user_values(before).get("skills") != wanted_skills):
+            with _at(f"{path}.skills"):
+                skills.set_skills(self.session, self.current.user_rows[spec.email], wanted_skills)
 
     # --- teams ------------------------------------------------------------------------------------------------
 

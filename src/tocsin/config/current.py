@@ -24,6 +24,7 @@ from tocsin.notify.models import ContactMethod
 from tocsin.oncall import service as oncall
 from tocsin.oncall.calculator import local_to_utc
 from tocsin.oncall.models import Schedule, ScheduleLayer
+from tocsin.response import skills
 from tocsin.services import service as services
 from tocsin.services.models import Integration, Service
 from tocsin.teams import service as teams
@@ -97,6 +98,8 @@ def read(session: Session, *, now: datetime) -> Current:
                     for r in contacts.rules(session, user.id)
                     if r.contact_method_id in method_names
                 ],
+                # Left out when empty, so that files of people without skills stay as they were.
+                **({"skills": carried} if (carried := skills.skills_of(session, user.id)) else {}),
             }
         )
 

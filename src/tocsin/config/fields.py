@@ -51,7 +51,13 @@ def _same(value: Any) -> Any:
 def user_values(spec: UserSpec) -> dict[str, Any]:
     return _values(
         spec,
-        {"name": _same, "timezone": _same, "role": _same, "notification_rules": canonical.rules},
+        {
+            "name": _same,
+            "timezone": _same,
+            "role": _same,
+            "notification_rules": canonical.rules,
+            "skills": lambda s: sorted(set(s)),
+        },
     )
 
 

@@ -21,6 +21,7 @@ from tocsin.notify.contacts import check_contact_address
 from tocsin.notify.models import CONTACT_TYPES
 from tocsin.oncall.durations import format_duration, parse_duration
 from tocsin.oncall.service import ROTATIONS
+from tocsin.response.skills import MAX_SKILLS, clean_skill
 from tocsin.services.models import INTEGRATION_TYPES, SECRET_SIGNED_TYPES
 from tocsin.services.service import SERVICE_URGENCIES
 from tocsin.users.models import ROLES
@@ -114,6 +115,16 @@ When = Annotated[date | datetime, BeforeValidator(_when), PlainSerializer(_when_
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+def _skill(value: str) -> str:
+    try:
+        return clean_skill(value)
+    except InvalidInput as exc:
+        raise ValueError(exc.detail) from None
+
+
+Skill = Annotated[str, AfterValidator(_skill)]
+
+
 class Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -146,6 +157,7 @@ class UserSpec(Spec):
     role: Annotated[str, AfterValidator(one_of(ROLES))] | None = None
     contact_methods: list[ContactMethodSpec] | None = None
     notification_rules: list[RuleSpec] | None = None
+    skills: list[Skill] | None = Field(default=None, max_length=MAX_SKILLS)
 
 
 class TeamSpec(Spec):

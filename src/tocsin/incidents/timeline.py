@@ -37,6 +37,11 @@ class TimelineKind(StrEnum):
     # The service desk: a report by a person, and conversions to and from service requests.
     FROM_REQUEST = "from_request"
     TO_REQUEST = "to_request"
+    # The response: people paged into the incident, and their answers.
+    RESPONDER_REQUESTED = "responder_requested"
+    RESPONDER_ACCEPTED = "responder_accepted"
+    RESPONDER_DECLINED = "responder_declined"
+    RESPONDER_CANCELED = "responder_canceled"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

@@ -71,6 +71,8 @@ def message_for(
     text: str,
     ack_url: str | None = None,
     resolve_url: str | None = None,
+    accept_url: str | None = None,
+    decline_url: str | None = None,
 ) -> OutboundMessage:
     """The message a provider is given for a row marked ``sending``."""
     return OutboundMessage(
@@ -84,6 +86,8 @@ def message_for(
         incident=incident,
         ack_url=ack_url,
         resolve_url=resolve_url,
+        accept_url=accept_url,
+        decline_url=decline_url,
         text=text,
         secret=recipient.secret,
         update_ref=row.payload.get("ref") if row.kind == "status" else None,

@@ -103,3 +103,42 @@ def page_all(
         timelines.append(timeline)
     repo.add_notifications(session, rows)
     return timelines
+
+
+RESPONDER_KIND = "responder"
+
+
+def page_responder(
+    session: Session, *, incident_id: int, user_id: int, request_id: int, text: str, now: datetime
+) -> int:
+    """Page one person asked to join an incident, through their own high-urgency notification rules (their
+    first contact method when they have none); the number of messages queued. The rows are ``responder``
+    messages: an acknowledgement of the incident does not cancel them, and they carry accept / decline."""
+    rules = repo.rule_rows_of(session, [user_id]).get(user_id, [])
+    plan = plan_notifications([Rule(cast(Urgency, u), cm, timedelta(seconds=d)) for u, cm, d in rules], "high", now)
+    sends = [(s.contact_method_id, s.rule_index, s.due_at) for s in plan.sends]
+    if not sends:
+        methods = [m for m in repo.contact_methods_of(session, [user_id])[user_id] if not m.disabled]
+        sends = [(methods[0].id, 0, now)] if methods else []
+    rows = [
+        {
+            "idempotency_key": f"responder:{request_id}:{cm_id}:{index}",
+            "kind": RESPONDER_KIND,
+            "incident_id": incident_id,
+            "user_id": user_id,
+            "contact_method_id": cm_id,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": due,
+            "fence": 0,
+            "payload": {"text": text, "request": request_id},
+            "created_at": now,
+        }
+        for cm_id, index, due in sends
+    ]
+    return repo.add_notifications(session, rows)
+
+
+def cancel_responder_pages(session: Session, request_id: int) -> None:
+    """The messages of a request not sent yet (later rules) once it is answered or withdrawn."""
+    repo.cancel_pending_by_key_prefix(session, f"responder:{request_id}:")

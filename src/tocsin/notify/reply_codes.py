@@ -58,6 +58,44 @@ def parse_reply(body: str) -> Reply | None:
     return Reply(action, int(number) if number else None)
 
 
+AnswerAction = Literal["accept", "decline"]
+_ANSWER_WORDS: Final[dict[str, AnswerAction]] = {
+    "accept": "accept",
+    "acc": "accept",
+    "join": "accept",
+    "decline": "decline",
+    "dec": "decline",
+}
+# On a call asking someone to join an incident (never on a paging call, whose keys stay 4, 6 and 8).
+ANSWER_KEYS: Final[dict[str, AnswerAction]] = {"1": "accept", "2": "decline"}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer to a request to join an incident: ``target`` its number, or None for the latest request."""
+
+    action: AnswerAction
+    target: int | None = None
+
+
+def parse_answer(body: str) -> Answer | None:
+    """``accept``, ``decline 123``, ``join #123`` …; None when the text is not an answer (ack codes stay codes)."""
+    if len(body) > 64 or is_carrier_keyword(body):
+        return None
+    match = _REPLY.match(body)
+    if match is None or match.group(3):
+        return None
+    word, number, _ = match.groups()
+    action = _ANSWER_WORDS.get(word.lower())
+    if action is None:
+        return None
+    return Answer(action, int(number) if number else None)
+
+
+def answer_hint(number: int) -> str:
+    return f"Reply ACCEPT {number} or DECLINE {number}."
+
+
 def sms_hint(number: int) -> str:
     return f"{HINT} (4 {number} for this one, 4 all for all)."
 

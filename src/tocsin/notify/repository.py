@@ -78,6 +78,15 @@ def add_notifications(session: Session, rows: list[dict[str, Any]]) -> int:
     return added
 
 
+def cancel_pending_by_key_prefix(session: Session, prefix: str) -> None:
+    session.execute(
+        update(Notification)
+        .where(Notification.idempotency_key.startswith(prefix, autoescape=True), Notification.status == "pending")
+        .values(status="cancelled", next_attempt_at=None, fence=Notification.fence + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def cancel_pending_pages(session: Session, incident_id: int) -> None:
     session.execute(
         update(Notification)

@@ -245,11 +245,23 @@ def _start(
     )
     if view is not None and incident is not None and incident.private and recipient.type in CHANNEL_WIDE_TYPES:
         view, text = redacted(view, text, incident.title)
-    ack_url = resolve_url = None
-    if ctx.links is not None and incident is not None:
+    ack_url = resolve_url = accept_url = decline_url = None
+    if ctx.links is not None and incident is not None and n.kind == "responder":
+        accept_url = ctx.links(incident.id, recipient.user_id, "accept")
+        decline_url = ctx.links(incident.id, recipient.user_id, "decline")
+    elif ctx.links is not None and incident is not None:
         ack_url = ctx.links(incident.id, recipient.user_id, "acknowledge")
         resolve_url = ctx.links(incident.id, recipient.user_id, "resolve")
-    return message_for(n, recipient, incident=view, text=text, ack_url=ack_url, resolve_url=resolve_url)
+    return message_for(
+        n,
+        recipient,
+        incident=view,
+        text=text,
+        ack_url=ack_url,
+        resolve_url=resolve_url,
+        accept_url=accept_url,
+        decline_url=decline_url,
+    )
 
 
 def sendable_now(session: Session, messages: Sequence[Outgoing]) -> list[Outgoing]:

@@ -25,6 +25,7 @@ from tocsin.notify import replies
 from tocsin.notify.providers.slack import SlackProvider
 from tocsin.notify.render.slack import parse_action_id
 from tocsin.replies._common import bounded_body, form_fields, require, runtime_of
+from tocsin.response import responders
 from tocsin.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
@@ -102,6 +103,9 @@ async def interactivity(request: Request, background: BackgroundTasks) -> Respon
                     False,
                 )
             action, incident_id = parsed
+            if action in ("accept", "decline"):
+                result = responders.answer_on(session, user, incident_id, action, via="slack", now=now)
+                return (None if result.changed else result.text), result.changed
             outcome = replies.act_on_incident(session, user, incident_id, action, source="slack", now=now)  # type: ignore[arg-type]
             return (None if outcome.changed else outcome.text), bool(outcome.changed)
 

@@ -6,10 +6,12 @@ TOCSIN_PUBLIC_URL; a forged request, or one received before (same message or cal
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -17,9 +19,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 from tocsin.core.errors import BadRequest, Unauthorized
 from tocsin.core.numbers import is_ascii_digits
 from tocsin.notify import receipts, replies
-from tocsin.notify.render.voice import call_twiml, spoken_result, spoken_summary
-from tocsin.notify.reply_codes import CODES, HINT, is_carrier_keyword, parse_reply
+from tocsin.notify.render.voice import answer_twiml, call_twiml, spoken_result, spoken_summary
+from tocsin.notify.reply_codes import ANSWER_KEYS, CODES, HINT, is_carrier_keyword, parse_answer, parse_reply
 from tocsin.replies._common import bounded_body, form_fields, limiter_of, public_url, require, runtime_of
+from tocsin.response import responders
 from tocsin.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
@@ -65,6 +68,10 @@ async def inbound_sms(request: Request) -> Response:
             user = replies.user_by_phone(session, sender)
             if user is None or is_carrier_keyword(body):
                 return None, False
+            answer = parse_answer(body)
+            if answer is not None:
+                result = responders.answer_reply(session, user, answer.action, answer.target, via="sms", now=now)
+                return result.text, result.changed
             reply = parse_reply(body)
             if reply is None:
                 return f"Tocsin did not understand that. {HINT}; add an incident number or 'all'.", False
@@ -99,7 +106,10 @@ async def voice(request: Request) -> Response:
     person = fields.get("To", "") if fields.get("Direction", "").startswith("outbound") else fields.get("From", "")
     call_sid = fields.get("CallSid", "")
     notification = request.query_params.get("notification", "")
-    action_url = f"{runtime.settings.base_url}/webhooks/twilio/voice?{urlencode({'incident': incident_id})}"
+    # A call asking someone to join the incident (the flag is in the signed URL): keys 1 and 2 answer it.
+    asking = request.query_params.get("responder") == "1"
+    query: dict[str, object] = {"incident": incident_id, **({"responder": 1} if asking else {})}
+    action_url = f"{runtime.settings.base_url}/webhooks/twilio/voice?{urlencode(query)}"
 
     def handle() -> tuple[str, bool]:
         now = runtime.clock.now()
@@ -115,7 +125,11 @@ async def voice(request: Request) -> Response:
                         session, int(notification), receipts.ANSWERED_BY_MACHINE, now=now
                     )
                     return spoken_result(spoken_summary(view) + " Open Tocsin to respond."), again
+                if asking:
+                    return answer_twiml(view, _request_text(session, person, incident_id), action_url), False
                 return call_twiml(view, action_url), False
+            if asking:
+                return _answer_key(session, digits, person, incident_id, call_sid, action_url, now)
             action = CODES.get(digits.strip()[:1])
             if action is None:
                 view = replies.incident_view(session, incident_id, runtime.settings.base_url)
@@ -134,6 +148,34 @@ async def voice(request: Request) -> Response:
     if changed:
         runtime.wakeup.notify()
     return Response(twiml, media_type=TWIML)
+
+
+def _request_text(session: Session, phone: str, incident_id: int) -> str:
+    user = replies.user_by_phone(session, phone)
+    incident = replies.incident_view(session, incident_id, "")
+    number = incident.number if incident else incident_id
+    message = responders.pending_message(session, incident_id, user.id) if user is not None else None
+    return f"You are asked to join incident {number}" + (f": {message}" if message else ".")
+
+
+def _answer_key(
+    session: Session, digits: str, phone: str, incident_id: int, call_sid: str, action_url: str, now: datetime
+) -> tuple[str, bool]:
+    """A key pressed on a call asking to join the incident: 1 accepts, 2 declines, anything else asks again."""
+    action = ANSWER_KEYS.get(digits.strip()[:1])
+    if action is None:
+        view = replies.incident_view(session, incident_id, "")
+        if view is None:
+            return spoken_result("This incident no longer exists. Goodbye."), False
+        intro = "That key does nothing."
+        return answer_twiml(view, _request_text(session, phone, incident_id), action_url, intro=intro), False
+    if not call_sid or not replies.first_use(session, _replay_key("tw-call", call_sid, digits), now):
+        raise Unauthorized("this key press was already received")
+    user = replies.user_by_phone(session, phone)
+    if user is None:
+        return spoken_result("This phone number is not linked to a Tocsin user. Goodbye."), False
+    result = responders.answer_on(session, user, incident_id, action, via="voice", now=now)
+    return spoken_result(result.text + " Goodbye."), result.changed
 
 
 @router.post("/webhooks/twilio/voice/status")

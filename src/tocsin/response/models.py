@@ -85,3 +85,57 @@ class RoleAssignment(Base):
     assigned_at: Mapped[datetime]
     assigned_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     ended_at: Mapped[datetime | None]
+
+
+class ResponderStatus(StrEnum):
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELED = "canceled"
+
+
+class ResponderVia(StrEnum):
+    """How the person was chosen: named, on call in a schedule, a policy's first step, or by a skill."""
+
+    USER = "user"
+    SCHEDULE = "schedule"
+    POLICY = "policy"
+    SKILL = "skill"
+
+
+class ResponderRequest(Base):
+    """A person paged *into* an incident that is already being worked, and their answer.
+
+    Queryable by (incident, user): whoever accepted is a participant of the incident.
+    """
+
+    __tablename__ = "responder_requests"
+    __table_args__ = (
+        Index("ix_responder_requests_incident_user", "incident_id", "user_id"),
+        Index("ix_responder_requests_user_status", "user_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    # RESTRICT: who was asked stays in the incident's history (ADR 0012: deactivate instead).
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    requested_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    via: Mapped[ResponderVia] = mapped_column(vocabulary(ResponderVia, 16), default=ResponderVia.USER)
+    # The schedule, policy or skill the person was found through (its name), empty when named directly.
+    via_ref: Mapped[str] = mapped_column(String(200), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[ResponderStatus] = mapped_column(vocabulary(ResponderStatus, 16), default=ResponderStatus.REQUESTED)
+    requested_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    # The channel the answer came through: web, api, cli, link, email, sms, voice, slack, teams.
+    answered_via: Mapped[str | None] = mapped_column(String(16))
+
+
+class UserSkill(Base):
+    """A skill a person carries (``postgres``, ``networking``, ``forensics``): a lowercase slug."""
+
+    __tablename__ = "user_skills"
+    __table_args__ = (Index("ix_user_skills_skill", "skill"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    skill: Mapped[str] = mapped_column(String(50), primary_key=True)

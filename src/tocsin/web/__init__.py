@@ -34,6 +34,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         people_pages,
         policy_pages,
         private_pages,
+        responder_pages,
         rule_pages,
         schedule_admin,
         schedule_edit,
@@ -57,6 +58,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         desk_pages,
         incident_pages,
         private_pages,
+        responder_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
         service_pages,

@@ -27,6 +27,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind
 from tocsin.notify.service_links import link_was_used, use_link
+from tocsin.response import responders
 from tocsin.runtime import Runtime
 from tocsin.settings import ConfigError
 from tocsin.users import service as users
@@ -48,7 +49,14 @@ _env = Environment(
     lstrip_blocks=True,
 )
 
-_VERB = {"acknowledge": ("Acknowledge", "acknowledged"), "resolve": ("Resolve", "resolved")}
+_VERB = {
+    "acknowledge": ("Acknowledge", "acknowledged"),
+    "resolve": ("Resolve", "resolved"),
+    "accept": ("Accept", "accepted"),
+    "decline": ("Decline", "declined"),
+}
+# A request to join an incident: its answer, not the incident's paging state.
+_ANSWERS = ("accept", "decline")
 
 
 def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -87,6 +95,23 @@ def _already_done(session: Session, incident: Incident, action: str) -> HTMLResp
     )
 
 
+def _already_answered(session: Session, incident: Incident, user_id: int, status: int = 200) -> HTMLResponse | None:
+    """A friendly page when the person's request to join was answered (or withdrawn) already, else None."""
+    if responders.pending_message(session, incident.id, user_id) is not None:
+        return None
+    found = responders.latest_request(session, incident.id, user_id)
+    if found is None:
+        return _problem(404, "No request", "You were not asked to join this incident.", incident)
+    return _page(
+        "result.html",
+        status,
+        heading=f"Already {found.status.value}",
+        message=f"Your request to join this incident was {found.status.value} at {_when(found.answered_at)}.",
+        incident=incident,
+        tone="warn",
+    )
+
+
 def _claims(runtime: Runtime, token: str) -> LinkClaims | HTMLResponse:
     try:
         secret = runtime.link_secret()
@@ -109,15 +134,21 @@ def confirm_page(token: str, request: Request) -> HTMLResponse:
             incident = incidents.get(session, claims.incident_id)
         except NotFound:
             return _problem(404, "Incident not found", "The incident this link points at no longer exists.")
-        done = _already_done(session, incident, claims.action)
+        if claims.action in _ANSWERS:
+            done = _already_answered(session, incident, claims.user_id)
+        else:
+            done = _already_done(session, incident, claims.action)
         if done is not None:
             return done
         if link_was_used(session, claims.nonce):
             return _problem(409, "Link already used", "This link was already used.", incident)
         verb = _VERB[claims.action][0]
+        heading = f"{verb} incident #{incident.number}?"
+        if claims.action in _ANSWERS:
+            heading = f"{verb} the request to join incident #{incident.number}?"
         return _page(
             "confirm.html",
-            heading=f"{verb} incident #{incident.number}?",
+            heading=heading,
             incident=incident,
             action=claims.action,
             button=f"{verb} #{incident.number}",
@@ -140,7 +171,12 @@ def act(token: str, request: Request) -> HTMLResponse:
             if user.deactivated_at is not None:
                 raise Forbidden("the account this link was sent to is deactivated")
             actor = Actor(label=user.name, source="link", user_id=user.id)
-            if claims.action == "acknowledge":
+            if claims.action in _ANSWERS:
+                responders.answer(
+                    session, claims.incident_id, user, claims.action == "accept", via="link", actor=actor, now=now
+                )
+                incident = incidents.get(session, claims.incident_id)
+            elif claims.action == "acknowledge":
                 incident = incidents.acknowledge(session, claims.incident_id, actor=actor, now=now)
             else:
                 incident = incidents.resolve(session, claims.incident_id, actor=actor, now=now)
@@ -153,15 +189,23 @@ def act(token: str, request: Request) -> HTMLResponse:
                 return done
             return _problem(409, "Not possible", f"The incident is {incident.status}.", incident)
     except Conflict as exc:
-        return _problem(409, "Link already used", exc.detail[:1].upper() + exc.detail[1:] + ".")
+        if checked.action not in _ANSWERS:
+            return _problem(409, "Link already used", exc.detail[:1].upper() + exc.detail[1:] + ".")
+        with runtime.db.reader() as session:
+            incident = incidents.get(session, checked.incident_id)
+            done = _already_answered(session, incident, checked.user_id, 409)
+        return done or _problem(409, "Link already used", exc.detail[:1].upper() + exc.detail[1:] + ".")
     except NotFound as exc:
         return _problem(404, "Not found", exc.detail[:1].upper() + exc.detail[1:] + ".")
     except TocsinError as exc:
         return _problem(exc.status_code, exc.title, exc.detail[:1].upper() + exc.detail[1:] + ".")
     past = _VERB[claims.action][1]
+    heading = f"Incident #{incident.number} {past}"
+    if claims.action in _ANSWERS:
+        heading = f"Request to join incident #{incident.number} {past}"
     return _page(
         "result.html",
-        heading=f"Incident #{incident.number} {past}",
+        heading=heading,
         message=f"{past.capitalize()} by {user.name} at {_when(now)}.",
         incident=incident,
         tone="ok",

@@ -22,6 +22,7 @@ from tocsin.oncall.durations import format_duration
 from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.users.models import User
+from tocsin.web import responder_pages
 from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_user, runtime_of
 from tocsin.web.contact_pages import may_change, shown_address
 from tocsin.web.templating import render
@@ -53,7 +54,13 @@ def _contacts(session: Session, user: User, who: WebUser) -> dict[str, Any]:
         for r in sorted(contacts.rules(session, user.id), key=lambda r: (r.urgency, r.delay_seconds))
     ]
     addresses = {m.id: shown_address(m, whole) for m in methods}
-    return {"methods": methods, "rules": rules, "addresses": addresses, "may_change": whole}
+    return {
+        "methods": methods,
+        "rules": rules,
+        "addresses": addresses,
+        "may_change": whole,
+        **responder_pages.skills_context(session, user.id),
+    }
 
 
 @router.get("/people/{user_id}", response_class=HTMLResponse)

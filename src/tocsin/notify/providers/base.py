@@ -34,7 +34,7 @@ class OutboundMessage:
     notification_id: int
     # Stable across retries of the same notification (Standard Webhooks' webhook-id, email Message-ID seed).
     message_id: str
-    kind: Literal["page", "test", "handoff", "bundle", "status", "verify", "notice"]
+    kind: Literal["page", "test", "handoff", "bundle", "status", "verify", "notice", "responder"]
     contact_type: str
     address: str
     user_name: str
@@ -42,6 +42,9 @@ class OutboundMessage:
     # Signed one-click links (acknowledge, resolve) for channels without buttons.
     ack_url: str | None = None
     resolve_url: str | None = None
+    # A request to join an incident: signed accept / decline links.
+    accept_url: str | None = None
+    decline_url: str | None = None
     text: str = ""
     secret: str | None = None
     # The provider's reference of the message a status update edits in place (a Slack message's channel and ts).

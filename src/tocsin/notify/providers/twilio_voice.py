@@ -45,7 +45,10 @@ class TwilioVoiceProvider:
                     to=message.address, from_=self._from, twiml=twiml, timeout=RING_SECONDS
                 )
             )
-        query = urlencode({"incident": message.incident.id, "notification": message.notification_id})
+        fields: dict[str, object] = {"incident": message.incident.id, "notification": message.notification_id}
+        if message.kind == "responder":
+            fields["responder"] = 1
+        query = urlencode(fields)
         url = f"{self._public}{VOICE_PATH}?{query}"
         status = f"{self._public}{STATUS_PATH}?{urlencode({'notification': message.notification_id})}"
         return call_twilio(

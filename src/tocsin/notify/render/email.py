@@ -46,6 +46,14 @@ text-decoration:none;border-radius:4px;margin-right:8px">Acknowledge</a>{% endif
 text-decoration:none;border-radius:4px">Resolve</a>{% endif %}
 </p>
 {% endif %}
+{% if accept_url or decline_url %}
+<p style="margin:20px 0">
+{% if accept_url %}<a href="{{ accept_url }}" style="background:#27ae60;color:#fff;padding:10px 16px;\
+text-decoration:none;border-radius:4px;margin-right:8px">Accept</a>{% endif %}
+{% if decline_url %}<a href="{{ decline_url }}" style="background:#555;color:#fff;padding:10px 16px;\
+text-decoration:none;border-radius:4px">Decline</a>{% endif %}
+</p>
+{% endif %}
 {% if incident_url %}
 <p><a href="{{ incident_url }}">Open incident #{{ incident.number }} in Tocsin</a></p>
 {% endif %}
@@ -91,6 +99,8 @@ def subject_of(message: OutboundMessage) -> str:
     inc = message.incident
     if inc is None:
         return clean_line(f"[Tocsin] {message.text or message.kind}", 200)
+    if message.kind == "responder":
+        return clean_line(f"[Tocsin] #{inc.number} you are asked to join: {clean_line(inc.title, 150)}", 250)
     return clean_line(
         f"[Tocsin] #{inc.number} [{inc.priority}] {clean_line(inc.service, 80)}: {clean_line(inc.title, 150)}"
         f" — {inc.status}",
@@ -146,6 +156,8 @@ def render_email(
         text=message.text,
         ack_url=safe_link(message.ack_url),
         resolve_url=safe_link(message.resolve_url),
+        accept_url=safe_link(message.accept_url),
+        decline_url=safe_link(message.decline_url),
         incident_url=safe_link(inc.url) if inc else None,
         details=_details(inc.details) if inc else [],
         user_name=message.user_name,

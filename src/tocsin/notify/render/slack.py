@@ -27,9 +27,23 @@ def parse_action_id(action_id: str) -> tuple[str, int] | None:
     if not action_id.startswith(ACTION_PREFIX):
         return None
     action, _, number = action_id.removeprefix(ACTION_PREFIX).partition(".")
-    if action not in ("acknowledge", "resolve", "escalate") or not is_ascii_digits(number):
+    if action not in ("acknowledge", "resolve", "escalate", "accept", "decline") or not is_ascii_digits(number):
         return None
     return action, int(number)
+
+
+def _answer_buttons(incident: IncidentView) -> list[dict[str, Any]]:
+    """A request to join the incident: Accept / Decline (the incident id in the action, as for a page)."""
+    return [
+        {
+            "type": "button",
+            "action_id": f"{ACTION_PREFIX}{action}.{incident.id}",
+            "text": {"type": "plain_text", "text": label},
+            "value": str(incident.id),
+            **({"style": "primary"} if action == "accept" else {}),
+        }
+        for action, label in (("accept", "Accept"), ("decline", "Decline"))
+    ]
 
 
 def _buttons(incident: IncidentView) -> list[dict[str, Any]]:
@@ -80,7 +94,7 @@ def slack_blocks(message: OutboundMessage) -> tuple[str, list[dict[str, Any]]]:
     if message.text:
         note = escape(clean_line(message.text, 500))
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
-    buttons = _buttons(incident)
+    buttons = _answer_buttons(incident) if message.kind == "responder" else _buttons(incident)
     if buttons:
         blocks.append({"type": "actions", "block_id": f"tocsin-incident-{incident.id}", "elements": buttons})
     return fallback, blocks

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tocsin.notify.providers.base import OutboundMessage
 from tocsin.notify.render.text import clean_line
-from tocsin.notify.reply_codes import sms_hint
+from tocsin.notify.reply_codes import answer_hint, sms_hint
 
 MAX_LENGTH = 320
 
@@ -13,6 +13,9 @@ def render_sms(message: OutboundMessage) -> str:
     incident = message.incident
     if incident is None:
         return clean_line(message.text or "Tocsin notification", MAX_LENGTH)
+    if message.kind == "responder":
+        tail = " " + answer_hint(incident.number)
+        return clean_line(f"Tocsin: {message.text}", MAX_LENGTH - len(tail)) + tail
     status = clean_line(incident.status, 20).upper()
     service = clean_line(incident.service, 40)
     head = f"Tocsin #{incident.number} {status} {clean_line(incident.priority, 8)}"

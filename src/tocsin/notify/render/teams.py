@@ -33,6 +33,8 @@ def _links(message: OutboundMessage) -> list[tuple[str, str]]:
     for label, url in (
         ("Acknowledge", message.ack_url),
         ("Resolve", message.resolve_url),
+        ("Accept", message.accept_url),
+        ("Decline", message.decline_url),
         ("Open incident", message.incident.url if message.incident else None),
     ):
         safe = safe_link(url)

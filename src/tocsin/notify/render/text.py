@@ -55,4 +55,8 @@ def render_text(message: OutboundMessage) -> str:
     resolve = safe_link(message.resolve_url)
     if resolve:
         lines.append(f"Resolve: {resolve}")
+    for label, url in (("Accept", message.accept_url), ("Decline", message.decline_url)):
+        safe = safe_link(url)
+        if safe:
+            lines.append(f"{label}: {safe}")
     return "\n".join(lines) if lines else "[Tocsin] notification"

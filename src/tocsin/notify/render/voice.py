@@ -35,6 +35,27 @@ def call_twiml(incident: IncidentView, action_url: str, *, intro: str = "") -> s
     return str(response)
 
 
+ANSWER_PROMPT = "Press 1 to accept, or 2 to decline."
+
+
+def answer_twiml(incident: IncidentView, request_text: str, action_url: str, *, intro: str = "") -> str:
+    """A call asking someone to join an incident: the request, then one key press (1 accept, 2 decline)."""
+    response = VoiceResponse()
+    gather = Gather(num_digits=1, action=action_url, method="POST", timeout=8)
+    if intro:
+        gather.say(clean_line(intro, 200))
+    gather.say(f"This is Tocsin. {clean_line(request_text, 300)}")
+    gather.say(spoken_summary(incident).removeprefix("This is Tocsin. "))
+    gather.say(ANSWER_PROMPT)
+    response.append(gather)
+    retry = Gather(num_digits=1, action=action_url, method="POST", timeout=8)
+    retry.say(ANSWER_PROMPT)
+    response.append(retry)
+    response.say("No key was pressed. Goodbye.")
+    response.hangup()
+    return str(response)
+
+
 def spoken_result(text: str) -> str:
     response = VoiceResponse()
     response.say(clean_line(text, 300))
