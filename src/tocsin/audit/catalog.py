@@ -68,6 +68,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "service_request_timeline",
         "service_requests",
         "responder_requests",
+        "sign_in_attempts",
         "used_link_tokens",
         "used_reset_links",
         "web_sessions",
