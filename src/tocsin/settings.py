@@ -136,6 +136,14 @@ class Settings(BaseSettings):
     password_blocklist_file: str | None = None
     # How long a password reset link stays valid.
     password_reset_link_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
+    # --- Workflows and remediation actions (ADR 0027) ---
+    # The local ``script`` action type, for single-host setups: off unless an admin turns it on, and then only the
+    # commands listed here (absolute paths, comma-separated) run, without a shell, for at most the timeout.
+    workflow_scripts_enabled: bool = False
+    workflow_script_allowlist: str = ""
+    workflow_script_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Workflow runs a worker claims per pass.
+    workflow_batch: int = Field(default=32, ge=1, le=1000)
 
     @field_validator("database_url")
     @classmethod

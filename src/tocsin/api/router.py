@@ -16,6 +16,7 @@ from tocsin.api import (
     silences,
     tasks,
     webhooks,
+    workflows,
 )
 
 api_router = APIRouter()
@@ -32,3 +33,5 @@ api_router.include_router(webhooks.router)
 api_router.include_router(tasks.router)
 api_router.include_router(roles.router)
 api_router.include_router(account.router)
+api_router.include_router(workflows.router)
+api_router.include_router(workflows.callback_router)

@@ -30,6 +30,10 @@ class TimelineKind(StrEnum):
     CHECKLIST_ADDED = "checklist_added"
     ROLE_ASSIGNED = "role_assigned"
     ROLE_RELEASED = "role_released"
+    # Workflows, playbooks and remediation actions.
+    WORKFLOW_RUN = "workflow_run"
+    WORKFLOW_STEP = "workflow_step"
+    ACTION_RUN = "action_run"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"
