@@ -38,6 +38,15 @@ def _incident(state: State, key: str) -> str:
 
 
 # On a second service of the team, so that ``checkout`` can still be deleted (a service with incidents cannot).
+def _attach_playbooks(state: State, api: ApiHarness) -> None:
+    """What the workflows event consumer does when an incident opens: the matching playbooks are frozen onto it."""
+    from tocsin.incidents import service as incidents
+    from tocsin.workflows import service as workflows
+
+    with api.runtime.db.unit_of_work() as s:
+        workflows.attach_playbooks(s, incidents.get(s, state["incident2"]), now=api.clock.now())
+
+
 INCIDENT_CASES = [
     Case(
         "PUT",
@@ -158,6 +167,34 @@ INCIDENT_CASES = [
         "/api/v1/incidents/{ref}/roles/{role}",
         lambda s: f"/api/v1/incidents/{s['incident2']}/roles/Scribe",
         None,
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/workflows/{name}/run",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/workflows/walk-flow/run",
+        None,
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/actions/{name}/run",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/actions/walk-restart/run",
+        None,
+        None,
+        _keep("action_run"),
+    ),
+    Case(
+        "POST",
+        "/api/v1/action-runs/{run_id}/approve",
+        lambda s: f"/api/v1/action-runs/{s['action_run']}/approve",
+        None,
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/playbooks/{name}/steps/{index}",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/playbooks/walk-book/steps/0",
+        None,
+        {"done": True},
+        prepare=_attach_playbooks,
     ),
     # The policy is archived later, which a live service using it would prevent.
     Case(

@@ -104,6 +104,21 @@ LIFECYCLE = {
         ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"),
         ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"),
     ),
+    "workflow": (
+        ("PUT", "/api/v1/workflows/{name}"),
+        ("PUT", "/api/v1/workflows/{name}"),
+        ("DELETE", "/api/v1/workflows/{name}"),
+    ),
+    "playbook": (
+        ("PUT", "/api/v1/playbooks/{name}"),
+        ("PUT", "/api/v1/playbooks/{name}"),
+        ("DELETE", "/api/v1/playbooks/{name}"),
+    ),
+    "remediation action": (
+        ("PUT", "/api/v1/remediation-actions/{name}"),
+        ("PUT", "/api/v1/remediation-actions/{name}"),
+        ("DELETE", "/api/v1/remediation-actions/{name}"),
+    ),
     "webhook subscription": (
         ("POST", "/api/v1/webhook-subscriptions"),
         ("PATCH", "/api/v1/webhook-subscriptions/{subscription_id}"),
@@ -116,6 +131,9 @@ NOT_CONFIGURATION = {
     "/api/v1/incidents/{ref}/notes",
     "/api/v1/incidents/{ref}/checklists",  # adds tasks, each retired as above
     "/api/v1/tokens",
+    # A run of a workflow or an action on an incident: history (the run log), not configuration.
+    "/api/v1/incidents/{ref}/workflows/{name}/run",
+    "/api/v1/incidents/{ref}/actions/{name}/run",
 }
 
 
