@@ -32,7 +32,8 @@ from tocsin.notify.models import Notification
 from tocsin.notify.providers.webhook import signature_header
 from tocsin.notify.ssrf import UrlGuard
 from tocsin.oncall import service as oncall
-from tocsin.response import roles, service as response
+from tocsin.response import roles
+from tocsin.response import service as response
 from tocsin.workflows import actions, runner
 from tocsin.workflows import service as workflows
 from tocsin.workflows.http import Caller
@@ -233,7 +234,9 @@ def test_a_sev1_assigns_the_commander_on_call_adds_the_checklist_notifies_and_ca
     assert len(sink.received) == 1, "the action is called exactly once"
     path, headers, body = sink.received[0]
     sent = json.loads(body)
-    assert path == "/restart" and sent["title"] == "Checkout down" and sent["incident"].isdigit()
+    assert path == "/restart"
+    assert sent["title"] == "Checkout down"
+    assert sent["incident"].isdigit()
     key = base64.b64decode(SECRET.removeprefix("whsec_"))
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
     assert (
@@ -256,7 +259,8 @@ def test_a_sev1_assigns_the_commander_on_call_adds_the_checklist_notifies_and_ca
     assert _callback(w, cb.replace(cb.rsplit("/", 1)[1], "nope"), {"status": "failed"}) == 404
     with w.db.reader() as s:
         (action_run,) = s.scalars(select(ActionRun))
-        assert action_run.status == "succeeded" and action_run.response_excerpt == "restarted 3 pods"
+        assert action_run.status == "succeeded"
+        assert action_run.response_excerpt == "restarted 3 pods"
     timeline = w.timeline(incident_id)
     assert "Action Restart checkout reported succeeded: restarted 3 pods" in timeline
     assert any(m.startswith("Workflow SEV1 response finished") for m in timeline)
@@ -293,7 +297,8 @@ def test_a_timing_out_action_is_recorded_failed_and_the_error_policy_followed(wo
         states = [x.status for x in s.scalars(select(WorkflowStepRun).order_by(WorkflowStepRun.position))]
         assert states == ["failed", "done", "failed"]
         runs = [(r.status, r.error) for r in s.scalars(select(WorkflowRun))]
-        assert runs[0][0] == "failed" and "timed out" in (runs[0][1] or "")
+        assert runs[0][0] == "failed"
+        assert "timed out" in (runs[0][1] or "")
         assert [r.status for r in s.scalars(select(ActionRun))] == ["failed", "failed"]
         assert all((r.error or "").startswith("timed out") for r in s.scalars(select(ActionRun)))
     timeline = w.timeline(incident_id)
@@ -314,7 +319,8 @@ def test_a_wait_step_survives_an_engine_restart(db: Database, clock: FakeClock) 
     w.run()
     with db.reader() as s:
         (run,) = s.scalars(select(WorkflowRun))
-        assert run.status == "waiting" and run.due_at == clock.now() + timedelta(minutes=10)
+        assert run.status == "waiting"
+        assert run.due_at == clock.now() + timedelta(minutes=10)
     # A new engine (another process after a restart) picks the wait up when it is due, and not before.
     restarted = new_world_engine(db, clock, owner="second")
     clock.advance(timedelta(minutes=9))
@@ -402,7 +408,8 @@ def test_a_webhook_step_in_flight_is_resumed_with_the_same_webhook_id(world: Wor
     assert [h["webhook-id"] for _, h, _ in sink.received] == [f"wf_{key}"]
     with w.db.reader() as s:
         (step,) = s.scalars(select(WorkflowStepRun))
-        assert step.status == "done" and step.attempts == 2
+        assert step.status == "done"
+        assert step.attempts == 2
 
 
 def test_definitions_are_refused_with_the_path_of_the_fault(world: World, sink: Sink) -> None:
@@ -414,7 +421,8 @@ def test_definitions_are_refused_with_the_path_of_the_fault(world: World, sink: 
             workflows.save_workflow(s, name, spec, now=w.clock.now())
         return caught.value.detail
 
-    base = {"trigger": {"on": "declared"}, "steps": [{"kind": "stakeholder_update", "message": "hi"}]}
+    update = {"kind": "stakeholder_update", "message": "hi"}
+    base: dict[str, Any] = {"trigger": {"on": "declared"}, "steps": [update]}
     assert refused({**base, "colour": "red"}).startswith("workflow: unknown field(s) colour")
     assert refused({**base, "conditions": [{"field": "nope", "op": "=", "value": "x"}]}).startswith(
         "conditions.0: unknown field 'nope'"
@@ -435,7 +443,7 @@ def test_definitions_are_refused_with_the_path_of_the_fault(world: World, sink: 
         {
             **base,
             "steps": [
-                base["steps"][0],
+                update,
                 {"kind": "notify", "user": "ann@example.com", "message": "{{incident.colour}}"},
             ],
         }
@@ -456,7 +464,9 @@ def test_definitions_are_refused_with_the_path_of_the_fault(world: World, sink: 
         {"trigger": {"on": "severity_changed"}, "steps": [{"kind": "set_field", "field": "priority", "value": "P1"}]},
         "lower",
     )
-    assert "cycle" in message and "raise" in message and "lower" in message
+    assert "cycle" in message
+    assert "raise" in message
+    assert "lower" in message
     # Action templates: unknown fields refused at save with their path.
     with w.db.unit_of_work() as s, pytest.raises(InvalidInput) as caught:
         actions.save_action(s, "bad", {"url": sink.url, "body": '{"x": "{{incident.secret}}"}'}, now=w.clock.now())
@@ -503,7 +513,8 @@ def test_simulation_says_what_would_run_without_acting(world: World, sink: Sink)
         found = workflows.simulate(s, workflows.subject_of_payload({"severity": "SEV1"}), event="incident.triggered")
         assert [(x.name, x.would_run) for x in found] == [("SEV1 response", True)]
         other = workflows.simulate(s, workflows.subject_of_payload({"severity": "SEV4"}))
-        assert other[0].would_run is False and "condition" in other[0].reason
+        assert other[0].would_run is False
+        assert "condition" in other[0].reason
     with w.db.reader() as s:
         assert list(s.scalars(select(WorkflowRun))) == []
     assert sink.received == []

@@ -108,8 +108,10 @@ def save_workflow(session: Session, name: str, spec: Mapping[str, Any], *, now: 
         raise InvalidInput(message, errors=[message])
     found = repo.workflow(session, clean_name)
     if found is None:
-        found = repo.add(session, Workflow(name=clean_name, created_at=now, updated_at=now, version=1, **clean))
-        return found
+        created: Workflow = repo.add(
+            session, Workflow(name=clean_name, created_at=now, updated_at=now, version=1, **clean)
+        )
+        return created
     if any(getattr(found, k) != v for k, v in clean.items()):
         for key, value in clean.items():
             setattr(found, key, value)
