@@ -41,6 +41,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         team_pages,
         user_admin,
         webhook_pages,
+        workflow_pages,
     )
 
     auth.install(app)
@@ -53,6 +54,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         # Before the incident pages, so that /incidents/new is not read as an incident number.
         declare_pages,
         incident_pages,
+        workflow_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
         service_pages,
