@@ -293,7 +293,10 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
         # references to roles and templates, an http URL).
         "PUT /api/v1/workflows/{name}": lambda: (
             {"name": "fuzz-flow"},
-            {"trigger": {"on": "manual"}, "steps": [{"kind": "stakeholder_update", "message": "{{incident.title}}"}]},
+            {
+                "trigger": {"event": "manual"},
+                "steps": [{"kind": "stakeholder_update", "message": "{{incident.title}}"}],
+            },
         ),
         "PUT /api/v1/playbooks/{name}": lambda: ({"name": "fuzz-book"}, {"steps": [{"title": "Open a bridge"}]}),
         "PUT /api/v1/remediation-actions/{name}": lambda: (

@@ -383,7 +383,7 @@ CASES: list[Case] = [
         "/api/v1/workflows/{name}",
         "/api/v1/workflows/walk-flow",
         ("workflow", "workflow.created"),
-        {"trigger": {"on": "manual"}, "steps": [{"kind": "stakeholder_update", "message": "{{incident.title}}"}]},
+        {"trigger": {"event": "manual"}, "steps": [{"kind": "stakeholder_update", "message": "{{incident.title}}"}]},
     ),
     Case(
         "PUT",

@@ -21,14 +21,14 @@ def test_playbook_steps_are_ticked_and_workflows_run_from_the_incident_page(cons
     console.login()
     playbook = {"guidance": "All hands.", "steps": [{"title": "Open a bridge"}, {"title": "Tell support"}]}
     flow = {
-        "trigger": {"on": "manual"},
+        "trigger": {"event": "manual"},
         "steps": [{"kind": "stakeholder_update", "message": "On it: {{incident.title}}"}],
     }
     page = post(console, "/workflows", "/workflows", kind="playbook", name="Major", definition=json.dumps(playbook))
     assert "Saved playbook Major" in page
     page = post(console, "/workflows", "/workflows", kind="workflow", name="Update", definition=json.dumps(flow))
     assert "Saved workflow Update" in page
-    bad = {"trigger": {"on": "manual"}, "steps": [{"kind": "notify", "user": "nobody@example.com", "message": "x"}]}
+    bad = {"trigger": {"event": "manual"}, "steps": [{"kind": "notify", "user": "nobody@example.com", "message": "x"}]}
     page = post(console, "/workflows", "/workflows", kind="workflow", name="Bad", definition=json.dumps(bad))
     assert "steps.0.user: no user" in page
 
@@ -36,9 +36,11 @@ def test_playbook_steps_are_ticked_and_workflows_run_from_the_incident_page(cons
     with console.db.unit_of_work() as s:
         workflows.attach_playbooks(s, incidents.get(s, "#1"), now=console.clock.now())
     page = console.client.get("/incidents/1").text
-    assert "Major" in page and "0 of 2 done" in page
+    assert "Major" in page
+    assert "0 of 2 done" in page
     page = post(console, "/incidents/1/playbook", "/incidents/1", action="tick", playbook="Major", step="0", done="1")
-    assert "Step done" in page and "1 of 2 done" in page
+    assert "Step done" in page
+    assert "1 of 2 done" in page
     csrf = console.csrf("/incidents/1")
     fields = {"csrf": csrf, "action": "tick", "playbook": "Major", "step": "9", "done": "1"}
     assert console.client.post("/incidents/1/playbook", data=fields).status_code == 404
@@ -47,7 +49,8 @@ def test_playbook_steps_are_ticked_and_workflows_run_from_the_incident_page(cons
     assert "Workflow Update started" in page
     run_id = int(re.findall(r'href="/workflows/runs/(\d+)"', page)[0])
     runs = console.client.get(f"/workflows/runs/{run_id}").text
-    assert "stakeholder_update" in runs and "pending" in runs
+    assert "stakeholder_update" in runs
+    assert "pending" in runs
 
     sim = console.client.get("/workflows?simulate=1").text
     assert "Workflow <strong>Update</strong>" in sim

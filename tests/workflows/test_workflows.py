@@ -165,7 +165,7 @@ def _action(w: World, sink: Sink, **extra: Any) -> None:
 
 def _sev1_workflow(w: World, **overrides: Any) -> None:
     spec = {
-        "trigger": {"on": "declared"},
+        "trigger": {"event": "declared"},
         "conditions": [{"field": "severity", "op": "=", "value": "SEV1"}],
         "steps": [
             {"kind": "assign_role", "role": "Incident Commander", "schedule": "Primary"},
@@ -422,7 +422,7 @@ def test_definitions_are_refused_with_the_path_of_the_fault(world: World, sink: 
         return caught.value.detail
 
     update = {"kind": "stakeholder_update", "message": "hi"}
-    base: dict[str, Any] = {"trigger": {"on": "declared"}, "steps": [update]}
+    base: dict[str, Any] = {"trigger": {"event": "declared"}, "steps": [update]}
     assert refused({**base, "colour": "red"}).startswith("workflow: unknown field(s) colour")
     assert refused({**base, "conditions": [{"field": "nope", "op": "=", "value": "x"}]}).startswith(
         "conditions.0: unknown field 'nope'"
@@ -448,20 +448,23 @@ def test_definitions_are_refused_with_the_path_of_the_fault(world: World, sink: 
             ],
         }
     )
-    assert refused({**base, "trigger": {"on": "sometimes"}}).startswith("trigger.on: unknown trigger")
+    assert refused({**base, "trigger": {"event": "sometimes"}}).startswith("trigger.event: unknown trigger")
     # Cycles: two workflows that start each other through the fields they set.
     with w.db.unit_of_work() as s:
         workflows.save_workflow(
             s,
             "raise",
             {
-                "trigger": {"on": "field_changed", "field": "priority"},
+                "trigger": {"event": "field_changed", "field": "priority"},
                 "steps": [{"kind": "set_field", "field": "severity", "value": "SEV1"}],
             },
             now=w.clock.now(),
         )
     message = refused(
-        {"trigger": {"on": "severity_changed"}, "steps": [{"kind": "set_field", "field": "priority", "value": "P1"}]},
+        {
+            "trigger": {"event": "severity_changed"},
+            "steps": [{"kind": "set_field", "field": "priority", "value": "P1"}],
+        },
         "lower",
     )
     assert "cycle" in message

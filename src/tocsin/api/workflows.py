@@ -28,7 +28,7 @@ class WorkflowIn(BaseModel):
 
     description: str = Field(default="", max_length=20_000)
     enabled: bool = True
-    trigger: dict[str, Any] = Field(description='{"on": "declared" | … | "timer", "after": …, "minutes": N}')
+    trigger: dict[str, Any] = Field(description='{"event": "declared" | … | "timer", "after": …, "minutes": N}')
     conditions: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
     steps: list[dict[str, Any]] = Field(min_length=1, max_length=50)
 

@@ -57,7 +57,7 @@ class Workflow(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     enabled: Mapped[bool] = mapped_column(default=True)
-    # {"on": trigger kind, "field": for field_changed, "minutes": for timers, "after": event kind for timers}
+    # {"event": trigger kind, "field": for field_changed, "minutes": for timers, "after": event kind for timers}
     trigger: Mapped[dict[str, Any]] = mapped_column(default=dict)
     conditions: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     steps: Mapped[list[dict[str, Any]]] = mapped_column(default=list)

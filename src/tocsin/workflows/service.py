@@ -283,7 +283,7 @@ def start_matching(
                     name=wf.name,
                     workflow_id=wf.id,
                     version=wf.version,
-                    trigger=str(wf.trigger.get("on")),
+                    trigger=str(wf.trigger.get("event")),
                     step_specs=wf.steps,
                     due=due,
                     now=now,
@@ -492,7 +492,7 @@ def simulate(
     fields_view = view(subject)
     out = []
     for wf in repo.workflows(session):
-        trigger = str(wf.trigger.get("on"))
+        trigger = str(wf.trigger.get("event"))
         if not wf.enabled:
             out.append(Simulated("workflow", wf.name, wf.version, trigger, False, "disabled", wf.steps))
             continue

@@ -43,7 +43,7 @@ TRIGGERS: Final = (*EVENT_TRIGGERS, "timer", "manual")
 
 def trigger_fires(trigger: Mapping[str, Any], event_type: str, changes: Mapping[str, Any]) -> bool:
     """Whether an incident event starts a workflow with this trigger (a timer follows its ``after`` kind)."""
-    kind = trigger.get("on")
+    kind = trigger.get("event")
     if kind == "timer":
         kind = trigger.get("after")
     if kind not in EVENT_TRIGGERS or EVENT_TRIGGERS[kind] != event_type:
@@ -59,17 +59,17 @@ def trigger_fires(trigger: Mapping[str, Any], event_type: str, changes: Mapping[
 
 
 def delay_minutes(trigger: Mapping[str, Any]) -> int:
-    return int(trigger.get("minutes") or 0) if trigger.get("on") == "timer" else 0
+    return int(trigger.get("minutes") or 0) if trigger.get("event") == "timer" else 0
 
 
 def check_trigger(trigger: Any) -> dict[str, Any]:
     if not isinstance(trigger, Mapping):
-        raise DefinitionError("trigger: must be an object with 'on'")
-    _keys(trigger, {"on", "field", "after", "minutes"}, "trigger")
-    kind = trigger.get("on")
+        raise DefinitionError("trigger: must be an object with 'event'")
+    _keys(trigger, {"event", "field", "after", "minutes"}, "trigger")
+    kind = trigger.get("event")
     if kind not in TRIGGERS:
-        raise DefinitionError(f"trigger.on: unknown trigger {kind!r} (use one of {', '.join(TRIGGERS)})")
-    out: dict[str, Any] = {"on": kind}
+        raise DefinitionError(f"trigger.event: unknown trigger {kind!r} (use one of {', '.join(TRIGGERS)})")
+    out: dict[str, Any] = {"event": kind}
     if kind == "field_changed":
         name = trigger.get("field")
         if not isinstance(name, str) or not name:
@@ -278,7 +278,7 @@ def check_conditions(specs: Any, where: str = "conditions") -> list[dict[str, An
 
 
 def watched_fields(trigger: Mapping[str, Any]) -> tuple[str, ...]:
-    kind = trigger.get("after") if trigger.get("on") == "timer" else trigger.get("on")
+    kind = trigger.get("after") if trigger.get("event") == "timer" else trigger.get("event")
     if kind == "severity_changed":
         return ("severity",)
     if kind == "field_changed":
