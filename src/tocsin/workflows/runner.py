@@ -294,99 +294,104 @@ def drive(db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: time
                     now=now,
                     run=run.id,
                 )
-            run.lease_until = now + lease
-            if run.position >= len(run.steps):
-                _close(session, run, "done", now)
-                return ended
-            try:
-                incident = incidents.get(session, run.incident_id)
-            except NotFound:
-                run.status, run.due_at = "canceled", None
-                return ended
-            position, spec = run.position, dict(run.steps[run.position])
-            kind = plan.KINDS[spec["kind"]]
-            key = plan.step_key(
-                run.incident_id, wf.source_of(run), run.version, position, run.id, once=bool(spec.get("once"))
-            )
-            step = repo.step_run_by_key(session, key)
-            ctx = Context(session, run, incident, key, _actor(run), now, env)
-            if step is not None and step.run_id != run.id:
-                run.position += 1
-                _entry(
-                    session,
-                    run,
-                    f"{_label(run, position, spec)} skipped: already ran once on this incident",
-                    now,
-                    step=position,
-                    outcome="skipped",
+            # Steps that stay in the database follow one another in this transaction (each in a savepoint): the
+            # run commits once per stretch of them, up to a call out, a wait or its end.
+            while outbound is None and failure is None:
+                if run.status not in ("running", "waiting"):
+                    return ended
+                run.lease_until = now + lease
+                if run.position >= len(run.steps):
+                    _close(session, run, "done", now)
+                    return ended
+                try:
+                    incident = incidents.get(session, run.incident_id)
+                except NotFound:
+                    run.status, run.due_at = "canceled", None
+                    return ended
+                position, spec = run.position, dict(run.steps[run.position])
+                kind = plan.KINDS[spec["kind"]]
+                key = plan.step_key(
+                    run.incident_id, wf.source_of(run), run.version, position, run.id, once=bool(spec.get("once"))
                 )
-                continue
-            if kind.waits:
-                if step is None:
-                    step = repo.add(session, _new_step(run, position, spec, key, now, "waiting"))
-                    assert step is not None
-                    step.due_at = now + timedelta(minutes=int(spec["minutes"]))
+                step = repo.step_run_by_key(session, key)
+                ctx = Context(session, run, incident, key, _actor(run), now, env)
+                if step is not None and step.run_id != run.id:
+                    run.position += 1
                     _entry(
                         session,
                         run,
-                        f"{_label(run, position, spec)} waiting until {step.due_at.isoformat()}",
+                        f"{_label(run, position, spec)} skipped: already ran once on this incident",
                         now,
                         step=position,
-                        outcome="waiting",
+                        outcome="skipped",
                     )
-                holds = "until" in spec and matches(
-                    compile_conditions(spec["until"], "until"), ctx.values()["incident"]
-                )
-                assert step.due_at is not None
-                if holds or ("until" not in spec and now >= step.due_at):
-                    _after_step(session, run, step, spec, True, "condition met" if holds else "waited", now)
-                    ended += 1
                     continue
-                if now >= step.due_at:
-                    _after_step(session, run, step, spec, False, "timed out waiting for the condition", now)
-                    ended += 1
-                    continue
-                run.status = "waiting"
-                run.due_at = min(step.due_at, now + WAIT_POLL) if "until" in spec else step.due_at
-                run.lease_owner = run.lease_until = None
-                return ended
-            run.status = "running"
-            if not kind.external:
-                if step is None:
-                    step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
-                assert step is not None
-                try:
-                    with session.begin_nested():
-                        text = HANDLERS[spec["kind"]](ctx, spec)
-                except (StepFailed, TocsinError) as exc:
-                    reason = exc.detail if isinstance(exc, TocsinError) else str(exc)
-                    _after_step(session, run, step, spec, False, reason, now)
-                else:
-                    _after_step(session, run, step, spec, True, text, now)
-                ended += 1
-                continue
-            else:
-                if step is None:
-                    step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
+                if kind.waits:
+                    if step is None:
+                        step = repo.add(session, _new_step(run, position, spec, key, now, "waiting"))
+                        assert step is not None
+                        step.due_at = now + timedelta(minutes=int(spec["minutes"]))
+                        _entry(
+                            session,
+                            run,
+                            f"{_label(run, position, spec)} waiting until {step.due_at.isoformat()}",
+                            now,
+                            step=position,
+                            outcome="waiting",
+                        )
+                    holds = "until" in spec and matches(
+                        compile_conditions(spec["until"], "until"), ctx.values()["incident"]
+                    )
+                    assert step.due_at is not None
+                    if holds or ("until" not in spec and now >= step.due_at):
+                        _after_step(session, run, step, spec, True, "condition met" if holds else "waited", now)
+                        ended += 1
+                        continue
+                    if now >= step.due_at:
+                        _after_step(session, run, step, spec, False, "timed out waiting for the condition", now)
+                        ended += 1
+                        continue
+                    run.status = "waiting"
+                    run.due_at = min(step.due_at, now + WAIT_POLL) if "until" in spec else step.due_at
+                    run.lease_owner = run.lease_until = None
+                    return ended
+                run.status = "running"
+                if not kind.external:
+                    if step is None:
+                        step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
                     assert step is not None
-                elif not kind.idempotent:
-                    # In flight when its worker died: the effect is unknown, never run twice blindly.
-                    step.status = "ambiguous"
-                    action_run = repo.action_run_of_step(session, step.id)
-                    if action_run is not None and action_run.status == "running":
-                        actions.mark_ambiguous(session, action_run, now=now)
-                    _after_step(
-                        session, run, step, spec, False, "the worker stopped during the call; not run again", now
-                    )
+                    try:
+                        with session.begin_nested():
+                            text = HANDLERS[spec["kind"]](ctx, spec)
+                    except (StepFailed, TocsinError) as exc:
+                        reason = exc.detail if isinstance(exc, TocsinError) else str(exc)
+                        _after_step(session, run, step, spec, False, reason, now)
+                    else:
+                        _after_step(session, run, step, spec, True, text, now)
                     ended += 1
                     continue
-                step.attempts += 1
-                made = _outbound(ctx, step, spec, resumed=step.attempts > 1)
-                if isinstance(made, str):
-                    failure = (step.id, made)
                 else:
-                    outbound = made
-                    run.lease_until = now + lease + timedelta(seconds=_timeout(made))
+                    if step is None:
+                        step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
+                        assert step is not None
+                    elif not kind.idempotent:
+                        # In flight when its worker died: the effect is unknown, never run twice blindly.
+                        step.status = "ambiguous"
+                        action_run = repo.action_run_of_step(session, step.id)
+                        if action_run is not None and action_run.status == "running":
+                            actions.mark_ambiguous(session, action_run, now=now)
+                        _after_step(
+                            session, run, step, spec, False, "the worker stopped during the call; not run again", now
+                        )
+                        ended += 1
+                        continue
+                    step.attempts += 1
+                    made = _outbound(ctx, step, spec, resumed=step.attempts > 1)
+                    if isinstance(made, str):
+                        failure = (step.id, made)
+                    else:
+                        outbound = made
+                        run.lease_until = now + lease + timedelta(seconds=_timeout(made))
         if failure is not None:
             with db.unit_of_work() as session:
                 run = repo.lock_run(session, c)
