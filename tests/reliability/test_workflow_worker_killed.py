@@ -108,7 +108,11 @@ def test_workflow_steps_survive_killed_workers_never_running_an_action_twice(
         for n in range(scale(12, 60)):
             with db.unit_of_work() as s:
                 incident = incidents.declare(
-                    s, service_id=service_id, title=f"down {n}", actor=Actor("drill", "api"), now=clock.now(),
+                    s,
+                    service_id=service_id,
+                    title=f"down {n}",
+                    actor=Actor("drill", "api"),
+                    now=clock.now(),
                     severity="SEV1",
                 )
                 opened.append(incident.id)
