@@ -521,3 +521,33 @@ def test_simulation_says_what_would_run_without_acting(world: World, sink: Sink)
     with w.db.reader() as s:
         assert list(s.scalars(select(WorkflowRun))) == []
     assert sink.received == []
+
+
+def test_a_timer_trigger_and_a_wait_until_a_condition(world: World) -> None:
+    w = world
+    with w.db.unit_of_work() as s:
+        workflows.save_workflow(
+            s,
+            "Nag",
+            {
+                "trigger": {"event": "timer", "after": "declared", "minutes": 5},
+                "steps": [
+                    {"kind": "wait", "until": [{"field": "severity", "op": "=", "value": "SEV1"}], "minutes": 30},
+                    {"kind": "stakeholder_update", "message": "now a SEV1"},
+                ],
+            },
+            now=w.clock.now(),
+        )
+    incident_id = w.declare("SEV2")
+    w.run()
+    with w.db.reader() as s:
+        (run,) = s.scalars(select(WorkflowRun))
+        assert (run.status, run.due_at) == ("pending", w.clock.now() + timedelta(minutes=5))
+    w.clock.advance(timedelta(minutes=5))
+    w.run()
+    assert "Stakeholder update: now a SEV1" not in w.timeline(incident_id)
+    with w.db.unit_of_work() as s:
+        incidents.update_fields(s, incident_id, actor=PEOPLE, now=w.clock.now(), severity="SEV1")
+    w.clock.advance(timedelta(seconds=30))
+    w.run()
+    assert "Stakeholder update: now a SEV1" in w.timeline(incident_id)
