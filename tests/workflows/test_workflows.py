@@ -21,6 +21,7 @@ from sqlalchemy import select
 from tests.factories import make_service, make_user
 from tocsin.core.clock import FakeClock
 from tocsin.core.errors import InvalidInput
+from tocsin.db.encrypted import is_sealed
 from tocsin.db.session import Database
 from tocsin.engine.modules.events import EventDeliveryModule
 from tocsin.engine.modules.workflows import WorkflowModule
@@ -29,7 +30,7 @@ from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import Actor
 from tocsin.notify import contacts
 from tocsin.notify.models import Notification
-from tocsin.notify.providers.webhook import signature_header
+from tocsin.notify.providers.webhook import signature_header, verify_standard_webhook
 from tocsin.notify.ssrf import UrlGuard
 from tocsin.oncall import service as oncall
 from tocsin.response import roles
@@ -406,6 +407,16 @@ def test_a_webhook_step_in_flight_is_resumed_with_the_same_webhook_id(world: Wor
     w.clock.advance(timedelta(seconds=31))
     w.run()
     assert [h["webhook-id"] for _, h, _ in sink.received] == [f"wf_{key}"]
+    _, headers, body = sink.received[0]
+    assert verify_standard_webhook(SECRET, headers, body, now=w.clock.now()), "signed with the step's secret"
+    with w.db.reader() as s:
+        stored = workflows.get_workflow(s, "SEV1 response").steps[0]["secret"]
+        assert stored != SECRET and is_sealed(stored), "kept encrypted inside the definition"
+        assert workflows.masked([{"secret": stored}]) == [{"secret": "***"}]
+    # Saving it again with the mask keeps the secret: same version.
+    _sev1_workflow(w, steps=[{"kind": "webhook", "url": sink.url + "/hook", "secret": "***"}])
+    with w.db.reader() as s:
+        assert workflows.get_workflow(s, "SEV1 response").version == 1
     with w.db.reader() as s:
         (step,) = s.scalars(select(WorkflowStepRun))
         assert step.status == "done"

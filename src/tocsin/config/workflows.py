@@ -41,6 +41,10 @@ def _record(changes: list[Change], kind: str, key: str, before: Any, after: Any)
     return True
 
 
+def _note(changes: list[Change], kind: str, key: str, exists: bool, changed: bool) -> None:
+    changes.append(Change(kind, key, "update" if exists and changed else "unchanged" if exists else "create"))
+
+
 def _action_spec(row: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "description": row.description,
@@ -73,29 +77,21 @@ def apply_workflows(session: Session, config: ConfigFile, *, now: datetime) -> l
         if _record(changes, "remediation action", a.name, before, after):
             with _at(path):
                 actions.save_action(session, a.name, spec, now=now)
-    stored_books = {p.name: p for p in workflows.list_playbooks(session)}
     for i, p in enumerate(config.playbooks):
         path = f"playbooks[{i}]"
         with _at(path):
-            clean = workflows.check_playbook(session, p.model_dump(exclude={"name"}))
-        old_book = stored_books.get(p.name)
-        before = (
-            None
-            if old_book is None
-            else {"guidance": old_book.guidance, "match": old_book.match, "steps": old_book.steps}
-        )
-        if _record(changes, "playbook", p.name, before, clean):
+            exists, changed = workflows.playbook_changes(session, p.name, p.model_dump(exclude={"name"}))
+        _note(changes, "playbook", p.name, exists, changed)
+        if changed:
             with _at(path):
                 workflows.save_playbook(session, p.name, p.model_dump(exclude={"name"}), now=now)
-    stored_flows = {w.name: w for w in workflows.list_workflows(session)}
     for i, w in enumerate(config.workflows):
         path = f"workflows[{i}]"
         spec = w.model_dump(exclude={"name"})
         with _at(path):
-            clean = workflows.check_workflow(session, w.name, spec)
-        old_flow = stored_flows.get(w.name)
-        before = None if old_flow is None else {k: getattr(old_flow, k) for k in clean}
-        if _record(changes, "workflow", w.name, before, clean):
+            exists, changed = workflows.workflow_changes(session, w.name, spec)
+        _note(changes, "workflow", w.name, exists, changed)
+        if changed:
             with _at(path):
                 workflows.save_workflow(session, w.name, spec, now=now)
     return changes
@@ -107,7 +103,7 @@ def export_workflows(session: Session, config: ConfigFile) -> ConfigFile:
         {
             "remediation_actions": [{"name": a.name, **_action_spec(a)} for a in actions.list_actions(session)],
             "playbooks": [
-                {"name": p.name, "guidance": p.guidance, "match": p.match, "steps": p.steps}
+                {"name": p.name, "guidance": p.guidance, "match": p.match, "steps": workflows.masked(p.steps)}
                 for p in workflows.list_playbooks(session)
             ],
             "workflows": [
@@ -117,7 +113,7 @@ def export_workflows(session: Session, config: ConfigFile) -> ConfigFile:
                     "enabled": w.enabled,
                     "trigger": w.trigger,
                     "conditions": w.conditions,
-                    "steps": w.steps,
+                    "steps": workflows.masked(w.steps),
                 }
                 for w in workflows.list_workflows(session)
             ],

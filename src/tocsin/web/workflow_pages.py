@@ -149,7 +149,7 @@ def _definition(session: Session, kind: str, name: str) -> dict[str, Any]:
         }
     if kind == "playbook":
         p = workflows.get_playbook(session, name)
-        return {"guidance": p.guidance, "match": p.match, "steps": p.steps}
+        return {"guidance": p.guidance, "match": p.match, "steps": workflows.masked(p.steps)}
     a = actions.get_action(session, name)
     out: dict[str, Any] = {
         "description": a.description,

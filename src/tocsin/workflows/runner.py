@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from tocsin.core.clock import Clock
 from tocsin.core.errors import NotFound, TocsinError
 from tocsin.db.claims import Claim
+from tocsin.db.encrypted import keyring_of
 from tocsin.db.session import Database
 from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import ResponseStatus
@@ -247,7 +248,13 @@ def _outbound(ctx: Context, step: WorkflowStepRun, spec: dict[str, Any], *, resu
         return Outbound(
             step.id,
             request=Request(
-                "POST", spec["url"], {}, body.encode(), f"wf_{step.idempotency_key}", spec.get("secret", ""), 10.0
+                "POST",
+                spec["url"],
+                {},
+                body.encode(),
+                f"wf_{step.idempotency_key}",
+                keyring_of(ctx.session).open(spec.get("secret", "")),
+                10.0,
             ),
         )
     # An action: a run of its own, recorded with the step.

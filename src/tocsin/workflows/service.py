@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session
 
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.core.numbers import is_ascii_digits
+from tocsin.db.encrypted import is_sealed, keyring_of
 from tocsin.db.session import WORKFLOW_WORK, note_new_work
 from tocsin.events.registry import Consumer, Event
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind
+from tocsin.notify.providers.webhook import decode_secret
 from tocsin.oncall import service as oncall
 from tocsin.response import roles as response_roles
 from tocsin.response import service as response
@@ -96,29 +98,112 @@ def check_workflow(
         raise _invalid(exc) from None
 
 
+MASK = "***"
+
+
+def _seal_secrets(session: Session, steps: list[dict[str, Any]], stored: list[dict[str, Any]] | None) -> None:
+    """Webhook step secrets are kept encrypted inside the definition (never in clear in the database, the audit
+    trail, an export or an answer); ``***`` (what outputs show) keeps the stored secret of that step."""
+    keyring = keyring_of(session)
+    for i, step in enumerate(steps):
+        secret = step.get("secret")
+        if not secret:
+            continue
+        if secret == MASK:
+            previous = stored[i] if stored is not None and i < len(stored) else {}
+            if not previous.get("secret"):
+                raise InvalidInput(f"steps.{i}.secret: {MASK} keeps a stored secret, and this step has none")
+            step["secret"] = previous["secret"]
+        elif not is_sealed(secret):
+            try:
+                decode_secret(secret)
+            except ValueError as exc:
+                raise InvalidInput(f"steps.{i}.secret: {exc}") from None
+            step["secret"] = keyring.seal(secret)
+
+
+def masked(steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The steps (of a workflow or a playbook) as shown: secrets as ``***``."""
+    out = []
+    for step in steps:
+        one = dict(step)
+        if one.get("secret"):
+            one["secret"] = MASK
+        if isinstance(one.get("step"), Mapping) and one["step"].get("secret"):
+            one["step"] = {**one["step"], "secret": MASK}
+        out.append(one)
+    return out
+
+
 def save_workflow(session: Session, name: str, spec: Mapping[str, Any], *, now: datetime) -> Workflow:
     """Create the workflow, or replace the one of this name (a new version; running incidents keep theirs)."""
     clean_name = _name(name)
     clean = check_workflow(session, clean_name, spec)
+    existing = repo.workflow(session, clean_name)
+    _seal_secrets(session, clean["steps"], existing.steps if existing is not None else None)
     others = {w.name: (w.trigger, w.steps) for w in repo.workflows(session) if w.name != clean_name}
     others[clean_name] = (clean["trigger"], clean["steps"])
     cycle = plan.find_cycle(others)
     if cycle:
         message = f"steps: a cycle of workflows starting each other: {' → '.join(cycle)}"
         raise InvalidInput(message, errors=[message])
-    found = repo.workflow(session, clean_name)
+    found = existing
     if found is None:
         created: Workflow = repo.add(
             session, Workflow(name=clean_name, created_at=now, updated_at=now, version=1, **clean)
         )
         return created
-    if any(getattr(found, k) != v for k, v in clean.items()):
+    if not _unchanged(session, found, clean):
         for key, value in clean.items():
             setattr(found, key, value)
         found.version += 1
         found.updated_at = now
     session.flush()
     return found
+
+
+def _opened(session: Session, steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    keyring = keyring_of(session)
+    out = []
+    for step in steps:
+        one = dict(step)
+        if one.get("secret"):
+            one["secret"] = keyring.open(one["secret"])
+        if isinstance(one.get("step"), Mapping) and one["step"].get("secret"):
+            one["step"] = {**one["step"], "secret": keyring.open(one["step"]["secret"])}
+        out.append(one)
+    return out
+
+
+def _unchanged(session: Session, found: Workflow | Playbook, clean: Mapping[str, Any]) -> bool:
+    return all(
+        (_opened(session, getattr(found, k)) == _opened(session, v)) if k == "steps" else getattr(found, k) == v
+        for k, v in clean.items()
+    )
+
+
+def _inner(steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The workflow steps of a playbook's automatic steps (the same objects: sealing them seals the playbook's)."""
+    return [s["step"] for s in steps if s.get("automatic") and isinstance(s.get("step"), dict)]
+
+
+def workflow_changes(session: Session, name: str, spec: Mapping[str, Any]) -> tuple[bool, bool]:
+    """(exists, would change) for a definition, checked as saving would check it; nothing is written."""
+    clean = check_workflow(session, name, spec)
+    found = repo.workflow(session, name.strip())
+    if found is None:
+        return False, True
+    _seal_secrets(session, clean["steps"], found.steps)
+    return True, not _unchanged(session, found, clean)
+
+
+def playbook_changes(session: Session, name: str, spec: Mapping[str, Any]) -> tuple[bool, bool]:
+    clean = check_playbook(session, spec)
+    found = repo.playbook(session, name.strip())
+    if found is None:
+        return False, True
+    _seal_secrets(session, _inner(clean["steps"]), _inner(found.steps))
+    return True, not _unchanged(session, found, clean)
 
 
 def delete_workflow(session: Session, ref: int | str) -> None:
@@ -173,9 +258,10 @@ def save_playbook(session: Session, name: str, spec: Mapping[str, Any], *, now: 
     clean_name = _name(name)
     clean = check_playbook(session, spec)
     found = repo.playbook(session, clean_name)
+    _seal_secrets(session, _inner(clean["steps"]), _inner(found.steps) if found is not None else None)
     if found is None:
         return repo.add(session, Playbook(name=clean_name, created_at=now, updated_at=now, version=1, **clean))  # type: ignore[no-any-return]
-    if any(getattr(found, k) != v for k, v in clean.items()):
+    if not _unchanged(session, found, clean):
         for key, value in clean.items():
             setattr(found, key, value)
         found.version += 1
