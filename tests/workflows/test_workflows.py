@@ -461,6 +461,9 @@ def test_definitions_are_refused_with_the_path_of_the_fault(world: World, sink: 
         }
     )
     assert refused({**base, "trigger": {"event": "sometimes"}}).startswith("trigger.event: unknown trigger")
+    assert refused({**base, "trigger": {"event": "field_changed", "field": "colour"}}).startswith(
+        "trigger.field: unknown field 'colour'"
+    )
     # Cycles: two workflows that start each other through the fields they set.
     with w.db.unit_of_work() as s:
         workflows.save_workflow(

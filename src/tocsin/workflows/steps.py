@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from tocsin.alerts.rules.matchers import RuleError
 from tocsin.workflows import templates
-from tocsin.workflows.fields import SETTABLE, compile_conditions
+from tocsin.workflows.fields import FIELDS, SETTABLE, compile_conditions
 
 MAX_STEPS: Final = 50
 MAX_WAIT_MINUTES: Final = 7 * 24 * 60
@@ -74,6 +74,10 @@ def check_trigger(trigger: Any) -> dict[str, Any]:
         name = trigger.get("field")
         if not isinstance(name, str) or not name:
             raise DefinitionError("trigger.field: field_changed needs the field it watches")
+        if name not in FIELDS and name != "assigned_user_id" and not name.startswith("role:"):
+            raise DefinitionError(
+                f"trigger.field: unknown field {name!r} (use one of {', '.join(FIELDS)}, assigned_user_id, role:<name>)"
+            )
         out["field"] = name
     if kind == "timer":
         after = trigger.get("after")
