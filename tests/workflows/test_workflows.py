@@ -278,7 +278,12 @@ def test_a_late_callback_is_refused_and_changes_nothing(world: World, sink: Sink
     assert _callback(w, cb, {"status": "succeeded"}) == 409
     with w.db.reader() as s:
         (action_run,) = s.scalars(select(ActionRun))
-        assert action_run.status == "awaiting_callback"
+        assert action_run.status == "awaiting_callback", "a refused callback changes nothing"
+    w.run()
+    with w.db.reader() as s:
+        (action_run,) = s.scalars(select(ActionRun))
+        assert action_run.status == "failed", "the engine fails a run whose result never came"
+    assert _callback(w, cb, {"status": "succeeded"}) == 409
 
 
 def test_a_timing_out_action_is_recorded_failed_and_the_error_policy_followed(world: World, sink: Sink) -> None:

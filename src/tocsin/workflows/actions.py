@@ -430,5 +430,29 @@ def callback(session: Session, token: str, headers: Mapping[str, str], body: byt
     return run
 
 
+def expire_callbacks(session: Session, *, now: datetime, limit: int = 100) -> int:
+    """Runs whose automation never reported in time: failed, on the timeline (a report after this is a 409)."""
+    expired = repo.expired_callbacks(session, now, limit)
+    for run in expired:
+        run.status, run.finished_at = "failed", now
+        run.error = "no result came back before the callback time ran out"
+        incidents.record(
+            session,
+            run.incident_id,
+            TimelineKind.ACTION_RUN,
+            f"Action {run.action_name} failed: {run.error}",
+            actor=Actor("workflow", "engine"),
+            now=now,
+            action=run.action_name,
+            run=run.id,
+            outcome="failed",
+        )
+    return len(expired)
+
+
+def next_callback_deadline(session: Session) -> datetime | None:
+    return repo.next_callback_deadline(session)
+
+
 def runs_of(session: Session, incident_id: int) -> Sequence[ActionRun]:
     return repo.action_runs_of(session, incident_id)

@@ -141,3 +141,25 @@ def action_run_by_callback(session: Session, digest: str) -> ActionRun | None:
 
 def action_run_of_step(session: Session, step_run_id: int) -> ActionRun | None:
     return session.scalars(select(ActionRun).where(ActionRun.step_run_id == step_run_id)).first()
+
+
+def expired_callbacks(session: Session, now: datetime, limit: int) -> list[ActionRun]:
+    stmt = (
+        select(ActionRun)
+        .where(ActionRun.status == "awaiting_callback", ActionRun.callback_until < now)
+        .order_by(ActionRun.callback_until)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def next_callback_deadline(session: Session) -> datetime | None:
+    stmt = (
+        select(ActionRun.callback_until)
+        .where(ActionRun.status == "awaiting_callback", ActionRun.callback_until.is_not(None))
+        .order_by(ActionRun.callback_until)
+        .limit(1)
+    )
+    value: datetime | None = session.scalars(stmt).first()
+    return value

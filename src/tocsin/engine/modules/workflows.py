@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from tocsin.core.clock import Clock
 from tocsin.db.session import WORKFLOW_WORK, Database
-from tocsin.workflows import runner
+from tocsin.workflows import actions, runner
 from tocsin.workflows.actions import Env
 
 
@@ -37,10 +37,13 @@ class WorkflowModule:
     def run_once(self, now: datetime) -> int:
         with self.db.unit_of_work() as session:
             claims = runner.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
+            expired = actions.expire_callbacks(session, now=now)
         for claim in claims:
             runner.drive(self.db, claim, self.env, self.clock, lease=self.lease)
-        return len(claims)
+        return len(claims) + expired
 
     def next_due(self) -> datetime | None:
+        """The next run due, or the next action whose callback time runs out."""
         with self.db.reader() as session:
-            return runner.next_due(session)
+            times = [t for t in (runner.next_due(session), actions.next_callback_deadline(session)) if t is not None]
+        return min(times) if times else None
