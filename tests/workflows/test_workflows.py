@@ -571,3 +571,36 @@ def test_a_timer_trigger_and_a_wait_until_a_condition(world: World) -> None:
     w.clock.advance(timedelta(seconds=30))
     w.run()
     assert "Stakeholder update: now a SEV1" in w.timeline(incident_id)
+
+
+def test_a_script_action_runs_only_when_enabled_and_allowlisted_without_a_shell(world: World) -> None:
+    w = world
+    echo = "/bin/echo"
+    with w.db.unit_of_work() as s:
+        actions.save_action(
+            s,
+            "Echo",
+            {"kind": "script", "command": [echo, "restarting {{incident.title}}; rm -rf /"]},
+            now=w.clock.now(),
+        )
+    incident_id = w.declare("SEV3")
+
+    def run_with(env: actions.Env) -> ActionRun:
+        with w.db.unit_of_work() as s:
+            run = actions.request_run(s, incident_id, "Echo", actor=PEOPLE, role="admin", now=w.clock.now())
+            run_id = run.id
+        done = actions.perform(w.db, run_id, workflows.subject_of_id, env, w.clock)
+        assert done is not None
+        return done
+
+    disabled = run_with(w.env)
+    assert disabled.status == "failed"
+    assert "disabled" in (disabled.error or "")
+    elsewhere = run_with(
+        actions.Env("http://tocsin.test", w.env.caller, scripts_enabled=True, script_allowlist=("/bin/true",))
+    )
+    assert "not in TOCSIN_WORKFLOW_SCRIPT_ALLOWLIST" in (elsewhere.error or "")
+    allowed = run_with(actions.Env("http://tocsin.test", w.env.caller, scripts_enabled=True, script_allowlist=(echo,)))
+    assert allowed.status == "succeeded"
+    assert allowed.response_excerpt == "restarting Checkout down; rm -rf /\n", "one argument, no shell"
+    assert any("restarting Checkout down" in m for m in w.timeline(incident_id)), "output on the timeline"
