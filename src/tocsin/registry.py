@@ -22,6 +22,7 @@ from tocsin.services import models as services_models
 from tocsin.teams import models as teams_models
 from tocsin.users import models as users_models
 from tocsin.webhooks import models as webhooks_models
+from tocsin.workflows import models as workflows_models
 
 metadata = Base.metadata
 # Whatever loads every model also records changes of the audited ones (tests, migrations, tools).
@@ -48,4 +49,5 @@ __all__ = [
     "users_models",
     "webhooks_models",
     "work_signal_models",
+    "workflows_models",
 ]

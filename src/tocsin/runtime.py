@@ -34,6 +34,7 @@ from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.modules.silences import SilenceReminderModule
 from tocsin.engine.modules.task_reminders import TaskReminderModule
 from tocsin.engine.modules.webhooks import WebhookModule
+from tocsin.engine.modules.workflows import WorkflowModule
 from tocsin.engine.runner import Runner
 from tocsin.engine.sqlite_signal import SqliteWorkWatcher
 from tocsin.engine.wake import Wakeup
@@ -46,6 +47,7 @@ from tocsin.notify.providers.base import ProviderRegistry
 from tocsin.notify.providers.webhook import WebhookProvider
 from tocsin.notify.send_limits import SendLimits
 from tocsin.notify.setup import providers_from_settings
+from tocsin.notify.ssrf import UrlGuard
 from tocsin.notify.throttle import Throttle
 from tocsin.ops.metrics import Metrics
 from tocsin.response import roles
@@ -53,6 +55,9 @@ from tocsin.settings import Settings
 from tocsin.users.hashing_pool import HashingPool
 from tocsin.webhooks import fanout as webhook_fanout
 from tocsin.webhooks import sending as webhook_sending
+from tocsin.workflows import actions as workflow_actions
+from tocsin.workflows import service as workflows
+from tocsin.workflows.http import Caller
 
 LINK_LIFETIME = timedelta(hours=24)
 # The least time between two passes of the event delivery module (see engine/modules/events.py).
@@ -70,7 +75,9 @@ class Runtime:
     wakeup: Wakeup = field(default_factory=Wakeup)
     providers: ProviderRegistry = field(default_factory=ProviderRegistry)
     # Who receives incident events (ADR 0009): later packages register here the same way.
-    consumers: ConsumerRegistry = field(default_factory=lambda: ConsumerRegistry([webhook_fanout.consumer()]))
+    consumers: ConsumerRegistry = field(
+        default_factory=lambda: ConsumerRegistry([webhook_fanout.consumer(), workflows.consumer()])
+    )
     engine: Runner | None = None
     _link_secret: bytes | None = None
     _listener: PgListener | SqliteWorkWatcher | None = None
@@ -193,6 +200,11 @@ class Runtime:
             SilenceReminderModule(self.db),
             EventDeliveryModule(self.db, self.consumers, owner=owner, lease=lease, gap=EVENT_PASS_GAP),
         ]
+        modules.append(
+            WorkflowModule(
+                self.db, self.workflow_env(), self.clock, owner=owner, lease=lease, batch=self.settings.workflow_batch
+            )
+        )
         poster = self.providers.get("webhook")
         if isinstance(poster, WebhookProvider):
             modules.append(WebhookModule(self.db, poster, self.clock, owner=owner, lease=lease))
@@ -206,6 +218,19 @@ class Runtime:
 
         self.metrics.watch_engine(stats)
         return self.engine
+
+    def workflow_env(self) -> workflow_actions.Env:
+        """What workflow steps and remediation actions run with: the SSRF guard of every outbound call, the
+        callback base URL and the script settings (ADR 0027)."""
+        allow = [a for a in self.settings.outbound_allowlist.split(",") if a.strip()]
+        return workflow_actions.Env(
+            base_url=self.settings.base_url,
+            caller=Caller(UrlGuard(allow)),
+            scripts_enabled=self.settings.workflow_scripts_enabled,
+            script_allowlist=tuple(a.strip() for a in self.settings.workflow_script_allowlist.split(",") if a.strip()),
+            script_timeout=self.settings.workflow_script_timeout_seconds,
+            clock=self.clock,
+        )
 
     def start_listener(self) -> PgListener | SqliteWorkWatcher | None:
         """Wake this process's engine when another process commits new work: LISTEN on PostgreSQL, the work signal

@@ -141,6 +141,14 @@ class Settings(BaseSettings):
     desk_public_reports_per_minute: float = Field(default=6.0, gt=0, le=6000)
     desk_public_report_burst: int = Field(default=5, ge=1, le=1000)
     desk_public_max_bytes: int = Field(default=32 * 1024, ge=1024, le=1024 * 1024)
+    # --- Workflows and remediation actions (ADR 0027) ---
+    # The local ``script`` action type, for single-host setups: off unless an admin turns it on, and then only the
+    # commands listed here (absolute paths, comma-separated) run, without a shell, for at most the timeout.
+    workflow_scripts_enabled: bool = False
+    workflow_script_allowlist: str = ""
+    workflow_script_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Workflow runs a worker claims per pass.
+    workflow_batch: int = Field(default=32, ge=1, le=1000)
 
     @field_validator("database_url")
     @classmethod

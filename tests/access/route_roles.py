@@ -158,6 +158,19 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("DELETE", "/api/v1/checklist-templates/{name}"): ADMIN,
     ("PUT", "/api/v1/incident-roles/{name}"): ADMIN,
     ("DELETE", "/api/v1/incident-roles/{name}"): ADMIN,
+    # workflows, playbooks, remediation actions (ADR 0027): admins configure, the team runs them on its incidents
+    ("PUT", "/api/v1/workflows/{name}"): ADMIN,
+    ("DELETE", "/api/v1/workflows/{name}"): ADMIN,
+    ("PUT", "/api/v1/playbooks/{name}"): ADMIN,
+    ("DELETE", "/api/v1/playbooks/{name}"): ADMIN,
+    ("PUT", "/api/v1/remediation-actions/{name}"): ADMIN,
+    ("DELETE", "/api/v1/remediation-actions/{name}"): ADMIN,
+    ("POST", "/api/v1/workflows/simulate"): EVERYONE,
+    ("POST", "/api/v1/incidents/{ref}/workflows/{name}/run"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/actions/{name}/run"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/playbooks/{name}/steps/{index}"): TEAM,
+    # a second person approves: the member who asked is refused (403) like anyone outside the team
+    ("POST", "/api/v1/action-runs/{run_id}/approve"): MANAGERS,
     # a simulation that stores nothing
     ("POST", "/api/v1/route-test"): EVERYONE,
 }

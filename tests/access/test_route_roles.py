@@ -47,6 +47,15 @@ def _keep_first(name: str) -> Callable[[State, Any, ApiHarness], None]:
     return keep
 
 
+def _attach_playbooks(state: State, api: ApiHarness) -> None:
+    """What the workflows event consumer does when an incident opens: the matching playbooks are frozen onto it."""
+    from tocsin.incidents import service as incidents
+    from tocsin.workflows import service as workflows
+
+    with api.runtime.db.unit_of_work() as s:
+        workflows.attach_playbooks(s, incidents.get(s, state["incident2"]), now=api.clock.now())
+
+
 INCIDENT_CASES = [
     Case(
         "PUT",
@@ -258,6 +267,34 @@ INCIDENT_CASES = [
         "/api/v1/incidents/{ref}/responders/{request_id}/decline",
         lambda s: f"/api/v1/incidents/{s['incident2']}/responders/{s['responder2']}/decline",
         None,
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/workflows/{name}/run",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/workflows/walk-flow/run",
+        None,
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/actions/{name}/run",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/actions/walk-restart/run",
+        None,
+        None,
+        _keep("action_run"),
+    ),
+    Case(
+        "POST",
+        "/api/v1/action-runs/{run_id}/approve",
+        lambda s: f"/api/v1/action-runs/{s['action_run']}/approve",
+        None,
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/playbooks/{name}/steps/{index}",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/playbooks/walk-book/steps/0",
+        None,
+        {"done": True},
+        prepare=_attach_playbooks,
     ),
     # Last of the incident cases: once private, the incident is not found by those who may not act on it.
     Case(

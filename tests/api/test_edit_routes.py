@@ -116,6 +116,21 @@ LIFECYCLE = {
         ("POST", "/api/v1/services/{ref}/desk/public-link"),
         ("DELETE", "/api/v1/services/{ref}/desk/public-link"),
     ),
+    "workflow": (
+        ("PUT", "/api/v1/workflows/{name}"),
+        ("PUT", "/api/v1/workflows/{name}"),
+        ("DELETE", "/api/v1/workflows/{name}"),
+    ),
+    "playbook": (
+        ("PUT", "/api/v1/playbooks/{name}"),
+        ("PUT", "/api/v1/playbooks/{name}"),
+        ("DELETE", "/api/v1/playbooks/{name}"),
+    ),
+    "remediation action": (
+        ("PUT", "/api/v1/remediation-actions/{name}"),
+        ("PUT", "/api/v1/remediation-actions/{name}"),
+        ("DELETE", "/api/v1/remediation-actions/{name}"),
+    ),
     "webhook subscription": (
         ("POST", "/api/v1/webhook-subscriptions"),
         ("PATCH", "/api/v1/webhook-subscriptions/{subscription_id}"),
@@ -133,6 +148,9 @@ NOT_CONFIGURATION = {
     "/api/v1/reports",  # what a report became is an incident or a service request, each with its history
     "/api/v1/service-requests/{ref}/convert",  # opens an incident (history)
     "/api/v1/incidents/{ref}/convert-to-request",  # opens a service request (history)
+    # A run of a workflow or an action on an incident: history (the run log), not configuration.
+    "/api/v1/incidents/{ref}/workflows/{name}/run",
+    "/api/v1/incidents/{ref}/actions/{name}/run",
 }
 
 

@@ -294,6 +294,20 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
         "POST /api/v1/users/{ref}/notification-rules": plain(
             {"urgency": "low", "contact_method_id": int(world["contact-methods"])}
         ),
+        # A workflow's steps, a playbook's steps and an action's URL follow a grammar of their own (step kinds,
+        # references to roles and templates, an http URL).
+        "PUT /api/v1/workflows/{name}": lambda: (
+            {"name": "fuzz-flow"},
+            {
+                "trigger": {"event": "manual"},
+                "steps": [{"kind": "stakeholder_update", "message": "{{incident.title}}"}],
+            },
+        ),
+        "PUT /api/v1/playbooks/{name}": lambda: ({"name": "fuzz-book"}, {"steps": [{"title": "Open a bridge"}]}),
+        "PUT /api/v1/remediation-actions/{name}": lambda: (
+            {"name": "fuzz-action"},
+            {"url": "https://automation.example.com/run", "body": "{{incident.title}}"},
+        ),
     }
 
 

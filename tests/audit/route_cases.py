@@ -47,6 +47,7 @@ def _keep(name: str, key: str = "id") -> Callable[[State, Any, ApiHarness], None
 
 
 WALK_PASSWORD = "the walk's first passphrase 1"
+ACTION_SECRET = "whsec_" + "QUNUSU9OIFNFQ1JFVCBPRiBUSElSVFktVFdPIEJZVEVT"
 
 
 def _give_admin_a_password_and_a_session(state: State, api: ApiHarness) -> None:
@@ -394,6 +395,41 @@ CASES: list[Case] = [
     ),
     Case(
         "PUT",
+        "/api/v1/remediation-actions/{name}",
+        "/api/v1/remediation-actions/walk-restart",
+        ("remediation_action", "remediation_action.created"),
+        {
+            "url": "http://127.0.0.1:9/restart?token=action-url-secret",
+            "body": '{"title": "{{incident.title}}"}',
+            "secret": ACTION_SECRET,
+            "approval": True,
+        },
+        secrets=lambda s: [ACTION_SECRET, "action-url-secret"],
+    ),
+    Case(
+        "PUT",
+        "/api/v1/workflows/{name}",
+        "/api/v1/workflows/walk-flow",
+        ("workflow", "workflow.created"),
+        {"trigger": {"event": "manual"}, "steps": [{"kind": "stakeholder_update", "message": "{{incident.title}}"}]},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/playbooks/{name}",
+        "/api/v1/playbooks/walk-book",
+        ("playbook", "playbook.created"),
+        {"guidance": "# Steps", "steps": [{"title": "Open a bridge"}]},
+    ),
+    Case(
+        "POST",
+        "/api/v1/workflows/simulate",
+        "/api/v1/workflows/simulate",
+        None,
+        {"payload": {"severity": "SEV1"}},
+        why_not="reads what would run, changes nothing",
+    ),
+    Case(
+        "PUT",
         "/api/v1/services/{ref}/escalation-policy",
         "/api/v1/services/checkout/escalation-policy",
         ("service", "service.updated"),
@@ -577,6 +613,25 @@ CASES: list[Case] = [
     ),
     Case(
         "DELETE",
+        "/api/v1/workflows/{name}",
+        "/api/v1/workflows/walk-flow",
+        ("workflow", "workflow.deleted"),
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/playbooks/{name}",
+        "/api/v1/playbooks/walk-book",
+        ("playbook", "playbook.deleted"),
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/remediation-actions/{name}",
+        "/api/v1/remediation-actions/walk-restart",
+        ("remediation_action", "remediation_action.deleted"),
+        secrets=lambda s: [ACTION_SECRET, "action-url-secret"],
+    ),
+    Case(
+        "DELETE",
         "/api/v1/webhook-subscriptions/{subscription_id}",
         lambda s: f"/api/v1/webhook-subscriptions/{s['subscription']}",
         ("webhook_subscription", "webhook_subscription.deleted"),
@@ -616,4 +671,8 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/incidents/{ref}/responders"),
     ("POST", "/api/v1/incidents/{ref}/responders/{request_id}/accept"),
     ("POST", "/api/v1/incidents/{ref}/responders/{request_id}/decline"),
+    ("POST", "/api/v1/incidents/{ref}/workflows/{name}/run"),
+    ("POST", "/api/v1/incidents/{ref}/actions/{name}/run"),
+    ("POST", "/api/v1/incidents/{ref}/playbooks/{name}/steps/{index}"),
+    ("POST", "/api/v1/action-runs/{run_id}/approve"),
 }

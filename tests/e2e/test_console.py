@@ -177,6 +177,7 @@ def test_every_control_has_a_label_and_pages_fit_a_phone(tab: Tab, live_server: 
         f"/escalation-policies/{live_server.ids['policy']}",
         "/people",
         "/me",
+        "/workflows",
     ]
     for path in pages:
         tab.go(path)
@@ -190,7 +191,7 @@ def test_every_control_has_a_label_and_pages_fit_a_phone(tab: Tab, live_server: 
     tab.go("/people")
     tab.shot("people")
     tab.page.set_viewport_size({"width": 360, "height": 740})
-    for path in ("/incidents", f"/incidents/{number}"):
+    for path in ("/incidents", f"/incidents/{number}", "/workflows"):
         tab.go(path)
         overflow = tab.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 360px"

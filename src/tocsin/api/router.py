@@ -18,6 +18,7 @@ from tocsin.api import (
     silences,
     tasks,
     webhooks,
+    workflows,
 )
 
 api_router = APIRouter()
@@ -36,3 +37,5 @@ api_router.include_router(roles.router)
 api_router.include_router(desk.router)
 api_router.include_router(responders.router)
 api_router.include_router(account.router)
+api_router.include_router(workflows.router)
+api_router.include_router(workflows.callback_router)

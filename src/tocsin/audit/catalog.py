@@ -36,6 +36,9 @@ AUDITED: dict[str, str] = {
     "incident_roles": "incident_role",
     "service_desk_settings": "service_desk",
     "user_skills": "user_skill",
+    "playbooks": "playbook",
+    "workflows": "workflow",
+    "remediation_actions": "remediation_action",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -75,6 +78,10 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "webhook_attempts",
         "webhook_deliveries",
         "work_signal",
+        "incident_playbooks",
+        "workflow_runs",
+        "workflow_step_runs",
+        "action_runs",
     }
 )
 
@@ -90,6 +97,7 @@ SECRETS: dict[str, dict[str, str]] = {
     "schedules": {"feed_token": "hidden"},
     # A receiver's URL often carries its own credential in the path (chat incoming hooks): only where it goes shows.
     "webhook_subscriptions": {"secret": "hidden", "url": "origin"},
+    "remediation_actions": {"secret": "hidden", "url": "origin"},
 }
 
 # Contact methods whose address is a URL that works as a credential (anyone holding it can post to the channel).

@@ -24,6 +24,7 @@ from tocsin.config.noise import apply_noise, export_noise
 from tocsin.config.plan import Change, Plan
 from tocsin.config.prune import prune_unnamed
 from tocsin.config.schema import ConfigFile, PolicySpec, ScheduleSpec, ServiceSpec, TeamSpec, UserSpec
+from tocsin.config.workflows import apply_workflows, export_workflows
 from tocsin.core.errors import InvalidInput, TocsinError
 from tocsin.escalation import service as escalation
 from tocsin.heartbeats import service as heartbeats
@@ -49,6 +50,7 @@ def apply_config(
     try:
         changes = _Applier(session, current, now).run(config)
         changes += apply_noise(session, config, current, now=now)
+        changes += apply_workflows(session, config, now=now)
         if prune:
             changes += prune_unnamed(session, config, current, now=now)
     finally:
@@ -74,7 +76,7 @@ def _record_as_apply(session: Session) -> None:
 
 
 def export_config(session: Session, *, now: datetime) -> ConfigFile:
-    return export_noise(session, stored.read(session, now=now).as_config(), now=now)
+    return export_workflows(session, export_noise(session, stored.read(session, now=now).as_config(), now=now))
 
 
 @contextmanager

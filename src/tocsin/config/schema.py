@@ -346,6 +346,41 @@ class GroupingSpec(Spec):
     threshold: Annotated[float, Field(gt=0, le=1)] = 0.8
 
 
+class RemediationActionSpec(Spec):
+    """Checked by the workflows package when applied (templates, URL, secret), faults named with their path."""
+
+    name: Name
+    description: str = ""
+    kind: str = "http"
+    method: str = "POST"
+    url: str | None = None
+    headers: dict[str, str] = {}
+    body: str = ""
+    # Left out: the stored secret stays (an export never prints it).
+    secret: str | None = None
+    timeout_seconds: float = 10.0
+    callback_minutes: int = 0
+    allowed_roles: list[str] = []
+    approval: bool = False
+    command: list[str] | None = None
+
+
+class PlaybookSpec(Spec):
+    name: Name
+    guidance: str = ""
+    match: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = Field(min_length=1)
+
+
+class WorkflowSpec(Spec):
+    name: Name
+    description: str = ""
+    enabled: bool = True
+    trigger: dict[str, Any]
+    conditions: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = Field(min_length=1)
+
+
 class ConfigFile(Spec):
     users: list[UserSpec] = []
     teams: list[TeamSpec] = []
@@ -360,3 +395,7 @@ class ConfigFile(Spec):
     inhibit_rules: list[InhibitRuleSpec] = []
     silences: list[SilenceSpec] = []
     maintenance_windows: list[MaintenanceWindowSpec] = []
+    # Playbooks, workflows and remediation actions (ADR 0027): config/workflows.py.
+    remediation_actions: list[RemediationActionSpec] = []
+    playbooks: list[PlaybookSpec] = []
+    workflows: list[WorkflowSpec] = []

@@ -23,6 +23,7 @@ from tocsin.db.work_signal import ESCALATION_WORK as ESCALATION_WORK  # the kind
 from tocsin.db.work_signal import EVENT_WORK as EVENT_WORK
 from tocsin.db.work_signal import NOTIFICATION_WORK as NOTIFICATION_WORK
 from tocsin.db.work_signal import WEBHOOK_WORK as WEBHOOK_WORK
+from tocsin.db.work_signal import WORKFLOW_WORK as WORKFLOW_WORK
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,18 @@ NOTIFICATION_WORK = "notification"
 # Incident events to hand to their consumers (``events/``), and webhook deliveries due.
 EVENT_WORK = "events"
 WEBHOOK_WORK = "webhooks"
+# Workflow runs due (``workflows/``).
+WORKFLOW_WORK = "workflows"
 
 # The row of each kind.
-SIGNAL_IDS: dict[str | None, int] = {None: 1, ESCALATION_WORK: 2, NOTIFICATION_WORK: 3, EVENT_WORK: 4, WEBHOOK_WORK: 5}
+SIGNAL_IDS: dict[str | None, int] = {
+    None: 1,
+    ESCALATION_WORK: 2,
+    NOTIFICATION_WORK: 3,
+    EVENT_WORK: 4,
+    WEBHOOK_WORK: 5,
+    WORKFLOW_WORK: 6,
+}
 KIND_OF_SIGNAL: dict[int, str | None] = {row: kind for kind, row in SIGNAL_IDS.items()}
 
 # An upsert rather than a plain UPDATE: a database whose row was deleted (a wiped test database) gets it back.

@@ -42,6 +42,10 @@ class TimelineKind(StrEnum):
     RESPONDER_ACCEPTED = "responder_accepted"
     RESPONDER_DECLINED = "responder_declined"
     RESPONDER_CANCELED = "responder_canceled"
+    # Workflows, playbooks and remediation actions.
+    WORKFLOW_RUN = "workflow_run"
+    WORKFLOW_STEP = "workflow_step"
+    ACTION_RUN = "action_run"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

@@ -44,6 +44,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         team_pages,
         user_admin,
         webhook_pages,
+        workflow_pages,
     )
 
     auth.install(app)
@@ -59,6 +60,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         incident_pages,
         private_pages,
         responder_pages,
+        workflow_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
         service_pages,

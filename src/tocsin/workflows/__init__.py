@@ -1,0 +1,1 @@
+"""Playbooks, workflows and remediation actions (ADR 0027)."""

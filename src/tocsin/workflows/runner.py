@@ -1,0 +1,455 @@
+"""Executing workflow runs, for the engine (``engine/modules/workflows.py``): claim due runs (lease and fence,
+``db/claims``), then step by step, each in a transaction that re-checks the fence.
+
+Steps that stay in the database (set a field, assign a role, add a checklist, notify, a stakeholder update) run in
+the transaction that records them: done exactly once. Steps that call out (a webhook, a remediation action) are
+recorded ``running`` first, called outside any transaction, and their outcome recorded after; a run whose worker
+died in between is taken over after its lease, and the step is resumed when the receiver recognises a copy (a
+webhook, same webhook-id) or marked ``ambiguous`` otherwise (an action: never run twice blindly), and the run
+follows the step's error policy. Waits are the run's due time, so they survive restarts.
+
+``HANDLERS`` is the one place a step kind gets what it does (beside its definition in ``steps.KINDS``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tocsin.core.clock import Clock
+from tocsin.core.errors import NotFound, TocsinError
+from tocsin.db.claims import Claim
+from tocsin.db.encrypted import keyring_of
+from tocsin.db.session import Database
+from tocsin.incidents import service as incidents
+from tocsin.incidents.lifecycle import ResponseStatus
+from tocsin.incidents.models import Incident
+from tocsin.incidents.schemas import Actor
+from tocsin.incidents.timeline import TimelineKind
+from tocsin.notify import notices
+from tocsin.oncall import service as oncall
+from tocsin.response import repository as response_repo
+from tocsin.response import roles as response_roles
+from tocsin.response import service as response
+from tocsin.teams import service as teams
+from tocsin.users import service as users
+from tocsin.workflows import actions, templates
+from tocsin.workflows import repository as repo
+from tocsin.workflows import service as wf
+from tocsin.workflows import steps as plan
+from tocsin.workflows.fields import compile_conditions, matches, view
+from tocsin.workflows.http import Answer, Request
+from tocsin.workflows.models import WorkflowRun, WorkflowStepRun
+
+WAIT_POLL = timedelta(seconds=30)
+
+
+class StepFailed(Exception):
+    """A step that could not do its work; the message says why."""
+
+
+@dataclass(slots=True)
+class Context:
+    session: Session
+    run: WorkflowRun
+    incident: Incident
+    key: str
+    actor: Actor
+    now: datetime
+    env: actions.Env
+
+    def values(self) -> dict[str, Any]:
+        subject = wf.subject_of(self.session, self.incident, base_url=self.env.base_url)
+        return {"incident": view(subject), "run": {"id": self.run.id, "workflow": self.run.name}}
+
+
+Handler = Callable[[Context, dict[str, Any]], str]
+
+
+def _set_field(ctx: Context, spec: dict[str, Any]) -> str:
+    field, value = spec["field"], spec["value"]
+    if field == "response_status":
+        if ctx.incident.response_status == value:
+            return f"response status already {value}"
+        incidents.change_response(ctx.session, ctx.incident.id, ResponseStatus(value), actor=ctx.actor, now=ctx.now)
+    else:
+        incidents.update_fields(ctx.session, ctx.incident.id, actor=ctx.actor, now=ctx.now, **{field: value})
+    return f"{field} set to {value}"
+
+
+def _assign_role(ctx: Context, spec: dict[str, Any]) -> str:
+    if "user" in spec:
+        who: str = spec["user"]
+    else:
+        schedule = oncall.get_schedule(ctx.session, spec["schedule"])
+        on_call = oncall.users_on_call(ctx.session, schedule.id, ctx.now)
+        if not on_call:
+            raise StepFailed(f"nobody is on call for {schedule.name}")
+        who = on_call[0]
+    user = users.get_user(ctx.session, who)
+    role = response_roles.get_role(ctx.session, spec["role"])
+    if response_repo.holder(ctx.session, ctx.incident.id, role.id) is not None and (
+        response_repo.holder(ctx.session, ctx.incident.id, role.id).user_id == user.id  # type: ignore[union-attr]
+    ):
+        return f"{user.name} already holds {role.name}"
+    response_roles.assign(ctx.session, ctx.incident.id, role.id, user.id, actor=ctx.actor, now=ctx.now)
+    return f"{role.name} given to {user.name}"
+
+
+def _add_checklist(ctx: Context, spec: dict[str, Any]) -> str:
+    added = response.add_checklist(ctx.session, ctx.incident.id, spec["checklist"], actor=ctx.actor, now=ctx.now)
+    return f"checklist {spec['checklist']}: {len(added)} tasks"
+
+
+def _notify(ctx: Context, spec: dict[str, Any]) -> str:
+    text = templates.render(spec["message"], ctx.values())
+    key = f"workflow:{ctx.key}"
+    if "team" in spec:
+        team = teams.get_team(ctx.session, spec["team"])
+        reached = notices.notify_team(ctx.session, team_id=team.id, key=key, text=text, now=ctx.now, skip_user_id=None)
+        return f"team {team.name} notified ({reached} people)"
+    if "role" in spec:
+        role = response_roles.get_role(ctx.session, spec["role"])
+        holder = response_repo.holder(ctx.session, ctx.incident.id, role.id)
+        if holder is None:
+            raise StepFailed(f"nobody holds {role.name} to notify")
+        user_id = holder.user_id
+    else:
+        user_id = users.get_user(ctx.session, spec["user"]).id
+    if not notices.notify_user(ctx.session, user_id=user_id, key=key, text=text, now=ctx.now):
+        raise StepFailed(f"user {user_id} cannot be reached (no contact method, or deactivated)")
+    return f"{users.names_of(ctx.session, [user_id]).get(user_id, user_id)} notified"
+
+
+def _stakeholder_update(ctx: Context, spec: dict[str, Any]) -> str:
+    text = templates.render(spec["message"], ctx.values())
+    incidents.add_note(ctx.session, ctx.incident.id, f"Stakeholder update: {text}", actor=ctx.actor, now=ctx.now)
+    return "stakeholder update posted"
+
+
+# kind → what it does, for the steps that stay in the database ("set type", "add responders": one line each).
+HANDLERS: dict[str, Handler] = {
+    "set_field": _set_field,
+    "assign_role": _assign_role,
+    "add_checklist": _add_checklist,
+    "notify": _notify,
+    "stakeholder_update": _stakeholder_update,
+}
+
+
+# --- the run cycle ----------------------------------------------------------------------------------------------
+
+
+def claim(session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int) -> list[Claim]:
+    return repo.claim_runs(session, now=now, owner=owner, lease_until=now + lease, limit=limit)
+
+
+def next_due(session: Session) -> datetime | None:
+    return repo.next_due(session)
+
+
+def _actor(run: WorkflowRun) -> Actor:
+    return Actor(label=f"workflow {run.name}"[:255], source="engine")
+
+
+def _entry(session: Session, run: WorkflowRun, message: str, now: datetime, **data: Any) -> None:
+    incidents.record(
+        session, run.incident_id, TimelineKind.WORKFLOW_STEP, message, actor=_actor(run), now=now, run=run.id, **data
+    )
+
+
+def _close(session: Session, run: WorkflowRun, status: str, now: datetime, error: str | None = None) -> None:
+    run.status, run.finished_at, run.due_at = status, now, None
+    run.lease_owner = run.lease_until = None
+    run.error = error
+    word = {"done": "finished", "failed": "stopped"}.get(status, status)
+    text = f"Workflow {run.name} {word}" + (f": {error}" if error else "")
+    incidents.record(
+        session,
+        run.incident_id,
+        TimelineKind.WORKFLOW_RUN,
+        text,
+        actor=_actor(run),
+        now=now,
+        run=run.id,
+        outcome=status,
+    )
+
+
+def _label(run: WorkflowRun, position: int, spec: dict[str, Any]) -> str:
+    return f"Workflow {run.name}, step {position + 1} ({spec.get('name') or spec['kind']})"
+
+
+def _after_step(
+    session: Session, run: WorkflowRun, step: WorkflowStepRun, spec: dict[str, Any], ok: bool, text: str, now: datetime
+) -> None:
+    """Record a step's end and move the run on (or stop it, as the step's error policy says)."""
+    step.finished_at = now
+    if ok:
+        step.status = "done"
+        step.result = {"message": text}
+    else:
+        step.status = step.status if step.status == "ambiguous" else "failed"
+        step.error = text
+    _entry(
+        session,
+        run,
+        f"{_label(run, step.position, spec)} {step.status}: {text}",
+        now,
+        step=step.position,
+        outcome=step.status,
+    )
+    run.position = step.position + 1
+    if not ok and spec.get("on_error", "stop") == "stop":
+        _close(session, run, "failed", now, f"step {step.position + 1} {step.status}: {text}")
+
+
+def _new_step(
+    run: WorkflowRun, position: int, spec: dict[str, Any], key: str, now: datetime, status: str
+) -> WorkflowStepRun:
+    return WorkflowStepRun(
+        run_id=run.id,
+        position=position,
+        kind=spec["kind"],
+        idempotency_key=key,
+        status=status,
+        attempts=0,
+        result={},
+        started_at=now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """An external step to call outside the transaction."""
+
+    step_id: int
+    request: Request | None = None
+    action: actions.Prepared | None = None
+
+
+def _outbound(ctx: Context, step: WorkflowStepRun, spec: dict[str, Any], *, resumed: bool) -> Outbound | str:
+    """The call an external step makes, or the reason it cannot (a string: the step fails)."""
+    if spec["kind"] == "webhook":
+        values = ctx.values()
+        body = (
+            templates.render(spec["body"], values, json_strings=True)
+            if spec.get("body")
+            else json.dumps(
+                {"type": "workflow.step", "workflow": ctx.run.name, "run": ctx.run.id, "incident": values["incident"]},
+                default=str,
+            )
+        )
+        return Outbound(
+            step.id,
+            request=Request(
+                "POST",
+                spec["url"],
+                {},
+                body.encode(),
+                f"wf_{step.idempotency_key}",
+                keyring_of(ctx.session).open(spec.get("secret", "")),
+                10.0,
+            ),
+        )
+    # An action: a run of its own, recorded with the step.
+    found = repo.action_run_of_step(ctx.session, step.id)
+    if found is None:
+        try:
+            found = actions.request_run(
+                ctx.session,
+                ctx.incident.id,
+                spec["action"],
+                actor=ctx.actor,
+                role=None,
+                now=ctx.now,
+                step_run_id=step.id,
+            )
+        except TocsinError as exc:
+            return exc.detail
+    subject = wf.subject_of(ctx.session, ctx.incident, base_url=ctx.env.base_url)
+    prepared = actions.begin(ctx.session, found.id, subject, ctx.env, now=ctx.now)
+    if prepared is None:
+        return f"the action run is {found.status}"
+    return Outbound(step.id, action=prepared)
+
+
+def drive(db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: timedelta) -> int:
+    """Work a claimed run as far as it goes now; the number of steps that ended."""
+    ended = 0
+    while True:
+        outbound: Outbound | None = None
+        failure: tuple[int, str] | None = None
+        with db.unit_of_work() as session:
+            now = clock.now()
+            run = repo.lock_run(session, c)
+            if run is None or run.status not in ("pending", "running", "waiting"):
+                return ended
+            if run.status == "pending":
+                run.status, run.started_at = "running", now
+                incidents.record(
+                    session,
+                    run.incident_id,
+                    TimelineKind.WORKFLOW_RUN,
+                    f"Workflow {run.name} (version {run.version}) started ({run.trigger})",
+                    actor=_actor(run),
+                    now=now,
+                    run=run.id,
+                )
+            # Steps that stay in the database follow one another in this transaction (each in a savepoint): the
+            # run commits once per stretch of them, up to a call out, a wait or its end.
+            while outbound is None and failure is None:
+                if run.status not in ("running", "waiting"):
+                    return ended
+                run.lease_until = now + lease
+                if run.position >= len(run.steps):
+                    _close(session, run, "done", now)
+                    return ended
+                try:
+                    incident = incidents.get(session, run.incident_id)
+                except NotFound:
+                    run.status, run.due_at = "canceled", None
+                    return ended
+                position, spec = run.position, dict(run.steps[run.position])
+                kind = plan.KINDS[spec["kind"]]
+                key = plan.step_key(
+                    run.incident_id, wf.source_of(run), run.version, position, run.id, once=bool(spec.get("once"))
+                )
+                step = repo.step_run_by_key(session, key)
+                ctx = Context(session, run, incident, key, _actor(run), now, env)
+                if step is not None and step.run_id != run.id:
+                    run.position += 1
+                    _entry(
+                        session,
+                        run,
+                        f"{_label(run, position, spec)} skipped: already ran once on this incident",
+                        now,
+                        step=position,
+                        outcome="skipped",
+                    )
+                    continue
+                if kind.waits:
+                    if step is None:
+                        step = repo.add(session, _new_step(run, position, spec, key, now, "waiting"))
+                        assert step is not None
+                        step.due_at = now + timedelta(minutes=int(spec["minutes"]))
+                        _entry(
+                            session,
+                            run,
+                            f"{_label(run, position, spec)} waiting until {step.due_at.isoformat()}",
+                            now,
+                            step=position,
+                            outcome="waiting",
+                        )
+                    holds = "until" in spec and matches(
+                        compile_conditions(spec["until"], "until"), ctx.values()["incident"]
+                    )
+                    assert step.due_at is not None
+                    if holds or ("until" not in spec and now >= step.due_at):
+                        _after_step(session, run, step, spec, True, "condition met" if holds else "waited", now)
+                        ended += 1
+                        continue
+                    if now >= step.due_at:
+                        _after_step(session, run, step, spec, False, "timed out waiting for the condition", now)
+                        ended += 1
+                        continue
+                    run.status = "waiting"
+                    run.due_at = min(step.due_at, now + WAIT_POLL) if "until" in spec else step.due_at
+                    run.lease_owner = run.lease_until = None
+                    return ended
+                run.status = "running"
+                if not kind.external:
+                    if step is None:
+                        step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
+                    assert step is not None
+                    try:
+                        with session.begin_nested():
+                            text = HANDLERS[spec["kind"]](ctx, spec)
+                    except (StepFailed, TocsinError) as exc:
+                        reason = exc.detail if isinstance(exc, TocsinError) else str(exc)
+                        _after_step(session, run, step, spec, False, reason, now)
+                    else:
+                        _after_step(session, run, step, spec, True, text, now)
+                    ended += 1
+                    continue
+                else:
+                    if step is None:
+                        step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
+                        assert step is not None
+                    elif not kind.idempotent:
+                        # In flight when its worker died: the effect is unknown, never run twice blindly.
+                        step.status = "ambiguous"
+                        action_run = repo.action_run_of_step(session, step.id)
+                        if action_run is not None and action_run.status == "running":
+                            actions.mark_ambiguous(session, action_run, now=now)
+                        _after_step(
+                            session, run, step, spec, False, "the worker stopped during the call; not run again", now
+                        )
+                        ended += 1
+                        continue
+                    step.attempts += 1
+                    made = _outbound(ctx, step, spec, resumed=step.attempts > 1)
+                    if isinstance(made, str):
+                        failure = (step.id, made)
+                    else:
+                        outbound = made
+                        run.lease_until = now + lease + timedelta(seconds=_timeout(made))
+        if failure is not None:
+            with db.unit_of_work() as session:
+                run = repo.lock_run(session, c)
+                step = session.get(WorkflowStepRun, failure[0])
+                if run is None or step is None:
+                    return ended
+                _after_step(session, run, step, dict(run.steps[step.position]), False, failure[1], clock.now())
+                ended += 1
+            continue
+        assert outbound is not None
+        answer = _call(outbound, env, clock)
+        with db.unit_of_work() as session:
+            now = clock.now()
+            run = repo.lock_run(session, c)
+            if run is None:
+                return ended  # taken over: the new holder decides about the step
+            step = session.get(WorkflowStepRun, outbound.step_id)
+            assert step is not None
+            spec = dict(run.steps[step.position])
+            if outbound.action is not None:
+                done = actions.finish(session, outbound.action.run_id, answer, now=now)
+                text = f"action run {done.id} {done.status}" + (f": {answer.error}" if answer.error else "")
+            else:
+                text = f"HTTP {answer.status_code}" if answer.status_code else (answer.error or "no answer")
+            step.result = {"status_code": answer.status_code, "duration_ms": answer.duration_ms}
+            _after_step(session, run, step, spec, answer.ok, text, now)
+            ended += 1
+
+
+def _timeout(outbound: Outbound) -> float:
+    if outbound.request is not None:
+        return outbound.request.timeout
+    if outbound.action is not None and outbound.action.request is not None:
+        return outbound.action.request.timeout
+    return 300.0
+
+
+def _call(outbound: Outbound, env: actions.Env, clock: Clock) -> Answer:
+    stamp = int(clock.now().timestamp())
+    if outbound.action is not None:
+        return actions.call(outbound.action, env, stamp=stamp)
+    assert outbound.request is not None
+    return env.caller.call(outbound.request, stamp=stamp)
+
+
+def run_view(session: Session, run_id: int) -> tuple[WorkflowRun, list[WorkflowStepRun]]:
+    run = repo.run(session, run_id)
+    if run is None:
+        raise NotFound(f"workflow run {run_id} not found")
+    return run, repo.step_runs(session, [run.id])
+
+
+def runs_of(session: Session, incident_id: int) -> list[WorkflowRun]:
+    return repo.runs_of(session, incident_id)
