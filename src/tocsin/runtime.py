@@ -48,7 +48,7 @@ from tocsin.notify.send_limits import SendLimits
 from tocsin.notify.setup import providers_from_settings
 from tocsin.notify.throttle import Throttle
 from tocsin.ops.metrics import Metrics
-from tocsin.response import roles
+from tocsin.response import roles, types
 from tocsin.settings import Settings
 from tocsin.users.hashing_pool import HashingPool
 from tocsin.webhooks import fanout as webhook_fanout
@@ -263,6 +263,7 @@ class Runtime:
         try:
             with self.db.unit_of_work() as session:
                 roles.seed_defaults(session, now=self.clock.now())
+                types.seed_defaults(session, now=self.clock.now())
         except SQLAlchemyError as exc:
             log.warning("defaults not seeded at start-up: %s", type(exc).__name__)
 

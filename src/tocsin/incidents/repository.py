@@ -15,7 +15,7 @@ from tocsin.events import repository as event_repo
 from tocsin.events.rows import rows_of
 from tocsin.incidents import lifecycle
 from tocsin.incidents.lifecycle import IncidentStatus
-from tocsin.incidents.models import Counter, Incident, TimelineEntry
+from tocsin.incidents.models import AffectedService, Counter, Incident, TimelineEntry
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services.models import Service
 
@@ -53,6 +53,9 @@ class OpenedIncident:
     number: int
     service_id: int
     urgency: str
+    type_id: int | None = None
+    # False for an incident of a type that does not page (ADR 0021): escalation is not armed for it.
+    pages: bool = True
 
 
 def add_incidents(session: Session, rows: Sequence[dict[str, Any]]) -> list[OpenedIncident]:
@@ -60,7 +63,12 @@ def add_incidents(session: Session, rows: Sequence[dict[str, Any]]) -> list[Open
     if not rows:
         return []
     ids = {number: incident_id for incident_id, number in session.execute(_INSERT_INCIDENTS, list(rows))}
-    return [OpenedIncident(ids[r["number"]], r["number"], r["service_id"], r["urgency"]) for r in rows]
+    return [
+        OpenedIncident(
+            ids[r["number"]], r["number"], r["service_id"], r["urgency"], r.get("type_id")
+        )
+        for r in rows
+    ]
 
 
 def get(session: Session, incident_id: int, *, for_update: bool = False) -> Incident | None:
@@ -146,6 +154,9 @@ def search(session: Session, flt: IncidentFilter, *, before_id: int | None, limi
         stmt = stmt.where(Incident.status.in_(flt.statuses))
     if flt.service_ids:
         stmt = stmt.where(Incident.service_id.in_(flt.service_ids))
+    if flt.affecting:
+        affected = select(AffectedService.incident_id).where(AffectedService.service_id.in_(flt.affecting))
+        stmt = stmt.where(Incident.service_id.in_(flt.affecting) | Incident.id.in_(affected))
     if flt.team_ids:
         stmt = stmt.where(Incident.service_id.in_(select(Service.id).where(Service.team_id.in_(flt.team_ids))))
     if flt.urgencies:
@@ -254,3 +265,12 @@ def response_moves(session: Session, incident_id: int) -> list[tuple[datetime, s
 
 # Kinds that can carry a response move: the response table's and the paging table's.
 _RESPONSE_KINDS = sorted({*lifecycle.RESPONSE_ALLOWED.values(), *lifecycle.ALLOWED.values()})
+
+
+def affected_services(session: Session, incident_id: int) -> list[AffectedService]:
+    stmt = select(AffectedService).where(AffectedService.incident_id == incident_id)
+    return list(session.scalars(stmt.order_by(AffectedService.added_at, AffectedService.service_id)))
+
+
+def affected_service(session: Session, incident_id: int, service_id: int) -> AffectedService | None:
+    return session.get(AffectedService, (incident_id, service_id))

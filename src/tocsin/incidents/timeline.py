@@ -30,6 +30,10 @@ class TimelineKind(StrEnum):
     CHECKLIST_ADDED = "checklist_added"
     ROLE_ASSIGNED = "role_assigned"
     ROLE_RELEASED = "role_released"
+    # Types, categories, affected services, the bridge (ADR 0021).
+    TYPE_CHANGED = "type_changed"
+    SERVICE_AFFECTED = "service_affected"
+    SERVICE_UNAFFECTED = "service_unaffected"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

@@ -1,0 +1,143 @@
+"""Severity levels and incident categories: the configurable vocabularies an incident is described with.
+
+Both live here, below the domains that set them (the ingest path, the response), so that the incident use cases can
+check a name themselves. A database whose list is empty (never seeded, or every entry deleted) falls back to the
+shipped defaults: an incident always has severities to choose from.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tocsin.core.errors import Conflict, InvalidInput, NotFound
+from tocsin.incidents.models import Incident, IncidentCategory, SeverityLevel
+from tocsin.incidents.priority import SEVERITIES
+
+DEFAULT_SEVERITIES: tuple[tuple[str, str], ...] = (
+    ("SEV1", "Critical: the service is down or data is at risk for many customers; all hands."),
+    ("SEV2", "Major: a core function is broken or badly degraded for many customers."),
+    ("SEV3", "Minor: a function is degraded or broken for some customers; a workaround exists."),
+    ("SEV4", "Low: little customer impact; fix in working hours."),
+    ("SEV5", "Cosmetic or one user affected; no urgency."),
+)
+DEFAULT_CATEGORIES: tuple[tuple[str, str], ...] = (
+    ("hardware", "Servers, disks, devices and the data centre."),
+    ("software", "Applications and their deployments."),
+    ("network", "Connectivity, DNS, load balancers, CDN."),
+    ("database", "Databases, replication, storage engines."),
+    ("security", "Attacks, breaches, vulnerabilities, suspicious activity."),
+    ("access", "Accounts, permissions and sign-in."),
+)
+assert tuple(n for n, _ in DEFAULT_SEVERITIES) == SEVERITIES
+
+
+def seed_defaults(session: Session, *, first: bool) -> None:
+    """The shipped severities and categories (``first``: this database's first start); deleting them sticks."""
+    if not first:
+        return
+    for position, (name, description) in enumerate(DEFAULT_SEVERITIES):
+        if _severity(session, name) is None:
+            session.add(SeverityLevel(name=name, description=description, position=position))
+    for name, description in DEFAULT_CATEGORIES:
+        if _category(session, name) is None:
+            session.add(IncidentCategory(name=name, description=description))
+    session.flush()
+
+
+# --- severities ----------------------------------------------------------------------------------------------
+
+
+def _severity(session: Session, name: str) -> SeverityLevel | None:
+    return session.scalars(select(SeverityLevel).where(SeverityLevel.name == name)).one_or_none()
+
+
+def severities(session: Session) -> list[SeverityLevel]:
+    """The defined severities in order (the shipped ones when none are stored)."""
+    rows = list(session.scalars(select(SeverityLevel).order_by(SeverityLevel.position, SeverityLevel.name)))
+    if rows:
+        return rows
+    return [SeverityLevel(name=n, description=d, position=i) for i, (n, d) in enumerate(DEFAULT_SEVERITIES)]
+
+
+def severity_names(session: Session) -> list[str]:
+    return [s.name for s in severities(session)]
+
+
+def check_severity(session: Session, name: str) -> str:
+    """The name when it is a defined severity; otherwise a 422 listing the defined ones."""
+    known = severity_names(session)
+    if name not in known:
+        raise InvalidInput(f"unknown severity {name!r}; defined: {', '.join(known)}", errors=known)
+    return name
+
+
+def save_severity(session: Session, name: str, *, description: str = "", position: int = 0) -> SeverityLevel:
+    clean = name.strip()
+    if not clean or len(clean) > 8 or not clean.isprintable() or " " in clean:
+        raise InvalidInput("a severity needs a name of 1 to 8 characters without spaces (such as SEV1)")
+    found = _severity(session, clean)
+    if found is None:
+        found = SeverityLevel(name=clean)
+        session.add(found)
+    found.description, found.position = description, position
+    session.flush()
+    return found
+
+
+def delete_severity(session: Session, name: str) -> None:
+    found = _severity(session, name)
+    if found is None:
+        raise NotFound(f"no severity {name!r} (defined: {', '.join(severity_names(session))})")
+    used = session.scalar(select(func.count()).select_from(Incident).where(Incident.severity == found.name))
+    if used:
+        raise Conflict(f"severity {found.name!r} is used by {used} incident(s)")
+    session.delete(found)
+    session.flush()
+
+
+# --- categories ----------------------------------------------------------------------------------------------
+
+
+def _category(session: Session, name: str) -> IncidentCategory | None:
+    return session.scalars(select(IncidentCategory).where(IncidentCategory.name == name)).one_or_none()
+
+
+def categories(session: Session) -> list[IncidentCategory]:
+    return list(session.scalars(select(IncidentCategory).order_by(IncidentCategory.name)))
+
+
+def check_category(session: Session, name: str) -> str:
+    """The name when it is a defined category ("" means none); otherwise a 422 listing the defined ones."""
+    if name == "":
+        return name
+    known = [c.name for c in categories(session)]
+    if name not in known:
+        raise InvalidInput(
+            f"unknown category {name!r}; defined: {', '.join(known) or 'none'}", errors=known or ["(none)"]
+        )
+    return name
+
+
+def save_category(session: Session, name: str, *, description: str = "") -> IncidentCategory:
+    clean = name.strip()
+    if not clean or len(clean) > 100:
+        raise InvalidInput("a category needs a name of at most 100 characters")
+    found = _category(session, clean)
+    if found is None:
+        found = IncidentCategory(name=clean)
+        session.add(found)
+    found.description = description
+    session.flush()
+    return found
+
+
+def delete_category(session: Session, name: str) -> None:
+    found = _category(session, name)
+    if found is None:
+        raise NotFound(f"no category {name!r}")
+    used = session.scalar(select(func.count()).select_from(Incident).where(Incident.category == found.name))
+    if used:
+        raise Conflict(f"category {found.name!r} is used by {used} incident(s)")
+    session.delete(found)
+    session.flush()
