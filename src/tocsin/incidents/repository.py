@@ -274,3 +274,10 @@ def affected_services(session: Session, incident_id: int) -> list[AffectedServic
 
 def affected_service(session: Session, incident_id: int, service_id: int) -> AffectedService | None:
     return session.get(AffectedService, (incident_id, service_id))
+
+
+def affected_of(session: Session, incident_ids: Sequence[int]) -> list[AffectedService]:
+    if not incident_ids:
+        return []
+    stmt = select(AffectedService).where(AffectedService.incident_id.in_(incident_ids))
+    return list(session.scalars(stmt.order_by(AffectedService.added_at, AffectedService.service_id)))

@@ -644,6 +644,14 @@ def affected_services(session: Session, incident_id: int) -> list[int]:
     return [row.service_id for row in repo.affected_services(session, incident_id)]
 
 
+def affected_services_of(session: Session, incident_ids: Sequence[int]) -> dict[int, list[int]]:
+    """incident id → ids of the services it affects besides its primary one (incidents without any left out)."""
+    found: dict[int, list[int]] = {}
+    for row in repo.affected_of(session, incident_ids):
+        found.setdefault(row.incident_id, []).append(row.service_id)
+    return found
+
+
 def add_affected_service(
     session: Session, incident_id: int, service_id: int, *, actor: Actor, now: datetime
 ) -> Incident:

@@ -224,6 +224,10 @@ class _Book:
 TYPE_BOOK = _Book()
 
 
+def names_by_id(session: Session) -> dict[int, str]:
+    return {t.id: t.name for t in list_types(session)}
+
+
 def change_type(session: Session, incident_id: int, name: str, *, actor: Actor, now: datetime) -> Incident:
     """Give the incident another type (kept in the timeline); the new type's required roles nobody holds become
     tasks. Severity, phases and the rest stay as they are."""
