@@ -257,3 +257,36 @@ def test_severities_and_categories_are_configurable(api: ApiHarness) -> None:
     problem(api.delete("/api/v1/incident-categories/facilities"), 409)
     assert api.delete("/api/v1/incident-categories/access").status_code == 204
     problem(api.delete("/api/v1/incident-categories/access"), 404)
+
+
+def test_an_event_rule_names_the_type_and_category_of_the_incident_an_alert_opens(api: ApiHarness) -> None:
+    from tests.factories import make_service as stored_service
+    from tocsin.alerts.schemas import NormalizedEvent, Submission
+
+    with api.runtime.db.unit_of_work() as s:
+        _, integration = stored_service(s, api.clock.now(), name="edge")
+    rule = {
+        "name": "kinds",
+        "matchers": [{"field": "labels.kind", "op": "exists"}],
+        "actions": {"incident_type": "{labels.kind}", "category": "{labels.area}"},
+    }
+    ok(put(api, "/api/v1/event-rules", json=rule))
+    problem(put(api, "/api/v1/event-rules", json={**rule, "actions": {"incident_type": ["x"]}}), 422)
+
+    def send(key: str, **labels: str) -> dict[str, Any]:
+        event = NormalizedEvent(action="trigger", dedup_key=key, summary=key, severity="error", labels=labels)
+        api.runtime.committer.submit_sync(Submission(integration_key=integration.key, events=[event]))
+        return next(i for i in ok(api.get("/api/v1/incidents"))["items"] if i["title"] == key)
+
+    big = send("all down", kind="Big bang", area="network")
+    assert (big["type"], big["category"], big["major"]) == ("Big bang", "network", True)
+    # The alert's severity stays the incident's (error → SEV2); the type's required role still asks for a holder.
+    assert big["severity"] == "SEV2"
+    assert [t["title"] for t in ok(api.get(f"/api/v1/incidents/{big['id']}/tasks"))["items"]] == [
+        "Assign Incident Commander"
+    ]
+    # Names the lists do not know are left out: the alert still opens its incident.
+    odd = send("odd", kind="Nope", area="plumbing")
+    assert (odd["type"], odd["category"]) == (None, "")
+    plain = send("plain")
+    assert (plain["type"], plain["category"]) == (None, "")
