@@ -121,6 +121,10 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("POST", "/api/v1/incidents/{ref}/checklists"): TEAM,
     ("POST", "/api/v1/incidents/{ref}/roles"): TEAM,
     ("DELETE", "/api/v1/incidents/{ref}/roles/{role}"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/type"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/major"): TEAM,
+    ("PUT", "/api/v1/incidents/{ref}/services/{service}"): TEAM,
+    ("DELETE", "/api/v1/incidents/{ref}/services/{service}"): TEAM,
     # a declared incident has no alert to split off: the member is let through and the input refused
     ("POST", "/api/v1/incidents/{ref}/split"): Allowed(TEAM.roles, status=422),
     # organisation-wide rules and outbound webhooks: admins
@@ -138,6 +142,12 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("DELETE", "/api/v1/checklist-templates/{name}"): ADMIN,
     ("PUT", "/api/v1/incident-roles/{name}"): ADMIN,
     ("DELETE", "/api/v1/incident-roles/{name}"): ADMIN,
+    ("PUT", "/api/v1/incident-types/{name}"): ADMIN,
+    ("DELETE", "/api/v1/incident-types/{name}"): ADMIN,
+    ("PUT", "/api/v1/incident-categories/{name}"): ADMIN,
+    ("DELETE", "/api/v1/incident-categories/{name}"): ADMIN,
+    ("PUT", "/api/v1/severities/{name}"): ADMIN,
+    ("DELETE", "/api/v1/severities/{name}"): ADMIN,
     # a simulation that stores nothing
     ("POST", "/api/v1/route-test"): EVERYONE,
 }

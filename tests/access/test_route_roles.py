@@ -159,6 +159,32 @@ INCIDENT_CASES = [
         lambda s: f"/api/v1/incidents/{s['incident2']}/roles/Scribe",
         None,
     ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/type",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/type",
+        None,
+        {"type": "Desktop sprint"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/major",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/major",
+        None,
+        {"major": True, "reason": "all regions"},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/incidents/{ref}/services/{service}",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/services/checkout",
+        None,
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/incidents/{ref}/services/{service}",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/services/checkout",
+        None,
+    ),
     # The policy is archived later, which a live service using it would prevent.
     Case(
         "PUT",

@@ -34,6 +34,9 @@ AUDITED: dict[str, str] = {
     "webhook_subscriptions": "webhook_subscription",
     "checklist_templates": "checklist_template",
     "incident_roles": "incident_role",
+    "incident_types": "incident_type",
+    "incident_categories": "incident_category",
+    "severity_levels": "severity_level",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -55,6 +58,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "incident_events",
         "incident_tasks",
         "incident_role_assignments",
+        "incident_services",
         "incident_timeline",
         "incidents",
         "instance_secrets",

@@ -32,7 +32,7 @@ from tocsin.incidents import lifecycle, milestones, phases
 from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import IncidentStatus, ResponseStatus
 from tocsin.incidents.models import Incident
-from tocsin.incidents.priority import ALERT_SEVERITIES, PRIORITIES, SEVERITIES, URGENCIES
+from tocsin.incidents.priority import ALERT_SEVERITIES, PRIORITIES, URGENCIES
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services import service as services
 from tocsin.users import service as users
@@ -334,12 +334,19 @@ def incident_declare(
     title: Annotated[str, typer.Option("--title", help="What is wrong")],
     description: Annotated[str, typer.Option(help="More detail")] = "",
     urgency: Annotated[str | None, typer.Option(help=f"{', '.join(URGENCIES)} (default: the service's)")] = None,
-    severity: Annotated[str, typer.Option(help=", ".join(SEVERITIES))] = "SEV3",
+    severity: Annotated[
+        str | None, typer.Option(help="a defined severity (default: the type's, else SEV3)")
+    ] = None,
     priority: Annotated[str | None, typer.Option(help=f"{', '.join(PRIORITIES)} (default: from severity)")] = None,
+    incident_type: Annotated[
+        str | None, typer.Option("--type", help="incident type (`tocsin incident type list`)")
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="incident category")] = None,
+    bridge: Annotated[str | None, typer.Option("--bridge", help="conference bridge URL")] = None,
     as_user: AsUser = None,
     as_json: AsJson = False,
 ) -> None:
-    """Open an incident by hand; the service's escalation policy starts paging.
+    """Open an incident by hand; the service's escalation policy starts paging (unless its type does not page).
 
     The actor is --as EMAIL, else the user in TOCSIN_CLI_USER, else the first admin; the timeline records "cli".
     """
@@ -354,6 +361,9 @@ def incident_declare(
                 urgency=urgency,
                 severity=severity,
                 priority=priority,
+                incident_type=incident_type,
+                category=category,
+                conference_url=bridge,
                 actor=actor,
                 now=now(),
             )

@@ -281,3 +281,8 @@ def affected_of(session: Session, incident_ids: Sequence[int]) -> list[AffectedS
         return []
     stmt = select(AffectedService).where(AffectedService.incident_id.in_(incident_ids))
     return list(session.scalars(stmt.order_by(AffectedService.added_at, AffectedService.service_id)))
+
+
+def count_affecting(session: Session, service_id: int) -> int:
+    stmt = select(func.count()).select_from(AffectedService).where(AffectedService.service_id == service_id)
+    return int(session.scalar(stmt) or 0)

@@ -550,7 +550,7 @@ def open_counts(session: Session) -> dict[str, int]:
 
 def refuse_service_deletion(session: Session, service: Service) -> None:
     """Incidents are history: a service that has any is archived, never deleted with them (ADR 0012)."""
-    count = repo.count_of_service(session, service.id)
+    count = repo.count_of_service(session, service.id) + repo.count_affecting(session, service.id)
     if count:
         raise Conflict(
             f"service {service.name!r} has {count} incident(s) in its history; archive it instead of deleting it"

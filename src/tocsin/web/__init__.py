@@ -22,6 +22,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         auth_pages,
         contact_pages,
         declare_pages,
+        type_pages,
         incident_pages,
         live,
         noise_pages,
@@ -39,6 +40,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         service_pages,
         silence_pages,
         team_pages,
+        type_pages,
         user_admin,
         webhook_pages,
     )
@@ -52,6 +54,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         password_reset_pages,
         # Before the incident pages, so that /incidents/new is not read as an incident number.
         declare_pages,
+        type_pages,
         incident_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,

@@ -32,6 +32,7 @@ from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
 from tocsin.web.scope import require_act_on_incident, sees, visible_service_ids
+from tocsin.web import type_pages
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -64,7 +65,8 @@ def _filters(request: Request, who: WebUser) -> tuple[dict[str, str], IncidentFi
     service_id, team_id = _int(chosen["service"]), _int(chosen["team"])
     flt = IncidentFilter(
         statuses=STATUS_VIEWS[chosen["status"]],
-        service_ids=(service_id,) if service_id else (),
+        # A service's incidents: those on it and those that affect it too (ADR 0021).
+        affecting=(service_id,) if service_id else (),
         team_ids=(team_id,) if team_id else (),
         urgencies=(chosen["urgency"],) if chosen["urgency"] else (),
         priorities=(chosen["priority"],) if chosen["priority"] else (),
@@ -166,6 +168,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         "now": now,
         "is_open": lifecycle.is_open(incident.status),
         "phase": phases.phase_of(incident.phase_model, incident.response_status),
+        **type_pages.incident_types_context(session, incident),
     }
 
 
