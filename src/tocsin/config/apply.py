@@ -23,6 +23,7 @@ from tocsin.config import current as stored
 from tocsin.config.noise import apply_noise, export_noise
 from tocsin.config.plan import Change, Plan
 from tocsin.config.prune import prune_unnamed
+from tocsin.config.response import apply_response, export_response
 from tocsin.config.schema import ConfigFile, PolicySpec, ScheduleSpec, ServiceSpec, TeamSpec, UserSpec
 from tocsin.core.errors import InvalidInput, TocsinError
 from tocsin.escalation import service as escalation
@@ -48,6 +49,7 @@ def apply_config(
     try:
         changes = _Applier(session, current, now).run(config)
         changes += apply_noise(session, config, current, now=now)
+        changes += apply_response(session, config, now=now)
         if prune:
             changes += prune_unnamed(session, config, current, now=now)
     finally:
@@ -73,7 +75,11 @@ def _record_as_apply(session: Session) -> None:
 
 
 def export_config(session: Session, *, now: datetime) -> ConfigFile:
-    return export_noise(session, stored.read(session, now=now).as_config(), now=now)
+    exported = export_noise(session, stored.read(session, now=now).as_config(), now=now)
+    sections = export_response(session)
+    if not sections:
+        return exported
+    return ConfigFile.model_validate({**exported.model_dump(mode="json", exclude_unset=True), **sections})
 
 
 @contextmanager

@@ -52,9 +52,14 @@ def _severity(session: Session, name: str) -> SeverityLevel | None:
     return session.scalars(select(SeverityLevel).where(SeverityLevel.name == name)).one_or_none()
 
 
+def stored_severities(session: Session) -> list[SeverityLevel]:
+    """The severities stored, in order (none when the list was never seeded)."""
+    return list(session.scalars(select(SeverityLevel).order_by(SeverityLevel.position, SeverityLevel.name)))
+
+
 def severities(session: Session) -> list[SeverityLevel]:
     """The defined severities in order (the shipped ones when none are stored)."""
-    rows = list(session.scalars(select(SeverityLevel).order_by(SeverityLevel.position, SeverityLevel.name)))
+    rows = stored_severities(session)
     if rows:
         return rows
     return [SeverityLevel(name=n, description=d, position=i) for i, (n, d) in enumerate(DEFAULT_SEVERITIES)]
