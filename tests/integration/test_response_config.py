@@ -85,22 +85,30 @@ def test_apply_then_export_then_apply_changes_nothing(db: Database) -> None:
     with db.unit_of_work() as s:
         changed = apply_config(s, document.parse(CONFIG.replace("pages: false", "pages: true")), now=NOW)
     update = changed.find("incident_type", "Vendor outage")
-    assert update is not None and update.action == "update" and update.fields == ("pages",)
+    assert update is not None
+    assert update.action == "update"
+    assert update.fields == ("pages",)
 
 
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("required_roles: [Liaison, Incident Commander]", "required_roles: [Wizard]", "incident_types[0]: unknown incident role(s) 'Wizard'"),
+        (
+            "required_roles: [Liaison, Incident Commander]",
+            "required_roles: [Wizard]",
+            "incident_types[0]: unknown incident role(s) 'Wizard'",
+        ),
         ("checklists: [vendor]", "checklists: [nope]", "incident_types[0]: unknown checklist template(s) 'nope'"),
         ("    severity: SEV0", "    severity: SEV9", "incident_types[0]: unknown severity 'SEV9'"),
         ("private_team: secops", "private_team: ghosts", "incident_types[0]: no team 'ghosts'"),
-        ("conference_url: https://meet.example.com/vendor-{number}", "conference_url: meet", "incident_types[0]: the conference bridge"),
+        (
+            "conference_url: https://meet.example.com/vendor-{number}",
+            "conference_url: meet",
+            "incident_types[0]: the conference bridge",
+        ),
     ],
 )
-def test_unknown_references_are_clear_errors_with_the_path(
-    db: Database, old: str, new: str, message: str
-) -> None:
+def test_unknown_references_are_clear_errors_with_the_path(db: Database, old: str, new: str, message: str) -> None:
     seeded(db)
     assert old in CONFIG
     # One transaction, as `tocsin apply` runs it: the error rolls back what came before it in the file.

@@ -63,9 +63,14 @@ def test_the_shipped_vocabulary(api: ApiHarness) -> None:
         30,
     )
     sec = shipped["Security (CyberSec)"]
-    assert (sec["severity"], sec["phase_model"], sec["private"], sec["checklists"]) == ("SEV2", "nist", True, ["Forensics"])
+    assert (sec["severity"], sec["phase_model"], sec["private"], sec["checklists"]) == (
+        "SEV2",
+        "nist",
+        True,
+        ["Forensics"],
+    )
     forensics = [t for t in ok(api.get("/api/v1/checklist-templates")) if t["name"] == "Forensics"]
-    assert [i["title"] for i in forensics[0]["items"]][0] == "Preserve evidence"
+    assert next(i["title"] for i in forensics[0]["items"]) == "Preserve evidence"
     assert len(forensics[0]["items"]) == 5
     assert [s["name"] for s in ok(api.get("/api/v1/severities"))] == ["SEV1", "SEV2", "SEV3", "SEV4", "SEV5"]
     assert all(s["description"] for s in ok(api.get("/api/v1/severities")))
@@ -76,16 +81,27 @@ def test_the_shipped_vocabulary(api: ApiHarness) -> None:
 def test_big_bang_is_major_sev1_and_asks_for_a_commander(api: ApiHarness) -> None:
     service = make_service(api)
     ok(api.post("/api/v1/users", json={"email": "ida@example.com", "name": "Ida"}), 201)
-    ok(put(api, "/api/v1/incident-types/Big bang", json={**_type(api, "Big bang"), "conference_url": "https://meet.example.com/inc-{number}"}))
+    ok(
+        put(
+            api,
+            "/api/v1/incident-types/Big bang",
+            json={**_type(api, "Big bang"), "conference_url": "https://meet.example.com/inc-{number}"},
+        )
+    )
     incident = declare(api, service["id"], type="Big bang")
     assert (incident["type"], incident["severity"], incident["major"]) == ("Big bang", "SEV1", True)
     assert incident["conference_url"] == f"https://meet.example.com/inc-{incident['number']}"
     tasks = ok(api.get(f"/api/v1/incidents/{incident['id']}/tasks"))["items"]
     assert [(t["title"], t["status"]) for t in tasks] == [("Assign Incident Commander", "open")]
     kinds = [e["kind"] for e in timeline(api, incident["id"])]
-    assert "major" in kinds and "type_changed" in kinds
+    assert "major" in kinds
+    assert "type_changed" in kinds
 
-    ok(api.post(f"/api/v1/incidents/{incident['id']}/roles", json={"role": "Incident Commander", "user": "ida@example.com"}))
+    ok(
+        api.post(
+            f"/api/v1/incidents/{incident['id']}/roles", json={"role": "Incident Commander", "user": "ida@example.com"}
+        )
+    )
     tasks = ok(api.get(f"/api/v1/incidents/{incident['id']}/tasks"))["items"]
     assert [(t["title"], t["status"]) for t in tasks] == [("Assign Incident Commander", "done")]
 
@@ -136,11 +152,14 @@ def test_unknown_names_are_422_listing_the_known_ones_and_nothing_is_opened(api:
     before = incident_count(api)
     body = {"service_id": service["id"], "title": "x"}
     bad = problem(api.post("/api/v1/incidents", json={**body, "type": "Huge"}), 422)
-    assert "Huge" in bad["detail"] and "Big bang" in bad["detail"]
+    assert "Huge" in bad["detail"]
+    assert "Big bang" in bad["detail"]
     bad = problem(api.post("/api/v1/incidents", json={**body, "severity": "SEV9"}), 422)
-    assert "SEV9" in bad["detail"] and "SEV1" in bad["detail"]
+    assert "SEV9" in bad["detail"]
+    assert "SEV1" in bad["detail"]
     bad = problem(api.post("/api/v1/incidents", json={**body, "category": "plumbing"}), 422)
-    assert "plumbing" in bad["detail"] and "network" in bad["detail"]
+    assert "plumbing" in bad["detail"]
+    assert "network" in bad["detail"]
     problem(api.post("/api/v1/incidents", json={**body, "conference_url": "javascript:alert(1)"}), 422)
     problem(api.post("/api/v1/incidents", json={**body, "conference_url": "ftp://x.example.com"}), 422)
     assert incident_count(api) == before
@@ -152,7 +171,9 @@ def test_changing_type_category_bridge_and_severity_afterwards(api: ApiHarness) 
     assert incident["type"] is None
     url = f"/api/v1/incidents/{incident['id']}"
     changed = ok(
-        api.patch(url, json={"type": "Big bang", "category": "network", "conference_url": "https://zoom.example.com/j/1"})
+        api.patch(
+            url, json={"type": "Big bang", "category": "network", "conference_url": "https://zoom.example.com/j/1"}
+        )
     )
     assert (changed["type"], changed["category"], changed["conference_url"]) == (
         "Big bang",
@@ -196,7 +217,11 @@ def test_the_major_flag_by_hand_with_a_reason(api: ApiHarness) -> None:
 
 
 def test_affected_services(api: ApiHarness) -> None:
-    checkout, payments, search = make_service(api, "checkout"), make_service(api, "payments"), make_service(api, "search")
+    checkout, payments, search = (
+        make_service(api, "checkout"),
+        make_service(api, "payments"),
+        make_service(api, "search"),
+    )
     incident = declare(api, checkout["id"])
     base = f"/api/v1/incidents/{incident['id']}/services"
     added = ok(api.client.put(f"{base}/payments", headers=api.headers()))
@@ -212,7 +237,8 @@ def test_affected_services(api: ApiHarness) -> None:
     problem(api.delete(f"{base}/payments"), 404)
     assert ok(api.get("/api/v1/incidents", params={"affects": payments["id"]}))["items"] == []
     messages = [e["message"] for e in timeline(api, incident["id"])]
-    assert "Affects payments" in messages and "No longer affects payments" in messages
+    assert "Affects payments" in messages
+    assert "No longer affects payments" in messages
 
 
 def test_types_are_configured_and_refused_clearly(api: ApiHarness) -> None:
@@ -247,7 +273,9 @@ def test_severities_and_categories_are_configurable(api: ApiHarness) -> None:
     assert incident["severity"] == "SEV0"
     problem(api.delete("/api/v1/severities/SEV0"), 409)
     assert api.delete("/api/v1/severities/SEV5").status_code == 204
-    bad = problem(api.post("/api/v1/incidents", json={"service_id": service["id"], "title": "x", "severity": "SEV5"}), 422)
+    bad = problem(
+        api.post("/api/v1/incidents", json={"service_id": service["id"], "title": "x", "severity": "SEV5"}), 422
+    )
     assert "SEV0" in bad["detail"]
     problem(put(api, "/api/v1/severities/way too long", json={}), 422)
 

@@ -38,8 +38,8 @@ from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import IncidentFilter
-from tocsin.runtime import Runtime
 from tocsin.response import types
+from tocsin.runtime import Runtime
 from tocsin.services import service as services
 from tocsin.users import service as users
 

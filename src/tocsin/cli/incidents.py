@@ -334,9 +334,7 @@ def incident_declare(
     title: Annotated[str, typer.Option("--title", help="What is wrong")],
     description: Annotated[str, typer.Option(help="More detail")] = "",
     urgency: Annotated[str | None, typer.Option(help=f"{', '.join(URGENCIES)} (default: the service's)")] = None,
-    severity: Annotated[
-        str | None, typer.Option(help="a defined severity (default: the type's, else SEV3)")
-    ] = None,
+    severity: Annotated[str | None, typer.Option(help="a defined severity (default: the type's, else SEV3)")] = None,
     priority: Annotated[str | None, typer.Option(help=f"{', '.join(PRIORITIES)} (default: from severity)")] = None,
     incident_type: Annotated[
         str | None, typer.Option("--type", help="incident type (`tocsin incident type list`)")

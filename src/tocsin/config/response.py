@@ -19,9 +19,8 @@ from tocsin.config.plan import Change
 from tocsin.config.schema import ChecklistItemSpec, ConfigFile
 from tocsin.core.errors import TocsinError
 from tocsin.incidents import taxonomy
-from tocsin.response import roles
+from tocsin.response import roles, types
 from tocsin.response import service as response
-from tocsin.response import types
 from tocsin.teams import service as teams
 
 
@@ -57,21 +56,31 @@ def apply_response(session: Session, config: ConfigFile, *, now: datetime) -> li
     stored_roles = {r.name: r for r in roles.list_roles(session)}
     for i, role in enumerate(config.incident_roles):
         old = stored_roles.get(role.name)
-        wanted = {"description": role.description, "instructions": role.instructions, "position": role.position}
+        wanted: dict[str, Any] = {
+            "description": role.description,
+            "instructions": role.instructions,
+            "position": role.position,
+        }
         before = None if old is None else {k: getattr(old, k) for k in wanted}
         if _record(changes, "incident_role", role.name, before, wanted):
             with _at(f"incident_roles[{i}]"):
-                roles.save_role(session, role.name, now=now, **wanted)
+                roles.save_role(
+                    session,
+                    role.name,
+                    now=now,
+                    description=role.description,
+                    instructions=role.instructions,
+                    position=role.position,
+                )
     templates = {t.name: t for t in response.templates(session)}
     for i, template in enumerate(config.checklist_templates):
         found = templates.get(template.name)
-        wanted = {"description": template.description, "items": _items(template.items)}
+        items = _items(template.items)
+        wanted = {"description": template.description, "items": items}
         before = None if found is None else {"description": found.description, "items": found.items}
         if _record(changes, "checklist_template", template.name, before, wanted):
             with _at(f"checklist_templates[{i}]"):
-                response.save_template(
-                    session, template.name, wanted["items"], description=template.description, now=now
-                )
+                response.save_template(session, template.name, items, description=template.description, now=now)
     levels = {s.name: s for s in taxonomy.stored_severities(session)}
     for i, level in enumerate(config.severities):
         row = levels.get(level.name)
@@ -79,7 +88,7 @@ def apply_response(session: Session, config: ConfigFile, *, now: datetime) -> li
         before = None if row is None else {"description": row.description, "position": row.position}
         if _record(changes, "severity", level.name, before, wanted):
             with _at(f"severities[{i}]"):
-                taxonomy.save_severity(session, level.name, **wanted)
+                taxonomy.save_severity(session, level.name, description=level.description, position=level.position)
     categories = {c.name: c for c in taxonomy.categories(session)}
     for i, category in enumerate(config.incident_categories):
         cat = categories.get(category.name)
@@ -97,11 +106,19 @@ def apply_response(session: Session, config: ConfigFile, *, now: datetime) -> li
         if _record(changes, "incident_type", kind.name, before, wanted):
             with _at(f"incident_types[{i}]"):
                 spec = types.TypeSpec(
-                    **{
-                        **wanted,
-                        "required_roles": tuple(kind.required_roles),
-                        "checklists": tuple(kind.checklists),
-                    }
+                    description=kind.description,
+                    severity=kind.severity,
+                    phase_model=kind.phase_model,
+                    major=kind.major,
+                    required_roles=tuple(kind.required_roles),
+                    private=kind.private,
+                    private_team=kind.private_team,
+                    pages=kind.pages,
+                    playbook=kind.playbook,
+                    conference_url=kind.conference_url,
+                    update_cadence_minutes=kind.update_cadence_minutes,
+                    checklists=tuple(kind.checklists),
+                    position=kind.position,
                 )
                 types.save_type(session, kind.name, spec, now=now)
     return changes
@@ -132,9 +149,7 @@ def export_response(session: Session) -> dict[str, Any]:
             {"name": s.name, "description": s.description, "position": s.position}
             for s in taxonomy.stored_severities(session)
         ],
-        "incident_categories": [
-            {"name": c.name, "description": c.description} for c in taxonomy.categories(session)
-        ],
+        "incident_categories": [{"name": c.name, "description": c.description} for c in taxonomy.categories(session)],
         "incident_types": [{"name": t.name, **types.as_dict(t, team_names)} for t in types.list_types(session)],
     }
     return {key: value for key, value in sections.items() if value}

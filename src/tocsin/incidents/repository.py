@@ -64,10 +64,7 @@ def add_incidents(session: Session, rows: Sequence[dict[str, Any]]) -> list[Open
         return []
     ids = {number: incident_id for incident_id, number in session.execute(_INSERT_INCIDENTS, list(rows))}
     return [
-        OpenedIncident(
-            ids[r["number"]], r["number"], r["service_id"], r["urgency"], r.get("type_id")
-        )
-        for r in rows
+        OpenedIncident(ids[r["number"]], r["number"], r["service_id"], r["urgency"], r.get("type_id")) for r in rows
     ]
 
 

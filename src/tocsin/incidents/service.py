@@ -89,10 +89,14 @@ def open_incidents(
         dataclasses.replace(i, pages=kind.pages) if kind is not None else i
         for i, kind in zip(stored, kinds, strict=True)
     ]
-    entries = [timeline_row(i.id, TimelineKind.TRIGGERED, actor, now, f"Incident #{i.number} opened") for i in incidents]
+    entries = [
+        timeline_row(i.id, TimelineKind.TRIGGERED, actor, now, f"Incident #{i.number} opened") for i in incidents
+    ]
     for i, kind, was_major in zip(incidents, kinds, major, strict=True):
         if kind is not None:
-            entries.append(timeline_row(i.id, TimelineKind.TYPE_CHANGED, actor, now, f"Type {kind.name}", type=kind.name))
+            entries.append(
+                timeline_row(i.id, TimelineKind.TYPE_CHANGED, actor, now, f"Type {kind.name}", type=kind.name)
+            )
             if kind.major and not was_major:
                 entries.append(timeline_row(i.id, TimelineKind.MAJOR, actor, now, f"Major incident (type {kind.name})"))
     repo.add_timeline(session, entries)
@@ -620,9 +624,7 @@ def set_type(session: Session, incident_id: int, kind: TypeDefaults | None, *, a
     return incident
 
 
-def set_major(
-    session: Session, incident_id: int, major: bool, *, reason: str, actor: Actor, now: datetime
-) -> Incident:
+def set_major(session: Session, incident_id: int, major: bool, *, reason: str, actor: Actor, now: datetime) -> Incident:
     """Mark or unmark a major incident by hand; the reason is kept in the timeline."""
     if not reason.strip():
         raise InvalidInput("say why (reason)")

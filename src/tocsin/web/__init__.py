@@ -22,7 +22,6 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         auth_pages,
         contact_pages,
         declare_pages,
-        type_pages,
         incident_pages,
         live,
         noise_pages,

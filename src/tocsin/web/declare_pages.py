@@ -40,8 +40,12 @@ def _form(request: Request, who: WebUser, status: int = 200, **context: Any) -> 
     runtime = runtime_of(request)
     with runtime.db.reader() as session:
         service_options = [(s.id, s.name) for s in services.list_services(session)]
-        severities = [(s.name, f"{s.name} — {s.description}" if s.description else s.name) for s in taxonomy.severities(session)]
-        kinds = [(t.name, f"{t.name} — {t.description}" if t.description else t.name) for t in types.list_types(session)]
+        severities = [
+            (s.name, f"{s.name} — {s.description}" if s.description else s.name) for s in taxonomy.severities(session)
+        ]
+        kinds = [
+            (t.name, f"{t.name} — {t.description}" if t.description else t.name) for t in types.list_types(session)
+        ]
         categories = [(c.name, c.name) for c in taxonomy.categories(session)]
     return render(
         "web/declare.html",

@@ -30,9 +30,9 @@ from tocsin.response.models import TaskStatus
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
+from tocsin.web import type_pages
 from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
 from tocsin.web.scope import require_act_on_incident, sees, visible_service_ids
-from tocsin.web import type_pages
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
