@@ -99,7 +99,7 @@ def test_apply_then_export_then_apply_changes_nothing(db: Database) -> None:
             "incident_types[0]: unknown incident role(s) 'Wizard'",
         ),
         ("checklists: [vendor]", "checklists: [nope]", "incident_types[0]: unknown checklist template(s) 'nope'"),
-        ("    severity: SEV0", "    severity: SEV9", "incident_types[0]: unknown severity 'SEV9'"),
+        ("    severity: SEV0", "    severity: SEV9", "incident_types[0]: severity must be one of SEV0, SEV1"),
         ("private_team: secops", "private_team: ghosts", "incident_types[0]: no team 'ghosts'"),
         (
             "conference_url: https://meet.example.com/vendor-{number}",

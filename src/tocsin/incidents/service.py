@@ -118,7 +118,7 @@ def find_type(session: Session, name: str) -> TypeDefaults:
     found = book.find(session, name) if book is not None else None
     if found is None:
         known = book.names(session) if book is not None else []
-        raise InvalidInput(f"unknown incident type {name!r}; defined: {', '.join(known) or 'none'}", errors=known)
+        raise InvalidInput(f"unknown incident type {name!r}; defined: {', '.join(known) or 'none'}")
     return found
 
 

@@ -73,7 +73,7 @@ def check_severity(session: Session, name: str) -> str:
     """The name when it is a defined severity; otherwise a 422 listing the defined ones."""
     known = severity_names(session)
     if name not in known:
-        raise InvalidInput(f"unknown severity {name!r}; defined: {', '.join(known)}", errors=known)
+        raise InvalidInput(f"severity must be one of {', '.join(known)}, not {name!r}")
     return name
 
 
@@ -118,9 +118,7 @@ def check_category(session: Session, name: str) -> str:
         return name
     known = [c.name for c in categories(session)]
     if name not in known:
-        raise InvalidInput(
-            f"unknown category {name!r}; defined: {', '.join(known) or 'none'}", errors=known or ["(none)"]
-        )
+        raise InvalidInput(f"category must be one of {', '.join(known) or '(none defined)'}, not {name!r}")
     return name
 
 
