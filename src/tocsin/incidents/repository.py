@@ -15,7 +15,7 @@ from tocsin.events import repository as event_repo
 from tocsin.events.rows import rows_of
 from tocsin.incidents import lifecycle
 from tocsin.incidents.lifecycle import IncidentStatus
-from tocsin.incidents.models import AffectedService, Counter, Incident, TimelineEntry
+from tocsin.incidents.models import AffectedService, Counter, Incident, IncidentCategory, SeverityLevel, TimelineEntry
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services.models import Service
 
@@ -282,4 +282,32 @@ def affected_of(session: Session, incident_ids: Sequence[int]) -> list[AffectedS
 
 def count_affecting(session: Session, service_id: int) -> int:
     stmt = select(func.count()).select_from(AffectedService).where(AffectedService.service_id == service_id)
+    return int(session.scalar(stmt) or 0)
+
+
+# --- severities and categories (taxonomy) ----------------------------------------------------------------------
+
+
+def severity(session: Session, name: str) -> SeverityLevel | None:
+    return session.scalars(select(SeverityLevel).where(SeverityLevel.name == name)).one_or_none()
+
+
+def severities(session: Session) -> list[SeverityLevel]:
+    return list(session.scalars(select(SeverityLevel).order_by(SeverityLevel.position, SeverityLevel.name)))
+
+
+def category(session: Session, name: str) -> IncidentCategory | None:
+    return session.scalars(select(IncidentCategory).where(IncidentCategory.name == name)).one_or_none()
+
+
+def categories(session: Session) -> list[IncidentCategory]:
+    return list(session.scalars(select(IncidentCategory).order_by(IncidentCategory.name)))
+
+
+def count_with(session: Session, *, severity: str | None = None, category: str | None = None) -> int:
+    stmt = select(func.count()).select_from(Incident)
+    if severity is not None:
+        stmt = stmt.where(Incident.severity == severity)
+    if category is not None:
+        stmt = stmt.where(Incident.category == category)
     return int(session.scalar(stmt) or 0)

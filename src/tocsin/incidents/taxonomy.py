@@ -7,11 +7,11 @@ shipped defaults: an incident always has severities to choose from.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
-from tocsin.incidents.models import Incident, IncidentCategory, SeverityLevel
+from tocsin.incidents import repository as repo
+from tocsin.incidents.models import IncidentCategory, SeverityLevel
 from tocsin.incidents.priority import SEVERITIES
 
 DEFAULT_SEVERITIES: tuple[tuple[str, str], ...] = (
@@ -49,12 +49,12 @@ def seed_defaults(session: Session, *, first: bool) -> None:
 
 
 def _severity(session: Session, name: str) -> SeverityLevel | None:
-    return session.scalars(select(SeverityLevel).where(SeverityLevel.name == name)).one_or_none()
+    return repo.severity(session, name)
 
 
 def stored_severities(session: Session) -> list[SeverityLevel]:
     """The severities stored, in order (none when the list was never seeded)."""
-    return list(session.scalars(select(SeverityLevel).order_by(SeverityLevel.position, SeverityLevel.name)))
+    return repo.severities(session)
 
 
 def severities(session: Session) -> list[SeverityLevel]:
@@ -94,7 +94,7 @@ def delete_severity(session: Session, name: str) -> None:
     found = _severity(session, name)
     if found is None:
         raise NotFound(f"no severity {name!r} (defined: {', '.join(severity_names(session))})")
-    used = session.scalar(select(func.count()).select_from(Incident).where(Incident.severity == found.name))
+    used = repo.count_with(session, severity=found.name)
     if used:
         raise Conflict(f"severity {found.name!r} is used by {used} incident(s)")
     session.delete(found)
@@ -105,11 +105,11 @@ def delete_severity(session: Session, name: str) -> None:
 
 
 def _category(session: Session, name: str) -> IncidentCategory | None:
-    return session.scalars(select(IncidentCategory).where(IncidentCategory.name == name)).one_or_none()
+    return repo.category(session, name)
 
 
 def categories(session: Session) -> list[IncidentCategory]:
-    return list(session.scalars(select(IncidentCategory).order_by(IncidentCategory.name)))
+    return repo.categories(session)
 
 
 def check_category(session: Session, name: str) -> str:
@@ -139,7 +139,7 @@ def delete_category(session: Session, name: str) -> None:
     found = _category(session, name)
     if found is None:
         raise NotFound(f"no category {name!r}")
-    used = session.scalar(select(func.count()).select_from(Incident).where(Incident.category == found.name))
+    used = repo.count_with(session, category=found.name)
     if used:
         raise Conflict(f"category {found.name!r} is used by {used} incident(s)")
     session.delete(found)

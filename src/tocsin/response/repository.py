@@ -8,7 +8,15 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tocsin.response.models import ChecklistTemplate, IncidentRole, IncidentTask, RoleAssignment, TaskStatus
+from tocsin.incidents.models import Incident
+from tocsin.response.models import (
+    ChecklistTemplate,
+    IncidentRole,
+    IncidentTask,
+    IncidentType,
+    RoleAssignment,
+    TaskStatus,
+)
 
 
 def tasks_of(session: Session, incident_id: int) -> list[IncidentTask]:
@@ -95,3 +103,21 @@ def assignments(session: Session, incident_id: int) -> list[RoleAssignment]:
 
 def role_in_use(session: Session, role_id: int) -> bool:
     return session.scalar(select(func.count()).where(RoleAssignment.role_id == role_id)) != 0
+
+
+def incident_types(session: Session) -> list[IncidentType]:
+    return list(session.scalars(select(IncidentType).order_by(IncidentType.position, IncidentType.name)))
+
+
+def incident_type(session: Session, ref: int | str) -> IncidentType | None:
+    if isinstance(ref, int):
+        return session.get(IncidentType, ref)
+    return session.scalars(select(IncidentType).where(IncidentType.name == ref)).one_or_none()
+
+
+def type_in_use(session: Session, type_id: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(Incident).where(Incident.type_id == type_id)) or 0)
+
+
+def silent_type_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(IncidentType.id).where(IncidentType.pages.is_(False))))

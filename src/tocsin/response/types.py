@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
@@ -109,11 +108,11 @@ def _with_position(spec: TypeSpec, position: int, required_roles: tuple[str, ...
 
 
 def _named(session: Session, name: str) -> IncidentType | None:
-    return session.scalars(select(IncidentType).where(IncidentType.name == name)).one_or_none()
+    return repo.incident_type(session, name)
 
 
 def list_types(session: Session) -> list[IncidentType]:
-    return list(session.scalars(select(IncidentType).order_by(IncidentType.position, IncidentType.name)))
+    return repo.incident_types(session)
 
 
 def get_type(session: Session, name: str) -> IncidentType:
@@ -179,7 +178,7 @@ def save_type(session: Session, name: str, spec: TypeSpec, *, now: datetime) -> 
 
 def delete_type(session: Session, name: str) -> None:
     found = get_type(session, name)
-    used = session.scalar(select(func.count()).select_from(Incident).where(Incident.type_id == found.id))
+    used = repo.type_in_use(session, found.id)
     if used:
         raise Conflict(f"incident type {found.name!r} is used by {used} incident(s)")
     session.delete(found)
@@ -211,14 +210,14 @@ class _Book:
         return defaults_for(found) if found is not None else None
 
     def of_id(self, session: Session, type_id: int) -> TypeDefaults | None:
-        found = session.get(IncidentType, type_id)
+        found = repo.incident_type(session, type_id)
         return defaults_for(found) if found is not None else None
 
     def names(self, session: Session) -> list[str]:
         return [t.name for t in list_types(session)]
 
     def silent_ids(self, session: Session) -> list[int]:
-        return list(session.scalars(select(IncidentType.id).where(IncidentType.pages.is_(False))))
+        return repo.silent_type_ids(session)
 
 
 TYPE_BOOK = _Book()
