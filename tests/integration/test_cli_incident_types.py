@@ -34,6 +34,7 @@ def test_types_from_the_command_line(db: Database) -> None:
         ).stdout
     )
     ref = f"#{declared['number']}"
+    assert (declared["type"], declared["major"], declared["severity"]) == ("Big bang", True, "SEV1")
     with db.reader() as s:
         found = incidents.get(s, ref)
         assert (found.severity, found.major, incidents.type_of(s, found).name) == ("SEV1", True, "Big bang")  # type: ignore[union-attr]

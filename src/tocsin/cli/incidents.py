@@ -34,6 +34,7 @@ from tocsin.incidents.lifecycle import IncidentStatus, ResponseStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.priority import ALERT_SEVERITIES, PRIORITIES, URGENCIES
 from tocsin.incidents.schemas import IncidentFilter
+from tocsin.response import types as incident_types
 from tocsin.services import service as services
 from tocsin.users import service as users
 
@@ -57,6 +58,7 @@ _STATUS_STYLE: dict[str, str] = {
 def _incident_json(session: Session, rows: list[Incident]) -> list[dict[str, Any]]:
     service_names = services.names_of(session, [r.service_id for r in rows])
     people = users.names_of(session, [r.assigned_user_id for r in rows if r.assigned_user_id])
+    kinds = incident_types.names_by_id(session) if any(r.type_id is not None for r in rows) else {}
     return [
         {
             "id": r.id,
@@ -80,6 +82,10 @@ def _incident_json(session: Session, rows: list[Incident]) -> list[dict[str, Any
             "phase_model": r.phase_model,
             "phase": phases.phase_of(r.phase_model, r.response_status),
             "milestones": {name: getattr(r, column) for name, column in milestones.COLUMNS.items()},
+            "major": r.major,
+            "type": kinds.get(r.type_id) if r.type_id is not None else None,
+            "category": r.category,
+            "conference_url": r.conference_url,
         }
         for r in rows
     ]
