@@ -50,7 +50,7 @@ from tocsin.notify.setup import providers_from_settings
 from tocsin.notify.ssrf import UrlGuard
 from tocsin.notify.throttle import Throttle
 from tocsin.ops.metrics import Metrics
-from tocsin.response import roles
+from tocsin.response import roles, types
 from tocsin.settings import Settings
 from tocsin.users.hashing_pool import HashingPool
 from tocsin.webhooks import fanout as webhook_fanout
@@ -290,6 +290,7 @@ class Runtime:
         try:
             with self.db.unit_of_work() as session:
                 roles.seed_defaults(session, now=self.clock.now())
+                types.seed_defaults(session, now=self.clock.now())
         except SQLAlchemyError as exc:
             log.warning("defaults not seeded at start-up: %s", type(exc).__name__)
 

@@ -9,6 +9,7 @@ CLI) and the tests load it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -18,10 +19,13 @@ from tocsin.desk import service as desk
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.hooks import HOOKS, StatusChange
+from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.participants import SOURCES as PARTICIPANT_SOURCES
+from tocsin.incidents.repository import OpenedIncident
 from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
+from tocsin.response import types
 from tocsin.response.models import IncidentTask, ResponderRequest, RoleAssignment
 from tocsin.services import service as services
 
@@ -38,17 +42,33 @@ def resolve_alerts(session: Session, incident: Incident, now: datetime) -> None:
     alerts.resolve_open_alerts_of(session, incident.id, now=now)
 
 
+def arm_paging(session: Session, opened: Sequence[OpenedIncident], now: datetime) -> None:
+    """Escalation is armed for the incidents just opened, except those of a type that does not page (ADR 0021)."""
+    paging = [i for i in opened if i.pages]
+    if paging:
+        escalation.arm_opened(session, paging, now)
+
+
+def follow_status(session: Session, change: StatusChange) -> None:
+    """Paging follows the status; an incident of a type that does not page is not paged again when it re-triggers
+    or reopens (stopping is always followed)."""
+    if change.target == IncidentStatus.TRIGGERED and not incidents.pages(session, change.incident):
+        return
+    escalation.follow_status(session, change)
+
+
 def install() -> None:
     """Register every hook once, then seal the incident hooks (idempotent)."""
     with _lock:
         if HOOKS.sealed:
             return
         HOOKS.register(
-            on_opened=[escalation.arm_opened],
+            on_opened=[arm_paging, types.on_opened],
             # Status updates first, then paging: the order the status change always had.
-            on_status_change=[queue_status_updates, escalation.follow_status],
+            on_status_change=[queue_status_updates, follow_status],
             on_resolved_by_hand=[resolve_alerts],
             paging=escalation,
+            types=types.TYPE_BOOK,
         )
         services.deletion_checks.extend(
             [incidents.refuse_service_deletion, alerts.refuse_service_deletion, desk.refuse_service_deletion]

@@ -129,6 +129,10 @@ TABLE: dict[tuple[str, str], Allowed] = {
     # the person asked answers (the walk asks the admin), or an admin for them
     ("POST", "/api/v1/incidents/{ref}/responders/{request_id}/accept"): ADMIN,
     ("POST", "/api/v1/incidents/{ref}/responders/{request_id}/decline"): ADMIN,
+    ("POST", "/api/v1/incidents/{ref}/type"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/major"): TEAM,
+    ("PUT", "/api/v1/incidents/{ref}/services/{service}"): TEAM,
+    ("DELETE", "/api/v1/incidents/{ref}/services/{service}"): TEAM,
     # a declared incident has no alert to split off: the member is let through and the input refused
     ("POST", "/api/v1/incidents/{ref}/split"): Allowed(TEAM.roles, status=422),
     # the service desk: anyone signed in reports; requests of a team's service: its members
@@ -171,6 +175,12 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("POST", "/api/v1/incidents/{ref}/playbooks/{name}/steps/{index}"): TEAM,
     # a second person approves: the member who asked is refused (403) like anyone outside the team
     ("POST", "/api/v1/action-runs/{run_id}/approve"): MANAGERS,
+    ("PUT", "/api/v1/incident-types/{name}"): ADMIN,
+    ("DELETE", "/api/v1/incident-types/{name}"): ADMIN,
+    ("PUT", "/api/v1/incident-categories/{name}"): ADMIN,
+    ("DELETE", "/api/v1/incident-categories/{name}"): ADMIN,
+    ("PUT", "/api/v1/severities/{name}"): ADMIN,
+    ("DELETE", "/api/v1/severities/{name}"): ADMIN,
     # a simulation that stores nothing
     ("POST", "/api/v1/route-test"): EVERYONE,
 }

@@ -296,6 +296,32 @@ INCIDENT_CASES = [
         {"done": True},
         prepare=_attach_playbooks,
     ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/type",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/type",
+        None,
+        {"type": "Desktop sprint"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/major",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/major",
+        None,
+        {"major": True, "reason": "all regions"},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/incidents/{ref}/services/{service}",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/services/checkout",
+        None,
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/incidents/{ref}/services/{service}",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/services/checkout",
+        None,
+    ),
     # Last of the incident cases: once private, the incident is not found by those who may not act on it.
     Case(
         "POST",

@@ -14,14 +14,17 @@ from tocsin.alerts import service as alerts
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.hooks import HOOKS, Hooks, HooksMissing
+from tocsin.response import types
 from tocsin.services import service as services
 
 
 def test_the_composition_registers_every_reaction_paging_depends_on() -> None:
     assert HOOKS.sealed
-    assert HOOKS.on_opened == [escalation.arm_opened]
+    # Paging is armed only for types that page; then the type's tasks and checklists are added (ADR 0021).
+    assert HOOKS.on_opened == [wiring.arm_paging, types.on_opened]
     # Status updates are queued before paging stops or starts over, as change_status always did.
-    assert HOOKS.on_status_change == [wiring.queue_status_updates, escalation.follow_status]
+    assert HOOKS.on_status_change == [wiring.queue_status_updates, wiring.follow_status]
+    assert HOOKS.types is types.TYPE_BOOK
     assert HOOKS.on_resolved_by_hand == [wiring.resolve_alerts]
     assert HOOKS.paging is escalation
     # History refuses a service's deletion; open incidents its archiving (ADR 0012).
@@ -71,3 +74,19 @@ def test_the_incident_services_alone_do_not_install_them() -> None:
     code = "import tocsin.incidents.service; from tocsin.incidents.hooks import HOOKS; print(HOOKS.sealed)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_incidents_of_a_type_that_does_not_page_are_not_armed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+    from typing import Any
+
+    from tocsin.incidents.repository import OpenedIncident
+
+    armed: list[Any] = []
+    monkeypatch.setattr(escalation, "arm_opened", lambda session, opened, now: armed.append(list(opened)))
+    paging = OpenedIncident(1, 1, 1, "high", type_id=None)
+    quiet = OpenedIncident(2, 2, 1, "high", type_id=7, pages=False)
+    wiring.arm_paging(None, [paging, quiet], datetime.now(UTC))  # type: ignore[arg-type]
+    assert armed == [[paging]]
+    wiring.arm_paging(None, [quiet], datetime.now(UTC))  # type: ignore[arg-type]
+    assert armed == [[paging]], "nothing to arm: escalation is not called at all"

@@ -333,6 +333,8 @@ def _open_incidents_for(session: Session, pending: list[Pending], now: datetime,
                 urgency=urgency,
                 severity=severity,
                 priority=_priority(p, severity, urgency, rules),
+                incident_type=p.decision.incident_type,
+                category=p.decision.category,
             )
         )
     actor = Actor(label="integration", source="integration")

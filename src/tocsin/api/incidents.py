@@ -41,6 +41,7 @@ from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import IncidentFilter
+from tocsin.response import types
 from tocsin.services import service as services
 from tocsin.users import service as users
 
@@ -52,9 +53,11 @@ PriorityName = Literal["P1", "P2", "P3", "P4", "P5"]
 
 
 def _render(session: Session, rows: list[Incident]) -> list[IncidentOut]:
-    svc = services.names_of(session, [r.service_id for r in rows])
+    affected = incidents.affected_services_of(session, [r.id for r in rows])
+    svc = services.names_of(session, [r.service_id for r in rows] + [s for ids in affected.values() for s in ids])
     people = users.names_of(session, [r.assigned_user_id for r in rows if r.assigned_user_id])
-    return [IncidentOut.of(r, svc, people) for r in rows]
+    kinds = types.names_by_id(session) if any(r.type_id is not None for r in rows) else {}
+    return [IncidentOut.of(r, svc, people, kinds, affected.get(r.id)) for r in rows]
 
 
 @router.get("/incidents", response_model=IncidentPage, summary="List incidents, newest first")
@@ -72,6 +75,9 @@ def list_incidents(
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
+    affects: Annotated[
+        list[int] | None, Query(description="services the incident affects (primary or among its affected ones)")
+    ] = None,
 ) -> IncidentPage:
     flt = IncidentFilter(
         statuses=tuple(status_ or ()),
@@ -83,6 +89,7 @@ def list_incidents(
         created_after=utc(since) if since else None,
         created_before=utc(until) if until else None,
         text=q,
+        affecting=tuple(affects or ()),
     )
     with runtime.db.reader() as session:
         # Team scope and private incidents, in the query itself (ADR 0022).
@@ -113,6 +120,9 @@ def declare(body: DeclareIn, runtime: RuntimeDep, principal: ResponderDep) -> In
             priority=body.priority,
             private=body.private,
             private_team_id=team_id,
+            incident_type=body.type,
+            category=body.category,
+            conference_url=body.conference_url,
             actor=principal.actor(),
             now=runtime.clock.now(),
         )
@@ -130,11 +140,17 @@ def get_incident(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> Inci
         return _render(session, [found])[0]
 
 
-@router.patch("/incidents/{ref}", response_model=IncidentOut, summary="Change title, urgency, severity, priority")
+@router.patch(
+    "/incidents/{ref}",
+    response_model=IncidentOut,
+    summary="Change title, urgency, severity, priority, type, category, conference bridge",
+)
 def patch_incident(ref: str, body: IncidentPatch, runtime: RuntimeDep, principal: ResponderDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         found = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, found)
+        if body.type is not None:
+            incidents.find_type(session, body.type)  # checked before anything changes
         incident = incidents.update_fields(
             session,
             found.id,
@@ -144,11 +160,15 @@ def patch_incident(ref: str, body: IncidentPatch, runtime: RuntimeDep, principal
             urgency=body.urgency,
             severity=body.severity,
             priority=body.priority,
+            category=body.category,
+            conference_url=body.conference_url,
         )
         if body.phase_model:
             incident = incidents.set_phase_model(
                 session, found.id, body.phase_model, actor=principal.actor(), now=runtime.clock.now()
             )
+        if body.type is not None:
+            incident = types.change_type(session, found.id, body.type, actor=principal.actor(), now=runtime.clock.now())
         return _render(session, [incident])[0]
 
 

@@ -8,6 +8,7 @@ from tocsin.api import (
     audit,
     contact_verification,
     desk,
+    incident_types,
     incidents,
     noise,
     people,
@@ -36,6 +37,7 @@ api_router.include_router(tasks.router)
 api_router.include_router(roles.router)
 api_router.include_router(desk.router)
 api_router.include_router(responders.router)
+api_router.include_router(incident_types.router)
 api_router.include_router(account.router)
 api_router.include_router(workflows.router)
 api_router.include_router(workflows.callback_router)

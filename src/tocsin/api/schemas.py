@@ -45,10 +45,24 @@ class IncidentOut(BaseModel):
     milestones: dict[str, datetime | None] = Field(default_factory=dict)
     private: bool = False
     private_team_id: int | None = None
+    # ADR 0021: the type by name (null: none, Standard behaviour), the category, the bridge, and the services
+    # affected besides the primary one.
+    type: str | None = None
+    category: str = ""
+    conference_url: str = ""
+    affected_services: list[Ref] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, incident: Incident, service_names: dict[int, str], user_names: dict[int, str]) -> IncidentOut:
+    def of(
+        cls,
+        incident: Incident,
+        service_names: dict[int, str],
+        user_names: dict[int, str],
+        type_names: dict[int, str] | None = None,
+        affected: list[int] | None = None,
+    ) -> IncidentOut:
         assignee = incident.assigned_user_id
+        kind = incident.type_id
         return cls(
             id=incident.id,
             number=incident.number,
@@ -72,6 +86,10 @@ class IncidentOut(BaseModel):
             milestones={name: getattr(incident, column) for name, column in milestones.COLUMNS.items()},
             private=incident.private,
             private_team_id=incident.private_team_id,
+            type=(type_names or {}).get(kind) if kind is not None else None,
+            category=incident.category,
+            conference_url=incident.conference_url,
+            affected_services=[Ref(id=i, name=service_names.get(i, "")) for i in affected or []],
         )
 
 
@@ -142,12 +160,16 @@ class DeclareIn(BaseModel):
     title: str = Field(min_length=1, max_length=1024)
     description: str = Field(default="", max_length=20_000)
     urgency: Literal["high", "low"] | None = None
-    severity: Literal["SEV1", "SEV2", "SEV3", "SEV4", "SEV5"] = "SEV3"
+    # One of the defined severities (GET /severities); by default the type's, else SEV3.
+    severity: str | None = Field(default=None, min_length=1, max_length=8)
     priority: Literal["P1", "P2", "P3", "P4", "P5"] | None = None
     phase_model: Literal["default", "nist"] | None = None
     # A private incident is seen only by its participants, admins and the team named here (ADR 0022).
     private: bool = False
     private_team: str | None = Field(default=None, description="team id or name", min_length=1, max_length=200)
+    type: str | None = Field(default=None, min_length=1, max_length=100, description="incident type name")
+    category: str | None = Field(default=None, max_length=100, description="incident category name")
+    conference_url: str | None = Field(default=None, max_length=2000, description="http(s) URL of the bridge")
 
 
 class IncidentPatch(BaseModel):
@@ -155,9 +177,12 @@ class IncidentPatch(BaseModel):
 
     title: str | None = Field(default=None, min_length=1, max_length=1024)
     urgency: Literal["high", "low"] | None = None
-    severity: Literal["SEV1", "SEV2", "SEV3", "SEV4", "SEV5"] | None = None
+    severity: str | None = Field(default=None, min_length=1, max_length=8)
     priority: Literal["P1", "P2", "P3", "P4", "P5"] | None = None
     phase_model: Literal["default", "nist"] | None = None
+    type: str | None = Field(default=None, min_length=1, max_length=100, description="incident type name")
+    category: str | None = Field(default=None, max_length=100, description='category name ("" for none)')
+    conference_url: str | None = Field(default=None, max_length=2000, description='http(s) URL ("" clears it)')
 
 
 class ResolveIn(BaseModel):

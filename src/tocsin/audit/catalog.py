@@ -39,6 +39,9 @@ AUDITED: dict[str, str] = {
     "playbooks": "playbook",
     "workflows": "workflow",
     "remediation_actions": "remediation_action",
+    "incident_types": "incident_type",
+    "incident_categories": "incident_category",
+    "severity_levels": "severity_level",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -62,6 +65,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "incident_participants",
         "incident_tasks",
         "incident_role_assignments",
+        "incident_services",
         "incident_timeline",
         "incidents",
         "instance_secrets",

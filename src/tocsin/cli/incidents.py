@@ -33,8 +33,9 @@ from tocsin.incidents import lifecycle, milestones, phases, visibility
 from tocsin.incidents import service as incidents
 from tocsin.incidents.lifecycle import IncidentStatus, ResponseStatus
 from tocsin.incidents.models import Incident
-from tocsin.incidents.priority import ALERT_SEVERITIES, PRIORITIES, SEVERITIES, URGENCIES
+from tocsin.incidents.priority import ALERT_SEVERITIES, PRIORITIES, URGENCIES
 from tocsin.incidents.schemas import IncidentFilter
+from tocsin.response import types as incident_types
 from tocsin.services import service as services
 from tocsin.users import service as users
 
@@ -58,6 +59,7 @@ _STATUS_STYLE: dict[str, str] = {
 def _incident_json(session: Session, rows: list[Incident]) -> list[dict[str, Any]]:
     service_names = services.names_of(session, [r.service_id for r in rows])
     people = users.names_of(session, [r.assigned_user_id for r in rows if r.assigned_user_id])
+    kinds = incident_types.names_by_id(session) if any(r.type_id is not None for r in rows) else {}
     return [
         {
             "id": r.id,
@@ -83,6 +85,10 @@ def _incident_json(session: Session, rows: list[Incident]) -> list[dict[str, Any
             "milestones": {name: getattr(r, column) for name, column in milestones.COLUMNS.items()},
             "private": r.private,
             "private_team_id": r.private_team_id,
+            "major": r.major,
+            "type": kinds.get(r.type_id) if r.type_id is not None else None,
+            "category": r.category,
+            "conference_url": r.conference_url,
         }
         for r in rows
     ]
@@ -337,16 +343,21 @@ def incident_declare(
     title: Annotated[str, typer.Option("--title", help="What is wrong")],
     description: Annotated[str, typer.Option(help="More detail")] = "",
     urgency: Annotated[str | None, typer.Option(help=f"{', '.join(URGENCIES)} (default: the service's)")] = None,
-    severity: Annotated[str, typer.Option(help=", ".join(SEVERITIES))] = "SEV3",
+    severity: Annotated[str | None, typer.Option(help="a defined severity (default: the type's, else SEV3)")] = None,
     priority: Annotated[str | None, typer.Option(help=f"{', '.join(PRIORITIES)} (default: from severity)")] = None,
     private: Annotated[
         bool, typer.Option("--private", help="Seen only by its participants, --private-team and admins")
     ] = False,
     private_team: Annotated[str | None, typer.Option(help="Team (name or id) that sees a private incident")] = None,
+    incident_type: Annotated[
+        str | None, typer.Option("--type", help="incident type (`tocsin incident type list`)")
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="incident category")] = None,
+    bridge: Annotated[str | None, typer.Option("--bridge", help="conference bridge URL")] = None,
     as_user: AsUser = None,
     as_json: AsJson = False,
 ) -> None:
-    """Open an incident by hand; the service's escalation policy starts paging.
+    """Open an incident by hand; the service's escalation policy starts paging (unless its type does not page).
 
     The actor is --as EMAIL, else the user in TOCSIN_CLI_USER, else the first admin; the timeline records "cli".
     """
@@ -366,6 +377,9 @@ def incident_declare(
                 priority=priority,
                 private=private,
                 private_team_id=team_id,
+                incident_type=incident_type,
+                category=category,
+                conference_url=bridge,
                 actor=actor,
                 now=now(),
             )

@@ -10,7 +10,7 @@ from tocsin.cli._app import app, console, database, fail, now, settings
 from tocsin.db import migrate
 from tocsin.db.encrypted import KeyMismatch
 from tocsin.ops.logging import configure_logging
-from tocsin.response import roles
+from tocsin.response import roles, types
 from tocsin.settings import ConfigError
 
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
@@ -94,6 +94,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] 
     if revision == "head":
         with database() as db, db.unit_of_work() as session:
             roles.seed_defaults(session, now=now())
+            types.seed_defaults(session, now=now())
     console.print(f"database at revision {migrate.head_revision() if revision == 'head' else revision}")
 
 

@@ -23,6 +23,7 @@ from tocsin.config import current as stored
 from tocsin.config.noise import apply_noise, export_noise
 from tocsin.config.plan import Change, Plan
 from tocsin.config.prune import prune_unnamed
+from tocsin.config.response import apply_response, export_response
 from tocsin.config.schema import ConfigFile, PolicySpec, ScheduleSpec, ServiceSpec, TeamSpec, UserSpec
 from tocsin.config.workflows import apply_workflows, export_workflows
 from tocsin.core.errors import InvalidInput, TocsinError
@@ -50,6 +51,8 @@ def apply_config(
     try:
         changes = _Applier(session, current, now).run(config)
         changes += apply_noise(session, config, current, now=now)
+        # The response vocabulary first: workflows name its roles and checklists.
+        changes += apply_response(session, config, now=now)
         changes += apply_workflows(session, config, now=now)
         if prune:
             changes += prune_unnamed(session, config, current, now=now)
@@ -76,7 +79,11 @@ def _record_as_apply(session: Session) -> None:
 
 
 def export_config(session: Session, *, now: datetime) -> ConfigFile:
-    return export_workflows(session, export_noise(session, stored.read(session, now=now).as_config(), now=now))
+    exported = export_noise(session, stored.read(session, now=now).as_config(), now=now)
+    sections = export_response(session)
+    if sections:
+        exported = ConfigFile.model_validate({**exported.model_dump(mode="json", exclude_unset=True), **sections})
+    return export_workflows(session, exported)
 
 
 @contextmanager

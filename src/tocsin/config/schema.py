@@ -381,6 +381,55 @@ class WorkflowSpec(Spec):
     steps: list[dict[str, Any]] = Field(min_length=1)
 
 
+class IncidentRoleSpec(Spec):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    description: Annotated[str, Field(max_length=2000)] = ""
+    instructions: Annotated[str, Field(max_length=20_000)] = ""
+    position: Annotated[int, Field(ge=0, le=1000)] = 0
+
+
+class ChecklistItemSpec(Spec):
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    due_minutes: Annotated[int, Field(ge=1)] | None = None
+
+
+class ChecklistTemplateSpec(Spec):
+    name: Name
+    description: Annotated[str, Field(max_length=2000)] = ""
+    items: list[ChecklistItemSpec | Annotated[str, Field(min_length=1, max_length=500)]] = Field(min_length=1)
+
+
+class SeveritySpec(Spec):
+    name: Annotated[str, Field(min_length=1, max_length=8)]
+    description: Annotated[str, Field(max_length=2000)] = ""
+    position: Annotated[int, Field(ge=0, le=1000)] = 0
+
+
+class CategorySpec(Spec):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    description: Annotated[str, Field(max_length=2000)] = ""
+
+
+class IncidentTypeSpec(Spec):
+    """An incident type (ADR 0021); the roles, checklists, severity and team it names must exist (or be in the
+    same file)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    description: Annotated[str, Field(max_length=2000)] = ""
+    severity: Annotated[str, Field(min_length=1, max_length=8)] = "SEV3"
+    phase_model: Annotated[str, AfterValidator(one_of(("default", "nist")))] = "default"
+    major: bool = False
+    required_roles: list[str] = []
+    private: bool = False
+    private_team: str | None = None
+    pages: bool = True
+    playbook: Annotated[str, Field(max_length=200)] = ""
+    conference_url: Annotated[str, Field(max_length=2000)] = ""
+    update_cadence_minutes: Annotated[int, Field(ge=1, le=10_080)] | None = None
+    checklists: list[str] = []
+    position: Annotated[int, Field(ge=0, le=1000)] = 0
+
+
 class ConfigFile(Spec):
     users: list[UserSpec] = []
     teams: list[TeamSpec] = []
@@ -399,3 +448,9 @@ class ConfigFile(Spec):
     remediation_actions: list[RemediationActionSpec] = []
     playbooks: list[PlaybookSpec] = []
     workflows: list[WorkflowSpec] = []
+    # The response vocabulary (ADR 0021), applied in this order: roles and checklists before the types naming them.
+    incident_roles: list[IncidentRoleSpec] = []
+    checklist_templates: list[ChecklistTemplateSpec] = []
+    severities: list[SeveritySpec] = []
+    incident_categories: list[CategorySpec] = []
+    incident_types: list[IncidentTypeSpec] = []

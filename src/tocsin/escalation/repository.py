@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Text, and_, bindparam, case, cast, insert, select, update
+from sqlalchemy import Text, and_, bindparam, case, cast, insert, select, true, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.claims import Claim, DueRows, fenced_rows, lock_fenced
@@ -185,8 +185,9 @@ def next_fire(session: Session) -> datetime | None:
     return DUE.next_due(session)
 
 
-def unarmed_incidents(session: Session, limit: int = 100) -> list[Incident]:
-    """Triggered incidents of services with a policy, but without any escalation row."""
+def unarmed_incidents(session: Session, limit: int = 100, *, silent_types: Sequence[int] = ()) -> list[Incident]:
+    """Triggered incidents of services with a policy, but without any escalation row (leaving out incidents of the
+    ``silent_types``, which do not page)."""
     stmt = (
         select(Incident)
         .join(Service, Service.id == Incident.service_id)
@@ -195,6 +196,7 @@ def unarmed_incidents(session: Session, limit: int = 100) -> list[Incident]:
             Incident.status == IncidentStatus.TRIGGERED,
             Service.escalation_policy_id.is_not(None),
             Escalation.id.is_(None),
+            Incident.type_id.is_(None) | Incident.type_id.not_in(silent_types) if silent_types else true(),
         )
         .limit(limit)
     )

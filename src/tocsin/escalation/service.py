@@ -23,6 +23,7 @@ from tocsin.escalation import repository as repo
 from tocsin.escalation.models import Escalation, EscalationPolicy, EscalationStatus, EscalationStep
 from tocsin.escalation.snapshot import PolicySnapshot, Step, Target
 from tocsin.incidents import repository as incident_repo
+from tocsin.incidents import service as incident_service
 from tocsin.incidents.hooks import StatusChange
 from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
@@ -405,7 +406,7 @@ def recover_worker(session: Session, owner: str) -> int:
 def rearm_lost(session: Session, *, now: datetime) -> int:
     """The auditor: incidents that should be escalating and have no timer get one, and the timeline says so."""
     fixed = 0
-    unarmed = repo.unarmed_incidents(session)
+    unarmed = repo.unarmed_incidents(session, silent_types=incident_service.silent_type_ids(session))
     if unarmed:
         arm(session, unarmed, now=now)
         fixed += len(unarmed)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.repository import OpenedIncident
-from tocsin.incidents.schemas import Actor
+from tocsin.incidents.schemas import Actor, TypeDefaults
 
 
 class HooksMissing(RuntimeError):
@@ -60,6 +60,20 @@ class Paging(Protocol):
     def retarget_to_policy(self, session: Session, incident: Incident, policy_id: int, *, now: datetime) -> str: ...
 
 
+class TypeBook(Protocol):
+    """The incident types, as the incident use cases read them (kept by ``response.types``; ADR 0021)."""
+
+    def find(self, session: Session, name: str) -> TypeDefaults | None: ...
+
+    def of_id(self, session: Session, type_id: int) -> TypeDefaults | None: ...
+
+    def names(self, session: Session) -> list[str]: ...
+
+    def silent_ids(self, session: Session) -> list[int]:
+        """Ids of the types that do not page."""
+        ...
+
+
 @dataclass(slots=True)
 class Hooks:
     """The registry. Reactions run in the order they were registered."""
@@ -68,6 +82,8 @@ class Hooks:
     on_status_change: list[OnStatusChange] = field(default_factory=list)
     on_resolved_by_hand: list[OnResolvedByHand] = field(default_factory=list)
     paging: Paging | None = None
+    # Optional: without it no type is known and every incident behaves as Standard.
+    types: TypeBook | None = None
     sealed: bool = False
 
     def register(
@@ -77,6 +93,7 @@ class Hooks:
         on_status_change: Sequence[OnStatusChange] = (),
         on_resolved_by_hand: Sequence[OnResolvedByHand] = (),
         paging: Paging | None = None,
+        types: TypeBook | None = None,
     ) -> None:
         if self.sealed:
             raise HooksMissing("the incident hooks are sealed; register them in tocsin.registry")
@@ -85,6 +102,8 @@ class Hooks:
         self.on_resolved_by_hand.extend(on_resolved_by_hand)
         if paging is not None:
             self.paging = paging
+        if types is not None:
+            self.types = types
 
     def seal(self) -> None:
         """Close registration; refuses a registry that could not stop paging."""

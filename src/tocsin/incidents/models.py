@@ -52,6 +52,11 @@ class Incident(Base):
     # Private incidents (ADR 0022): seen only by their participants, the team named here, and admins.
     private: Mapped[bool] = mapped_column(default=False, server_default=false())
     private_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    # The incident type (response.types; ADR 0021), by id; null behaves as Standard. RESTRICT: a type in use stays.
+    type_id: Mapped[int | None] = mapped_column(ForeignKey("incident_types.id", ondelete="RESTRICT"), index=True)
+    # A name from incident_categories (kept by name: the list is a vocabulary, see ADR 0021); "" for none.
+    category: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    conference_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
 
 
 class IncidentParticipant(Base):
@@ -64,6 +69,39 @@ class IncidentParticipant(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     added_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    added_at: Mapped[datetime]
+
+
+class SeverityLevel(Base):
+    """A severity an incident can have (SEV1 … SEV5 by default), with what it means; ``position`` orders them."""
+
+    __tablename__ = "severity_levels"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(8), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class IncidentCategory(Base):
+    """What kind of thing broke (hardware, software, network …): a configurable list of names."""
+
+    __tablename__ = "incident_categories"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class AffectedService(Base):
+    """A service an incident affects besides its primary one (``incidents.service_id``)."""
+
+    __tablename__ = "incident_services"
+    __table_args__ = (Index("ix_incident_services_service", "service_id", "incident_id"),)
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    # RESTRICT like the primary: a service with incidents is archived, not deleted.
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="RESTRICT"), primary_key=True)
     added_at: Mapped[datetime]
 
 

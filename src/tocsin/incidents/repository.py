@@ -16,7 +16,15 @@ from tocsin.events import repository as event_repo
 from tocsin.events.rows import rows_of
 from tocsin.incidents import lifecycle
 from tocsin.incidents.lifecycle import IncidentStatus
-from tocsin.incidents.models import Counter, Incident, IncidentParticipant, TimelineEntry
+from tocsin.incidents.models import (
+    AffectedService,
+    Counter,
+    Incident,
+    IncidentCategory,
+    IncidentParticipant,
+    SeverityLevel,
+    TimelineEntry,
+)
 from tocsin.incidents.participants import SOURCES
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services.models import Service
@@ -55,6 +63,9 @@ class OpenedIncident:
     number: int
     service_id: int
     urgency: str
+    type_id: int | None = None
+    # False for an incident of a type that does not page (ADR 0021): escalation is not armed for it.
+    pages: bool = True
 
 
 def add_incidents(session: Session, rows: Sequence[dict[str, Any]]) -> list[OpenedIncident]:
@@ -62,7 +73,9 @@ def add_incidents(session: Session, rows: Sequence[dict[str, Any]]) -> list[Open
     if not rows:
         return []
     ids = {number: incident_id for incident_id, number in session.execute(_INSERT_INCIDENTS, list(rows))}
-    return [OpenedIncident(ids[r["number"]], r["number"], r["service_id"], r["urgency"]) for r in rows]
+    return [
+        OpenedIncident(ids[r["number"]], r["number"], r["service_id"], r["urgency"], r.get("type_id")) for r in rows
+    ]
 
 
 def get(session: Session, incident_id: int, *, for_update: bool = False) -> Incident | None:
@@ -149,6 +162,9 @@ def search(session: Session, flt: IncidentFilter, *, before_id: int | None, limi
         stmt = stmt.where(Incident.status.in_(flt.statuses))
     if flt.service_ids:
         stmt = stmt.where(Incident.service_id.in_(flt.service_ids))
+    if flt.affecting:
+        affected = select(AffectedService.incident_id).where(AffectedService.service_id.in_(flt.affecting))
+        stmt = stmt.where(Incident.service_id.in_(flt.affecting) | Incident.id.in_(affected))
     if flt.team_ids:
         stmt = stmt.where(Incident.service_id.in_(select(Service.id).where(Service.team_id.in_(flt.team_ids))))
     if flt.urgencies:
@@ -341,3 +357,52 @@ def remove_participant(session: Session, incident_id: int, user_id: int) -> None
             IncidentParticipant.incident_id == incident_id, IncidentParticipant.user_id == user_id
         )
     )
+
+
+def affected_services(session: Session, incident_id: int) -> list[AffectedService]:
+    stmt = select(AffectedService).where(AffectedService.incident_id == incident_id)
+    return list(session.scalars(stmt.order_by(AffectedService.added_at, AffectedService.service_id)))
+
+
+def affected_service(session: Session, incident_id: int, service_id: int) -> AffectedService | None:
+    return session.get(AffectedService, (incident_id, service_id))
+
+
+def affected_of(session: Session, incident_ids: Sequence[int]) -> list[AffectedService]:
+    if not incident_ids:
+        return []
+    stmt = select(AffectedService).where(AffectedService.incident_id.in_(incident_ids))
+    return list(session.scalars(stmt.order_by(AffectedService.added_at, AffectedService.service_id)))
+
+
+def count_affecting(session: Session, service_id: int) -> int:
+    stmt = select(func.count()).select_from(AffectedService).where(AffectedService.service_id == service_id)
+    return int(session.scalar(stmt) or 0)
+
+
+# --- severities and categories (taxonomy) ----------------------------------------------------------------------
+
+
+def severity(session: Session, name: str) -> SeverityLevel | None:
+    return session.scalars(select(SeverityLevel).where(SeverityLevel.name == name)).one_or_none()
+
+
+def severities(session: Session) -> list[SeverityLevel]:
+    return list(session.scalars(select(SeverityLevel).order_by(SeverityLevel.position, SeverityLevel.name)))
+
+
+def category(session: Session, name: str) -> IncidentCategory | None:
+    return session.scalars(select(IncidentCategory).where(IncidentCategory.name == name)).one_or_none()
+
+
+def categories(session: Session) -> list[IncidentCategory]:
+    return list(session.scalars(select(IncidentCategory).order_by(IncidentCategory.name)))
+
+
+def count_with(session: Session, *, severity: str | None = None, category: str | None = None) -> int:
+    stmt = select(func.count()).select_from(Incident)
+    if severity is not None:
+        stmt = stmt.where(Incident.severity == severity)
+    if category is not None:
+        stmt = stmt.where(Incident.category == category)
+    return int(session.scalar(stmt) or 0)

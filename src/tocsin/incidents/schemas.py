@@ -35,6 +35,31 @@ class NewIncident:
     created_by_user_id: int | None = None
     private: bool = False
     private_team_id: int | None = None
+    # By name (ADR 0021): the ingest path names what an event rule set; unknown names are left out there.
+    incident_type: str | None = None
+    category: str | None = None
+    conference_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TypeDefaults:
+    """What an incident type sets on an incident that opens with it (``response.types.defaults_for``)."""
+
+    id: int
+    name: str
+    severity: str
+    phase_model: str
+    major: bool
+    private: bool
+    private_team_id: int | None
+    pages: bool
+    checklists: tuple[str, ...]
+    # The template: ``{number}`` becomes the incident's number.
+    conference_url: str
+    required_roles: tuple[str, ...] = ()
+
+    def bridge_for(self, number: int) -> str:
+        return self.conference_url.replace("{number}", str(number))
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +76,5 @@ class IncidentFilter:
     # Whose list this is (ADR 0016 team scope, ADR 0022 private incidents); None: everything (the CLI, the engine).
     viewer: Viewer | None = None
     see_all: bool = True
+    # Incidents whose primary service is one of these or that affect one of them.
+    affecting: tuple[int, ...] = ()

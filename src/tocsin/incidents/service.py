@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -12,13 +14,13 @@ from tocsin.access.policy import Viewer
 from tocsin.core.errors import BadRequest, Conflict, InvalidInput, InvalidTransition, NotFound
 from tocsin.core.numbers import ascii_int, is_ascii_digits
 from tocsin.core.pagination import decode_cursor, encode_cursor
-from tocsin.incidents import lifecycle, milestones, phases
+from tocsin.incidents import lifecycle, milestones, phases, taxonomy
 from tocsin.incidents import repository as repo
 from tocsin.incidents.hooks import HOOKS, StatusChange
 from tocsin.incidents.lifecycle import IncidentStatus, ResponseStatus
-from tocsin.incidents.models import Incident, TimelineEntry
-from tocsin.incidents.priority import PRIORITIES, SEVERITIES, URGENCIES, default_priority
-from tocsin.incidents.schemas import Actor, IncidentFilter, NewIncident
+from tocsin.incidents.models import AffectedService, Incident, TimelineEntry
+from tocsin.incidents.priority import PRIORITIES, URGENCIES, default_priority
+from tocsin.incidents.schemas import Actor, IncidentFilter, NewIncident, TypeDefaults
 from tocsin.incidents.timeline import TimelineKind, timeline_row
 from tocsin.services import repository as service_repo
 from tocsin.services.models import Service
@@ -50,9 +52,14 @@ def open_incidents(
     counts = alert_counts if alert_counts is not None else [0] * len(specs)
     major = majors if majors is not None else [False] * len(specs)
     numbers = repo.allocate_numbers(session, INCIDENT_COUNTER, len(specs))
-    incidents = repo.add_incidents(
-        session,
-        [
+    kinds = [_type_named(session, spec.incident_type) for spec in specs]
+    known_categories: set[str] | None = None
+    if any(spec.category for spec in specs):
+        known_categories = {c.name for c in taxonomy.categories(session)}
+    rows = []
+    for number, spec, alert_count, is_major, kind in zip(numbers, specs, counts, major, kinds, strict=True):
+        category = spec.category if known_categories is not None and spec.category in known_categories else ""
+        rows.append(
             {
                 "number": number,
                 "title": spec.title[:1024],
@@ -65,32 +72,95 @@ def open_incidents(
                 "alert_count": alert_count,
                 "assigned_user_id": None,
                 "created_by_user_id": spec.created_by_user_id,
-                "private": spec.private,
-                "private_team_id": spec.private_team_id,
+                # A type that keeps its incidents private makes them so (ADR 0021, ADR 0022); a person may open
+                # one private whatever its type, and make it public later with a reason.
+                "private": spec.private or (kind is not None and kind.private),
+                "private_team_id": spec.private_team_id
+                or (kind.private_team_id if kind is not None and kind.private else None),
                 "created_at": now,
                 "updated_at": now,
                 "acknowledged_at": None,
                 "resolved_at": None,
-                "major": is_major,
+                "major": is_major or (kind is not None and kind.major),
                 "response_status": lifecycle.ResponseStatus.TRIAGE,
-                "phase_model": "default",
+                "phase_model": kind.phase_model if kind is not None else "default",
                 # Monitoring detects; a person who declares one reports it.
                 "detected_at": now if spec.created_by_user_id is None else None,
                 "reported_at": now if spec.created_by_user_id is not None else None,
+                "type_id": kind.id if kind is not None else None,
+                "category": category,
+                "conference_url": spec.conference_url or (kind.bridge_for(number) if kind is not None else ""),
             }
-            for number, spec, alert_count, is_major in zip(numbers, specs, counts, major, strict=True)
-        ],
-    )
+        )
+    stored = repo.add_incidents(session, rows)
+    incidents = [
+        dataclasses.replace(i, pages=kind.pages) if kind is not None else i
+        for i, kind in zip(stored, kinds, strict=True)
+    ]
     said, data = origin if origin is not None else ("", {})
-    repo.add_timeline(
-        session,
-        [
-            timeline_row(i.id, TimelineKind.TRIGGERED, actor, now, f"Incident #{i.number} opened{said}", **data)
-            for i in incidents
-        ],
-    )
+    entries = [
+        timeline_row(i.id, TimelineKind.TRIGGERED, actor, now, f"Incident #{i.number} opened{said}", **data)
+        for i in incidents
+    ]
+    for i, kind, was_major in zip(incidents, kinds, major, strict=True):
+        if kind is not None:
+            entries.append(
+                timeline_row(i.id, TimelineKind.TYPE_CHANGED, actor, now, f"Type {kind.name}", type=kind.name)
+            )
+            if kind.major and not was_major:
+                entries.append(timeline_row(i.id, TimelineKind.MAJOR, actor, now, f"Major incident (type {kind.name})"))
+    repo.add_timeline(session, entries)
     hooks.opened(session, incidents, now)
     return incidents
+
+
+def _type_named(session: Session, name: str | None) -> TypeDefaults | None:
+    """The type of that name, or None (no name, or a name the types do not know: the ingest path opens anyway)."""
+    book = HOOKS.types
+    if not name or book is None:
+        return None
+    return book.find(session, name)
+
+
+def find_type(session: Session, name: str) -> TypeDefaults:
+    """The type of that name; a 422 naming the defined ones otherwise."""
+    book = HOOKS.types
+    found = book.find(session, name) if book is not None else None
+    if found is None:
+        known = book.names(session) if book is not None else []
+        raise InvalidInput(f"unknown incident type {name!r}; defined: {', '.join(known) or 'none'}")
+    return found
+
+
+def type_of(session: Session, incident: Incident) -> TypeDefaults | None:
+    """The incident's type, or None (Standard behaviour)."""
+    book = HOOKS.types
+    if incident.type_id is None or book is None:
+        return None
+    return book.of_id(session, incident.type_id)
+
+
+def pages(session: Session, incident: Incident) -> bool:
+    """Whether the incident's type pages (no type: it does; ADR 0021)."""
+    kind = type_of(session, incident)
+    return kind is None or kind.pages
+
+
+def silent_type_ids(session: Session) -> list[int]:
+    """Ids of the incident types that do not page."""
+    book = HOOKS.types
+    return book.silent_ids(session) if book is not None else []
+
+
+def check_conference_url(url: str) -> str:
+    """An http(s) URL people can open ("" clears it); 422 otherwise."""
+    clean = url.strip()
+    if not clean:
+        return ""
+    parsed = urlsplit(clean)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or len(clean) > 2000 or not clean.isprintable():
+        raise InvalidInput(f"the conference bridge must be an http(s) URL of at most 2000 characters, not {clean!r}")
+    return clean
 
 
 def change_status(
@@ -378,11 +448,20 @@ def update_fields(
     priority: str | None = None,
     urgency: str | None = None,
     title: str | None = None,
+    category: str | None = None,
+    conference_url: str | None = None,
 ) -> Incident:
+    """Change the plain fields; every value is checked before any is changed (a bad one changes nothing)."""
+    if severity is not None:
+        taxonomy.check_severity(session, severity)
+    if category is not None:
+        taxonomy.check_category(session, category)
+    if conference_url is not None:
+        conference_url = check_conference_url(conference_url)
     incident = _locked(session, incident_id)
     changes: dict[str, Any] = {}
     for name, value, allowed in (
-        ("severity", severity, SEVERITIES),
+        ("severity", severity, tuple(taxonomy.severity_names(session)) if severity is not None else ()),
         ("priority", priority, PRIORITIES),
         ("urgency", urgency, URGENCIES),
     ):
@@ -391,6 +470,10 @@ def update_fields(
         if value not in allowed:
             raise InvalidInput(f"{name} must be one of {', '.join(allowed)}")
         if getattr(incident, name) != value:
+            changes[name] = {"from": getattr(incident, name), "to": value}
+            setattr(incident, name, value)
+    for name, value in (("category", category), ("conference_url", conference_url)):
+        if value is not None and getattr(incident, name) != value:
             changes[name] = {"from": getattr(incident, name), "to": value}
             setattr(incident, name, value)
     if title is not None and title.strip() and title != incident.title:
@@ -414,14 +497,18 @@ def declare(
     now: datetime,
     description: str = "",
     urgency: str | None = None,
-    severity: str = "SEV3",
+    severity: str | None = None,
     priority: str | None = None,
     origin: tuple[str, dict[str, Any]] | None = None,
     private: bool = False,
     private_team_id: int | None = None,
+    incident_type: str | None = None,
+    category: str | None = None,
+    conference_url: str | None = None,
 ) -> Incident:
-    """A person opens an incident by hand (``origin``: see ``open_incidents``); a private one (ADR 0022) is seen by
-    its participants, the members of ``private_team_id`` and admins only."""
+    """A person opens an incident by hand (``origin``: see ``open_incidents``). A type (ADR 0021) sets its defaults;
+    a severity given wins over the type's. A private one (ADR 0022) is seen by its participants, the members of
+    ``private_team_id`` and admins only; a type that keeps its incidents private makes it so."""
     service = service_repo.get(session, service_id)
     if service is None:
         raise InvalidInput(f"service {service_id} does not exist")
@@ -432,8 +519,12 @@ def declare(
     urgency = urgency or (service.urgency if service.urgency in URGENCIES else "high")
     if urgency not in URGENCIES:
         raise InvalidInput(f"urgency must be one of {', '.join(URGENCIES)}")
-    if severity not in SEVERITIES:
-        raise InvalidInput(f"severity must be one of {', '.join(SEVERITIES)}")
+    kind = find_type(session, incident_type) if incident_type else None
+    severity = severity or (kind.severity if kind is not None else "SEV3")
+    taxonomy.check_severity(session, severity)
+    if category:
+        taxonomy.check_category(session, category)
+    bridge = check_conference_url(conference_url) if conference_url else None
     if priority is not None and priority not in PRIORITIES:
         raise InvalidInput(f"priority must be one of {', '.join(PRIORITIES)}")
     spec = NewIncident(
@@ -446,6 +537,9 @@ def declare(
         created_by_user_id=actor.user_id,
         private=private,
         private_team_id=private_team_id,
+        incident_type=kind.name if kind is not None else None,
+        category=category or None,
+        conference_url=bridge,
     )
     (opened,) = open_incidents(session, [spec], actor=actor, now=now, origin=origin)
     incident = repo.get(session, opened.id)
@@ -476,7 +570,7 @@ def open_counts(session: Session) -> dict[str, int]:
 
 def refuse_service_deletion(session: Session, service: Service) -> None:
     """Incidents are history: a service that has any is archived, never deleted with them (ADR 0012)."""
-    count = repo.count_of_service(session, service.id)
+    count = repo.count_of_service(session, service.id) + repo.count_affecting(session, service.id)
     if count:
         raise Conflict(
             f"service {service.name!r} has {count} incident(s) in its history; archive it instead of deleting it"
@@ -524,3 +618,93 @@ def latest_change(session: Session) -> int:
 def changed_since(session: Session, after_id: int) -> list[int]:
     """Ids of the incidents whose timeline grew after ``after_id``."""
     return repo.incidents_changed_since(session, after_id)
+
+
+# --- type, major flag, affected services (ADR 0021) ---------------------------------------------------------
+
+
+def set_type(session: Session, incident_id: int, kind: TypeDefaults | None, *, actor: Actor, now: datetime) -> Incident:
+    """Change the incident's type (None: back to Standard behaviour), kept in the timeline. Only the type changes:
+    severity, phases and the rest stay as the people working it set them."""
+    incident = _locked(session, incident_id)
+    target = kind.id if kind is not None else None
+    if incident.type_id == target:
+        return incident
+    before = type_of(session, incident)
+    incident.type_id = target
+    incident.updated_at = now
+    name = kind.name if kind is not None else "Standard"
+    change = {"type": {"from": before.name if before is not None else None, "to": kind.name if kind else None}}
+    row = timeline_row(incident.id, TimelineKind.TYPE_CHANGED, actor, now, f"Type {name}", type=name, changes=change)
+    repo.add_timeline(session, [row])
+    return incident
+
+
+def set_major(session: Session, incident_id: int, major: bool, *, reason: str, actor: Actor, now: datetime) -> Incident:
+    """Mark or unmark a major incident by hand; the reason is kept in the timeline."""
+    if not reason.strip():
+        raise InvalidInput("say why (reason)")
+    if len(reason) > 2000:
+        raise InvalidInput("a reason is limited to 2000 characters")
+    incident = _locked(session, incident_id)
+    if incident.major == major:
+        raise Conflict(f"the incident is {'already' if major else 'not'} a major incident")
+    incident.major = major
+    incident.updated_at = now
+    text = ("Marked as a major incident: " if major else "No longer a major incident: ") + reason.strip()
+    change = {"major": {"from": not major, "to": major}}
+    repo.add_timeline(session, [timeline_row(incident.id, TimelineKind.MAJOR, actor, now, text, changes=change)])
+    return incident
+
+
+def affected_services(session: Session, incident_id: int) -> list[int]:
+    """Ids of the services the incident affects besides its primary one, in the order they were added."""
+    return [row.service_id for row in repo.affected_services(session, incident_id)]
+
+
+def affected_services_of(session: Session, incident_ids: Sequence[int]) -> dict[int, list[int]]:
+    """incident id → ids of the services it affects besides its primary one (incidents without any left out)."""
+    found: dict[int, list[int]] = {}
+    for row in repo.affected_of(session, incident_ids):
+        found.setdefault(row.incident_id, []).append(row.service_id)
+    return found
+
+
+def add_affected_service(
+    session: Session, incident_id: int, service_id: int, *, actor: Actor, now: datetime
+) -> Incident:
+    service = service_repo.get(session, service_id)
+    if service is None:
+        raise NotFound(f"service {service_id} not found")
+    incident = _locked(session, incident_id)
+    if service.id == incident.service_id:
+        raise Conflict(f"{service.name!r} is the incident's primary service")
+    if repo.affected_service(session, incident.id, service.id) is not None:
+        raise Conflict(f"the incident already affects {service.name!r}")
+    session.add(AffectedService(incident_id=incident.id, service_id=service.id, added_at=now))
+    incident.updated_at = now
+    row = timeline_row(
+        incident.id, TimelineKind.SERVICE_AFFECTED, actor, now, f"Affects {service.name}", service=service.id
+    )
+    repo.add_timeline(session, [row])
+    session.flush()
+    return incident
+
+
+def remove_affected_service(
+    session: Session, incident_id: int, service_id: int, *, actor: Actor, now: datetime
+) -> Incident:
+    incident = _locked(session, incident_id)
+    found = repo.affected_service(session, incident.id, service_id)
+    if found is None:
+        raise NotFound(f"the incident does not list service {service_id} as affected")
+    service = service_repo.get(session, service_id)
+    session.delete(found)
+    incident.updated_at = now
+    name = service.name if service is not None else str(service_id)
+    row = timeline_row(
+        incident.id, TimelineKind.SERVICE_UNAFFECTED, actor, now, f"No longer affects {name}", service=service_id
+    )
+    repo.add_timeline(session, [row])
+    session.flush()
+    return incident

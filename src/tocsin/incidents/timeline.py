@@ -46,6 +46,10 @@ class TimelineKind(StrEnum):
     WORKFLOW_RUN = "workflow_run"
     WORKFLOW_STEP = "workflow_step"
     ACTION_RUN = "action_run"
+    # Types, categories, affected services, the bridge (ADR 0021).
+    TYPE_CHANGED = "type_changed"
+    SERVICE_AFFECTED = "service_affected"
+    SERVICE_UNAFFECTED = "service_unaffected"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tocsin.db.base import Base, BigID, vocabulary
+from tocsin.db.base import Base, BigID, JSONType, vocabulary
 
 
 class TaskStatus(StrEnum):
@@ -139,3 +139,32 @@ class UserSkill(Base):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     skill: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
+class IncidentType(Base):
+    """What kind of incident this is, and what follows from it when one opens (ADR 0021)."""
+
+    __tablename__ = "incident_types"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(8), default="SEV3")
+    phase_model: Mapped[str] = mapped_column(String(16), default="default")
+    major: Mapped[bool] = mapped_column(default=False)
+    # Names of incident roles; each one nobody holds gets an "Assign <role>" task when an incident opens.
+    required_roles: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    private: Mapped[bool] = mapped_column(default=False)
+    # The team that may see its private incidents (besides participants and admins).
+    private_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    pages: Mapped[bool] = mapped_column(default=True)
+    # Stored for the playbooks to come; nothing runs it yet.
+    playbook: Mapped[str] = mapped_column(String(200), default="")
+    # May contain {number}: the incident's number.
+    conference_url: Mapped[str] = mapped_column(String(2000), default="")
+    update_cadence_minutes: Mapped[int | None]
+    # Names of checklist templates added when an incident of this type opens.
+    checklists: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -13,6 +13,7 @@ from tocsin.response.models import (
     ChecklistTemplate,
     IncidentRole,
     IncidentTask,
+    IncidentType,
     ResponderRequest,
     ResponderStatus,
     RoleAssignment,
@@ -204,3 +205,21 @@ def open_load(session: Session, user_ids: Sequence[int]) -> dict[int, int]:
             if user_id is not None:
                 load[user_id].add(incident_id)
     return {u: len(ids) for u, ids in load.items()}
+
+
+def incident_types(session: Session) -> list[IncidentType]:
+    return list(session.scalars(select(IncidentType).order_by(IncidentType.position, IncidentType.name)))
+
+
+def incident_type(session: Session, ref: int | str) -> IncidentType | None:
+    if isinstance(ref, int):
+        return session.get(IncidentType, ref)
+    return session.scalars(select(IncidentType).where(IncidentType.name == ref)).one_or_none()
+
+
+def type_in_use(session: Session, type_id: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(Incident).where(Incident.type_id == type_id)) or 0)
+
+
+def silent_type_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(IncidentType.id).where(IncidentType.pages.is_(False))))

@@ -18,6 +18,7 @@ from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind
 from tocsin.notify import notices
 from tocsin.response import repository as repo
+from tocsin.response import types
 from tocsin.response.models import IncidentRole, RoleAssignment
 from tocsin.users import service as users
 
@@ -122,6 +123,7 @@ def assign(
         changes={f"role:{role.name}": {"from": previous, "to": user.id}},
     )
     session.flush()
+    types.close_assign_task(session, incident_id, role.name, actor=actor, now=now)
     text = f"You are {role.name} on incident #{incident.number} ({incident.title})."
     if role.instructions:
         text += " " + role.instructions

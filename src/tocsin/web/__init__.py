@@ -42,6 +42,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         service_pages,
         silence_pages,
         team_pages,
+        type_pages,
         user_admin,
         webhook_pages,
         workflow_pages,
@@ -57,6 +58,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         # Before the incident pages, so that /incidents/new is not read as an incident number.
         declare_pages,
         desk_pages,
+        type_pages,
         incident_pages,
         private_pages,
         responder_pages,

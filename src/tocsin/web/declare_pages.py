@@ -11,9 +11,10 @@ from pydantic import TypeAdapter
 
 from tocsin.api.schemas import DeclareIn
 from tocsin.core.errors import TocsinError
-from tocsin.incidents import phases, visibility
+from tocsin.incidents import phases, taxonomy, visibility
 from tocsin.incidents import service as incidents
-from tocsin.incidents.priority import PRIORITIES, SEVERITIES, URGENCIES
+from tocsin.incidents.priority import PRIORITIES, URGENCIES
+from tocsin.response import types
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.web.auth import PostedForm, WebUser, check_csrf, require_responder, runtime_of
@@ -26,12 +27,15 @@ FIELDS = (
     "service_id",
     "title",
     "description",
+    "type",
+    "category",
     "severity",
     "urgency",
     "priority",
     "phase_model",
     "private",
     "private_team",
+    "conference_url",
 )
 
 
@@ -40,6 +44,13 @@ def _form(request: Request, who: WebUser, status: int = 200, **context: Any) -> 
     with runtime.db.reader() as session:
         service_options = [(s.id, s.name) for s in services.list_services(session)]
         team_options = [(t.id, t.name) for t in teams.list_teams(session)]
+        severities = [
+            (s.name, f"{s.name} — {s.description}" if s.description else s.name) for s in taxonomy.severities(session)
+        ]
+        kinds = [
+            (t.name, f"{t.name} — {t.description}" if t.description else t.name) for t in types.list_types(session)
+        ]
+        categories = [(c.name, c.name) for c in taxonomy.categories(session)]
     return render(
         "web/declare.html",
         status,
@@ -47,11 +58,13 @@ def _form(request: Request, who: WebUser, status: int = 200, **context: Any) -> 
         section="incidents",
         services=service_options,
         teams=team_options,
-        severities=[(s, s) for s in SEVERITIES],
+        severities=severities,
+        types=kinds,
+        categories=categories,
         urgencies=[(u, u) for u in URGENCIES],
         priorities=[(p, p) for p in PRIORITIES],
         phase_models=[(m, "NIST SP 800-61" if m == "nist" else "Default") for m in phases.MODELS],
-        **{"values": {"severity": "SEV3", "phase_model": "default"}, "errors": {}, **context},
+        **{"values": {}, "errors": {}, **context},
     )
 
 
@@ -59,7 +72,7 @@ def _form(request: Request, who: WebUser, status: int = 200, **context: Any) -> 
 def declare_form(request: Request) -> Response:
     who = require_responder(request)
     chosen = request.query_params.get("service", "")
-    return _form(request, who, values={"severity": "SEV3", "phase_model": "default", "service_id": chosen})
+    return _form(request, who, values={"service_id": chosen})
 
 
 @router.post("/incidents/new")
@@ -67,7 +80,8 @@ def declare(request: Request, form: PostedForm) -> Response:
     who = require_responder(request)
     check_csrf(request, who, form)
     runtime = runtime_of(request)
-    fields = {name: optional(form, name) for name in ("urgency", "priority", "phase_model", "private_team")}
+    names = ("urgency", "priority", "phase_model", "severity", "type", "category", "conference_url", "private_team")
+    fields = {name: optional(form, name) for name in names}
     try:
         body = validate(
             _DECLARE_IN,
@@ -75,7 +89,6 @@ def declare(request: Request, form: PostedForm) -> Response:
                 "service_id": text(form, "service_id"),
                 "title": text(form, "title"),
                 "description": text(form, "description"),
-                "severity": text(form, "severity") or "SEV3",
                 "private": form.get("private") == "on",
                 **{k: v for k, v in fields.items() if v},
             },
@@ -93,6 +106,9 @@ def declare(request: Request, form: PostedForm) -> Response:
                 priority=body.priority,
                 private=body.private,
                 private_team_id=team_id,
+                incident_type=body.type,
+                category=body.category,
+                conference_url=body.conference_url,
                 actor=actor,
                 now=now,
             )

@@ -30,7 +30,7 @@ from tocsin.response.models import TaskStatus
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.web import desk_pages, private_pages, responder_pages, workflow_pages
+from tocsin.web import desk_pages, private_pages, responder_pages, type_pages, workflow_pages
 from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
 from tocsin.web.scope import require_act_on_incident, visible_incident
 from tocsin.web.templating import render
@@ -65,7 +65,8 @@ def _filters(request: Request, who: WebUser) -> tuple[dict[str, str], IncidentFi
     service_id, team_id = _int(chosen["service"]), _int(chosen["team"])
     flt = IncidentFilter(
         statuses=STATUS_VIEWS[chosen["status"]],
-        service_ids=(service_id,) if service_id else (),
+        # A service's incidents: those on it and those that affect it too (ADR 0021).
+        affecting=(service_id,) if service_id else (),
         team_ids=(team_id,) if team_id else (),
         urgencies=(chosen["urgency"],) if chosen["urgency"] else (),
         priorities=(chosen["priority"],) if chosen["priority"] else (),
@@ -169,6 +170,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         "private_card": private_pages.card_context(session, incident, who),
         **responder_pages.incident_context(session, incident, who),
         **workflow_pages.incident_context(session, incident, who),
+        **type_pages.incident_types_context(session, incident),
     }
 
 

@@ -1,5 +1,5 @@
 """The incident field table (pure): every field a condition, a template or a ``set_field`` step may name, and how to
-read it off an incident and its alerts. One table, so a new incident field (type, category, drill …) is
+read it off an incident and its alerts. One table, so a new incident field is
 one line here and works in conditions, templates and simulation alike.
 
 Conditions use the event rules' matcher vocabulary (``alerts/rules/matchers.py``: =, !=, =~, !~ with RE2,
@@ -46,6 +46,8 @@ FIELDS: Final[dict[str, Reader]] = {
     "response_status": _column("response_status"),
     "major": _column("major"),
     "private": _column("private"),
+    "type": _column("type"),
+    "category": _column("category"),
     "service": lambda s: s.service,
     "service_id": _column("service_id"),
     "url": lambda s: s.url,

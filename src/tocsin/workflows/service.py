@@ -24,6 +24,7 @@ from tocsin.notify.providers.webhook import decode_secret
 from tocsin.oncall import service as oncall
 from tocsin.response import roles as response_roles
 from tocsin.response import service as response
+from tocsin.response import types as incident_types
 from tocsin.services import repository as service_repo
 from tocsin.teams import service as teams
 from tocsin.users import service as users
@@ -284,6 +285,7 @@ def subject_of(session: Session, incident: Incident, *, base_url: str = "") -> S
     for key, value in list(columns.items()):
         if hasattr(value, "value"):
             columns[key] = value.value
+    columns["type"] = incident_types.names_by_id(session).get(incident.type_id, "") if incident.type_id else ""
     return Subject(
         incident=columns,
         service=service.name if service is not None else "",

@@ -1,8 +1,9 @@
 """Event rules: ordered matchers and the actions of the first rule that matches (pure).
 
 Rules of the event's integration are tried first, in their order, then the global ones; the first match wins.
-A rule can route to another service, set urgency, severity or priority, rewrite the title, or drop the event
-(kept in the event log, no alert) or suppress it (an alert is stored, nobody is paged).
+A rule can route to another service, set urgency, severity or priority, rewrite the title, name the incident type and
+category of the incident the alert opens (templates over the alert's fields, ADR 0021), or drop the event (kept in
+the event log, no alert) or suppress it (an alert is stored, nobody is paged).
 """
 
 from __future__ import annotations
@@ -17,7 +18,17 @@ from tocsin.alerts.rules.templates import Template, compile_template
 URGENCIES: Final = ("high", "low")
 SEVERITIES: Final = ("critical", "error", "warning", "info")
 PRIORITIES: Final = ("P1", "P2", "P3", "P4", "P5")
-ACTION_KEYS: Final = ("service", "urgency", "severity", "priority", "title", "drop", "suppress")
+ACTION_KEYS: Final = (
+    "service",
+    "urgency",
+    "severity",
+    "priority",
+    "title",
+    "incident_type",
+    "category",
+    "drop",
+    "suppress",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +39,9 @@ class Actions:
     severity: str | None = None
     priority: str | None = None
     title: Template | None = None
+    # The incident type and category by name, rendered from the alert's fields ("{labels.kind}" or plain text).
+    incident_type: Template | None = None
+    category: Template | None = None
     drop: bool = False
     suppress: bool = False
 
@@ -36,8 +50,10 @@ class Actions:
         for key in ("service", "urgency", "severity", "priority"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
-        if self.title is not None:
-            out["title"] = self.title.source
+        for key in ("title", "incident_type", "category"):
+            template = getattr(self, key)
+            if template is not None:
+                out[key] = template.source
         if self.drop:
             out["drop"] = True
         if self.suppress:
@@ -63,6 +79,14 @@ def _one_of(rule: str, key: str, value: Any, allowed: Sequence[str]) -> str:
     return str(value)
 
 
+def _name_template(value: Any, limit: int) -> Template | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise RuleError(f"incident_type and category are names or templates of at most {limit} characters")
+    return compile_template(value)
+
+
 def compile_actions(rule: str, spec: Mapping[str, Any], service_ids: Mapping[str, int]) -> Actions:
     if not isinstance(spec, Mapping):
         raise RuleError(f"rule {rule!r}: actions must be an object")
@@ -77,6 +101,8 @@ def compile_actions(rule: str, spec: Mapping[str, Any], service_ids: Mapping[str
         service_id = service_ids[service]
     try:
         title = compile_template(str(spec["title"])) if spec.get("title") else None
+        incident_type = _name_template(spec.get("incident_type"), 100)
+        category = _name_template(spec.get("category"), 100)
     except RuleError as exc:
         raise RuleError(f"rule {rule!r}: {exc}") from None
     drop, suppress = bool(spec.get("drop", False)), bool(spec.get("suppress", False))
@@ -89,6 +115,8 @@ def compile_actions(rule: str, spec: Mapping[str, Any], service_ids: Mapping[str
         severity=_one_of(rule, "severity", spec["severity"], SEVERITIES) if spec.get("severity") else None,
         priority=_one_of(rule, "priority", spec["priority"], PRIORITIES) if spec.get("priority") else None,
         title=title,
+        incident_type=incident_type,
+        category=category,
         drop=drop,
         suppress=suppress,
     )

@@ -91,6 +91,9 @@ class Decision:
     suppress: bool = False
     urgency: str | None = None
     priority: str | None = None
+    # Names for the incident the alert opens (ADR 0021); names the types and categories do not know are left out.
+    incident_type: str | None = None
+    category: str | None = None
 
 
 def view_of(event: NormalizedEvent) -> dict[str, Any]:
@@ -128,6 +131,10 @@ def route(rules: RuleSet, event: NormalizedEvent, *, integration_id: int, servic
         decision.title = act.title.render(view) or decision.title
     decision.urgency = act.urgency
     decision.priority = act.priority
+    if act.incident_type is not None:
+        decision.incident_type = act.incident_type.render(view).strip() or None
+    if act.category is not None:
+        decision.category = act.category.render(view).strip() or None
     return decision
 
 
