@@ -9,6 +9,7 @@ from tocsin.audit import models as audit_models
 from tocsin.auth import models as auth_models
 from tocsin.db import work_signal as work_signal_models
 from tocsin.db.base import Base
+from tocsin.drills import models as drills_models
 from tocsin.escalation import models as escalation_models
 from tocsin.events import models as events_models
 from tocsin.heartbeats import models as heartbeats_models
@@ -31,6 +32,7 @@ __all__ = [
     "alerts_models",
     "audit_models",
     "auth_models",
+    "drills_models",
     "escalation_models",
     "events_models",
     "heartbeats_models",

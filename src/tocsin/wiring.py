@@ -14,11 +14,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
+from tocsin.drills import service as drills
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.hooks import HOOKS, StatusChange
 from tocsin.incidents.models import Incident
 from tocsin.notify import service as notify
+from tocsin.response import impact
 from tocsin.services import service as services
 
 _lock = threading.Lock()
@@ -42,8 +44,15 @@ def install() -> None:
         HOOKS.register(
             on_opened=[escalation.arm_opened],
             # Status updates first, then paging: the order the status change always had.
-            on_status_change=[queue_status_updates, escalation.follow_status],
+            # Then the downtime cost kept when impact ends, and the drill that ends with its incident (ADR 0025).
+            on_status_change=[
+                queue_status_updates,
+                escalation.follow_status,
+                impact.on_status_change,
+                drills.on_status_change,
+            ],
             on_resolved_by_hand=[resolve_alerts],
+            on_milestone_edited=[impact.on_milestone_edited],
             paging=escalation,
         )
         services.deletion_checks.extend([incidents.refuse_service_deletion, alerts.refuse_service_deletion])

@@ -254,7 +254,8 @@ def _new_trigger(
     key = (integration.id, alert.dedup_key)
     noise.count_change(key)
     entry = _trace(noise, integration, event, "", rule=rule_name, service_id=target.id, alert=alert)
-    if rules.is_inhibit_source(decision.view):
+    # A drill's alert mutes nothing real and joins no group: it opens an incident of its own (ADR 0025).
+    if not alert.drill and rules.is_inhibit_source(decision.view):
         alert.inhibits = True
         noise.add_firing(alert, decision.view)
 
@@ -264,12 +265,13 @@ def _new_trigger(
     flapping = rules.flapping is not None and rules.flapping.is_flapping(noise.changes(key))
     if entry is not None:
         entry.flapping = flapping
-    if not flapping and target.id in rules.grouping:
+    if not flapping and not alert.drill and target.id in rules.grouping:
         joined = join_group(session, alert, decision, target, pending, now, noise, entry)
         if joined:
             return IngestOutcome.GROUPED, alert
     pending.append(Pending(alert=alert, service=target, decision=decision, flapping=flapping))
-    remember_group(pending[-1], rules, len(pending), now)
+    if not alert.drill:
+        remember_group(pending[-1], rules, len(pending), now)
     outcome = IngestOutcome.FLAPPING if flapping else IngestOutcome.CREATED
     if entry is not None:
         entry.outcome = outcome
@@ -306,6 +308,7 @@ def _new_alert(event: NormalizedEvent, integration: IntegrationFacts, service: S
         created_at=now,
         last_event_at=now,
         inhibits=False,
+        drill=event.drill,
     )
 
 
@@ -332,6 +335,7 @@ def _open_incidents_for(session: Session, pending: list[Pending], now: datetime,
                 urgency=urgency,
                 severity=severity,
                 priority=_priority(p, severity, urgency, rules),
+                drill=p.alert.drill,
             )
         )
     actor = Actor(label="integration", source="integration")

@@ -15,7 +15,7 @@ from tocsin.events import repository as event_repo
 from tocsin.events.rows import rows_of
 from tocsin.incidents import lifecycle
 from tocsin.incidents.lifecycle import IncidentStatus
-from tocsin.incidents.models import Counter, Incident, TimelineEntry
+from tocsin.incidents.models import Counter, Incident, TimelineEntry, counted
 from tocsin.incidents.schemas import IncidentFilter
 from tocsin.services.models import Service
 
@@ -83,6 +83,7 @@ class LockedIncident:
     severity: str
     priority: str
     created_at: datetime
+    drill: bool
 
 
 _LOCKED_COLUMNS = [_INCIDENTS.c[name] for name in LockedIncident.__dataclass_fields__]
@@ -158,6 +159,8 @@ def search(session: Session, flt: IncidentFilter, *, before_id: int | None, limi
         stmt = stmt.where(Incident.created_at >= flt.created_after)
     if flt.created_before is not None:
         stmt = stmt.where(Incident.created_at < flt.created_before)
+    if flt.drill is not None:
+        stmt = stmt.where(Incident.drill.is_(flt.drill))
     if flt.text:
         stmt = stmt.where(func.lower(Incident.title).contains(flt.text.lower(), autoescape=True))
     if before_id is not None:
@@ -169,7 +172,7 @@ def search(session: Session, flt: IncidentFilter, *, before_id: int | None, limi
 def count_open(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(Incident.status, func.count())
-        .where(Incident.status != IncidentStatus.RESOLVED)
+        .where(Incident.status != IncidentStatus.RESOLVED, counted())
         .group_by(Incident.status)
     ).all()
     return {status: n for status, n in rows}
@@ -193,7 +196,7 @@ def count_of_service(session: Session, service_id: int) -> int:
 def open_counts_by_service(session: Session) -> dict[int, int]:
     rows = session.execute(
         select(Incident.service_id, func.count())
-        .where(Incident.status != IncidentStatus.RESOLVED)
+        .where(Incident.status != IncidentStatus.RESOLVED, counted())
         .group_by(Incident.service_id)
     ).all()
     return {sid: n for sid, n in rows}

@@ -31,6 +31,8 @@ class NewIncident:
     priority: str
     description: str = ""
     created_by_user_id: int | None = None
+    # Opened by a drill's event (ADR 0025).
+    drill: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +46,5 @@ class IncidentFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     text: str | None = None
+    # None: every incident; False: leave drills out (what every count does, ``counted``); True: drills only.
+    drill: bool | None = None

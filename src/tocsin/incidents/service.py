@@ -72,6 +72,7 @@ def open_incidents(
                 # Monitoring detects; a person who declares one reports it.
                 "detected_at": now if spec.created_by_user_id is None else None,
                 "reported_at": now if spec.created_by_user_id is not None else None,
+                "drill": spec.drill,
             }
             for number, spec, alert_count, is_major in zip(numbers, specs, counts, major, strict=True)
         ],
@@ -200,6 +201,7 @@ def edit_milestone(
         incident.id, TimelineKind.MILESTONE_EDITED, actor, now, reason.strip(), milestone=name, changes={column: change}
     )
     repo.add_timeline(session, [row])
+    HOOKS.milestone_edited(session, incident, name, now)
     return incident
 
 

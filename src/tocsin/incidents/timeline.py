@@ -30,6 +30,9 @@ class TimelineKind(StrEnum):
     CHECKLIST_ADDED = "checklist_added"
     ROLE_ASSIGNED = "role_assigned"
     ROLE_RELEASED = "role_released"
+    # Drills and business impact (ADR 0025).
+    DRILL_STARTED = "drill_started"
+    DRILL_ENDED = "drill_ended"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"
