@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     password_blocklist_file: str | None = None
     # How long a password reset link stays valid.
     password_reset_link_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
+    # Drills and business impact (ADR 0025): the currency the cost of downtime is shown in (an ISO 4217 code or a
+    # symbol; display only, no conversion). Costs per minute are set per service and per tier, in the database.
+    downtime_currency: str = Field(default="USD", min_length=1, max_length=8)
 
     @field_validator("database_url")
     @classmethod

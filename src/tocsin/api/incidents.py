@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts import service as alerts
 from tocsin.alerts.schemas import AlertStatus
 from tocsin.api.deps import Principal, PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.drills import with_cost
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import (
     AlertOut,
@@ -130,7 +131,7 @@ def get_incident(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> Inci
     with runtime.db.reader() as session:
         found = incidents.get(session, ref)
         _require_sees(session, principal, runtime, found)
-        return _render(session, [found])[0]
+        return with_cost(session, runtime, found, _render(session, [found])[0])
 
 
 @router.patch("/incidents/{ref}", response_model=IncidentOut, summary="Change title, urgency, severity, priority")

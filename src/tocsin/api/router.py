@@ -7,6 +7,7 @@ from tocsin.api import (
     admin,
     audit,
     contact_verification,
+    drills,
     incidents,
     noise,
     people,
@@ -31,4 +32,5 @@ api_router.include_router(admin.router)
 api_router.include_router(webhooks.router)
 api_router.include_router(tasks.router)
 api_router.include_router(roles.router)
+api_router.include_router(drills.router)
 api_router.include_router(account.router)

@@ -43,6 +43,13 @@ class IncidentOut(BaseModel):
     # Every milestone by name (impact_started, detected, reported, acknowledged, mitigated, resolved, closed,
     # impact_ended); null until reached.
     milestones: dict[str, datetime | None] = Field(default_factory=dict)
+    # Opened by a drill (ADR 0025): never counted.
+    drill: bool = False
+    # The cost of its downtime (ADR 0025), running until impact ends, then the kept total; null when its service
+    # has no cost per minute (nor its tier). Filled in for one incident (GET /incidents/{ref}), not in lists.
+    downtime_cost: float | None = None
+    downtime_cost_final: bool | None = None
+    currency: str | None = None
 
     @classmethod
     def of(cls, incident: Incident, service_names: dict[int, str], user_names: dict[int, str]) -> IncidentOut:
@@ -68,6 +75,7 @@ class IncidentOut(BaseModel):
             phase_model=incident.phase_model,
             phase=phases.phase_of(incident.phase_model, incident.response_status),
             milestones={name: getattr(incident, column) for name, column in milestones.COLUMNS.items()},
+            drill=incident.drill,
         )
 
 

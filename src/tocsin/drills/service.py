@@ -112,6 +112,11 @@ def get_scenario(session: Session, ref: int | str) -> DrillScenario:
     return found
 
 
+def find_scenario(session: Session, name: str) -> DrillScenario | None:
+    """The scenario of exactly this name, if any."""
+    return repo.scenario(session, name.strip())
+
+
 def create_scenario(session: Session, spec: ScenarioSpec, *, now: datetime) -> DrillScenario:
     name = _name(spec.name)
     if repo.scenario(session, name) is not None:
