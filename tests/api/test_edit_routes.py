@@ -104,6 +104,11 @@ LIFECYCLE = {
         ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"),
         ("PATCH", "/api/v1/incidents/{ref}/tasks/{task_id}"),
     ),
+    "drill scenario": (
+        ("PUT", "/api/v1/drill-scenarios/{name}"),
+        ("PUT", "/api/v1/drill-scenarios/{name}"),
+        ("DELETE", "/api/v1/drill-scenarios/{name}"),
+    ),
     "webhook subscription": (
         ("POST", "/api/v1/webhook-subscriptions"),
         ("PATCH", "/api/v1/webhook-subscriptions/{subscription_id}"),
@@ -115,6 +120,7 @@ NOT_CONFIGURATION = {
     "/api/v1/incidents",
     "/api/v1/incidents/{ref}/notes",
     "/api/v1/incidents/{ref}/checklists",  # adds tasks, each retired as above
+    "/api/v1/drills",  # a drill that ran (ended by POST /drills/{id}/end), kept with its report
     "/api/v1/tokens",
 }
 

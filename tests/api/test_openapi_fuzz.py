@@ -204,6 +204,8 @@ def make_world(api: ApiHarness) -> dict[str, str]:
     token = made(api.post("/api/v1/tokens", json={"name": "spare"}))
     made(api.client.put("/api/v1/event-rules", json=EVENT_RULE, headers=api.headers()))
     made(api.client.put("/api/v1/inhibit-rules", json=INHIBIT_RULE, headers=api.headers()))
+    made(api.client.put("/api/v1/drill-scenarios/fuzz-drill", json={"service": "checkout"}, headers=api.headers()))
+    drill = made(api.post("/api/v1/drills", json={"scenario": "fuzz-drill"}))
     return {
         "users": str(bob["id"]),
         "members": str(bob["id"]),
@@ -223,6 +225,8 @@ def make_world(api: ApiHarness) -> dict[str, str]:
         "event-rules": EVENT_RULE["name"],
         "inhibit-rules": INHIBIT_RULE["name"],
         "integration-key": integration["key"],
+        "drill-scenarios": "fuzz-drill",
+        "drills": str(drill["id"]),
     }
 
 
@@ -286,6 +290,9 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
         "POST /api/v1/users/{ref}/contact-methods": plain(
             {"name": "pager", "type": "email", "address": "b2@example.com"}
         ),
+        # A scenario names a service that exists; a drill, a scenario that does.
+        "PUT /api/v1/drill-scenarios/{name}": plain({"service": "checkout", "payload": {"summary": "fuzz drill"}}),
+        "POST /api/v1/drills": plain({"scenario": "fuzz-drill"}),
         "POST /api/v1/users/{ref}/notification-rules": plain(
             {"urgency": "low", "contact_method_id": int(world["contact-methods"])}
         ),

@@ -104,9 +104,11 @@ def test_a_drill_pages_every_channel_marked_drill_and_reports_who_answered(
     (mail,) = sink.mails
     assert str(mail["Subject"]).startswith("DRILL [Tocsin]")
     html = mail.get_body(("html",))
-    assert html is not None and "DRILL" in html.get_content()
+    assert html is not None
+    assert "DRILL" in html.get_content()
     text = mail.get_body(("plain",))
-    assert text is not None and text.get_content().startswith("DRILL ")
+    assert text is not None
+    assert text.get_content().startswith("DRILL ")
     # SMS.
     (sms,) = ch.twilio.messages(ALICE_PHONE)
     assert sms.params["Body"].startswith("DRILL Tocsin #")
@@ -189,7 +191,8 @@ def test_a_real_alert_beside_a_drill_is_counted_and_not_marked(
     with w.db.unit_of_work() as s:
         ended = drills.end(s, drill_id, actor=WEB, now=w.now())
         assert ended.ended_at == w.now()
-        assert ended.report is not None and ended.report["answers"] == []
+        assert ended.report is not None
+        assert ended.report["answers"] == []
         assert ended.report["first_answer_seconds"] is None
     assert w.status_of(real) == "triggered"
     for number in ch.twilio.messages(ALICE_PHONE):

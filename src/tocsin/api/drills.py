@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -77,7 +77,9 @@ class StartIn(BaseModel):
 class TierCostIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    cost_per_minute: float | None = Field(description="default cost of a minute of downtime; null clears it")
+    cost_per_minute: float | None = Field(
+        ge=0, le=services.MAX_COST_PER_MINUTE, description="default cost of a minute of downtime; null clears it"
+    )
 
 
 class TierCostsOut(BaseModel):
@@ -222,7 +224,9 @@ def tier_costs(runtime: RuntimeDep, _: PrincipalDep) -> TierCostsOut:
 
 
 @router.put("/tier-costs/{tier}", response_model=TierCostsOut, summary="Set or clear a tier's default cost")
-def put_tier_cost(tier: int, body: TierCostIn, runtime: RuntimeDep, _: AdminDep) -> TierCostsOut:
+def put_tier_cost(
+    tier: Annotated[int, Path(ge=1, le=5)], body: TierCostIn, runtime: RuntimeDep, _: AdminDep
+) -> TierCostsOut:
     with runtime.db.unit_of_work() as session:
         costs = services.set_tier_cost(session, tier, body.cost_per_minute, now=runtime.clock.now())
     return TierCostsOut(currency=runtime.settings.downtime_currency, tiers={str(k): v for k, v in costs.items()})

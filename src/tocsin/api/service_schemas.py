@@ -32,7 +32,7 @@ class ServiceIn(BaseModel):
     ack_timeout: Duration | None = Field(default=None, description='re-page an unresolved acknowledgement: "30m"')
     tier: int | None = Field(default=None, ge=1, le=5)
     downtime_cost_per_minute: float | None = Field(
-        default=None, description="cost of a minute of downtime (ADR 0025); null: the tier's default"
+        default=None, ge=0, le=1e9, description="cost of a minute of downtime (ADR 0025); null: the tier's default"
     )
 
 
@@ -48,7 +48,7 @@ class ServicePatch(BaseModel):
     auto_resolve: bool | None = None
     ack_timeout: Duration | None = None
     tier: int | None = Field(default=None, ge=1, le=5)
-    downtime_cost_per_minute: float | None = None
+    downtime_cost_per_minute: float | None = Field(default=None, ge=0, le=1e9)
 
 
 class ServiceOut(BaseModel):

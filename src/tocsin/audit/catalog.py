@@ -34,6 +34,8 @@ AUDITED: dict[str, str] = {
     "webhook_subscriptions": "webhook_subscription",
     "checklist_templates": "checklist_template",
     "incident_roles": "incident_role",
+    "drill_scenarios": "drill_scenario",
+    "tier_costs": "tier_cost",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -48,6 +50,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "audit_log",
         "change_events",
         "counters",
+        "drill_runs",
         "escalations",
         "event_consumers",
         "event_sequencer",
