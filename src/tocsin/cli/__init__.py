@@ -7,6 +7,7 @@ from tocsin.cli import (  # noqa: F401
     admin,
     audit_cmds,
     config_cmds,
+    drills,
     incidents,
     oncall,
     outbox,
