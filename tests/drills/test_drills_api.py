@@ -4,12 +4,13 @@ of every count, and its report; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from tests.api.conftest import declare, make_integration, make_service, ok, problem
 from tests.conftest import ApiHarness
 
 
-def put_scenario(api: ApiHarness, name: str, **body: object) -> object:
+def put_scenario(api: ApiHarness, name: str, **body: object) -> Any:
     return api.client.put(f"/api/v1/drill-scenarios/{name}", json=body, headers=api.headers())
 
 
@@ -118,5 +119,5 @@ def test_observers_cannot_start_drills(api: ApiHarness) -> None:
     assert ok(api.get("/api/v1/drills")) == []
 
 
-def put_scenario_as(api: ApiHarness, token: str) -> object:
+def put_scenario_as(api: ApiHarness, token: str) -> Any:
     return api.client.put("/api/v1/drill-scenarios/mine", json={"service": "checkout"}, headers=api.headers(token))

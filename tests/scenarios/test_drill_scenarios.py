@@ -152,8 +152,8 @@ def test_a_drill_pages_every_channel_marked_drill_and_reports_who_answered(
         kinds = [e.kind for e in incidents.timeline(s, incident_id)]
         assert kinds[0] == "triggered"
         assert "drill_started" in kinds
-        assert kinds.count("drill_ended") == 1
-        assert kinds.index("drill_ended") > kinds.index("resolved")
+        assert [str(k) for k in kinds].count("drill_ended") == 1
+        assert [str(k) for k in kinds].index("drill_ended") > [str(k) for k in kinds].index("resolved")
 
         # Nothing about the drill counts in the noise report.
         counted = noise_report.report(s, since=started - timedelta(hours=1), until=w.now() + timedelta(hours=1))

@@ -33,7 +33,7 @@ class NormalizedEvent:
 
     def payload(self) -> dict[str, Any]:
         """The event as JSON-ready data, stored with every accepted event."""
-        stored = {
+        stored: dict[str, Any] = {
             "action": self.action,
             "dedup_key": self.dedup_key,
             "summary": self.summary,
