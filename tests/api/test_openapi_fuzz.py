@@ -290,8 +290,7 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
         "POST /api/v1/users/{ref}/contact-methods": plain(
             {"name": "pager", "type": "email", "address": "b2@example.com"}
         ),
-        # A scenario names a service that exists; a drill, a scenario that does.
-        "PUT /api/v1/drill-scenarios/{name}": plain({"service": "checkout", "payload": {"summary": "fuzz drill"}}),
+        # A drill names a scenario that exists.
         "POST /api/v1/drills": plain({"scenario": "fuzz-drill"}),
         "POST /api/v1/users/{ref}/notification-rules": plain(
             {"urgency": "low", "contact_method_id": int(world["contact-methods"])}
