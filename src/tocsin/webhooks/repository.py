@@ -69,6 +69,8 @@ class IncidentFacts:
     service_id: int
     service_name: str
     team_id: int | None
+    # A drill's incident (ADR 0025): receivers that count incidents leave it out.
+    drill: bool
 
 
 def incident_facts(session: Session, incident_ids: Iterable[int]) -> dict[int, IncidentFacts]:
@@ -87,6 +89,7 @@ def incident_facts(session: Session, incident_ids: Iterable[int]) -> dict[int, I
             Incident.service_id,
             Service.name.label("service_name"),
             Service.team_id,
+            Incident.drill,
         )
         .join(Service, Service.id == Incident.service_id)
         .where(Incident.id.in_(ids))
