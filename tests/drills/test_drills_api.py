@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.api.conftest import declare, make_integration, make_service, ok, problem
 from tests.conftest import ApiHarness
+from tocsin.webhooks import repository as webhook_repo
 
 
 def put_scenario(api: ApiHarness, name: str, **body: object) -> Any:
@@ -50,6 +51,10 @@ def test_a_drill_opens_a_flagged_incident_that_no_count_includes_and_ends_with_a
     assert incident["title"] == "DB down"
     real = declare(api, service["id"], "A real one")
     assert real["drill"] is False
+    # Webhook subscribers are told too (the incident of every event they get).
+    with api.runtime.db.reader() as s:
+        facts = webhook_repo.incident_facts(s, [incident["id"], real["id"]])
+    assert (facts[incident["id"]].drill, facts[real["id"]].drill) == (True, False)
 
     # The drill is listed, but counted nowhere: open counts per service and the metrics.
     listed = {i["number"]: i["drill"] for i in ok(api.get("/api/v1/incidents"))["items"]}
