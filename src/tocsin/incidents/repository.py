@@ -83,7 +83,7 @@ class LockedIncident:
     severity: str
     priority: str
     created_at: datetime
-    drill: bool
+    drill: bool = False
 
 
 _LOCKED_COLUMNS = [_INCIDENTS.c[name] for name in LockedIncident.__dataclass_fields__]
