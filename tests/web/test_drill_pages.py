@@ -117,3 +117,24 @@ def test_observers_see_drills_but_get_no_buttons(console: Console) -> None:
     )
     assert refused.status_code == 403
     assert console.client.get("/drills/424242").status_code == 404
+
+
+def test_tier_costs_are_set_from_the_console_and_refused_when_negative(console: Console) -> None:
+    console.login()
+    page = console.client.get("/tier-costs").text
+    assert 'name="tier_1"' in page
+    csrf = console.csrf("/tier-costs")
+    saved = console.client.post("/tier-costs", data={"csrf": csrf, "tier_1": "250", "tier_3": "1.5"})
+    assert "Costs per tier saved" in saved.text
+    with console.db.reader() as s:
+        assert services.tier_costs(s) == {1: 250.0, 3: 1.5}
+    refused = console.client.post("/tier-costs", data={"csrf": csrf, "tier_1": "-1", "tier_3": "9"})
+    assert "cannot be negative" in refused.text
+    refused = console.client.post("/tier-costs", data={"csrf": csrf, "tier_1": "5", "tier_2": "lots"})
+    assert "not a number" in refused.text
+    with console.db.reader() as s:
+        assert services.tier_costs(s) == {1: 250.0, 3: 1.5}, "nothing changed"
+    console.login("olga@example.com")
+    assert "Save costs" not in console.client.get("/tier-costs").text
+    csrf = console.csrf("/tier-costs")
+    assert console.client.post("/tier-costs", data={"csrf": csrf, "tier_1": "1"}).status_code == 403

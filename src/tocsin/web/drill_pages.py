@@ -207,3 +207,44 @@ def end_drill(drill_id: int, request: Request, form: PostedForm) -> Response:
         return _back(error=exc.detail, to=here)
     runtime.wakeup.notify()
     return _back(notice="Drill ended", to=here)
+
+
+# --- the cost of downtime per tier (ADR 0025) ------------------------------------------------------------------
+
+
+@router.get("/tier-costs", response_class=HTMLResponse)
+def tier_costs_page(request: Request) -> Response:
+    who = require_user(request)
+    runtime = runtime_of(request)
+    with runtime.db.reader() as session:
+        costs = services.tier_costs(session)
+    return render(
+        "web/tier_costs.html",
+        who=who,
+        section="services",
+        tiers=[(tier, costs.get(tier)) for tier in services.TIERS],
+        currency=runtime.settings.downtime_currency,
+        notice=request.query_params.get("notice", "")[:200],
+        error=request.query_params.get("error", "")[:300],
+    )
+
+
+@router.post("/tier-costs")
+def save_tier_costs(request: Request, form: PostedForm) -> Response:
+    who = require_admin(request, "the cost of downtime per tier")
+    check_csrf(request, who, form)
+    runtime = runtime_of(request)
+    wanted: dict[int, float | None] = {}
+    for tier in services.TIERS:
+        raw = text(form, f"tier_{tier}")
+        try:
+            wanted[tier] = float(raw) if raw else None
+        except ValueError:
+            return _back(error=f"tier {tier}: {raw!r} is not a number", to="/tier-costs")
+    try:
+        with runtime.db.unit_of_work() as session:
+            for tier, cost in wanted.items():
+                services.set_tier_cost(session, tier, cost, now=runtime.clock.now())
+    except TocsinError as exc:
+        return _back(error=f"tier costs: {exc.detail}", to="/tier-costs")
+    return _back(notice="Costs per tier saved", to="/tier-costs")
