@@ -10,6 +10,7 @@ from tocsin.auth import models as auth_models
 from tocsin.db import work_signal as work_signal_models
 from tocsin.db.base import Base
 from tocsin.desk import models as desk_models
+from tocsin.drills import models as drills_models
 from tocsin.escalation import models as escalation_models
 from tocsin.events import models as events_models
 from tocsin.heartbeats import models as heartbeats_models
@@ -34,6 +35,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "desk_models",
+    "drills_models",
     "escalation_models",
     "events_models",
     "heartbeats_models",

@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     workflow_script_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Workflow runs a worker claims per pass.
     workflow_batch: int = Field(default=32, ge=1, le=1000)
+    # Drills and business impact (ADR 0025): the currency the cost of downtime is shown in (an ISO 4217 code or a
+    # symbol; display only, no conversion). Costs per minute are set per service and per tier, in the database.
+    downtime_currency: str = Field(default="USD", min_length=1, max_length=8)
 
     @field_validator("database_url")
     @classmethod

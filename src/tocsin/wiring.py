@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
 from tocsin.desk import service as desk
+from tocsin.drills import service as drills
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.hooks import HOOKS, StatusChange
@@ -25,7 +26,7 @@ from tocsin.incidents.participants import SOURCES as PARTICIPANT_SOURCES
 from tocsin.incidents.repository import OpenedIncident
 from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
-from tocsin.response import types
+from tocsin.response import impact, types
 from tocsin.response.models import IncidentTask, ResponderRequest, RoleAssignment
 from tocsin.services import service as services
 
@@ -65,8 +66,10 @@ def install() -> None:
         HOOKS.register(
             on_opened=[arm_paging, types.on_opened],
             # Status updates first, then paging: the order the status change always had.
-            on_status_change=[queue_status_updates, follow_status],
+            # Then the downtime cost kept when impact ends, and the drill that ends with its incident (ADR 0025).
+            on_status_change=[queue_status_updates, follow_status, impact.on_status_change, drills.on_status_change],
             on_resolved_by_hand=[resolve_alerts],
+            on_milestone_edited=[impact.on_milestone_edited],
             paging=escalation,
             types=types.TYPE_BOOK,
         )

@@ -161,6 +161,9 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("PUT", "/api/v1/checklist-templates/{name}"): ADMIN,
     ("DELETE", "/api/v1/checklist-templates/{name}"): ADMIN,
     ("PUT", "/api/v1/incident-roles/{name}"): ADMIN,
+    ("PUT", "/api/v1/drill-scenarios/{name}"): ADMIN,
+    ("DELETE", "/api/v1/drill-scenarios/{name}"): ADMIN,
+    ("PUT", "/api/v1/tier-costs/{tier}"): ADMIN,
     ("DELETE", "/api/v1/incident-roles/{name}"): ADMIN,
     # workflows, playbooks, remediation actions (ADR 0027): admins configure, the team runs them on its incidents
     ("PUT", "/api/v1/workflows/{name}"): ADMIN,
@@ -181,6 +184,9 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("DELETE", "/api/v1/incident-categories/{name}"): ADMIN,
     ("PUT", "/api/v1/severities/{name}"): ADMIN,
     ("DELETE", "/api/v1/severities/{name}"): ADMIN,
+    # drills run on the walk's service of no team: any responder may start and end them
+    ("POST", "/api/v1/drills"): RESPONDERS,
+    ("POST", "/api/v1/drills/{drill_id}/end"): RESPONDERS,
     # a simulation that stores nothing
     ("POST", "/api/v1/route-test"): EVERYONE,
 }

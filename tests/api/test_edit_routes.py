@@ -131,6 +131,11 @@ LIFECYCLE = {
         ("PUT", "/api/v1/remediation-actions/{name}"),
         ("DELETE", "/api/v1/remediation-actions/{name}"),
     ),
+    "drill scenario": (
+        ("PUT", "/api/v1/drill-scenarios/{name}"),
+        ("PUT", "/api/v1/drill-scenarios/{name}"),
+        ("DELETE", "/api/v1/drill-scenarios/{name}"),
+    ),
     "webhook subscription": (
         ("POST", "/api/v1/webhook-subscriptions"),
         ("PATCH", "/api/v1/webhook-subscriptions/{subscription_id}"),
@@ -144,6 +149,7 @@ NOT_CONFIGURATION = {
     "/api/v1/incidents/{ref}/checklists",  # adds tasks, each retired as above
     "/api/v1/incidents/{ref}/participants/{user}",  # a person on an incident, removed by DELETE; in its timeline
     "/api/v1/incidents/{ref}/responders",  # a page into an incident, then answered: its history
+    "/api/v1/drills",  # a drill that ran (ended by POST /drills/{id}/end), kept with its report
     "/api/v1/tokens",
     "/api/v1/reports",  # what a report became is an incident or a service request, each with its history
     "/api/v1/service-requests/{ref}/convert",  # opens an incident (history)

@@ -49,6 +49,7 @@ from tests.audit.route_cases import LAYER, POLICY
 from tests.conftest import ApiHarness
 from tocsin.alerts.schemas import NormalizedEvent, Submission
 from tocsin.alerts.service import ingest_batch
+from tocsin.services import service as services
 from tocsin.users import service as users
 from tocsin.users.passwords import hash_password
 
@@ -204,6 +205,8 @@ def make_world(api: ApiHarness) -> dict[str, str]:
     token = made(api.post("/api/v1/tokens", json={"name": "spare"}))
     made(api.client.put("/api/v1/event-rules", json=EVENT_RULE, headers=api.headers()))
     made(api.client.put("/api/v1/inhibit-rules", json=INHIBIT_RULE, headers=api.headers()))
+    made(api.client.put("/api/v1/drill-scenarios/fuzz-drill", json={"service": "checkout"}, headers=api.headers()))
+    drill = made(api.post("/api/v1/drills", json={"scenario": "fuzz-drill"}))
     return {
         "users": str(bob["id"]),
         "members": str(bob["id"]),
@@ -223,6 +226,8 @@ def make_world(api: ApiHarness) -> dict[str, str]:
         "event-rules": EVENT_RULE["name"],
         "inhibit-rules": INHIBIT_RULE["name"],
         "integration-key": integration["key"],
+        "drill-scenarios": "fuzz-drill",
+        "drills": str(drill["id"]),
     }
 
 
@@ -272,6 +277,15 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
         earlier = (api.clock.now() - timedelta(hours=1)).isoformat()
         return {"ref": number, "name": "impact_started"}, {"at": earlier, "reason": "graphs show it earlier"}
 
+    def drill_scenario() -> tuple[dict[str, str], Any]:
+        # A service of its own, which generated requests (renames, archives) have not touched.
+        with api.runtime.db.unit_of_work() as s:
+            service = services.create_service(s, name="drill-explicit", now=api.clock.now())
+            services.add_integration(s, service, name="in", type="generic", now=api.clock.now())
+            service_id = str(service.id)
+        made(api.client.put("/api/v1/drill-scenarios/explicit", json={"service": service_id}, headers=api.headers()))
+        return {}, {"scenario": "explicit"}
+
     return {
         "POST /api/v1/incidents": plain({"service_id": int(world["services"]), "title": "checkout slow"}),
         "POST /api/v1/incidents/{ref}/reassign": on_new_incident(lambda _: {"user": "bob@example.com"}),
@@ -291,6 +305,9 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
         "POST /api/v1/users/{ref}/contact-methods": plain(
             {"name": "pager", "type": "email", "address": "b2@example.com"}
         ),
+        # A drill names a scenario that exists, on a service with an integration (generated requests may have
+        # moved the world's scenario to a service of their own).
+        "POST /api/v1/drills": drill_scenario,
         "POST /api/v1/users/{ref}/notification-rules": plain(
             {"urgency": "low", "contact_method_id": int(world["contact-methods"])}
         ),

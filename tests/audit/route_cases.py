@@ -46,6 +46,16 @@ def _keep(name: str, key: str = "id") -> Callable[[State, Any, ApiHarness], None
     return keep
 
 
+def _a_service_for_drills(state: State, api: ApiHarness) -> None:
+    """A service of the drills' own with an integration (the walk's other service is deleted later on, which an
+    incident of a drill would refuse); made before the walk's step looks for new audit entries."""
+    from tocsin.services import service as services
+
+    with api.runtime.db.unit_of_work() as s:
+        service = services.create_service(s, name="drill-target", now=api.clock.now())
+        services.add_integration(s, service, name="events", type="generic", now=api.clock.now())
+
+
 WALK_PASSWORD = "the walk's first passphrase 1"
 ACTION_SECRET = "whsec_" + "QUNUSU9OIFNFQ1JFVCBPRiBUSElSVFktVFdPIEJZVEVT"
 
@@ -668,6 +678,43 @@ CASES: list[Case] = [
         "/api/v1/remediation-actions/walk-restart",
         ("remediation_action", "remediation_action.deleted"),
         secrets=lambda s: [ACTION_SECRET, "action-url-secret"],
+    ),
+    Case(
+        "PUT",
+        "/api/v1/drill-scenarios/{name}",
+        "/api/v1/drill-scenarios/db-failover",
+        ("drill_scenario", "drill_scenario.created"),
+        {"service": "drill-target", "payload": {"summary": "Primary database down", "severity": "critical"}},
+        prepare=_a_service_for_drills,
+    ),
+    Case(
+        "POST",
+        "/api/v1/drills",
+        "/api/v1/drills",
+        None,
+        {"scenario": "db-failover"},
+        _keep("drill"),
+        why_not="runs a drill: its incident's timeline and the drill's report record it",
+    ),
+    Case(
+        "POST",
+        "/api/v1/drills/{drill_id}/end",
+        lambda s: f"/api/v1/drills/{s['drill']}/end",
+        None,
+        why_not="ends a drill: its incident's timeline and the drill's report record it",
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/drill-scenarios/{name}",
+        "/api/v1/drill-scenarios/db-failover",
+        ("drill_scenario", "drill_scenario.deleted"),
+    ),
+    Case(
+        "PUT",
+        "/api/v1/tier-costs/{tier}",
+        "/api/v1/tier-costs/1",
+        ("tier_cost", "tier_cost.created"),
+        {"cost_per_minute": 250.0},
     ),
     Case(
         "DELETE",

@@ -11,10 +11,11 @@ import pytest
 import tocsin.registry  # noqa: F401  (the composition under test)
 from tocsin import wiring
 from tocsin.alerts import service as alerts
+from tocsin.drills import service as drills
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.hooks import HOOKS, Hooks, HooksMissing
-from tocsin.response import types
+from tocsin.response import impact, types
 from tocsin.services import service as services
 
 
@@ -23,9 +24,16 @@ def test_the_composition_registers_every_reaction_paging_depends_on() -> None:
     # Paging is armed only for types that page; then the type's tasks and checklists are added (ADR 0021).
     assert HOOKS.on_opened == [wiring.arm_paging, types.on_opened]
     # Status updates are queued before paging stops or starts over, as change_status always did.
-    assert HOOKS.on_status_change == [wiring.queue_status_updates, wiring.follow_status]
+    # Then the cost of downtime kept when impact ends, and the drill that ends with its incident (ADR 0025).
+    assert HOOKS.on_status_change == [
+        wiring.queue_status_updates,
+        wiring.follow_status,
+        impact.on_status_change,
+        drills.on_status_change,
+    ]
     assert HOOKS.types is types.TYPE_BOOK
     assert HOOKS.on_resolved_by_hand == [wiring.resolve_alerts]
+    assert HOOKS.on_milestone_edited == [impact.on_milestone_edited]
     assert HOOKS.paging is escalation
     # History refuses a service's deletion; open incidents its archiving (ADR 0012).
     assert services.deletion_checks == [incidents.refuse_service_deletion, alerts.refuse_service_deletion]
@@ -35,7 +43,8 @@ def test_the_composition_registers_every_reaction_paging_depends_on() -> None:
 
 def test_installing_twice_registers_nothing_twice() -> None:
     wiring.install()
-    assert len(HOOKS.on_status_change) == 2
+    assert len(HOOKS.on_status_change) == 4
+    assert len(HOOKS.on_milestone_edited) == 1
     assert len(services.deletion_checks) == 2
     assert len(services.archive_checks) == 1
     assert len(services.integration_deletion_checks) == 1

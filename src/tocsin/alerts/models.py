@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false, text
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.alerts.schemas import AlertStatus, IngestOutcome
@@ -58,6 +58,13 @@ class Alert(Base):
     group_key: Mapped[str | None] = mapped_column(String(40))
     # Matched the source side of an inhibit rule when stored: while open, it may mute other alerts.
     inhibits: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Brought in by a drill (ADR 0025): its incident is a drill, and noise reports leave it out.
+    drill: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+def counted_alert() -> ColumnElement[bool]:
+    """Alerts that count in reports: a drill's never do (ADR 0025; ``incidents.models.counted`` for incidents)."""
+    return Alert.drill.is_(False)
 
 
 class AlertEvent(Base):

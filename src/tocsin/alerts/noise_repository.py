@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from tocsin.alerts.models import Alert, AlertEvent
+from tocsin.alerts.models import Alert, AlertEvent, counted_alert
 from tocsin.alerts.noise_models import EventRuleRow, GroupingRuleRow, InhibitRuleRow, NoiseSetting, SilenceRow
 from tocsin.db.tables import table_of
-from tocsin.incidents.models import Incident, TimelineEntry
+from tocsin.incidents.models import Incident, TimelineEntry, counted
 from tocsin.notify.models import Notification
 from tocsin.services.models import Service
 
@@ -174,7 +174,13 @@ def open_group_members(
     stmt = (
         select(Incident.id, Incident.service_id, Incident.created_at, Alert.group_key, Alert.labels, Alert.summary)
         .join(Alert, Alert.incident_id == Incident.id)
-        .where(Incident.service_id.in_(wanted), Incident.status != "resolved", Incident.created_at >= since)
+        .where(
+            Incident.service_id.in_(wanted),
+            Incident.status != "resolved",
+            Incident.created_at >= since,
+            # A drill's incident never takes real alerts in (ADR 0025).
+            counted(),
+        )
         .order_by(Incident.id)
     )
     return [tuple(r) for r in session.execute(stmt).all()]
@@ -211,11 +217,15 @@ def service_ids_by_name(session: Session) -> dict[str, int]:
     return {name: sid for sid, name in session.execute(stmt).all()}
 
 
+# The event's alert is a drill's: its events are left out of every report (ADR 0025).
+_drill_alert = select(Alert.id).where(Alert.id == AlertEvent.alert_id, Alert.drill.is_(True)).correlate(AlertEvent)
+
+
 def event_outcomes(session: Session, since: datetime, until: datetime) -> list[tuple[int, str, int]]:
     """(integration id, outcome, count) of the events received in [since, until)."""
     stmt = (
         select(AlertEvent.integration_id, AlertEvent.outcome, func.count())
-        .where(AlertEvent.received_at >= since, AlertEvent.received_at < until)
+        .where(AlertEvent.received_at >= since, AlertEvent.received_at < until, ~_drill_alert.exists())
         .group_by(AlertEvent.integration_id, AlertEvent.outcome)
     )
     return [(i, o, n) for i, o, n in session.execute(stmt).all()]
@@ -225,7 +235,7 @@ def alerts_per_integration(session: Session, since: datetime, until: datetime) -
     """(integration id, service id, alerts created)."""
     stmt = (
         select(Alert.integration_id, Alert.service_id, func.count())
-        .where(Alert.created_at >= since, Alert.created_at < until)
+        .where(Alert.created_at >= since, Alert.created_at < until, counted_alert())
         .group_by(Alert.integration_id, Alert.service_id)
     )
     return [(i, s, n) for i, s, n in session.execute(stmt).all()]
@@ -234,7 +244,7 @@ def alerts_per_integration(session: Session, since: datetime, until: datetime) -
 def incidents_per_service(session: Session, since: datetime, until: datetime) -> list[tuple[int, int]]:
     stmt = (
         select(Incident.service_id, func.count())
-        .where(Incident.created_at >= since, Incident.created_at < until)
+        .where(Incident.created_at >= since, Incident.created_at < until, counted())
         .group_by(Incident.service_id)
     )
     return [(s, n) for s, n in session.execute(stmt).all()]
@@ -245,7 +255,12 @@ def pages_per_service(session: Session, since: datetime, until: datetime) -> lis
         select(Incident.service_id, func.count())
         .select_from(Notification)
         .join(Incident, Incident.id == Notification.incident_id)
-        .where(Notification.kind == "page", Notification.created_at >= since, Notification.created_at < until)
+        .where(
+            Notification.kind == "page",
+            Notification.created_at >= since,
+            Notification.created_at < until,
+            counted(),
+        )
         .group_by(Incident.service_id)
     )
     return [(s, n) for s, n in session.execute(stmt).all()]
@@ -256,7 +271,7 @@ def noisiest(session: Session, since: datetime, until: datetime, limit: int) -> 
     events = func.sum(Alert.event_count)
     stmt = (
         select(Alert.service_id, Alert.summary, func.count(), events)
-        .where(Alert.created_at >= since, Alert.created_at < until)
+        .where(Alert.created_at >= since, Alert.created_at < until, counted_alert())
         .group_by(Alert.service_id, Alert.summary)
         .order_by(events.desc(), Alert.summary)
         .limit(limit)
@@ -275,6 +290,7 @@ def silent_closures(session: Session, since: datetime, until: datetime) -> tuple
             Incident.created_at < until,
             Incident.status == "resolved",
             Incident.acknowledged_at.is_not(None),
+            counted(),
         )
     )
     closed = int(session.execute(base).scalar_one())

@@ -28,10 +28,12 @@ class NormalizedEvent:
     images: list[dict[str, Any]] = field(default_factory=list)
     client: str | None = None
     client_url: str | None = None
+    # Sent by a drill (ADR 0025), never by a sender: its alert and incident are marked and never counted.
+    drill: bool = False
 
     def payload(self) -> dict[str, Any]:
         """The event as JSON-ready data, stored with every accepted event."""
-        return {
+        stored: dict[str, Any] = {
             "action": self.action,
             "dedup_key": self.dedup_key,
             "summary": self.summary,
@@ -48,6 +50,9 @@ class NormalizedEvent:
             "client": self.client,
             "client_url": self.client_url,
         }
+        if self.drill:
+            stored["drill"] = True
+        return stored
 
 
 @dataclass(slots=True)

@@ -255,7 +255,8 @@ def _new_trigger(
     key = (integration.id, alert.dedup_key)
     noise.count_change(key)
     entry = _trace(noise, integration, event, "", rule=rule_name, service_id=target.id, alert=alert)
-    if rules.is_inhibit_source(decision.view):
+    # A drill's alert mutes nothing real and joins no group: it opens an incident of its own (ADR 0025).
+    if not alert.drill and rules.is_inhibit_source(decision.view):
         alert.inhibits = True
         noise.add_firing(alert, decision.view)
 
@@ -265,12 +266,13 @@ def _new_trigger(
     flapping = rules.flapping is not None and rules.flapping.is_flapping(noise.changes(key))
     if entry is not None:
         entry.flapping = flapping
-    if not flapping and target.id in rules.grouping:
+    if not flapping and not alert.drill and target.id in rules.grouping:
         joined = join_group(session, alert, decision, target, pending, now, noise, entry)
         if joined:
             return IngestOutcome.GROUPED, alert
     pending.append(Pending(alert=alert, service=target, decision=decision, flapping=flapping))
-    remember_group(pending[-1], rules, len(pending), now)
+    if not alert.drill:
+        remember_group(pending[-1], rules, len(pending), now)
     outcome = IngestOutcome.FLAPPING if flapping else IngestOutcome.CREATED
     if entry is not None:
         entry.outcome = outcome
@@ -307,6 +309,7 @@ def _new_alert(event: NormalizedEvent, integration: IntegrationFacts, service: S
         created_at=now,
         last_event_at=now,
         inhibits=False,
+        drill=event.drill,
     )
 
 
@@ -335,6 +338,7 @@ def _open_incidents_for(session: Session, pending: list[Pending], now: datetime,
                 priority=_priority(p, severity, urgency, rules),
                 incident_type=p.decision.incident_type,
                 category=p.decision.category,
+                drill=p.alert.drill,
             )
         )
     actor = Actor(label="integration", source="integration")

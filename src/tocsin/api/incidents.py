@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts import service as alerts
 from tocsin.alerts.schemas import AlertStatus
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
+from tocsin.api.drills import with_cost
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.schemas import (
     AlertOut,
@@ -137,7 +138,7 @@ def declare(body: DeclareIn, runtime: RuntimeDep, principal: ResponderDep) -> In
 def get_incident(ref: str, runtime: RuntimeDep, principal: PrincipalDep) -> IncidentOut:
     with runtime.db.reader() as session:
         found = visible_incident(session, principal, runtime, ref)
-        return _render(session, [found])[0]
+        return with_cost(session, runtime, found, _render(session, [found])[0])
 
 
 @router.patch(

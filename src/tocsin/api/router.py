@@ -8,6 +8,7 @@ from tocsin.api import (
     audit,
     contact_verification,
     desk,
+    drills,
     incident_types,
     incidents,
     noise,
@@ -38,6 +39,7 @@ api_router.include_router(roles.router)
 api_router.include_router(desk.router)
 api_router.include_router(responders.router)
 api_router.include_router(incident_types.router)
+api_router.include_router(drills.router)
 api_router.include_router(account.router)
 api_router.include_router(workflows.router)
 api_router.include_router(workflows.callback_router)

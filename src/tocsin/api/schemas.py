@@ -51,6 +51,13 @@ class IncidentOut(BaseModel):
     category: str = ""
     conference_url: str = ""
     affected_services: list[Ref] = Field(default_factory=list)
+    # Opened by a drill (ADR 0025): never counted.
+    drill: bool = False
+    # The cost of its downtime (ADR 0025), running until impact ends, then the kept total; null when its service
+    # has no cost per minute (nor its tier). Filled in for one incident (GET /incidents/{ref}), not in lists.
+    downtime_cost: float | None = None
+    downtime_cost_final: bool | None = None
+    currency: str | None = None
 
     @classmethod
     def of(
@@ -90,6 +97,7 @@ class IncidentOut(BaseModel):
             category=incident.category,
             conference_url=incident.conference_url,
             affected_services=[Ref(id=i, name=service_names.get(i, "")) for i in affected or []],
+            drill=incident.drill,
         )
 
 

@@ -31,6 +31,9 @@ class ServiceIn(BaseModel):
     auto_resolve: bool = True
     ack_timeout: Duration | None = Field(default=None, description='re-page an unresolved acknowledgement: "30m"')
     tier: int | None = Field(default=None, ge=1, le=5)
+    downtime_cost_per_minute: float | None = Field(
+        default=None, ge=0, le=1e9, description="cost of a minute of downtime (ADR 0025); null: the tier's default"
+    )
 
 
 class ServicePatch(BaseModel):
@@ -45,6 +48,7 @@ class ServicePatch(BaseModel):
     auto_resolve: bool | None = None
     ack_timeout: Duration | None = None
     tier: int | None = Field(default=None, ge=1, le=5)
+    downtime_cost_per_minute: float | None = Field(default=None, ge=0, le=1e9)
 
 
 class ServiceOut(BaseModel):
@@ -56,6 +60,7 @@ class ServiceOut(BaseModel):
     auto_resolve: bool
     ack_timeout_seconds: int | None
     tier: int | None
+    downtime_cost_per_minute: float | None = None
     escalation_policy_id: int | None
     open_incidents: int
     created_at: datetime

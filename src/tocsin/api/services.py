@@ -51,6 +51,7 @@ def _service_out(service: Service, open_counts: dict[int, int], team_names: dict
         auto_resolve=service.auto_resolve,
         ack_timeout_seconds=service.ack_timeout_seconds,
         tier=service.tier,
+        downtime_cost_per_minute=service.downtime_cost_per_minute,
         escalation_policy_id=service.escalation_policy_id,
         open_incidents=open_counts.get(service.id, 0),
         created_at=service.created_at,
@@ -126,6 +127,7 @@ def create_service(body: ServiceIn, runtime: RuntimeDep, principal: ResponderDep
             auto_resolve=body.auto_resolve,
             ack_timeout_seconds=_ack_timeout(body.ack_timeout),
             tier=body.tier,
+            downtime_cost_per_minute=body.downtime_cost_per_minute,
         )
         return _service_out(service, {}, _team_names(session))
 
@@ -160,6 +162,8 @@ def patch_service(ref: str, body: ServicePatch, runtime: RuntimeDep, principal: 
             changes["ack_timeout_seconds"] = _ack_timeout(body.ack_timeout)
         if "tier" in sent:
             changes["tier"] = body.tier
+        if "downtime_cost_per_minute" in sent:
+            changes["downtime_cost_per_minute"] = body.downtime_cost_per_minute
         services.update_service(session, service, **changes)
         session.flush()
         return _service_out(

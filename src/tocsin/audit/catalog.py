@@ -42,6 +42,8 @@ AUDITED: dict[str, str] = {
     "incident_types": "incident_type",
     "incident_categories": "incident_category",
     "severity_levels": "severity_level",
+    "drill_scenarios": "drill_scenario",
+    "tier_costs": "tier_cost",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -57,6 +59,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "change_events",
         "counters",
         "desk_reports",
+        "drill_runs",
         "escalations",
         "event_consumers",
         "event_sequencer",

@@ -8,6 +8,7 @@ from tocsin.cli import (  # noqa: F401
     audit_cmds,
     config_cmds,
     desk,
+    drills,
     incident_types,
     incidents,
     oncall,

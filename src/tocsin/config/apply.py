@@ -368,6 +368,7 @@ class _Applier:
                         team_id=self.team_id(spec.team),
                         ack_timeout_seconds=spec.ack_timeout,
                         tier=spec.tier,
+                        downtime_cost_per_minute=spec.downtime_cost_per_minute,
                     )
                     self.current.service_rows[spec.name] = row
                 else:
@@ -377,6 +378,8 @@ class _Applier:
                         updates["ack_timeout_seconds"] = spec.ack_timeout
                     if "tier" in wanted:
                         updates["tier"] = spec.tier
+                    if "downtime_cost_per_minute" in wanted:
+                        updates["downtime_cost_per_minute"] = spec.downtime_cost_per_minute
                     services.update_service(self.session, row, **updates)
                 if "escalation_policy" in wanted:
                     name = spec.escalation_policy

@@ -193,6 +193,7 @@ def read(session: Session, *, now: datetime) -> Current:
             ),
             "ack_timeout": service.ack_timeout_seconds,
             "tier": service.tier,
+            "downtime_cost_per_minute": service.downtime_cost_per_minute,
         }
         spec.update({k: v for k, v in optional.items() if v is not None})
         cur.services[service.name] = ServiceSpec.model_validate(spec)

@@ -87,7 +87,7 @@ def policy_values(spec: PolicySpec) -> dict[str, Any]:
     )
 
 
-_SERVICE_NULLABLE = ("team", "ack_timeout", "tier", "escalation_policy")
+_SERVICE_NULLABLE = ("team", "ack_timeout", "tier", "downtime_cost_per_minute", "escalation_policy")
 
 
 def service_values(spec: ServiceSpec) -> dict[str, Any]:
@@ -95,7 +95,16 @@ def service_values(spec: ServiceSpec) -> dict[str, Any]:
         spec,
         {
             name: _same
-            for name in ("description", "team", "urgency", "auto_resolve", "ack_timeout", "tier", "escalation_policy")
+            for name in (
+                "description",
+                "team",
+                "urgency",
+                "auto_resolve",
+                "ack_timeout",
+                "tier",
+                "downtime_cost_per_minute",
+                "escalation_policy",
+            )
         },
         nullable=_SERVICE_NULLABLE,
     )

@@ -298,6 +298,8 @@ class ServiceSpec(Spec):
     auto_resolve: bool | None = None
     ack_timeout: Seconds | None = None
     tier: Annotated[int, Field(ge=1, le=5)] | None = None
+    # What a minute of its downtime costs (ADR 0025); unset: its tier's default.
+    downtime_cost_per_minute: Annotated[float, Field(ge=0, le=1e9)] | None = None
     escalation_policy: str | None = None
     integrations: list[IntegrationSpec] | None = None
 

@@ -46,6 +46,8 @@ OnOpened = Callable[[Session, Sequence[OpenedIncident], datetime], None]
 OnStatusChange = Callable[[Session, StatusChange], None]
 # A person resolved the incident (the ``resolve`` use case): its open alerts are resolved with it.
 OnResolvedByHand = Callable[[Session, Incident, datetime], None]
+# A milestone was corrected by hand (``edit_milestone``): its name; the incident already holds the new time.
+OnMilestoneEdited = Callable[[Session, Incident, str, datetime], None]
 
 
 class Paging(Protocol):
@@ -81,6 +83,7 @@ class Hooks:
     on_opened: list[OnOpened] = field(default_factory=list)
     on_status_change: list[OnStatusChange] = field(default_factory=list)
     on_resolved_by_hand: list[OnResolvedByHand] = field(default_factory=list)
+    on_milestone_edited: list[OnMilestoneEdited] = field(default_factory=list)
     paging: Paging | None = None
     # Optional: without it no type is known and every incident behaves as Standard.
     types: TypeBook | None = None
@@ -92,6 +95,7 @@ class Hooks:
         on_opened: Sequence[OnOpened] = (),
         on_status_change: Sequence[OnStatusChange] = (),
         on_resolved_by_hand: Sequence[OnResolvedByHand] = (),
+        on_milestone_edited: Sequence[OnMilestoneEdited] = (),
         paging: Paging | None = None,
         types: TypeBook | None = None,
     ) -> None:
@@ -100,6 +104,7 @@ class Hooks:
         self.on_opened.extend(on_opened)
         self.on_status_change.extend(on_status_change)
         self.on_resolved_by_hand.extend(on_resolved_by_hand)
+        self.on_milestone_edited.extend(on_milestone_edited)
         if paging is not None:
             self.paging = paging
         if types is not None:
@@ -136,6 +141,10 @@ class Hooks:
     def resolved_by_hand(self, session: Session, incident: Incident, now: datetime) -> None:
         for react in self.ready().on_resolved_by_hand:
             react(session, incident, now)
+
+    def milestone_edited(self, session: Session, incident: Incident, name: str, now: datetime) -> None:
+        for react in self.ready().on_milestone_edited:
+            react(session, incident, name, now)
 
     def pager(self) -> Paging:
         paging = self.ready().paging

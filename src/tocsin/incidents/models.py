@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID, vocabulary
@@ -57,6 +57,15 @@ class Incident(Base):
     # A name from incident_categories (kept by name: the list is a vocabulary, see ADR 0021); "" for none.
     category: Mapped[str] = mapped_column(String(100), default="", server_default="")
     conference_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")
+    # A drill (ADR 0025): opened by a drill's event through the real path; never counted (``counted()``).
+    drill: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Cost of the downtime, kept when impact ends (ADR 0025); None while it runs or when nothing is priced.
+    downtime_cost: Mapped[float | None]
+
+
+def counted() -> ColumnElement[bool]:
+    """The one filter of every count, report and status page: drill incidents never count (ADR 0025)."""
+    return Incident.drill.is_(False)
 
 
 class IncidentParticipant(Base):

@@ -24,6 +24,7 @@ from tocsin.incidents.models import (
     IncidentParticipant,
     SeverityLevel,
     TimelineEntry,
+    counted,
 )
 from tocsin.incidents.participants import SOURCES
 from tocsin.incidents.schemas import IncidentFilter
@@ -99,6 +100,7 @@ class LockedIncident:
     priority: str
     created_at: datetime
     private: bool = False
+    drill: bool = False
 
 
 _LOCKED_COLUMNS = [_INCIDENTS.c[name] for name in LockedIncident.__dataclass_fields__]
@@ -177,6 +179,8 @@ def search(session: Session, flt: IncidentFilter, *, before_id: int | None, limi
         stmt = stmt.where(Incident.created_at >= flt.created_after)
     if flt.created_before is not None:
         stmt = stmt.where(Incident.created_at < flt.created_before)
+    if flt.drill is not None:
+        stmt = stmt.where(Incident.drill.is_(flt.drill))
     if flt.text:
         stmt = stmt.where(func.lower(Incident.title).contains(flt.text.lower(), autoescape=True))
     if flt.viewer is not None:
@@ -190,7 +194,7 @@ def search(session: Session, flt: IncidentFilter, *, before_id: int | None, limi
 def count_open(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(Incident.status, func.count())
-        .where(Incident.status != IncidentStatus.RESOLVED)
+        .where(Incident.status != IncidentStatus.RESOLVED, counted())
         .group_by(Incident.status)
     ).all()
     return {status: n for status, n in rows}
@@ -212,7 +216,7 @@ def count_of_service(session: Session, service_id: int) -> int:
 
 
 def open_counts_by_service(session: Session, viewer: Viewer | None = None) -> dict[int, int]:
-    stmt = select(Incident.service_id, func.count()).where(Incident.status != IncidentStatus.RESOLVED)
+    stmt = select(Incident.service_id, func.count()).where(Incident.status != IncidentStatus.RESOLVED, counted())
     if viewer is not None:
         # Counted as listed: private incidents the viewer may not see are not counted (team scope is the caller's).
         stmt = stmt.where(visible_clause(viewer, see_all=True))

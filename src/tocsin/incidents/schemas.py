@@ -39,6 +39,8 @@ class NewIncident:
     incident_type: str | None = None
     category: str | None = None
     conference_url: str | None = None
+    # Opened by a drill's event (ADR 0025).
+    drill: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +80,5 @@ class IncidentFilter:
     see_all: bool = True
     # Incidents whose primary service is one of these or that affect one of them.
     affecting: tuple[int, ...] = ()
+    # None: every incident; False: leave drills out (what every count does, ``counted``); True: drills only.
+    drill: bool | None = None

@@ -90,6 +90,7 @@ def open_incidents(
                 "type_id": kind.id if kind is not None else None,
                 "category": category,
                 "conference_url": spec.conference_url or (kind.bridge_for(number) if kind is not None else ""),
+                "drill": spec.drill,
             }
         )
     stored = repo.add_incidents(session, rows)
@@ -279,6 +280,7 @@ def edit_milestone(
         incident.id, TimelineKind.MILESTONE_EDITED, actor, now, reason.strip(), milestone=name, changes={column: change}
     )
     repo.add_timeline(session, [row])
+    HOOKS.milestone_edited(session, incident, name, now)
     return incident
 
 

@@ -50,6 +50,9 @@ class TimelineKind(StrEnum):
     TYPE_CHANGED = "type_changed"
     SERVICE_AFFECTED = "service_affected"
     SERVICE_UNAFFECTED = "service_unaffected"
+    # Drills and business impact (ADR 0025).
+    DRILL_STARTED = "drill_started"
+    DRILL_ENDED = "drill_ended"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

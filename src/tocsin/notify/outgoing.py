@@ -47,6 +47,7 @@ def incident_view(incident: Incident | LockedIncident, service_name: str, base_u
         service=service_name,
         created_at=incident.created_at.isoformat(),
         url=f"{base_url}/incidents/{incident.number}",
+        drill=incident.drill,
     )
 
 

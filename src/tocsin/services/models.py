@@ -40,12 +40,24 @@ class Service(Base):
     # Re-trigger an acknowledged incident that is not resolved within this many seconds (None: never).
     ack_timeout_seconds: Mapped[int | None]
     tier: Mapped[int | None]
+    # What a minute of this service's downtime costs (ADR 0025); None: its tier's default (``TierCost``).
+    downtime_cost_per_minute: Mapped[float | None]
     escalation_policy_id: Mapped[int | None] = mapped_column(
         ForeignKey("escalation_policies.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime]
     # Archived: hidden from lists, its integrations refuse events; its incidents stay readable (ADR 0012).
     archived_at: Mapped[datetime | None]
+
+
+class TierCost(Base):
+    """The default cost of a minute of downtime of the services of a tier (ADR 0025)."""
+
+    __tablename__ = "tier_costs"
+
+    tier: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    cost_per_minute: Mapped[float]
+    updated_at: Mapped[datetime]
 
 
 class Integration(Base):

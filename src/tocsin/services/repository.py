@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
-from tocsin.services.models import Integration, Service
+from tocsin.services.models import Integration, Service, TierCost
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,3 +134,19 @@ def names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     if not wanted:
         return {}
     return {row[0]: row[1] for row in session.execute(_NAMES, {"ids": wanted})}
+
+
+def tier_costs(session: Session) -> list[TierCost]:
+    return list(session.scalars(select(TierCost).order_by(TierCost.tier)))
+
+
+def put_tier_cost(session: Session, tier: int, cost: float | None, *, now: datetime) -> None:
+    row = session.get(TierCost, tier)
+    if cost is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(TierCost(tier=tier, cost_per_minute=cost, updated_at=now))
+    else:
+        row.cost_per_minute, row.updated_at = cost, now
+    session.flush()

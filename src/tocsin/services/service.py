@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -41,6 +42,7 @@ def create_service(
     auto_resolve: bool = True,
     ack_timeout_seconds: int | None = None,
     tier: int | None = None,
+    downtime_cost_per_minute: float | None = None,
 ) -> Service:
     name = name.strip()
     if not name:
@@ -58,6 +60,7 @@ def create_service(
         auto_resolve=auto_resolve,
         ack_timeout_seconds=ack_timeout_seconds,
         tier=tier,
+        downtime_cost_per_minute=downtime_cost_per_minute,
     )
     session.flush()
     return service
@@ -77,6 +80,7 @@ def update_service(
     auto_resolve: bool | None = None,
     ack_timeout_seconds: int | object | None = _UNSET,
     tier: int | object | None = _UNSET,
+    downtime_cost_per_minute: float | object | None = _UNSET,
 ) -> Service:
     if name is not None and name.strip() and name.strip() != service.name:
         if repo.by_name(session, name.strip()) is not None:
@@ -100,7 +104,50 @@ def update_service(
         if tier is not None and (not isinstance(tier, int) or not 1 <= tier <= 5):
             raise InvalidInput("tier must be between 1 and 5")
         service.tier = tier
+    if downtime_cost_per_minute is not _UNSET:
+        service.downtime_cost_per_minute = check_cost(downtime_cost_per_minute, "downtime_cost_per_minute")
     return service
+
+
+# Business impact (ADR 0025): what a minute of downtime costs, per service or by default per tier.
+MAX_COST_PER_MINUTE = 1_000_000_000.0
+TIERS = range(1, 6)
+
+
+def check_cost(value: object, name: str) -> float | None:
+    """A cost per minute: a finite number, zero or more; None (unset) passes."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInput(f"{name} must be a number")
+    if value < 0:
+        raise InvalidInput(f"{name} cannot be negative")
+    if value > MAX_COST_PER_MINUTE:
+        raise InvalidInput(f"{name} is limited to {MAX_COST_PER_MINUTE:,.0f} per minute")
+    return float(value)
+
+
+def tier_costs(session: Session) -> dict[int, float]:
+    """The default cost per minute of each tier that has one."""
+    return {row.tier: row.cost_per_minute for row in repo.tier_costs(session)}
+
+
+def set_tier_cost(session: Session, tier: int, cost_per_minute: float | None, *, now: datetime) -> dict[int, float]:
+    """Set (or, with None, clear) the default cost per minute of the services of ``tier``."""
+    if isinstance(tier, bool) or tier not in TIERS:
+        raise InvalidInput("tier must be between 1 and 5")
+    cost = check_cost(cost_per_minute, "cost_per_minute")
+    repo.put_tier_cost(session, tier, cost, now=now)
+    return tier_costs(session)
+
+
+def cost_per_minute(session: Session, service: Service) -> float | None:
+    """The service's own cost of a minute of downtime, or its tier's default; None when neither is set."""
+    if service.downtime_cost_per_minute is not None:
+        return service.downtime_cost_per_minute
+    if service.tier is None:
+        return None
+    return tier_costs(session).get(service.tier)
 
 
 def get_service(session: Session, ref: int | str) -> Service:

@@ -27,7 +27,16 @@ from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 WHAT = "services and their integrations"
-SERVICE_FIELDS = ("name", "description", "team", "urgency", "auto_resolve", "ack_timeout", "tier")
+SERVICE_FIELDS = (
+    "name",
+    "description",
+    "team",
+    "urgency",
+    "auto_resolve",
+    "ack_timeout",
+    "tier",
+    "downtime_cost_per_minute",
+)
 _SERVICE_IN = TypeAdapter(ServiceIn)
 _SERVICE_PATCH = TypeAdapter(ServicePatch)
 _POLICY_IN = TypeAdapter(ServicePolicyIn)
@@ -53,6 +62,7 @@ def _service_data(form: FormData) -> dict[str, Any]:
         "auto_resolve": form.get("auto_resolve") is not None,
         "ack_timeout": optional(form, "ack_timeout"),
         "tier": optional(form, "tier"),
+        "downtime_cost_per_minute": optional(form, "downtime_cost_per_minute"),
     }
 
 
@@ -94,6 +104,7 @@ def _stored_values(service: Service) -> dict[str, Any]:
             "auto_resolve": service.auto_resolve,
             "ack_timeout": service.ack_timeout_seconds,
             "tier": service.tier,
+            "downtime_cost_per_minute": service.downtime_cost_per_minute,
             "escalation_policy": service.escalation_policy_id,
         }
     )
@@ -138,6 +149,7 @@ def create_service(request: Request, form: PostedForm) -> Response:
                 auto_resolve=body.auto_resolve,
                 ack_timeout_seconds=_ack_timeout(body.ack_timeout),
                 tier=body.tier,
+                downtime_cost_per_minute=body.downtime_cost_per_minute,
             )
             _set_policy(session, service, form)
             service_id = service.id
@@ -179,6 +191,7 @@ def update_service(service_id: int, request: Request, form: PostedForm) -> Respo
                 auto_resolve=body.auto_resolve,
                 ack_timeout_seconds=_ack_timeout(body.ack_timeout),
                 tier=body.tier,
+                downtime_cost_per_minute=body.downtime_cost_per_minute,
             )
             _set_policy(session, stored, form)
     except (TocsinError, FormInvalid) as exc:

@@ -69,6 +69,8 @@ class IncidentFacts:
     service_id: int
     service_name: str
     team_id: int | None
+    # A drill's incident (ADR 0025): receivers that count incidents leave it out.
+    drill: bool
     private: bool = False
 
 
@@ -89,6 +91,7 @@ def incident_facts(session: Session, incident_ids: Iterable[int]) -> dict[int, I
             Service.name.label("service_name"),
             Service.team_id,
             Incident.private,
+            Incident.drill,
         )
         .join(Service, Service.id == Incident.service_id)
         .where(Incident.id.in_(ids))

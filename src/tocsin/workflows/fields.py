@@ -48,6 +48,7 @@ FIELDS: Final[dict[str, Reader]] = {
     "private": _column("private"),
     "type": _column("type"),
     "category": _column("category"),
+    "drill": _column("drill"),
     "service": lambda s: s.service,
     "service_id": _column("service_id"),
     "url": lambda s: s.url,

@@ -27,6 +27,8 @@ class IncidentView:
     created_at: str
     url: str
     details: dict[str, Any] = field(default_factory=dict)
+    # A drill's incident (ADR 0025): every channel puts ``DRILL`` first (``render.text.drill_mark``).
+    drill: bool = False
 
 
 @dataclass(frozen=True, slots=True)

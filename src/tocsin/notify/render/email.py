@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import DictLoader, Environment, select_autoescape
 
 from tocsin.notify.providers.base import IncidentView, OutboundMessage
-from tocsin.notify.render.text import clean_line, render_text, safe_link
+from tocsin.notify.render.text import clean_line, drill_mark, render_text, safe_link
 
 _ID_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -27,6 +27,8 @@ _HTML = """<!DOCTYPE html>
 <head><meta charset="utf-8"><title>{{ subject }}</title></head>
 <body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1a1a1a;max-width:640px">
 {% if incident %}
+{% if incident.drill %}<p style="font-weight:bold;color:#8a4b00;margin:0 0 8px 0">DRILL — this is an exercise, \
+not a real incident.</p>{% endif %}
 <p style="font-size:12px;color:#555;margin:0">{{ incident.service }}</p>
 <h2 style="margin:4px 0 12px 0">#{{ incident.number }} {{ incident.title }}</h2>
 <table role="presentation" style="border-collapse:collapse;font-size:14px">
@@ -102,8 +104,8 @@ def subject_of(message: OutboundMessage) -> str:
     if message.kind == "responder":
         return clean_line(f"[Tocsin] #{inc.number} you are asked to join: {clean_line(inc.title, 150)}", 250)
     return clean_line(
-        f"[Tocsin] #{inc.number} [{inc.priority}] {clean_line(inc.service, 80)}: {clean_line(inc.title, 150)}"
-        f" — {inc.status}",
+        f"{drill_mark(inc)}[Tocsin] #{inc.number} [{inc.priority}] {clean_line(inc.service, 80)}: "
+        f"{clean_line(inc.title, 150)} — {inc.status}",
         250,
     )
 

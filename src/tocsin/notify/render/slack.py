@@ -11,7 +11,7 @@ from typing import Any
 
 from tocsin.core.numbers import is_ascii_digits
 from tocsin.notify.providers.base import IncidentView, OutboundMessage
-from tocsin.notify.render.text import clean_line, safe_link, summary_line
+from tocsin.notify.render.text import clean_line, drill_mark, safe_link, summary_line
 
 ACTION_PREFIX = "tocsin."
 _BUTTONS = (("acknowledge", "Acknowledge", "primary"), ("resolve", "Resolve", None), ("escalate", "Escalate", "danger"))
@@ -79,6 +79,7 @@ def slack_blocks(message: OutboundMessage) -> tuple[str, list[dict[str, Any]]]:
     link = safe_link(incident.url)
     title = escape(clean_line(incident.title, 300))
     heading = f"<{link}|#{incident.number} {title}>" if link else f"#{incident.number} {title}"
+    heading = f"{drill_mark(incident)}{heading}"
     facts = "   ".join(
         f"*{label}:* {escape(clean_line(value, limit))}"
         for label, value, limit in (

@@ -17,14 +17,22 @@ def clean_line(value: object, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+DRILL = "DRILL"
+
+
+def drill_mark(incident: IncidentView | None, sep: str = " ") -> str:
+    """What every rendered message of a drill's incident starts with (ADR 0025); nothing for a real one."""
+    return f"{DRILL}{sep}" if incident is not None and incident.drill else ""
+
+
 def summary_line(incident: IncidentView) -> str:
-    """``[Tocsin] #12 TRIGGERED P1 high — checkout-api: CPU high``"""
+    """``[Tocsin] #12 TRIGGERED P1 high — checkout-api: CPU high`` (``DRILL [Tocsin] …`` for a drill)"""
     status = clean_line(incident.status, 20).upper()
     priority = clean_line(incident.priority, 8)
     urgency = clean_line(incident.urgency, 8)
     service = clean_line(incident.service, 100)
     title = clean_line(incident.title, 300)
-    return f"[Tocsin] #{incident.number} {status} {priority} {urgency} — {service}: {title}"
+    return f"{drill_mark(incident)}[Tocsin] #{incident.number} {status} {priority} {urgency} — {service}: {title}"
 
 
 def safe_link(url: str | None) -> str | None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from tocsin.notify.providers.base import IncidentView
-from tocsin.notify.render.text import clean_line
+from tocsin.notify.render.text import clean_line, drill_mark
 
 KEY_PROMPT = "Press 4 to acknowledge, 6 to resolve, or 8 to escalate."
 
 
 def spoken_summary(incident: IncidentView) -> str:
     status = clean_line(incident.status, 20)
+    drill = drill_mark(incident, ". This is a drill, not a real incident. ")
     return (
-        f"This is Tocsin. Incident {incident.number} is {status}, priority {clean_line(incident.priority, 8)}, "
+        f"{drill}This is Tocsin. Incident {incident.number} is {status}, priority {clean_line(incident.priority, 8)}, "
         f"on service {clean_line(incident.service, 80)}: {clean_line(incident.title, 200)}."
     )
 
