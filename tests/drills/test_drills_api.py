@@ -126,3 +126,14 @@ def test_observers_cannot_start_drills(api: ApiHarness) -> None:
 
 def put_scenario_as(api: ApiHarness, token: str) -> Any:
     return api.client.put("/api/v1/drill-scenarios/mine", json={"service": "checkout"}, headers=api.headers(token))
+
+
+def test_a_drill_of_an_incident_type_opens_an_incident_of_that_type(api: ApiHarness) -> None:
+    make_service(api, "checkout")
+    make_integration(api, "checkout")
+    ok(put_scenario(api, "all hands", service="checkout", incident_type="Big bang"))
+    started = ok(api.post("/api/v1/drills", json={"scenario": "all hands"}), 201)
+    incident = ok(api.get(f"/api/v1/incidents/%23{started['incident_number']}"))
+    assert (incident["drill"], incident["type"], incident["major"]) == (True, "Big bang", True)
+    titles = [t["title"] for t in ok(api.get(f"/api/v1/incidents/{incident['id']}/tasks"))["items"]]
+    assert "Assign Incident Commander" in titles

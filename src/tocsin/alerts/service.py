@@ -321,6 +321,14 @@ def _priority(p: Pending, severity: str, urgency: str, rules: RuleSet) -> str:
     return default_priority(severity, urgency)
 
 
+def _drill_type(alert: Alert) -> str | None:
+    """A drill of an incident type opens an incident of that type (its scenario labels the event with it)."""
+    if not alert.drill:
+        return None
+    named = (alert.labels or {}).get("incident_type")
+    return named if isinstance(named, str) and named else None
+
+
 def _open_incidents_for(session: Session, pending: list[Pending], now: datetime, rules: RuleSet) -> None:
     """Open one incident per new group of alerts, prioritised by the rules, and mark the major ones."""
     if not pending:
@@ -336,7 +344,7 @@ def _open_incidents_for(session: Session, pending: list[Pending], now: datetime,
                 urgency=urgency,
                 severity=severity,
                 priority=_priority(p, severity, urgency, rules),
-                incident_type=p.decision.incident_type,
+                incident_type=p.decision.incident_type or _drill_type(p.alert),
                 category=p.decision.category,
                 drill=p.alert.drill,
             )
