@@ -604,3 +604,48 @@ def test_a_script_action_runs_only_when_enabled_and_allowlisted_without_a_shell(
     assert allowed.status == "succeeded"
     assert allowed.response_excerpt == "restarting Checkout down; rm -rf /\n", "one argument, no shell"
     assert any("restarting Checkout down" in m for m in w.timeline(incident_id)), "output on the timeline"
+
+
+def test_a_workflow_sets_the_type_and_pages_someone_with_a_skill_into_the_incident(world: World) -> None:
+    from tocsin.response import skills
+    from tocsin.response import types as incident_types
+    from tocsin.response.models import ResponderRequest
+    from tocsin.users import service as users
+
+    w = world
+    with w.db.unit_of_work() as s:
+        incident_types.seed_defaults(s, now=w.clock.now())
+        skills.set_skills(s, users.get_user(s, "bob@example.com"), ["postgres"])
+        workflows.save_workflow(
+            s,
+            "SEV1 is all hands",
+            {
+                "trigger": {"event": "declared"},
+                "conditions": [{"field": "severity", "op": "=", "value": "SEV1"}],
+                "steps": [
+                    {"kind": "set_type", "type": "Big bang"},
+                    {"kind": "add_responders", "skill": "postgres", "message": "DB expert for {{incident.title}}"},
+                ],
+            },
+            now=w.clock.now(),
+        )
+    incident_id = w.declare("SEV1")
+    w.run()
+    with w.db.reader() as s:
+        incident = incidents.get(s, incident_id)
+        assert incident_types.names_by_id(s)[incident.type_id] == "Big bang"
+        # The new type's required roles nobody holds become tasks (its severity and the rest stay as they were).
+        assert "Assign Incident Commander" in [t.title for t in response.tasks(s, incident_id)]
+        asked = list(s.scalars(select(ResponderRequest).where(ResponderRequest.incident_id == incident_id)))
+        assert [(r.user_id, r.message) for r in asked] == [(w.bob, "DB expert for Checkout down")]
+        steps = [x.status for x in s.scalars(select(WorkflowStepRun).order_by(WorkflowStepRun.position))]
+        assert steps == ["done", "done"]
+    # Definitions naming what does not exist are refused with the path of the fault.
+    for step, fault in (
+        ({"kind": "set_type", "type": "Nope"}, "steps.0.type: no incident type 'Nope'"),
+        ({"kind": "add_responders", "policy": "Nope"}, "steps.0.policy: no escalation policy 'Nope'"),
+        ({"kind": "add_responders", "user": "bob@example.com", "skill": "x"}, "steps.0: give one of"),
+    ):
+        with w.db.unit_of_work() as s, pytest.raises(InvalidInput) as refused:
+            workflows.save_workflow(s, "bad", {"trigger": {"event": "declared"}, "steps": [step]}, now=w.clock.now())
+        assert fault in refused.value.detail

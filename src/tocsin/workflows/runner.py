@@ -34,8 +34,10 @@ from tocsin.incidents.timeline import TimelineKind
 from tocsin.notify import notices
 from tocsin.oncall import service as oncall
 from tocsin.response import repository as response_repo
+from tocsin.response import responders
 from tocsin.response import roles as response_roles
 from tocsin.response import service as response
+from tocsin.response import types as incident_types
 from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.workflows import actions, templates
@@ -132,11 +134,36 @@ def _stakeholder_update(ctx: Context, spec: dict[str, Any]) -> str:
     return "stakeholder update posted"
 
 
-# kind → what it does, for the steps that stay in the database ("set type", "add responders": one line each).
+def _set_type(ctx: Context, spec: dict[str, Any]) -> str:
+    if (
+        ctx.incident.type_id is not None
+        and incident_types.names_by_id(ctx.session).get(ctx.incident.type_id) == (spec["type"])
+    ):
+        return f"already of type {spec['type']}"
+    incident_types.change_type(ctx.session, ctx.incident.id, spec["type"], actor=ctx.actor, now=ctx.now)
+    return f"type set to {spec['type']}"
+
+
+def _add_responders(ctx: Context, spec: dict[str, Any]) -> str:
+    target = responders.Target(
+        user=spec.get("user"), schedule=spec.get("schedule"), policy=spec.get("policy"), skill=spec.get("skill")
+    )
+    message = templates.render(spec.get("message") or "", ctx.values())
+    try:
+        made = responders.request(ctx.session, ctx.incident.id, target, message=message, actor=ctx.actor, now=ctx.now)
+    except TocsinError as exc:
+        raise StepFailed(exc.detail) from None
+    names = users.names_of(ctx.session, [r.user_id for r in made])
+    return "asked to join: " + ", ".join(names.get(r.user_id, str(r.user_id)) for r in made)
+
+
+# kind → what it does, for the steps that stay in the database.
 HANDLERS: dict[str, Handler] = {
     "set_field": _set_field,
     "assign_role": _assign_role,
     "add_checklist": _add_checklist,
+    "set_type": _set_type,
+    "add_responders": _add_responders,
     "notify": _notify,
     "stakeholder_update": _stakeholder_update,
 }

@@ -15,6 +15,7 @@ from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.core.numbers import is_ascii_digits
 from tocsin.db.encrypted import is_sealed, keyring_of
 from tocsin.db.session import WORKFLOW_WORK, note_new_work
+from tocsin.escalation import service as escalation
 from tocsin.events.registry import Consumer, Event
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
@@ -63,6 +64,8 @@ def refs(session: Session) -> plan.Refs:
         users=frozenset(people),
         teams=frozenset(t.name for t in teams.list_teams(session)),
         schedules=frozenset(s.name for s in oncall.list_schedules(session)),
+        types=frozenset(t.name for t in incident_types.list_types(session)),
+        policies=frozenset(p.name for p in escalation.list_policies(session)),
     )
 
 

@@ -1,8 +1,7 @@
 """Workflow definitions (pure): the trigger vocabulary, the step kinds and what each needs, and the checks that
 refuse a bad definition with the path of the fault. No I/O; what a step does is in ``workflows/runner.py``.
 
-A step kind is one entry of ``KINDS`` (its keys and checks) and one of ``runner.HANDLERS`` (what it does): "set the
-type" or "add responders" are added there at merge, one line each.
+A step kind is one entry of ``KINDS`` (its keys and checks) and one of ``runner.HANDLERS`` (what it does).
 """
 
 from __future__ import annotations
@@ -102,6 +101,8 @@ class Refs:
     users: frozenset[str] = frozenset()
     teams: frozenset[str] = frozenset()
     schedules: frozenset[str] = frozenset()
+    types: frozenset[str] = frozenset()
+    policies: frozenset[str] = frozenset()
 
 
 Check = Callable[[Mapping[str, Any], str, Refs], dict[str, Any]]
@@ -222,6 +223,25 @@ def _webhook(spec: Mapping[str, Any], where: str, refs: Refs) -> dict[str, Any]:
     return out
 
 
+def _set_type(spec: Mapping[str, Any], where: str, refs: Refs) -> dict[str, Any]:
+    return {"type": _ref(spec, "type", refs.types, "incident type", where)}
+
+
+def _add_responders(spec: Mapping[str, Any], where: str, refs: Refs) -> dict[str, Any]:
+    targets = [k for k in ("user", "schedule", "policy", "skill") if k in spec]
+    if len(targets) != 1:
+        raise DefinitionError(f"{where}: give one of user, schedule, policy or skill (someone with it, on call first)")
+    target = targets[0]
+    out: dict[str, Any] = {"message": _template(spec, "message", where, required=False)}
+    if target == "skill":
+        out["skill"] = _text(spec, "skill", where, limit=50).strip().lower()
+    else:
+        known = {"user": refs.users, "schedule": refs.schedules, "policy": refs.policies}[target]
+        what = {"user": "user", "schedule": "schedule", "policy": "escalation policy"}[target]
+        out[target] = _ref(spec, target, known, what, where)
+    return out
+
+
 def _action(spec: Mapping[str, Any], where: str, refs: Refs) -> dict[str, Any]:
     return {"action": _ref(spec, "action", refs.actions, "remediation action", where)}
 
@@ -230,6 +250,8 @@ KINDS: Final[dict[str, StepKind]] = {
     "set_field": StepKind(frozenset({"field", "value"}), _set_field, fields_set=lambda s: (str(s.get("field")),)),
     "assign_role": StepKind(frozenset({"role", "user", "schedule"}), _assign_role),
     "add_checklist": StepKind(frozenset({"checklist"}), _add_checklist),
+    "set_type": StepKind(frozenset({"type"}), _set_type, fields_set=lambda s: ("type",)),
+    "add_responders": StepKind(frozenset({"user", "schedule", "policy", "skill", "message"}), _add_responders),
     "notify": StepKind(frozenset({"user", "team", "role", "message"}), _notify),
     "stakeholder_update": StepKind(frozenset({"message"}), _update),
     "wait": StepKind(frozenset({"minutes", "until"}), _wait, waits=True),
