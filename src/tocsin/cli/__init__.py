@@ -23,6 +23,7 @@ from tocsin.cli import (  # noqa: F401
     tasks,
     teams,
     webhooks,
+    workflows,
 )
 from tocsin.cli._app import app
 
