@@ -14,12 +14,15 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
+from tocsin.events.registry import Consumer
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
 from tocsin.incidents.hooks import HOOKS, StatusChange
 from tocsin.incidents.models import Incident
 from tocsin.notify import service as notify
 from tocsin.services import service as services
+from tocsin.statuspages import automation as statuspage_automation
+from tocsin.webhooks import fanout as webhook_fanout
 
 _lock = threading.Lock()
 
@@ -32,6 +35,11 @@ def queue_status_updates(session: Session, change: StatusChange) -> None:
 def resolve_alerts(session: Session, incident: Incident, now: datetime) -> None:
     """An incident resolved by a person resolves its open alerts, so that their dedup keys start afresh."""
     alerts.resolve_open_alerts_of(session, incident.id, now=now)
+
+
+def event_consumers() -> list[Consumer]:
+    """Who receives incident events (ADR 0009), in every process that runs an engine."""
+    return [webhook_fanout.consumer(), statuspage_automation.consumer()]
 
 
 def install() -> None:

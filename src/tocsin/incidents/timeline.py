@@ -30,6 +30,7 @@ class TimelineKind(StrEnum):
     CHECKLIST_ADDED = "checklist_added"
     ROLE_ASSIGNED = "role_assigned"
     ROLE_RELEASED = "role_released"
+    STATUS_PAGE_UPDATE = "status_page_update"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

@@ -1,0 +1,117 @@
+"""Status pages in the background: scheduled maintenance starts and completes by itself (with its silences), and
+each update is sent once to every subscriber (email with one-click unsubscribe, signed webhooks), failures and
+bounces recorded on the delivery and the subscriber.
+
+Durable and idempotent: maintenance moves under the row's lock from the status it was found in; a delivery is a
+row with a unique key, claimed with a lease, and a claim that outlives its lease is taken again (an email may then
+go twice, never an update to another page's subscriber)."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import ssl
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+
+from tocsin.db.session import Database
+from tocsin.engine.cadence import Cadence
+from tocsin.notify.providers.webhook import WebhookProvider
+from tocsin.statuspages import service as statuspages
+from tocsin.statuspages.service import Outgoing
+
+# (smtp host, port, from, username, password, starttls); None: no SMTP server configured.
+SmtpSettings = tuple[str, int, str, str | None, str | None, bool]
+
+
+class StatusPageModule:
+    name = "statuspages"
+    wakes_on: frozenset[str] = frozenset()
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        smtp: SmtpSettings | None,
+        poster: WebhookProvider | None,
+        unsubscribe_url: Callable[[Outgoing], str],
+        lease: timedelta = timedelta(minutes=2),
+        batch: int = 200,
+        every: timedelta = timedelta(seconds=1),
+    ) -> None:
+        self.db = db
+        self.smtp = smtp
+        self.poster = poster
+        self.unsubscribe_url = unsubscribe_url
+        self.lease = lease
+        self.batch = batch
+        self.cadence = Cadence(every)
+
+    def run_once(self, now: datetime) -> int:
+        if not self.cadence.due(now):
+            return 0
+        with self.db.unit_of_work() as session:
+            handled = statuspages.run_maintenances(session, now=now)
+        with self.db.unit_of_work() as session:
+            claimed = statuspages.claim_deliveries(session, now=now, lease=self.lease, limit=self.batch)
+        outcomes = [(d.id, *self._send(d)) for d in claimed]
+        if outcomes:
+            with self.db.unit_of_work() as session:
+                for delivery_id, outcome, error in outcomes:
+                    statuspages.record_delivery(session, delivery_id, outcome=outcome, error=error, now=now)
+        with self.db.reader() as session:
+            due = [t for t in (statuspages.next_maintenance_due(session), statuspages.next_delivery_due(session)) if t]
+        self.cadence.next = min(due) if due else None
+        return handled + len(outcomes)
+
+    def next_due(self) -> datetime | None:
+        return self.cadence.next
+
+    def _send(self, d: Outgoing) -> tuple[str, str | None]:
+        if d.subscriber_kind == "webhook":
+            return self._post(d)
+        return self._mail(d)
+
+    def _post(self, d: Outgoing) -> tuple[str, str | None]:
+        if self.poster is None:
+            return "failed", "webhooks are not configured on this server"
+        body = json.dumps(d.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        answer = self.poster.post_signed(d.address, f"statuspage.{d.key}", d.secret, body)
+        return answer.result.outcome, answer.result.error
+
+    def _mail(self, d: Outgoing) -> tuple[str, str | None]:
+        if self.smtp is None:
+            return "failed", "no SMTP server is configured (TOCSIN_SMTP_HOST)"
+        host, port, sender, username, password, starttls = self.smtp
+        mail = EmailMessage()
+        mail["From"] = sender
+        mail["To"] = d.address
+        mail["Subject"] = d.subject
+        mail["Date"] = formatdate(localtime=False)
+        mail["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "tocsin.invalid")
+        mail["Auto-Submitted"] = "auto-generated"
+        if d.kind != "confirm":
+            link = self.unsubscribe_url(d)
+            mail["List-Unsubscribe"] = f"<{link}>"
+            mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            mail.set_content(f"{d.body}\n\n--\n{d.page_name}\nUnsubscribe: {link}\n")
+        else:
+            mail.set_content(d.body)
+        try:
+            with smtplib.SMTP(host, port, timeout=10) as smtp:
+                if starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if username is not None and password is not None:
+                    smtp.login(username, password)
+                smtp.send_message(mail, from_addr=parseaddr(sender)[1], to_addrs=[d.address])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()), (550, b"recipient refused"))
+            return ("retry" if 400 <= code < 500 else "failed"), f"SMTP {code}: {reply!r}"[:500]
+        except smtplib.SMTPResponseException as exc:
+            outcome = "retry" if 400 <= exc.smtp_code < 500 else "failed"
+            return outcome, f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:500]
+        except (OSError, smtplib.SMTPException) as exc:
+            return "retry", f"{type(exc).__name__}: {exc}"[:500]
+        return "delivered", None
