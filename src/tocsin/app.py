@@ -23,6 +23,7 @@ from tocsin.ops.routes import router as ops_router
 from tocsin.replies import router as replies_router
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings, load_settings
+from tocsin.web.statuspage_public import CustomDomains
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, db: Database | None = None) -> FastAPI:
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         docs_pages.install(app)
     web.install(app, runtime)
     app.add_middleware(OriginMiddleware)
+    app.add_middleware(CustomDomains, runtime=runtime)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(LatencyMiddleware, metrics=runtime.metrics)
     return app

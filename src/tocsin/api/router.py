@@ -14,6 +14,7 @@ from tocsin.api import (
     rules,
     services,
     silences,
+    statuspages,
     tasks,
     webhooks,
 )
@@ -32,3 +33,4 @@ api_router.include_router(webhooks.router)
 api_router.include_router(tasks.router)
 api_router.include_router(roles.router)
 api_router.include_router(account.router)
+api_router.include_router(statuspages.router)
