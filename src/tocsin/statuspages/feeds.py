@@ -1,11 +1,12 @@
 """Atom and RSS feeds of a page's history, one entry per update (incidents and maintenance): pure, no I/O.
 
-Built with ElementTree, so every text is escaped; update bodies go in as plain text (the Markdown source), never
-as HTML a reader would render.
+Built with ElementTree, so every text is escaped; update bodies go in as plain text (the Markdown source): Atom
+content of type text, RSS descriptions (HTML by convention) escaped once more, so no reader renders markup.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,7 +60,8 @@ def rss(*, title: str, page_url: str, feed_url: str, updated: datetime, entries:
         ET.SubElement(item, "link").text = e.link
         ET.SubElement(item, "guid", isPermaLink="false").text = f"{page_url}#{e.key}"
         ET.SubElement(item, "pubDate").text = format_datetime(e.at)
-        ET.SubElement(item, "description").text = e.body
+        # RSS descriptions are read as HTML: the text escaped, so that it shows as written and runs nothing.
+        ET.SubElement(item, "description").text = html.escape(e.body)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
