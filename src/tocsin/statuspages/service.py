@@ -882,7 +882,7 @@ def queue_confirmation(session: Session, row: Subscriber, *, subject: str, body:
         [
             {
                 "subscriber_id": row.id,
-                "key": f"confirm:{row.id}:{int(now.timestamp())}",
+                "key": f"confirm:{row.id}:{secrets.token_hex(6)}",
                 "kind": "confirm",
                 "subject": subject[:300],
                 "body": body,
