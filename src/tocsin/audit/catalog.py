@@ -34,6 +34,9 @@ AUDITED: dict[str, str] = {
     "webhook_subscriptions": "webhook_subscription",
     "checklist_templates": "checklist_template",
     "incident_roles": "incident_role",
+    "status_pages": "status_page",
+    "status_component_groups": "status_component_group",
+    "status_components": "status_component",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -61,6 +64,16 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "mail_outbox",
         "notifications",
         "recovery_codes",
+        # Status pages: what is published (kept with its own history), subscribers and their deliveries.
+        "status_component_changes",
+        "status_deliveries",
+        "status_incident_links",
+        "status_incident_updates",
+        "status_incidents",
+        "status_maintenance_updates",
+        "status_maintenances",
+        "status_proposals",
+        "status_subscribers",
         "used_link_tokens",
         "used_reset_links",
         "web_sessions",
@@ -91,6 +104,8 @@ BOOKKEEPING: dict[str, frozenset[str]] = {
     "api_tokens": frozenset({"last_used_at"}),
     "heartbeat_monitors": frozenset({"status", "last_ping_at", "last_start_at", "due_at"}),
     "silences": frozenset({"reminded_at"}),
+    # A component's status moves with what is published (its history is kept in status_component_changes).
+    "status_components": frozenset({"status", "updated_at"}),
     "users": frozenset({"totp_last_step"}),
 }
 
