@@ -33,8 +33,8 @@ from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.heartbeat import HeartbeatModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.modules.silences import SilenceReminderModule
-from tocsin.engine.modules.task_reminders import TaskReminderModule
 from tocsin.engine.modules.statuspages import StatusPageModule
+from tocsin.engine.modules.task_reminders import TaskReminderModule
 from tocsin.engine.modules.webhooks import WebhookModule
 from tocsin.engine.runner import Runner
 from tocsin.engine.sqlite_signal import SqliteWorkWatcher

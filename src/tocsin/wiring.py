@@ -14,8 +14,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
-from tocsin.events.registry import Consumer
 from tocsin.escalation import service as escalation
+from tocsin.events.registry import Consumer
 from tocsin.incidents import service as incidents
 from tocsin.incidents.hooks import HOOKS, StatusChange
 from tocsin.incidents.models import Incident

@@ -630,7 +630,11 @@ CASES: list[Case] = [
         "/api/v1/status-pages/{page}/incidents",
         "/api/v1/status-pages/status/incidents",
         None,
-        lambda s: {"name": "Slow checkout", "body": "Investigating.", "components": {str(s["status_component"]): "partial_outage"}},
+        lambda s: {
+            "name": "Slow checkout",
+            "body": "Investigating.",
+            "components": {str(s["status_component"]): "partial_outage"},
+        },
         _keep("status_incident"),
         why_not=PUBLISHED,
     ),

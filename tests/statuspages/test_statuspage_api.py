@@ -38,13 +38,15 @@ def public(api: ApiHarness, slug: str, name: str) -> Any:
 
 
 def check_component(c: dict[str, Any]) -> None:
-    assert COMPONENT_KEYS <= set(c), set(c) ^ COMPONENT_KEYS
+    assert set(c) >= COMPONENT_KEYS, set(c) ^ COMPONENT_KEYS
     assert c["status"] in COMPONENT_STATUSES
-    assert isinstance(c["id"], str) and isinstance(c["page_id"], str) and isinstance(c["group"], bool)
+    assert isinstance(c["id"], str)
+    assert isinstance(c["page_id"], str)
+    assert isinstance(c["group"], bool)
 
 
 def check_incident(i: dict[str, Any], statuses: set[str]) -> None:
-    assert INCIDENT_KEYS <= set(i), set(i) ^ INCIDENT_KEYS
+    assert set(i) >= INCIDENT_KEYS, set(i) ^ INCIDENT_KEYS
     assert i["status"] in statuses
     for u in i["incident_updates"]:
         assert set(u) == UPDATE_KEYS
@@ -107,14 +109,15 @@ def test_every_public_document_has_statuspage_fields_and_enumerations(api: ApiHa
     assert summary["incidents"][0]["status"] == "monitoring"
     assert summary["incidents"][0]["monitoring_at"] is not None
     assert summary["incidents"][0]["impact"] == "major"
-    first, = [u for u in summary["incidents"][0]["incident_updates"] if u["status"] == "investigating"]
+    (first,) = [u for u in summary["incidents"][0]["incident_updates"] if u["status"] == "investigating"]
     assert first["affected_components"] == [
         {"code": str(web["id"]), "name": "Website", "old_status": "operational", "new_status": "partial_outage"}
     ]
     assert summary["status"]["indicator"] in INDICATORS
     assert summary["status"] == {"indicator": "major", "description": "Partial System Outage"}
     (m,) = summary["scheduled_maintenances"]
-    assert m["status"] in MAINTENANCE_STATUSES and m["impact"] == "maintenance"
+    assert m["status"] in MAINTENANCE_STATUSES
+    assert m["impact"] == "maintenance"
     assert {"scheduled_for", "scheduled_until"} <= set(m)
 
     assert set(public(api, "acme", "status.json")) == {"page", "status"}
@@ -133,9 +136,13 @@ def test_every_public_document_has_statuspage_fields_and_enumerations(api: ApiHa
         201,
     )
     assert public(api, "acme", "incidents/unresolved.json")["incidents"] == [], "the cache was invalidated"
-    assert public(api, "acme", "status.json")["status"] == {"indicator": "none", "description": "All Systems Operational"}
+    assert public(api, "acme", "status.json")["status"] == {
+        "indicator": "none",
+        "description": "All Systems Operational",
+    }
     resolved = public(api, "acme", "incidents.json")["incidents"][0]
-    assert resolved["resolved_at"] is not None and resolved["status"] == "resolved"
+    assert resolved["resolved_at"] is not None
+    assert resolved["status"] == "resolved"
 
     timeline = ok(api.get(f"/api/v1/incidents/{response_incident['id']}/timeline"))
     assert [e["kind"] for e in timeline].count("status_page_update") == 3
@@ -161,9 +168,13 @@ def test_bad_input_is_refused_and_changes_nothing(api: ApiHarness) -> None:
     foreign = make_component(api, "other", "Elsewhere")
     assert other["slug"] == "other"
     base = "/api/v1/status-pages/acme"
-    problem(api.post(f"{base}/incidents", json={"name": "x", "body": "y", "components": {"424242": "major_outage"}}), 422)
+    problem(
+        api.post(f"{base}/incidents", json={"name": "x", "body": "y", "components": {"424242": "major_outage"}}), 422
+    )
     refused = problem(
-        api.post(f"{base}/incidents", json={"name": "x", "body": "y", "components": {str(foreign["id"]): "major_outage"}}),
+        api.post(
+            f"{base}/incidents", json={"name": "x", "body": "y", "components": {str(foreign["id"]): "major_outage"}}
+        ),
         422,
     )
     assert "no component" in refused["detail"]

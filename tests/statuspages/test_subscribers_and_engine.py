@@ -126,9 +126,7 @@ def test_email_subscription_confirm_update_unsubscribe(mailing_api: ApiHarness, 
     unsubscribe = update["List-Unsubscribe"].strip("<>")
     assert unsubscribe.startswith("http://tocsin.test/status/acme/unsubscribe/")
 
-    one_click = api.client.post(
-        unsubscribe.removeprefix("http://tocsin.test"), data={"List-Unsubscribe": "One-Click"}
-    )
+    one_click = api.client.post(unsubscribe.removeprefix("http://tocsin.test"), data={"List-Unsubscribe": "One-Click"})
     assert one_click.status_code == 200
     ok(
         api.post(
@@ -152,10 +150,14 @@ def test_bounces_are_recorded_and_floods_refused(mailing_api: ApiHarness, smtp: 
         (row,) = statuspages.list_subscribers(s, statuspages.get_page(s, "acme"))
         (delivery,) = statuspages.deliveries_of(s, row.id)
     assert (str(delivery.status), row.failures) == ("failed", 1)
-    assert "550" in (delivery.error or "") and "550" in (row.last_error or "")
+    assert "550" in (delivery.error or "")
+    assert "550" in (row.last_error or "")
 
-    codes = [api.client.post("/status/acme/subscribe", data={"email": "flood@example.com"}).status_code for _ in range(5)]
-    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+    codes = [
+        api.client.post("/status/acme/subscribe", data={"email": "flood@example.com"}).status_code for _ in range(5)
+    ]
+    assert codes[:3] == [200, 200, 200]
+    assert codes[3:] == [429, 429]
     by_ip = [
         api.client.post("/status/acme/subscribe", data={"email": f"p{i}@example.com"}).status_code for i in range(10)
     ]
@@ -193,7 +195,8 @@ def test_maintenance_starts_and_completes_by_itself_and_silences_its_services(ap
     api.clock.advance(timedelta(minutes=11))
     engine.run_pass()
     started = ok(api.get("/api/v1/status-pages/acme/maintenances"))[0]
-    assert started["status"] == "in_progress" and len(started["silence_ids"]) == 1
+    assert started["status"] == "in_progress"
+    assert len(started["silence_ids"]) == 1
     assert ok(api.get("/api/v1/status-pages/acme/components"))[0]["status"] == "under_maintenance"
     silences = ok(api.get("/api/v1/silences"))
     (silence,) = [s for s in silences if s["id"] == started["silence_ids"][0]]
@@ -212,7 +215,8 @@ def test_maintenance_starts_and_completes_by_itself_and_silences_its_services(ap
         from tocsin.alerts import silence_service
 
         row = silence_service.get_silence(s, started["silence_ids"][0])
-        assert row.ends_at is not None and row.ends_at <= api.clock.now()
+        assert row.ends_at is not None
+        assert row.ends_at <= api.clock.now()
 
 
 def test_a_major_incident_proposes_an_update_a_person_publishes(api: ApiHarness) -> None:

@@ -63,7 +63,7 @@ class PageFields(BaseModel):
 
 class PageIn(PageFields):
     slug: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
-    name: str = Field(min_length=1, max_length=200)  # type: ignore[assignment]
+    name: str = Field(min_length=1, max_length=200)
 
 
 class PageOut(BaseModel):
@@ -454,7 +454,9 @@ def create_component(page: str, body: ComponentIn, runtime: RuntimeDep, _: Admin
     response_model=ComponentOut,
     summary="Change a component (a new status is kept in its history)",
 )
-def patch_component(page: str, component_id: int, body: ComponentPatch, runtime: RuntimeDep, _: AdminDep) -> ComponentOut:
+def patch_component(
+    page: str, component_id: int, body: ComponentPatch, runtime: RuntimeDep, _: AdminDep
+) -> ComponentOut:
     with runtime.db.unit_of_work() as session:
         row = statuspages.get_page(session, page)
         component = statuspages.get_component(session, row, component_id)
@@ -531,9 +533,7 @@ def patch_incident(page: str, incident_id: int, body: IncidentPatch, runtime: Ru
     status_code=status.HTTP_201_CREATED,
     summary="Post an update (subscribers are notified once)",
 )
-def create_update(
-    page: str, incident_id: int, body: UpdateIn, runtime: RuntimeDep, principal: AdminDep
-) -> IncidentOut:
+def create_update(page: str, incident_id: int, body: UpdateIn, runtime: RuntimeDep, principal: AdminDep) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         row = statuspages.get_page(session, page)
         incident = statuspages.get_incident(session, row, incident_id)

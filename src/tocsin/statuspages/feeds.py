@@ -44,7 +44,7 @@ def atom(*, title: str, page_url: str, feed_url: str, updated: datetime, entries
         ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=e.link)
         content = _sub(entry, "content", e.body)
         content.set("type", "text")
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=True))
 
 
 def rss(*, title: str, page_url: str, feed_url: str, updated: datetime, entries: Sequence[Entry]) -> bytes:
@@ -62,7 +62,7 @@ def rss(*, title: str, page_url: str, feed_url: str, updated: datetime, entries:
         ET.SubElement(item, "pubDate").text = format_datetime(e.at)
         # RSS descriptions are read as HTML: the text escaped, so that it shows as written and runs nothing.
         ET.SubElement(item, "description").text = html.escape(e.body)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return bytes(ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def _sub(parent: ET.Element, tag: str, text: str) -> ET.Element:

@@ -55,7 +55,8 @@ class View:
 
     @property
     def status(self) -> dict[str, str]:
-        return self.documents["status.json"]["status"]
+        found: dict[str, str] = self.documents["status.json"]["status"]
+        return found
 
     def components_of(self, group_id: int | None) -> list[Component]:
         return [c for c in self.components if c.group_id == group_id and _shown(c)]
@@ -71,8 +72,7 @@ def build(session: Session, page: StatusPage, *, url: str, now: datetime) -> Vie
     window = now - timedelta(days=uptime.DAYS + 1)
     changes = repo.history(session, [c.id for c in components], window)
     bars = {
-        c.id: uptime.bars([(h.at, h.status) for h in changes[c.id]], now=now, zone=page.time_zone)
-        for c in components
+        c.id: uptime.bars([(h.at, h.status) for h in changes[c.id]], now=now, zone=page.time_zone) for c in components
     }
     unresolved = repo.incidents(session, page.id, unresolved_only=True, limit=LISTED)
     recent = repo.incidents(session, page.id, limit=LISTED)
@@ -106,7 +106,9 @@ def build(session: Session, page: StatusPage, *, url: str, now: datetime) -> Vie
     page_doc = shaping.page_json(page, url, updated_at)
     comps = shaping.components_json(components, groups)
     active = [m for m in maintenances if shaping.is_active(m)]
-    upcoming = sorted((m for m in maintenances if m.status == MaintenanceStatus.SCHEDULED), key=lambda m: m.scheduled_for)
+    upcoming = sorted(
+        (m for m in maintenances if m.status == MaintenanceStatus.SCHEDULED), key=lambda m: m.scheduled_for
+    )
     status = shaping.status_json(components, unresolved, bool(active))
     unresolved_docs = [incident(i) for i in unresolved]
     documents: dict[str, dict[str, Any]] = {
@@ -167,7 +169,9 @@ def month(session: Session, page: StatusPage, first: date) -> Month:
     return Month(first=first, incidents=rows, updates=repo.updates_of(session, [r.id for r in rows]))
 
 
-def incident_of(session: Session, page: StatusPage, incident_id: int) -> tuple[PageIncident, list[PageIncidentUpdate]] | None:
+def incident_of(
+    session: Session, page: StatusPage, incident_id: int
+) -> tuple[PageIncident, list[PageIncidentUpdate]] | None:
     row = session.get(PageIncident, incident_id)
     if row is None or row.page_id != page.id:
         return None

@@ -38,7 +38,9 @@ def page_by_slug(session: Session, slug: str) -> StatusPage | None:
 
 
 def page_domains(session: Session) -> dict[str, str]:
-    rows = session.execute(select(StatusPage.custom_domain, StatusPage.slug).where(StatusPage.custom_domain.is_not(None)))
+    rows = session.execute(
+        select(StatusPage.custom_domain, StatusPage.slug).where(StatusPage.custom_domain.is_not(None))
+    )
     return {d: s for d, s in rows if d}
 
 
@@ -163,7 +165,9 @@ def due_to_start(session: Session, now: datetime, limit: int = 50) -> list[Maint
         Maintenance.auto_start.is_(True),
         Maintenance.scheduled_for <= now,
     )
-    return list(session.scalars(stmt.order_by(Maintenance.scheduled_for).limit(limit).with_for_update(skip_locked=True)))
+    return list(
+        session.scalars(stmt.order_by(Maintenance.scheduled_for).limit(limit).with_for_update(skip_locked=True))
+    )
 
 
 def due_to_complete(session: Session, now: datetime, limit: int = 50) -> list[Maintenance]:

@@ -192,8 +192,8 @@ def create_page(session: Session, *, slug: str, name: str, now: datetime, **fiel
     page.visibility = Visibility.PUBLIC
     page.automation = Automation.OFF
     page.brand_color, page.text_color, page.time_zone = "#1f4e79", "#ffffff", "UTC"
-    page.opening_template = StatusPage.opening_template.default.arg  # type: ignore[attr-defined]
-    page.closing_template = StatusPage.closing_template.default.arg  # type: ignore[attr-defined]
+    page.opening_template = StatusPage.opening_template.default.arg
+    page.closing_template = StatusPage.closing_template.default.arg
     for key, value in fields.items():
         setattr(page, key, _check_page_field(key, value))
     _check_domain_free(session, page)
@@ -426,7 +426,9 @@ def get_incident(session: Session, page: StatusPage, incident_id: int) -> PageIn
     return row
 
 
-def list_incidents(session: Session, page: StatusPage, *, unresolved_only: bool = False, limit: int = 50) -> list[PageIncident]:
+def list_incidents(
+    session: Session, page: StatusPage, *, unresolved_only: bool = False, limit: int = 50
+) -> list[PageIncident]:
     return repo.incidents(session, page.id, unresolved_only=unresolved_only, limit=limit)
 
 
@@ -1003,9 +1005,7 @@ def claim_deliveries(session: Session, *, now: datetime, lease: timedelta, limit
     return out
 
 
-def record_delivery(
-    session: Session, delivery_id: int, *, outcome: str, error: str | None, now: datetime
-) -> None:
+def record_delivery(session: Session, delivery_id: int, *, outcome: str, error: str | None, now: datetime) -> None:
     """``outcome``: delivered, retry or failed (a bounce). A failure is kept on the delivery and the subscriber."""
     d = session.get(Delivery, delivery_id)
     if d is None or d.status != DeliveryStatus.PENDING:
@@ -1106,8 +1106,16 @@ def publish_proposal(
     if proposal.kind == "open" or not open_ones:
         if open_ones:
             row = open_ones[0]
-            add_update(session, page, row, status=proposal.update_status, body=text, now=now, actor=actor,
-                       components=proposal.component_statuses)
+            add_update(
+                session,
+                page,
+                row,
+                status=proposal.update_status,
+                body=text,
+                now=now,
+                actor=actor,
+                components=proposal.component_statuses,
+            )
         else:
             row, _ = create_incident(
                 session,
@@ -1123,8 +1131,16 @@ def publish_proposal(
             )
     else:
         row = open_ones[0]
-        add_update(session, page, row, status=proposal.update_status, body=text, now=now, actor=actor,
-                   components=proposal.component_statuses)
+        add_update(
+            session,
+            page,
+            row,
+            status=proposal.update_status,
+            body=text,
+            now=now,
+            actor=actor,
+            components=proposal.component_statuses,
+        )
     proposal.status = ProposalStatus.PUBLISHED
     proposal.status_incident_id = row.id
     proposal.decided_at = now

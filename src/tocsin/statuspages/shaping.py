@@ -106,7 +106,9 @@ def components_json(components: Sequence[Component], groups: Sequence[ComponentG
     for c in components:
         if c.group_id is not None:
             by_group.setdefault(c.group_id, []).append(c)
-    entries: list[tuple[int, int, dict[str, Any]]] = [(g.position, 0, group_json(g, by_group.get(g.id, []))) for g in groups]
+    entries: list[tuple[int, int, dict[str, Any]]] = [
+        (g.position, 0, group_json(g, by_group.get(g.id, []))) for g in groups
+    ]
     entries += [(c.position, 1, component_json(c)) for c in components]
     entries.sort(key=lambda e: (e[0], e[1], e[2]["id"]))
     return [e[2] for e in entries]

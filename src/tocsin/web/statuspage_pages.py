@@ -15,8 +15,16 @@ from tocsin.core.clock import utc
 from tocsin.core.errors import InvalidInput, TocsinError
 from tocsin.statuspages import service as statuspages
 from tocsin.statuspages.models import ComponentStatus, Impact, UpdateStatus
-from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_admin, require_user, runtime_of
-from tocsin.web.auth import shown_as_page
+from tocsin.web.auth import (
+    PageError,
+    PostedForm,
+    WebUser,
+    check_csrf,
+    require_admin,
+    require_user,
+    runtime_of,
+    shown_as_page,
+)
 from tocsin.web.forms import text
 from tocsin.web.templating import render
 
@@ -215,7 +223,9 @@ def decide(page_id: int, proposal_id: int, decision: str, request: Request, form
     def act(session: Any, page: Any, who: WebUser, now: datetime) -> None:
         proposal = statuspages.get_proposal(session, page, proposal_id)
         if decision == "publish":
-            statuspages.publish_proposal(session, page, proposal, body=text(form, "body") or None, actor=who.actor(), now=now)
+            statuspages.publish_proposal(
+                session, page, proposal, body=text(form, "body") or None, actor=who.actor(), now=now
+            )
         else:
             statuspages.discard_proposal(session, proposal, actor=who.actor(), now=now)
 

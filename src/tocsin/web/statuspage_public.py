@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.core.errors import NotFound, RateLimited
 from tocsin.runtime import Runtime
-from tocsin.statuspages import cache, public, service, tokens, uptime
+from tocsin.statuspages import cache, feeds, public, service, tokens, uptime
 from tocsin.statuspages.models import StatusPage, Visibility
 from tocsin.statuspages.ratelimit import Limiter
 from tocsin.web.auth import check_csrf, runtime_of, signed_in
@@ -253,12 +253,14 @@ def _feed(request: Request, slug: str, kind: str) -> Response:
         with runtime.db.reader() as session:
             entries = public.feed_entries(session, page, url)
         updated = entries[0].at if entries else page.updated_at
-        make = public.feeds.atom if kind == "atom" else public.feeds.rss
+        make = feeds.atom if kind == "atom" else feeds.rss
         return make(title=page.name, page_url=url, feed_url=f"{url}/history.{kind}", updated=updated, entries=entries)
 
     body = cache.get(page.id, f"feed:{kind}:{url}", build)
     media = "application/atom+xml" if kind == "atom" else "application/rss+xml"
-    return Response(body, media_type=f"{media}; charset=utf-8", headers={"Cache-Control": _headers(page)["Cache-Control"]})
+    return Response(
+        body, media_type=f"{media}; charset=utf-8", headers={"Cache-Control": _headers(page)["Cache-Control"]}
+    )
 
 
 @router.get("/status/{slug}/history.atom")
@@ -430,7 +432,9 @@ def _host(scope: MutableMapping[str, Any]) -> str:
 def _local_hosts(runtime: Runtime) -> frozenset[str]:
     from urllib.parse import urlsplit
 
-    return frozenset({(urlsplit(runtime.settings.base_url).hostname or "").lower(), "localhost", "127.0.0.1", "testserver"})
+    return frozenset(
+        {(urlsplit(runtime.settings.base_url).hostname or "").lower(), "localhost", "127.0.0.1", "testserver"}
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
