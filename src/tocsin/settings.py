@@ -137,6 +137,11 @@ class Settings(BaseSettings):
     # How long a password reset link stays valid.
     password_reset_link_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
 
+    # --- status pages (ADR 0026) ---
+    # Email subscription requests per page in a sliding hour, per address and per client address (429 beyond).
+    statuspage_subscribe_per_address_hour: int = Field(default=3, ge=1, le=1000)
+    statuspage_subscribe_per_ip_hour: int = Field(default=10, ge=1, le=100_000)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -10,14 +10,11 @@ import pytest
 from tests.api.conftest import ok
 from tests.conftest import ApiHarness
 from tocsin.statuspages import cache
-from tocsin.web import statuspage_public
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache_and_limits() -> Iterator[None]:
+def _fresh_cache() -> Iterator[None]:
     cache.clear()
-    for limiter in statuspage_public.limiters():
-        limiter.reset()
     yield
     cache.clear()
 

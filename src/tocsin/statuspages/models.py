@@ -74,6 +74,10 @@ class ProposalStatus(StrEnum):
     DISCARDED = "discarded"
 
 
+OPENING_TEMPLATE = "We are investigating an issue affecting {component}. More to follow shortly."
+CLOSING_TEMPLATE = "The issue affecting {component} has been resolved. Thank you for your patience."
+
+
 class StatusPage(Base):
     __tablename__ = "status_pages"
 
@@ -91,12 +95,8 @@ class StatusPage(Base):
     footer_links: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     automation: Mapped[Automation] = mapped_column(vocabulary(Automation, 10), default=Automation.OFF)
     # First update proposed when a major incident opens on a linked service; {service} and {component} are filled.
-    opening_template: Mapped[str] = mapped_column(
-        Text, default="We are investigating an issue affecting {component}. More to follow shortly."
-    )
-    closing_template: Mapped[str] = mapped_column(
-        Text, default="The issue affecting {component} has been resolved. Thank you for your patience."
-    )
+    opening_template: Mapped[str] = mapped_column(Text, default=OPENING_TEMPLATE)
+    closing_template: Mapped[str] = mapped_column(Text, default=CLOSING_TEMPLATE)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -29,6 +29,8 @@ from tocsin.services import service as services
 from tocsin.statuspages import cache
 from tocsin.statuspages import repository as repo
 from tocsin.statuspages.models import (
+    CLOSING_TEMPLATE,
+    OPENING_TEMPLATE,
     Automation,
     Component,
     ComponentGroup,
@@ -192,8 +194,7 @@ def create_page(session: Session, *, slug: str, name: str, now: datetime, **fiel
     page.visibility = Visibility.PUBLIC
     page.automation = Automation.OFF
     page.brand_color, page.text_color, page.time_zone = "#1f4e79", "#ffffff", "UTC"
-    page.opening_template = StatusPage.opening_template.default.arg
-    page.closing_template = StatusPage.closing_template.default.arg
+    page.opening_template, page.closing_template = OPENING_TEMPLATE, CLOSING_TEMPLATE
     for key, value in fields.items():
         setattr(page, key, _check_page_field(key, value))
     _check_domain_free(session, page)

@@ -68,13 +68,19 @@ STATUS_LABELS = {
     "major_outage": "Major outage",
     "under_maintenance": "Under maintenance",
 }
-# Subscription requests: per address and per client address, in a sliding hour (settings may tighten these).
-_by_address = Limiter(3, 3600)
-_by_ip = Limiter(10, 3600)
 
 
-def limiters() -> tuple[Limiter, Limiter]:
-    return _by_address, _by_ip
+def limiters(request: Request) -> tuple[Limiter, Limiter]:
+    """This process's subscription limits (per address, per client address), made once per application."""
+    found: tuple[Limiter, Limiter] | None = getattr(request.app.state, "statuspage_limiters", None)
+    if found is None:
+        settings = runtime_of(request).settings
+        found = (
+            Limiter(settings.statuspage_subscribe_per_address_hour, 3600),
+            Limiter(settings.statuspage_subscribe_per_ip_hour, 3600),
+        )
+        request.app.state.statuspage_limiters = found
+    return found
 
 
 # --- finding the page ------------------------------------------------------------------------------------------------
@@ -296,7 +302,8 @@ def _subscribe(slug: str, request: Request, form: Any) -> Response:
     address = text(form, "email").strip().lower()
     components = [v for v in form.getlist("components") if isinstance(v, str) and v]
     now = time.monotonic()
-    if not _by_ip.allow(f"{page.id}:{_client(request)}", now) or not _by_address.allow(f"{page.id}:{address}", now):
+    by_address, by_ip = limiters(request)
+    if not by_ip.allow(f"{page.id}:{_client(request)}", now) or not by_address.allow(f"{page.id}:{address}", now):
         raise RateLimited("too many subscription requests: try again in an hour")
     with runtime.db.unit_of_work() as session:
         fresh = service.get_page(session, page.id)
