@@ -79,8 +79,8 @@ def test_the_public_page_works_without_javascript_and_fits_a_phone(
     assert page.locator(".sp-update .sp-body strong").inner_text() == "investigating"
     assert page.locator(".sp-component").count() == 2
     assert page.locator(".sp-component").first.locator(".sp-bar").count() == 90
-    assert page.locator(".sp-bar.sp-s-major_outage").count() == 1, "the outage ten days ago is one red day"
-    assert page.locator(".sp-bar.sp-s-partial_outage").count() == 1, "today's bar shows the partial outage"
+    assert page.locator(".sp-bar.m").count() == 1, "the outage ten days ago is one red day"
+    assert page.locator(".sp-bar.p").count() == 1, "today's bar shows the partial outage"
     assert "% uptime" in page.locator(".sp-component").first.inner_text()
     assert page.get_by_text("Partial and major outages count as down time").is_visible()
     assert page.get_by_role("heading", name="Database failover drill").is_visible()
@@ -103,4 +103,4 @@ def test_the_public_page_works_without_javascript_and_fits_a_phone(
     page.goto(f"{live_server.url}/status/e2e-acme")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the status page scrolls sideways by {overflow}px at 360px"
-    assert page.locator(".sp-bar.sp-s-partial_outage").is_visible(), "today's bar shows on a phone"
+    assert page.locator(".sp-bar.p").is_visible(), "today's bar shows on a phone"

@@ -2,7 +2,10 @@
 
 A service that changes what a page shows marks the page in its session (``touched``); when that session commits,
 the page's generation moves on and every entry built for an older generation is dropped. Other processes sharing
-the database see a change at the latest after ``MAX_AGE`` (an entry is never older than that).
+the database see a change at the latest after ``MAX_AGE`` (an entry is rebuilt when older than that).
+
+One build at a time per entry: while it runs, other callers of ``get`` wait for it rather than build the same thing
+again, and ``peek`` (the event loop's fast path) keeps serving the aged entry of the same generation.
 """
 
 from __future__ import annotations
@@ -17,10 +20,15 @@ from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 MAX_AGE = 5.0
+# Entries about every page (which page a slug names): dropped whenever any page changes.
+ANY_PAGE = 0
+MISSING: Any = object()
 _KEY = "statuspages_touched"
 _lock = threading.Lock()
 _generation: dict[int, int] = {}
 _entries: dict[tuple[int, str], tuple[int, float, Any]] = {}
+_builds: dict[tuple[int, str], threading.Lock] = {}
+_building: set[tuple[int, str]] = set()
 _installed = False
 
 
@@ -31,8 +39,9 @@ def touched(session: Session, page_id: int) -> None:
 
 def invalidate(page_id: int) -> None:
     with _lock:
-        _generation[page_id] = _generation.get(page_id, 0) + 1
-        for key in [k for k in _entries if k[0] == page_id]:
+        for pid in {page_id, ANY_PAGE}:
+            _generation[pid] = _generation.get(pid, 0) + 1
+        for key in [k for k in _entries if k[0] in (page_id, ANY_PAGE)]:
             del _entries[key]
 
 
@@ -42,19 +51,56 @@ def clear() -> None:
         _generation.clear()
 
 
-def get(page_id: int, name: str, build: Callable[[], T]) -> T:
-    now = time.monotonic()
-    with _lock:
-        generation = _generation.get(page_id, 0)
-        found = _entries.get((page_id, name))
+def _fresh(key: tuple[int, str], now: float) -> tuple[int, Any]:
+    """(generation, the fresh value or MISSING), under the lock."""
+    generation = _generation.get(key[0], 0)
+    found = _entries.get(key)
     if found is not None and found[0] == generation and now - found[1] < MAX_AGE:
-        value: T = found[2]
-        return value
-    value = build()
+        return generation, found[2]
+    return generation, MISSING
+
+
+def get(page_id: int, name: str, build: Callable[[], T], *, keep: Callable[[T], bool] | None = None) -> T:
+    """The entry ``name`` of the page, built (and kept, unless ``keep`` says otherwise) when missing or stale."""
+    key = (page_id, name)
     with _lock:
-        if _generation.get(page_id, 0) == generation:
-            _entries[(page_id, name)] = (generation, now, value)
-    return value
+        _, value = _fresh(key, time.monotonic())
+        if value is not MISSING:
+            return value  # type: ignore[no-any-return]
+        if len(_builds) > 10_000:
+            _builds.clear()
+        gate = _builds.setdefault(key, threading.Lock())
+    with gate:
+        with _lock:
+            generation, value = _fresh(key, time.monotonic())
+            if value is not MISSING:
+                return value  # type: ignore[no-any-return]
+            _building.add(key)
+        try:
+            built = build()
+        finally:
+            with _lock:
+                _building.discard(key)
+        if keep is not None and not keep(built):
+            return built
+        with _lock:
+            if _generation.get(page_id, 0) == generation:
+                _entries[key] = (generation, time.monotonic(), built)
+        return built
+
+
+def peek(page_id: int, name: str) -> Any:
+    """The entry ``name`` of the page if fresh (or aged while its rebuild runs), else ``MISSING``; never builds, so
+    it is safe on the event loop."""
+    key = (page_id, name)
+    with _lock:
+        generation, value = _fresh(key, time.monotonic())
+        if value is not MISSING:
+            return value
+        found = _entries.get(key)
+        if found is not None and found[0] == generation and key in _building:
+            return found[2]
+    return MISSING
 
 
 def _after_commit(session: Session) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.core.errors import NotFound, RateLimited
@@ -60,6 +61,14 @@ PUBLIC_HEADERS = {
     "Cache-Control": "public, max-age=10",
 }
 INTERNAL_HEADERS = {**PUBLIC_HEADERS, "Cache-Control": "private, no-store"}
+# The class of a day's bar by its worst status (short: a page holds 90 of them per component).
+SHORT = {
+    "operational": "o",
+    "degraded_performance": "d",
+    "partial_outage": "p",
+    "major_outage": "m",
+    "under_maintenance": "u",
+}
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 STATUS_LABELS = {
     "operational": "Operational",
@@ -87,10 +96,16 @@ def limiters(request: Request) -> tuple[Limiter, Limiter]:
 def _page(request: Request, slug: str) -> tuple[StatusPage, str]:
     """The page and its public URL; 404 for an unknown page and for an internal one to someone not signed in."""
     runtime = runtime_of(request)
-    with runtime.db.reader() as session:
-        page = service.page_by_slug(session, slug)
-        if page is not None:
-            session.expunge(page)
+
+    def lookup() -> StatusPage | None:
+        with runtime.db.reader() as session:
+            found = service.page_by_slug(session, slug)
+            if found is not None:
+                session.expunge(found)
+            return found
+
+    # Only pages that exist are kept: a stream of made-up slugs does not fill the cache.
+    page = cache.get(cache.ANY_PAGE, f"slug:{slug}", lookup, keep=lambda p: p is not None)
     if page is None or (page.visibility == Visibility.INTERNAL and signed_in(request) is None):
         raise NotFound(f"status page {slug!r} not found")
     return page, page_url(request, runtime, page)
@@ -126,7 +141,15 @@ def _render(template: str, page: StatusPage, status: int = 200, **context: Any) 
 
 # --- the page --------------------------------------------------------------------------------------------------------
 @router.get("/status/{slug}", response_class=HTMLResponse)
-def status_page(slug: str, request: Request) -> Response:
+async def status_page(slug: str, request: Request) -> Response:
+    if not request.query_params:
+        hit = _cached_public(request, slug, "html")
+        if hit is not None:
+            return Response(hit[1], media_type="text/html; charset=utf-8", headers=_headers(hit[0]))
+    return await run_in_threadpool(_status_page, slug, request)
+
+
+def _status_page(slug: str, request: Request) -> Response:
     page, url = _page(request, slug)
 
     def build() -> bytes:
@@ -136,6 +159,7 @@ def status_page(slug: str, request: Request) -> Response:
             view=view,
             url=url,
             labels=STATUS_LABELS,
+            short=SHORT,
             down=sorted(s.value for s in uptime.DOWN),
             zone=_zone(page.time_zone),
             notice="",
@@ -150,6 +174,7 @@ def status_page(slug: str, request: Request) -> Response:
             page,
             view=view,
             url=url,
+            short=SHORT,
             down=sorted(s.value for s in uptime.DOWN),
             zone=_zone(page.time_zone),
             notice=notice[:200],
@@ -227,15 +252,34 @@ def _json(request: Request, slug: str, name: str) -> Response:
         return orjson.dumps(_view(request, page, url).documents[name])
 
     body = cache.get(page.id, f"json:{name}:{url}", build)
+    return Response(body, media_type="application/json", headers=_json_headers(page))
+
+
+def _cached_public(request: Request, slug: str, entry: str) -> tuple[StatusPage, bytes] | None:
+    """A public page's entry straight from the cache, without the database: the fast path of the hot routes, run
+    on the event loop (anything missing or internal goes the ordinary way, in the thread pool)."""
+    page = cache.peek(cache.ANY_PAGE, f"slug:{slug}")
+    if page is cache.MISSING or page is None or page.visibility != Visibility.PUBLIC:
+        return None
+    if page.custom_domain and request.scope.get("statuspage_domain") == page.custom_domain:
+        return None
+    body = cache.peek(page.id, f"{entry}:{runtime_of(request).settings.base_url}/status/{page.slug}")
+    return None if body is cache.MISSING else (page, body)
+
+
+def _json_headers(page: StatusPage) -> dict[str, str]:
     headers = {**CORS, "Cache-Control": _headers(page)["Cache-Control"], "X-Content-Type-Options": "nosniff"}
     if page.visibility == Visibility.INTERNAL:
         headers.pop("Access-Control-Allow-Origin")
-    return Response(body, media_type="application/json", headers=headers)
+    return headers
 
 
-def _json_route(name: str) -> Callable[[str, Request], Response]:
-    def handler(slug: str, request: Request) -> Response:
-        return _json(request, slug, name)
+def _json_route(name: str) -> Callable[[str, Request], Awaitable[Response]]:
+    async def handler(slug: str, request: Request) -> Response:
+        hit = _cached_public(request, slug, f"json:{name}")
+        if hit is not None:
+            return Response(hit[1], media_type="application/json", headers=_json_headers(hit[0]))
+        return await run_in_threadpool(_json, request, slug, name)
 
     handler.__name__ = "statuspage_" + re.sub(r"\W", "_", name)
     return handler
@@ -287,8 +331,6 @@ def _client(request: Request) -> str:
 @router.post("/status/{slug}/subscribe", response_class=HTMLResponse)
 async def subscribe(slug: str, request: Request) -> Response:
     form = await request.form()
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(_subscribe, slug, request, form)
 
 
@@ -417,8 +459,6 @@ class CustomDomains:
         if scope["type"] == "http":
             host = _host(scope)
             if host and host not in _local_hosts(self.runtime):
-                from starlette.concurrency import run_in_threadpool
-
                 slug = await run_in_threadpool(self._lookup, host)
                 path: str = scope["path"]
                 if slug is not None and not path.startswith("/static/") and not path.startswith("/status/"):
