@@ -24,6 +24,7 @@ from tocsin.config.noise import apply_noise, export_noise
 from tocsin.config.plan import Change, Plan
 from tocsin.config.prune import prune_unnamed
 from tocsin.config.schema import ConfigFile, PolicySpec, ScheduleSpec, ServiceSpec, TeamSpec, UserSpec
+from tocsin.config.statuspages import apply_statuspages, export_statuspages
 from tocsin.core.errors import InvalidInput, TocsinError
 from tocsin.escalation import service as escalation
 from tocsin.heartbeats import service as heartbeats
@@ -48,6 +49,7 @@ def apply_config(
     try:
         changes = _Applier(session, current, now).run(config)
         changes += apply_noise(session, config, current, now=now)
+        changes += apply_statuspages(session, config, now=now)
         if prune:
             changes += prune_unnamed(session, config, current, now=now)
     finally:
@@ -73,7 +75,7 @@ def _record_as_apply(session: Session) -> None:
 
 
 def export_config(session: Session, *, now: datetime) -> ConfigFile:
-    return export_noise(session, stored.read(session, now=now).as_config(), now=now)
+    return export_statuspages(session, export_noise(session, stored.read(session, now=now).as_config(), now=now))
 
 
 @contextmanager
