@@ -44,7 +44,8 @@ def test_apply_creates_pages_and_components_then_finds_nothing_to_change(db: Dat
         page = statuspages.get_page(s, "acme")
         assert (page.time_zone, page.custom_domain) == ("Europe/Berlin", "status.acme.test")
         checkout = next(c for c in statuspages.components(s, page) if c.name == "Checkout")
-        assert checkout.service_ids and checkout.group_id is not None
+        assert checkout.service_ids
+        assert checkout.group_id is not None
         exported = export_config(s, now=NOW)
     (spec,) = exported.status_pages
     assert [c.name for c in spec.components] == ["Checkout", "Website"]
