@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, LiveServer
+from tests.e2e.conftest import CHROMIUM, LiveServer, Tab
 from tocsin.incidents.schemas import Actor
 from tocsin.statuspages import service as statuspages
 from tocsin.statuspages.models import ComponentStatusChange
@@ -104,3 +104,24 @@ def test_the_public_page_works_without_javascript_and_fits_a_phone(
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the status page scrolls sideways by {overflow}px at 360px"
     assert page.locator(".sp-bar.p").is_visible(), "today's bar shows on a phone"
+
+
+def test_the_console_page_of_a_status_page_has_labels_and_fits_a_phone(tab: Tab, live_server: LiveServer) -> None:
+    with live_server.db.reader() as s:
+        page_id = statuspages.get_page(s, "e2e-acme").id if statuspages.page_by_slug(s, "e2e-acme") else None
+    if page_id is None:
+        _seed(live_server)
+        with live_server.db.reader() as s:
+            page_id = statuspages.get_page(s, "e2e-acme").id
+    tab.sign_in()
+    unlabeled_js = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+        .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
+        .map(el => el.outerHTML.slice(0, 80))"""
+    for path in ("/status-pages", f"/status-pages/{page_id}"):
+        tab.go(path)
+        assert tab.page.evaluate(unlabeled_js) == [], path
+    tab.page.set_viewport_size({"width": 360, "height": 740})
+    for path in ("/status-pages", f"/status-pages/{page_id}"):
+        tab.go(path)
+        overflow = tab.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 360px"
