@@ -59,3 +59,16 @@ def test_an_admin_runs_a_status_page_from_the_console(console: Console) -> None:
     assert console.client.get(base).status_code == 200
     observer = console.client.post(f"{base}/components", data={"csrf": console.csrf(base), "name": "Nope"})
     assert observer.status_code == 403
+
+
+def test_on_an_internal_page_one_subscribes_only_oneself(console: Console) -> None:  # noqa: F811
+    from tocsin.statuspages import service as statuspages
+
+    with console.db.unit_of_work() as s:
+        statuspages.create_page(s, slug="staff", name="Staff", now=console.clock.now(), visibility="internal")
+    assert console.client.post("/status/staff/subscribe", data={"email": "spy@example.com"}).status_code == 404
+    console.login()
+    assert console.client.post("/status/staff/subscribe", data={"email": "spy@example.com"}).status_code == 200
+    with console.db.reader() as s:
+        rows = statuspages.list_subscribers(s, statuspages.get_page(s, "staff"))
+    assert [r.address for r in rows] == ["alice@example.com"]
