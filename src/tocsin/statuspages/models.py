@@ -12,6 +12,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID, vocabulary
+from tocsin.db.encrypted import EncryptedText
 
 
 class ComponentStatus(StrEnum):
@@ -250,8 +251,8 @@ class Subscriber(Base):
     address: Mapped[str] = mapped_column(String(1000))
     # Empty: every component; otherwise only updates touching one of these component ids.
     component_ids: Mapped[list[int]] = mapped_column(default=list)
-    # Webhook subscribers: the whsec_ signing secret (shown once when created).
-    secret: Mapped[str | None] = mapped_column(String(200))
+    # Webhook subscribers: the whsec_ signing secret (shown once when created), encrypted at rest (ADR 0017).
+    secret: Mapped[str | None] = mapped_column(EncryptedText())
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

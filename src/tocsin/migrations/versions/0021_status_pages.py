@@ -118,7 +118,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("address", sa.String(length=1000), nullable=False),
         sa.Column("component_ids", tocsin.db.base.JSONType, nullable=False),
-        sa.Column("secret", sa.String(length=200), nullable=True),
+        sa.Column("secret", sa.Text(), nullable=True),
         sa.Column("confirmed_at", _TIME, nullable=True),
         sa.Column("unsubscribed_at", _TIME, nullable=True),
         sa.Column("created_at", _TIME, nullable=False),
