@@ -45,10 +45,12 @@ def receiver() -> Iterator[Receiver]:
     found.thread.start()
     yield found
     found.server.shutdown()
+    found.server.server_close()
 
 
 def test_webhook_subscribers_get_each_update_signed_once(api: ApiHarness, receiver: Receiver) -> None:
-    api.runtime.providers.register(WebhookProvider(guard=UrlGuard(["127.0.0.1"]), clock=api.clock, timeout=5))
+    poster = WebhookProvider(guard=UrlGuard(["127.0.0.1"]), clock=api.clock, timeout=5)
+    api.runtime.providers.register(poster)
     make_page(api)
     make_page(api, "other", name="Other")
     web = make_component(api, "acme", "Website")
@@ -88,3 +90,4 @@ def test_webhook_subscribers_get_each_update_signed_once(api: ApiHarness, receiv
         raw for h, raw in receiver.got[1:] if verify_standard_webhook(only_db["secret"], h, raw, now=api.clock.now())
     ]
     assert len(signed_db) == 1
+    poster.close()

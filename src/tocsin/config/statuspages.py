@@ -53,7 +53,7 @@ def _page(session: Session, spec: StatusPageSpec, now: datetime, changes: list[C
         changes.append(Change("status page", spec.slug, "create"))
     else:
         before = _page_values(page)
-        differ = [f for f in PAGE_FIELDS if str(before[f]) != str(wanted[f])]
+        differ = [f for f in PAGE_FIELDS if before[f] != wanted[f]]
         if differ:
             statuspages.update_page(session, page, {f: wanted[f] for f in differ}, now=now)
             changes.append(Change("status page", spec.slug, "update", tuple(differ)))
