@@ -243,3 +243,36 @@ def test_a_major_incident_proposes_an_update_a_person_publishes(api: ApiHarness)
     assert published["incident_ids"] == [incident["id"]]
     assert ok(api.get("/api/v1/status-pages/acme/components"))[0]["status"] == "major_outage"
     problem(api.post(f"/api/v1/status-pages/acme/proposals/{proposal['id']}/discard"), 409)
+
+
+def test_an_update_reaches_many_subscribers_once_each(mailing_api: ApiHarness, smtp: tuple[Sink, int]) -> None:
+    import time
+
+    from tocsin.statuspages.models import Subscriber
+
+    api, sink = mailing_api, smtp[0]
+    page = make_page(api)
+    with api.runtime.db.unit_of_work() as s:
+        s.add_all(
+            Subscriber(
+                page_id=page["id"],
+                kind="email",
+                address=f"reader{n}@example.com",
+                component_ids=[],
+                confirmed_at=api.clock.now(),
+                created_at=api.clock.now(),
+            )
+            for n in range(500)
+        )
+    publish(api, "acme", "Fan-out", "To everyone, once.")
+    engine = api.runtime.build_engine(owner="statuspages")
+    began = time.monotonic()
+    for _ in range(10):
+        engine.run_pass()
+        if len(sink.mails) >= 500:
+            break
+    spent = time.monotonic() - began
+    assert sorted(m["To"] for m in sink.mails) == sorted(f"reader{n}@example.com" for n in range(500))
+    engine.run_pass()
+    assert len(sink.mails) == 500, "nobody gets it twice"
+    assert spent < 60, f"500 mails took {spent:.1f}s"

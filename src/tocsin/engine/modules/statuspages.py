@@ -48,6 +48,7 @@ class StatusPageModule:
         self.lease = lease
         self.batch = batch
         self.cadence = Cadence(every)
+        self._smtp: smtplib.SMTP | None = None
 
     def run_once(self, now: datetime) -> int:
         if not self.cadence.due(now):
@@ -56,7 +57,7 @@ class StatusPageModule:
             handled = statuspages.run_maintenances(session, now=now)
         with self.db.unit_of_work() as session:
             claimed = statuspages.claim_deliveries(session, now=now, lease=self.lease, limit=self.batch)
-        outcomes = [(d.id, *self._send(d)) for d in claimed]
+        outcomes = self._send_all(claimed)
         if outcomes:
             with self.db.unit_of_work() as session:
                 for delivery_id, outcome, error in outcomes:
@@ -69,10 +70,18 @@ class StatusPageModule:
     def next_due(self) -> datetime | None:
         return self.cadence.next
 
-    def _send(self, d: Outgoing) -> tuple[str, str | None]:
-        if d.subscriber_kind == "webhook":
-            return self._post(d)
-        return self._mail(d)
+    def _send_all(self, claimed: list[Outgoing]) -> list[tuple[int, str, str | None]]:
+        """Send a claimed batch: webhooks one by one, mail over one SMTP connection for the whole batch (a fan-out
+        to thousands of subscribers does not open a connection per mail)."""
+        outcomes: list[tuple[int, str, str | None]] = []
+        self._smtp = None
+        try:
+            for d in claimed:
+                outcome, error = self._post(d) if d.subscriber_kind == "webhook" else self._mail(d)
+                outcomes.append((d.id, outcome, error))
+        finally:
+            self._hang_up()
+        return outcomes
 
     def _post(self, d: Outgoing) -> tuple[str, str | None]:
         if self.poster is None:
@@ -84,7 +93,7 @@ class StatusPageModule:
     def _mail(self, d: Outgoing) -> tuple[str, str | None]:
         if self.smtp is None:
             return "failed", "no SMTP server is configured (TOCSIN_SMTP_HOST)"
-        host, port, sender, username, password, starttls = self.smtp
+        sender = self.smtp[2]
         mail = EmailMessage()
         mail["From"] = sender
         mail["To"] = d.address
@@ -100,18 +109,41 @@ class StatusPageModule:
         else:
             mail.set_content(d.body)
         try:
-            with smtplib.SMTP(host, port, timeout=10) as smtp:
-                if starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if username is not None and password is not None:
-                    smtp.login(username, password)
-                smtp.send_message(mail, from_addr=parseaddr(sender)[1], to_addrs=[d.address])
+            self._connection().send_message(mail, from_addr=parseaddr(sender)[1], to_addrs=[d.address])
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()), (550, b"recipient refused"))
             return ("retry" if 400 <= code < 500 else "failed"), f"SMTP {code}: {reply!r}"[:500]
         except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code in (421, -1):
+                self._hang_up()
             outcome = "retry" if 400 <= exc.smtp_code < 500 else "failed"
             return outcome, f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:500]
         except (OSError, smtplib.SMTPException) as exc:
+            self._hang_up()
             return "retry", f"{type(exc).__name__}: {exc}"[:500]
         return "delivered", None
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            assert self.smtp is not None
+            host, port, _, username, password, starttls = self.smtp
+            smtp = smtplib.SMTP(host, port, timeout=10)
+            try:
+                if starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if username is not None and password is not None:
+                    smtp.login(username, password)
+            except BaseException:
+                smtp.close()
+                raise
+            self._smtp = smtp
+        return self._smtp
+
+    def _hang_up(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
