@@ -72,3 +72,28 @@ def test_on_an_internal_page_one_subscribes_only_oneself(console: Console) -> No
     with console.db.reader() as s:
         rows = statuspages.list_subscribers(s, statuspages.get_page(s, "staff"))
     assert [r.address for r in rows] == ["alice@example.com"]
+
+
+def test_the_incident_page_shows_where_the_incident_is_published(console: Console) -> None:  # noqa: F811
+    from tocsin.incidents.schemas import Actor
+    from tocsin.statuspages import service as statuspages
+
+    console.trigger("Checkout is failing")
+    console.login()
+    assert "Status pages</h2>" not in console.client.get("/incidents/1").text
+    with console.db.unit_of_work() as s:
+        page = statuspages.create_page(s, slug="shop", name="Shop status", now=console.clock.now())
+        statuspages.create_incident(
+            s,
+            page,
+            name="Checkout degraded",
+            body="Investigating.",
+            incident_ids=["#1"],
+            actor=Actor(label="Alice", source="web"),
+            now=console.clock.now(),
+        )
+    html = console.client.get("/incidents/1").text
+    assert "Status pages</h2>" in html
+    assert "Shop status" in html
+    assert "Checkout degraded" in html
+    assert "/status/shop/incidents/" in html

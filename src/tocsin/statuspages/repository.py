@@ -279,3 +279,24 @@ def last_change(session: Session, page_id: int) -> datetime | None:
     ]
     times = [t for t in found if t is not None]
     return max(times) if times else None
+
+
+def published_for(session: Session, incident_id: int) -> list[tuple[StatusPage, PageIncident]]:
+    stmt = (
+        select(StatusPage, PageIncident)
+        .join(PageIncident, PageIncident.page_id == StatusPage.id)
+        .join(PageIncidentLink, PageIncidentLink.status_incident_id == PageIncident.id)
+        .where(PageIncidentLink.incident_id == incident_id)
+        .order_by(StatusPage.name, PageIncident.id)
+    )
+    return [(p, i) for p, i in session.execute(stmt)]
+
+
+def proposed_for(session: Session, incident_id: int) -> list[tuple[StatusPage, Proposal]]:
+    stmt = (
+        select(StatusPage, Proposal)
+        .join(Proposal, Proposal.page_id == StatusPage.id)
+        .where(Proposal.incident_id == incident_id, Proposal.status == ProposalStatus.OPEN)
+        .order_by(StatusPage.name, Proposal.id)
+    )
+    return [(p, r) for p, r in session.execute(stmt)]

@@ -606,6 +606,15 @@ def _add_update(
     return update
 
 
+def published_for(session: Session, incident_id: int) -> list[tuple[StatusPage, PageIncident]]:
+    """The status-page incidents linked to this response incident, with their pages."""
+    return repo.published_for(session, incident_id)
+
+
+def proposed_for(session: Session, incident_id: int) -> list[tuple[StatusPage, Proposal]]:
+    return repo.proposed_for(session, incident_id)
+
+
 # --- maintenance -----------------------------------------------------------------------------------------------------
 def get_maintenance(session: Session, page: StatusPage, maintenance_id: int) -> Maintenance:
     row = session.get(Maintenance, maintenance_id)

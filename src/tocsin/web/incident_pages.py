@@ -30,6 +30,7 @@ from tocsin.response.models import TaskStatus
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
+from tocsin.web import statuspage_pages
 from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
 from tocsin.web.scope import require_act_on_incident, sees, visible_service_ids
 from tocsin.web.templating import render
@@ -166,6 +167,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         "now": now,
         "is_open": lifecycle.is_open(incident.status),
         "phase": phases.phase_of(incident.phase_model, incident.response_status),
+        **statuspage_pages.incident_context(session, incident),
     }
 
 

@@ -51,6 +51,14 @@ def _time(value: str, what: str) -> datetime:
     return utc(parsed) if parsed.tzinfo else utc(parsed.replace(tzinfo=datetime.now().astimezone().tzinfo))
 
 
+def incident_context(session: Any, incident: Any) -> dict[str, Any]:
+    """The incident page's status page card: where this response incident is published, what is proposed."""
+    return {
+        "statuspage_links": statuspages.published_for(session, incident.id),
+        "statuspage_proposals": statuspages.proposed_for(session, incident.id),
+    }
+
+
 @router.get("/status-pages", response_class=HTMLResponse)
 def list_page(request: Request) -> Response:
     who = require_user(request)
