@@ -28,6 +28,8 @@ SmtpSettings = tuple[str, int, str, str | None, str | None, bool]
 
 class StatusPageModule:
     name = "statuspages"
+    # A lane of its own: a slow SMTP server or a fan-out to thousands never holds up escalation timers or pages.
+    lane = "statuspages"
     wakes_on: frozenset[str] = frozenset()
 
     def __init__(
