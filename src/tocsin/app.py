@@ -23,6 +23,7 @@ from tocsin.ops.routes import router as ops_router
 from tocsin.replies import router as replies_router
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings, load_settings
+from tocsin.web import statuspage_public
 from tocsin.web.statuspage_public import CustomDomains
 
 
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # (token id, address) pairs already recorded: a token's use from a new address is audited once.
     app.state.known_token_addresses = set()
     errors.install(app)
+    # Public status pages first: the busiest public routes are matched before the hundreds of others.
+    app.include_router(statuspage_public.router)
     app.include_router(inbound_router)
     app.include_router(sources_router)
     app.include_router(api_router)

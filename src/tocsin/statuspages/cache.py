@@ -5,7 +5,9 @@ the page's generation moves on and every entry built for an older generation is 
 the database see a change at the latest after ``MAX_AGE`` (an entry is rebuilt when older than that).
 
 One build at a time per entry: while it runs, other callers of ``get`` wait for it rather than build the same thing
-again, and ``peek`` (the event loop's fast path) keeps serving the aged entry of the same generation.
+again, and ``peek`` (the event loop's fast path) keeps serving the aged entry of the same generation while one
+caller refreshes it in the background (a change made here drops the entry at once; only other processes' changes
+wait for the refresh).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ _generation: dict[int, int] = {}
 _entries: dict[tuple[int, str], tuple[int, float, Any]] = {}
 _builds: dict[tuple[int, str], threading.Lock] = {}
 _building: set[tuple[int, str]] = set()
+_refreshing: set[tuple[int, str]] = set()
 _installed = False
 
 
@@ -81,26 +84,32 @@ def get(page_id: int, name: str, build: Callable[[], T], *, keep: Callable[[T], 
         finally:
             with _lock:
                 _building.discard(key)
+                _refreshing.discard(key)
         if keep is not None and not keep(built):
             return built
         with _lock:
+            _refreshing.discard(key)
             if _generation.get(page_id, 0) == generation:
                 _entries[key] = (generation, time.monotonic(), built)
         return built
 
 
-def peek(page_id: int, name: str) -> Any:
-    """The entry ``name`` of the page if fresh (or aged while its rebuild runs), else ``MISSING``; never builds, so
-    it is safe on the event loop."""
+def peek(page_id: int, name: str) -> tuple[Any, bool]:
+    """(the entry ``name`` of the page or ``MISSING``, whether the caller should refresh it). Never builds, so it is
+    safe on the event loop: an aged entry of the current generation is still served, and the first caller to see
+    it aged is told to rebuild it (in the background), the others keep getting it meanwhile."""
     key = (page_id, name)
     with _lock:
         generation, value = _fresh(key, time.monotonic())
         if value is not MISSING:
-            return value
+            return value, False
         found = _entries.get(key)
-        if found is not None and found[0] == generation and key in _building:
-            return found[2]
-    return MISSING
+        if found is None or found[0] != generation:
+            return MISSING, False
+        if key in _building or key in _refreshing:
+            return found[2], False
+        _refreshing.add(key)
+        return found[2], True
 
 
 def _after_commit(session: Session) -> None:

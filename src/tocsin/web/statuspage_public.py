@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -143,9 +144,9 @@ def _render(template: str, page: StatusPage, status: int = 200, **context: Any) 
 @router.get("/status/{slug}", response_class=HTMLResponse)
 async def status_page(slug: str, request: Request) -> Response:
     if not request.query_params:
-        hit = _cached_public(request, slug, "html")
+        hit = _cached_public(request, slug, "html", lambda: _status_page(slug, request))
         if hit is not None:
-            return Response(hit[1], media_type="text/html; charset=utf-8", headers=_headers(hit[0]))
+            return Response(hit[1], media_type="text/html; charset=utf-8", headers=_headers(hit[0]), background=hit[2])
     return await run_in_threadpool(_status_page, slug, request)
 
 
@@ -255,16 +256,21 @@ def _json(request: Request, slug: str, name: str) -> Response:
     return Response(body, media_type="application/json", headers=_json_headers(page))
 
 
-def _cached_public(request: Request, slug: str, entry: str) -> tuple[StatusPage, bytes] | None:
+def _cached_public(
+    request: Request, slug: str, entry: str, refresh: Callable[[], object]
+) -> tuple[StatusPage, bytes, BackgroundTask | None] | None:
     """A public page's entry straight from the cache, without the database: the fast path of the hot routes, run
-    on the event loop (anything missing or internal goes the ordinary way, in the thread pool)."""
-    page = cache.peek(cache.ANY_PAGE, f"slug:{slug}")
+    on the event loop (anything missing or internal goes the ordinary way, in the thread pool). An aged entry is
+    served once more and rebuilt after the answer is sent (``refresh`` in the background)."""
+    page, stale_page = cache.peek(cache.ANY_PAGE, f"slug:{slug}")
     if page is cache.MISSING or page is None or page.visibility != Visibility.PUBLIC:
         return None
     if page.custom_domain and request.scope.get("statuspage_domain") == page.custom_domain:
         return None
-    body = cache.peek(page.id, f"{entry}:{runtime_of(request).settings.base_url}/status/{page.slug}")
-    return None if body is cache.MISSING else (page, body)
+    body, stale_body = cache.peek(page.id, f"{entry}:{runtime_of(request).settings.base_url}/status/{page.slug}")
+    if body is cache.MISSING:
+        return None
+    return page, body, BackgroundTask(refresh) if stale_page or stale_body else None
 
 
 def _json_headers(page: StatusPage) -> dict[str, str]:
@@ -276,9 +282,9 @@ def _json_headers(page: StatusPage) -> dict[str, str]:
 
 def _json_route(name: str) -> Callable[[str, Request], Awaitable[Response]]:
     async def handler(slug: str, request: Request) -> Response:
-        hit = _cached_public(request, slug, f"json:{name}")
+        hit = _cached_public(request, slug, f"json:{name}", lambda: _json(request, slug, name))
         if hit is not None:
-            return Response(hit[1], media_type="application/json", headers=_json_headers(hit[0]))
+            return Response(hit[1], media_type="application/json", headers=_json_headers(hit[0]), background=hit[2])
         return await run_in_threadpool(_json, request, slug, name)
 
     handler.__name__ = "statuspage_" + re.sub(r"\W", "_", name)
