@@ -139,3 +139,13 @@ def test_custom_domain_serves_the_page_at_its_root(api: ApiHarness) -> None:
     assert "Domain incident" in api.client.get("/", headers={"host": "status.acme.test"}).text
     assert api.client.get("/api/v2/summary.json", headers={"host": "unknown.acme.test"}).status_code == 404
     problem(api.patch("/api/v1/status-pages/acme", json={"custom_domain": "not a domain"}), 422)
+
+
+def test_unknown_pages_answer_html_to_browsers_and_problems_to_the_api(api: ApiHarness) -> None:
+    make_page(api)
+    for url in ("/status/nope", "/status/nope/history", "/status/acme/incidents/999", "/status/acme/maintenances/9"):
+        response = api.client.get(url)
+        assert response.status_code == 404, url
+        assert response.headers["content-type"].startswith("text/html"), url
+        assert "Not found" in response.text
+    problem(api.client.get("/status/nope/api/v2/summary.json"), 404)

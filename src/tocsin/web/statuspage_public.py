@@ -13,6 +13,7 @@ every route. The page and the JSON documents are cached in process and invalidat
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -135,6 +136,21 @@ def _view(request: Request, page: StatusPage, url: str) -> public.View:
     return cache.get(page.id, f"view:{url}", build)
 
 
+def _html_not_found(handler: Callable[..., Response]) -> Callable[..., Response]:
+    """A page people open in a browser answers an unknown (or, to outsiders, internal) page with an HTML 404 that
+    names nothing, rather than the API's problem+json."""
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return handler(*args, **kwargs)
+        except NotFound:
+            html = env.get_template("statuspage/not_found.html").render()
+            return HTMLResponse(html, status_code=404, headers=PUBLIC_HEADERS | {"Cache-Control": "no-store"})
+
+    return wrapped
+
+
 def _render(template: str, page: StatusPage, status: int = 200, **context: Any) -> HTMLResponse:
     html = env.get_template(template).render(page=page, labels=STATUS_LABELS, **context)
     return HTMLResponse(html, status_code=status, headers=_headers(page))
@@ -150,6 +166,7 @@ async def status_page(slug: str, request: Request) -> Response:
     return await run_in_threadpool(_status_page, slug, request)
 
 
+@_html_not_found
 def _status_page(slug: str, request: Request) -> Response:
     page, url = _page(request, slug)
 
@@ -192,6 +209,7 @@ def theme(slug: str, request: Request) -> Response:
 
 
 @router.get("/status/{slug}/history", response_class=HTMLResponse)
+@_html_not_found
 def history(slug: str, request: Request) -> Response:
     page, url = _page(request, slug)
     runtime = runtime_of(request)
@@ -218,6 +236,7 @@ def history(slug: str, request: Request) -> Response:
 
 
 @router.get("/status/{slug}/incidents/{incident_id}", response_class=HTMLResponse)
+@_html_not_found
 def incident_page(slug: str, incident_id: int, request: Request) -> Response:
     page, url = _page(request, slug)
     with runtime_of(request).db.reader() as session:
@@ -229,6 +248,7 @@ def incident_page(slug: str, incident_id: int, request: Request) -> Response:
 
 
 @router.get("/status/{slug}/maintenances/{maintenance_id}", response_class=HTMLResponse)
+@_html_not_found
 def maintenance_page(slug: str, maintenance_id: int, request: Request) -> Response:
     page, url = _page(request, slug)
     view = _view(request, page, url)
@@ -382,6 +402,7 @@ def _subscribe(slug: str, request: Request, form: Any) -> Response:
 
 
 @router.get("/status/{slug}/confirm/{token}", response_class=HTMLResponse)
+@_html_not_found
 def confirm(slug: str, token: str, request: Request) -> Response:
     page, url = _page(request, slug)
     runtime = runtime_of(request)
@@ -412,6 +433,7 @@ def _unsubscribe_id(request: Request, page: StatusPage, token: str) -> int | Non
 
 
 @router.get("/status/{slug}/unsubscribe/{token}", response_class=HTMLResponse)
+@_html_not_found
 def unsubscribe_page(slug: str, token: str, request: Request) -> Response:
     page, url = _page(request, slug)
     if _unsubscribe_id(request, page, token) is None:
