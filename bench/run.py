@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import engine_timers, ingest, noise, paging, profiling, report, web_pages, workflows
+from bench import engine_timers, ingest, noise, paging, profiling, report, statuspage, web_pages, workflows
 from bench.databases import postgres_available
 from bench.procs import ROOT, scratch_dir
 
@@ -114,6 +114,7 @@ BENCHMARKS: dict[str, Bench] = {
     "web-sqlite": lambda p, d, _prof: web_pages.run(
         backend="sqlite", incidents=p.web_incidents, alerts=p.web_alerts, requests=p.web_requests, workdir=d
     ),
+    "statuspage": lambda p, d, _prof: statuspage.run(backend="sqlite", seconds=p.wrk_seconds, workdir=d),
     "web-postgres": lambda p, d, _prof: web_pages.run(
         backend="postgres", incidents=p.web_incidents, alerts=p.web_alerts, requests=p.web_requests, workdir=d
     ),

@@ -23,6 +23,8 @@ from tocsin.ops.routes import router as ops_router
 from tocsin.replies import router as replies_router
 from tocsin.runtime import Runtime
 from tocsin.settings import Settings, load_settings
+from tocsin.web import statuspage_public
+from tocsin.web.statuspage_public import CustomDomains
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None, db: Database | None = None) -> FastAPI:
@@ -51,6 +53,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # (token id, address) pairs already recorded: a token's use from a new address is audited once.
     app.state.known_token_addresses = set()
     errors.install(app)
+    # Public status pages first: the busiest public routes are matched before the hundreds of others.
+    app.include_router(statuspage_public.router)
     app.include_router(inbound_router)
     app.include_router(sources_router)
     app.include_router(api_router)
@@ -62,6 +66,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
         docs_pages.install(app)
     web.install(app, runtime)
     app.add_middleware(OriginMiddleware)
+    app.add_middleware(CustomDomains, runtime=runtime)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(LatencyMiddleware, metrics=runtime.metrics)
     return app

@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 import tocsin.registry  # noqa: F401  (the domains' hooks; ADR 0010)
+from tocsin import wiring
 from tocsin.alerts.committer import IngestCommitter
 from tocsin.alerts.schemas import SubmissionResult
 from tocsin.auth import links
@@ -32,6 +33,7 @@ from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.heartbeat import HeartbeatModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.modules.silences import SilenceReminderModule
+from tocsin.engine.modules.statuspages import StatusPageModule
 from tocsin.engine.modules.task_reminders import TaskReminderModule
 from tocsin.engine.modules.webhooks import WebhookModule
 from tocsin.engine.modules.workflows import WorkflowModule
@@ -52,11 +54,10 @@ from tocsin.notify.throttle import Throttle
 from tocsin.ops.metrics import Metrics
 from tocsin.response import roles, types
 from tocsin.settings import Settings
+from tocsin.statuspages import tokens as statuspage_tokens
 from tocsin.users.hashing_pool import HashingPool
-from tocsin.webhooks import fanout as webhook_fanout
 from tocsin.webhooks import sending as webhook_sending
 from tocsin.workflows import actions as workflow_actions
-from tocsin.workflows import service as workflows
 from tocsin.workflows.http import Caller
 
 LINK_LIFETIME = timedelta(hours=24)
@@ -75,9 +76,7 @@ class Runtime:
     wakeup: Wakeup = field(default_factory=Wakeup)
     providers: ProviderRegistry = field(default_factory=ProviderRegistry)
     # Who receives incident events (ADR 0009): later packages register here the same way.
-    consumers: ConsumerRegistry = field(
-        default_factory=lambda: ConsumerRegistry([webhook_fanout.consumer(), workflows.consumer()])
-    )
+    consumers: ConsumerRegistry = field(default_factory=lambda: ConsumerRegistry(wiring.event_consumers()))
     engine: Runner | None = None
     _link_secret: bytes | None = None
     _listener: PgListener | SqliteWorkWatcher | None = None
@@ -208,6 +207,14 @@ class Runtime:
         poster = self.providers.get("webhook")
         if isinstance(poster, WebhookProvider):
             modules.append(WebhookModule(self.db, poster, self.clock, owner=owner, lease=lease))
+        modules.append(
+            StatusPageModule(
+                self.db,
+                smtp=self.statuspage_smtp(),
+                poster=poster if isinstance(poster, WebhookProvider) else None,
+                unsubscribe_url=lambda d: self.subscriber_link("unsubscribe", d.subscriber_id, d.page_slug),
+            )
+        )
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         engine = self.engine
 
@@ -231,6 +238,19 @@ class Runtime:
             script_timeout=self.settings.workflow_script_timeout_seconds,
             clock=self.clock,
         )
+
+    # --- status pages ---------------------------------------------------------------------------------------------
+    def statuspage_smtp(self) -> tuple[str, int, str, str | None, str | None, bool] | None:
+        s = self.settings
+        if not s.smtp_host:
+            return None
+        return (s.smtp_host, s.smtp_port, s.smtp_from, s.smtp_username, s.smtp_password, s.smtp_starttls)
+
+    def subscriber_link(self, action: str, subscriber_id: int, slug: str) -> str:
+        """A signed confirm or unsubscribe link of a status page subscriber (confirm links last a week)."""
+        expires = self.clock.now() + timedelta(days=7) if action == "confirm" else None
+        token = statuspage_tokens.make(self.link_secret(), action, subscriber_id, expires)
+        return f"{self.settings.base_url}/status/{slug}/{action}/{token}"
 
     def start_listener(self) -> PgListener | SqliteWorkWatcher | None:
         """Wake this process's engine when another process commits new work: LISTEN on PostgreSQL, the work signal

@@ -153,6 +153,11 @@ class Settings(BaseSettings):
     # symbol; display only, no conversion). Costs per minute are set per service and per tier, in the database.
     downtime_currency: str = Field(default="USD", min_length=1, max_length=8)
 
+    # --- status pages (ADR 0026) ---
+    # Email subscription requests per page in a sliding hour, per address and per client address (429 beyond).
+    statuspage_subscribe_per_address_hour: int = Field(default=3, ge=1, le=1000)
+    statuspage_subscribe_per_ip_hour: int = Field(default=10, ge=1, le=100_000)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -18,6 +18,7 @@ from tocsin.alerts import service as alerts
 from tocsin.desk import service as desk
 from tocsin.drills import service as drills
 from tocsin.escalation import service as escalation
+from tocsin.events.registry import Consumer
 from tocsin.incidents import service as incidents
 from tocsin.incidents.hooks import HOOKS, StatusChange
 from tocsin.incidents.lifecycle import IncidentStatus
@@ -29,6 +30,9 @@ from tocsin.notify.models import Notification
 from tocsin.response import impact, types
 from tocsin.response.models import IncidentTask, ResponderRequest, RoleAssignment
 from tocsin.services import service as services
+from tocsin.statuspages import automation as statuspage_automation
+from tocsin.webhooks import fanout as webhook_fanout
+from tocsin.workflows import service as workflows
 
 _lock = threading.Lock()
 
@@ -56,6 +60,11 @@ def follow_status(session: Session, change: StatusChange) -> None:
     if change.target == IncidentStatus.TRIGGERED and not incidents.pages(session, change.incident):
         return
     escalation.follow_status(session, change)
+
+
+def event_consumers() -> list[Consumer]:
+    """Who receives incident events (ADR 0009), in every process that runs an engine."""
+    return [webhook_fanout.consumer(), workflows.consumer(), statuspage_automation.consumer()]
 
 
 def install() -> None:

@@ -68,6 +68,27 @@ LIFECYCLE = {
         ("PATCH", "/api/v1/integrations/{integration_id}"),
         ("DELETE", "/api/v1/integrations/{integration_id}"),
     ),
+    "status page": (
+        ("POST", "/api/v1/status-pages"),
+        ("PATCH", "/api/v1/status-pages/{page}"),
+        ("DELETE", "/api/v1/status-pages/{page}"),
+    ),
+    "status component group": (
+        ("POST", "/api/v1/status-pages/{page}/groups"),
+        ("PATCH", "/api/v1/status-pages/{page}/groups/{group_id}"),
+        ("DELETE", "/api/v1/status-pages/{page}/groups/{group_id}"),
+    ),
+    "status component": (
+        ("POST", "/api/v1/status-pages/{page}/components"),
+        ("PATCH", "/api/v1/status-pages/{page}/components/{component_id}"),
+        ("DELETE", "/api/v1/status-pages/{page}/components/{component_id}"),
+    ),
+    # retired by moving it to completed (kept, as published)
+    "scheduled maintenance": (
+        ("POST", "/api/v1/status-pages/{page}/maintenances"),
+        ("PATCH", "/api/v1/status-pages/{page}/maintenances/{maintenance_id}"),
+        ("PATCH", "/api/v1/status-pages/{page}/maintenances/{maintenance_id}"),
+    ),
     "contact method": (
         ("POST", "/api/v1/users/{ref}/contact-methods"),
         ("PATCH", "/api/v1/contact-methods/{cm_id}"),
@@ -145,6 +166,10 @@ LIFECYCLE = {
 # Created, and then only ever appended to or revoked by design: history, not configuration.
 NOT_CONFIGURATION = {
     "/api/v1/incidents",
+    # published on a status page and kept with its updates; a subscriber is removed, not edited
+    "/api/v1/status-pages/{page}/incidents",
+    "/api/v1/status-pages/{page}/incidents/{incident_id}/updates",
+    "/api/v1/status-pages/{page}/subscribers",
     "/api/v1/incidents/{ref}/notes",
     "/api/v1/incidents/{ref}/checklists",  # adds tasks, each retired as above
     "/api/v1/incidents/{ref}/participants/{user}",  # a person on an incident, removed by DELETE; in its timeline

@@ -18,6 +18,7 @@ from tocsin.engine.modules.events import EventDeliveryModule
 from tocsin.notify.models import Notification
 from tocsin.notify.providers.webhook import WebhookProvider
 from tocsin.notify.ssrf import UrlGuard
+from tocsin.statuspages.models import StatusPage as StatusPageRow
 
 State = dict[str, Any]
 WEBHOOK_URL = "https://hooks.chat.test/services/T000/B000/very-secret-path-7788"
@@ -97,6 +98,39 @@ def _keep_delivery_and_send_it(state: State, body: Any, api: ApiHarness) -> None
     engine.run_until_idle()
     sent = api.get(f"/api/v1/webhook-subscriptions/{state['subscription']}/deliveries").json()
     assert [(d["event_type"], d["status"]) for d in sent] == [("webhook.test", "delivered")]
+
+
+PUBLISHED = "published on a status page, kept with its updates"
+
+
+def _propose(state: State, api: ApiHarness) -> None:
+    """Two proposals of automation on the walk's page, for a declared incident (one published, one discarded)."""
+    from tocsin.statuspages.models import Impact, Proposal, ProposalStatus, UpdateStatus
+
+    if "status_proposals" in state:
+        return
+    service = api.post("/api/v1/services", json={"name": "status-walk"}).json()
+    incident = api.post("/api/v1/incidents", json={"service_id": service["id"], "title": "Checkout down"}).json()
+    state["status_proposals"] = []
+    with api.runtime.db.unit_of_work() as s:
+        page = s.scalars(select(StatusPageRow).where(StatusPageRow.slug == "status")).one()
+        for n in range(2):
+            row = Proposal(
+                page_id=page.id,
+                key=f"walk:{n}:{incident['id']}",
+                incident_id=incident["id"],
+                kind="open",
+                name="Checkout down",
+                body="We are investigating.",
+                update_status=UpdateStatus.INVESTIGATING,
+                impact=Impact.MAJOR,
+                component_statuses={},
+                status=ProposalStatus.OPEN,
+                created_at=api.clock.now(),
+            )
+            s.add(row)
+            s.flush()
+            state["status_proposals"].append(row.id)
 
 
 LAYER = {"rotation": "weekly", "start": "2026-11-02T00:00:00Z", "users": ["bob@example.com"]}
@@ -715,6 +749,144 @@ CASES: list[Case] = [
         "/api/v1/tier-costs/1",
         ("tier_cost", "tier_cost.created"),
         {"cost_per_minute": 250.0},
+        "POST",
+        "/api/v1/status-pages",
+        "/api/v1/status-pages",
+        ("status_page", "status_page.created"),
+        {"slug": "status", "name": "Status"},
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/status-pages/{page}",
+        "/api/v1/status-pages/status",
+        ("status_page", "status_page.updated"),
+        {"brand_color": "#000000"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/status-pages/{page}/groups",
+        "/api/v1/status-pages/status/groups",
+        ("status_component_group", "status_component_group.created"),
+        {"name": "Shop"},
+        _keep("status_group"),
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/status-pages/{page}/groups/{group_id}",
+        lambda s: f"/api/v1/status-pages/status/groups/{s['status_group']}",
+        ("status_component_group", "status_component_group.updated"),
+        {"position": 2},
+    ),
+    Case(
+        "POST",
+        "/api/v1/status-pages/{page}/components",
+        "/api/v1/status-pages/status/components",
+        ("status_component", "status_component.created"),
+        {"name": "Checkout"},
+        _keep("status_component"),
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/status-pages/{page}/components/{component_id}",
+        lambda s: f"/api/v1/status-pages/status/components/{s['status_component']}",
+        ("status_component", "status_component.updated"),
+        {"description": "Paying for an order", "status": "degraded_performance"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/status-pages/{page}/incidents",
+        "/api/v1/status-pages/status/incidents",
+        None,
+        lambda s: {
+            "name": "Slow checkout",
+            "body": "Investigating.",
+            "components": {str(s["status_component"]): "partial_outage"},
+        },
+        _keep("status_incident"),
+        why_not=PUBLISHED,
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/status-pages/{page}/incidents/{incident_id}",
+        lambda s: f"/api/v1/status-pages/status/incidents/{s['status_incident']}",
+        None,
+        {"impact": "major"},
+        why_not=PUBLISHED,
+    ),
+    Case(
+        "POST",
+        "/api/v1/status-pages/{page}/incidents/{incident_id}/updates",
+        lambda s: f"/api/v1/status-pages/status/incidents/{s['status_incident']}/updates",
+        None,
+        {"status": "identified", "body": "Found it."},
+        why_not=PUBLISHED,
+    ),
+    Case(
+        "POST",
+        "/api/v1/status-pages/{page}/maintenances",
+        "/api/v1/status-pages/status/maintenances",
+        None,
+        {"name": "Upgrade", "scheduled_for": "2026-11-03T10:00:00Z", "scheduled_until": "2026-11-03T11:00:00Z"},
+        _keep("status_maintenance"),
+        why_not=PUBLISHED,
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/status-pages/{page}/maintenances/{maintenance_id}",
+        lambda s: f"/api/v1/status-pages/status/maintenances/{s['status_maintenance']}",
+        None,
+        {"name": "Database upgrade"},
+        why_not=PUBLISHED,
+    ),
+    Case(
+        "POST",
+        "/api/v1/status-pages/{page}/subscribers",
+        "/api/v1/status-pages/status/subscribers",
+        None,
+        {"url": "https://hooks.example.com/status"},
+        _keep("status_subscriber"),
+        why_not="a subscriber of the page, as those who subscribe themselves",
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/status-pages/{page}/subscribers/{subscriber_id}",
+        lambda s: f"/api/v1/status-pages/status/subscribers/{s['status_subscriber']}",
+        None,
+        why_not="a subscriber of the page, as those who subscribe themselves",
+    ),
+    Case(
+        "POST",
+        "/api/v1/status-pages/{page}/proposals/{proposal_id}/publish",
+        lambda s: f"/api/v1/status-pages/status/proposals/{s['status_proposals'][0]}/publish",
+        None,
+        {},
+        why_not=PUBLISHED,
+        prepare=_propose,
+    ),
+    Case(
+        "POST",
+        "/api/v1/status-pages/{page}/proposals/{proposal_id}/discard",
+        lambda s: f"/api/v1/status-pages/status/proposals/{s['status_proposals'][1]}/discard",
+        None,
+        why_not=PUBLISHED,
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/status-pages/{page}/components/{component_id}",
+        lambda s: f"/api/v1/status-pages/status/components/{s['status_component']}",
+        ("status_component", "status_component.deleted"),
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/status-pages/{page}/groups/{group_id}",
+        lambda s: f"/api/v1/status-pages/status/groups/{s['status_group']}",
+        ("status_component_group", "status_component_group.deleted"),
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/status-pages/{page}",
+        "/api/v1/status-pages/status",
+        ("status_page", "status_page.deleted"),
     ),
     Case(
         "DELETE",

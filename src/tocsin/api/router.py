@@ -18,6 +18,7 @@ from tocsin.api import (
     rules,
     services,
     silences,
+    statuspages,
     tasks,
     webhooks,
     workflows,
@@ -43,3 +44,4 @@ api_router.include_router(drills.router)
 api_router.include_router(account.router)
 api_router.include_router(workflows.router)
 api_router.include_router(workflows.callback_router)
+api_router.include_router(statuspages.router)

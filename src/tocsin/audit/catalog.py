@@ -44,6 +44,9 @@ AUDITED: dict[str, str] = {
     "severity_levels": "severity_level",
     "drill_scenarios": "drill_scenario",
     "tier_costs": "tier_cost",
+    "status_pages": "status_page",
+    "status_component_groups": "status_component_group",
+    "status_components": "status_component",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -79,6 +82,16 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "service_requests",
         "responder_requests",
         "sign_in_attempts",
+        # Status pages: what is published (kept with its own history), subscribers and their deliveries.
+        "status_component_changes",
+        "status_deliveries",
+        "status_incident_links",
+        "status_incident_updates",
+        "status_incidents",
+        "status_maintenance_updates",
+        "status_maintenances",
+        "status_proposals",
+        "status_subscribers",
         "used_link_tokens",
         "used_reset_links",
         "web_sessions",
@@ -115,6 +128,8 @@ BOOKKEEPING: dict[str, frozenset[str]] = {
     "api_tokens": frozenset({"last_used_at"}),
     "heartbeat_monitors": frozenset({"status", "last_ping_at", "last_start_at", "due_at"}),
     "silences": frozenset({"reminded_at"}),
+    # A component's status moves with what is published (its history is kept in status_component_changes).
+    "status_components": frozenset({"status", "updated_at"}),
     "users": frozenset({"totp_last_step"}),
 }
 

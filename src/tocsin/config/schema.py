@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
@@ -432,6 +432,30 @@ class IncidentTypeSpec(Spec):
     position: Annotated[int, Field(ge=0, le=1000)] = 0
 
 
+class StatusComponentSpec(Spec):
+    name: Name
+    description: str = ""
+    group: str | None = None
+    services: list[str] = []
+
+
+class StatusPageSpec(Spec):
+    """A status page (ADR 0026) and its components, matched by slug and by component name; never deleted."""
+
+    slug: Annotated[str, Field(min_length=1, max_length=60)]
+    name: Name
+    visibility: Literal["public", "internal"] = "public"
+    time_zone: str = "UTC"
+    custom_domain: str | None = None
+    logo_url: str | None = None
+    brand_color: str = "#1f4e79"
+    text_color: str = "#ffffff"
+    footer_links: list[dict[str, str]] = []
+    automation: Literal["off", "propose", "automatic"] = "off"
+    groups: list[Name] = []
+    components: list[StatusComponentSpec] = []
+
+
 class ConfigFile(Spec):
     users: list[UserSpec] = []
     teams: list[TeamSpec] = []
@@ -456,3 +480,4 @@ class ConfigFile(Spec):
     severities: list[SeveritySpec] = []
     incident_categories: list[CategorySpec] = []
     incident_types: list[IncidentTypeSpec] = []
+    status_pages: list[StatusPageSpec] = []

@@ -53,6 +53,7 @@ class TimelineKind(StrEnum):
     # Drills and business impact (ADR 0025).
     DRILL_STARTED = "drill_started"
     DRILL_ENDED = "drill_ended"
+    STATUS_PAGE_UPDATE = "status_page_update"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

@@ -30,7 +30,15 @@ from tocsin.response.models import TaskStatus
 from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.web import desk_pages, drill_pages, private_pages, responder_pages, type_pages, workflow_pages
+from tocsin.web import (
+    desk_pages,
+    drill_pages,
+    private_pages,
+    responder_pages,
+    statuspage_pages,
+    type_pages,
+    workflow_pages,
+)
 from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
 from tocsin.web.scope import require_act_on_incident, visible_incident
 from tocsin.web.templating import render
@@ -172,6 +180,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         **workflow_pages.incident_context(session, incident, who),
         **type_pages.incident_types_context(session, incident),
         **drill_pages.incident_card(session, incident, who, now),
+        **statuspage_pages.incident_context(session, incident),
     }
 
 

@@ -1,0 +1,1 @@
+"""Public and internal status pages: components, their history, published incidents, maintenance, subscribers."""

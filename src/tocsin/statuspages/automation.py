@@ -1,0 +1,33 @@
+"""The ``statuspages`` incident event consumer: a major incident opened on a service some component stands for
+proposes (or, on an automatic page, publishes) the component status and a first update; its resolution proposes
+the closing update. Proposals are keyed per incident, move and page, so an event handed over twice proposes once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from tocsin.events.registry import Consumer, Event
+from tocsin.incidents.models import Incident
+from tocsin.statuspages import service
+
+CONSUMER_NAME = "statuspages"
+OPENING = frozenset({"incident.triggered", "incident.major"})
+CLOSING = frozenset({"incident.resolved"})
+
+
+def react(session: Session, events: Sequence[Event], now: datetime) -> None:
+    for event in events:
+        incident = session.get(Incident, event.incident_id)
+        if incident is None:
+            continue
+        if event.type in OPENING and incident.major:
+            service.propose(session, incident, "open", now=now)
+        elif event.type in CLOSING:
+            service.propose(session, incident, "resolve", now=now)
+
+
+def consumer() -> Consumer:
+    return Consumer(name=CONSUMER_NAME, handler=react, types=OPENING | CLOSING)
