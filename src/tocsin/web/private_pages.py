@@ -5,21 +5,19 @@ remove participants by hand. Its form posts to ``/incidents/{number}/private``, 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from tocsin.core.errors import Forbidden, InvalidInput, NotFound, TocsinError
+from tocsin.core.errors import InvalidInput
 from tocsin.core.numbers import is_ascii_digits
 from tocsin.incidents import visibility
 from tocsin.incidents.models import Incident
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, runtime_of
-from tocsin.web.scope import require_act_on_incident, visible_incident
-from tocsin.web.templating import render
+from tocsin.web.auth import PostedForm, WebUser
+from tocsin.web.incident_cards import act_on_incident
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,20 +71,4 @@ def _apply(session: Session, incident: Incident, form: Any, who: WebUser, now: A
 
 @router.post("/incidents/{number}/private")
 def private_action(number: int, request: Request, form: PostedForm) -> Response:
-    who = require_responder(request)
-    check_csrf(request, who, form)
-    runtime = runtime_of(request)
-    here = f"/incidents/{number}"
-    try:
-        with runtime.db.unit_of_work() as session:
-            incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
-            require_act_on_incident(session, who, incident)
-            notice = _apply(session, incident, form, who, runtime.clock.now())
-    except NotFound:
-        return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
-    except Forbidden as exc:
-        raise PageError(403, exc.detail) from None
-    except TocsinError as exc:
-        return RedirectResponse(f"{here}?{urlencode({'error': exc.detail})}", status_code=303)
-    runtime.wakeup.notify()
-    return RedirectResponse(f"{here}?{urlencode({'notice': notice})}", status_code=303)
+    return act_on_incident(request, number, form, lambda s, incident, who, now: _apply(s, incident, form, who, now))

@@ -13,15 +13,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from tocsin.core.errors import Forbidden, InvalidInput, NotFound, TocsinError
+from tocsin.core.errors import InvalidInput, NotFound, TocsinError
 from tocsin.core.numbers import is_ascii_digits
 from tocsin.escalation import service as escalation
 from tocsin.incidents.models import Incident
 from tocsin.oncall import service as oncall
 from tocsin.response import responders, roles, skills
 from tocsin.users import service as users
-from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
-from tocsin.web.scope import require_act_on_incident, visible_incident
+from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_user, runtime_of
+from tocsin.web.incident_cards import act_on_incident
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -49,31 +49,6 @@ def incident_context(session: Session, incident: Incident, who: WebUser) -> dict
     }
 
 
-def _back(number: int, **params: str) -> RedirectResponse:
-    return RedirectResponse(f"/incidents/{number}?{urlencode(params)}", status_code=303)
-
-
-def _act_on(request: Request, number: int, form: PostedForm, act: Any) -> Response:
-    """Run ``act(session, incident, who, now)`` on the incident in one transaction; back to its page."""
-    who = require_responder(request)
-    check_csrf(request, who, form)
-    runtime = runtime_of(request)
-    try:
-        with runtime.db.unit_of_work() as session:
-            try:
-                incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
-            except NotFound:
-                return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
-            require_act_on_incident(session, who, incident)
-            notice = act(session, incident, who, runtime.clock.now())
-    except Forbidden as exc:
-        raise PageError(403, exc.detail) from None
-    except TocsinError as exc:
-        return _back(number, error=exc.detail)
-    runtime.wakeup.notify()
-    return _back(number, notice=notice)
-
-
 @router.post("/incidents/{number}/roles")
 def role_action(number: int, request: Request, form: PostedForm) -> Response:
     action, role, user = str(form.get("action") or ""), str(form.get("role") or ""), str(form.get("user") or "")
@@ -89,7 +64,7 @@ def role_action(number: int, request: Request, form: PostedForm) -> Response:
             return f"{role} released"
         raise InvalidInput(f"unknown action {action!r}")
 
-    return _act_on(request, number, form, act)
+    return act_on_incident(request, number, form, act)
 
 
 @router.post("/incidents/{number}/responders")
@@ -121,7 +96,7 @@ def responder_action(number: int, request: Request, form: PostedForm) -> Respons
             return "Request withdrawn"
         raise InvalidInput(f"unknown action {action!r}")
 
-    return _act_on(request, number, form, act)
+    return act_on_incident(request, number, form, act)
 
 
 @router.post("/people/{user_id}/skills")

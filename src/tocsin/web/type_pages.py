@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from tocsin.core.errors import Forbidden, InvalidInput, NotFound, TocsinError
+from tocsin.core.errors import InvalidInput, TocsinError
 from tocsin.incidents import phases, taxonomy
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
@@ -19,8 +19,8 @@ from tocsin.response import roles as incident_roles
 from tocsin.response import service as response
 from tocsin.response import types
 from tocsin.services import service as services
-from tocsin.web.auth import PageError, PostedForm, check_csrf, require_admin, require_responder, runtime_of
-from tocsin.web.scope import require_act_on_incident, visible_incident
+from tocsin.web.auth import PostedForm, check_csrf, require_admin, runtime_of
+from tocsin.web.incident_cards import act_on_incident
 from tocsin.web.templating import render
 
 router = APIRouter()
@@ -80,23 +80,7 @@ def _act(session: Session, incident: Incident, form: Any, who: Any, now: Any) ->
 
 @router.post("/incidents/{number}/types")
 def incident_types_action(number: int, request: Request, form: PostedForm) -> Response:
-    who = require_responder(request)
-    check_csrf(request, who, form)
-    runtime = runtime_of(request)
-    here = f"/incidents/{number}"
-    try:
-        with runtime.db.unit_of_work() as session:
-            incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
-            require_act_on_incident(session, who, incident)
-            notice = _act(session, incident, form, who, runtime.clock.now())
-    except NotFound:
-        return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
-    except Forbidden as exc:
-        raise PageError(403, exc.detail) from None
-    except TocsinError as exc:
-        return RedirectResponse(f"{here}?{urlencode({'error': exc.detail})}", status_code=303)
-    runtime.wakeup.notify()
-    return RedirectResponse(f"{here}?{urlencode({'notice': notice})}", status_code=303)
+    return act_on_incident(request, number, form, lambda s, incident, who, now: _act(s, incident, form, who, now))
 
 
 # --- admin: types, categories, severities --------------------------------------------------------------------
