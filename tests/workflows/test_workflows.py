@@ -649,3 +649,32 @@ def test_a_workflow_sets_the_type_and_pages_someone_with_a_skill_into_the_incide
         with w.db.unit_of_work() as s, pytest.raises(InvalidInput) as refused:
             workflows.save_workflow(s, "bad", {"trigger": {"event": "declared"}, "steps": [step]}, now=w.clock.now())
         assert fault in refused.value.detail
+
+
+def test_a_type_change_starts_the_workflows_that_follow_it(world: World) -> None:
+    from tocsin.response import types as incident_types
+
+    w = world
+    with w.db.unit_of_work() as s:
+        incident_types.seed_defaults(s, now=w.clock.now())
+        workflows.save_workflow(
+            s,
+            "Security hand-off",
+            {
+                "trigger": {"event": "type_changed"},
+                "conditions": [{"field": "type", "op": "=", "value": "Security (CyberSec)"}],
+                "steps": [{"kind": "stakeholder_update", "message": "Security now leads {{incident.title}}"}],
+            },
+            now=w.clock.now(),
+        )
+    incident_id = w.declare("SEV3")
+    w.run()
+    assert not any("Security now leads" in m for m in w.timeline(incident_id)), "not before the type changes"
+    with w.db.unit_of_work() as s:
+        incident_types.change_type(s, incident_id, "Standard", actor=PEOPLE, now=w.clock.now())
+    w.run()
+    assert not any("Security now leads" in m for m in w.timeline(incident_id)), "another type: conditions unmet"
+    with w.db.unit_of_work() as s:
+        incident_types.change_type(s, incident_id, "Security (CyberSec)", actor=PEOPLE, now=w.clock.now())
+    w.run()
+    assert sum("Security now leads Checkout down" in m for m in w.timeline(incident_id)) == 1

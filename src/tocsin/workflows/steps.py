@@ -33,6 +33,7 @@ EVENT_TRIGGERS: Final[dict[str, str]] = {
     "response_changed": "incident.response_changed",
     "reopened": "incident.reopened",
     "severity_changed": "incident.updated",
+    "type_changed": "incident.type_changed",
     "field_changed": "incident.updated",
     "role_assigned": "incident.role_assigned",
     "task_done": "incident.task_closed",
