@@ -11,6 +11,7 @@ import pytest
 import tocsin.registry  # noqa: F401  (the composition under test)
 from tocsin import wiring
 from tocsin.alerts import service as alerts
+from tocsin.desk import service as desk
 from tocsin.drills import service as drills
 from tocsin.escalation import service as escalation
 from tocsin.incidents import service as incidents
@@ -36,7 +37,11 @@ def test_the_composition_registers_every_reaction_paging_depends_on() -> None:
     assert HOOKS.on_milestone_edited == [impact.on_milestone_edited]
     assert HOOKS.paging is escalation
     # History refuses a service's deletion; open incidents its archiving (ADR 0012).
-    assert services.deletion_checks == [incidents.refuse_service_deletion, alerts.refuse_service_deletion]
+    assert services.deletion_checks == [
+        incidents.refuse_service_deletion,
+        alerts.refuse_service_deletion,
+        desk.refuse_service_deletion,
+    ]
     assert services.archive_checks == [incidents.refuse_service_archive]
     assert services.integration_deletion_checks == [alerts.refuse_integration_deletion]
 
@@ -45,7 +50,7 @@ def test_installing_twice_registers_nothing_twice() -> None:
     wiring.install()
     assert len(HOOKS.on_status_change) == 4
     assert len(HOOKS.on_milestone_edited) == 1
-    assert len(services.deletion_checks) == 2
+    assert len(services.deletion_checks) == 3
     assert len(services.archive_checks) == 1
     assert len(services.integration_deletion_checks) == 1
 
