@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.events.registry import Consumer, Event
 from tocsin.incidents.models import Incident
+from tocsin.statuspages import repository as repo
 from tocsin.statuspages import service
 
 CONSUMER_NAME = "statuspages"
@@ -19,6 +20,9 @@ CLOSING = frozenset({"incident.resolved"})
 
 
 def react(session: Session, events: Sequence[Event], now: datetime) -> None:
+    # With no page automated (the usual case), a batch of opened and resolved incidents costs one query.
+    if not repo.pages_with_automation(session):
+        return
     for event in events:
         incident = session.get(Incident, event.incident_id)
         if incident is None:

@@ -45,6 +45,10 @@ def playbooks(session: Session) -> list[Playbook]:
     return list(session.scalars(select(Playbook).order_by(Playbook.name)))
 
 
+def any_playbook(session: Session) -> bool:
+    return session.scalars(select(Playbook.id).limit(1)).first() is not None
+
+
 def playbook(session: Session, ref: int | str) -> Playbook | None:
     if isinstance(ref, int):
         return session.get(Playbook, ref)

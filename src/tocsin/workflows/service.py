@@ -353,13 +353,18 @@ def source_of(run: WorkflowRun) -> str:
 
 
 def start_matching(
-    session: Session, incident: Incident, event_type: str, changes: Mapping[str, Any], *, now: datetime
+    session: Session,
+    incident: Incident,
+    event_type: str,
+    changes: Mapping[str, Any],
+    *,
+    now: datetime,
+    enabled: Sequence[Workflow] | None = None,
 ) -> list[WorkflowRun]:
     """Start every enabled workflow whose trigger follows this event and whose conditions hold now (a timer's due
-    time comes later)."""
-    candidates = [
-        w for w in repo.workflows(session, enabled_only=True) if plan.trigger_fires(w.trigger, event_type, changes)
-    ]
+    time comes later). ``enabled``: the enabled workflows when the caller has them already."""
+    flows = repo.workflows(session, enabled_only=True) if enabled is None else enabled
+    candidates = [w for w in flows if plan.trigger_fires(w.trigger, event_type, changes)]
     started = []
     if candidates:
         subject = view(subject_of(session, incident))
@@ -414,14 +419,21 @@ def run_now(session: Session, incident_id: int, workflow_ref: int | str, *, acto
 def on_events(session: Session, events: Sequence[Event], now: datetime) -> None:
     """The ``workflows`` event consumer: runs and playbooks, written in the transaction that moves its cursor (so
     exactly once per event)."""
+    # Definitions are read once per batch, and an incident only when some workflow's trigger follows the event or a
+    # playbook may apply to it: with none defined, the consumer costs one query per batch on the paging path.
+    enabled = repo.workflows(session, enabled_only=True)
+    books = repo.any_playbook(session)
     for event in events:
         if event.type in (f"incident.{TimelineKind.WORKFLOW_RUN}", f"incident.{TimelineKind.WORKFLOW_STEP}"):
+            continue
+        opening = books and event.type == "incident.triggered"
+        if not opening and not any(plan.trigger_fires(w.trigger, event.type, event.changes) for w in enabled):
             continue
         try:
             incident = incidents.get(session, event.incident_id)
         except NotFound:
             continue
-        start_matching(session, incident, event.type, event.changes, now=now)
+        start_matching(session, incident, event.type, event.changes, now=now, enabled=enabled)
 
 
 def consumer() -> Consumer:
