@@ -34,17 +34,17 @@ from tocsin.incidents.timeline import TimelineKind
 from tocsin.notify import notices
 from tocsin.oncall import service as oncall
 from tocsin.response import repository as response_repo
-from tocsin.response import responders
+from tocsin.response import responders, templates
 from tocsin.response import roles as response_roles
 from tocsin.response import service as response
 from tocsin.response import types as incident_types
+from tocsin.response.fields import compile_conditions, matches, view
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.workflows import actions, templates
+from tocsin.workflows import actions
 from tocsin.workflows import repository as repo
 from tocsin.workflows import service as wf
 from tocsin.workflows import steps as plan
-from tocsin.workflows.fields import compile_conditions, matches, view
 from tocsin.workflows.http import Answer, Request
 from tocsin.workflows.models import WorkflowRun, WorkflowStepRun
 
