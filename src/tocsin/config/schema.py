@@ -452,6 +452,8 @@ class StatusPageSpec(Spec):
     text_color: str = "#ffffff"
     footer_links: list[dict[str, str]] = []
     automation: Literal["off", "propose", "automatic"] = "off"
+    # One voice (ADR 0028): false, only the incident's Communications Lead or Commander (or an admin) publishes.
+    anyone_may_publish: bool = False
     groups: list[Name] = []
     components: list[StatusComponentSpec] = []
 

@@ -39,6 +39,7 @@ from tocsin.response import roles as response_roles
 from tocsin.response import service as response
 from tocsin.response import types as incident_types
 from tocsin.response.fields import compile_conditions, matches, view
+from tocsin.stakeholders import service as stakeholders
 from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.workflows import actions
@@ -130,8 +131,13 @@ def _notify(ctx: Context, spec: dict[str, Any]) -> str:
 
 def _stakeholder_update(ctx: Context, spec: dict[str, Any]) -> str:
     text = templates.render(spec["message"], ctx.values())
-    incidents.add_note(ctx.session, ctx.incident.id, f"Stakeholder update: {text}", actor=ctx.actor, now=ctx.now)
-    return "stakeholder update posted"
+    try:
+        update = stakeholders.post_update(
+            ctx.session, ctx.incident.id, body=text, actor=ctx.actor, now=ctx.now, base_url=ctx.env.base_url
+        )
+    except TocsinError as exc:
+        raise StepFailed(exc.detail) from None
+    return "stakeholder update posted to " + (", ".join(update.groups) or "the drill's participants")
 
 
 def _set_type(ctx: Context, spec: dict[str, Any]) -> str:
