@@ -888,6 +888,27 @@ CASES: list[Case] = [
         "/api/v1/status-pages/status",
         ("status_page", "status_page.deleted"),
     ),
+    # Stakeholder groups (ADR 0028).
+    Case(
+        "POST",
+        "/api/v1/stakeholder-groups",
+        "/api/v1/stakeholder-groups",
+        ("stakeholder_group", "stakeholder_group.created"),
+        {"name": "Leadership", "emails": ["board@example.org"], "min_severity": "SEV2"},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/stakeholder-groups/{ref}",
+        "/api/v1/stakeholder-groups/Leadership",
+        ("stakeholder_group", "stakeholder_group.updated"),
+        {"name": "Leadership", "emails": ["board@example.org"], "private_ok": True},
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/stakeholder-groups/{ref}",
+        "/api/v1/stakeholder-groups/Leadership",
+        ("stakeholder_group", "stakeholder_group.deleted"),
+    ),
     Case(
         "DELETE",
         "/api/v1/webhook-subscriptions/{subscription_id}",
@@ -937,4 +958,5 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/incidents/{ref}/major"),
     ("PUT", "/api/v1/incidents/{ref}/services/{service}"),
     ("DELETE", "/api/v1/incidents/{ref}/services/{service}"),
+    ("POST", "/api/v1/incidents/{ref}/stakeholder-updates"),
 }

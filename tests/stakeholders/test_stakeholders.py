@@ -95,13 +95,17 @@ def notices(api: ApiHarness, prefix: str) -> list[Notification]:
         return list(rows)
 
 
-def timeline(api: ApiHarness, number: int, kind: str) -> list[str]:
+def entries(api: ApiHarness, number: int, kind: str) -> list[TimelineEntry]:
     with api.runtime.db.reader() as s:
         incident = s.scalars(select(Incident).where(Incident.number == number)).one()
         rows = s.scalars(
             select(TimelineEntry).where(TimelineEntry.incident_id == incident.id, TimelineEntry.kind == kind)
         )
-        return [r.message for r in rows]
+        return list(rows)
+
+
+def timeline(api: ApiHarness, number: int, kind: str) -> list[str]:
+    return [e.message for e in entries(api, number, kind)]
 
 
 def count_updates(api: ApiHarness) -> int:
@@ -192,9 +196,10 @@ def test_an_update_is_emailed_chatted_and_kept_on_the_timeline(
     assert made["groups"] == ["Leadership"]
     assert made["recipients"]["users"] == [on_chat]
     assert made["recipients"]["emails"] == ["board@example.org"]
-    (entry,) = timeline(api, incident["number"], "stakeholder_update")
-    assert "Leadership" in entry
-    assert "fix underway" in entry
+    (entry,) = entries(api, incident["number"], "stakeholder_update")
+    assert entry.message == "Stakeholder update: Payments failing (SEV2, checkout): fix underway"
+    assert entry.data["groups"] == ["Leadership"]
+    assert entry.data["stakeholder_update_id"] == made["id"]
 
     engine = api.runtime.build_engine(owner="stakeholders")
     engine.run_pass()
@@ -271,8 +276,9 @@ def test_a_drills_updates_are_marked_and_reach_only_its_participants(api: ApiHar
     assert outsider not in made["recipients"]["users"]
     assert notices(api, f"stakeholder:{made['id']}:{outsider}") == []
     assert len(notices(api, f"stakeholder:{made['id']}:{api.admin_id}")) == 1
-    (entry,) = timeline(api, number, "stakeholder_update")
-    assert "drill's participants" in entry
+    (entry,) = entries(api, number, "stakeholder_update")
+    assert entry.message == "Stakeholder update: [DRILL] pretend the database is gone"
+    assert entry.data["drill_participants"] is True
 
 
 def test_cadence_reminds_once_and_moves_with_each_update(api: ApiHarness) -> None:
@@ -355,3 +361,23 @@ def test_one_voice_on_status_pages(api: ApiHarness) -> None:
     page = ok(api.patch("/api/v1/status-pages/acme", json={"anyone_may_publish": True}))
     assert page["anyone_may_publish"] is True
     ok(api.post(url, json=update, token=other), 201)
+
+
+def test_a_workflow_step_posts_a_real_update(api: ApiHarness) -> None:
+    service = make_service(api, "checkout")
+    group(api, "Everyone", emails=["all@example.com"])
+    flow = {
+        "trigger": {"event": "manual"},
+        "steps": [{"kind": "stakeholder_update", "message": "Looking at {{incident.title}}"}],
+    }
+    ok(put(api, "/api/v1/workflows/tell", flow))
+    number = declare(api, service["id"], title="Search slow")["number"]
+    ok(api.post(f"/api/v1/incidents/{number}/workflows/tell/run"), 201)
+    engine = api.runtime.build_engine(owner="stakeholders")
+    engine.run_pass()
+    engine.run_pass()
+    (update,) = ok(api.get(f"/api/v1/incidents/{number}/stakeholder-updates"))["items"]
+    assert update["body"] == "Looking at Search slow"
+    assert update["groups"] == ["Everyone"]
+    assert update["recipients"]["emails"] == ["all@example.com"]
+    assert timeline(api, number, "stakeholder_update") == ["Stakeholder update: Looking at Search slow"]

@@ -253,9 +253,12 @@ class Audience:
     emails: list[str]
 
 
-def audience(session: Session, incident: Incident, group_names: Sequence[str] | None) -> Audience:
+def audience(
+    session: Session, incident: Incident, group_names: Sequence[str] | None, *, require: bool = True
+) -> Audience:
     """Who an update on ``incident`` reaches. A drill: its participants only. A private incident: named groups
-    must be ``private_ok`` (409 otherwise), matched ones are kept to those."""
+    must be ``private_ok`` (409 otherwise), matched ones are kept to those. No group at all is a 409 unless
+    ``require`` is false (a workflow's step: the update is then kept on the timeline only)."""
     if incident.drill:
         people = set(visibility.participants(session, incident))
         return Audience(groups=[], user_ids=sorted(people), emails=[])
@@ -275,7 +278,7 @@ def audience(session: Session, incident: Incident, group_names: Sequence[str] | 
                 )
     else:
         chosen = [g for g in matching_groups(session, incident) if g.private_ok or not incident.private]
-    if not chosen:
+    if not chosen and require:
         raise Conflict(
             f"no stakeholder group subscribes to incident #{incident.number}"
             + (" (it is private: only groups marked private_ok may hear about it)" if incident.private else "")
@@ -295,12 +298,13 @@ def post_update(
     actor: Actor,
     now: datetime,
     base_url: str = "",
+    require_audience: bool = True,
 ) -> StakeholderUpdate:
     """Write an update and send it: users through their contact methods, addresses by email (the engine), one entry
     on the timeline. Nothing changes when it is refused."""
     incident = incidents.get(session, incident_id)
     text = compose(session, incident, body=body, template=template, base_url=base_url)
-    reach = audience(session, incident, groups)
+    reach = audience(session, incident, groups, require=require_audience)
     if incident.drill:
         text = f"{DRILL_MARK} {text}"
     subject = f"{'[DRILL] ' if incident.drill else ''}Incident #{incident.number}: {incident.title}"[:1000]
@@ -334,17 +338,16 @@ def post_update(
         "emails": reach.emails,
     }
     session.flush()
-    audience_text = (
-        "the drill's participants" if incident.drill else "group(s) " + ", ".join(g.name for g in reach.groups)
-    )
     incidents.record(
         session,
         incident.id,
         TimelineKind.STAKEHOLDER_UPDATE,
-        f"Stakeholder update to {audience_text}: {text[:500]}",
+        f"Stakeholder update: {text[:2000]}",
         actor=actor,
         now=now,
         stakeholder_update_id=update.id,
+        groups=update.groups,
+        drill_participants=incident.drill,
     )
     return update
 

@@ -133,11 +133,21 @@ def _stakeholder_update(ctx: Context, spec: dict[str, Any]) -> str:
     text = templates.render(spec["message"], ctx.values())
     try:
         update = stakeholders.post_update(
-            ctx.session, ctx.incident.id, body=text, actor=ctx.actor, now=ctx.now, base_url=ctx.env.base_url
+            ctx.session,
+            ctx.incident.id,
+            body=text,
+            actor=ctx.actor,
+            now=ctx.now,
+            base_url=ctx.env.base_url,
+            require_audience=False,
         )
     except TocsinError as exc:
         raise StepFailed(exc.detail) from None
-    return "stakeholder update posted to " + (", ".join(update.groups) or "the drill's participants")
+    if update.drill:
+        return "stakeholder update posted to the drill's participants"
+    if not update.groups:
+        return "stakeholder update kept on the timeline: no stakeholder group subscribes to this incident"
+    return "stakeholder update posted to " + ", ".join(update.groups)
 
 
 def _set_type(ctx: Context, spec: dict[str, Any]) -> str:
