@@ -749,6 +749,8 @@ CASES: list[Case] = [
         "/api/v1/tier-costs/1",
         ("tier_cost", "tier_cost.created"),
         {"cost_per_minute": 250.0},
+    ),
+    Case(
         "POST",
         "/api/v1/status-pages",
         "/api/v1/status-pages",
