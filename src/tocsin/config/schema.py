@@ -458,6 +458,20 @@ class StatusPageSpec(Spec):
     components: list[StatusComponentSpec] = []
 
 
+class StakeholderGroupSpec(Spec):
+    """A stakeholder group (ADR 0028), matched by name; never deleted by apply. Users by email, services and types
+    by name; empty subscriptions match every incident."""
+
+    name: Name
+    description: str = ""
+    users: list[str] = []
+    emails: list[str] = []
+    services: list[str] = []
+    min_severity: str | None = None
+    types: list[str] = []
+    private_ok: bool = False
+
+
 class ConfigFile(Spec):
     users: list[UserSpec] = []
     teams: list[TeamSpec] = []
@@ -483,3 +497,4 @@ class ConfigFile(Spec):
     incident_categories: list[CategorySpec] = []
     incident_types: list[IncidentTypeSpec] = []
     status_pages: list[StatusPageSpec] = []
+    stakeholder_groups: list[StakeholderGroupSpec] = []
