@@ -33,6 +33,7 @@ from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.heartbeat import HeartbeatModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.modules.silences import SilenceReminderModule
+from tocsin.engine.modules.stakeholders import StakeholderModule
 from tocsin.engine.modules.statuspages import StatusPageModule
 from tocsin.engine.modules.task_reminders import TaskReminderModule
 from tocsin.engine.modules.webhooks import WebhookModule
@@ -213,6 +214,14 @@ class Runtime:
                 smtp=self.statuspage_smtp(),
                 poster=poster if isinstance(poster, WebhookProvider) else None,
                 unsubscribe_url=lambda d: self.subscriber_link("unsubscribe", d.subscriber_id, d.page_slug),
+            )
+        )
+        modules.append(
+            StakeholderModule(
+                self.db,
+                smtp=self.statuspage_smtp(),
+                per_severity=self.settings.stakeholder_cadence_minutes,
+                batch=self.settings.stakeholder_mail_batch,
             )
         )
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -157,6 +157,13 @@ class Settings(BaseSettings):
     # Email subscription requests per page in a sliding hour, per address and per client address (429 beyond).
     statuspage_subscribe_per_address_hour: int = Field(default=3, ge=1, le=1000)
     statuspage_subscribe_per_ip_hour: int = Field(default=10, ge=1, le=100_000)
+
+    # --- stakeholder updates (ADR 0028) ---
+    # An update every N minutes by severity, for incidents whose type sets no ``update_cadence_minutes``
+    # (JSON, e.g. {"SEV1": 30, "SEV2": 60}); empty: only types set a cadence.
+    stakeholder_cadence_minutes: dict[str, Annotated[int, Field(ge=1, le=10_080)]] = Field(default_factory=dict)
+    # Stakeholder emails (to plain addresses) a worker sends per pass.
+    stakeholder_mail_batch: int = Field(default=100, ge=1, le=10_000)
 
     @field_validator("database_url")
     @classmethod

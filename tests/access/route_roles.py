@@ -184,6 +184,11 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("DELETE", "/api/v1/drill-scenarios/{name}"): ADMIN,
     ("PUT", "/api/v1/tier-costs/{tier}"): ADMIN,
     ("DELETE", "/api/v1/incident-roles/{name}"): ADMIN,
+    # stakeholder updates (ADR 0028): admins keep the groups, the team writes updates on its incidents
+    ("POST", "/api/v1/stakeholder-groups"): ADMIN,
+    ("PUT", "/api/v1/stakeholder-groups/{ref}"): ADMIN,
+    ("DELETE", "/api/v1/stakeholder-groups/{ref}"): ADMIN,
+    ("POST", "/api/v1/incidents/{ref}/stakeholder-updates"): TEAM,
     # workflows, playbooks, remediation actions (ADR 0027): admins configure, the team runs them on its incidents
     ("PUT", "/api/v1/workflows/{name}"): ADMIN,
     ("DELETE", "/api/v1/workflows/{name}"): ADMIN,

@@ -47,6 +47,16 @@ def _keep_first(name: str) -> Callable[[State, Any, ApiHarness], None]:
     return keep
 
 
+def _a_stakeholder_group(state: State, api: ApiHarness) -> None:
+    """A group every incident reaches, so that an update has somewhere to go."""
+    from tocsin.stakeholders import service as stakeholders
+
+    with api.runtime.db.unit_of_work() as s:
+        if stakeholders.find_group(s, "walk") is None:
+            spec = stakeholders.GroupSpec(name="walk", emails=["walk@example.org"])
+            stakeholders.create_group(s, spec, now=api.clock.now())
+
+
 def _attach_playbooks(state: State, api: ApiHarness) -> None:
     """What the workflows event consumer does when an incident opens: the matching playbooks are frozen onto it."""
     from tocsin.incidents import service as incidents
@@ -176,6 +186,14 @@ INCIDENT_CASES = [
         "/api/v1/incidents/{ref}/roles/{role}",
         lambda s: f"/api/v1/incidents/{s['incident2']}/roles/Scribe",
         None,
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/stakeholder-updates",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/stakeholder-updates",
+        None,
+        {"template": "{{incident.title}}: we are on it"},
+        prepare=_a_stakeholder_group,
     ),
     # The service desk: a report by an observer, a request worked, paged, converted, and an incident turned back.
     Case(

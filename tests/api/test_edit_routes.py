@@ -78,6 +78,11 @@ LIFECYCLE = {
         ("PATCH", "/api/v1/status-pages/{page}/groups/{group_id}"),
         ("DELETE", "/api/v1/status-pages/{page}/groups/{group_id}"),
     ),
+    "stakeholder group": (
+        ("POST", "/api/v1/stakeholder-groups"),
+        ("PUT", "/api/v1/stakeholder-groups/{ref}"),
+        ("DELETE", "/api/v1/stakeholder-groups/{ref}"),
+    ),
     "status component": (
         ("POST", "/api/v1/status-pages/{page}/components"),
         ("PATCH", "/api/v1/status-pages/{page}/components/{component_id}"),
@@ -171,6 +176,7 @@ NOT_CONFIGURATION = {
     "/api/v1/status-pages/{page}/incidents/{incident_id}/updates",
     "/api/v1/status-pages/{page}/subscribers",
     "/api/v1/incidents/{ref}/notes",
+    "/api/v1/incidents/{ref}/stakeholder-updates",  # an update sent, kept on the incident's timeline (history)
     "/api/v1/incidents/{ref}/checklists",  # adds tasks, each retired as above
     "/api/v1/incidents/{ref}/participants/{user}",  # a person on an incident, removed by DELETE; in its timeline
     "/api/v1/incidents/{ref}/responders",  # a page into an incident, then answered: its history

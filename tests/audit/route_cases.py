@@ -749,6 +749,8 @@ CASES: list[Case] = [
         "/api/v1/tier-costs/1",
         ("tier_cost", "tier_cost.created"),
         {"cost_per_minute": 250.0},
+    ),
+    Case(
         "POST",
         "/api/v1/status-pages",
         "/api/v1/status-pages",
@@ -888,6 +890,27 @@ CASES: list[Case] = [
         "/api/v1/status-pages/status",
         ("status_page", "status_page.deleted"),
     ),
+    # Stakeholder groups (ADR 0028).
+    Case(
+        "POST",
+        "/api/v1/stakeholder-groups",
+        "/api/v1/stakeholder-groups",
+        ("stakeholder_group", "stakeholder_group.created"),
+        {"name": "Leadership", "emails": ["board@example.org"], "min_severity": "SEV2"},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/stakeholder-groups/{ref}",
+        "/api/v1/stakeholder-groups/Leadership",
+        ("stakeholder_group", "stakeholder_group.updated"),
+        {"name": "Leadership", "emails": ["board@example.org"], "private_ok": True},
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/stakeholder-groups/{ref}",
+        "/api/v1/stakeholder-groups/Leadership",
+        ("stakeholder_group", "stakeholder_group.deleted"),
+    ),
     Case(
         "DELETE",
         "/api/v1/webhook-subscriptions/{subscription_id}",
@@ -937,4 +960,5 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/incidents/{ref}/major"),
     ("PUT", "/api/v1/incidents/{ref}/services/{service}"),
     ("DELETE", "/api/v1/incidents/{ref}/services/{service}"),
+    ("POST", "/api/v1/incidents/{ref}/stakeholder-updates"),
 }

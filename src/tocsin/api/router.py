@@ -18,6 +18,7 @@ from tocsin.api import (
     rules,
     services,
     silences,
+    stakeholders,
     statuspages,
     tasks,
     webhooks,
@@ -45,3 +46,4 @@ api_router.include_router(account.router)
 api_router.include_router(workflows.router)
 api_router.include_router(workflows.callback_router)
 api_router.include_router(statuspages.router)
+api_router.include_router(stakeholders.router)

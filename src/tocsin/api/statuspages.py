@@ -1,6 +1,7 @@
 """/api/v1/status-pages: pages, component groups, components, published incidents and their updates, scheduled
 maintenance, subscribers and automation's proposals. Status pages speak for the whole organisation: only admins
-change them (everyone signed in reads)."""
+change them (everyone signed in reads); updates to incidents linked to a response incident are also published by
+the incident's Communications Lead or Commander, or anyone when the page allows it (one voice, ADR 0028)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from tocsin.api.deps import AdminDep, PrincipalDep, RuntimeDep
+from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.core.clock import utc
 from tocsin.statuspages import service as statuspages
@@ -57,6 +58,9 @@ class PageFields(BaseModel):
     custom_domain: str | None = Field(default=None, max_length=253)
     footer_links: list[FooterLink] | None = Field(default=None, max_length=20)
     automation: Automation | None = None
+    anyone_may_publish: bool | None = Field(
+        default=None, description="false: only the incident's Communications Lead or Commander (or an admin) publishes"
+    )
     opening_template: str | None = Field(default=None, min_length=1, max_length=MAX_BODY)
     closing_template: str | None = Field(default=None, min_length=1, max_length=MAX_BODY)
 
@@ -78,6 +82,7 @@ class PageOut(BaseModel):
     custom_domain: str | None
     footer_links: list[FooterLink]
     automation: Automation
+    anyone_may_publish: bool
     opening_template: str
     closing_template: str
     created_at: datetime
@@ -533,10 +538,19 @@ def patch_incident(page: str, incident_id: int, body: IncidentPatch, runtime: Ru
     status_code=status.HTTP_201_CREATED,
     summary="Post an update (subscribers are notified once)",
 )
-def create_update(page: str, incident_id: int, body: UpdateIn, runtime: RuntimeDep, principal: AdminDep) -> IncidentOut:
+def create_update(
+    page: str, incident_id: int, body: UpdateIn, runtime: RuntimeDep, principal: ResponderDep
+) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         row = statuspages.get_page(session, page)
         incident = statuspages.get_incident(session, row, incident_id)
+        statuspages.require_voice(
+            session,
+            row,
+            statuspages.links_of(session, [incident.id])[incident.id],
+            user_id=principal.user.id,
+            is_admin=principal.is_admin,
+        )
         statuspages.add_update(
             session,
             row,
@@ -651,11 +665,14 @@ def list_proposals(page: str, runtime: RuntimeDep, _: PrincipalDep, include_deci
     "/{page}/proposals/{proposal_id}/publish", response_model=IncidentOut, summary="Publish a proposal (maybe edited)"
 )
 def publish_proposal(
-    page: str, proposal_id: int, body: PublishIn, runtime: RuntimeDep, principal: AdminDep
+    page: str, proposal_id: int, body: PublishIn, runtime: RuntimeDep, principal: ResponderDep
 ) -> IncidentOut:
     with runtime.db.unit_of_work() as session:
         row = statuspages.get_page(session, page)
         proposal = statuspages.get_proposal(session, row, proposal_id)
+        statuspages.require_voice(
+            session, row, [proposal.incident_id], user_id=principal.user.id, is_admin=principal.is_admin
+        )
         incident = statuspages.publish_proposal(
             session, row, proposal, body=body.body, actor=principal.actor(), now=runtime.clock.now()
         )

@@ -47,6 +47,7 @@ AUDITED: dict[str, str] = {
     "status_pages": "status_page",
     "status_component_groups": "status_component_group",
     "status_components": "status_component",
+    "stakeholder_groups": "stakeholder_group",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -83,6 +84,8 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "responder_requests",
         "sign_in_attempts",
         # Status pages: what is published (kept with its own history), subscribers and their deliveries.
+        "stakeholder_deliveries",
+        "stakeholder_updates",
         "status_component_changes",
         "status_deliveries",
         "status_incident_links",

@@ -20,6 +20,7 @@ from tocsin.cli import (  # noqa: F401
     secrets,
     server,
     silences,
+    stakeholders,
     tasks,
     teams,
     webhooks,

@@ -25,6 +25,7 @@ from tocsin.config.plan import Change, Plan
 from tocsin.config.prune import prune_unnamed
 from tocsin.config.response import apply_response, export_response
 from tocsin.config.schema import ConfigFile, PolicySpec, ScheduleSpec, ServiceSpec, TeamSpec, UserSpec
+from tocsin.config.stakeholders import apply_stakeholders, export_stakeholders
 from tocsin.config.statuspages import apply_statuspages, export_statuspages
 from tocsin.config.workflows import apply_workflows, export_workflows
 from tocsin.core.errors import InvalidInput, TocsinError
@@ -56,6 +57,7 @@ def apply_config(
         changes += apply_response(session, config, now=now)
         changes += apply_workflows(session, config, now=now)
         changes += apply_statuspages(session, config, now=now)
+        changes += apply_stakeholders(session, config, now=now)
         if prune:
             changes += prune_unnamed(session, config, current, now=now)
     finally:
@@ -85,7 +87,7 @@ def export_config(session: Session, *, now: datetime) -> ConfigFile:
     sections = export_response(session)
     if sections:
         exported = ConfigFile.model_validate({**exported.model_dump(mode="json", exclude_unset=True), **sections})
-    return export_statuspages(session, export_workflows(session, exported))
+    return export_stakeholders(session, export_statuspages(session, export_workflows(session, exported)))
 
 
 @contextmanager

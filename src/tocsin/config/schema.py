@@ -452,8 +452,24 @@ class StatusPageSpec(Spec):
     text_color: str = "#ffffff"
     footer_links: list[dict[str, str]] = []
     automation: Literal["off", "propose", "automatic"] = "off"
+    # One voice (ADR 0028): false, only the incident's Communications Lead or Commander (or an admin) publishes.
+    anyone_may_publish: bool = False
     groups: list[Name] = []
     components: list[StatusComponentSpec] = []
+
+
+class StakeholderGroupSpec(Spec):
+    """A stakeholder group (ADR 0028), matched by name; never deleted by apply. Users by email, services and types
+    by name; empty subscriptions match every incident."""
+
+    name: Name
+    description: str = ""
+    users: list[str] = []
+    emails: list[str] = []
+    services: list[str] = []
+    min_severity: str | None = None
+    types: list[str] = []
+    private_ok: bool = False
 
 
 class ConfigFile(Spec):
@@ -481,3 +497,4 @@ class ConfigFile(Spec):
     incident_categories: list[CategorySpec] = []
     incident_types: list[IncidentTypeSpec] = []
     status_pages: list[StatusPageSpec] = []
+    stakeholder_groups: list[StakeholderGroupSpec] = []

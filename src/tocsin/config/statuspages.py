@@ -22,7 +22,7 @@ from tocsin.statuspages import service as statuspages
 from tocsin.statuspages.models import StatusPage
 
 PAGE_FIELDS = ("name", "visibility", "time_zone", "custom_domain", "logo_url", "brand_color", "text_color",
-               "footer_links", "automation")  # fmt: skip
+               "footer_links", "automation", "anyone_may_publish")  # fmt: skip
 
 
 @contextmanager

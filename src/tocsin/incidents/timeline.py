@@ -54,6 +54,9 @@ class TimelineKind(StrEnum):
     DRILL_STARTED = "drill_started"
     DRILL_ENDED = "drill_ended"
     STATUS_PAGE_UPDATE = "status_page_update"
+    # Stakeholder updates and their cadence (ADR 0028).
+    STAKEHOLDER_UPDATE = "stakeholder_update"
+    STAKEHOLDER_UPDATE_DUE = "stakeholder_update_due"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

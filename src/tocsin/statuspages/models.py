@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from tocsin.db.base import Base, BigID, vocabulary
 from tocsin.db.encrypted import EncryptedText
@@ -95,6 +96,8 @@ class StatusPage(Base):
     # [{"label": str, "url": str}]
     footer_links: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     automation: Mapped[Automation] = mapped_column(vocabulary(Automation, 10), default=Automation.OFF)
+    # One voice (ADR 0028): when false only the Communications Lead or Incident Commander (or an admin) publishes.
+    anyone_may_publish: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # First update proposed when a major incident opens on a linked service; {service} and {component} are filled.
     opening_template: Mapped[str] = mapped_column(Text, default=OPENING_TEMPLATE)
     closing_template: Mapped[str] = mapped_column(Text, default=CLOSING_TEMPLATE)

@@ -19,13 +19,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import silence_service
-from tocsin.core.errors import Conflict, InvalidInput, NotFound
+from tocsin.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tocsin.core.numbers import ascii_int
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind
 from tocsin.services import service as services
+from tocsin.stakeholders import service as stakeholders
 from tocsin.statuspages import cache
 from tocsin.statuspages import repository as repo
 from tocsin.statuspages.models import (
@@ -73,6 +74,7 @@ PAGE_FIELDS = (
     "custom_domain",
     "footer_links",
     "automation",
+    "anyone_may_publish",
     "opening_template",
     "closing_template",
 )
@@ -125,6 +127,10 @@ def _check_page_field(name: str, value: Any) -> Any:
         return _enum(Visibility, value, "visibility")
     if name == "automation":
         return _enum(Automation, value, "automation")
+    if name == "anyone_may_publish":
+        if not isinstance(value, bool):
+            raise InvalidInput("anyone_may_publish must be true or false")
+        return value
     if name == "logo_url":
         return _http_url(value, "logo_url")
     if name in ("brand_color", "text_color"):
@@ -1105,6 +1111,23 @@ def propose(session: Session, incident: Incident, kind: str, *, now: datetime) -
         if page.automation == Automation.AUTOMATIC:
             publish_proposal(session, page, proposal, now=now, actor=Actor(label="automation", source="engine"))
     return made
+
+
+def require_voice(
+    session: Session, page: StatusPage, incident_ids: Sequence[int], *, user_id: int | None, is_admin: bool
+) -> None:
+    """One voice (ADR 0028): admins always publish; others only updates linked to a response incident, and then
+    only as its Communications Lead or Incident Commander unless the page lets anyone publish."""
+    if is_admin:
+        return
+    if not incident_ids:
+        raise Forbidden(f"only admins publish to status page {page.name!r} what is not linked to a response incident")
+    if page.anyone_may_publish or stakeholders.may_speak(session, incident_ids, user_id):
+        return
+    raise Forbidden(
+        f"one voice: only the incident's Communications Lead or Incident Commander (or an admin) publishes updates "
+        f"to status page {page.name!r}; an admin may let anyone publish (anyone_may_publish)"
+    )
 
 
 def publish_proposal(

@@ -42,6 +42,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         service_admin,
         service_pages,
         silence_pages,
+        stakeholder_pages,
         statuspage_pages,
         team_pages,
         type_pages,
@@ -65,6 +66,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         private_pages,
         responder_pages,
         workflow_pages,
+        stakeholder_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
         service_pages,

@@ -35,6 +35,7 @@ from tocsin.web import (
     drill_pages,
     private_pages,
     responder_pages,
+    stakeholder_pages,
     statuspage_pages,
     type_pages,
     workflow_pages,
@@ -181,6 +182,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         **type_pages.incident_types_context(session, incident),
         **drill_pages.incident_card(session, incident, who, now),
         **statuspage_pages.incident_context(session, incident),
+        **stakeholder_pages.incident_context(session, incident, who, now),
     }
 
 

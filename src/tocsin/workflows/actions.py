@@ -30,9 +30,9 @@ from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind
 from tocsin.notify.providers.webhook import decode_secret, verify_standard_webhook
+from tocsin.response import templates
+from tocsin.response.fields import Subject, view
 from tocsin.workflows import repository as repo
-from tocsin.workflows import templates
-from tocsin.workflows.fields import Subject, view
 from tocsin.workflows.http import Answer, Caller, Request, excerpt
 from tocsin.workflows.models import ActionRun, RemediationAction
 

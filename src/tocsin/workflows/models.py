@@ -21,7 +21,7 @@ class Playbook(Base):
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     guidance: Mapped[str] = mapped_column(Text, default="")
-    # Matchers over the incident field table (workflows/fields.py): [{"field", "op", "value"}].
+    # Matchers over the incident field table (response/fields.py): [{"field", "op", "value"}].
     match: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     # [{"title": str, "automatic": bool, "step": {workflow step} | None}]
     steps: Mapped[list[dict[str, Any]]] = mapped_column(default=list)

@@ -34,17 +34,18 @@ from tocsin.incidents.timeline import TimelineKind
 from tocsin.notify import notices
 from tocsin.oncall import service as oncall
 from tocsin.response import repository as response_repo
-from tocsin.response import responders
+from tocsin.response import responders, templates
 from tocsin.response import roles as response_roles
 from tocsin.response import service as response
 from tocsin.response import types as incident_types
+from tocsin.response.fields import compile_conditions, matches, view
+from tocsin.stakeholders import service as stakeholders
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.workflows import actions, templates
+from tocsin.workflows import actions
 from tocsin.workflows import repository as repo
 from tocsin.workflows import service as wf
 from tocsin.workflows import steps as plan
-from tocsin.workflows.fields import compile_conditions, matches, view
 from tocsin.workflows.http import Answer, Request
 from tocsin.workflows.models import WorkflowRun, WorkflowStepRun
 
@@ -130,8 +131,23 @@ def _notify(ctx: Context, spec: dict[str, Any]) -> str:
 
 def _stakeholder_update(ctx: Context, spec: dict[str, Any]) -> str:
     text = templates.render(spec["message"], ctx.values())
-    incidents.add_note(ctx.session, ctx.incident.id, f"Stakeholder update: {text}", actor=ctx.actor, now=ctx.now)
-    return "stakeholder update posted"
+    try:
+        update = stakeholders.post_update(
+            ctx.session,
+            ctx.incident.id,
+            body=text,
+            actor=ctx.actor,
+            now=ctx.now,
+            base_url=ctx.env.base_url,
+            require_audience=False,
+        )
+    except TocsinError as exc:
+        raise StepFailed(exc.detail) from None
+    if update.drill:
+        return "stakeholder update posted to the drill's participants"
+    if not update.groups:
+        return "stakeholder update kept on the timeline: no stakeholder group subscribes to this incident"
+    return "stakeholder update posted to " + ", ".join(update.groups)
 
 
 def _set_type(ctx: Context, spec: dict[str, Any]) -> str:

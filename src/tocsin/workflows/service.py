@@ -26,12 +26,12 @@ from tocsin.oncall import service as oncall
 from tocsin.response import roles as response_roles
 from tocsin.response import service as response
 from tocsin.response import types as incident_types
+from tocsin.response.fields import Subject, compile_conditions, matches, view
 from tocsin.services import repository as service_repo
 from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.workflows import repository as repo
 from tocsin.workflows import steps as plan
-from tocsin.workflows.fields import Subject, compile_conditions, matches, view
 from tocsin.workflows.models import IncidentPlaybook, Playbook, Workflow, WorkflowRun
 
 CONSUMER_NAME = "workflows"

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from tocsin.alerts.rules.matchers import RuleError
-from tocsin.workflows import templates
-from tocsin.workflows.fields import FIELDS, SETTABLE, compile_conditions
+from tocsin.response import templates
+from tocsin.response.fields import FIELDS, SETTABLE, compile_conditions
 
 MAX_STEPS: Final = 50
 MAX_WAIT_MINUTES: Final = 7 * 24 * 60

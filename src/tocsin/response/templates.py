@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from tocsin.workflows.fields import FIELDS
+from tocsin.response.fields import FIELDS
 
 _PLACEHOLDER: Final = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _NAME: Final = re.compile(r"^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_\-]+)*$")

@@ -1,0 +1,1 @@
+"""Stakeholder updates inside the organisation (ADR 0028)."""
