@@ -160,7 +160,8 @@ def _render(template: str, page: StatusPage, status: int = 200, **context: Any) 
 @router.get("/status/{slug}", response_class=HTMLResponse)
 async def status_page(slug: str, request: Request) -> Response:
     if not request.query_params:
-        hit = _cached_public(request, slug, "html", lambda: _status_page(slug, request))
+        # The refresh is handed to a background thread (a partial, not a call made here on the loop).
+        hit = _cached_public(request, slug, "html", functools.partial(_status_page, slug, request))
         if hit is not None:
             return Response(hit[1], media_type="text/html; charset=utf-8", headers=_headers(hit[0]), background=hit[2])
     return await run_in_threadpool(_status_page, slug, request)
@@ -302,7 +303,7 @@ def _json_headers(page: StatusPage) -> dict[str, str]:
 
 def _json_route(name: str) -> Callable[[str, Request], Awaitable[Response]]:
     async def handler(slug: str, request: Request) -> Response:
-        hit = _cached_public(request, slug, f"json:{name}", lambda: _json(request, slug, name))
+        hit = _cached_public(request, slug, f"json:{name}", functools.partial(_json, request, slug, name))
         if hit is not None:
             return Response(hit[1], media_type="application/json", headers=_json_headers(hit[0]), background=hit[2])
         return await run_in_threadpool(_json, request, slug, name)
