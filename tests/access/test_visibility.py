@@ -117,3 +117,26 @@ def test_another_teams_schedules_and_policies_are_not_in_the_on_call_summary(sco
     for tail in ("shifts", "gaps", "overrides"):
         assert api.get(f"/api/v1/schedules/ops-primary/{tail}", token=token).status_code == 404, tail
         assert api.get(f"/api/v1/schedules/web-primary/{tail}", token=token).status_code == 200, tail
+
+
+def test_the_noise_report_counts_only_the_teams_one_may_see(scoped_api: ApiHarness) -> None:
+    api = scoped_api
+    token, _ = _two_teams(api)
+    keys = {}
+    with api.runtime.db.unit_of_work() as s:
+        for name in ("checkout", "site"):
+            service = services.get_service(s, name)
+            keys[name] = services.add_integration(s, service, name="events", type="generic", now=api.clock.now()).key
+    for name, key in keys.items():
+        for n in range(3 if name == "checkout" else 1):
+            sent = api.client.post(f"/integrations/{key}/generic", json={"summary": f"{name} {n}", "dedup_key": f"{n}"})
+            assert sent.status_code == 202, sent.text
+    since = {"since": "2026-11-01T00:00:00Z"}
+    everything = api.get("/api/v1/noise", params=since).json()
+    assert {s["service"] for s in everything["services"]} >= {"checkout", "site"}
+    assert everything["totals"]["events"] == 4
+    mine = api.get("/api/v1/noise", params=since, token=token).json()
+    assert "checkout" not in {s["service"] for s in mine["services"]}
+    assert "checkout" not in {n["service"] for n in mine["noisiest"]}
+    assert mine["totals"]["events"] == 1
+    assert mine["totals"]["incidents"] == 2, "the incidents of site and shared, not those of checkout"

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tocsin.alerts import grouping_service, noise_report
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
-from tocsin.api.scope import require_act_on_incident, visible_incident
+from tocsin.api.scope import require_act_on_incident, visible_incident, visible_service_ids
 from tocsin.core.clock import utc
 from tocsin.incidents.models import Incident
 
@@ -30,12 +30,17 @@ class SplitIn(BaseModel):
 
 @router.get("/noise", summary="Events → alerts → incidents → pages, and what kept the rest quiet")
 def noise(
-    runtime: RuntimeDep, _: PrincipalDep, since: datetime | None = None, until: datetime | None = None, top: int = 10
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    top: int = 10,
 ) -> dict[str, Any]:
     end = utc(until) if until else runtime.clock.now() + timedelta(seconds=1)
     start = utc(since) if since else end - timedelta(days=7)
     with runtime.db.reader() as session:
-        return noise_report.report(session, since=start, until=end, top=max(1, min(top, 100)))
+        visible = visible_service_ids(session, principal, runtime)
+        return noise_report.report(session, since=start, until=end, top=max(1, min(top, 100)), service_ids=visible)
 
 
 def _brief(incident: Incident) -> dict[str, Any]:

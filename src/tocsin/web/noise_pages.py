@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from tocsin.alerts import noise_report, silence_service
 from tocsin.core.clock import utc
 from tocsin.web.auth import require_user, runtime_of
+from tocsin.web.scope import visible_service_ids
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -39,8 +40,13 @@ def noise_page(request: Request) -> Response:
     if since >= until:
         since = until - PERIODS[period]
     with runtime.db.reader() as session:
-        body = noise_report.report(session, since=since, until=until)
-        silences = silence_service.list_silences(session, now=runtime.clock.now())
+        visible = visible_service_ids(session, who, see_all=runtime.settings.teams_see_all)
+        body = noise_report.report(session, since=since, until=until, service_ids=visible)
+        silences = [
+            s
+            for s in silence_service.list_silences(session, now=runtime.clock.now())
+            if visible is None or s.service_id is None or s.service_id in visible
+        ]
     return render(
         "web/noise.html",
         who=who,
