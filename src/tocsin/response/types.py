@@ -223,6 +223,11 @@ class _Book:
 TYPE_BOOK = _Book()
 
 
+def cadences(session: Session) -> dict[int, int]:
+    """type id → minutes between stakeholder updates, for the types that set a cadence."""
+    return {t.id: t.update_cadence_minutes for t in list_types(session) if t.update_cadence_minutes}
+
+
 def names_by_id(session: Session) -> dict[int, str]:
     return {t.id: t.name for t in list_types(session)}
 

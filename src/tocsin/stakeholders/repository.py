@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tocsin.incidents.lifecycle import IncidentStatus
@@ -38,8 +39,19 @@ def last_update_at(session: Session, incident_ids: list[int]) -> dict[int, datet
     return {row[0]: row[1] for row in session.execute(stmt)}
 
 
-def open_incidents(session: Session, limit: int = 1000) -> list[Incident]:
-    stmt = select(Incident).where(Incident.status != IncidentStatus.RESOLVED).order_by(Incident.id).limit(limit)
+def open_incidents(
+    session: Session, *, type_ids: Sequence[int], severities: Sequence[str], limit: int = 1000
+) -> list[Incident]:
+    """Open incidents of one of these types or severities (those a cadence applies to)."""
+    stmt = (
+        select(Incident)
+        .where(
+            Incident.status != IncidentStatus.RESOLVED,
+            or_(Incident.type_id.in_(type_ids), Incident.severity.in_(severities)),
+        )
+        .order_by(Incident.id)
+        .limit(limit)
+    )
     return list(session.scalars(stmt))
 
 

@@ -31,7 +31,6 @@ from tocsin.response import roles as response_roles
 from tocsin.response import templates
 from tocsin.response import types as incident_types
 from tocsin.response.fields import Subject, view
-from tocsin.response.models import IncidentType
 from tocsin.services import service as services
 from tocsin.stakeholders import repository as repo
 from tocsin.stakeholders.models import StakeholderDelivery, StakeholderGroup, StakeholderUpdate
@@ -400,24 +399,30 @@ def pending_deliveries(session: Session) -> int:
 # --- cadence ----------------------------------------------------------------------------------------------------
 
 
-def cadence_of(session: Session, incident: Incident, per_severity: Mapping[str, int]) -> timedelta | None:
-    """How often updates are due: the incident type's ``update_cadence_minutes``, else the per-severity setting."""
-    minutes: int | None = None
-    if incident.type_id is not None:
-        kind = session.get(IncidentType, incident.type_id)
-        minutes = kind.update_cadence_minutes if kind is not None else None
+def cadence_of(
+    session: Session, incident: Incident, per_severity: Mapping[str, int], *, by_type: Mapping[int, int] | None = None
+) -> timedelta | None:
+    """How often updates are due: the incident type's ``update_cadence_minutes``, else the per-severity setting
+    (``by_type``: the types' cadences when the caller has them already)."""
+    cadences = incident_types.cadences(session) if by_type is None else by_type
+    minutes = cadences.get(incident.type_id) if incident.type_id is not None else None
     if minutes is None:
         minutes = per_severity.get(incident.severity)
     return timedelta(minutes=minutes) if minutes else None
 
 
 def next_due(
-    session: Session, incident: Incident, per_severity: Mapping[str, int], *, last: datetime | None = None
+    session: Session,
+    incident: Incident,
+    per_severity: Mapping[str, int],
+    *,
+    last: datetime | None = None,
+    by_type: Mapping[int, int] | None = None,
 ) -> datetime | None:
     """When the next update is due (None: no cadence, or the incident is resolved)."""
     if incident.status == IncidentStatus.RESOLVED:
         return None
-    every = cadence_of(session, incident, per_severity)
+    every = cadence_of(session, incident, per_severity, by_type=by_type)
     if every is None:
         return None
     if last is None:
@@ -444,11 +449,15 @@ def _name_of(session: Session, user_id: int) -> str:
 def remind_due(session: Session, *, now: datetime, per_severity: Mapping[str, int]) -> tuple[int, datetime | None]:
     """Remind whoever speaks for each incident whose update is due, once per due time (the notice key holds the due
     time, so a second pass adds nothing); the number reminded and the next due time still ahead."""
-    rows = repo.open_incidents(session)
+    by_type = incident_types.cadences(session)
+    if not by_type and not per_severity:
+        return 0, None
+    # Only the open incidents that have a cadence: not every open incident on every pass of the engine.
+    rows = repo.open_incidents(session, type_ids=list(by_type), severities=list(per_severity))
     last = repo.last_update_at(session, [r.id for r in rows])
     reminded, ahead = 0, []
     for incident in rows:
-        due = next_due(session, incident, per_severity, last=last.get(incident.id))
+        due = next_due(session, incident, per_severity, last=last.get(incident.id), by_type=by_type)
         if due is None:
             continue
         if due > now:
