@@ -9,8 +9,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from tocsin.core.errors import NotFound
 from tocsin.events.registry import Consumer, Event
-from tocsin.incidents.models import Incident
+from tocsin.incidents import service as incidents
 from tocsin.statuspages import repository as repo
 from tocsin.statuspages import service
 
@@ -24,8 +25,9 @@ def react(session: Session, events: Sequence[Event], now: datetime) -> None:
     if not repo.pages_with_automation(session):
         return
     for event in events:
-        incident = session.get(Incident, event.incident_id)
-        if incident is None:
+        try:
+            incident = incidents.get(session, event.incident_id)
+        except NotFound:
             continue
         if event.type in OPENING and incident.major:
             service.propose(session, incident, "open", now=now)

@@ -172,8 +172,8 @@ def month(session: Session, page: StatusPage, first: date) -> Month:
 def incident_of(
     session: Session, page: StatusPage, incident_id: int
 ) -> tuple[PageIncident, list[PageIncidentUpdate]] | None:
-    row = session.get(PageIncident, incident_id)
-    if row is None or row.page_id != page.id:
+    row = repo.on_page(session, PageIncident, incident_id, page.id)
+    if row is None:
         return None
     return row, repo.updates_of(session, [row.id])[row.id]
 

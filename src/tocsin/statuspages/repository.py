@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -27,6 +28,33 @@ from tocsin.statuspages.models import (
     Subscriber,
     UpdateStatus,
 )
+
+# The rows that belong to one page, looked up by id.
+OnPage = TypeVar("OnPage", Component, ComponentGroup, PageIncident, Maintenance, Subscriber, Proposal)
+
+
+def page_by_id(session: Session, page_id: int) -> StatusPage | None:
+    return session.get(StatusPage, page_id)
+
+
+def subscriber_by_id(session: Session, subscriber_id: int) -> Subscriber | None:
+    return session.get(Subscriber, subscriber_id)
+
+
+def subscribers_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Subscriber]:
+    if not ids:
+        return {}
+    return {s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.id.in_(sorted(set(ids)))))}
+
+
+def delivery_by_id(session: Session, delivery_id: int) -> Delivery | None:
+    return session.get(Delivery, delivery_id)
+
+
+def on_page(session: Session, model: type[OnPage], ident: int | None, page_id: int) -> OnPage | None:
+    """The row of that id if it belongs to the page (another page's row is as good as none)."""
+    row = session.get(model, ident) if ident is not None else None
+    return row if row is not None and row.page_id == page_id else None
 
 
 def pages(session: Session) -> list[StatusPage]:

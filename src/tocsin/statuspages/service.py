@@ -173,7 +173,7 @@ def list_pages(session: Session) -> list[StatusPage]:
 
 
 def get_page(session: Session, ref: int | str) -> StatusPage:
-    page = session.get(StatusPage, number) if (number := ascii_int(ref)) is not None else None
+    page = repo.page_by_id(session, number) if (number := ascii_int(ref)) is not None else None
     if page is None and isinstance(ref, str):
         page = repo.page_by_slug(session, ref)
     if page is None:
@@ -245,18 +245,19 @@ def components(session: Session, page: StatusPage) -> list[Component]:
     return repo.components(session, page.id)
 
 
+def _on_page(session: Session, model: type[repo.OnPage], ident: int, page: StatusPage, what: str) -> repo.OnPage:
+    row = repo.on_page(session, model, ident, page.id)
+    if row is None:
+        raise NotFound(f"{what} {ident} not found on this page")
+    return row
+
+
 def get_group(session: Session, page: StatusPage, group_id: int) -> ComponentGroup:
-    group = session.get(ComponentGroup, group_id)
-    if group is None or group.page_id != page.id:
-        raise NotFound(f"component group {group_id} not found on this page")
-    return group
+    return _on_page(session, ComponentGroup, group_id, page, "component group")
 
 
 def get_component(session: Session, page: StatusPage, component_id: int) -> Component:
-    component = session.get(Component, component_id)
-    if component is None or component.page_id != page.id:
-        raise NotFound(f"component {component_id} not found on this page")
-    return component
+    return _on_page(session, Component, component_id, page, "component")
 
 
 def add_group(
@@ -429,10 +430,7 @@ def _linked_incidents(session: Session, refs: Sequence[int | str]) -> list[int]:
 
 # --- incidents and updates -------------------------------------------------------------------------------------------
 def get_incident(session: Session, page: StatusPage, incident_id: int) -> PageIncident:
-    row = session.get(PageIncident, incident_id)
-    if row is None or row.page_id != page.id:
-        raise NotFound(f"status page incident {incident_id} not found on this page")
-    return row
+    return _on_page(session, PageIncident, incident_id, page, "status page incident")
 
 
 def list_incidents(
@@ -454,9 +452,8 @@ def _component_changes(
 ) -> list[tuple[Component, ComponentStatus]]:
     changes: list[tuple[Component, ComponentStatus]] = []
     for ref, status in statuses.items():
-        number = ascii_int(ref)
-        component = session.get(Component, number) if number is not None else None
-        if component is None or component.page_id != page.id:
+        component = repo.on_page(session, Component, ascii_int(ref), page.id)
+        if component is None:
             raise InvalidInput(f"components: no component {ref!r} on this page")
         changes.append((component, _enum(ComponentStatus, status, f"status of component {ref}")))
     return changes
@@ -625,10 +622,7 @@ def proposed_for(session: Session, incident_id: int) -> list[tuple[StatusPage, P
 
 # --- maintenance -----------------------------------------------------------------------------------------------------
 def get_maintenance(session: Session, page: StatusPage, maintenance_id: int) -> Maintenance:
-    row = session.get(Maintenance, maintenance_id)
-    if row is None or row.page_id != page.id:
-        raise NotFound(f"maintenance {maintenance_id} not found on this page")
-    return row
+    return _on_page(session, Maintenance, maintenance_id, page, "maintenance")
 
 
 def list_maintenances(session: Session, page: StatusPage) -> list[Maintenance]:
@@ -642,9 +636,8 @@ def maintenance_updates_of(session: Session, ids: Sequence[int]) -> dict[int, li
 def _component_ids(session: Session, page: StatusPage, ids: Sequence[Any]) -> list[int]:
     found: list[int] = []
     for ref in ids:
-        number = ascii_int(ref)
-        component = session.get(Component, number) if number is not None else None
-        if component is None or component.page_id != page.id:
+        component = repo.on_page(session, Component, ascii_int(ref), page.id)
+        if component is None:
             raise InvalidInput(f"component_ids: no component {ref!r} on this page")
         if component.id not in found:
             found.append(component.id)
@@ -810,12 +803,12 @@ def run_maintenances(session: Session, *, now: datetime) -> int:
     maintenance moves only from the status the query found it in, under its row lock)."""
     done = 0
     for row in repo.due_to_start(session, now):
-        page = session.get(StatusPage, row.page_id)
+        page = repo.page_by_id(session, row.page_id)
         if page is not None and row.status == MaintenanceStatus.SCHEDULED:
             move_maintenance(session, page, row, MaintenanceStatus.IN_PROGRESS, now=now, body=None)
             done += 1
     for row in repo.due_to_complete(session, now):
-        page = session.get(StatusPage, row.page_id)
+        page = repo.page_by_id(session, row.page_id)
         if page is not None and row.status != MaintenanceStatus.COMPLETED:
             move_maintenance(session, page, row, MaintenanceStatus.COMPLETED, now=now, body=None)
             done += 1
@@ -867,10 +860,7 @@ def list_subscribers(session: Session, page: StatusPage) -> list[Subscriber]:
 
 
 def get_subscriber(session: Session, page: StatusPage, subscriber_id: int) -> Subscriber:
-    row = session.get(Subscriber, subscriber_id)
-    if row is None or row.page_id != page.id:
-        raise NotFound(f"subscriber {subscriber_id} not found on this page")
-    return row
+    return _on_page(session, Subscriber, subscriber_id, page, "subscriber")
 
 
 def subscribe_email(
@@ -943,7 +933,7 @@ def add_webhook(
 
 
 def confirm(session: Session, subscriber_id: int, *, now: datetime) -> Subscriber | None:
-    row = session.get(Subscriber, subscriber_id)
+    row = repo.subscriber_by_id(session, subscriber_id)
     if row is None or row.unsubscribed_at is not None:
         return None
     if row.confirmed_at is None:
@@ -952,7 +942,7 @@ def confirm(session: Session, subscriber_id: int, *, now: datetime) -> Subscribe
 
 
 def unsubscribe(session: Session, subscriber_id: int, *, now: datetime) -> Subscriber | None:
-    row = session.get(Subscriber, subscriber_id)
+    row = repo.subscriber_by_id(session, subscriber_id)
     if row is None:
         return None
     if row.unsubscribed_at is None:
@@ -987,14 +977,15 @@ class Outgoing:
 
 def claim_deliveries(session: Session, *, now: datetime, lease: timedelta, limit: int = 100) -> list[Outgoing]:
     claimed = repo.claim_deliveries(session, now, now + lease, limit)
+    subscribers = repo.subscribers_by_ids(session, [d.subscriber_id for d in claimed])
     out: list[Outgoing] = []
     pages: dict[int, StatusPage | None] = {}
     for d in claimed:
-        s = session.get(Subscriber, d.subscriber_id)
+        s = subscribers.get(d.subscriber_id)
         if s is None:
             continue
         if s.page_id not in pages:
-            pages[s.page_id] = session.get(StatusPage, s.page_id)
+            pages[s.page_id] = repo.page_by_id(session, s.page_id)
         page = pages[s.page_id]
         if page is None:
             continue
@@ -1025,12 +1016,12 @@ def claim_deliveries(session: Session, *, now: datetime, lease: timedelta, limit
 
 def record_delivery(session: Session, delivery_id: int, *, outcome: str, error: str | None, now: datetime) -> None:
     """``outcome``: delivered, retry or failed (a bounce). A failure is kept on the delivery and the subscriber."""
-    d = session.get(Delivery, delivery_id)
+    d = repo.delivery_by_id(session, delivery_id)
     if d is None or d.status != DeliveryStatus.PENDING:
         return
     d.attempts += 1
     d.claimed_until = None
-    s = session.get(Subscriber, d.subscriber_id)
+    s = repo.subscriber_by_id(session, d.subscriber_id)
     if outcome == "delivered":
         d.status = DeliveryStatus.DELIVERED
         d.sent_at = now
@@ -1062,10 +1053,7 @@ def list_proposals(session: Session, page: StatusPage, *, open_only: bool = True
 
 
 def get_proposal(session: Session, page: StatusPage, proposal_id: int) -> Proposal:
-    row = session.get(Proposal, proposal_id)
-    if row is None or row.page_id != page.id:
-        raise NotFound(f"proposal {proposal_id} not found on this page")
-    return row
+    return _on_page(session, Proposal, proposal_id, page, "proposal")
 
 
 def propose(session: Session, incident: Incident, kind: str, *, now: datetime) -> int:
