@@ -55,6 +55,10 @@ def open_incidents(
     return list(session.scalars(stmt))
 
 
+def delivery(session: Session, delivery_id: int) -> StakeholderDelivery | None:
+    return session.get(StakeholderDelivery, delivery_id)
+
+
 def claim_deliveries(session: Session, limit: int) -> list[StakeholderDelivery]:
     stmt = (
         select(StakeholderDelivery)

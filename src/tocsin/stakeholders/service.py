@@ -382,7 +382,7 @@ def claim_deliveries(session: Session, *, limit: int = 100) -> list[Outgoing]:
 
 
 def record_delivery(session: Session, delivery_id: int, *, error: str | None, now: datetime) -> None:
-    row = session.get(StakeholderDelivery, delivery_id)
+    row = repo.delivery(session, delivery_id)
     if row is None:
         return
     if error is None:

@@ -94,6 +94,10 @@ def runs_of(session: Session, incident_id: int) -> list[WorkflowRun]:
     return list(session.scalars(stmt))
 
 
+def step_run(session: Session, step_id: int) -> WorkflowStepRun | None:
+    return session.get(WorkflowStepRun, step_id)
+
+
 def step_runs(session: Session, run_ids: Sequence[int]) -> list[WorkflowStepRun]:
     if not run_ids:
         return []

@@ -445,7 +445,7 @@ def drive(db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: time
         if failure is not None:
             with db.unit_of_work() as session:
                 run = repo.lock_run(session, c)
-                step = session.get(WorkflowStepRun, failure[0])
+                step = repo.step_run(session, failure[0])
                 if run is None or step is None:
                     return ended
                 _after_step(session, run, step, dict(run.steps[step.position]), False, failure[1], clock.now())
@@ -458,7 +458,7 @@ def drive(db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: time
             run = repo.lock_run(session, c)
             if run is None:
                 return ended  # taken over: the new holder decides about the step
-            step = session.get(WorkflowStepRun, outbound.step_id)
+            step = repo.step_run(session, outbound.step_id)
             assert step is not None
             spec = dict(run.steps[step.position])
             if outbound.action is not None:
