@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, literal, select, text, union_all
 
 from tocsin.core.clock import FakeClock
 from tocsin.db import migrate
@@ -77,13 +77,40 @@ def postgres_url() -> Iterator[str]:
     _drop_pg_database(name)
 
 
+def _tables_to_wipe(conn: Any, db: Database) -> list[str]:
+    """The tables holding rows, and on PostgreSQL those whose id sequence has moved: emptying only these keeps a
+    test's fresh start at a fraction of the cost of emptying all of them (TRUNCATE rewrites every table's files)."""
+    names = [t.name for t in metadata.sorted_tables]
+    probes = [
+        select(literal(t.name)).select_from(select(literal(1)).select_from(t).limit(1).subquery())
+        for t in metadata.sorted_tables
+    ]
+    dirty = {row[0] for row in conn.execute(union_all(*probes))}
+    if not db.is_sqlite:
+        moved = conn.execute(
+            text(
+                "SELECT t.relname FROM pg_sequences ps"
+                " JOIN pg_class s ON s.relname = ps.sequencename AND s.relkind = 'S'"
+                " JOIN pg_depend d ON d.objid = s.oid AND d.refclassid = 'pg_class'::regclass"
+                " JOIN pg_class t ON t.oid = d.refobjid"
+                " WHERE ps.schemaname = current_schema() AND ps.last_value IS NOT NULL"
+            )
+        )
+        dirty.update(row[0] for row in moved)
+    return [n for n in names if n in dirty]
+
+
 def _wipe(db: Database) -> None:
     with db.engine.begin() as conn:
+        dirty = _tables_to_wipe(conn, db)
+        if not dirty:
+            return
         if db.is_sqlite:
             for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
+                if table.name in dirty:
+                    conn.execute(table.delete())
         else:
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            names = ", ".join(f'"{n}"' for n in dirty)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
