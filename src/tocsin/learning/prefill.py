@@ -70,8 +70,16 @@ def figures(session: Session, incident: Incident, *, now: datetime) -> Figures:
     )
 
 
+def describe(entry: TimelineEntry) -> str:
+    """An entry in words: its message, or what happened and who did it (status changes carry no message)."""
+    if entry.message.strip():
+        return entry.message[:2000]
+    what = str(entry.kind.value if hasattr(entry.kind, "value") else entry.kind).replace("_", " ").capitalize()
+    return f"{what} by {entry.actor}" if entry.actor else what
+
+
 def pick(entry: TimelineEntry, note: str = "") -> dict[str, Any]:
-    return {"entry_id": entry.id, "at": entry.at.isoformat(), "message": entry.message[:2000], "note": note[:2000]}
+    return {"entry_id": entry.id, "at": entry.at.isoformat(), "message": describe(entry), "note": note[:2000]}
 
 
 def _picks(session: Session, incident: Incident) -> list[dict[str, Any]]:
@@ -108,7 +116,7 @@ def draft(
             [],
         ),
         TIMELINE: (moments or "No milestone recorded.", _picks(session, incident)),
-        FIVE_WHYS: ("", [{"why": f'Why did "{incident.title}" happen?', "answer": ""}]),
+        FIVE_WHYS: ("_Ask why until the answer is something we can change._", [{"why": f'Why did "{incident.title}" happen?', "answer": ""}]),
         "detection": (
             f"Detected at {_at(incident.detected_at or incident.created_at)}; impact started at {_at(f.started_at)}.",
             [],
