@@ -98,7 +98,10 @@ def test_sections_are_saved_over_their_version(api: ApiHarness) -> None:
     assert stale["current"]["version"] == v1 + 1
     problem(put(api, url, {"body": "x" * (postmortems.MAX_SECTION + 1), "version": v1 + 1}), 413)  # type: ignore[arg-type]
     problem(put(api, PM.format(found["id"]) + "/sections/nope", {"body": "x", "version": 1}), 404)  # type: ignore[arg-type]
-    whys = [{"why": "Why did the pool empty?", "answer": "No limit."}, {"why": "Why no limit?", "answer": "Unreviewed."}]
+    whys = [
+        {"why": "Why did the pool empty?", "answer": "No limit."},
+        {"why": "Why no limit?", "answer": "Unreviewed."},
+    ]
     saved = ok(put(api, PM.format(found["id"]) + "/sections/five_whys", {"body": "", "version": 1, "data": whys}))  # type: ignore[arg-type]
     assert saved["data"] == whys
     problem(put(api, url, {"body": "b", "version": v1 + 1, "data": [{"why": "x"}]}), 422)  # type: ignore[arg-type]
@@ -166,11 +169,21 @@ def test_review_meeting_invitation_is_mailed_with_its_calendar(
     person(api, "omar@example.com")
     ok(api.post(PM.format(found["id"]), json={"owner": "omar@example.com", "reviewers": ["rita@example.com"]}), 201)
     starts = datetime(2026, 11, 5, 14, 0, tzinfo=UTC)
-    problem(api.post(PM.format(found["id"]) + "/meetings", json={"starts_at": starts.isoformat(), "participants": ["x@y.z"]}), 422)
+    problem(
+        api.post(
+            PM.format(found["id"]) + "/meetings", json={"starts_at": starts.isoformat(), "participants": ["x@y.z"]}
+        ),
+        422,
+    )
     meeting = ok(
         api.post(
             PM.format(found["id"]) + "/meetings",
-            json={"starts_at": starts.isoformat(), "minutes": 45, "location": "Room 4", "participants": ["admin@example.com"]},
+            json={
+                "starts_at": starts.isoformat(),
+                "minutes": 45,
+                "location": "Room 4",
+                "participants": ["admin@example.com"],
+            },
         ),
         201,
     )

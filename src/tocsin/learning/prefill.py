@@ -116,7 +116,10 @@ def draft(
             [],
         ),
         TIMELINE: (moments or "No milestone recorded.", _picks(session, incident)),
-        FIVE_WHYS: ("_Ask why until the answer is something we can change._", [{"why": f'Why did "{incident.title}" happen?', "answer": ""}]),
+        FIVE_WHYS: (
+            "_Ask why until the answer is something we can change._",
+            [{"why": f'Why did "{incident.title}" happen?', "answer": ""}],
+        ),
         "detection": (
             f"Detected at {_at(incident.detected_at or incident.created_at)}; impact started at {_at(f.started_at)}.",
             [],

@@ -158,7 +158,11 @@ def linked_incident_ids(session: Session, problem_id: int) -> list[int]:
 
 
 def edit(session: Session, problem: Problem, spec: ProblemSpec, *, now: datetime) -> Problem:
-    for key, value in _check(session, spec).items():
+    """Replace the fields; no service named keeps the services it has (those of the incidents first linked)."""
+    values = _check(session, spec)
+    if not values["service_ids"]:
+        values["service_ids"] = list(problem.service_ids)
+    for key, value in values.items():
         setattr(problem, key, value)
     problem.updated_at = now
     session.flush()
