@@ -22,7 +22,8 @@ def test_action_items_warn_until_smart_and_refuse_unknown_owners(api: ApiHarness
     service = make_service(api, "checkout")
     found = incident(api, service["id"])
     bare = ok(api.post(ITEMS.format(found["id"]), json={"title": "Look into pools"}), 201)
-    assert bare["status"] == "open" and bare["kind"] == "prevent"
+    assert bare["status"] == "open"
+    assert bare["kind"] == "prevent"
     assert any("no owner" in w for w in bare["warnings"])
     assert any("no due date" in w for w in bare["warnings"])
     assert any("measurable" in w for w in bare["warnings"])
@@ -50,7 +51,8 @@ def test_action_items_warn_until_smart_and_refuse_unknown_owners(api: ApiHarness
     problem(api.post(move, json={"status": "wont_do"}), 422)  # needs a reason
     ok(api.post(move, json={"status": "in_progress"}))
     done = ok(api.post(move, json={"status": "done"}))
-    assert done["done_at"] and done["warnings"] == []
+    assert done["done_at"]
+    assert done["warnings"] == []
     problem(api.post(move, json={"status": "in_progress"}), 409)
     ok(api.post(f"/api/v1/action-items/{bare['id']}/status", json={"status": "wont_do", "reason": "duplicate"}))
     listed = ok(api.get(ITEMS.format(found["id"])))
@@ -92,7 +94,8 @@ def test_open_items_per_person_and_team_and_overdue_reminders(api: ApiHarness) -
     api.clock.set(due + timedelta(minutes=1))
     assert module.run_once(api.clock.now()) == 1
     (sent,) = notices(api, f"action-item-overdue:{first['id']}:")
-    assert sent.user_id == omar and "Cap the pool" in sent.payload["text"]
+    assert sent.user_id == omar
+    assert "Cap the pool" in sent.payload["text"]
     api.clock.advance(timedelta(hours=1))
     module.run_once(api.clock.now())
     assert len(notices(api, "action-item-overdue:")) == 1, "once per due date"
@@ -110,7 +113,8 @@ def test_problems_known_errors_and_their_resolution(api: ApiHarness) -> None:
         ),
         201,
     )
-    assert made["incident_ids"] == [a["id"], b["id"]] and made["service_ids"] == [service["id"]]
+    assert made["incident_ids"] == [a["id"], b["id"]]
+    assert made["service_ids"] == [service["id"]]
     move = f"/api/v1/problems/{made['id']}/status"
     problem(api.post(move, json={"status": "known_error"}), 422)  # a known error needs a workaround
     ok(
@@ -155,7 +159,8 @@ def test_a_problem_from_a_postmortem_takes_its_root_cause_and_items(api: ApiHarn
     )
     item = ok(api.post(ITEMS.format(found["id"]), json={"title": "Cap the pool"}), 201)
     made = ok(api.post(f"/api/v1/incidents/{found['id']}/postmortem/problem"), 201)
-    assert made["root_cause"] == "No pool limit." and made["incident_ids"] == [found["id"]]
+    assert made["root_cause"] == "No pool limit."
+    assert made["incident_ids"] == [found["id"]]
     assert made["action_item_ids"] == [item["id"]]
 
 
@@ -180,9 +185,11 @@ def test_a_recurrence_is_flagged_and_the_owner_told(api: ApiHarness) -> None:
         {"relation": "recurred_as", "incident_id": again["id"]}
     ]
     assert ok(api.get(f"/api/v1/incidents/{unlike['id']}/learning"))["recurrences"] == []
-    assert timeline(api, again["id"], "recurred") and timeline(api, first["id"], "recurred")
+    assert timeline(api, again["id"], "recurred")
+    assert timeline(api, first["id"], "recurred")
     (told,) = notices(api, "recurred:")
-    assert told.user_id == owner and "fix may not have held" in told.payload["text"]
+    assert told.user_id == owner
+    assert "fix may not have held" in told.payload["text"]
     deliver_events(api)
     assert len(notices(api, "recurred:")) == 1
 

@@ -65,7 +65,8 @@ def test_a_rule_creates_a_filled_draft_when_the_incident_is_resolved(api: ApiHar
     deliver_events(api)
     problem(api.get(PM.format(minor["id"])), 404)
     pm = ok(api.get(PM.format(major["id"])))
-    assert pm["status"] == "draft" and pm["automatic"] is True
+    assert pm["status"] == "draft"
+    assert pm["automatic"] is True
     # Resolved on Monday 08:42: five business days later is the next Monday.
     assert datetime.fromisoformat(pm["due_at"]) == datetime(2026, 11, 9, 8, 42, tzinfo=UTC)
     sections = {s["key"]: s for s in pm["sections"]}
@@ -128,13 +129,15 @@ def test_review_approval_and_publication(api: ApiHarness) -> None:
     assert "Rita" in waiting["detail"]
     ok(api.patch(PM.format(found["id"]), json={"reviewers": ["rita2@example.com"]}))
     published = ok(api.post(move, json={"status": "published"}))
-    assert published["status"] == "published" and published["published_at"]
+    assert published["status"] == "published"
+    assert published["published_at"]
     with api.runtime.db.reader() as s:
         assert postmortems.published_postmortem(s, found["id"]) is not None
     problem(put(api, PM.format(found["id"]) + "/sections/summary", {"body": "x", "version": 1}), 409)  # type: ignore[arg-type]
     problem(api.post(move, json={"status": "draft"}), 422)  # back needs a reason
     back = ok(api.post(move, json={"status": "draft", "reason": "the timeline misses the failover"}))
-    assert back["status"] == "draft" and back["approved_by"] == []
+    assert back["status"] == "draft"
+    assert back["approved_by"] == []
     assert timeline(api, found["id"], "postmortem")[-1] == "Postmortem draft: the timeline misses the failover"
     assert reviewer
 
@@ -146,15 +149,21 @@ def test_exports_markdown_html_and_pdf(api: ApiHarness) -> None:
     ok(put(api, PM.format(found["id"]) + "/sections/lessons", {"body": "Limits need owners.", "version": 1}))  # type: ignore[arg-type]
     ok(api.post(f"/api/v1/incidents/{found['id']}/action-items", json={"title": "Alert on pool size"}), 201)
     md = api.get(PM.format(found["id"]) + "/export?format=md")
-    assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
-    assert "# Postmortem: incident #" in md.text and "Limits need owners." in md.text
+    assert md.status_code == 200
+    assert md.headers["content-type"].startswith("text/markdown")
+    assert "# Postmortem: incident #" in md.text
+    assert "Limits need owners." in md.text
     assert "[open] Alert on pool size" in md.text
     html = api.get(PM.format(found["id"]) + "/export?format=html")
-    assert "Payments &lt;failing&gt;" in html.text and "<failing>" not in html.text
+    assert "Payments &lt;failing&gt;" in html.text
+    assert "<failing>" not in html.text
     pdf = api.get(PM.format(found["id"]) + "/export?format=pdf")
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True).stdout.decode()
-    assert "Limits need owners." in text and "Lessons learned" in text and "Alert on pool size" in text
+    assert "Limits need owners." in text
+    assert "Lessons learned" in text
+    assert "Alert on pool size" in text
     problem(api.get(PM.format(found["id"]) + "/export?format=doc"), 422)
 
 
@@ -193,7 +202,8 @@ def test_review_meeting_invitation_is_mailed_with_its_calendar(
     assert sorted(m["To"] for m in sink.mails) == ["admin@example.com", "omar@example.com", "rita@example.com"]
     mail = sink.mails[0]
     parts = [p for p in mail.walk() if p.get_content_type() == "text/calendar"]
-    assert parts and parts[0].get_param("method") == "REQUEST"
+    assert parts
+    assert parts[0].get_param("method") == "REQUEST"
     cal = Calendar.from_ical(parts[0].get_content())
     (event,) = cal.walk("VEVENT")
     assert str(cal["METHOD"]) == "REQUEST"
@@ -212,6 +222,7 @@ def test_review_meeting_invitation_is_mailed_with_its_calendar(
             {"attended": ["rita@example.com"], "decisions": "Ship the pool limit first."},
         )
     )
-    assert recorded["decisions"] == "Ship the pool limit first." and len(recorded["attended_ids"]) == 1
+    assert recorded["decisions"] == "Ship the pool limit first."
+    assert len(recorded["attended_ids"]) == 1
     problem(put(api, PM.format(found["id"]) + "/meetings/999", {"attended": []}), 404)  # type: ignore[arg-type]
     assert timeline(api, found["id"], "postmortem")[-1].startswith("Postmortem review scheduled for 2026-11-05 14:00")
