@@ -396,6 +396,7 @@ def move_postmortem(ref: str, body: MoveIn, runtime: RuntimeDep, principal: Resp
 def approve_postmortem(ref: str, runtime: RuntimeDep, principal: ResponderDep) -> PostmortemOut:
     with runtime.db.unit_of_work() as session:
         incident = visible_incident(session, principal, runtime, ref)
+        require_act_on_incident(session, principal, incident)
         row = postmortems.approve(
             session, postmortems.get(session, incident.id), actor=principal.actor(), now=runtime.clock.now()
         )
@@ -621,6 +622,13 @@ def move_item(item_id: int, body: MoveIn, runtime: RuntimeDep, principal: Respon
         return ItemOut.of(actions.move(session, item, body.status, reason=body.reason, now=now), now)
 
 
+def _acted_on(session: Session, principal: Principal, runtime: Runtime, ref: str) -> Incident:
+    """An incident linked to a problem: linking is acting on it (its team's, ADR 0016)."""
+    incident = visible_incident(session, principal, runtime, ref)
+    require_act_on_incident(session, principal, incident)
+    return incident
+
+
 # --- problems ---------------------------------------------------------------------------------------------------
 
 
@@ -645,7 +653,7 @@ def list_problems(
 )
 def create_problem(body: ProblemIn, runtime: RuntimeDep, principal: ResponderDep) -> ProblemOut:
     with runtime.db.unit_of_work() as session:
-        linked = [visible_incident(session, principal, runtime, ref) for ref in dict.fromkeys(body.incidents)]
+        linked = [_acted_on(session, principal, runtime, ref) for ref in dict.fromkeys(body.incidents)]
         row = problems.create(
             session, body.spec(), incidents_linked=linked, actor=principal.actor(), now=runtime.clock.now()
         )
@@ -669,7 +677,7 @@ def put_problem(problem_id: int, body: ProblemIn, runtime: RuntimeDep, principal
         )
         problems.edit(session, row, body.spec(), now=runtime.clock.now())
         for ref in dict.fromkeys(body.incidents):
-            problems.link(session, row, visible_incident(session, principal, runtime, ref), now=runtime.clock.now())
+            problems.link(session, row, _acted_on(session, principal, runtime, ref), now=runtime.clock.now())
         return _problem_out(session, row)
 
 
@@ -693,9 +701,7 @@ def link_problem(problem_id: int, body: LinkIn, runtime: RuntimeDep, principal: 
         row = problems.get_visible(
             session, problem_id, principal.viewer(session), see_all=runtime.settings.teams_see_all
         )
-        problems.link(
-            session, row, visible_incident(session, principal, runtime, body.incident), now=runtime.clock.now()
-        )
+        problems.link(session, row, _acted_on(session, principal, runtime, body.incident), now=runtime.clock.now())
         return _problem_out(session, row)
 
 
