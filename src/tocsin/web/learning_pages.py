@@ -142,7 +142,14 @@ def save_section(number: int, key: str, request: Request, form: PostedForm) -> R
             )
     except StaleSection as exc:
         # Nothing typed is lost: the writer's text is shown again beside the text saved meanwhile.
-        return _page(request, who, number, 409, error=exc.detail, stale={"key": key, "mine": body, **exc.extra})
+        return _page(
+            request,
+            who,
+            number,
+            409,
+            error=exc.detail,
+            stale={**exc.extra.get("current", {}), "key": key, "mine": body},
+        )
     except Forbidden as exc:
         raise PageError(403, exc.detail) from None
     except TocsinError as exc:
