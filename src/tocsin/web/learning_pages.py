@@ -31,13 +31,16 @@ def incident_context(session: Session, incident: Incident, who: WebUser, now: da
     """The incident page's Postmortem card: the postmortem's status, the action items, the known errors' workarounds
     and the recurrences."""
     items = actions.of_incident(session, incident.id)
-    see_all = who.runtime.settings.teams_see_all if who.runtime is not None else True
-    viewer = who.viewer(session)
-    known = [
-        p
-        for p in problems.known_errors_for(session, incident)
-        if problems.may_see(session, viewer, p, see_all=see_all, linked=problems.linked_incident_ids(session, p.id))
-    ]
+    # One query when no known error matches (the usual case): the viewer is read only when one does.
+    known = problems.known_errors_for(session, incident)
+    if known:
+        see_all = who.runtime.settings.teams_see_all if who.runtime is not None else True
+        viewer = who.viewer(session)
+        known = [
+            p
+            for p in known
+            if problems.may_see(session, viewer, p, see_all=see_all, linked=problems.linked_incident_ids(session, p.id))
+        ]
     return {
         "postmortem": postmortems.postmortem_of(session, incident.id),
         "action_items": items,
