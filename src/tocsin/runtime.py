@@ -31,6 +31,7 @@ from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.events import EventDeliveryModule
 from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.heartbeat import HeartbeatModule
+from tocsin.engine.modules.learning import LearningModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.modules.silences import SilenceReminderModule
 from tocsin.engine.modules.stakeholders import StakeholderModule
@@ -216,6 +217,7 @@ class Runtime:
                 unsubscribe_url=lambda d: self.subscriber_link("unsubscribe", d.subscriber_id, d.page_slug),
             )
         )
+        modules.append(LearningModule(self.db, smtp=self.statuspage_smtp(), base_url=self.settings.base_url))
         modules.append(
             StakeholderModule(
                 self.db,

@@ -25,6 +25,7 @@ from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.participants import SOURCES as PARTICIPANT_SOURCES
 from tocsin.incidents.repository import OpenedIncident
+from tocsin.learning import consumer as learning
 from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
 from tocsin.response import impact, types
@@ -64,7 +65,12 @@ def follow_status(session: Session, change: StatusChange) -> None:
 
 def event_consumers() -> list[Consumer]:
     """Who receives incident events (ADR 0009), in every process that runs an engine."""
-    return [webhook_fanout.consumer(), workflows.consumer(), statuspage_automation.consumer()]
+    return [
+        webhook_fanout.consumer(),
+        workflows.consumer(),
+        statuspage_automation.consumer(),
+        learning.consumer(),
+    ]
 
 
 def install() -> None:

@@ -162,6 +162,16 @@ LIFECYCLE = {
         ("PUT", "/api/v1/drill-scenarios/{name}"),
         ("DELETE", "/api/v1/drill-scenarios/{name}"),
     ),
+    "action item": (
+        ("POST", "/api/v1/incidents/{ref}/action-items"),
+        ("PUT", "/api/v1/action-items/{item_id}"),
+        ("POST", "/api/v1/action-items/{item_id}/status"),  # won't do, with a reason
+    ),
+    "problem": (
+        ("POST", "/api/v1/problems"),
+        ("PUT", "/api/v1/problems/{problem_id}"),
+        ("POST", "/api/v1/problems/{problem_id}/status"),  # resolved
+    ),
     "webhook subscription": (
         ("POST", "/api/v1/webhook-subscriptions"),
         ("PATCH", "/api/v1/webhook-subscriptions/{subscription_id}"),
@@ -188,6 +198,10 @@ NOT_CONFIGURATION = {
     # A run of a workflow or an action on an incident: history (the run log), not configuration.
     "/api/v1/incidents/{ref}/workflows/{name}/run",
     "/api/v1/incidents/{ref}/actions/{name}/run",
+    # An incident's postmortem and its review meetings: its learning, kept (moved back to draft, never deleted).
+    "/api/v1/incidents/{ref}/postmortem",
+    "/api/v1/incidents/{ref}/postmortem/meetings",
+    "/api/v1/incidents/{ref}/postmortem/problem",  # a problem, edited and resolved as above
 }
 
 

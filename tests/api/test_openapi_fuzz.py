@@ -286,7 +286,26 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
         made(api.client.put("/api/v1/drill-scenarios/explicit", json={"service": service_id}, headers=api.headers()))
         return {}, {"scenario": "explicit"}
 
+    def on_new_postmortem(body: Any, *, in_review: bool = False) -> Explicit:
+        # A postmortem to move (the admin its reviewer, to approve it in review).
+        def prepare() -> tuple[dict[str, str], Any]:
+            number, _ = incident_with_two_alerts(api, world["integration-key"])
+            url = f"/api/v1/incidents/{number}/postmortem"
+            made(api.post(url, json={"reviewers": ["admin@example.com"]}))
+            if in_review:
+                made(api.post(f"{url}/status", json={"status": "in_review"}))
+            return {"ref": number}, body
+
+        return prepare
+
     return {
+        "POST /api/v1/incidents/{ref}/postmortem/status": on_new_postmortem({"status": "in_review"}),
+        "POST /api/v1/incidents/{ref}/postmortem/approve": on_new_postmortem(None, in_review=True),
+        # Section keys follow a grammar of their own (lowercase, digits and _).
+        "PUT /api/v1/postmortem-templates/{name}": lambda: (
+            {"name": "fuzz-template"},
+            {"sections": [{"key": "summary", "title": "Summary"}]},
+        ),
         "POST /api/v1/incidents": plain({"service_id": int(world["services"]), "title": "checkout slow"}),
         "POST /api/v1/incidents/{ref}/reassign": on_new_incident(lambda _: {"user": "bob@example.com"}),
         "POST /api/v1/incidents/{ref}/split": on_new_incident(lambda alert: {"alert_ids": [alert]}),

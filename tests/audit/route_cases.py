@@ -57,6 +57,26 @@ def _a_service_for_drills(state: State, api: ApiHarness) -> None:
         services.add_integration(s, service, name="events", type="generic", now=api.clock.now())
 
 
+def _an_incident_with_an_item(state: State, api: ApiHarness) -> None:
+    """An incident with an action item, on a service of the walk's team when it has one (made before the walk's
+    step looks for new audit entries)."""
+    from tocsin.services import service as services
+    from tocsin.teams import service as teams
+
+    with api.runtime.db.unit_of_work() as s:
+        team = next((t for t in teams.list_teams(s) if t.name == "ops"), None)
+        service = services.create_service(
+            s, name="learning-walk", team_id=team.id if team else None, now=api.clock.now()
+        )
+        service_id = service.id
+    found = api.post("/api/v1/incidents", json={"service_id": service_id, "title": "pool exhausted"})
+    assert found.status_code == 201, found.text
+    state["learning_incident"] = found.json()["id"]
+    item = api.post(f"/api/v1/incidents/{state['learning_incident']}/action-items", json={"title": "Cap the pool"})
+    assert item.status_code == 201, item.text
+    state["learning_item"] = item.json()["id"]
+
+
 WALK_PASSWORD = "the walk's first passphrase 1"
 ACTION_SECRET = "whsec_" + "QUNUSU9OIFNFQ1JFVCBPRiBUSElSVFktVFdPIEJZVEVT"
 
@@ -743,6 +763,85 @@ CASES: list[Case] = [
         "/api/v1/drill-scenarios/db-failover",
         ("drill_scenario", "drill_scenario.deleted"),
     ),
+    # Learning from incidents (ADR 0029): templates and rules are configuration; action items and problems are
+    # written about incidents (kept with their own history).
+    Case(
+        "PUT",
+        "/api/v1/postmortem-templates/{name}",
+        "/api/v1/postmortem-templates/short",
+        ("postmortem_template", "postmortem_template.created"),
+        {"sections": [{"key": "summary", "title": "Summary"}, {"key": "lessons", "title": "Lessons"}]},
+    ),
+    Case(
+        "PUT",
+        "/api/v1/postmortem-rules",
+        "/api/v1/postmortem-rules",
+        ("postmortem_rule", "postmortem_rule.created"),
+        [{"min_severity": "SEV1", "template": "short"}],
+    ),
+    Case(
+        "PUT",
+        "/api/v1/postmortem-rules",
+        "/api/v1/postmortem-rules",
+        ("postmortem_rule", "postmortem_rule.deleted"),
+        [],
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/postmortem-templates/{name}",
+        "/api/v1/postmortem-templates/short",
+        ("postmortem_template", "postmortem_template.deleted"),
+    ),
+    Case(
+        "PUT",
+        "/api/v1/action-items/{item_id}",
+        lambda s: f"/api/v1/action-items/{s['learning_item']}",
+        None,
+        {"title": "Cap the pool", "success_criterion": "an alert fires at 80%"},
+        why_not="an action item of an incident: its learning, not configuration",
+        prepare=_an_incident_with_an_item,
+    ),
+    Case(
+        "POST",
+        "/api/v1/action-items/{item_id}/status",
+        lambda s: f"/api/v1/action-items/{s['learning_item']}/status",
+        None,
+        {"status": "in_progress"},
+        why_not="an action item moves: its learning, not configuration",
+    ),
+    Case(
+        "POST",
+        "/api/v1/problems",
+        "/api/v1/problems",
+        None,
+        lambda s: {"title": "Pool exhaustion", "incidents": [str(s["learning_incident"])]},
+        _keep("problem"),
+        why_not="a problem behind incidents: their learning, not configuration",
+    ),
+    Case(
+        "PUT",
+        "/api/v1/problems/{problem_id}",
+        lambda s: f"/api/v1/problems/{s['problem']}",
+        None,
+        {"title": "Pool exhaustion", "workaround": "Restart the pods."},
+        why_not="a problem behind incidents: their learning, not configuration",
+    ),
+    Case(
+        "POST",
+        "/api/v1/problems/{problem_id}/incidents",
+        lambda s: f"/api/v1/problems/{s['problem']}/incidents",
+        None,
+        lambda s: {"incident": str(s["learning_incident"])},
+        why_not="links an incident to a problem: their learning, not configuration",
+    ),
+    Case(
+        "POST",
+        "/api/v1/problems/{problem_id}/status",
+        lambda s: f"/api/v1/problems/{s['problem']}/status",
+        None,
+        {"status": "known_error"},
+        why_not="a problem becomes a known error: its workaround is shown on incidents, recorded on their timelines",
+    ),
     Case(
         "PUT",
         "/api/v1/tier-costs/{tier}",
@@ -961,4 +1060,14 @@ INCIDENT_ROUTES = {
     ("PUT", "/api/v1/incidents/{ref}/services/{service}"),
     ("DELETE", "/api/v1/incidents/{ref}/services/{service}"),
     ("POST", "/api/v1/incidents/{ref}/stakeholder-updates"),
+    # Learning (ADR 0029): an incident's postmortem, its meetings and items are its history.
+    ("POST", "/api/v1/incidents/{ref}/postmortem"),
+    ("PATCH", "/api/v1/incidents/{ref}/postmortem"),
+    ("POST", "/api/v1/incidents/{ref}/postmortem/status"),
+    ("POST", "/api/v1/incidents/{ref}/postmortem/approve"),
+    ("PUT", "/api/v1/incidents/{ref}/postmortem/sections/{key}"),
+    ("POST", "/api/v1/incidents/{ref}/postmortem/meetings"),
+    ("PUT", "/api/v1/incidents/{ref}/postmortem/meetings/{meeting_id}"),
+    ("POST", "/api/v1/incidents/{ref}/postmortem/problem"),
+    ("POST", "/api/v1/incidents/{ref}/action-items"),
 }

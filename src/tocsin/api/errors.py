@@ -41,6 +41,8 @@ def install(app: FastAPI) -> None:
             exc.detail,
             retry_after=str(retry_after) if retry_after else None,
             errors=exc.errors,
+            # What a conflict carries for the client to act on (a stale section save: the text saved meanwhile).
+            **{k: v for k, v in exc.extra.items() if k != "retry_after"},
         )
 
     @app.exception_handler(RequestValidationError)

@@ -48,6 +48,8 @@ AUDITED: dict[str, str] = {
     "status_component_groups": "status_component_group",
     "status_components": "status_component",
     "stakeholder_groups": "stakeholder_group",
+    "postmortem_templates": "postmortem_template",
+    "postmortem_rules": "postmortem_rule",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -86,6 +88,17 @@ NOT_AUDITED: frozenset[str] = frozenset(
         # Status pages: what is published (kept with its own history), subscribers and their deliveries.
         "stakeholder_deliveries",
         "stakeholder_updates",
+        # Learning from incidents (ADR 0029): written about incidents, with their own history (section versions,
+        # the incidents' timelines), not configuration.
+        "action_items",
+        "incident_recurrences",
+        "postmortem_invites",
+        "postmortem_meetings",
+        "postmortem_section_revisions",
+        "postmortem_sections",
+        "postmortems",
+        "problem_incidents",
+        "problems",
         "status_component_changes",
         "status_deliveries",
         "status_incident_links",

@@ -472,6 +472,28 @@ class StakeholderGroupSpec(Spec):
     private_ok: bool = False
 
 
+class PostmortemSectionSpec(Spec):
+    key: str
+    title: str
+    hint: str = ""
+
+
+class PostmortemTemplateSpec(Spec):
+    """A postmortem template (ADR 0029), matched by name; never deleted by apply."""
+
+    name: Name
+    description: str = ""
+    sections: list[PostmortemSectionSpec]
+
+
+class PostmortemRuleSpec(Spec):
+    """Incidents of this type (any when unset) at or above this severity (any when unset) need a postmortem."""
+
+    type: str | None = None
+    min_severity: str | None = None
+    template: str = "blameless"
+
+
 class ConfigFile(Spec):
     users: list[UserSpec] = []
     teams: list[TeamSpec] = []
@@ -498,3 +520,6 @@ class ConfigFile(Spec):
     incident_types: list[IncidentTypeSpec] = []
     status_pages: list[StatusPageSpec] = []
     stakeholder_groups: list[StakeholderGroupSpec] = []
+    # Learning (ADR 0029): templates by name; the rules, when given, replace the stored ones whole.
+    postmortem_templates: list[PostmortemTemplateSpec] = []
+    postmortem_rules: list[PostmortemRuleSpec] | None = None

@@ -57,6 +57,10 @@ class TimelineKind(StrEnum):
     # Stakeholder updates and their cadence (ADR 0028).
     STAKEHOLDER_UPDATE = "stakeholder_update"
     STAKEHOLDER_UPDATE_DUE = "stakeholder_update_due"
+    # Learning from incidents (ADR 0029).
+    POSTMORTEM = "postmortem"
+    PROBLEM = "problem"
+    RECURRED = "recurred"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"
