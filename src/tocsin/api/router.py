@@ -21,6 +21,7 @@ from tocsin.api import (
     stakeholders,
     statuspages,
     tasks,
+    trackers,
     webhooks,
     workflows,
 )
@@ -47,3 +48,5 @@ api_router.include_router(workflows.router)
 api_router.include_router(workflows.callback_router)
 api_router.include_router(statuspages.router)
 api_router.include_router(stakeholders.router)
+api_router.include_router(trackers.router)
+api_router.include_router(trackers.hooks_router)

@@ -48,6 +48,7 @@ AUDITED: dict[str, str] = {
     "status_component_groups": "status_component_group",
     "status_components": "status_component",
     "stakeholder_groups": "stakeholder_group",
+    "tracker_connections": "tracker_connection",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -105,6 +106,9 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "workflow_runs",
         "workflow_step_runs",
         "action_runs",
+        # Remote tracker issues and the inbound delivery ids: written by the engine and by trackers.
+        "tracker_remote_issues",
+        "tracker_deliveries",
     }
 )
 
@@ -121,6 +125,7 @@ SECRETS: dict[str, dict[str, str]] = {
     # A receiver's URL often carries its own credential in the path (chat incoming hooks): only where it goes shows.
     "webhook_subscriptions": {"secret": "hidden", "url": "origin"},
     "remediation_actions": {"secret": "hidden", "url": "origin"},
+    "tracker_connections": {"token": "hidden", "webhook_secret": "hidden"},
 }
 
 # Contact methods whose address is a URL that works as a credential (anyone holding it can post to the channel).

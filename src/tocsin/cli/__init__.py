@@ -23,6 +23,7 @@ from tocsin.cli import (  # noqa: F401
     stakeholders,
     tasks,
     teams,
+    trackers,
     webhooks,
     workflows,
 )
