@@ -162,6 +162,11 @@ LIFECYCLE = {
         ("PUT", "/api/v1/drill-scenarios/{name}"),
         ("DELETE", "/api/v1/drill-scenarios/{name}"),
     ),
+    "tracker connection": (
+        ("POST", "/api/v1/trackers/connections"),
+        ("PATCH", "/api/v1/trackers/connections/{connection_id}"),
+        ("DELETE", "/api/v1/trackers/connections/{connection_id}"),
+    ),
     "webhook subscription": (
         ("POST", "/api/v1/webhook-subscriptions"),
         ("PATCH", "/api/v1/webhook-subscriptions/{subscription_id}"),
