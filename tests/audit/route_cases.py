@@ -57,7 +57,7 @@ def _a_service_for_drills(state: State, api: ApiHarness) -> None:
         services.add_integration(s, service, name="events", type="generic", now=api.clock.now())
 
 
-TRACKER_TOKEN = "jira-token-of-the-walk-9911"  # noqa: S105 (a test's credential)
+TRACKER_TOKEN = "jira-token-of-the-walk-9911"
 
 
 def _a_remote_issue(state: State, api: ApiHarness) -> None:
