@@ -205,9 +205,11 @@ def test_request_issue_refuses_bad_input(db: Database, clock: FakeClock, jira: F
         )
 
 
-def test_retry_delay_takes_the_longer_of_backoff_and_retry_after() -> None:
+def test_retry_delay_follows_retry_after_else_backs_off() -> None:
     assert sync.retry_delay(1, None) == timedelta(seconds=30)
-    assert sync.retry_delay(3, 5.0) == timedelta(seconds=120)
+    assert sync.retry_delay(3, 5.0) == timedelta(seconds=5)
+    assert sync.retry_delay(3, 0.0) == timedelta(seconds=1)
+    assert sync.retry_delay(3, 10**9) == sync.MAX_RETRY_AFTER
     assert sync.retry_delay(1, 600.0) == timedelta(seconds=600)
     assert sync.retry_delay(7, None) == timedelta(seconds=1920)
     assert sync.retry_delay(9, None) == sync.MAX_DELAY

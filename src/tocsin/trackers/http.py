@@ -4,6 +4,8 @@ a timeout. A timeout is told apart from a refusal to connect: only the first may
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -44,9 +46,32 @@ class Http(Protocol):
 
 
 class GuardedHttp:
-    def __init__(self, guard: UrlGuard, *, timeout: float = 10.0) -> None:
+    """Clients kept across calls: making one per request (its TLS context above all) cost most of a sync's CPU.
+    One client per (scheme, pinned address, port, host name), a bounded LRU: a kept connection is reused only for
+    the address the guard checked and the name its certificate was checked against."""
+
+    def __init__(self, guard: UrlGuard, *, timeout: float = 10.0, clients: int = 16) -> None:
         self._guard = guard
         self._timeout = timeout
+        self._limit = clients
+        self._clients: OrderedDict[tuple[str, str, int, str], httpx.Client] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _client(self, key: tuple[str, str, int, str]) -> httpx.Client:
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = httpx.Client(timeout=self._timeout, follow_redirects=False)
+                while len(self._clients) > self._limit:
+                    self._clients.popitem(last=False)[1].close()
+            self._clients.move_to_end(key)
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str], body: Any | None = None) -> Answer:
         try:
@@ -60,8 +85,9 @@ class GuardedHttp:
             content = json.dumps(body).encode()
             sent["content-type"] = "application/json"
         try:
-            with httpx.Client(timeout=self._timeout, follow_redirects=False) as client:
-                response = client.request(method, target, headers=sent, content=content, extensions=extensions)
+            key = (resolved.url.scheme, str(resolved.pinned), resolved.port, resolved.host)
+            client = self._client(key)
+            response = client.request(method, target, headers=sent, content=content, extensions=extensions)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise CallFailed(f"{type(exc).__name__}: {exc}", maybe_sent=False) from None
         except httpx.TimeoutException:

@@ -23,17 +23,19 @@ from tocsin.trackers.service import marker
 MAX_ATTEMPTS = 10
 FIRST_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=2)
+MIN_RETRY_AFTER = timedelta(seconds=1)
 MAX_RETRY_AFTER = timedelta(hours=6)
 
 
 def retry_delay(attempts: int, retry_after: float | None) -> timedelta | None:
-    """Exponential backoff from 30 s (doubling, at most 2 h), or the tracker's Retry-After when longer; None once
-    the attempts are spent."""
+    """The tracker's Retry-After when it gave one (at least 1 s, at most 6 h), else exponential backoff from 30 s
+    (doubling, at most 2 h); None once the attempts are spent. The tracker knows best when its limit resets: waiting
+    longer only delays the issue, and the attempts stay bounded whatever it says."""
     if attempts >= MAX_ATTEMPTS:
         return None
-    delay: timedelta = min(FIRST_DELAY * int(2 ** (attempts - 1)), MAX_DELAY)
     if retry_after is not None:
-        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+        return min(max(timedelta(seconds=retry_after), MIN_RETRY_AFTER), MAX_RETRY_AFTER)
+    delay: timedelta = min(FIRST_DELAY * int(2 ** (attempts - 1)), MAX_DELAY)
     return delay
 
 
