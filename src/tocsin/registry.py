@@ -24,6 +24,7 @@ from tocsin.services import models as services_models
 from tocsin.stakeholders import models as stakeholders_models
 from tocsin.statuspages import models as statuspages_models
 from tocsin.teams import models as teams_models
+from tocsin.trackers import models as trackers_models
 from tocsin.users import models as users_models
 from tocsin.webhooks import models as webhooks_models
 from tocsin.workflows import models as workflows_models
@@ -54,6 +55,7 @@ __all__ = [
     "stakeholders_models",
     "statuspages_models",
     "teams_models",
+    "trackers_models",
     "users_models",
     "webhooks_models",
     "work_signal_models",

@@ -37,6 +37,7 @@ from tocsin.engine.modules.silences import SilenceReminderModule
 from tocsin.engine.modules.stakeholders import StakeholderModule
 from tocsin.engine.modules.statuspages import StatusPageModule
 from tocsin.engine.modules.task_reminders import TaskReminderModule
+from tocsin.engine.modules.trackers import TrackerModule
 from tocsin.engine.modules.webhooks import WebhookModule
 from tocsin.engine.modules.workflows import WorkflowModule
 from tocsin.engine.runner import Runner
@@ -57,6 +58,8 @@ from tocsin.ops.metrics import Metrics
 from tocsin.response import roles, types
 from tocsin.settings import Settings
 from tocsin.statuspages import tokens as statuspage_tokens
+from tocsin.trackers import sync as tracker_sync
+from tocsin.trackers.http import GuardedHttp
 from tocsin.users.hashing_pool import HashingPool
 from tocsin.webhooks import sending as webhook_sending
 from tocsin.workflows import actions as workflow_actions
@@ -226,6 +229,7 @@ class Runtime:
                 batch=self.settings.stakeholder_mail_batch,
             )
         )
+        modules.append(TrackerModule(self.db, self.tracker_http(), self.clock, owner=owner, lease=2 * lease))
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         engine = self.engine
 
@@ -249,6 +253,11 @@ class Runtime:
             script_timeout=self.settings.workflow_script_timeout_seconds,
             clock=self.clock,
         )
+
+    def tracker_http(self) -> GuardedHttp:
+        """Calls to Jira and GitHub go through the SSRF guard with the admins' allow-list, as webhooks do."""
+        allow = [a for a in self.settings.outbound_allowlist.split(",") if a.strip()]
+        return GuardedHttp(UrlGuard(allow))
 
     # --- status pages ---------------------------------------------------------------------------------------------
     def statuspage_smtp(self) -> tuple[str, int, str, str | None, str | None, bool] | None:
@@ -314,6 +323,7 @@ class Runtime:
                 + notify.recover_worker(session, owner, now=now)
                 + events.recover_worker(session, owner)
                 + webhook_sending.recover_worker(session, owner)
+                + tracker_sync.recover_worker(session, owner)
             )
 
     def seed_defaults(self) -> None:

@@ -172,6 +172,11 @@ LIFECYCLE = {
         ("PUT", "/api/v1/problems/{problem_id}"),
         ("POST", "/api/v1/problems/{problem_id}/status"),  # resolved
     ),
+    "tracker connection": (
+        ("POST", "/api/v1/trackers/connections"),
+        ("PATCH", "/api/v1/trackers/connections/{connection_id}"),
+        ("DELETE", "/api/v1/trackers/connections/{connection_id}"),
+    ),
     "webhook subscription": (
         ("POST", "/api/v1/webhook-subscriptions"),
         ("PATCH", "/api/v1/webhook-subscriptions/{subscription_id}"),

@@ -323,6 +323,10 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
         "POST /api/v1/silences": plain(SILENCE),
         "PUT /api/v1/silences/{silence_id}": plain(SILENCE),
         "POST /api/v1/webhook-subscriptions": plain(SUBSCRIPTION),
+        # A Jira project key or owner/repo, and basic auth with its email: rules the schema cannot say.
+        "POST /api/v1/trackers/connections": plain(
+            {"name": "fuzz-jira", "kind": "jira", "base_url": "https://a.example", "project": "OPS", "token": "t"}
+        ),
         "POST /api/v1/users/{ref}/contact-methods": plain(
             {"name": "pager", "type": "email", "address": "b2@example.com"}
         ),

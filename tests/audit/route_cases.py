@@ -75,6 +75,18 @@ def _an_incident_with_an_item(state: State, api: ApiHarness) -> None:
     item = api.post(f"/api/v1/incidents/{state['learning_incident']}/action-items", json={"title": "Cap the pool"})
     assert item.status_code == 201, item.text
     state["learning_item"] = item.json()["id"]
+TRACKER_TOKEN = "jira-token-of-the-walk-9911"
+
+
+def _a_remote_issue(state: State, api: ApiHarness) -> None:
+    """A remote issue of the walk's tracker connection (what another domain asks for through the service)."""
+    from tocsin.trackers import service as trackers
+
+    with api.runtime.db.unit_of_work() as s:
+        issue = trackers.request_issue(
+            s, local_ref="action_item:1", connection=state["tracker"], title="Fix it", body="", now=api.clock.now()
+        )
+        state["remote_issue"] = issue.id
 
 
 WALK_PASSWORD = "the walk's first passphrase 1"
@@ -1009,6 +1021,46 @@ CASES: list[Case] = [
         "/api/v1/stakeholder-groups/{ref}",
         "/api/v1/stakeholder-groups/Leadership",
         ("stakeholder_group", "stakeholder_group.deleted"),
+    ),
+    Case(
+        "POST",
+        "/api/v1/trackers/connections",
+        "/api/v1/trackers/connections",
+        ("tracker_connection", "tracker_connection.created"),
+        {
+            "name": "jira",
+            "kind": "jira",
+            "base_url": "https://acme.atlassian.net",
+            "project": "OPS",
+            "token": TRACKER_TOKEN,
+            "auth_scheme": "basic",
+            "username": "bot@example.org",
+        },
+        lambda s, b, _: s.update(tracker=b["id"], tracker_secret=b["webhook_secret"]),
+        secrets=lambda s: [TRACKER_TOKEN, s["tracker_secret"]],
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/trackers/connections/{connection_id}",
+        lambda s: f"/api/v1/trackers/connections/{s['tracker']}",
+        ("tracker_connection", "tracker_connection.updated"),
+        {"project": "SRE", "token": TRACKER_TOKEN + "-new"},
+        secrets=lambda s: [TRACKER_TOKEN, s["tracker_secret"]],
+    ),
+    Case(
+        "POST",
+        "/api/v1/trackers/issues/{issue_id}/retry",
+        lambda s: f"/api/v1/trackers/issues/{s['remote_issue']}/retry",
+        None,
+        prepare=_a_remote_issue,
+        why_not="sends a remote issue's pending work again; the issue keeps its attempts and last error",
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/trackers/connections/{connection_id}",
+        lambda s: f"/api/v1/trackers/connections/{s['tracker']}",
+        ("tracker_connection", "tracker_connection.deleted"),
+        secrets=lambda s: [TRACKER_TOKEN],
     ),
     Case(
         "DELETE",

@@ -22,6 +22,7 @@ from tocsin.api import (
     stakeholders,
     statuspages,
     tasks,
+    trackers,
     webhooks,
     workflows,
 )
@@ -49,3 +50,5 @@ api_router.include_router(workflows.callback_router)
 api_router.include_router(statuspages.router)
 api_router.include_router(stakeholders.router)
 api_router.include_router(learning.router)
+api_router.include_router(trackers.router)
+api_router.include_router(trackers.hooks_router)

@@ -50,6 +50,7 @@ AUDITED: dict[str, str] = {
     "stakeholder_groups": "stakeholder_group",
     "postmortem_templates": "postmortem_template",
     "postmortem_rules": "postmortem_rule",
+    "tracker_connections": "tracker_connection",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -118,6 +119,9 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "workflow_runs",
         "workflow_step_runs",
         "action_runs",
+        # Remote tracker issues and the inbound delivery ids: written by the engine and by trackers.
+        "tracker_remote_issues",
+        "tracker_deliveries",
     }
 )
 
@@ -134,6 +138,7 @@ SECRETS: dict[str, dict[str, str]] = {
     # A receiver's URL often carries its own credential in the path (chat incoming hooks): only where it goes shows.
     "webhook_subscriptions": {"secret": "hidden", "url": "origin"},
     "remediation_actions": {"secret": "hidden", "url": "origin"},
+    "tracker_connections": {"token": "hidden", "webhook_secret": "hidden"},
 }
 
 # Contact methods whose address is a URL that works as a credential (anyone holding it can post to the channel).

@@ -24,6 +24,7 @@ from tocsin.cli import (  # noqa: F401
     stakeholders,
     tasks,
     teams,
+    trackers,
     webhooks,
     workflows,
 )
