@@ -36,6 +36,7 @@ from tocsin.engine.modules.silences import SilenceReminderModule
 from tocsin.engine.modules.stakeholders import StakeholderModule
 from tocsin.engine.modules.statuspages import StatusPageModule
 from tocsin.engine.modules.task_reminders import TaskReminderModule
+from tocsin.engine.modules.analytics_digest import AnalyticsDigestModule
 from tocsin.engine.modules.webhooks import WebhookModule
 from tocsin.engine.modules.workflows import WorkflowModule
 from tocsin.engine.runner import Runner
@@ -181,6 +182,7 @@ class Runtime:
             HeartbeatModule(self.db),
             AckTimeoutModule(self.db),
             TaskReminderModule(self.db),
+            AnalyticsDigestModule(self.db, self.clock),
             EscalationModule(self.db, owner=owner, lease=lease),
             NotificationModule(
                 self.db,

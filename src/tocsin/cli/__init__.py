@@ -14,6 +14,7 @@ from tocsin.cli import (  # noqa: F401
     oncall,
     outbox,
     people,
+    report,
     responders,
     routing,
     rules,
