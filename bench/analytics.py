@@ -88,24 +88,43 @@ def seed(db: Database, *, incidents: int, notifications: int, people: int) -> di
         s.execute(
             insert(ContactMethod),
             [
-                {"id": u + 1, "user_id": u + 1, "name": "mail", "type": "email", "address": f"p{u}@example.com",
-                 "created_at": start}
+                {
+                    "id": u + 1,
+                    "user_id": u + 1,
+                    "name": "mail",
+                    "type": "email",
+                    "address": f"p{u}@example.com",
+                    "created_at": start,
+                }
                 for u in range(people)
             ],
         )
         s.execute(
             insert(Schedule),
             [
-                {"id": t + 1, "name": f"rota-{t}", "timezone": ZONES[t % len(ZONES)], "team_id": t + 1,
-                 "feed_token": f"feed-{t}", "created_at": start}
+                {
+                    "id": t + 1,
+                    "name": f"rota-{t}",
+                    "timezone": ZONES[t % len(ZONES)],
+                    "team_id": t + 1,
+                    "feed_token": f"feed-{t}",
+                    "created_at": start,
+                }
                 for t in range(teams)
             ],
         )
         s.execute(
             insert(ScheduleLayer),
             [
-                {"schedule_id": t + 1, "position": 0, "name": "primary", "rotation": "weekly", "start": start,
-                 "user_ids": [u + 1 for u in range(people) if u % teams == t], "restrictions": []}
+                {
+                    "schedule_id": t + 1,
+                    "position": 0,
+                    "name": "primary",
+                    "rotation": "weekly",
+                    "start": start,
+                    "user_ids": [u + 1 for u in range(people) if u % teams == t],
+                    "restrictions": [],
+                }
                 for t in range(teams)
             ],
         )
@@ -231,7 +250,9 @@ def measure(url: str, *, incidents: int, notifications: int, people: int, repeat
         db.dispose()
 
 
-def run(*, backend: str, incidents: int, notifications: int, people: int, repeats: int, workdir: Path) -> dict[str, Any]:
+def run(
+    *, backend: str, incidents: int, notifications: int, people: int, repeats: int, workdir: Path
+) -> dict[str, Any]:
     if backend == "postgres" and (why := postgres_available()) is not None:
         return {"skipped": why}
     with fresh_database(backend, workdir) as url:

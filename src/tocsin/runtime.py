@@ -25,6 +25,7 @@ from tocsin.db.session import Database
 from tocsin.engine.listen import PgListener
 from tocsin.engine.module import Module
 from tocsin.engine.modules.ack_timeout import AckTimeoutModule
+from tocsin.engine.modules.analytics_digest import AnalyticsDigestModule
 from tocsin.engine.modules.auditor import AuditorModule
 from tocsin.engine.modules.delivery_retention import DeliveryRetentionModule
 from tocsin.engine.modules.escalation import EscalationModule
@@ -36,7 +37,6 @@ from tocsin.engine.modules.silences import SilenceReminderModule
 from tocsin.engine.modules.stakeholders import StakeholderModule
 from tocsin.engine.modules.statuspages import StatusPageModule
 from tocsin.engine.modules.task_reminders import TaskReminderModule
-from tocsin.engine.modules.analytics_digest import AnalyticsDigestModule
 from tocsin.engine.modules.webhooks import WebhookModule
 from tocsin.engine.modules.workflows import WorkflowModule
 from tocsin.engine.runner import Runner

@@ -110,15 +110,24 @@ def build(db: Database) -> DataSet:
             s.flush()
             cms[u.id] = cm.id
         schedule = oncall.create_schedule(s, name="Core", timezone="UTC", now=now, team_id=core.id)
-        oncall.set_layers(
-            s, schedule, [oncall.layer_spec(s, rotation="weekly", start=SINCE, users=[alice.id, bob.id])]
-        )
+        oncall.set_layers(s, schedule, [oncall.layer_spec(s, rotation="weekly", start=SINCE, users=[alice.id, bob.id])])
         # 1: impact 09:50, detected 09:58, acknowledged +5 min, mitigated +20 min, resolved +40 min by a person.
         i1 = _incident(
-            s, 1, api.id, at(10, 20, 10), severity="SEV1", priority="P1", assigned_user_id=alice.id,
-            impact_started_at=at(10, 20, 9, 50), detected_at=at(10, 20, 9, 58), acknowledged_at=at(10, 20, 10, 5),
-            mitigated_at=at(10, 20, 10, 20), resolved_at=at(10, 20, 10, 40), status=IncidentStatus.RESOLVED,
-            response_status=ResponseStatus.RESOLVED, downtime_cost=500.0,
+            s,
+            1,
+            api.id,
+            at(10, 20, 10),
+            severity="SEV1",
+            priority="P1",
+            assigned_user_id=alice.id,
+            impact_started_at=at(10, 20, 9, 50),
+            detected_at=at(10, 20, 9, 58),
+            acknowledged_at=at(10, 20, 10, 5),
+            mitigated_at=at(10, 20, 10, 20),
+            resolved_at=at(10, 20, 10, 40),
+            status=IncidentStatus.RESOLVED,
+            response_status=ResponseStatus.RESOLVED,
+            downtime_cost=500.0,
         )
         _entry(s, i1, TimelineKind.ESCALATED, at(10, 20, 10, 1), None)
         _entry(s, i1, TimelineKind.ESCALATED, at(10, 20, 10, 3), None)
@@ -126,9 +135,18 @@ def build(db: Database) -> DataSet:
         _entry(s, i1, TimelineKind.RESOLVED, at(10, 20, 10, 40), alice.id)
         # 2: first alert 11:57, detected 12:00; resolved by a person, reopened, resolved again at 13:30.
         i2 = _incident(
-            s, 2, api.id, at(10, 22, 12), severity="SEV2", priority="P2", assigned_user_id=alice.id,
-            detected_at=at(10, 22, 12), acknowledged_at=at(10, 22, 12, 10), resolved_at=at(10, 22, 13, 30),
-            status=IncidentStatus.RESOLVED, response_status=ResponseStatus.RESOLVED,
+            s,
+            2,
+            api.id,
+            at(10, 22, 12),
+            severity="SEV2",
+            priority="P2",
+            assigned_user_id=alice.id,
+            detected_at=at(10, 22, 12),
+            acknowledged_at=at(10, 22, 12, 10),
+            resolved_at=at(10, 22, 13, 30),
+            status=IncidentStatus.RESOLVED,
+            response_status=ResponseStatus.RESOLVED,
         )
         s.add(Alert(**_alert(i2, api.id, integration.id, at(10, 22, 11, 57))))
         _entry(s, i2, TimelineKind.RESOLVED, at(10, 22, 13), alice.id)
@@ -136,8 +154,15 @@ def build(db: Database) -> DataSet:
         _entry(s, i2, TimelineKind.RESOLVED, at(10, 22, 13, 30), alice.id)
         # 3: right after Paris's clocks went back; acknowledged after 30 min, still open.
         i3 = _incident(
-            s, 3, dbs.id, at(10, 26, 3), severity="SEV2", priority="P2", assigned_user_id=bob.id,
-            acknowledged_at=at(10, 26, 3, 30), status=IncidentStatus.ACKNOWLEDGED,
+            s,
+            3,
+            dbs.id,
+            at(10, 26, 3),
+            severity="SEV2",
+            priority="P2",
+            assigned_user_id=bob.id,
+            acknowledged_at=at(10, 26, 3, 30),
+            status=IncidentStatus.ACKNOWLEDGED,
         )
         _entry(s, i3, TimelineKind.ESCALATED, at(10, 26, 3, 5), None)
         # 4 (a drill), 5 (merged), 6 (canceled): never counted.
@@ -148,8 +173,15 @@ def build(db: Database) -> DataSet:
         )
         # 7: resolved by its monitor after two hours, never acknowledged.
         i7 = _incident(
-            s, 7, dbs.id, at(10, 28, 0), severity="SEV3", priority="P3", resolved_at=at(10, 28, 2),
-            status=IncidentStatus.RESOLVED, response_status=ResponseStatus.RESOLVED,
+            s,
+            7,
+            dbs.id,
+            at(10, 28, 0),
+            severity="SEV3",
+            priority="P3",
+            resolved_at=at(10, 28, 2),
+            status=IncidentStatus.RESOLVED,
+            response_status=ResponseStatus.RESOLVED,
         )
         _entry(s, i7, TimelineKind.RESOLVED, at(10, 28, 2), None)
         # Outside the period: not counted.
@@ -169,8 +201,14 @@ def build(db: Database) -> DataSet:
         # A cancelled page reached nobody.
         s.add(
             Notification(
-                idempotency_key="test:cancelled", kind="page", incident_id=i3.id, user_id=carol.id,
-                contact_method_id=cms[carol.id], status="cancelled", created_at=at(10, 26, 3), payload={},
+                idempotency_key="test:cancelled",
+                kind="page",
+                incident_id=i3.id,
+                user_id=carol.id,
+                contact_method_id=cms[carol.id],
+                status="cancelled",
+                created_at=at(10, 26, 3),
+                payload={},
             )
         )
         return DataSet(alice.id, bob.id, carol.id, core.id, api.id, dbs.id, {})

@@ -35,10 +35,12 @@ def test_weekly_digest_once_a_week(db: Database, data: DataSet) -> None:
     assert set(sent) == {data.alice, data.bob}
     (alice,) = sent[data.alice]
     assert "Incidents that paged you: 1 (business hours 0, off hours 0, sleep hours 1)" in alice
-    assert " Wed " in alice and "█" in alice
+    assert " Wed " in alice
+    assert "█" in alice
     bob = "\n".join(sent[data.bob])
     assert "Hours on call: 160.0" in bob
-    assert "Team Core: the week on call" in bob and "- Alice:" in bob
+    assert "Team Core: the week on call" in bob
+    assert "- Alice:" in bob
     # Once per week, however often the engine looks.
     clock.advance(timedelta(hours=3))
     assert module.run_once(clock.now()) == 0

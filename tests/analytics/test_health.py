@@ -49,10 +49,12 @@ def test_people_by_hand(db: Database, data: DataSet) -> None:
     # Bob: #1 Tuesday 18:30 EDT off, #3 Sunday noon off, #2 Sunday 07:00 EST sleep.
     assert bob.pages == 3
     assert bob.interruptions == {"business": 0, "off": 2, "sleep": 1}
-    assert bob.sleep_nights == [date(2026, 10, 31)] and bob.longest_streak == 1
+    assert bob.sleep_nights == [date(2026, 10, 31)]
+    assert bob.longest_streak == 1
     assert bob.incidents_handled == 1
     # A weekly rotation from the start of the period: a week each, whatever the clocks do.
-    assert alice.hours_on_call == 168.0 and bob.hours_on_call == 168.0
+    assert alice.hours_on_call == 168.0
+    assert bob.hours_on_call == 168.0
     # The cancelled page reached nobody; Carol is on no schedule.
     assert (carol.pages, carol.total_interruptions, carol.hours_on_call) == (0, 0, 0.0)
     # Threshold 1 sleep interruption a week: Alice has 1.5, Bob 0.5.
@@ -63,7 +65,8 @@ def test_people_by_hand(db: Database, data: DataSet) -> None:
 def test_fairness(db: Database, data: DataSet) -> None:
     with db.reader() as s:
         fair = health.fairness(health.people(s, [data.alice, data.bob], P))
-    assert fair["most_loaded"]["name"] == "Alice" and fair["least_loaded"]["name"] == "Bob"
+    assert fair["most_loaded"]["name"] == "Alice"
+    assert fair["least_loaded"]["name"] == "Bob"
     assert fair["interruptions"] == {"mean": 3.5, "stdev": 0.5, "min": 3, "max": 4, "max_over_mean": 1.14}
 
 
@@ -78,7 +81,9 @@ def test_team_and_person_access(api, data: DataSet) -> None:  # type: ignore[no-
     assert api.get(f"/api/v1/analytics/health/people/{data.alice}", token=carol).status_code == 404
     assert api.get("/api/v1/analytics/health", token=carol).status_code == 403
     r = api.patch("/api/v1/analytics/settings", json={"business_start": 19, "business_end": 9})
-    assert r.status_code == 422 and "business hours must start before they end" in r.json()["detail"]
+    assert r.status_code == 422
+    assert "business hours must start before they end" in r.json()["detail"]
     r = api.patch("/api/v1/analytics/settings", json={"sleep_start": 23})
-    assert r.status_code == 200 and r.json()["sleep_start"] == 23
+    assert r.status_code == 200
+    assert r.json()["sleep_start"] == 23
     assert api.patch("/api/v1/analytics/settings", json={"sleep_start": 23}, token=carol).status_code == 403

@@ -17,7 +17,7 @@ def test_overall_figures_by_hand(db: Database, data: DataSet) -> None:
     # Incidents 1, 2, 3 and 7: the drill (4), the merged (5), the canceled (6) and the one after the period (8)
     # are left out.
     assert o["count"] == 4
-    # Acknowledged after 300, 600 and 1800 s (7 never was): median 600; p90 at rank 1.8 = 600 + 0.8 × 1200.
+    # Acknowledged after 300, 600 and 1800 s (7 never was): median 600; p90 at rank 1.8 = 600 + 0.8 * 1200.
     assert o["mtta"] == {"count": 3, "median": 600.0, "p90": 1560.0, "mean": 900.0}
     # Resolved after 2400 (1), 5400 (2, after its reopening) and 7200 s (7).
     assert o["mttr"] == {"count": 3, "median": 5400.0, "p90": 6840.0, "mean": 5000.0}
@@ -26,7 +26,8 @@ def test_overall_figures_by_hand(db: Database, data: DataSet) -> None:
     assert o["mttm"] == {"count": 1, "median": 1200.0, "p90": 1200.0, "mean": 1200.0}
     assert o["first_update"] == {"count": 1, "median": 900.0, "p90": 900.0, "mean": 900.0}
     # Downtime: 09:50 → 10:40 (3000 s), 12:00 → 13:30 (5400 s), 00:00 → 02:00 (7200 s); 3 is still open.
-    assert o["downtime"]["count"] == 3 and o["downtime"]["median"] == 5400.0
+    assert o["downtime"]["count"] == 3
+    assert o["downtime"]["median"] == 5400.0
     assert o["escalations"] == {"total": 3, "per_incident": 0.75}
     assert o["reopened"] == 1
     # Of the three resolved, 7 was resolved by its monitor.
@@ -39,7 +40,8 @@ def test_by_service_and_severity(db: Database, data: DataSet) -> None:
         by_service = metrics.report(s, P, by="service", with_trend=False)["groups"]
         by_severity = metrics.report(s, P, by="severity", with_trend=False)["groups"]
     services = {g["label"]: g for g in by_service}
-    assert services["api"]["count"] == 2 and services["db"]["count"] == 2
+    assert services["api"]["count"] == 2
+    assert services["db"]["count"] == 2
     assert services["api"]["mtta"]["median"] == 450.0
     assert services["db"]["mttr"]["median"] == 7200.0
     assert {g["label"]: g["count"] for g in by_severity} == {"SEV2": 2, "SEV1": 1, "SEV3": 1}
@@ -57,9 +59,14 @@ def test_reliability_per_service(db: Database, data: DataSet) -> None:
         body = reliability.report(s, P)
     rows = {r["service"]: r for r in body["services"]}
     assert rows["api"] == {
-        "service_id": data.api, "service": "api", "incidents": 2, "downtime_minutes": 140.0, "cost": 500.0
+        "service_id": data.api,
+        "service": "api",
+        "incidents": 2,
+        "downtime_minutes": 140.0,
+        "cost": 500.0,
     }
-    assert rows["db"]["downtime_minutes"] == 120.0 and rows["db"]["cost"] is None
+    assert rows["db"]["downtime_minutes"] == 120.0
+    assert rows["db"]["cost"] is None
 
 
 BAD = [

@@ -30,8 +30,10 @@ def bar_chart(
         f'width="100%" aria-labelledby="chart-title-{n} chart-desc-{n}">',
         f'<title id="chart-title-{n}">{escape(title)}</title>',
         f'<desc id="chart-desc-{n}">{escape(description)}</desc>',
-        f'<line x1="{left}" y1="{12 + plot_h}" x2="{width - right}" y2="{12 + plot_h}" class="axis" stroke="currentColor"/>',
-        f'<text x="{left - 4}" y="16" text-anchor="end" font-size="10" fill="currentColor">{_fmt(top)}{escape(unit)}</text>',
+        f'<line x1="{left}" y1="{12 + plot_h}" x2="{width - right}" y2="{12 + plot_h}" class="axis" '
+        'stroke="currentColor"/>',
+        f'<text x="{left - 4}" y="16" text-anchor="end" font-size="10" fill="currentColor">'
+        f"{_fmt(top)}{escape(unit)}</text>",
         f'<text x="{left - 4}" y="{12 + plot_h}" text-anchor="end" font-size="10" fill="currentColor">0</text>',
     ]
     every = max(1, len(points) // 8)

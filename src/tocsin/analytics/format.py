@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def duration(seconds: float | None) -> str:
     if seconds is None:
-        return "–"
+        return "-"
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 90 * 60:

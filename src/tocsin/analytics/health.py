@@ -29,7 +29,7 @@ DEFINITIONS: Final = {
     "overlaps counted once.",
     "pages": "Pages sent to the person (every message of every escalation step, any channel).",
     "interruptions": "Incidents that paged the person, placed at their first page in the person's own time zone: "
-    "business hours (Mon–Fri in the business window), sleep hours (the sleep window, every day) or off hours "
+    "business hours (Mon-Fri in the business window), sleep hours (the sleep window, every day) or off hours "
     "(the rest: evenings and weekends).",
     "incidents_handled": "Counted incidents created in the period that the person owns.",
     "sleep_nights": "Nights with at least one sleep-hours interruption; a night is named by the evening it began.",

@@ -59,9 +59,8 @@ def extras(
 ) -> dict[int, Extra]:
     """Per incident: escalations, reopenings, first stakeholder update, resolved automatically."""
     found = {}
-    for incident_id_, escalations, reopened, first_update, last_resolve in repo.timeline_counts(
-        session, p.since, p.until, visible=visible, incident_id=incident_id
-    ):
+    for row in repo.timeline_counts(session, p.since, p.until, visible=visible, incident_id=incident_id):
+        incident_id_, escalations, reopened, first_update, last_resolve = tuple(row)
         found[int(incident_id_)] = Extra(
             int(escalations or 0),
             int(reopened or 0),
@@ -163,9 +162,7 @@ def report(
         "overall": figures(rows, extra),
     }
     if by is not None:
-        body["groups"] = [
-            {"key": g.key, "label": g.label, **figures(g.rows, extra)} for g in groups(session, rows, by)
-        ]
+        body["groups"] = [{"key": g.key, "label": g.label, **figures(g.rows, extra)} for g in groups(session, rows, by)]
     if with_trend:
         body["trend"] = trend(rows, extra, p, bucket)
     return body

@@ -100,7 +100,7 @@ def incident_rows(
         )
         .order_by(Incident.created_at, Incident.id)
     )
-    return [IncidentRow(*row) for row in session.execute(stmt)]
+    return [IncidentRow(*tuple(row)) for row in session.execute(stmt)]
 
 
 def _first_alert() -> Any:
@@ -202,7 +202,7 @@ def handled_counts(session: Session, user_ids: Iterable[int], since: datetime, u
         )
         .group_by(Incident.assigned_user_id)
     )
-    return {int(uid): int(n) for uid, n in session.execute(stmt)}
+    return {int(uid): int(n) for uid, n in session.execute(stmt) if uid is not None}
 
 
 def settings(session: Session) -> AnalyticsSettings | None:

@@ -13,10 +13,13 @@ from tocsin.access.policy import Viewer
 from tocsin.analytics import health, metrics, reliability
 from tocsin.analytics import repository as repo
 from tocsin.analytics.periods import Bucket, Period
-from tocsin.core.errors import Forbidden, NotFound
+from tocsin.core.errors import Forbidden, InvalidInput, NotFound
+from tocsin.incidents import repository as incident_repo
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
+from tocsin.services import repository as service_repo
 from tocsin.teams import repository as team_repo
+from tocsin.teams.models import Team
 from tocsin.users import repository as user_repo
 
 
@@ -43,7 +46,7 @@ def incident(session: Session, incident: Incident, *, now: datetime) -> dict[str
     p = Period(incident.created_at, incident.created_at + timedelta(microseconds=1))
     rows = repo.incident_rows(session, p.since, p.until, where=(Incident.id == incident.id,), include_all=True)
     extra = metrics.extras(session, p, incident_id=incident.id).get(incident.id)
-    body = metrics.incident_figures(rows[0], extra) if rows else {"number": incident.number}
+    body: dict[str, Any] = metrics.incident_figures(rows[0], extra) if rows else {"number": incident.number}
     body["phases"] = [
         {"phase": name, "seconds": spent.total_seconds()}
         for name, spent in incidents.phase_times(session, incident, now=now)
@@ -85,3 +88,28 @@ def everyone_health(session: Session, p: Period, *, viewer: Viewer) -> dict[str,
         raise Forbidden("only admins read everyone's on-call load; ask for a team or a person")
     ids = [u.id for u in user_repo.all_users(session, include_deactivated=False)]
     return health.report(session, ids, p)
+
+
+def visible(viewer: Viewer, *, see_all: bool) -> ColumnElement[bool]:
+    """The incidents this viewer's figures are made of (team scope, ADR 0016; private incidents, ADR 0022)."""
+    return incident_repo.visible_clause(viewer, see_all=see_all)
+
+
+def readable_teams(session: Session, viewer: Viewer) -> list[Team]:
+    return [t for t in team_repo.all_teams(session) if may_read_team(viewer, t.id)]
+
+
+def service_names(session: Session) -> list[str]:
+    return sorted(s.name for s in service_repo.all_services(session, include_archived=False))
+
+
+def team_member_ids(session: Session, ref: str) -> list[int]:
+    """The active members of a team named by name or id; an unknown team is the request's mistake."""
+    team = team_repo.by_name(session, ref) or (team_repo.get(session, int(ref)) if ref.isdigit() else None)
+    if team is None:
+        raise InvalidInput(f"unknown team {ref!r}")
+    return team_repo.active_member_ids(session, [team.id])[team.id]
+
+
+def active_people(session: Session) -> list[int]:
+    return [u.id for u in user_repo.all_users(session, include_deactivated=False)]

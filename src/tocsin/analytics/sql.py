@@ -12,7 +12,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 
-class seconds_between(FunctionElement[float]):  # noqa: N801 - reads as the SQL function it stands for
+class seconds_between(FunctionElement[float]):
     """Seconds from the first instant to the second (NULL when either is NULL)."""
 
     type = Float()
@@ -20,7 +20,7 @@ class seconds_between(FunctionElement[float]):  # noqa: N801 - reads as the SQL 
     name = "seconds_between"
 
 
-class epoch(FunctionElement[float]):  # noqa: N801
+class epoch(FunctionElement[float]):
     """Seconds since 1970-01-01 UTC."""
 
     type = Float()
@@ -52,5 +52,5 @@ def _epoch_default(element: epoch, compiler: SQLCompiler, **kw: Any) -> str:
     return f"EXTRACT(EPOCH FROM {compiler.process(at, **kw)})"
 
 
-def between(start: ColumnElement[Any], end: ColumnElement[Any]) -> ColumnElement[float]:
+def between(start: Any, end: Any) -> ColumnElement[float]:
     return seconds_between(start, end)

@@ -20,7 +20,7 @@ BANDS: Final[tuple[Band, ...]] = ("business", "off", "sleep")
 
 @dataclass(frozen=True, slots=True)
 class Windows:
-    """Hours of the local day, 0–24; sleep may wrap midnight (22 → 8)."""
+    """Hours of the local day, 0 to 24; sleep may wrap midnight (22 → 8)."""
 
     business_start: int = 8
     business_end: int = 18

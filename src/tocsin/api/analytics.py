@@ -15,7 +15,6 @@ from tocsin.analytics import settings as analytics_settings
 from tocsin.api.deps import AdminDep, PrincipalDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.scope import visible_incident, visible_service_ids
-from tocsin.incidents import repository as incident_repo
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"], responses=PROBLEM_RESPONSES)
 
@@ -54,7 +53,7 @@ def response_metrics(
     group = periods.group_by(by)
     size = periods.bucket(bucket)
     with runtime.db.reader() as session:
-        visible = incident_repo.visible_clause(principal.viewer(session), see_all=runtime.settings.teams_see_all)
+        visible = analytics.visible(principal.viewer(session), see_all=runtime.settings.teams_see_all)
         where = analytics_filters.narrowing(session, service, team, severity, priority)
         body = metrics.report(session, p, by=group, bucket=size, visible=visible, where=where)
     if format == "csv":
@@ -72,7 +71,7 @@ def service_reliability(
 ) -> dict[str, Any]:
     p = periods.period(since, until, now=runtime.clock.now())
     with runtime.db.reader() as session:
-        visible = incident_repo.visible_clause(principal.viewer(session), see_all=runtime.settings.teams_see_all)
+        visible = analytics.visible(principal.viewer(session), see_all=runtime.settings.teams_see_all)
         services = visible_service_ids(session, principal, runtime)
         return reliability.report(session, p, visible=visible, service_ids=services)
 

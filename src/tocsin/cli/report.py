@@ -9,11 +9,10 @@ import typer
 
 from tocsin.analytics import export, metrics, periods
 from tocsin.analytics import health as health_report
+from tocsin.analytics import service as analytics
 from tocsin.analytics.format import duration
 from tocsin.cli._app import app, console, database, fail, now, print_json, reports_errors, table, text
 from tocsin.cli.incidents import AsJson
-from tocsin.teams import repository as team_repo
-from tocsin.users import repository as user_repo
 
 report_app = typer.Typer(help="Response metrics and on-call health over a period", no_args_is_help=True)
 app.add_typer(report_app, name="report")
@@ -104,14 +103,8 @@ def health(
     """On-call health: hours on call, pages, interruptions by band of each person's day, broken nights."""
     p = periods.period(since, until, now=now())
     with database() as db, db.reader() as session:
-        if team:
-            found = team_repo.by_name(session, team) or (team_repo.get(session, int(team)) if team.isdigit() else None)
-            if found is None:
-                raise fail(f"unknown team {team!r}")
-            members = team_repo.active_member_ids(session, [found.id])[found.id]
-            body = health_report.report(session, members, p)
-        else:
-            body = health_report.report(session, [u.id for u in user_repo.all_users(session, include_deactivated=False)], p)
+        people = analytics.team_member_ids(session, team) if team else analytics.active_people(session)
+        body = health_report.report(session, people, p)
     if as_json:
         print_json(body)
         return

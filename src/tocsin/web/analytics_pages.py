@@ -11,12 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from tocsin.analytics import charts, health, metrics, periods
-from tocsin.analytics.filters import narrowing
 from tocsin.analytics import service as analytics
+from tocsin.analytics.filters import narrowing
 from tocsin.analytics.format import duration
-from tocsin.incidents import repository as incident_repo
-from tocsin.services import repository as service_repo
-from tocsin.teams import repository as team_repo
 from tocsin.web.auth import require_user, runtime_of, shown_as_page
 from tocsin.web.scope import visible_service_ids
 from tocsin.web.templating import render
@@ -69,14 +66,14 @@ def dashboard(request: Request) -> Response:
         size = periods.bucket(q.get("bucket"))
         with runtime.db.reader() as session:
             viewer = who.viewer(session)
-            visible = incident_repo.visible_clause(viewer, see_all=runtime.settings.teams_see_all)
+            visible = analytics.visible(viewer, see_all=runtime.settings.teams_see_all)
             where = narrowing(session, q.get("service"), q.get("team"), q.get("severity"), q.get("priority"))
             services = visible_service_ids(session, who, see_all=runtime.settings.teams_see_all)
             body = analytics.dashboard(
                 session, p, by=by, bucket=size, visible=visible, service_ids=services, where=where
             )
-            teams = [t for t in team_repo.all_teams(session) if viewer.is_admin or viewer.member_of(t.id)]
-            service_names = sorted(s.name for s in service_repo.all_services(session, include_archived=False))
+            teams = analytics.readable_teams(session, viewer)
+            service_names = analytics.service_names(session)
     report = body["metrics"]
     api_query = urlencode({**q, "by": by})
     return render(
