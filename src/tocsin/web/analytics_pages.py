@@ -7,10 +7,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 
-from tocsin.analytics import charts, health, metrics, periods
+from tocsin.analytics import charts, export, health, metrics, periods
 from tocsin.analytics import service as analytics
 from tocsin.analytics.filters import narrowing
 from tocsin.analytics.format import duration
@@ -55,6 +55,38 @@ def _trend_charts(report: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def _metrics(request: Request) -> dict[str, Any]:
+    """The metrics report of the URL's filters, as this person may read it."""
+    who = require_user(request)
+    runtime = runtime_of(request)
+    q = _query(request)
+    p = periods.period(q.get("since"), q.get("until"), now=runtime.clock.now())
+    by = periods.group_by(q.get("by"))
+    size = periods.bucket(q.get("bucket"))
+    with runtime.db.reader() as session:
+        visible = analytics.visible(who.viewer(session), see_all=runtime.settings.teams_see_all)
+        where = narrowing(session, q.get("service"), q.get("team"), q.get("severity"), q.get("priority"))
+        return metrics.report(session, p, by=by, bucket=size, visible=visible, where=where)
+
+
+@router.get("/analytics/metrics.csv")
+def metrics_csv(request: Request) -> Response:
+    with shown_as_page():
+        body = _metrics(request)
+    return Response(
+        export.to_csv(body),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="tocsin-metrics.csv"'},
+    )
+
+
+@router.get("/analytics/metrics.json")
+def metrics_json(request: Request) -> Response:
+    with shown_as_page():
+        body = _metrics(request)
+    return JSONResponse(body)
+
+
 @router.get("/analytics", response_class=HTMLResponse)
 def dashboard(request: Request) -> Response:
     who = require_user(request)
@@ -92,8 +124,9 @@ def dashboard(request: Request) -> Response:
         teams=teams,
         service_names=service_names,
         fmt=duration,
-        csv_url=f"/api/v1/analytics/metrics?{api_query}&format=csv",
-        json_url=f"/api/v1/analytics/metrics?{api_query}",
+        csv_url=f"/analytics/metrics.csv?{api_query}",
+        json_url=f"/analytics/metrics.json?{api_query}",
+        api_url=f"/api/v1/analytics/metrics?{api_query}",
     )
 
 
