@@ -20,7 +20,6 @@ from tocsin.analytics import repository as repo
 from tocsin.analytics import windows as bands
 from tocsin.analytics.periods import Period
 from tocsin.analytics.settings import Settings, current
-from tocsin.oncall import repository as oncall_repo
 from tocsin.oncall import service as oncall
 from tocsin.users import repository as user_repo
 
@@ -72,10 +71,11 @@ class PersonHealth:
 
 def hours_on_call(session: Session, user_ids: Iterable[int], p: Period) -> dict[int, float]:
     """Per person, hours on call in any live schedule over the period; overlapping shifts count once."""
+    user_ids = list(user_ids)
     wanted = {str(u) for u in user_ids}
     spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for schedule in oncall_repo.all_schedules(session, include_archived=False):
-        for shift in oncall.shifts(session, schedule.id, p.since, p.until):
+    for schedule_id in sorted(repo.schedules_naming(session, user_ids, p.since, p.until)):
+        for shift in oncall.shifts(session, schedule_id, p.since, p.until):
             if shift.user in wanted:
                 spans[shift.user].append((shift.start, shift.end))
     return {int(user): _merged_hours(found) for user, found in spans.items()}

@@ -149,9 +149,12 @@ def report(
     visible: ColumnElement[bool] | None = None,
     where: Sequence[ColumnElement[bool]] = (),
     with_trend: bool = True,
+    rows: Sequence[IncidentRow] | None = None,
 ) -> dict[str, Any]:
-    """The response metrics of a period: overall, per group when ``by`` names one, and per bucket."""
-    rows = repo.incident_rows(session, p.since, p.until, visible=visible, where=where)
+    """The response metrics of a period: overall, per group when ``by`` names one, and per bucket; ``rows`` when
+    the caller already read them (the dashboard reads them once for metrics and reliability)."""
+    if rows is None:
+        rows = repo.incident_rows(session, p.since, p.until, visible=visible, where=where)
     extra = extras(session, p, visible)
     body: dict[str, Any] = {
         "since": p.since.isoformat(),

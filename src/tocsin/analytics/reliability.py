@@ -4,6 +4,7 @@ services and alerts from the noise report (alerts.noise_report), so the two read
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts import noise_report
 from tocsin.analytics import repository as repo
 from tocsin.analytics.periods import Period
+from tocsin.analytics.repository import IncidentRow
 from tocsin.services import repository as service_repo
 
 
@@ -22,8 +24,10 @@ def report(
     visible: ColumnElement[bool] | None = None,
     service_ids: set[int] | None = None,
     top: int = 10,
+    rows: Sequence[IncidentRow] | None = None,
 ) -> dict[str, Any]:
-    rows = repo.incident_rows(session, p.since, p.until, visible=visible)
+    if rows is None:
+        rows = repo.incident_rows(session, p.since, p.until, visible=visible)
     names = {s.id: s.name for s in service_repo.all_services(session)}
     per: dict[int, dict[str, Any]] = defaultdict(lambda: {"incidents": 0, "downtime_minutes": 0.0, "cost": None})
     for row in rows:

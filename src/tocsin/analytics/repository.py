@@ -17,6 +17,7 @@ from tocsin.incidents.lifecycle import ResponseStatus
 from tocsin.incidents.models import Incident, TimelineEntry, counted
 from tocsin.incidents.timeline import TimelineKind
 from tocsin.notify.models import Notification
+from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
 from tocsin.services.models import Service
 
 # Ended without a response of their own: folded into another incident, or called off.
@@ -100,7 +101,12 @@ def incident_rows(
         )
         .order_by(Incident.created_at, Incident.id)
     )
-    return [IncidentRow(*tuple(row)) for row in session.execute(stmt)]
+    # Core execution: plain tuples of numbers and names, without the ORM's per-row work.
+    return [_incident_row(tuple(row)) for row in session.connection().execute(stmt)]
+
+
+def _incident_row(values: tuple[Any, ...]) -> IncidentRow:
+    return IncidentRow(*values)
 
 
 def _first_alert() -> Any:
@@ -152,7 +158,7 @@ def timeline_counts(
         )
         .group_by(TimelineEntry.incident_id)
     )
-    return list(session.execute(stmt))
+    return list(session.connection().execute(stmt))
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +190,7 @@ def first_pages(session: Session, user_ids: Iterable[int], since: datetime, unti
         )
         .group_by(Notification.user_id, Notification.incident_id)
     )
-    return [PageRow(*row) for row in session.execute(stmt)]
+    return [PageRow(*row) for row in session.connection().execute(stmt)]
 
 
 def handled_counts(session: Session, user_ids: Iterable[int], since: datetime, until: datetime) -> dict[int, int]:
@@ -215,3 +221,29 @@ def digest_run(session: Session, week: str) -> DigestRun | None:
 
 def last_digest_run(session: Session) -> DigestRun | None:
     return session.execute(select(DigestRun).order_by(DigestRun.sent_at.desc()).limit(1)).scalar_one_or_none()
+
+
+def schedules_naming(session: Session, user_ids: Iterable[int], since: datetime, until: datetime) -> set[int]:
+    """Live schedules whose layers or overrides in the period name one of these people: the only ones whose
+    shifts a person's hours on call need."""
+    wanted = set(user_ids)
+    found = set()
+    layers = select(ScheduleLayer.schedule_id, ScheduleLayer.user_ids).join(
+        Schedule, Schedule.id == ScheduleLayer.schedule_id
+    )
+    for schedule_id, users in session.execute(layers.where(Schedule.archived_at.is_(None))):
+        if wanted.intersection(int(u) for u in users or ()):
+            found.add(int(schedule_id))
+    overrides = (
+        select(ScheduleOverride.schedule_id)
+        .join(Schedule, Schedule.id == ScheduleOverride.schedule_id)
+        .where(
+            Schedule.archived_at.is_(None),
+            ScheduleOverride.user_id.in_(sorted(wanted)),
+            ScheduleOverride.end > since,
+            ScheduleOverride.start < until,
+        )
+        .distinct()
+    )
+    found.update(int(sid) for sid in session.execute(overrides).scalars())
+    return found

@@ -33,9 +33,10 @@ def dashboard(
     service_ids: set[int] | None,
     where: tuple[ColumnElement[bool], ...] = (),
 ) -> dict[str, Any]:
+    rows = repo.incident_rows(session, p.since, p.until, visible=visible, where=where)
     return {
-        "metrics": metrics.report(session, p, by=by or "service", bucket=bucket, visible=visible, where=where),
-        "reliability": reliability.report(session, p, visible=visible, service_ids=service_ids),
+        "metrics": metrics.report(session, p, by=by or "service", bucket=bucket, visible=visible, rows=rows),
+        "reliability": reliability.report(session, p, service_ids=service_ids, rows=rows),
     }
 
 
