@@ -26,7 +26,7 @@ def test_dashboard_counts_charts_and_shares_its_filters(tab: Tab, live_server: L
     assert count >= 1
     charts = tab.page.get_by_role("img", name=re.compile("Incidents per week"))
     expect(charts).to_have_count(1)
-    assert tab.page.locator("svg.chart title").first.inner_text().startswith("Incidents per week")
+    assert (tab.page.locator("svg.chart title").first.text_content() or "").startswith("Incidents per week")
     expect(tab.page.locator("#durations")).to_contain_text("mtta")
     expect(tab.page.locator("#durations")).to_contain_text("Time to acknowledge")
     assert tab.page.evaluate(UNLABELED) == []
