@@ -22,7 +22,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import engine_timers, ingest, noise, paging, profiling, report, statuspage, trackers, web_pages, workflows
+from bench import (
+    analytics,
+    engine_timers,
+    ingest,
+    noise,
+    paging,
+    profiling,
+    report,
+    statuspage,
+    trackers,
+    web_pages,
+    workflows,
+)
 from bench.databases import postgres_available
 from bench.procs import ROOT, scratch_dir
 
@@ -52,6 +64,13 @@ PROFILES = {
     "full": Profile("full", 10, 1000, 10, 10_000, 10_000, 20, 100_000, 500, 10, 5000, 100_000, 1_000_000, 40, 4000),
     "quick": Profile("quick", 2, 1000, 2, 500, 500, 5, 0, 500, 1, 300, 10_000, 100_000, 20, 1000),
     "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40, 200, 2_000, 3, 100),
+}
+
+# The analytics benchmark's history per profile: incidents, notifications, people, timed repeats.
+ANALYTICS_SIZES = {
+    "full": (100_000, 1_000_000, 200, 20),
+    "quick": (10_000, 100_000, 200, 10),
+    "smoke": (300, 3_000, 20, 2),
 }
 
 # (sizes, scratch directory, where to put profiles or None) -> figures, or None when skipped
@@ -118,11 +137,26 @@ BENCHMARKS: dict[str, Bench] = {
     "web-postgres": lambda p, d, _prof: web_pages.run(
         backend="postgres", incidents=p.web_incidents, alerts=p.web_alerts, requests=p.web_requests, workdir=d
     ),
+    # Response metrics, reliability and on-call health over 90 days of a large history (ADR 0031).
+    "analytics-sqlite": lambda p, d, _prof: _analytics("sqlite", p, d),
+    "analytics-postgres": lambda p, d, _prof: _analytics("postgres", p, d),
     # 1,000 incidents declared over 60 s, each starting a 5-step workflow (ADR 0027).
     "workflows": lambda p, d, _prof: workflows.run(incidents_count=1000, window=60.0, backend="sqlite", workdir=d),
     "trackers-sqlite": lambda p, d, _prof: trackers.run(issues=p.notify_messages, backend="sqlite", workdir=d),
     "trackers-postgres": lambda p, d, _prof: trackers.run(issues=p.notify_messages, backend="postgres", workdir=d),
 }
+
+
+def _analytics(backend: str, p: Profile, workdir: Path) -> dict[str, Any] | None:
+    incidents, notifications, people, repeats = ANALYTICS_SIZES[p.name]
+    return analytics.run(
+        backend=backend,
+        incidents=incidents,
+        notifications=notifications,
+        people=people,
+        repeats=repeats,
+        workdir=workdir,
+    )
 
 
 def _commit() -> str:

@@ -4,6 +4,7 @@
 from tocsin import wiring
 from tocsin.alerts import models as alerts_models
 from tocsin.alerts import noise_models
+from tocsin.analytics import models as analytics_models
 from tocsin.audit import hook as audit_hook
 from tocsin.audit import models as audit_models
 from tocsin.auth import models as auth_models
@@ -36,6 +37,7 @@ wiring.install()
 
 __all__ = [
     "alerts_models",
+    "analytics_models",
     "audit_models",
     "auth_models",
     "desk_models",

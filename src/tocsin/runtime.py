@@ -25,6 +25,7 @@ from tocsin.db.session import Database
 from tocsin.engine.listen import PgListener
 from tocsin.engine.module import Module
 from tocsin.engine.modules.ack_timeout import AckTimeoutModule
+from tocsin.engine.modules.analytics_digest import AnalyticsDigestModule
 from tocsin.engine.modules.auditor import AuditorModule
 from tocsin.engine.modules.delivery_retention import DeliveryRetentionModule
 from tocsin.engine.modules.escalation import EscalationModule
@@ -185,6 +186,7 @@ class Runtime:
             HeartbeatModule(self.db),
             AckTimeoutModule(self.db),
             TaskReminderModule(self.db),
+            AnalyticsDigestModule(self.db, self.clock),
             EscalationModule(self.db, owner=owner, lease=lease),
             NotificationModule(
                 self.db,

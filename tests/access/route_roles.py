@@ -187,6 +187,7 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("PUT", "/api/v1/drill-scenarios/{name}"): ADMIN,
     ("DELETE", "/api/v1/drill-scenarios/{name}"): ADMIN,
     ("PUT", "/api/v1/tier-costs/{tier}"): ADMIN,
+    ("PATCH", "/api/v1/analytics/settings"): ADMIN,
     ("DELETE", "/api/v1/incident-roles/{name}"): ADMIN,
     # stakeholder updates (ADR 0028): admins keep the groups, the team writes updates on its incidents
     ("POST", "/api/v1/stakeholder-groups"): ADMIN,

@@ -862,6 +862,13 @@ CASES: list[Case] = [
         {"cost_per_minute": 250.0},
     ),
     Case(
+        "PATCH",
+        "/api/v1/analytics/settings",
+        "/api/v1/analytics/settings",
+        ("analytics_settings", "analytics_settings.created"),
+        {"sleep_start": 23, "weekly_sleep_interruptions": 2},
+    ),
+    Case(
         "POST",
         "/api/v1/status-pages",
         "/api/v1/status-pages",

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from tocsin.api import (
     account,
     admin,
+    analytics,
     audit,
     contact_verification,
     desk,
@@ -35,6 +36,7 @@ api_router.include_router(contact_verification.router)
 api_router.include_router(rules.router)
 api_router.include_router(silences.router)
 api_router.include_router(noise.router)
+api_router.include_router(analytics.router)
 api_router.include_router(audit.router)
 api_router.include_router(admin.router)
 api_router.include_router(webhooks.router)

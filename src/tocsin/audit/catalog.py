@@ -51,6 +51,7 @@ AUDITED: dict[str, str] = {
     "postmortem_templates": "postmortem_template",
     "postmortem_rules": "postmortem_rule",
     "tracker_connections": "tracker_connection",
+    "analytics_settings": "analytics_settings",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -60,6 +61,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
     {
         "alert_events",
         "alerts",
+        "analytics_digest_runs",
         "api_token_addresses",
         "audit_head",
         "audit_log",

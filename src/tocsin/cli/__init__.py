@@ -15,6 +15,7 @@ from tocsin.cli import (  # noqa: F401
     oncall,
     outbox,
     people,
+    report,
     responders,
     routing,
     rules,

@@ -65,6 +65,8 @@ class Notification(Base):
         Index("ix_notifications_due", "status", "next_attempt_at"),
         Index("ix_notifications_incident", "incident_id"),
         Index("ix_notifications_contact_sent", "contact_method_id", "sent_at"),
+        # On-call health (ADR 0031): a person's pages over a period.
+        Index("ix_notifications_user_created", "user_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)

@@ -1,0 +1,249 @@
+"""Every query of the analytics: one statement per figure family, durations computed by the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, case, func, select, true
+from sqlalchemy.orm import Session
+
+from tocsin.alerts.models import Alert
+from tocsin.analytics.models import AnalyticsSettings, DigestRun
+from tocsin.analytics.sql import between, epoch
+from tocsin.incidents.lifecycle import ResponseStatus
+from tocsin.incidents.models import Incident, TimelineEntry, counted
+from tocsin.incidents.timeline import TimelineKind
+from tocsin.notify.models import Notification
+from tocsin.oncall.models import Schedule, ScheduleLayer, ScheduleOverride
+from tocsin.services.models import Service
+
+# Ended without a response of their own: folded into another incident, or called off.
+EXCLUDED_RESPONSES = (ResponseStatus.MERGED, ResponseStatus.CANCELED)
+# Timeline kinds the per-incident counts read; kept to few so the scan stays narrow.
+COUNTED_KINDS = (TimelineKind.ESCALATED, TimelineKind.REOPENED, TimelineKind.STAKEHOLDER_UPDATE, TimelineKind.RESOLVED)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRow:
+    """One counted incident of a period with its durations in seconds (None when the later moment is unset)."""
+
+    id: int
+    number: int
+    title: str
+    created: float
+    service_id: int
+    team_id: int | None
+    type_id: int | None
+    severity: str
+    priority: str
+    category: str
+    assigned_user_id: int | None
+    ack: float | None
+    mitigate: float | None
+    resolve: float | None
+    detect: float | None
+    downtime: float | None
+    cost: float | None
+
+
+def counted_incidents() -> ColumnElement[bool]:
+    """Drills, merged and canceled incidents never count in a metric."""
+    return counted() & Incident.response_status.not_in(EXCLUDED_RESPONSES)
+
+
+def incident_rows(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    *,
+    visible: ColumnElement[bool] | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+    include_all: bool = False,
+) -> list[IncidentRow]:
+    """Counted incidents created in [since, until) with their durations, oldest first."""
+    first_alert = _first_alert()
+    stmt = (
+        select(
+            Incident.id,
+            Incident.number,
+            Incident.title,
+            epoch(Incident.created_at),
+            Incident.service_id,
+            Service.team_id,
+            Incident.type_id,
+            Incident.severity,
+            Incident.priority,
+            Incident.category,
+            Incident.assigned_user_id,
+            between(Incident.created_at, Incident.acknowledged_at),
+            between(Incident.created_at, Incident.mitigated_at),
+            between(Incident.created_at, Incident.resolved_at),
+            between(
+                func.coalesce(Incident.impact_started_at, first_alert),
+                func.coalesce(Incident.detected_at, Incident.created_at),
+            ),
+            between(
+                func.coalesce(Incident.impact_started_at, Incident.created_at),
+                func.coalesce(Incident.impact_ended_at, Incident.resolved_at),
+            ),
+            Incident.downtime_cost,
+        )
+        .join(Service, Service.id == Incident.service_id)
+        .where(
+            Incident.created_at >= since,
+            Incident.created_at < until,
+            true() if include_all else counted_incidents(),
+            visible if visible is not None else true(),
+            *where,
+        )
+        .order_by(Incident.created_at, Incident.id)
+    )
+    # Core execution: plain tuples of numbers and names, without the ORM's per-row work.
+    return [_incident_row(tuple(row)) for row in session.connection().execute(stmt)]
+
+
+def _incident_row(values: tuple[Any, ...]) -> IncidentRow:
+    return IncidentRow(*values)
+
+
+def _first_alert() -> Any:
+    return select(func.min(Alert.created_at)).where(Alert.incident_id == Incident.id).scalar_subquery()
+
+
+def timeline_counts(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    *,
+    visible: ColumnElement[bool] | None = None,
+    incident_id: int | None = None,
+) -> list[Row[Any]]:
+    """(incident id, escalations, reopenings, seconds to the first stakeholder update, resolved by nobody) of
+    the counted incidents created in [since, until) that have any of them."""
+    stmt = (
+        select(
+            TimelineEntry.incident_id,
+            func.sum(case((TimelineEntry.kind == TimelineKind.ESCALATED, 1), else_=0)),
+            func.sum(case((TimelineEntry.kind == TimelineKind.REOPENED, 1), else_=0)),
+            func.min(
+                case(
+                    (
+                        TimelineEntry.kind == TimelineKind.STAKEHOLDER_UPDATE,
+                        between(Incident.created_at, TimelineEntry.at),
+                    ),
+                    else_=None,
+                )
+            ),
+            # The last resolution decides: resolved by no person (an alert clearing, the engine) is automatic.
+            func.max(
+                case(
+                    (
+                        TimelineEntry.kind == TimelineKind.RESOLVED,
+                        TimelineEntry.id * 2 + case((TimelineEntry.actor_user_id.is_(None), 1), else_=0),
+                    ),
+                    else_=None,
+                )
+            ),
+        )
+        .join(Incident, Incident.id == TimelineEntry.incident_id)
+        .where(
+            Incident.created_at >= since,
+            Incident.created_at < until,
+            counted_incidents() if incident_id is None else Incident.id == incident_id,
+            visible if visible is not None else true(),
+            TimelineEntry.kind.in_(COUNTED_KINDS),
+        )
+        .group_by(TimelineEntry.incident_id)
+    )
+    return list(session.connection().execute(stmt))
+
+
+@dataclass(frozen=True, slots=True)
+class PageRow:
+    user_id: int
+    incident_id: int | None
+    at: float
+    pages: int
+
+
+def first_pages(session: Session, user_ids: Iterable[int], since: datetime, until: datetime) -> list[PageRow]:
+    """Per person and incident: when the first page reached them (sent, else queued) and how many pages."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return []
+    stmt = (
+        select(
+            Notification.user_id,
+            Notification.incident_id,
+            func.min(epoch(func.coalesce(Notification.sent_at, Notification.created_at))),
+            func.count(),
+        )
+        .where(
+            Notification.user_id.in_(ids),
+            Notification.created_at >= since,
+            Notification.created_at < until,
+            Notification.kind == "page",
+            Notification.status.in_(("sent", "bundled", "ambiguous")),
+        )
+        .group_by(Notification.user_id, Notification.incident_id)
+    )
+    return [PageRow(*row) for row in session.connection().execute(stmt)]
+
+
+def handled_counts(session: Session, user_ids: Iterable[int], since: datetime, until: datetime) -> dict[int, int]:
+    """Counted incidents created in the period that each person owns (acknowledging one unowned takes it)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    stmt = (
+        select(Incident.assigned_user_id, func.count())
+        .where(
+            Incident.assigned_user_id.in_(ids),
+            Incident.created_at >= since,
+            Incident.created_at < until,
+            counted_incidents(),
+        )
+        .group_by(Incident.assigned_user_id)
+    )
+    return {int(uid): int(n) for uid, n in session.execute(stmt) if uid is not None}
+
+
+def settings(session: Session) -> AnalyticsSettings | None:
+    return session.get(AnalyticsSettings, 1)
+
+
+def digest_run(session: Session, week: str) -> DigestRun | None:
+    return session.execute(select(DigestRun).where(DigestRun.week == week)).scalar_one_or_none()
+
+
+def last_digest_run(session: Session) -> DigestRun | None:
+    return session.execute(select(DigestRun).order_by(DigestRun.sent_at.desc()).limit(1)).scalar_one_or_none()
+
+
+def schedules_naming(session: Session, user_ids: Iterable[int], since: datetime, until: datetime) -> set[int]:
+    """Live schedules whose layers or overrides in the period name one of these people: the only ones whose
+    shifts a person's hours on call need."""
+    wanted = set(user_ids)
+    found = set()
+    layers = select(ScheduleLayer.schedule_id, ScheduleLayer.user_ids).join(
+        Schedule, Schedule.id == ScheduleLayer.schedule_id
+    )
+    for schedule_id, users in session.execute(layers.where(Schedule.archived_at.is_(None))):
+        if wanted.intersection(int(u) for u in users or ()):
+            found.add(int(schedule_id))
+    overrides = (
+        select(ScheduleOverride.schedule_id)
+        .join(Schedule, Schedule.id == ScheduleOverride.schedule_id)
+        .where(
+            Schedule.archived_at.is_(None),
+            ScheduleOverride.user_id.in_(sorted(wanted)),
+            ScheduleOverride.end > since,
+            ScheduleOverride.start < until,
+        )
+        .distinct()
+    )
+    found.update(int(sid) for sid in session.execute(overrides).scalars())
+    return found
