@@ -210,6 +210,7 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("POST", "/api/v1/incidents/{ref}/action-items"): TEAM,
     ("PUT", "/api/v1/action-items/{item_id}"): TEAM,
     ("POST", "/api/v1/action-items/{item_id}/status"): TEAM,
+    ("POST", "/api/v1/action-items/{item_id}/tracker"): TEAM,
     ("POST", "/api/v1/problems"): TEAM,
     ("PUT", "/api/v1/problems/{problem_id}"): RESPONDERS,
     ("POST", "/api/v1/problems/{problem_id}/status"): RESPONDERS,

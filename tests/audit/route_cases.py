@@ -75,6 +75,8 @@ def _an_incident_with_an_item(state: State, api: ApiHarness) -> None:
     item = api.post(f"/api/v1/incidents/{state['learning_incident']}/action-items", json={"title": "Cap the pool"})
     assert item.status_code == 201, item.text
     state["learning_item"] = item.json()["id"]
+
+
 TRACKER_TOKEN = "jira-token-of-the-walk-9911"
 
 
@@ -1061,6 +1063,14 @@ CASES: list[Case] = [
         None,
         prepare=_a_remote_issue,
         why_not="sends a remote issue's pending work again; the issue keeps its attempts and last error",
+    ),
+    Case(
+        "POST",
+        "/api/v1/action-items/{item_id}/tracker",
+        lambda s: f"/api/v1/action-items/{s['learning_item']}/tracker",
+        None,
+        lambda s: {"connection": str(s["tracker"])},
+        why_not="an action item sent to the team's tracker: its learning, not configuration",
     ),
     Case(
         "DELETE",

@@ -18,10 +18,11 @@ from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.scope import require_act_on_incident, visible_incident
 from tocsin.core.errors import NotFound
 from tocsin.incidents.models import Incident
-from tocsin.learning import actions, export, meetings, problems, recurrence, templates
+from tocsin.learning import actions, export, meetings, problems, recurrence, templates, tracking
 from tocsin.learning import service as postmortems
 from tocsin.learning.models import ActionItem, Postmortem, PostmortemSection, Problem, ReviewMeeting
 from tocsin.runtime import Runtime
+from tocsin.trackers.models import RemoteIssue
 
 router = APIRouter(prefix="/api/v1", tags=["learning"], responses=PROBLEM_RESPONSES)
 
@@ -208,9 +209,19 @@ class ItemOut(BaseModel):
     created_at: datetime
     done_at: datetime | None
     warnings: list[str]
+    remote: list[RemoteIssueOut] = Field(
+        default=[],
+        description="the item's issues in the team's trackers (Jira, GitHub Issues), on the item's own routes",
+    )
 
     @classmethod
-    def of(cls, row: ActionItem, now: datetime, warnings: list[str] | None = None) -> ItemOut:
+    def of(
+        cls,
+        row: ActionItem,
+        now: datetime,
+        warnings: list[str] | None = None,
+        remote: list[RemoteIssue] | None = None,
+    ) -> ItemOut:
         return cls(
             id=row.id,
             incident_id=row.incident_id,
@@ -228,7 +239,36 @@ class ItemOut(BaseModel):
             created_at=row.created_at,
             done_at=row.done_at,
             warnings=actions.warnings_of(row, now) if warnings is None else warnings,
+            remote=[RemoteIssueOut.of(r) for r in remote or ()],
         )
+
+
+class RemoteIssueOut(BaseModel):
+    connection_id: int
+    remote_key: str | None = Field(description="None until the tracker has made the issue")
+    url: str | None
+    remote_status: str | None
+    remote_state: str | None = Field(description="open or closed, as the tracker last said")
+    sync: str = Field(description="pending, synced or failed: where sending our side stands")
+    last_error: str | None
+
+    @classmethod
+    def of(cls, row: RemoteIssue) -> RemoteIssueOut:
+        return cls(
+            connection_id=row.connection_id,
+            remote_key=row.remote_key,
+            url=row.remote_url,
+            remote_status=row.remote_status,
+            remote_state=row.remote_state,
+            sync=row.status,
+            last_error=row.last_error,
+        )
+
+
+class TrackerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    connection: str = Field(min_length=1, max_length=100, description="a tracker connection's name or id")
 
 
 class ProblemIn(BaseModel):
@@ -596,7 +636,23 @@ def _visible_item(
 @router.get("/action-items/{item_id}", response_model=ItemOut, summary="An action item")
 def get_item(item_id: int, runtime: RuntimeDep, principal: PrincipalDep) -> ItemOut:
     with runtime.db.reader() as session:
-        return ItemOut.of(_visible_item(session, principal, runtime, item_id)[0], runtime.clock.now())
+        item = _visible_item(session, principal, runtime, item_id)[0]
+        return ItemOut.of(item, runtime.clock.now(), remote=tracking.remote_of(session, [item])[item.id])
+
+
+@router.post(
+    "/action-items/{item_id}/tracker",
+    response_model=ItemOut,
+    summary="Send an action item to a tracker (Jira, GitHub Issues); asking again changes nothing",
+)
+def send_item(item_id: int, body: TrackerIn, runtime: RuntimeDep, principal: ResponderDep) -> ItemOut:
+    now = runtime.clock.now()
+    with runtime.db.unit_of_work() as session:
+        item, incident = _visible_item(session, principal, runtime, item_id)
+        require_act_on_incident(session, principal, incident)
+        link = f"{runtime.settings.base_url}/incidents/{incident.number}"
+        tracking.send(session, item, connection=body.connection, link=link, actor=principal.actor(), now=now)
+        return ItemOut.of(item, now, remote=tracking.remote_of(session, [item])[item.id])
 
 
 @router.put("/action-items/{item_id}", response_model=ItemOut, summary="Replace an action item's fields")

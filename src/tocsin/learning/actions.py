@@ -20,6 +20,7 @@ from tocsin.incidents import visibility
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.learning import repository as repo
+from tocsin.learning import tracking
 from tocsin.learning.models import ActionItem
 from tocsin.notify import notices
 from tocsin.services import service as services
@@ -160,6 +161,7 @@ def move(session: Session, item: ActionItem, target: str, *, reason: str = "", n
     item.status, item.reason, item.updated_at = target, reason, now
     item.done_at = now if target == "done" else None
     session.flush()
+    tracking.follow_local(session, item, now=now)
     return item
 
 

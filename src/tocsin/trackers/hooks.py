@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ class RemoteStatusChange:
     previous_state: str | None
     # "webhook": the tracker told us; "push": our own close/reopen took effect; "create": the issue was made.
     source: str
+    at: datetime
 
 
 StatusCallback = Callable[[Session, RemoteStatusChange], None]

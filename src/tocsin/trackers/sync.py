@@ -183,7 +183,14 @@ def _apply(session: Session, issue: RemoteIssue, remote: Remote, *, source: str)
         hooks.fire(
             session,
             hooks.RemoteStatusChange(
-                issue.local_ref, issue.connection_id, remote.key, issue.remote_status, remote.state, previous, source
+                issue.local_ref,
+                issue.connection_id,
+                remote.key,
+                issue.remote_status,
+                remote.state,
+                previous,
+                source,
+                issue.updated_at,
             ),
         )
 
