@@ -48,6 +48,7 @@ AUDITED: dict[str, str] = {
     "status_component_groups": "status_component_group",
     "status_components": "status_component",
     "stakeholder_groups": "stakeholder_group",
+    "compliance_regimes": "compliance_regime",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -57,6 +58,10 @@ NOT_AUDITED: frozenset[str] = frozenset(
     {
         "alert_events",
         "alerts",
+        # Regulatory clocks: written on the incident's timeline, not configuration.
+        "compliance_classifications",
+        "compliance_reminders",
+        "compliance_submissions",
         "api_token_addresses",
         "audit_head",
         "audit_log",

@@ -472,6 +472,23 @@ class StakeholderGroupSpec(Spec):
     private_ok: bool = False
 
 
+class RegimeSpec(Spec):
+    """A regulatory regime (ADR 0032), matched by key; created or replaced, never deleted (disable it instead).
+    Contacts by email, contact teams by name; deadlines, reminder points and holidays are checked as in the API."""
+
+    key: str
+    name: Name
+    description: str = ""
+    timezone: str = "UTC"
+    holidays: list[str] = []
+    deadlines: list[dict[str, Any]] = []
+    reminders: list[str] = ["50%", "PT1H", "overdue"]
+    contacts: list[str] = []
+    contact_teams: list[str] = []
+    headings: list[dict[str, Any]] = []
+    enabled: bool = True
+
+
 class ConfigFile(Spec):
     users: list[UserSpec] = []
     teams: list[TeamSpec] = []
@@ -498,3 +515,4 @@ class ConfigFile(Spec):
     incident_types: list[IncidentTypeSpec] = []
     status_pages: list[StatusPageSpec] = []
     stakeholder_groups: list[StakeholderGroupSpec] = []
+    regimes: list[RegimeSpec] = []

@@ -57,6 +57,10 @@ class TimelineKind(StrEnum):
     # Stakeholder updates and their cadence (ADR 0028).
     STAKEHOLDER_UPDATE = "stakeholder_update"
     STAKEHOLDER_UPDATE_DUE = "stakeholder_update_due"
+    # Regulatory reporting clocks (ADR 0032).
+    CLOCK_CLASSIFIED = "clock_classified"
+    CLOCK_SUBMITTED = "clock_submitted"
+    CLOCK_REMINDER = "clock_reminder"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"
