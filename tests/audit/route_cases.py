@@ -911,6 +911,14 @@ CASES: list[Case] = [
         "/api/v1/stakeholder-groups/Leadership",
         ("stakeholder_group", "stakeholder_group.deleted"),
     ),
+    # Regulatory regimes (ADR 0032): created or replaced by PUT, never deleted.
+    Case(
+        "PUT",
+        "/api/v1/regimes/{key}",
+        "/api/v1/regimes/walk-regime",
+        ("compliance_regime", "compliance_regime.created"),
+        {"name": "Walk", "deadlines": [{"key": "report", "rules": [{"after": "PT72H", "anchor": "awareness"}]}]},
+    ),
     Case(
         "DELETE",
         "/api/v1/webhook-subscriptions/{subscription_id}",
@@ -961,4 +969,6 @@ INCIDENT_ROUTES = {
     ("PUT", "/api/v1/incidents/{ref}/services/{service}"),
     ("DELETE", "/api/v1/incidents/{ref}/services/{service}"),
     ("POST", "/api/v1/incidents/{ref}/stakeholder-updates"),
+    ("POST", "/api/v1/incidents/{ref}/clocks"),
+    ("POST", "/api/v1/incidents/{ref}/clocks/{regime}/submissions"),
 }

@@ -5,6 +5,7 @@ anchor the next deadline, report drafts, and reminders with the fake clock: each
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -122,18 +123,26 @@ def test_classify_count_down_submit_late_with_a_reason_and_anchor_the_next(api: 
 
     api.clock.advance(timedelta(hours=25))
     url = f"/api/v1/incidents/{ref}/clocks/test/submissions"
-    late = problem(api.post(url, data={"deadline": "first", "summary": "Early warning sent"}), 422)
+    late = problem(api.post(url, json={"deadline": "first", "summary": "Early warning sent"}), 422)
     assert late["detail"].startswith("late_reason: ")
-    assert problem(api.post(url, data={"deadline": "third", "summary": "x"}), 422)["detail"].startswith("deadline: ")
-    too_big = b"x" * (compliance.ATTACHMENT_LIMIT + 1)
-    files = {"attachment": ("report.pdf", too_big, "application/pdf")}
-    assert api.post(url, data={"deadline": "first", "summary": "s", "late_reason": "r"}, files=files).status_code == 413
+    assert problem(api.post(url, json={"deadline": "third", "summary": "x"}), 422)["detail"].startswith("deadline: ")
+    def attached(data: bytes) -> dict[str, str]:
+        return {"name": "report.pdf", "content_type": "application/pdf", "data": base64.b64encode(data).decode()}
+
+    too_big = {"deadline": "first", "summary": "s", "late_reason": "r", "attachment": attached(b"x" * 400_000)}
+    assert api.post(url, json=too_big).status_code == 413
+    not_base64 = {"deadline": "first", "summary": "s", "late_reason": "r", "attachment": {"name": "a", "data": "%%"}}
+    assert problem(api.post(url, json=not_base64), 422)["detail"].startswith("attachment.data: ")
     pdf = b"%PDF-1.4 early warning"
     sub = ok(
         api.post(
             url,
-            data={"deadline": "first", "summary": "Early warning sent", "late_reason": "Authority portal was down"},
-            files={"attachment": ("report.pdf", pdf, "application/pdf")},
+            json={
+                "deadline": "first",
+                "summary": "Early warning sent",
+                "late_reason": "Authority portal was down",
+                "attachment": attached(pdf),
+            },
         ),
         201,
     )
@@ -148,7 +157,7 @@ def test_classify_count_down_submit_late_with_a_reason_and_anchor_the_next(api: 
     # The submission anchors the second deadline: 72 h after it.
     assert clocks[1]["status"] == "running"
     assert clocks[1]["due_at"].startswith("2026-11-06T09:00:00")
-    on_time = ok(api.post(url, data={"deadline": "second", "summary": "Notification sent", "reference": "R-1"}), 201)
+    on_time = ok(api.post(url, json={"deadline": "second", "summary": "Notification sent", "reference": "R-1"}), 201)
     assert on_time["late"] is False
     sets = ok(api.get(f"/api/v1/incidents/{ref}/clocks"))
     assert sets[0]["completed_at"] is not None
@@ -243,7 +252,7 @@ def test_reminders_with_the_fake_clock_are_sent_once_and_none_is_lost(api: ApiHa
     assert [(r.point, r.status) for r in rows][-2:] == [("50%", "skipped"), ("PT1H", "sent")]
     # Submitted: no overdue reminder follows.
     url = f"/api/v1/incidents/%23{second['number']}/clocks/gdpr-33/submissions"
-    ok(api.post(url, data={"deadline": "notification", "summary": "Notified the authority"}), 201)
+    ok(api.post(url, json={"deadline": "notification", "summary": "Notified the authority"}), 201)
     api.clock.advance(timedelta(hours=2))
     assert ClockReminderModule(db).run_once(api.clock.now()) == 0
     assert len(notices_to(api, contact)) == 4

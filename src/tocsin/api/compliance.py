@@ -4,10 +4,12 @@ draft."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
@@ -17,7 +19,7 @@ from tocsin.compliance import drafts, regimes
 from tocsin.compliance import service as compliance
 from tocsin.compliance.clocks import Clock
 from tocsin.compliance.models import Submission
-from tocsin.core.errors import PayloadTooLarge
+from tocsin.core.errors import InvalidInput, PayloadTooLarge
 
 router = APIRouter(prefix="/api/v1", tags=["compliance"], responses=PROBLEM_RESPONSES)
 
@@ -254,32 +256,46 @@ def classify(ref: str, body: ClassifyIn, runtime: RuntimeDep, principal: Respond
     return out
 
 
+class AttachmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255, examples=["initial-notification.pdf"])
+    content_type: str = Field(default="application/octet-stream", max_length=100)
+    data: str = Field(
+        min_length=1,
+        max_length=(compliance.ATTACHMENT_LIMIT * 4) // 3 + 4,
+        description=f"the file, base64; at most {compliance.ATTACHMENT_LIMIT} bytes once decoded",
+    )
+
+    def file(self) -> compliance.Attachment:
+        try:
+            data = base64.b64decode(self.data, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput("attachment.data: not base64") from None
+        if len(data) > compliance.ATTACHMENT_LIMIT:
+            raise PayloadTooLarge(f"attachment: at most {compliance.ATTACHMENT_LIMIT} bytes")
+        return compliance.Attachment(name=self.name, content_type=self.content_type, data=data)
+
+
+class SubmissionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    deadline: str = Field(max_length=64, description="the deadline's key", examples=["notification"])
+    summary: str = Field(min_length=1, max_length=20_000, description="what was sent", examples=["Notified"])
+    reference: str = Field(default="", max_length=200, description="the regulator's reference")
+    submitted_at: datetime | None = Field(default=None, description="omitted: now")
+    late_reason: str = Field(default="", max_length=20_000, description="required when past the deadline")
+    attachment: AttachmentIn | None = None
+
+
 @router.post(
     "/incidents/{ref}/clocks/{regime}/submissions",
     response_model=SubmissionOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Record a submission to the regulator (multipart form; an optional attachment)",
+    summary="Record a submission to the regulator (late ones with their reason); it may start the next deadline",
 )
-def submit(
-    ref: str,
-    regime: str,
-    runtime: RuntimeDep,
-    principal: ResponderDep,
-    deadline: Annotated[str, Form(max_length=64)],
-    summary: Annotated[str, Form(min_length=1, max_length=20_000)],
-    reference: Annotated[str, Form(max_length=200)] = "",
-    submitted_at: Annotated[datetime | None, Form()] = None,
-    late_reason: Annotated[str, Form(max_length=20_000)] = "",
-    attachment: Annotated[UploadFile | None, File()] = None,
-) -> SubmissionOut:
-    file = None
-    if attachment is not None and attachment.filename:
-        data = attachment.file.read(compliance.ATTACHMENT_LIMIT + 1)
-        if len(data) > compliance.ATTACHMENT_LIMIT:
-            raise PayloadTooLarge(f"attachment: at most {compliance.ATTACHMENT_LIMIT} bytes")
-        file = compliance.Attachment(
-            name=attachment.filename, content_type=attachment.content_type or "application/octet-stream", data=data
-        )
+def submit(ref: str, regime: str, body: SubmissionIn, runtime: RuntimeDep, principal: ResponderDep) -> SubmissionOut:
+    file = body.attachment.file() if body.attachment is not None else None
     with runtime.db.unit_of_work() as session:
         incident = visible_incident(session, principal, runtime, ref)
         require_act_on_incident(session, principal, incident)
@@ -287,11 +303,11 @@ def submit(
             session,
             incident,
             regime,
-            deadline,
-            summary=summary,
-            reference=reference,
-            submitted_at=submitted_at,
-            late_reason=late_reason,
+            body.deadline,
+            summary=body.summary,
+            reference=body.reference,
+            submitted_at=body.submitted_at,
+            late_reason=body.late_reason,
             attachment=file,
             actor=principal.actor(),
             now=runtime.clock.now(),
