@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from tests.api.conftest import declare, make_service, ok, problem
 from tests.conftest import ApiHarness
-from tocsin.compliance import service as compliance
 from tocsin.compliance.models import Reminder
 from tocsin.engine.modules.clocks import ClockReminderModule
 from tocsin.incidents.models import TimelineEntry
@@ -126,6 +125,7 @@ def test_classify_count_down_submit_late_with_a_reason_and_anchor_the_next(api: 
     late = problem(api.post(url, json={"deadline": "first", "summary": "Early warning sent"}), 422)
     assert late["detail"].startswith("late_reason: ")
     assert problem(api.post(url, json={"deadline": "third", "summary": "x"}), 422)["detail"].startswith("deadline: ")
+
     def attached(data: bytes) -> dict[str, str]:
         return {"name": "report.pdf", "content_type": "application/pdf", "data": base64.b64encode(data).decode()}
 
