@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import engine_timers, ingest, noise, paging, profiling, report, statuspage, web_pages, workflows
+from bench import clocks, engine_timers, ingest, noise, paging, profiling, report, statuspage, web_pages, workflows
 from bench.databases import postgres_available
 from bench.procs import ROOT, scratch_dir
 
@@ -117,6 +117,13 @@ BENCHMARKS: dict[str, Bench] = {
     "statuspage": lambda p, d, _prof: statuspage.run(backend="sqlite", seconds=p.wrk_seconds, workdir=d),
     "web-postgres": lambda p, d, _prof: web_pages.run(
         backend="postgres", incidents=p.web_incidents, alerts=p.web_alerts, requests=p.web_requests, workdir=d
+    ),
+    # Regulatory clocks (ADR 0032): the compliance view and a reminder pass over every running classification.
+    "clocks-sqlite": lambda p, d, _prof: clocks.run(
+        backend="sqlite", incidents_count=min(p.web_incidents, 500), samples=20, workdir=d
+    ),
+    "clocks-postgres": lambda p, d, _prof: clocks.run(
+        backend="postgres", incidents_count=min(p.web_incidents, 500), samples=20, workdir=d
     ),
     # 1,000 incidents declared over 60 s, each starting a 5-step workflow (ADR 0027).
     "workflows": lambda p, d, _prof: workflows.run(incidents_count=1000, window=60.0, backend="sqlite", workdir=d),

@@ -258,3 +258,18 @@ def test_reminders_with_the_fake_clock_are_sent_once_and_none_is_lost(api: ApiHa
     assert len(notices_to(api, contact)) == 4
     with db.reader() as s:
         assert s.scalar(select(func.count()).select_from(Reminder)) == 5
+
+
+def test_a_private_incident_reminds_only_the_contacts_who_see_it(api: ApiHarness) -> None:
+    outsider = person(api, "outsider@example.com")
+    admin = person(api, "dpo-admin@example.com", role="admin")
+    gdpr = ok(api.get("/api/v1/regimes/gdpr-33"))
+    gdpr.update(contacts=["outsider@example.com", "dpo-admin@example.com"], reminders=["overdue"])
+    ok(put_regime(api, "gdpr-33", {k: v for k, v in gdpr.items() if k not in ("id", "key")}))
+    service = make_service(api)
+    secret = declare(api, service["id"], title="Insider leak", private=True)
+    ok(api.post(f"/api/v1/incidents/%23{secret['number']}/clocks", json={"regime": "gdpr-33"}), 201)
+    api.clock.advance(timedelta(hours=73))
+    assert ClockReminderModule(api.runtime.db).run_once(api.clock.now()) == 1
+    assert notices_to(api, outsider) == []
+    assert len(notices_to(api, admin)) == 1

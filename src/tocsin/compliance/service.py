@@ -15,6 +15,7 @@ from typing import Any, Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tocsin.access import service as access
 from tocsin.access.policy import Viewer
 from tocsin.compliance import clocks, drafts, durations, regimes
 from tocsin.compliance import repository as repo
@@ -24,6 +25,7 @@ from tocsin.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from tocsin.core.numbers import is_ascii_digits
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents import service as incidents
+from tocsin.incidents import visibility as incident_visibility
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind
@@ -420,6 +422,21 @@ def contacts_of(session: Session, regime: Regime) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
+def _may_hear(session: Session, incident: Incident, user_ids: Sequence[int]) -> list[int]:
+    """A private incident's reminders reach only the contacts who see it (ADR 0022): the text names it."""
+    if not incident.private:
+        return list(user_ids)
+    allowed = []
+    for uid in user_ids:
+        try:
+            viewer = access.viewer_of(session, users.get_user(session, uid))
+        except NotFound:
+            continue
+        if incident_visibility.may_see(session, viewer, incident, see_all=False):
+            allowed.append(uid)
+    return allowed
+
+
 def _text(s: ClockSet, clock: Clock, point: str) -> str:
     due = f"{clock.due_at:%Y-%m-%d %H:%M} UTC" if clock.due_at else "?"
     head = f"{s.regime.name} — incident #{s.incident.number} ({s.incident.title})"
@@ -481,7 +498,7 @@ def _remind(session: Session, s: ClockSet, clock: Clock, point: str, at: datetim
     text = _text(s, clock, point)
     reached = [
         uid
-        for uid in contacts_of(session, s.regime)
+        for uid in _may_hear(session, s.incident, contacts_of(session, s.regime))
         if notices.notify_user(session, user_id=uid, key=f"clock:{row.id}:{uid}", text=text, now=now)
     ]
     row.recipients = reached
