@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from tocsin.compliance.models import Classification, Regime, Reminder, Submission
 from tocsin.incidents.models import Incident
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRef:
+    id: int
+    number: int
+    title: str
+    private: bool
+    drill: bool
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentRef:
+        return cls(incident.id, incident.number, incident.title, incident.private, incident.drill)
 
 
 def regimes(session: Session) -> list[Regime]:
@@ -36,17 +50,18 @@ def classification(session: Session, incident_id: int, regime_id: int) -> Classi
 
 def running(
     session: Session, *, visible: ColumnElement[bool] | None = None, limit: int = 1000
-) -> list[tuple[Classification, Incident]]:
-    """Classifications whose clocks still run (not every deadline met), with their incidents."""
+) -> list[tuple[Classification, IncidentRef]]:
+    """Classifications whose clocks still run (not every deadline met), with the few columns of their incidents a
+    list shows (whole incidents would cost most of the time of the compliance view)."""
     stmt = (
-        select(Classification, Incident)
+        select(Classification, Incident.id, Incident.number, Incident.title, Incident.private, Incident.drill)
         .join(Incident, Incident.id == Classification.incident_id)
         .where(Classification.completed_at.is_(None))
     )
     if visible is not None:
         stmt = stmt.where(visible)
     rows = session.execute(stmt.order_by(Classification.id).limit(limit))
-    return [(c, i) for c, i in rows]
+    return [(c, IncidentRef(i, n, t, bool(p), bool(d))) for c, i, n, t, p, d in rows]
 
 
 def submissions_of(session: Session, classification_ids: Sequence[int]) -> dict[int, list[Submission]]:

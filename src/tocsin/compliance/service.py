@@ -21,6 +21,7 @@ from tocsin.compliance import clocks, drafts, durations, regimes
 from tocsin.compliance import repository as repo
 from tocsin.compliance.clocks import Clock, Sent
 from tocsin.compliance.models import Classification, Regime, Reminder, Submission
+from tocsin.compliance.repository import IncidentRef
 from tocsin.core.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from tocsin.core.numbers import is_ascii_digits
 from tocsin.incidents import repository as incident_repo
@@ -241,7 +242,7 @@ def classify(
 
 @dataclass(slots=True)
 class ClockSet:
-    incident: Incident
+    incident: IncidentRef
     regime: Regime
     classification: Classification
     clocks: list[Clock]
@@ -281,11 +282,12 @@ def clocks_of(session: Session, incident: Incident, *, now: datetime) -> list[Cl
         return []
     by_id = {r.id: r for r in repo.regimes(session)}
     sent = repo.submissions_of(session, [r.id for r in rows])
+    ref = IncidentRef.of(incident)
     out = []
     for row in rows:
         regime = by_id[row.regime_id]
         subs = sent.get(row.id, [])
-        out.append(ClockSet(incident, regime, row, _compute(row, rules_of(regime), subs, now), subs))
+        out.append(ClockSet(ref, regime, row, _compute(row, rules_of(regime), subs, now), subs))
     return out
 
 
@@ -422,10 +424,11 @@ def contacts_of(session: Session, regime: Regime) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def _may_hear(session: Session, incident: Incident, user_ids: Sequence[int]) -> list[int]:
+def _may_hear(session: Session, ref: IncidentRef, user_ids: Sequence[int]) -> list[int]:
     """A private incident's reminders reach only the contacts who see it (ADR 0022): the text names it."""
-    if not incident.private:
+    if not ref.private:
         return list(user_ids)
+    incident = incidents.get(session, ref.id)
     allowed = []
     for uid in user_ids:
         try:
@@ -452,10 +455,11 @@ def remind_due(session: Session, *, now: datetime) -> tuple[int, datetime | None
     sets = running_clocks(session, None, see_all=True, now=now)
     known = repo.reminder_keys(session, [s.classification.id for s in sets])
     sent, ahead = 0, []
+    points_of = {r.id: rules_of(r).points for r in {s.regime.id: s.regime for s in sets}.values()}
     for s in sets:
         if not s.regime.enabled or s.incident.drill:
             continue
-        points = rules_of(s.regime).points
+        points = points_of[s.regime.id]
         for clock in s.clocks:
             if clock.status not in ("running", "overdue") or clock.due_at is None:
                 continue
