@@ -92,11 +92,14 @@ def classify(number: int, request: Request, form: PostedForm) -> Response:
 def submit(number: int, regime: str, request: Request, form: PostedForm) -> Response:
     upload = form.get("attachment")
     file = None
-    if isinstance(upload, UploadFile) and upload.filename:
-        data = upload.file.read(compliance.ATTACHMENT_LIMIT + 1)
-        file = compliance.Attachment(
-            name=upload.filename, content_type=upload.content_type or "application/octet-stream", data=data
-        )
+    if isinstance(upload, UploadFile):
+        # Closed here: the spooled file of a form read by hand is not closed by the framework.
+        with upload.file:
+            if upload.filename:
+                data = upload.file.read(compliance.ATTACHMENT_LIMIT + 1)
+                file = compliance.Attachment(
+                    name=upload.filename, content_type=upload.content_type or "application/octet-stream", data=data
+                )
     return _submit(number, regime, request, form, file)
 
 
