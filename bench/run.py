@@ -24,6 +24,7 @@ from typing import Any
 
 from bench import (
     analytics,
+    clocks,
     engine_timers,
     ingest,
     noise,
@@ -140,6 +141,13 @@ BENCHMARKS: dict[str, Bench] = {
     # Response metrics, reliability and on-call health over 90 days of a large history (ADR 0031).
     "analytics-sqlite": lambda p, d, _prof: _analytics("sqlite", p, d),
     "analytics-postgres": lambda p, d, _prof: _analytics("postgres", p, d),
+    # Regulatory clocks (ADR 0032): the compliance view and a reminder pass over every running classification.
+    "clocks-sqlite": lambda p, d, _prof: clocks.run(
+        backend="sqlite", incidents_count=min(p.web_incidents, 500), samples=20, workdir=d
+    ),
+    "clocks-postgres": lambda p, d, _prof: clocks.run(
+        backend="postgres", incidents_count=min(p.web_incidents, 500), samples=20, workdir=d
+    ),
     # 1,000 incidents declared over 60 s, each starting a 5-step workflow (ADR 0027).
     "workflows": lambda p, d, _prof: workflows.run(incidents_count=1000, window=60.0, backend="sqlite", workdir=d),
     "trackers-sqlite": lambda p, d, _prof: trackers.run(issues=p.notify_messages, backend="sqlite", workdir=d),

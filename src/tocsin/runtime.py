@@ -19,6 +19,7 @@ from tocsin.alerts.schemas import SubmissionResult
 from tocsin.auth import links
 from tocsin.auth.attempts import AttemptLimiter
 from tocsin.auth.secrets import check_key, instance_secret
+from tocsin.compliance import service as compliance
 from tocsin.core.clock import Clock, SystemClock
 from tocsin.db.keys import keyring_from_settings
 from tocsin.db.session import Database
@@ -27,6 +28,7 @@ from tocsin.engine.module import Module
 from tocsin.engine.modules.ack_timeout import AckTimeoutModule
 from tocsin.engine.modules.analytics_digest import AnalyticsDigestModule
 from tocsin.engine.modules.auditor import AuditorModule
+from tocsin.engine.modules.clocks import ClockReminderModule
 from tocsin.engine.modules.delivery_retention import DeliveryRetentionModule
 from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.events import EventDeliveryModule
@@ -232,6 +234,7 @@ class Runtime:
             )
         )
         modules.append(TrackerModule(self.db, self.tracker_http(), self.clock, owner=owner, lease=2 * lease))
+        modules.append(ClockReminderModule(self.db))
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         engine = self.engine
 
@@ -334,6 +337,7 @@ class Runtime:
             with self.db.unit_of_work() as session:
                 roles.seed_defaults(session, now=self.clock.now())
                 types.seed_defaults(session, now=self.clock.now())
+                compliance.seed_defaults(session, now=self.clock.now())
         except SQLAlchemyError as exc:
             log.warning("defaults not seeded at start-up: %s", type(exc).__name__)
 

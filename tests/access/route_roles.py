@@ -215,6 +215,10 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("PUT", "/api/v1/problems/{problem_id}"): RESPONDERS,
     ("POST", "/api/v1/problems/{problem_id}/status"): RESPONDERS,
     ("POST", "/api/v1/problems/{problem_id}/incidents"): TEAM,
+    # regulatory clocks (ADR 0032): admins keep the regimes, the team classifies its incidents and records submissions
+    ("PUT", "/api/v1/regimes/{key}"): ADMIN,
+    ("POST", "/api/v1/incidents/{ref}/clocks"): TEAM,
+    ("POST", "/api/v1/incidents/{ref}/clocks/{regime}/submissions"): TEAM,
     # workflows, playbooks, remediation actions (ADR 0027): admins configure, the team runs them on its incidents
     ("PUT", "/api/v1/workflows/{name}"): ADMIN,
     ("DELETE", "/api/v1/workflows/{name}"): ADMIN,

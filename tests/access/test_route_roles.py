@@ -195,6 +195,20 @@ INCIDENT_CASES = [
         {"template": "{{incident.title}}: we are on it"},
         prepare=_a_stakeholder_group,
     ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/clocks",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/clocks",
+        None,
+        {"regime": "gdpr-33"},
+    ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/clocks/{regime}/submissions",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/clocks/gdpr-33/submissions",
+        None,
+        {"deadline": "notification", "summary": "Notified the authority"},
+    ),
     # The service desk: a report by an observer, a request worked, paged, converted, and an incident turned back.
     Case(
         "POST",

@@ -192,6 +192,9 @@ NOT_CONFIGURATION = {
     "/api/v1/status-pages/{page}/subscribers",
     "/api/v1/incidents/{ref}/notes",
     "/api/v1/incidents/{ref}/stakeholder-updates",  # an update sent, kept on the incident's timeline (history)
+    # A classification under a regime and a submission to the regulator: on the incident's timeline (history).
+    "/api/v1/incidents/{ref}/clocks",
+    "/api/v1/incidents/{ref}/clocks/{regime}/submissions",
     "/api/v1/incidents/{ref}/checklists",  # adds tasks, each retired as above
     "/api/v1/incidents/{ref}/participants/{user}",  # a person on an incident, removed by DELETE; in its timeline
     "/api/v1/incidents/{ref}/responders",  # a page into an incident, then answered: its history

@@ -350,6 +350,11 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
             {"name": "fuzz-action"},
             {"url": "https://automation.example.com/run", "body": "{{incident.title}}"},
         ),
+        # A regime's durations and anchors follow a grammar of their own (PT72H, submission:<key>).
+        "PUT /api/v1/regimes/{key}": lambda: (
+            {"key": "fuzz-regime"},
+            {"name": "Fuzz", "deadlines": [{"key": "report", "rules": [{"after": "PT72H", "anchor": "awareness"}]}]},
+        ),
     }
 
 

@@ -1031,6 +1031,14 @@ CASES: list[Case] = [
         "/api/v1/stakeholder-groups/Leadership",
         ("stakeholder_group", "stakeholder_group.deleted"),
     ),
+    # Regulatory regimes (ADR 0032): created or replaced by PUT, never deleted.
+    Case(
+        "PUT",
+        "/api/v1/regimes/{key}",
+        "/api/v1/regimes/walk-regime",
+        ("compliance_regime", "compliance_regime.created"),
+        {"name": "Walk", "deadlines": [{"key": "report", "rules": [{"after": "PT72H", "anchor": "awareness"}]}]},
+    ),
     Case(
         "POST",
         "/api/v1/trackers/connections",
@@ -1139,4 +1147,6 @@ INCIDENT_ROUTES = {
     ("PUT", "/api/v1/incidents/{ref}/postmortem/meetings/{meeting_id}"),
     ("POST", "/api/v1/incidents/{ref}/postmortem/problem"),
     ("POST", "/api/v1/incidents/{ref}/action-items"),
+    ("POST", "/api/v1/incidents/{ref}/clocks"),
+    ("POST", "/api/v1/incidents/{ref}/clocks/{regime}/submissions"),
 }

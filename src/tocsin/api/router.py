@@ -7,6 +7,7 @@ from tocsin.api import (
     admin,
     analytics,
     audit,
+    compliance,
     contact_verification,
     desk,
     drills,
@@ -54,3 +55,4 @@ api_router.include_router(stakeholders.router)
 api_router.include_router(learning.router)
 api_router.include_router(trackers.router)
 api_router.include_router(trackers.hooks_router)
+api_router.include_router(compliance.router)

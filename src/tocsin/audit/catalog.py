@@ -52,6 +52,7 @@ AUDITED: dict[str, str] = {
     "postmortem_rules": "postmortem_rule",
     "tracker_connections": "tracker_connection",
     "analytics_settings": "analytics_settings",
+    "compliance_regimes": "compliance_regime",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -62,6 +63,10 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "alert_events",
         "alerts",
         "analytics_digest_runs",
+        # Regulatory clocks: written on the incident's timeline, not configuration.
+        "compliance_classifications",
+        "compliance_reminders",
+        "compliance_submissions",
         "api_token_addresses",
         "audit_head",
         "audit_log",

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from tocsin.cli._app import app, console, database, fail, now, settings
+from tocsin.compliance import service as compliance
 from tocsin.db import migrate
 from tocsin.db.encrypted import KeyMismatch
 from tocsin.ops.logging import configure_logging
@@ -95,6 +96,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] 
         with database() as db, db.unit_of_work() as session:
             roles.seed_defaults(session, now=now())
             types.seed_defaults(session, now=now())
+            compliance.seed_defaults(session, now=now())
     console.print(f"database at revision {migrate.head_revision() if revision == 'head' else revision}")
 
 

@@ -492,6 +492,21 @@ class PostmortemRuleSpec(Spec):
     type: str | None = None
     min_severity: str | None = None
     template: str = "blameless"
+class RegimeSpec(Spec):
+    """A regulatory regime (ADR 0032), matched by key; created or replaced, never deleted (disable it instead).
+    Contacts by email, contact teams by name; deadlines, reminder points and holidays are checked as in the API."""
+
+    key: str
+    name: Name
+    description: str = ""
+    timezone: str = "UTC"
+    holidays: list[str] = []
+    deadlines: list[dict[str, Any]] = []
+    reminders: list[str] = ["50%", "PT1H", "overdue"]
+    contacts: list[str] = []
+    contact_teams: list[str] = []
+    headings: list[dict[str, Any]] = []
+    enabled: bool = True
 
 
 class ConfigFile(Spec):
@@ -523,3 +538,4 @@ class ConfigFile(Spec):
     # Learning (ADR 0029): templates by name; the rules, when given, replace the stored ones whole.
     postmortem_templates: list[PostmortemTemplateSpec] = []
     postmortem_rules: list[PostmortemRuleSpec] | None = None
+    regimes: list[RegimeSpec] = []

@@ -61,6 +61,10 @@ class TimelineKind(StrEnum):
     POSTMORTEM = "postmortem"
     PROBLEM = "problem"
     RECURRED = "recurred"
+    # Regulatory reporting clocks (ADR 0032).
+    CLOCK_CLASSIFIED = "clock_classified"
+    CLOCK_SUBMITTED = "clock_submitted"
+    CLOCK_REMINDER = "clock_reminder"
     # Alerts: grouping, noise handling.
     ALERT_GROUPED = "alert_grouped"
     MAJOR = "major"

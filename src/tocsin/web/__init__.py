@@ -21,6 +21,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         audit_pages,
         auth,
         auth_pages,
+        clock_pages,
         contact_pages,
         declare_pages,
         desk_pages,
@@ -71,6 +72,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         workflow_pages,
         stakeholder_pages,
         learning_pages,
+        clock_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
         service_pages,

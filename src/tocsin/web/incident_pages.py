@@ -31,6 +31,7 @@ from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.web import (
+    clock_pages,
     desk_pages,
     drill_pages,
     learning_pages,
@@ -185,6 +186,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         **statuspage_pages.incident_context(session, incident),
         **stakeholder_pages.incident_context(session, incident, who, now),
         **learning_pages.incident_context(session, incident, who, now),
+        **clock_pages.incident_context(session, incident, who, now),
     }
 
 

@@ -180,4 +180,27 @@
       }
     });
   }
+  // Regulatory clocks count down to their deadline each second; the server's text stays for readers without this.
+  function left(ms) {
+    const over = ms < 0;
+    let s = Math.floor(Math.abs(ms) / 1000);
+    const d = Math.floor(s / 86400);
+    s -= d * 86400;
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const text = (d ? d + "d " : "") + h + "h " + String(m).padStart(2, "0") + "m " + String(s % 60).padStart(2, "0") + "s";
+    return over ? "overdue by " + text : text + " left";
+  }
+  const countdowns = document.querySelectorAll("[data-countdown]");
+  if (countdowns.length) {
+    const tick = () => {
+      for (const el of countdowns) {
+        const ms = Date.parse(el.dataset.countdown) - Date.now();
+        el.textContent = left(ms);
+        el.classList.toggle("error", ms < 0);
+      }
+    };
+    tick();
+    setInterval(tick, 1000);
+  }
 })();

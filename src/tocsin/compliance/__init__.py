@@ -1,0 +1,1 @@
+"""Regulatory reporting clocks (ADR 0032)."""
