@@ -20,8 +20,8 @@ from tocsin.admin import service as admin
 from tocsin.audit import origin as audit_origin
 from tocsin.config import canonical, fields, references
 from tocsin.config import current as stored
-from tocsin.config.learning import apply_learning, export_learning
 from tocsin.config.compliance import apply_regimes, export_regimes
+from tocsin.config.learning import apply_learning, export_learning
 from tocsin.config.noise import apply_noise, export_noise
 from tocsin.config.plan import Change, Plan
 from tocsin.config.prune import prune_unnamed
