@@ -22,7 +22,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import engine_timers, ingest, noise, paging, profiling, report, statuspage, web_pages, workflows
+from bench import (
+    engine_timers,
+    ingest,
+    noise,
+    paging,
+    profiling,
+    report,
+    statuspage,
+    statuspage_fanout,
+    web_pages,
+    workflows,
+)
 from bench.databases import postgres_available
 from bench.procs import ROOT, scratch_dir
 
@@ -53,6 +64,8 @@ PROFILES = {
     "quick": Profile("quick", 2, 1000, 2, 500, 500, 5, 0, 500, 1, 300, 10_000, 100_000, 20, 1000),
     "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40, 200, 2_000, 3, 100),
 }
+
+FANOUT = {"full": 10_000, "quick": 2_000, "smoke": 50}
 
 # (sizes, scratch directory, where to put profiles or None) -> figures, or None when skipped
 Bench = Callable[[Profile, Path, Path | None], dict[str, Any] | None]
@@ -115,6 +128,8 @@ BENCHMARKS: dict[str, Bench] = {
         backend="sqlite", incidents=p.web_incidents, alerts=p.web_alerts, requests=p.web_requests, workdir=d
     ),
     "statuspage": lambda p, d, _prof: statuspage.run(backend="sqlite", seconds=p.wrk_seconds, workdir=d),
+    # One status page update to 10,000 email subscribers (2,000 in --quick) while events page people (issue 17).
+    "statuspage-fanout": lambda p, d, _prof: statuspage_fanout.run(subscribers=FANOUT[p.name], workdir=d),
     "web-postgres": lambda p, d, _prof: web_pages.run(
         backend="postgres", incidents=p.web_incidents, alerts=p.web_alerts, requests=p.web_requests, workdir=d
     ),

@@ -36,7 +36,7 @@ from tocsin.web import (
     private_pages,
     responder_pages,
     stakeholder_pages,
-    statuspage_pages,
+    statuspage_card,
     type_pages,
     workflow_pages,
 )
@@ -181,7 +181,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         **workflow_pages.incident_context(session, incident, who),
         **type_pages.incident_types_context(session, incident),
         **drill_pages.incident_card(session, incident, who, now),
-        **statuspage_pages.incident_context(session, incident),
+        **statuspage_card.incident_context(session, incident, who, now),
         **stakeholder_pages.incident_context(session, incident, who, now),
     }
 
