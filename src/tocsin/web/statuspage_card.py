@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from tocsin.core.errors import Forbidden, NotFound, TocsinError
+from tocsin.core.errors import Conflict, Forbidden, NotFound, TocsinError
 from tocsin.incidents.models import Incident
 from tocsin.stakeholders import service as stakeholders
 from tocsin.statuspages import service as statuspages
@@ -111,6 +111,9 @@ def post_update(number: int, page_id: int, status_incident_id: int, request: Req
         row = statuspages.get_incident(session, page, status_incident_id)
         if incident.id not in statuspages.links_of(session, [row.id])[row.id]:
             raise NotFound(f"status page incident {row.id} is not linked to incident #{incident.number}")
+        # Made private (or a drill) after it was published: nothing more goes out through it from here.
+        if (refusal := statuspages.publishable(incident)) is not None:
+            raise Conflict(refusal)
         statuspages.require_voice(session, page, [incident.id], user_id=who.user.id, is_admin=who.is_admin)
         statuspages.add_update(
             session,
