@@ -107,7 +107,10 @@ async def _run(url: str, *, subscribers: int, rate: float, workdir: Path, within
         "TOCSIN_SMTP_FROM": "status@example.com",
     }
     engine = await asyncio.to_thread(procs.tocsin_worker, env, log_dir=workdir)
-    server = await asyncio.to_thread(procs.tocsin_serve, {**env, "TOCSIN_RUN_WORKER": "false"}, log_dir=workdir)
+    # A busy machine may take more than a minute to start the server.
+    server = await asyncio.to_thread(
+        procs.tocsin_serve, {**env, "TOCSIN_RUN_WORKER": "false"}, log_dir=workdir, wait=180.0
+    )
     run = uuid.uuid4().hex[:8]
     answered: dict[str, float] = {}
     phase_of: dict[str, str] = {}

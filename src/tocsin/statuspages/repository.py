@@ -50,6 +50,12 @@ def subscribers_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Subscr
     return {s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.id.in_(sorted(set(ids)))))}
 
 
+def deliveries_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Delivery]:
+    if not ids:
+        return {}
+    return {d.id: d for d in session.scalars(select(Delivery).where(Delivery.id.in_(sorted(set(ids)))))}
+
+
 def delivery_by_id(session: Session, delivery_id: int) -> Delivery | None:
     return session.get(Delivery, delivery_id)
 
