@@ -50,6 +50,16 @@ def subscribers_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Subscr
     return {s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.id.in_(sorted(set(ids)))))}
 
 
+def reset_failures(session: Session, subscriber_ids: Sequence[int]) -> None:
+    if subscriber_ids:
+        session.execute(
+            update(Subscriber)
+            .where(Subscriber.id.in_(sorted(set(subscriber_ids))), Subscriber.failures != 0)
+            .values(failures=0),
+            execution_options={"synchronize_session": False},
+        )
+
+
 def deliveries_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Delivery]:
     if not ids:
         return {}

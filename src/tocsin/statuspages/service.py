@@ -1077,11 +1077,14 @@ def record_deliveries(session: Session, outcomes: Sequence[tuple[int, str, str |
     on the delivery and the subscriber. A whole batch is read in two queries and written in one flush: a fan-out to
     thousands is not two round trips per mail."""
     found = repo.deliveries_by_ids(session, [delivery_id for delivery_id, _, _ in outcomes])
-    subscribers = repo.subscribers_by_ids(session, [d.subscriber_id for d in found.values()])
-    for delivery_id, outcome, error in outcomes:
-        d = found.get(delivery_id)
-        if d is not None and d.status == DeliveryStatus.PENDING:
-            _record(d, subscribers.get(d.subscriber_id), outcome, error, now)
+    pending = [(found[i], outcome, error) for i, outcome, error in outcomes if i in found]
+    pending = [(d, outcome, error) for d, outcome, error in pending if d.status == DeliveryStatus.PENDING]
+    # Most of a fan-out is delivered: those subscribers' failure counts are reset in one statement, and only the
+    # subscribers of failed deliveries are loaded.
+    repo.reset_failures(session, [d.subscriber_id for d, outcome, _ in pending if outcome == "delivered"])
+    failing = repo.subscribers_by_ids(session, [d.subscriber_id for d, outcome, _ in pending if outcome != "delivered"])
+    for d, outcome, error in pending:
+        _record(d, failing.get(d.subscriber_id), outcome, error, now)
     session.flush()
 
 
@@ -1092,8 +1095,6 @@ def _record(d: Delivery, s: Subscriber | None, outcome: str, error: str | None, 
         d.status = DeliveryStatus.DELIVERED
         d.sent_at = now
         d.error = None
-        if s is not None and s.failures:
-            s.failures = 0
         return
     d.error = (error or outcome)[:500]
     if s is not None:
