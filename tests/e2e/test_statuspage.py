@@ -137,6 +137,7 @@ def test_editing_a_page_and_a_component_in_the_console(tab: Tab, live_server: Li
         made = statuspages.create_page(s, slug="e2e-edit", name="Before", now=now)
         statuspages.add_component(s, made, name="Old name", now=now)
         page_id = made.id
+    tab.page.set_default_timeout(30_000)  # a form post renders the whole console page; slow on a busy machine
     tab.sign_in()
     tab.go(f"/status-pages/{page_id}")
     settings = tab.page.locator("#settings")
@@ -167,6 +168,7 @@ def test_an_update_posted_on_the_incident_appears_on_the_public_page(tab: Tab, l
     with live_server.db.unit_of_work() as s:
         made = statuspages.create_page(s, slug="e2e-pay", name="Pay status", now=datetime.now(UTC))
         statuspages.add_component(s, made, name="Card payments", now=datetime.now(UTC))
+    tab.page.set_default_timeout(30_000)
     tab.sign_in()
     tab.go(f"/incidents/{number}")
     card = tab.page.locator("#statuspages")
