@@ -117,6 +117,7 @@ def test_the_console_page_of_a_status_page_has_labels_and_fits_a_phone(tab: Tab,
         _seed(live_server)
         with live_server.db.reader() as s:
             page_id = statuspages.get_page(s, "e2e-acme").id
+    tab.page.set_default_timeout(30_000)
     tab.sign_in()
     unlabeled_js = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
         .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
