@@ -132,11 +132,11 @@ def uvicorn(name: str, factory: str, *, env: dict[str, str], log_dir: Path) -> P
     return proc
 
 
-def tocsin_serve(env: dict[str, str], *, log_dir: Path) -> Process:
+def tocsin_serve(env: dict[str, str], *, log_dir: Path, wait: float = 60.0) -> Process:
     port = free_port()
     args = [sys.executable, "-m", "tocsin", "serve", "--host", "127.0.0.1", "--port", str(port)]
     proc = start("tocsin-serve", args, env={"TOCSIN_LOG_LEVEL": "WARNING", **env}, port=port, log_dir=log_dir)
-    proc.wait_http("/healthz")
+    proc.wait_http("/healthz", timeout=wait)
     return proc
 
 

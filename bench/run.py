@@ -32,6 +32,7 @@ from bench import (
     profiling,
     report,
     statuspage,
+    statuspage_fanout,
     trackers,
     web_pages,
     workflows,
@@ -73,6 +74,7 @@ ANALYTICS_SIZES = {
     "quick": (10_000, 100_000, 200, 10),
     "smoke": (300, 3_000, 20, 2),
 }
+FANOUT = {"full": 10_000, "quick": 2_000, "smoke": 50}
 
 # (sizes, scratch directory, where to put profiles or None) -> figures, or None when skipped
 Bench = Callable[[Profile, Path, Path | None], dict[str, Any] | None]
@@ -135,6 +137,8 @@ BENCHMARKS: dict[str, Bench] = {
         backend="sqlite", incidents=p.web_incidents, alerts=p.web_alerts, requests=p.web_requests, workdir=d
     ),
     "statuspage": lambda p, d, _prof: statuspage.run(backend="sqlite", seconds=p.wrk_seconds, workdir=d),
+    # One status page update to 10,000 email subscribers (2,000 in --quick) while events page people (issue 17).
+    "statuspage-fanout": lambda p, d, _prof: statuspage_fanout.run(subscribers=FANOUT[p.name], workdir=d),
     "web-postgres": lambda p, d, _prof: web_pages.run(
         backend="postgres", incidents=p.web_incidents, alerts=p.web_alerts, requests=p.web_requests, workdir=d
     ),

@@ -1,9 +1,12 @@
 """The public status page in Chromium, with JavaScript off: the banner, an active incident with its updates, the
 90-day uptime bars built from the status history, upcoming maintenance; an update posted later appears on a
-reload; the subscription form works; the page fits a phone and keeps to its Content-Security-Policy."""
+reload; the subscription form works; the page fits a phone and keeps to its Content-Security-Policy. In the
+console: a page and a component edited through their forms; an incident published and updated from the incident
+page appears on the public page."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +14,8 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import CHROMIUM, LiveServer, Tab
-from tocsin.incidents.schemas import Actor
+from tocsin.incidents import service as incidents
+from tocsin.incidents.schemas import Actor, IncidentFilter
 from tocsin.statuspages import service as statuspages
 from tocsin.statuspages.models import ComponentStatusChange
 
@@ -113,6 +117,7 @@ def test_the_console_page_of_a_status_page_has_labels_and_fits_a_phone(tab: Tab,
         _seed(live_server)
         with live_server.db.reader() as s:
             page_id = statuspages.get_page(s, "e2e-acme").id
+    tab.page.set_default_timeout(30_000)
     tab.sign_in()
     unlabeled_js = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
         .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
@@ -125,3 +130,60 @@ def test_the_console_page_of_a_status_page_has_labels_and_fits_a_phone(tab: Tab,
         tab.go(path)
         overflow = tab.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 360px"
+
+
+def test_editing_a_page_and_a_component_in_the_console(tab: Tab, live_server: LiveServer) -> None:
+    now = datetime.now(UTC)
+    with live_server.db.unit_of_work() as s:
+        made = statuspages.create_page(s, slug="e2e-edit", name="Before", now=now)
+        statuspages.add_component(s, made, name="Old name", now=now)
+        page_id = made.id
+    tab.page.set_default_timeout(30_000)  # a form post renders the whole console page; slow on a busy machine
+    tab.sign_in()
+    tab.go(f"/status-pages/{page_id}")
+    settings = tab.page.locator("#settings")
+    settings.locator("summary").click()
+    settings.get_by_label("Name", exact=True).fill("After")
+    settings.get_by_label("Time zone").fill("Europe/Berlin")
+    settings.get_by_label("Footer links, one a line: label | URL").fill("Home | https://example.com")
+    settings.get_by_role("button", name="Save settings").click()
+    assert tab.page.get_by_role("status").inner_text() == "Settings saved"
+    assert tab.page.get_by_role("heading", level=1).inner_text() == "After"
+
+    tab.page.get_by_text("Edit Old name").click()
+    tab.page.locator("details", has_text="Edit Old name").get_by_label("Name").fill("New name")
+    tab.page.get_by_role("button", name="Save component").click()
+    assert tab.page.get_by_role("status").inner_text() == "Component saved"
+    with live_server.db.reader() as s:
+        page = statuspages.get_page(s, page_id)
+        (component,) = statuspages.components(s, page)
+    assert (page.name, page.time_zone, component.name) == ("After", "Europe/Berlin", "New name")
+    assert page.footer_links == [{"label": "Home", "url": "https://example.com"}]
+
+
+def test_an_update_posted_on_the_incident_appears_on_the_public_page(tab: Tab, live_server: LiveServer) -> None:
+    live_server.event("Payments are failing for some cards")
+    with live_server.db.reader() as s:
+        rows, _ = incidents.list_incidents(s, IncidentFilter(text="Payments are failing for some cards"), limit=5)
+    number = rows[0].number
+    with live_server.db.unit_of_work() as s:
+        made = statuspages.create_page(s, slug="e2e-pay", name="Pay status", now=datetime.now(UTC))
+        statuspages.add_component(s, made, name="Card payments", now=datetime.now(UTC))
+    tab.page.set_default_timeout(30_000)
+    tab.sign_in()
+    tab.go(f"/incidents/{number}")
+    card = tab.page.locator("#statuspages")
+    card.get_by_label("Title on Pay status").fill("Card payments failing")
+    card.get_by_label("Card payments (operational)").select_option("partial_outage")
+    card.get_by_role("button", name="Publish on Pay status").click()
+    tab.page.wait_for_url(re.compile(r".*/incidents/\d+\?notice=.*"))
+    card = tab.page.locator("#statuspages")
+    card.get_by_label("Status").first.select_option("monitoring")
+    card.get_by_label("Update for Pay status").fill("A fix is deployed; we are watching the payments recover.")
+    card.get_by_role("button", name="Post update").click()
+    tab.page.wait_for_url(re.compile(r".*/incidents/\d+\?notice=.*"))
+
+    tab.go("/status/e2e-pay")
+    assert tab.page.get_by_role("heading", name="Card payments failing").is_visible()
+    assert tab.page.get_by_text("A fix is deployed; we are watching the payments recover.").is_visible()
+    assert tab.page.get_by_text("We are investigating an issue: Payments are failing for some cards.").is_visible()

@@ -116,6 +116,7 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "status_maintenances",
         "status_proposals",
         "status_subscribers",
+        "statuspage_subscribe_windows",
         "used_link_tokens",
         "used_reset_links",
         "web_sessions",

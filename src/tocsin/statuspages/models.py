@@ -318,3 +318,16 @@ class Proposal(Base):
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
     decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class SubscribeWindow(Base):
+    """Subscription requests of one key (a page and an address, or a page and a client address) in one slice of
+    the limit's window, shared by every process and node so that a flood spread over them is still refused.
+
+    Keyed by the SHA-256 of the key: what people type into the email field is not kept here."""
+
+    __tablename__ = "statuspage_subscribe_windows"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slice_start: Mapped[datetime] = mapped_column(primary_key=True, index=True)
+    hits: Mapped[int] = mapped_column(default=0)

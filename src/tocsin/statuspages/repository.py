@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tocsin.db.tables import table_of
@@ -26,6 +28,7 @@ from tocsin.statuspages.models import (
     ProposalStatus,
     StatusPage,
     Subscriber,
+    SubscribeWindow,
     UpdateStatus,
 )
 
@@ -45,6 +48,22 @@ def subscribers_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Subscr
     if not ids:
         return {}
     return {s.id: s for s in session.scalars(select(Subscriber).where(Subscriber.id.in_(sorted(set(ids)))))}
+
+
+def reset_failures(session: Session, subscriber_ids: Sequence[int]) -> None:
+    if subscriber_ids:
+        session.execute(
+            update(Subscriber)
+            .where(Subscriber.id.in_(sorted(set(subscriber_ids))), Subscriber.failures != 0)
+            .values(failures=0),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def deliveries_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Delivery]:
+    if not ids:
+        return {}
+    return {d.id: d for d in session.scalars(select(Delivery).where(Delivery.id.in_(sorted(set(ids)))))}
 
 
 def delivery_by_id(session: Session, delivery_id: int) -> Delivery | None:
@@ -75,6 +94,17 @@ def page_domains(session: Session) -> dict[str, str]:
 def components(session: Session, page_id: int) -> list[Component]:
     stmt = select(Component).where(Component.page_id == page_id).order_by(Component.position, Component.id)
     return list(session.scalars(stmt))
+
+
+def components_of_pages(session: Session, page_ids: Sequence[int]) -> dict[int, list[Component]]:
+    """Each page's components, in one query."""
+    found: dict[int, list[Component]] = {page_id: [] for page_id in page_ids}
+    if not page_ids:
+        return found
+    stmt = select(Component).where(Component.page_id.in_(list(page_ids))).order_by(Component.position, Component.id)
+    for row in session.scalars(stmt):
+        found[row.page_id].append(row)
+    return found
 
 
 def components_by_ids(session: Session, ids: Sequence[int]) -> list[Component]:
@@ -328,3 +358,36 @@ def proposed_for(session: Session, incident_id: int) -> list[tuple[StatusPage, P
         .order_by(StatusPage.name, Proposal.id)
     )
     return [(p, r) for p, r in session.execute(stmt)]
+
+
+# --- subscription limits ---------------------------------------------------------------------------------------------
+def count_hit(session: Session, key_hash: str, slice_start: datetime) -> None:
+    """One more request in this slice; concurrent requests on the same row wait for each other (row lock)."""
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert(SubscribeWindow) if dialect == "postgresql" else sqlite_insert(SubscribeWindow)
+    stmt = ins.values(key_hash=key_hash, slice_start=slice_start, hits=1)
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["key_hash", "slice_start"], set_={"hits": SubscribeWindow.hits + 1})
+    )
+
+
+def uncount_hit(session: Session, key_hash: str, slice_start: datetime) -> None:
+    session.execute(
+        update(SubscribeWindow)
+        .where(SubscribeWindow.key_hash == key_hash, SubscribeWindow.slice_start == slice_start)
+        .values(hits=SubscribeWindow.hits - 1)
+    )
+
+
+def hits_since(session: Session, key_hash: str, since: datetime) -> list[tuple[datetime, int]]:
+    """(slice start, hits) of this key's slices that started after ``since``, oldest first."""
+    stmt = (
+        select(SubscribeWindow.slice_start, SubscribeWindow.hits)
+        .where(SubscribeWindow.key_hash == key_hash, SubscribeWindow.slice_start > since)
+        .order_by(SubscribeWindow.slice_start)
+    )
+    return [(start, hits) for start, hits in session.execute(stmt)]
+
+
+def forget_windows(session: Session, before: datetime) -> None:
+    session.execute(delete(SubscribeWindow).where(SubscribeWindow.slice_start <= before))

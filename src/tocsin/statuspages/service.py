@@ -191,11 +191,7 @@ def domains(session: Session) -> dict[str, str]:
 
 
 def create_page(session: Session, *, slug: str, name: str, now: datetime, **fields: Any) -> StatusPage:
-    slug = (slug or "").strip().lower()
-    if not SLUG.match(slug):
-        raise InvalidInput("slug: lowercase letters, digits and dashes, 1 to 60, not starting or ending with a dash")
-    if repo.page_by_slug(session, slug) is not None:
-        raise Conflict(f"a status page with slug {slug!r} exists")
+    slug = _check_slug(session, slug)
     page = StatusPage(slug=slug, name=_name(name, "a status page"), created_at=now, updated_at=now, footer_links=[])
     page.visibility = Visibility.PUBLIC
     page.automation = Automation.OFF
@@ -218,8 +214,22 @@ def _check_domain_free(session: Session, page: StatusPage) -> None:
         raise Conflict(f"custom_domain {page.custom_domain!r} belongs to another status page")
 
 
+def _check_slug(session: Session, slug: str, page_id: int | None = None) -> str:
+    slug = (slug or "").strip().lower()
+    if not SLUG.match(slug):
+        raise InvalidInput("slug: lowercase letters, digits and dashes, 1 to 60, not starting or ending with a dash")
+    owner = repo.page_by_slug(session, slug)
+    if owner is not None and owner.id != page_id:
+        raise Conflict(f"a status page with slug {slug!r} exists")
+    return slug
+
+
 def update_page(session: Session, page: StatusPage, changes: Mapping[str, Any], *, now: datetime) -> StatusPage:
+    """``slug`` may change too: the page's public address moves with it (old links then answer 404)."""
     for key, value in changes.items():
+        if key == "slug":
+            page.slug = _check_slug(session, value, page.id)
+            continue
         if key not in PAGE_FIELDS:
             raise InvalidInput(f"unknown field {key}")
         setattr(page, key, _check_page_field(key, value))
@@ -609,6 +619,50 @@ def _add_update(
         now=now,
     )
     return update
+
+
+def components_of_pages(session: Session, page_ids: Sequence[int]) -> dict[int, list[Component]]:
+    return repo.components_of_pages(session, page_ids)
+
+
+def publish_response_incident(
+    session: Session,
+    page: StatusPage,
+    incident: Incident,
+    *,
+    name: str,
+    body: str,
+    now: datetime,
+    actor: Actor,
+    is_admin: bool,
+    status: Any = UpdateStatus.INVESTIGATING,
+    impact: Any = Impact.MINOR,
+    components: Mapping[Any, Any] | None = None,
+) -> PageIncident:
+    """Publish a response incident on a page from the incident itself, under the one-voice rule. A page shows
+    one open status-page incident per response incident: a second one would split its story, so further news is an
+    update of the first."""
+    refusal = publishable(incident)
+    if refusal is not None:
+        raise Conflict(refusal)
+    require_voice(session, page, [incident.id], user_id=actor.user_id, is_admin=is_admin)
+    if any(
+        row.status != UpdateStatus.RESOLVED for row in repo.status_incidents_linked_to(session, incident.id, page.id)
+    ):
+        raise Conflict(f"incident #{incident.number} is already published on {page.name!r}: post an update there")
+    row, _ = create_incident(
+        session,
+        page,
+        name=name,
+        body=body,
+        now=now,
+        actor=actor,
+        status=status,
+        impact=impact,
+        components=components,
+        incident_ids=[incident.id],
+    )
+    return row
 
 
 def published_for(session: Session, incident_id: int) -> list[tuple[StatusPage, PageIncident]]:
@@ -1015,19 +1069,32 @@ def claim_deliveries(session: Session, *, now: datetime, lease: timedelta, limit
 
 
 def record_delivery(session: Session, delivery_id: int, *, outcome: str, error: str | None, now: datetime) -> None:
-    """``outcome``: delivered, retry or failed (a bounce). A failure is kept on the delivery and the subscriber."""
-    d = repo.delivery_by_id(session, delivery_id)
-    if d is None or d.status != DeliveryStatus.PENDING:
-        return
+    record_deliveries(session, [(delivery_id, outcome, error)], now=now)
+
+
+def record_deliveries(session: Session, outcomes: Sequence[tuple[int, str, str | None]], *, now: datetime) -> None:
+    """Each ``(delivery id, outcome, error)``; ``outcome``: delivered, retry or failed (a bounce). A failure is kept
+    on the delivery and the subscriber. A whole batch is read in two queries and written in one flush: a fan-out to
+    thousands is not two round trips per mail."""
+    found = repo.deliveries_by_ids(session, [delivery_id for delivery_id, _, _ in outcomes])
+    pending = [(found[i], outcome, error) for i, outcome, error in outcomes if i in found]
+    pending = [(d, outcome, error) for d, outcome, error in pending if d.status == DeliveryStatus.PENDING]
+    # Most of a fan-out is delivered: those subscribers' failure counts are reset in one statement, and only the
+    # subscribers of failed deliveries are loaded.
+    repo.reset_failures(session, [d.subscriber_id for d, outcome, _ in pending if outcome == "delivered"])
+    failing = repo.subscribers_by_ids(session, [d.subscriber_id for d, outcome, _ in pending if outcome != "delivered"])
+    for d, outcome, error in pending:
+        _record(d, failing.get(d.subscriber_id), outcome, error, now)
+    session.flush()
+
+
+def _record(d: Delivery, s: Subscriber | None, outcome: str, error: str | None, now: datetime) -> None:
     d.attempts += 1
     d.claimed_until = None
-    s = repo.subscriber_by_id(session, d.subscriber_id)
     if outcome == "delivered":
         d.status = DeliveryStatus.DELIVERED
         d.sent_at = now
         d.error = None
-        if s is not None:
-            s.failures = 0
         return
     d.error = (error or outcome)[:500]
     if s is not None:

@@ -38,7 +38,7 @@ from tocsin.web import (
     private_pages,
     responder_pages,
     stakeholder_pages,
-    statuspage_pages,
+    statuspage_card,
     type_pages,
     workflow_pages,
 )
@@ -183,7 +183,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         **workflow_pages.incident_context(session, incident, who),
         **type_pages.incident_types_context(session, incident),
         **drill_pages.incident_card(session, incident, who, now),
-        **statuspage_pages.incident_context(session, incident),
+        **statuspage_card.incident_context(session, incident, who, now),
         **stakeholder_pages.incident_context(session, incident, who, now),
         **learning_pages.incident_context(session, incident, who, now),
         **clock_pages.incident_context(session, incident, who, now),

@@ -4,6 +4,7 @@ API, only admins change anything. Forms go through the same service functions as
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -30,6 +31,7 @@ from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 WHAT = "status pages"
+_TIME_ZONES = sorted(zoneinfo.available_timezones())
 
 
 def _back(page_id: int, notice: str = "", error: str = "") -> RedirectResponse:
@@ -43,20 +45,12 @@ def _admin_post(request: Request, form: Any) -> WebUser:
     return who
 
 
-def _time(value: str, what: str) -> datetime:
+def form_time(value: str, what: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise InvalidInput(f"{what}: not a date and time") from None
     return utc(parsed) if parsed.tzinfo else utc(parsed.replace(tzinfo=datetime.now().astimezone().tzinfo))
-
-
-def incident_context(session: Any, incident: Any) -> dict[str, Any]:
-    """The incident page's status page card: where this response incident is published, what is proposed."""
-    return {
-        "statuspage_links": statuspages.published_for(session, incident.id),
-        "statuspage_proposals": statuspages.proposed_for(session, incident.id),
-    }
 
 
 @router.get("/status-pages", response_class=HTMLResponse)
@@ -95,7 +89,10 @@ def create(request: Request, form: PostedForm) -> Response:
 
 @router.get("/status-pages/{page_id}", response_class=HTMLResponse)
 def detail(page_id: int, request: Request) -> Response:
-    who = require_user(request)
+    return render_detail(request, require_user(request), page_id)
+
+
+def render_detail(request: Request, who: WebUser, page_id: int, **extra: Any) -> Response:
     runtime = runtime_of(request)
     with shown_as_page(), runtime.db.reader() as session:
         page = statuspages.get_page(session, page_id)
@@ -118,16 +115,21 @@ def detail(page_id: int, request: Request) -> Response:
         maintenances=maintenances,
         proposals=proposals,
         subscribers=subscribers,
+        time_zones=_TIME_ZONES,
         statuses=[s.value for s in ComponentStatus],
         update_statuses=[s.value for s in UpdateStatus],
         impacts=[s.value for s in Impact],
         public_url=f"{runtime.settings.base_url}/status/{page.slug}",
-        notice=request.query_params.get("notice", "")[:200],
-        error=request.query_params.get("error", "")[:300],
+        **{
+            "notice": request.query_params.get("notice", "")[:200],
+            "error": request.query_params.get("error", "")[:300],
+            "secret": "",
+            **extra,
+        },
     )
 
 
-def _act(request: Request, page_id: int, form: Any, notice: str, action: Any) -> Response:
+def act_on_page(request: Request, page_id: int, form: Any, notice: str, action: Any) -> Response:
     who = _admin_post(request, form)
     runtime = runtime_of(request)
     try:
@@ -155,7 +157,7 @@ def add_component(page_id: int, request: Request, form: PostedForm) -> Response:
         services = [s for s in text(form, "services").replace(",", " ").split() if s]
         statuspages.add_component(session, page, name=text(form, "name"), services=services, now=now)
 
-    return _act(request, page_id, form, "Component added", act)
+    return act_on_page(request, page_id, form, "Component added", act)
 
 
 @router.post("/status-pages/{page_id}/components/{component_id}/status")
@@ -164,7 +166,7 @@ def set_component_status(page_id: int, component_id: int, request: Request, form
         component = statuspages.get_component(session, page, component_id)
         statuspages.update_component(session, page, component, {"status": text(form, "status")}, now=now)
 
-    return _act(request, page_id, form, "Component status changed", act)
+    return act_on_page(request, page_id, form, "Component status changed", act)
 
 
 @router.post("/status-pages/{page_id}/incidents")
@@ -184,7 +186,7 @@ def create_incident(page_id: int, request: Request, form: PostedForm) -> Respons
             now=now,
         )
 
-    return _act(request, page_id, form, "Incident published", act)
+    return act_on_page(request, page_id, form, "Incident published", act)
 
 
 @router.post("/status-pages/{page_id}/incidents/{incident_id}/updates")
@@ -202,7 +204,7 @@ def add_update(page_id: int, incident_id: int, request: Request, form: PostedFor
             now=now,
         )
 
-    return _act(request, page_id, form, "Update published", act)
+    return act_on_page(request, page_id, form, "Update published", act)
 
 
 @router.post("/status-pages/{page_id}/maintenances")
@@ -214,13 +216,13 @@ def schedule(page_id: int, request: Request, form: PostedForm) -> Response:
             page,
             name=text(form, "name"),
             body=text(form, "body"),
-            scheduled_for=_time(text(form, "scheduled_for"), "scheduled_for"),
-            scheduled_until=_time(text(form, "scheduled_until"), "scheduled_until"),
+            scheduled_for=form_time(text(form, "scheduled_for"), "scheduled_for"),
+            scheduled_until=form_time(text(form, "scheduled_until"), "scheduled_until"),
             component_ids=ids,
             now=now,
         )
 
-    return _act(request, page_id, form, "Maintenance scheduled", act)
+    return act_on_page(request, page_id, form, "Maintenance scheduled", act)
 
 
 @router.post("/status-pages/{page_id}/proposals/{proposal_id}/{decision}")
@@ -237,4 +239,4 @@ def decide(page_id: int, proposal_id: int, decision: str, request: Request, form
         else:
             statuspages.discard_proposal(session, proposal, actor=who.actor(), now=now)
 
-    return _act(request, page_id, form, f"Proposal {decision}ed", act)
+    return act_on_page(request, page_id, form, f"Proposal {decision}ed", act)

@@ -30,9 +30,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tocsin.core.errors import NotFound, RateLimited
 from tocsin.runtime import Runtime
-from tocsin.statuspages import cache, feeds, public, service, tokens, uptime
+from tocsin.statuspages import cache, feeds, public, ratelimit, service, tokens, uptime
 from tocsin.statuspages.models import StatusPage, Visibility
-from tocsin.statuspages.ratelimit import Limiter
 from tocsin.web.auth import runtime_of, signed_in
 from tocsin.web.forms import text
 from tocsin.web.templating import SECURITY_HEADERS, env
@@ -79,19 +78,6 @@ STATUS_LABELS = {
     "major_outage": "Major outage",
     "under_maintenance": "Under maintenance",
 }
-
-
-def limiters(request: Request) -> tuple[Limiter, Limiter]:
-    """This process's subscription limits (per address, per client address), made once per application."""
-    found: tuple[Limiter, Limiter] | None = getattr(request.app.state, "statuspage_limiters", None)
-    if found is None:
-        settings = runtime_of(request).settings
-        found = (
-            Limiter(settings.statuspage_subscribe_per_address_hour, 3600),
-            Limiter(settings.statuspage_subscribe_per_ip_hour, 3600),
-        )
-        request.app.state.statuspage_limiters = found
-    return found
 
 
 # --- finding the page ------------------------------------------------------------------------------------------------
@@ -372,10 +358,16 @@ def _subscribe(slug: str, request: Request, form: Any) -> Response:
             raise NotFound(f"status page {slug!r} not found")
         address = who.user.email.lower()
     components = [v for v in form.getlist("components") if isinstance(v, str) and v]
-    now = time.monotonic()
-    by_address, by_ip = limiters(request)
-    if not by_ip.allow(f"{page.id}:{_client(request)}", now) or not by_address.allow(f"{page.id}:{address}", now):
-        raise RateLimited("too many subscription requests: try again in an hour")
+    limits = (
+        (f"ip:{page.id}:{_client(request)}", runtime.settings.statuspage_subscribe_per_ip_hour),
+        (f"address:{page.id}:{address}", runtime.settings.statuspage_subscribe_per_address_hour),
+    )
+    with runtime.db.unit_of_work() as session:
+        wait = ratelimit.admit(session, limits, now=runtime.clock.now(), window=timedelta(hours=1))
+    if wait is not None:
+        raise RateLimited(
+            f"too many subscription requests: try again in {wait // 60 + 1} minutes", retry_after=str(wait)
+        )
     with runtime.db.unit_of_work() as session:
         fresh = service.get_page(session, page.id)
         row, queued = service.subscribe_email(

@@ -13,11 +13,10 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
 
 from tocsin.db.session import Database
 from tocsin.engine.cadence import Cadence
+from tocsin.engine.modules import statuspage_mail
 from tocsin.notify.providers.webhook import WebhookProvider
 from tocsin.statuspages import service as statuspages
 from tocsin.statuspages.service import Outgoing
@@ -62,8 +61,7 @@ class StatusPageModule:
         outcomes = self._send_all(claimed)
         if outcomes:
             with self.db.unit_of_work() as session:
-                for delivery_id, outcome, error in outcomes:
-                    statuspages.record_delivery(session, delivery_id, outcome=outcome, error=error, now=now)
+                statuspages.record_deliveries(session, outcomes, now=now)
         with self.db.reader() as session:
             due = [t for t in (statuspages.next_maintenance_due(session), statuspages.next_delivery_due(session)) if t]
         self.cadence.next = min(due) if due else None
@@ -95,23 +93,18 @@ class StatusPageModule:
     def _mail(self, d: Outgoing) -> tuple[str, str | None]:
         if self.smtp is None:
             return "failed", "no SMTP server is configured (TOCSIN_SMTP_HOST)"
-        sender = self.smtp[2]
-        mail = EmailMessage()
-        mail["From"] = sender
-        mail["To"] = d.address
-        mail["Subject"] = d.subject
-        mail["Date"] = formatdate(localtime=False)
-        mail["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "tocsin.invalid")
-        mail["Auto-Submitted"] = "auto-generated"
         if d.kind != "confirm":
             link = self.unsubscribe_url(d)
-            mail["List-Unsubscribe"] = f"<{link}>"
-            mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-            mail.set_content(f"{d.body}\n\n--\n{d.page_name}\nUnsubscribe: {link}\n")
+            body = f"{d.body}\n\n--\n{d.page_name}\nUnsubscribe: {link}\n"
+            envelope, message = statuspage_mail.compose(
+                sender=self.smtp[2], to=d.address, subject=d.subject, body=body, unsubscribe=link
+            )
         else:
-            mail.set_content(d.body)
+            envelope, message = statuspage_mail.compose(
+                sender=self.smtp[2], to=d.address, subject=d.subject, body=d.body, unsubscribe=None
+            )
         try:
-            self._connection().send_message(mail, from_addr=parseaddr(sender)[1], to_addrs=[d.address])
+            self._connection().sendmail(envelope, [d.address], message)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()), (550, b"recipient refused"))
             return ("retry" if 400 <= code < 500 else "failed"), f"SMTP {code}: {reply!r}"[:500]
