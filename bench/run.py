@@ -119,7 +119,9 @@ BENCHMARKS: dict[str, Bench] = {
         backend="postgres", incidents=p.web_incidents, alerts=p.web_alerts, requests=p.web_requests, workdir=d
     ),
     # 1,000 incidents declared over 60 s, each starting a 5-step workflow (ADR 0027).
-    "workflows": lambda p, d, _prof: workflows.run(incidents_count=1000, window=60.0, backend="sqlite", workdir=d),
+    "workflows": lambda p, d, prof: workflows.run(
+        incidents_count=1000, window=60.0, backend="sqlite", workdir=d, profile_dir=prof
+    ),
 }
 
 

@@ -32,6 +32,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind
 from tocsin.notify import notices
+from tocsin.notify.providers.base import OutboundMessage, SendResult
 from tocsin.oncall import service as oncall
 from tocsin.response import repository as response_repo
 from tocsin.response import responders, templates
@@ -42,7 +43,7 @@ from tocsin.response.fields import compile_conditions, matches, view
 from tocsin.stakeholders import service as stakeholders
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.workflows import actions
+from tocsin.workflows import actions, channels
 from tocsin.workflows import repository as repo
 from tocsin.workflows import service as wf
 from tocsin.workflows import steps as plan
@@ -235,7 +236,7 @@ def _after_step(
     step.finished_at = now
     if ok:
         step.status = "done"
-        step.result = {"message": text}
+        step.result = {**(step.result or {}), "message": text}
     else:
         step.status = step.status if step.status == "ambiguous" else "failed"
         step.error = text
@@ -274,10 +275,19 @@ class Outbound:
     step_id: int
     request: Request | None = None
     action: actions.Prepared | None = None
+    # A post to a chat channel, through its provider.
+    chat: OutboundMessage | None = None
 
 
 def _outbound(ctx: Context, step: WorkflowStepRun, spec: dict[str, Any], *, resumed: bool) -> Outbound | str:
     """The call an external step makes, or the reason it cannot (a string: the step fails)."""
+    if spec["kind"] == "notify":
+        room = repo.channel(ctx.session, str(spec["channel"]))
+        if room is None:
+            return f"no chat channel {spec['channel']!r} any more"
+        values = ctx.values()
+        text = channels.text_for(ctx.incident, templates.render(spec["message"], values), values["incident"]["url"])
+        return Outbound(step.id, chat=channels.message(room, text, f"wf_{step.idempotency_key}"))
     if spec["kind"] == "webhook":
         values = ctx.values()
         body = (
@@ -406,7 +416,7 @@ def drive(db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: time
                     run.lease_owner = run.lease_until = None
                     return ended
                 run.status = "running"
-                if not kind.external:
+                if not plan.external(kind, spec):
                     if step is None:
                         step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
                     assert step is not None
@@ -424,7 +434,7 @@ def drive(db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: time
                     if step is None:
                         step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
                         assert step is not None
-                    elif not kind.idempotent:
+                    elif not plan.idempotent(kind, spec) and step.status != "retry":
                         # In flight when its worker died: the effect is unknown, never run twice blindly.
                         step.status = "ambiguous"
                         action_run = repo.action_run_of_step(session, step.id)
@@ -435,6 +445,8 @@ def drive(db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: time
                         )
                         ended += 1
                         continue
+                    # Recorded as in flight before the call: a death during it leaves it for the next holder.
+                    step.status = "running"
                     step.attempts += 1
                     made = _outbound(ctx, step, spec, resumed=step.attempts > 1)
                     if isinstance(made, str):
@@ -452,6 +464,12 @@ def drive(db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: time
                 ended += 1
             continue
         assert outbound is not None
+        if outbound.chat is not None:
+            sent = channels.post(env.providers, outbound.chat)
+            if not _record_post(db, c, outbound, sent, clock):
+                return ended
+            ended += 1
+            continue
         answer = _call(outbound, env, clock)
         with db.unit_of_work() as session:
             now = clock.now()
@@ -471,7 +489,58 @@ def drive(db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: time
             ended += 1
 
 
+def _record_post(db: Database, c: Claim, outbound: Outbound, sent: SendResult, clock: Clock) -> bool:
+    """Record a post to a chat channel; False when the run stops here for now (taken over, or the post is tried
+    again later: the step stays ``retry``, the run waits for its next attempt)."""
+    assert outbound.chat is not None
+    with db.unit_of_work() as session:
+        now = clock.now()
+        run = repo.lock_run(session, c)
+        if run is None:
+            return False
+        step = repo.step_run(session, outbound.step_id)
+        assert step is not None
+        spec = dict(run.steps[step.position])
+        where = f"channel {spec['channel']}"
+        result: dict[str, Any] = {"channel": spec["channel"], "provider": outbound.chat.contact_type}
+        if sent.provider_ref:
+            result["provider_ref"] = sent.provider_ref
+        if sent.status_code is not None:
+            result["status_code"] = sent.status_code
+        # A new value, not one changed in place: the JSON column notices only a new one.
+        step.result = result
+        if sent.outcome == "retry" and step.attempts < channels.MAX_ATTEMPTS:
+            delay = _retry_delay(sent.retry_after, step.attempts)
+            step.status, step.error = "retry", sent.error
+            run.status, run.due_at = "waiting", now + delay
+            run.lease_owner = run.lease_until = None
+            _entry(
+                session,
+                run,
+                f"{_label(run, step.position, spec)}: {where} refused the post for now ({sent.error}); "
+                f"trying again in {int(delay.total_seconds())} s",
+                now,
+                step=step.position,
+                outcome="retry",
+            )
+            return False
+        ok = sent.outcome == "delivered"
+        text = f"posted to {where}" if ok else f"not posted to {where}: {sent.error or sent.outcome}"
+        _after_step(session, run, step, spec, ok, text, now)
+        return True
+
+
+def _retry_delay(retry_after: str | None, attempts: int) -> timedelta:
+    try:
+        asked = float(retry_after) if retry_after else 0.0
+    except ValueError:
+        asked = 0.0
+    return timedelta(seconds=min(300.0, max(asked, 5.0 * 2 ** max(0, attempts - 1))))
+
+
 def _timeout(outbound: Outbound) -> float:
+    if outbound.chat is not None:
+        return 15.0
     if outbound.request is not None:
         return outbound.request.timeout
     if outbound.action is not None and outbound.action.request is not None:
