@@ -124,6 +124,13 @@ def step_runs(session: Session, run_ids: Sequence[int]) -> list[WorkflowStepRun]
     return list(session.scalars(stmt))
 
 
+def step_runs_by_keys(session: Session, keys: Sequence[str]) -> dict[str, WorkflowStepRun]:
+    if not keys:
+        return {}
+    stmt = select(WorkflowStepRun).where(WorkflowStepRun.idempotency_key.in_(keys))
+    return {x.idempotency_key: x for x in session.scalars(stmt)}
+
+
 def step_run_by_key(session: Session, key: str) -> WorkflowStepRun | None:
     return session.scalars(select(WorkflowStepRun).where(WorkflowStepRun.idempotency_key == key)).first()
 
