@@ -4,15 +4,24 @@ assign a role, add a checklist, notify a person, post a stakeholder update), run
 
 A step's lateness is the time from when it became due (its run's due time for the first step, the previous step's
 end for the others) to its start. Reports p50/p99/max lateness, steps run twice (must be 0), and the process CPU
-per step. ``python -m bench.workflows [--incidents N] [--backend sqlite|postgres]``.
+per step. ``python -m bench.workflows [--incidents N] [--backend sqlite|postgres] [--profile DIR]``.
+
+With a profile directory, every engine lane and the declaring thread run under cProfile (py-spy cannot sample
+this very process), and the merged figures, by own time, go to ``DIR/workflows.txt``.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
+import pstats
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +65,66 @@ def _seed(db: Database) -> int:
         return service.id
 
 
-def run(*, incidents_count: int = 1000, window: float = 20.0, backend: str = "sqlite", workdir: Path) -> dict[str, Any]:
+class _Profiles:
+    """A cProfile per thread (cProfile sees only the thread that enabled it), merged at the end."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._all: list[cProfile.Profile] = []
+        self._lock = threading.Lock()
+
+    def _mine(self) -> cProfile.Profile:
+        found: cProfile.Profile | None = getattr(self._local, "profile", None)
+        if found is None:
+            found = self._local.profile = cProfile.Profile()
+            with self._lock:
+                self._all.append(found)
+        return found
+
+    @contextmanager
+    def on(self) -> Iterator[None]:
+        profile = self._mine()
+        profile.enable()
+        try:
+            yield
+        finally:
+            profile.disable()
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            with self.on():
+                return fn(*args, **kwargs)
+
+        return wrapped
+
+    def write(self, path: Path, limit: int = 45) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out = io.StringIO()
+        stats = pstats.Stats(*self._all, stream=out) if self._all else None
+        if stats is not None:
+            stats.sort_stats("tottime").print_stats(limit)
+            stats.sort_stats("cumulative").print_stats(limit)
+        path.write_text(out.getvalue())
+
+
+def run(
+    *,
+    incidents_count: int = 1000,
+    window: float = 20.0,
+    backend: str = "sqlite",
+    workdir: Path,
+    profile_dir: Path | None = None,
+) -> dict[str, Any]:
+    profiles = _Profiles() if profile_dir is not None else None
     with fresh_database(backend, workdir) as url:
         settings = load_settings(database_url=url, local_outbox=True)
         runtime = Runtime.build(settings, providers=ProviderRegistry())
         db = runtime.db
         service_id = _seed(db)
         engine = runtime.build_engine(owner="bench")
+        if profiles is not None:
+            engine._run_modules = profiles.wrap(engine._run_modules)  # type: ignore[method-assign]
+        declare = profiles.wrap(incidents.declare) if profiles is not None else incidents.declare
         cpu0, wall0 = time.process_time(), time.perf_counter()
         engine.start()
         actor = Actor("bench", "api")
@@ -70,7 +132,7 @@ def run(*, incidents_count: int = 1000, window: float = 20.0, backend: str = "sq
             gap = window / incidents_count
             for n in range(incidents_count):
                 with db.unit_of_work() as s:
-                    incidents.declare(
+                    declare(
                         s,
                         service_id=service_id,
                         title=f"down {n}",
@@ -90,6 +152,8 @@ def run(*, incidents_count: int = 1000, window: float = 20.0, backend: str = "sq
         finally:
             engine.stop()
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        if profiles is not None and profile_dir is not None:
+            profiles.write(profile_dir / "workflows.txt")
         with db.reader() as s:
             runs = {r.id: r for r in s.scalars(select(WorkflowRun))}
             steps = list(s.scalars(select(WorkflowStepRun).order_by(WorkflowStepRun.run_id, WorkflowStepRun.position)))
@@ -129,9 +193,16 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=1000)
     parser.add_argument("--window", type=float, default=20.0)
     parser.add_argument("--backend", default="sqlite")
+    parser.add_argument("--profile", type=Path, default=None, help="a directory for the cProfile summary")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        out = run(incidents_count=args.incidents, window=args.window, backend=args.backend, workdir=Path(tmp))
+        out = run(
+            incidents_count=args.incidents,
+            window=args.window,
+            backend=args.backend,
+            workdir=Path(tmp),
+            profile_dir=args.profile,
+        )
     print(json.dumps(out, indent=2, default=str))
 
 

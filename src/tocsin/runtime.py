@@ -248,7 +248,7 @@ class Runtime:
 
     def workflow_env(self) -> workflow_actions.Env:
         """What workflow steps and remediation actions run with: the SSRF guard of every outbound call, the
-        callback base URL and the script settings (ADR 0027)."""
+        callback base URL, the script settings and the chat providers channels are posted through (ADR 0027)."""
         allow = [a for a in self.settings.outbound_allowlist.split(",") if a.strip()]
         return workflow_actions.Env(
             base_url=self.settings.base_url,
@@ -257,6 +257,7 @@ class Runtime:
             script_allowlist=tuple(a.strip() for a in self.settings.workflow_script_allowlist.split(",") if a.strip()),
             script_timeout=self.settings.workflow_script_timeout_seconds,
             clock=self.clock,
+            providers=self.providers,
         )
 
     def tracker_http(self) -> GuardedHttp:

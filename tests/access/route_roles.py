@@ -226,6 +226,8 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("DELETE", "/api/v1/playbooks/{name}"): ADMIN,
     ("PUT", "/api/v1/remediation-actions/{name}"): ADMIN,
     ("DELETE", "/api/v1/remediation-actions/{name}"): ADMIN,
+    ("PUT", "/api/v1/workflow-channels/{name}"): ADMIN,
+    ("DELETE", "/api/v1/workflow-channels/{name}"): ADMIN,
     ("POST", "/api/v1/workflows/simulate"): EVERYONE,
     ("POST", "/api/v1/incidents/{ref}/workflows/{name}/run"): TEAM,
     ("POST", "/api/v1/incidents/{ref}/actions/{name}/run"): TEAM,

@@ -157,6 +157,11 @@ LIFECYCLE = {
         ("PUT", "/api/v1/remediation-actions/{name}"),
         ("DELETE", "/api/v1/remediation-actions/{name}"),
     ),
+    "workflow channel": (
+        ("PUT", "/api/v1/workflow-channels/{name}"),
+        ("PUT", "/api/v1/workflow-channels/{name}"),
+        ("DELETE", "/api/v1/workflow-channels/{name}"),
+    ),
     "drill scenario": (
         ("PUT", "/api/v1/drill-scenarios/{name}"),
         ("PUT", "/api/v1/drill-scenarios/{name}"),

@@ -346,6 +346,10 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
             },
         ),
         "PUT /api/v1/playbooks/{name}": lambda: ({"name": "fuzz-book"}, {"steps": [{"title": "Open a bridge"}]}),
+        "PUT /api/v1/workflow-channels/{name}": lambda: (
+            {"name": "fuzz-channel"},
+            {"provider": "teams", "address": "https://chat.example.com/workflows/fuzz"},
+        ),
         "PUT /api/v1/remediation-actions/{name}": lambda: (
             {"name": "fuzz-action"},
             {"url": "https://automation.example.com/run", "body": "{{incident.title}}"},

@@ -473,6 +473,14 @@ CASES: list[Case] = [
     ),
     Case(
         "PUT",
+        "/api/v1/workflow-channels/{name}",
+        "/api/v1/workflow-channels/walk-room",
+        ("workflow_channel", "workflow_channel.created"),
+        {"provider": "teams", "address": "https://chat.example.com/workflows/channel-url-secret"},
+        secrets=lambda s: ["channel-url-secret"],
+    ),
+    Case(
+        "PUT",
         "/api/v1/remediation-actions/{name}",
         "/api/v1/remediation-actions/walk-restart",
         ("remediation_action", "remediation_action.created"),
@@ -739,6 +747,13 @@ CASES: list[Case] = [
         "/api/v1/playbooks/{name}",
         "/api/v1/playbooks/walk-book",
         ("playbook", "playbook.deleted"),
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/workflow-channels/{name}",
+        "/api/v1/workflow-channels/walk-room",
+        ("workflow_channel", "workflow_channel.deleted"),
+        secrets=lambda s: ["channel-url-secret"],
     ),
     Case(
         "DELETE",

@@ -104,3 +104,45 @@ def test_a_bad_definition_is_refused_with_its_path_and_nothing_is_written(
     with db.reader() as s:
         assert workflows.list_workflows(s) == []
         assert actions.list_actions(s) == []
+
+
+CHANNELS = """
+workflow_channels:
+  - {name: ops, provider: slack, address: "#incidents"}
+  - {name: support, provider: teams, address: "https://chat.example.com/workflows/hook-credential"}
+workflows:
+  - name: Tell the rooms
+    trigger: {event: declared}
+    steps:
+      - {kind: notify, channel: ops, message: "{{incident.title}}"}
+      - {kind: notify, channel: support, message: "{{incident.title}}"}
+"""
+
+
+def test_chat_channels_applied_exported_without_their_webhook_url_and_refused_with_their_path(db: Database) -> None:
+    from tocsin.workflows import channels
+
+    def changes(text: str) -> list[tuple[str, str, str]]:
+        with db.unit_of_work() as s:
+            plan = apply_config(s, document.parse(text), now=NOW)
+        return [(c.kind, c.key, c.action) for c in plan.changes if c.kind in ("workflow channel", "workflow")]
+
+    assert changes(CHANNELS) == [
+        ("workflow channel", "ops", "create"),
+        ("workflow channel", "support", "create"),
+        ("workflow", "Tell the rooms", "create"),
+    ]
+    with db.reader() as s:
+        exported = document.to_yaml(export_config(s, now=NOW))
+    assert "hook-credential" not in exported, "a webhook URL is a credential: never exported"
+    assert "#incidents" in exported
+    assert {a for _, _, a in changes(exported)} == {"unchanged"}
+    with db.reader() as s:
+        assert channels.get_channel(s, "support").address.endswith("/hook-credential"), "kept when left out"
+    for old, new, path in (
+        ("provider: slack", "provider: irc", "workflow_channels[0]: provider: unknown chat provider 'irc'"),
+        ("channel: support", "channel: lobby", "workflows[0]: steps.1.channel: no chat channel 'lobby'"),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            changes(CHANNELS.replace(old, new))
+        assert caught.value.detail.startswith(path), caught.value.detail

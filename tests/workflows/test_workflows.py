@@ -678,3 +678,151 @@ def test_a_type_change_starts_the_workflows_that_follow_it(world: World) -> None
         incident_types.change_type(s, incident_id, "Security (CyberSec)", actor=PEOPLE, now=w.clock.now())
     w.run()
     assert sum("Security now leads Checkout down" in m for m in w.timeline(incident_id)) == 1
+
+
+@pytest.mark.parametrize("on_error", ["continue", "stop"])
+def test_a_wait_until_a_condition_that_never_holds_ends_at_its_limit_and_follows_the_error_policy(
+    world: World, on_error: str
+) -> None:
+    w = world
+    with w.db.unit_of_work() as s:
+        workflows.save_workflow(
+            s,
+            "Wait for SEV1",
+            {
+                "trigger": {"event": "declared"},
+                "steps": [
+                    {
+                        "kind": "wait",
+                        "until": [{"field": "severity", "op": "=", "value": "SEV1"}],
+                        "minutes": 2,
+                        "on_error": on_error,
+                    },
+                    {"kind": "stakeholder_update", "message": "after the wait"},
+                ],
+            },
+            now=w.clock.now(),
+        )
+    incident_id = w.declare("SEV3")
+    w.run()
+    for _ in range(3):  # polled every 30 s, the condition never holds
+        w.clock.advance(runner.WAIT_POLL)
+        w.run()
+        assert "Stakeholder update: after the wait" not in w.timeline(incident_id)
+    w.clock.advance(runner.WAIT_POLL)
+    w.run()
+    with w.db.reader() as s:
+        states = [x.status for x in s.scalars(select(WorkflowStepRun).order_by(WorkflowStepRun.position))]
+        (run,) = s.scalars(select(WorkflowRun))
+    timeline = w.timeline(incident_id)
+    assert any("failed: timed out waiting for the condition" in m for m in timeline)
+    if on_error == "continue":
+        assert (states, run.status) == (["failed", "done"], "done")
+        assert "Stakeholder update: after the wait" in timeline
+    else:
+        assert (states, run.status) == (["failed"], "failed")
+        assert "Stakeholder update: after the wait" not in timeline
+
+
+def test_a_once_step_runs_once_per_incident_across_versions_and_runs(world: World) -> None:
+    w = world
+
+    def save(message: str) -> None:
+        with w.db.unit_of_work() as s:
+            workflows.save_workflow(
+                s,
+                "Once",
+                {
+                    "trigger": {"event": "manual"},
+                    "steps": [
+                        {"kind": "stakeholder_update", "message": message, "once": True},
+                        {"kind": "stakeholder_update", "message": "every time"},
+                    ],
+                },
+                now=w.clock.now(),
+            )
+
+    save("first words")
+    first, second = w.declare(), w.declare()
+    for incident_id in (first, first, second):
+        with w.db.unit_of_work() as s:
+            workflows.run_now(s, incident_id, "Once", actor=PEOPLE, now=w.clock.now())
+        w.run()
+    save("new words")  # version 2: the once step keeps its key, per incident
+    with w.db.unit_of_work() as s:
+        workflows.run_now(s, first, "Once", actor=PEOPLE, now=w.clock.now())
+    w.run()
+    one, two = w.timeline(first), w.timeline(second)
+    assert one.count("Stakeholder update: first words") == 1
+    assert "Stakeholder update: new words" not in one
+    assert one.count("Stakeholder update: every time") == 3
+    assert sum("skipped: already ran once on this incident" in m for m in one) == 2
+    assert two.count("Stakeholder update: first words") == 1
+
+
+def test_more_definitions_refused_with_the_path_of_the_fault(world: World, sink: Sink) -> None:
+    w = world
+
+    def refused(spec: dict[str, Any], name: str = "bad") -> str:
+        with w.db.unit_of_work() as s, pytest.raises(InvalidInput) as caught:
+            workflows.save_workflow(s, name, spec, now=w.clock.now())
+        return caught.value.detail
+
+    declared = {"event": "declared"}
+    note = {"kind": "stakeholder_update", "message": "hi"}
+    # Unknown fields, wherever they are.
+    assert refused({"trigger": {**declared, "when": "now"}, "steps": [note]}).startswith(
+        "trigger: unknown field(s) when"
+    )
+    assert refused({"trigger": declared, "steps": [note, {**note, "colour": "red"}]}).startswith(
+        "steps.1: unknown field(s) colour"
+    )
+    assert refused(
+        {"trigger": declared, "steps": [{"kind": "wait", "minutes": 5, "until": [{"field": "x"}]}]}
+    ).startswith("steps.0.until.0")
+    assert refused({"trigger": declared, "steps": [{"kind": "wait", "minutes": 0}]}).startswith("steps.0.minutes")
+    assert refused({"trigger": declared, "steps": [{**note, "on_error": "retry"}]}) == (
+        "steps.0.on_error: continue or stop"
+    )
+    assert refused({"trigger": declared, "steps": [{**note, "once": "yes"}]}) == "steps.0.once: true or false"
+    # References to things that do not exist.
+    for step, fault in (
+        ({"kind": "notify", "role": "Wizard", "message": "x"}, "steps.0.role: no incident role 'Wizard'"),
+        ({"kind": "notify", "user": "nobody@example.com", "message": "x"}, "steps.0.user: no user"),
+        ({"kind": "notify", "team": "Nope", "message": "x"}, "steps.0.team: no team 'Nope'"),
+        ({"kind": "assign_role", "role": "Incident Commander", "schedule": "Nope"}, "steps.0.schedule: no schedule"),
+        ({"kind": "set_type", "type": "Nope"}, "steps.0.type: no incident type 'Nope'"),
+    ):
+        assert refused({"trigger": declared, "steps": [step]}).startswith(fault), step
+    # A playbook's automatic step is checked the same way, under its own path.
+    with w.db.unit_of_work() as s, pytest.raises(InvalidInput) as caught:
+        workflows.save_playbook(
+            s,
+            "bad",
+            {"steps": [{"title": "Page", "automatic": True, "step": {"kind": "action", "action": "Nope"}}]},
+            now=w.clock.now(),
+        )
+    assert caught.value.detail.startswith("steps.0.step.action: no remediation action 'Nope'")
+    # A cycle through a timer and a wait: each workflow waits, then sets the field the other one follows.
+    with w.db.unit_of_work() as s:
+        workflows.save_workflow(
+            s,
+            "escalate later",
+            {
+                "trigger": {"event": "timer", "after": "severity_changed", "minutes": 10},
+                "steps": [{"kind": "wait", "minutes": 5}, {"kind": "set_field", "field": "priority", "value": "P1"}],
+            },
+            now=w.clock.now(),
+        )
+    message = refused(
+        {
+            "trigger": {"event": "field_changed", "field": "priority"},
+            "steps": [{"kind": "wait", "minutes": 5}, {"kind": "set_field", "field": "severity", "value": "SEV1"}],
+        },
+        "back again",
+    )
+    assert "cycle" in message
+    assert "escalate later" in message
+    assert "back again" in message
+    with w.db.reader() as s:
+        assert [x.name for x in workflows.list_workflows(s)] == ["escalate later"]

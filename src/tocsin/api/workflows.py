@@ -1,5 +1,5 @@
-"""/api/v1/workflows, /api/v1/playbooks, /api/v1/remediation-actions, their runs on incidents, the simulator, and
-the remediation result callback (/actions/callback/{token}, signed, no token)."""
+"""/api/v1/workflows, /api/v1/playbooks, /api/v1/remediation-actions, /api/v1/workflow-channels, their runs on
+incidents, the simulator, and the remediation result callback (/actions/callback/{token}, signed, no token)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,17 @@ from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.scope import require_act_on_incident, visible_incident
 from tocsin.core.errors import InvalidInput
-from tocsin.workflows import actions, runner
+from tocsin.workflows import actions, channels, runner
 from tocsin.workflows import service as workflows
-from tocsin.workflows.models import ActionRun, Playbook, RemediationAction, Workflow, WorkflowRun, WorkflowStepRun
+from tocsin.workflows.models import (
+    ActionRun,
+    Playbook,
+    RemediationAction,
+    Workflow,
+    WorkflowChannel,
+    WorkflowRun,
+    WorkflowStepRun,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["workflows"], responses=PROBLEM_RESPONSES)
 callback_router = APIRouter(tags=["workflows"], responses=PROBLEM_RESPONSES)
@@ -349,6 +357,61 @@ def put_action(name: str, body: ActionIn, runtime: RuntimeDep, _: AdminDep) -> A
 def delete_action(name: str, runtime: RuntimeDep, _: AdminDep) -> Response:
     with runtime.db.unit_of_work() as session:
         actions.delete_action(session, name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- chat channels ----------------------------------------------------------------------------------------------
+
+
+class ChannelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field(description="slack | teams | mattermost | discord", max_length=16)
+    address: str = Field(
+        description="A Slack channel id (C…) or #name; for the others, the incoming webhook URL", max_length=2000
+    )
+    description: str = Field(default="", max_length=2000)
+
+
+class ChannelOut(BaseModel):
+    id: int
+    name: str
+    provider: str
+    # A webhook URL is a credential: only its origin is shown.
+    address: str
+    description: str
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, c: WorkflowChannel) -> ChannelOut:
+        return cls(
+            id=c.id,
+            name=c.name,
+            provider=c.provider,
+            address=channels.shown_address(c),
+            description=c.description,
+            updated_at=c.updated_at,
+        )
+
+
+@router.get("/workflow-channels", response_model=list[ChannelOut])
+def list_channels(runtime: RuntimeDep, _: PrincipalDep) -> list[ChannelOut]:
+    with runtime.db.reader() as session:
+        return [ChannelOut.of(c) for c in channels.list_channels(session)]
+
+
+@router.put(
+    "/workflow-channels/{name}", response_model=ChannelOut, summary="Create or replace a chat channel steps post to"
+)
+def put_channel(name: str, body: ChannelIn, runtime: RuntimeDep, _: AdminDep) -> ChannelOut:
+    with runtime.db.unit_of_work() as session:
+        return ChannelOut.of(channels.save_channel(session, name, body.model_dump(), now=runtime.clock.now()))
+
+
+@router.delete("/workflow-channels/{name}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def delete_channel(name: str, runtime: RuntimeDep, _: AdminDep) -> Response:
+    with runtime.db.unit_of_work() as session:
+        channels.delete_channel(session, name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

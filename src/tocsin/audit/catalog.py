@@ -39,6 +39,7 @@ AUDITED: dict[str, str] = {
     "playbooks": "playbook",
     "workflows": "workflow",
     "remediation_actions": "remediation_action",
+    "workflow_channels": "workflow_channel",
     "incident_types": "incident_type",
     "incident_categories": "incident_category",
     "severity_levels": "severity_level",
@@ -147,6 +148,7 @@ SECRETS: dict[str, dict[str, str]] = {
     "webhook_subscriptions": {"secret": "hidden", "url": "origin"},
     "remediation_actions": {"secret": "hidden", "url": "origin"},
     "tracker_connections": {"token": "hidden", "webhook_secret": "hidden"},
+    "workflow_channels": {"address": "origin"},
 }
 
 # Contact methods whose address is a URL that works as a credential (anyone holding it can post to the channel).

@@ -367,6 +367,16 @@ class RemediationActionSpec(Spec):
     command: list[str] | None = None
 
 
+class WorkflowChannelSpec(Spec):
+    """A chat channel workflow steps post to; checked by the workflows package when applied."""
+
+    name: Name
+    provider: str
+    # Left out: the stored address stays (an export never prints a webhook URL, a credential).
+    address: str | None = None
+    description: str = ""
+
+
 class PlaybookSpec(Spec):
     name: Name
     guidance: str = ""
@@ -525,6 +535,7 @@ class ConfigFile(Spec):
     maintenance_windows: list[MaintenanceWindowSpec] = []
     # Playbooks, workflows and remediation actions (ADR 0027): config/workflows.py.
     remediation_actions: list[RemediationActionSpec] = []
+    workflow_channels: list[WorkflowChannelSpec] = []
     playbooks: list[PlaybookSpec] = []
     workflows: list[WorkflowSpec] = []
     # The response vocabulary (ADR 0021), applied in this order: roles and checklists before the types naming them.

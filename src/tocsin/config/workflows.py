@@ -1,8 +1,9 @@
-"""The playbooks, workflows and remediation actions of the configuration file (ADR 0027).
+"""The playbooks, workflows, remediation actions and chat channels of the configuration file (ADR 0027).
 
-Actions first (steps name them), then playbooks and workflows, each checked by the workflows package: a fault is
-refused with its path in the file (``workflows[2]: steps.1.role: no incident role 'Wizard'``). An action's secret
-is never exported; an action applied without one keeps the stored secret.
+Actions and channels first (steps name them), then playbooks and workflows, each checked by the workflows package:
+a fault is refused with its path in the file (``workflows[2]: steps.1.role: no incident role 'Wizard'``). An
+action's secret is never exported; an action applied without one keeps the stored secret. A channel's webhook URL
+is a credential too: not exported, and kept when a channel is applied without an address.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from tocsin.config.plan import Change
 from tocsin.config.schema import ConfigFile
 from tocsin.core.errors import TocsinError
-from tocsin.workflows import actions
+from tocsin.workflows import actions, channels
 from tocsin.workflows import service as workflows
 from tocsin.workflows.models import RemediationAction
 
@@ -77,6 +78,27 @@ def apply_workflows(session: Session, config: ConfigFile, *, now: datetime) -> l
         if _record(changes, "remediation action", a.name, before, after):
             with _at(path):
                 actions.save_action(session, a.name, spec, now=now)
+    stored_channels = {c.name: c for c in channels.list_channels(session)}
+    for i, ch in enumerate(config.workflow_channels):
+        path = f"workflow_channels[{i}]"
+        spec = ch.model_dump(exclude={"name"}, exclude_none=True)
+        old_channel = stored_channels.get(ch.name)
+        if "address" not in spec and old_channel is not None:
+            spec["address"] = old_channel.address
+        with _at(path):
+            clean = channels.check_channel(spec)
+        before = (
+            None
+            if old_channel is None
+            else {
+                "provider": old_channel.provider,
+                "address": old_channel.address,
+                "description": old_channel.description,
+            }
+        )
+        if _record(changes, "workflow channel", ch.name, before, clean):
+            with _at(path):
+                channels.save_channel(session, ch.name, spec, now=now)
     for i, p in enumerate(config.playbooks):
         path = f"playbooks[{i}]"
         with _at(path):
@@ -102,6 +124,15 @@ def export_workflows(session: Session, config: ConfigFile) -> ConfigFile:
     data.update(
         {
             "remediation_actions": [{"name": a.name, **_action_spec(a)} for a in actions.list_actions(session)],
+            "workflow_channels": [
+                {
+                    "name": c.name,
+                    "provider": c.provider,
+                    "description": c.description,
+                    **({} if c.provider in channels.WEBHOOK_PROVIDERS else {"address": c.address}),
+                }
+                for c in channels.list_channels(session)
+            ],
             "playbooks": [
                 {"name": p.name, "guidance": p.guidance, "match": p.match, "steps": workflows.masked(p.steps)}
                 for p in workflows.list_playbooks(session)

@@ -29,6 +29,7 @@ from tocsin.db.session import Database
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind
+from tocsin.notify.providers.base import ProviderRegistry
 from tocsin.notify.providers.webhook import decode_secret, verify_standard_webhook
 from tocsin.response import templates
 from tocsin.response.fields import Subject, view
@@ -44,8 +45,8 @@ CALLBACK_PATH = "/actions/callback/"
 
 @dataclass(frozen=True, slots=True)
 class Env:
-    """What running an action needs from the process: where the callback is, the HTTP caller, the script
-    settings."""
+    """What running an action or a step needs from the process: where the callback is, the HTTP caller, the
+    script settings, the chat providers."""
 
     base_url: str
     caller: Caller
@@ -53,6 +54,8 @@ class Env:
     script_allowlist: tuple[str, ...] = ()
     script_timeout: float = 30.0
     clock: Clock | None = field(default=None)
+    # The chat providers a ``notify`` step posts to a channel through (Slack, Teams, Mattermost, Discord).
+    providers: ProviderRegistry | None = field(default=None)
 
 
 # --- definitions ------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tocsin.db.base import Base, BigID, JSONType
-from tocsin.db.encrypted import EncryptedText
+from tocsin.db.encrypted import CapabilityText, EncryptedText
 
 
 class Playbook(Base):
@@ -175,3 +175,19 @@ class ActionRun(Base):
     created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class WorkflowChannel(Base):
+    """A named chat channel workflow steps post to, through a chat provider Tocsin pages through: a Slack channel
+    (its id or #name, posted with the bot token) or an incoming webhook (Teams Workflows, Mattermost, Discord)."""
+
+    __tablename__ = "workflow_channels"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    provider: Mapped[str] = mapped_column(String(16))
+    # A webhook URL is a credential (whoever has it can post): encrypted; a Slack channel id stays readable.
+    address: Mapped[str] = mapped_column(CapabilityText())
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

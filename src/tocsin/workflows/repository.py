@@ -18,6 +18,7 @@ from tocsin.workflows.models import (
     Playbook,
     RemediationAction,
     Workflow,
+    WorkflowChannel,
     WorkflowRun,
     WorkflowStepRun,
 )
@@ -53,6 +54,20 @@ def playbook(session: Session, ref: int | str) -> Playbook | None:
     if isinstance(ref, int):
         return session.get(Playbook, ref)
     return session.scalars(select(Playbook).where(Playbook.name == ref)).first()
+
+
+def channels(session: Session) -> list[WorkflowChannel]:
+    return list(session.scalars(select(WorkflowChannel).order_by(WorkflowChannel.name)))
+
+
+def channel_names(session: Session) -> list[str]:
+    return list(session.scalars(select(WorkflowChannel.name)))
+
+
+def channel(session: Session, ref: int | str) -> WorkflowChannel | None:
+    if isinstance(ref, int):
+        return session.get(WorkflowChannel, ref)
+    return session.scalars(select(WorkflowChannel).where(WorkflowChannel.name == ref)).first()
 
 
 def actions(session: Session) -> list[RemediationAction]:
@@ -107,6 +122,13 @@ def step_runs(session: Session, run_ids: Sequence[int]) -> list[WorkflowStepRun]
         .order_by(WorkflowStepRun.run_id, WorkflowStepRun.position)
     )
     return list(session.scalars(stmt))
+
+
+def step_runs_by_keys(session: Session, keys: Sequence[str]) -> dict[str, WorkflowStepRun]:
+    if not keys:
+        return {}
+    stmt = select(WorkflowStepRun).where(WorkflowStepRun.idempotency_key.in_(keys))
+    return {x.idempotency_key: x for x in session.scalars(stmt)}
 
 
 def step_run_by_key(session: Session, key: str) -> WorkflowStepRun | None:

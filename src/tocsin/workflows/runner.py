@@ -14,6 +14,7 @@ follows the step's error policy. Waits are the run's due time, so they survive r
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind
 from tocsin.notify import notices
+from tocsin.notify.providers.base import OutboundMessage, SendResult
 from tocsin.oncall import service as oncall
 from tocsin.response import repository as response_repo
 from tocsin.response import responders, templates
@@ -42,7 +44,7 @@ from tocsin.response.fields import compile_conditions, matches, view
 from tocsin.stakeholders import service as stakeholders
 from tocsin.teams import service as teams
 from tocsin.users import service as users
-from tocsin.workflows import actions
+from tocsin.workflows import actions, channels
 from tocsin.workflows import repository as repo
 from tocsin.workflows import service as wf
 from tocsin.workflows import steps as plan
@@ -50,6 +52,7 @@ from tocsin.workflows.http import Answer, Request
 from tocsin.workflows.models import WorkflowRun, WorkflowStepRun
 
 WAIT_POLL = timedelta(seconds=30)
+log = logging.getLogger(__name__)
 
 
 class StepFailed(Exception):
@@ -235,7 +238,7 @@ def _after_step(
     step.finished_at = now
     if ok:
         step.status = "done"
-        step.result = {"message": text}
+        step.result = {**(step.result or {}), "message": text}
     else:
         step.status = step.status if step.status == "ambiguous" else "failed"
         step.error = text
@@ -274,10 +277,19 @@ class Outbound:
     step_id: int
     request: Request | None = None
     action: actions.Prepared | None = None
+    # A post to a chat channel, through its provider.
+    chat: OutboundMessage | None = None
 
 
 def _outbound(ctx: Context, step: WorkflowStepRun, spec: dict[str, Any], *, resumed: bool) -> Outbound | str:
     """The call an external step makes, or the reason it cannot (a string: the step fails)."""
+    if spec["kind"] == "notify":
+        room = repo.channel(ctx.session, str(spec["channel"]))
+        if room is None:
+            return f"no chat channel {spec['channel']!r} any more"
+        values = ctx.values()
+        text = channels.text_for(ctx.incident, templates.render(spec["message"], values), values["incident"]["url"])
+        return Outbound(step.id, chat=channels.message(room, text, f"wf_{step.idempotency_key}"))
     if spec["kind"] == "webhook":
         values = ctx.values()
         body = (
@@ -322,126 +334,169 @@ def _outbound(ctx: Context, step: WorkflowStepRun, spec: dict[str, Any], *, resu
     return Outbound(step.id, action=prepared)
 
 
-def drive(db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: timedelta) -> int:
-    """Work a claimed run as far as it goes now; the number of steps that ended."""
+@dataclass(frozen=True, slots=True)
+class Stretch:
+    """What a transaction made of a run: the steps that ended, and what comes next: the run finished or stopped
+    for now (a wait, taken over), a call to make after the commit, or a failure to record."""
+
+    ended: int
+    finished: bool = False
+    outbound: Outbound | None = None
+    failure: tuple[int, str] | None = None
+
+
+def stretch(session: Session, c: Claim, env: actions.Env, now: datetime, lease: timedelta) -> Stretch:
+    """Work a claimed run's steps that stay in the database, in this transaction, up to a call out, a wait or its
+    end."""
     ended = 0
-    while True:
-        outbound: Outbound | None = None
-        failure: tuple[int, str] | None = None
-        with db.unit_of_work() as session:
-            now = clock.now()
-            run = repo.lock_run(session, c)
-            if run is None or run.status not in ("pending", "running", "waiting"):
-                return ended
-            if run.status == "pending":
-                run.status, run.started_at = "running", now
-                incidents.record(
+    outbound: Outbound | None = None
+    failure: tuple[int, str] | None = None
+    run = repo.lock_run(session, c)
+    if run is None or run.status not in ("pending", "running", "waiting"):
+        return Stretch(ended, finished=True)
+    if run.status == "pending":
+        run.status, run.started_at = "running", now
+        incidents.record(
+            session,
+            run.incident_id,
+            TimelineKind.WORKFLOW_RUN,
+            f"Workflow {run.name} (version {run.version}) started ({run.trigger})",
+            actor=_actor(run),
+            now=now,
+            run=run.id,
+        )
+    try:
+        # Read once: the steps change it through this session, which keeps the one object up to date.
+        incident = incidents.get(session, run.incident_id)
+    except NotFound:
+        run.status, run.due_at = "canceled", None
+        return Stretch(ended, finished=True)
+    source = wf.source_of(run)
+    keys = [
+        plan.step_key(run.incident_id, source, run.version, i, run.id, once=bool(spec.get("once")))
+        for i, spec in enumerate(run.steps)
+    ]
+    # The step rows this stretch may meet, in one query rather than one per step.
+    known = repo.step_runs_by_keys(session, keys[run.position :])
+    # Steps that stay in the database follow one another in this transaction (each in a savepoint): the
+    # run commits once per stretch of them, up to a call out, a wait or its end.
+    while outbound is None and failure is None:
+        if run.status not in ("running", "waiting"):
+            return Stretch(ended, finished=True)
+        run.lease_until = now + lease
+        if run.position >= len(run.steps):
+            _close(session, run, "done", now)
+            return Stretch(ended, finished=True)
+        position, spec = run.position, dict(run.steps[run.position])
+        kind = plan.KINDS[spec["kind"]]
+        key = keys[position]
+        step = known.get(key)
+        ctx = Context(session, run, incident, key, _actor(run), now, env)
+        if step is not None and step.run_id != run.id:
+            run.position += 1
+            _entry(
+                session,
+                run,
+                f"{_label(run, position, spec)} skipped: already ran once on this incident",
+                now,
+                step=position,
+                outcome="skipped",
+            )
+            continue
+        if kind.waits:
+            if step is None:
+                step = repo.add(session, _new_step(run, position, spec, key, now, "waiting"))
+                assert step is not None
+                step.due_at = now + timedelta(minutes=int(spec["minutes"]))
+                _entry(
                     session,
-                    run.incident_id,
-                    TimelineKind.WORKFLOW_RUN,
-                    f"Workflow {run.name} (version {run.version}) started ({run.trigger})",
-                    actor=_actor(run),
-                    now=now,
-                    run=run.id,
+                    run,
+                    f"{_label(run, position, spec)} waiting until {step.due_at.isoformat()}",
+                    now,
+                    step=position,
+                    outcome="waiting",
                 )
-            # Steps that stay in the database follow one another in this transaction (each in a savepoint): the
-            # run commits once per stretch of them, up to a call out, a wait or its end.
-            while outbound is None and failure is None:
-                if run.status not in ("running", "waiting"):
-                    return ended
-                run.lease_until = now + lease
-                if run.position >= len(run.steps):
-                    _close(session, run, "done", now)
-                    return ended
-                try:
-                    incident = incidents.get(session, run.incident_id)
-                except NotFound:
-                    run.status, run.due_at = "canceled", None
-                    return ended
-                position, spec = run.position, dict(run.steps[run.position])
-                kind = plan.KINDS[spec["kind"]]
-                key = plan.step_key(
-                    run.incident_id, wf.source_of(run), run.version, position, run.id, once=bool(spec.get("once"))
-                )
-                step = repo.step_run_by_key(session, key)
-                ctx = Context(session, run, incident, key, _actor(run), now, env)
-                if step is not None and step.run_id != run.id:
-                    run.position += 1
-                    _entry(
-                        session,
-                        run,
-                        f"{_label(run, position, spec)} skipped: already ran once on this incident",
-                        now,
-                        step=position,
-                        outcome="skipped",
-                    )
-                    continue
-                if kind.waits:
-                    if step is None:
-                        step = repo.add(session, _new_step(run, position, spec, key, now, "waiting"))
-                        assert step is not None
-                        step.due_at = now + timedelta(minutes=int(spec["minutes"]))
-                        _entry(
-                            session,
-                            run,
-                            f"{_label(run, position, spec)} waiting until {step.due_at.isoformat()}",
-                            now,
-                            step=position,
-                            outcome="waiting",
-                        )
-                    holds = "until" in spec and matches(
-                        compile_conditions(spec["until"], "until"), ctx.values()["incident"]
-                    )
-                    assert step.due_at is not None
-                    if holds or ("until" not in spec and now >= step.due_at):
-                        _after_step(session, run, step, spec, True, "condition met" if holds else "waited", now)
-                        ended += 1
-                        continue
-                    if now >= step.due_at:
-                        _after_step(session, run, step, spec, False, "timed out waiting for the condition", now)
-                        ended += 1
-                        continue
-                    run.status = "waiting"
-                    run.due_at = min(step.due_at, now + WAIT_POLL) if "until" in spec else step.due_at
-                    run.lease_owner = run.lease_until = None
-                    return ended
-                run.status = "running"
-                if not kind.external:
-                    if step is None:
-                        step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
-                    assert step is not None
-                    try:
-                        with session.begin_nested():
-                            text = HANDLERS[spec["kind"]](ctx, spec)
-                    except (StepFailed, TocsinError) as exc:
-                        reason = exc.detail if isinstance(exc, TocsinError) else str(exc)
-                        _after_step(session, run, step, spec, False, reason, now)
-                    else:
-                        _after_step(session, run, step, spec, True, text, now)
-                    ended += 1
-                    continue
-                else:
-                    if step is None:
-                        step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
-                        assert step is not None
-                    elif not kind.idempotent:
-                        # In flight when its worker died: the effect is unknown, never run twice blindly.
-                        step.status = "ambiguous"
-                        action_run = repo.action_run_of_step(session, step.id)
-                        if action_run is not None and action_run.status == "running":
-                            actions.mark_ambiguous(session, action_run, now=now)
-                        _after_step(
-                            session, run, step, spec, False, "the worker stopped during the call; not run again", now
-                        )
-                        ended += 1
-                        continue
-                    step.attempts += 1
-                    made = _outbound(ctx, step, spec, resumed=step.attempts > 1)
-                    if isinstance(made, str):
-                        failure = (step.id, made)
-                    else:
-                        outbound = made
-                        run.lease_until = now + lease + timedelta(seconds=_timeout(made))
+            holds = "until" in spec and matches(compile_conditions(spec["until"], "until"), ctx.values()["incident"])
+            assert step.due_at is not None
+            if holds or ("until" not in spec and now >= step.due_at):
+                _after_step(session, run, step, spec, True, "condition met" if holds else "waited", now)
+                ended += 1
+                continue
+            if now >= step.due_at:
+                _after_step(session, run, step, spec, False, "timed out waiting for the condition", now)
+                ended += 1
+                continue
+            run.status = "waiting"
+            run.due_at = min(step.due_at, now + WAIT_POLL) if "until" in spec else step.due_at
+            run.lease_owner = run.lease_until = None
+            return Stretch(ended, finished=True)
+        run.status = "running"
+        if not plan.external(kind, spec):
+            if step is None:
+                step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
+            assert step is not None
+            try:
+                with session.begin_nested():
+                    text = HANDLERS[spec["kind"]](ctx, spec)
+            except (StepFailed, TocsinError) as exc:
+                reason = exc.detail if isinstance(exc, TocsinError) else str(exc)
+                _after_step(session, run, step, spec, False, reason, now)
+            else:
+                _after_step(session, run, step, spec, True, text, now)
+            ended += 1
+            continue
+        else:
+            if step is None:
+                step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
+                assert step is not None
+            elif not plan.idempotent(kind, spec) and step.status != "retry":
+                # In flight when its worker died: the effect is unknown, never run twice blindly.
+                step.status = "ambiguous"
+                action_run = repo.action_run_of_step(session, step.id)
+                if action_run is not None and action_run.status == "running":
+                    actions.mark_ambiguous(session, action_run, now=now)
+                _after_step(session, run, step, spec, False, "the worker stopped during the call; not run again", now)
+                ended += 1
+                continue
+            # Recorded as in flight before the call: a death during it leaves it for the next holder.
+            step.status = "running"
+            step.attempts += 1
+            made = _outbound(ctx, step, spec, resumed=step.attempts > 1)
+            if isinstance(made, str):
+                failure = (step.id, made)
+            else:
+                outbound = made
+                run.lease_until = now + lease + timedelta(seconds=_timeout(made))
+    return Stretch(ended, outbound=outbound, failure=failure)
+
+
+def first_stretch(session: Session, c: Claim, env: actions.Env, now: datetime, lease: timedelta) -> Stretch | None:
+    """``stretch`` in a savepoint of a transaction shared with other runs; None when it failed (rolled back
+    alone, and tried again in a transaction of its own, where the fault is reported)."""
+    try:
+        with session.begin_nested():
+            return stretch(session, c, env, now, lease)
+    except Exception:
+        log.warning("workflow run %s: its first stretch failed in a shared transaction; trying alone", c.id)
+        return None
+
+
+def drive(
+    db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: timedelta, first: Stretch | None = None
+) -> int:
+    """Work a claimed run as far as it goes now; the number of steps that ended. ``first``: its first stretch,
+    already committed (``WorkflowModule`` works the first stretches of a claimed batch in one transaction)."""
+    ended = 0
+    ahead = first
+    while True:
+        if ahead is None:
+            with db.unit_of_work() as session:
+                ahead = stretch(session, c, env, clock.now(), lease)
+        ended += ahead.ended
+        outbound, failure, finished = ahead.outbound, ahead.failure, ahead.finished
+        ahead = None
+        if finished:
+            return ended
         if failure is not None:
             with db.unit_of_work() as session:
                 run = repo.lock_run(session, c)
@@ -452,6 +507,12 @@ def drive(db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: time
                 ended += 1
             continue
         assert outbound is not None
+        if outbound.chat is not None:
+            sent = channels.post(env.providers, outbound.chat)
+            if not _record_post(db, c, outbound, sent, clock):
+                return ended
+            ended += 1
+            continue
         answer = _call(outbound, env, clock)
         with db.unit_of_work() as session:
             now = clock.now()
@@ -471,7 +532,58 @@ def drive(db: Database, c: Claim, env: actions.Env, clock: Clock, *, lease: time
             ended += 1
 
 
+def _record_post(db: Database, c: Claim, outbound: Outbound, sent: SendResult, clock: Clock) -> bool:
+    """Record a post to a chat channel; False when the run stops here for now (taken over, or the post is tried
+    again later: the step stays ``retry``, the run waits for its next attempt)."""
+    assert outbound.chat is not None
+    with db.unit_of_work() as session:
+        now = clock.now()
+        run = repo.lock_run(session, c)
+        if run is None:
+            return False
+        step = repo.step_run(session, outbound.step_id)
+        assert step is not None
+        spec = dict(run.steps[step.position])
+        where = f"channel {spec['channel']}"
+        result: dict[str, Any] = {"channel": spec["channel"], "provider": outbound.chat.contact_type}
+        if sent.provider_ref:
+            result["provider_ref"] = sent.provider_ref
+        if sent.status_code is not None:
+            result["status_code"] = sent.status_code
+        # A new value, not one changed in place: the JSON column notices only a new one.
+        step.result = result
+        if sent.outcome == "retry" and step.attempts < channels.MAX_ATTEMPTS:
+            delay = _retry_delay(sent.retry_after, step.attempts)
+            step.status, step.error = "retry", sent.error
+            run.status, run.due_at = "waiting", now + delay
+            run.lease_owner = run.lease_until = None
+            _entry(
+                session,
+                run,
+                f"{_label(run, step.position, spec)}: {where} refused the post for now ({sent.error}); "
+                f"trying again in {int(delay.total_seconds())} s",
+                now,
+                step=step.position,
+                outcome="retry",
+            )
+            return False
+        ok = sent.outcome == "delivered"
+        text = f"posted to {where}" if ok else f"not posted to {where}: {sent.error or sent.outcome}"
+        _after_step(session, run, step, spec, ok, text, now)
+        return True
+
+
+def _retry_delay(retry_after: str | None, attempts: int) -> timedelta:
+    try:
+        asked = float(retry_after) if retry_after else 0.0
+    except ValueError:
+        asked = 0.0
+    return timedelta(seconds=min(300.0, max(asked, 5.0 * 2 ** max(0, attempts - 1))))
+
+
 def _timeout(outbound: Outbound) -> float:
+    if outbound.chat is not None:
+        return 15.0
     if outbound.request is not None:
         return outbound.request.timeout
     if outbound.action is not None and outbound.action.request is not None:

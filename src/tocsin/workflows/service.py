@@ -66,6 +66,7 @@ def refs(session: Session) -> plan.Refs:
         schedules=frozenset(s.name for s in oncall.list_schedules(session)),
         types=frozenset(t.name for t in incident_types.list_types(session)),
         policies=frozenset(p.name for p in escalation.list_policies(session)),
+        channels=frozenset(repo.channel_names(session)),
     )
 
 

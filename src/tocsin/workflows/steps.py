@@ -94,7 +94,7 @@ def check_trigger(trigger: Any) -> dict[str, Any]:
 @dataclass(frozen=True, slots=True)
 class Refs:
     """The names a definition may refer to (loaded by the service): roles, checklists, actions, users, teams,
-    schedules."""
+    schedules, chat channels."""
 
     roles: frozenset[str] = frozenset()
     checklists: frozenset[str] = frozenset()
@@ -104,6 +104,7 @@ class Refs:
     schedules: frozenset[str] = frozenset()
     types: frozenset[str] = frozenset()
     policies: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()
 
 
 Check = Callable[[Mapping[str, Any], str, Refs], dict[str, Any]]
@@ -118,7 +119,19 @@ class StepKind:
     # Safe to do again after such a death (the receiver recognises the copy); otherwise the step is ambiguous.
     idempotent: bool = True
     waits: bool = False
+    # For a kind that calls out only for some targets (``notify`` to a chat channel): whether this step does.
+    calls_out: Callable[[Mapping[str, Any]], bool] | None = None
     fields_set: Callable[[Mapping[str, Any]], tuple[str, ...]] = field(default=lambda spec: ())
+
+
+def external(kind: StepKind, spec: Mapping[str, Any]) -> bool:
+    """Whether this step calls out of the database (recorded before the call, its outcome after)."""
+    return kind.external or (kind.calls_out is not None and kind.calls_out(spec))
+
+
+def idempotent(kind: StepKind, spec: Mapping[str, Any]) -> bool:
+    """Whether a call that may have been made before its worker died may be made again."""
+    return kind.idempotent and not (kind.calls_out is not None and kind.calls_out(spec))
 
 
 COMMON: Final = frozenset({"kind", "name", "once", "on_error"})
@@ -188,13 +201,14 @@ def _add_checklist(spec: Mapping[str, Any], where: str, refs: Refs) -> dict[str,
 
 
 def _notify(spec: Mapping[str, Any], where: str, refs: Refs) -> dict[str, Any]:
-    targets = [k for k in ("user", "team", "role") if k in spec]
+    targets = [k for k in ("user", "team", "role", "channel") if k in spec]
     if len(targets) != 1:
-        raise DefinitionError(f"{where}: give one of user, team or role (whoever holds it)")
+        raise DefinitionError(f"{where}: give one of user, team, role (whoever holds it) or channel (a chat channel)")
     out: dict[str, Any] = {"message": _template(spec, "message", where)}
     target = targets[0]
-    known = {"user": refs.users, "team": refs.teams, "role": refs.roles}[target]
-    out[target] = _ref(spec, target, known, {"user": "user", "team": "team", "role": "incident role"}[target], where)
+    known = {"user": refs.users, "team": refs.teams, "role": refs.roles, "channel": refs.channels}[target]
+    what = {"user": "user", "team": "team", "role": "incident role", "channel": "chat channel"}[target]
+    out[target] = _ref(spec, target, known, what, where)
     return out
 
 
@@ -253,7 +267,11 @@ KINDS: Final[dict[str, StepKind]] = {
     "add_checklist": StepKind(frozenset({"checklist"}), _add_checklist),
     "set_type": StepKind(frozenset({"type"}), _set_type, fields_set=lambda s: ("type",)),
     "add_responders": StepKind(frozenset({"user", "schedule", "policy", "skill", "message"}), _add_responders),
-    "notify": StepKind(frozenset({"user", "team", "role", "message"}), _notify),
+    # To a person, a team or a role's holder: a notice in the outbox. To a chat channel: a post, made outside the
+    # transaction; a post cut short by a worker's death is ambiguous, never posted twice.
+    "notify": StepKind(
+        frozenset({"user", "team", "role", "channel", "message"}), _notify, calls_out=lambda s: "channel" in s
+    ),
     "stakeholder_update": StepKind(frozenset({"message"}), _update),
     "wait": StepKind(frozenset({"minutes", "until"}), _wait, waits=True),
     # Standard Webhooks: the same webhook-id on a resend, which receivers deduplicate on.
