@@ -152,9 +152,10 @@ BENCHMARKS: dict[str, Bench] = {
     "clocks-postgres": lambda p, d, _prof: clocks.run(
         backend="postgres", incidents_count=min(p.web_incidents, 500), samples=20, workdir=d
     ),
-    # 1,000 incidents declared over 60 s, each starting a 5-step workflow (ADR 0027).
+    # Remote issues created in Jira through its fake, some answered 429 first (ADR 0035).
     "trackers-sqlite": lambda p, d, _prof: trackers.run(issues=p.notify_messages, backend="sqlite", workdir=d),
     "trackers-postgres": lambda p, d, _prof: trackers.run(issues=p.notify_messages, backend="postgres", workdir=d),
+    # 1,000 incidents declared over 60 s, each starting a 5-step workflow (ADR 0027).
     "workflows": lambda p, d, prof: workflows.run(
         incidents_count=1000, window=60.0, backend="sqlite", workdir=d, profile_dir=prof
     ),
