@@ -502,6 +502,8 @@ class PostmortemRuleSpec(Spec):
     type: str | None = None
     min_severity: str | None = None
     template: str = "blameless"
+
+
 class RegimeSpec(Spec):
     """A regulatory regime (ADR 0032), matched by key; created or replaced, never deleted (disable it instead).
     Contacts by email, contact teams by name; deadlines, reminder points and holidays are checked as in the API."""

@@ -111,7 +111,7 @@ def on_remote_status(session: Session, change: RemoteStatusChange) -> None:
         item.incident_id,
         TimelineKind.POSTMORTEM,
         f"Action item “{item.title}” is {item.status.replace('_', ' ')}: {item.reason}",
-        actor=Actor(label="tracker", source="tracker"),
+        actor=Actor(label="tracker", source="integration"),
         now=now,
         action_item_id=item.id,
     )
