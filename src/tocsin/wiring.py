@@ -26,6 +26,7 @@ from tocsin.incidents.models import Incident
 from tocsin.incidents.participants import SOURCES as PARTICIPANT_SOURCES
 from tocsin.incidents.repository import OpenedIncident
 from tocsin.learning import consumer as learning
+from tocsin.learning import hooks as postmortem_hooks
 from tocsin.learning import tracking as action_item_tracking
 from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
@@ -33,6 +34,7 @@ from tocsin.response import impact, types
 from tocsin.response.models import IncidentTask, ResponderRequest, RoleAssignment
 from tocsin.services import service as services
 from tocsin.statuspages import automation as statuspage_automation
+from tocsin.statuspages import postmortems as statuspage_postmortems
 from tocsin.trackers import hooks as tracker_hooks
 from tocsin.webhooks import fanout as webhook_fanout
 from tocsin.workflows import service as workflows
@@ -101,6 +103,8 @@ def install() -> None:
         PARTICIPANT_SOURCES.register("people paged", Notification.incident_id, Notification.user_id)
         # Asked to join (they read the incident to decide whether to accept), whether or not a page reached them.
         PARTICIPANT_SOURCES.register("responders", ResponderRequest.incident_id, ResponderRequest.user_id)
+        # A published postmortem appears on the status pages that publish its incident (ADR 0026, ADR 0029).
+        postmortem_hooks.on_published(statuspage_postmortems.show_published)
         # A tracker closing or reopening an action item's issue moves the item (ADR 0029).
         tracker_hooks.on_remote_status(action_item_tracking.on_remote_status)
         HOOKS.seal()

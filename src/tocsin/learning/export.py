@@ -132,3 +132,19 @@ def render(session: Session, postmortem: Postmortem, fmt: str) -> bytes:
 
 def filename(incident: Incident, fmt: str, *, now: datetime) -> str:
     return f"postmortem-{incident.number}-{now:%Y%m%d}.{fmt}"
+
+
+# What a customer-facing page shows of a published postmortem: what happened, its impact, why and how it was fixed,
+# and what was learned. The curated timeline, the five whys, the team's self-assessment and the action items (with
+# their owners) stay inside the organisation.
+PUBLIC_SECTIONS: Final = ("summary", "impact", "root_cause", "resolution", "lessons")
+
+
+def public_markdown(session: Session, postmortem: Postmortem) -> str:
+    """The public part of a postmortem as Markdown, section by section; empty sections are left out."""
+    parts = [
+        f"## {s.title}\n\n{s.body.strip()}"
+        for s in repo.sections(session, postmortem.id)
+        if s.key in PUBLIC_SECTIONS and s.body.strip()
+    ]
+    return "\n\n".join(parts)

@@ -23,7 +23,7 @@ from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind
-from tocsin.learning import prefill, templates
+from tocsin.learning import hooks, prefill, templates
 from tocsin.learning import repository as repo
 from tocsin.learning.models import Postmortem, PostmortemRule, PostmortemSection, SectionRevision
 from tocsin.response import types as incident_types
@@ -390,6 +390,8 @@ def move(
         now=now,
         postmortem_id=postmortem.id,
     )
+    if target == "published":
+        hooks.published(session, postmortem, now)
     return postmortem
 
 

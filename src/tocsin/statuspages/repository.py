@@ -391,3 +391,13 @@ def hits_since(session: Session, key_hash: str, since: datetime) -> list[tuple[d
 
 def forget_windows(session: Session, before: datetime) -> None:
     session.execute(delete(SubscribeWindow).where(SubscribeWindow.slice_start <= before))
+
+
+def status_incidents_of(session: Session, incident_id: int) -> list[PageIncident]:
+    """Every status-page incident, on any page, that publishes the response incident ``incident_id``."""
+    stmt = (
+        select(PageIncident)
+        .join(PageIncidentLink, PageIncidentLink.status_incident_id == PageIncident.id)
+        .where(PageIncidentLink.incident_id == incident_id)
+    )
+    return list(session.scalars(stmt.order_by(PageIncident.id)))
