@@ -7,6 +7,7 @@ from tocsin.alerts import noise_models
 from tocsin.audit import hook as audit_hook
 from tocsin.audit import models as audit_models
 from tocsin.auth import models as auth_models
+from tocsin.chat import models as chat_models
 from tocsin.db import work_signal as work_signal_models
 from tocsin.db.base import Base
 from tocsin.desk import models as desk_models
@@ -36,6 +37,7 @@ __all__ = [
     "alerts_models",
     "audit_models",
     "auth_models",
+    "chat_models",
     "desk_models",
     "drills_models",
     "escalation_models",

@@ -19,6 +19,8 @@ from tocsin.alerts.schemas import SubmissionResult
 from tocsin.auth import links
 from tocsin.auth.attempts import AttemptLimiter
 from tocsin.auth.secrets import check_key, instance_secret
+from tocsin.chat.setup import chat_pacer, chat_platforms
+from tocsin.chat.setup import configured as chat_configured
 from tocsin.core.clock import Clock, SystemClock
 from tocsin.db.keys import keyring_from_settings
 from tocsin.db.session import Database
@@ -26,6 +28,7 @@ from tocsin.engine.listen import PgListener
 from tocsin.engine.module import Module
 from tocsin.engine.modules.ack_timeout import AckTimeoutModule
 from tocsin.engine.modules.auditor import AuditorModule
+from tocsin.engine.modules.chat import ChatModule
 from tocsin.engine.modules.delivery_retention import DeliveryRetentionModule
 from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.events import EventDeliveryModule
@@ -224,6 +227,20 @@ class Runtime:
                 batch=self.settings.stakeholder_mail_batch,
             )
         )
+        modules.append(
+            ChatModule(
+                self.db,
+                chat_platforms(self.settings),
+                self.clock,
+                owner=owner,
+                base_url=self.settings.base_url,
+                archive_after=timedelta(days=self.settings.chat_archive_days),
+                notice_before=timedelta(hours=self.settings.chat_archive_notice_hours),
+                pacer=chat_pacer(self.settings),
+                lease=max(lease, timedelta(seconds=60)),
+                threads=self.settings.chat_threads,
+            )
+        )
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         engine = self.engine
 
@@ -246,6 +263,7 @@ class Runtime:
             script_allowlist=tuple(a.strip() for a in self.settings.workflow_script_allowlist.split(",") if a.strip()),
             script_timeout=self.settings.workflow_script_timeout_seconds,
             clock=self.clock,
+            chat_platforms=tuple(chat_configured(self.settings)),
         )
 
     # --- status pages ---------------------------------------------------------------------------------------------

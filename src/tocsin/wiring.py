@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
+from tocsin.chat import service as chat
 from tocsin.desk import service as desk
 from tocsin.drills import service as drills
 from tocsin.escalation import service as escalation
@@ -64,7 +65,7 @@ def follow_status(session: Session, change: StatusChange) -> None:
 
 def event_consumers() -> list[Consumer]:
     """Who receives incident events (ADR 0009), in every process that runs an engine."""
-    return [webhook_fanout.consumer(), workflows.consumer(), statuspage_automation.consumer()]
+    return [webhook_fanout.consumer(), workflows.consumer(), statuspage_automation.consumer(), chat.consumer()]
 
 
 def install() -> None:

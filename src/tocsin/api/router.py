@@ -6,6 +6,7 @@ from tocsin.api import (
     account,
     admin,
     audit,
+    chat,
     contact_verification,
     desk,
     drills,
@@ -47,3 +48,4 @@ api_router.include_router(workflows.router)
 api_router.include_router(workflows.callback_router)
 api_router.include_router(statuspages.router)
 api_router.include_router(stakeholders.router)
+api_router.include_router(chat.router)

@@ -53,6 +53,8 @@ class Env:
     script_allowlist: tuple[str, ...] = ()
     script_timeout: float = 30.0
     clock: Clock | None = field(default=None)
+    # The chat platforms configured (the ``open_chat_room`` step asks for a room on one of them).
+    chat_platforms: tuple[str, ...] = ()
 
 
 # --- definitions ------------------------------------------------------------------------------------------------
