@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import engine_timers, ingest, noise, paging, profiling, report, statuspage, web_pages, workflows
+from bench import chat, engine_timers, ingest, noise, paging, profiling, report, statuspage, web_pages, workflows
 from bench.databases import postgres_available
 from bench.procs import ROOT, scratch_dir
 
@@ -120,6 +120,8 @@ BENCHMARKS: dict[str, Bench] = {
     ),
     # 1,000 incidents declared over 60 s, each starting a 5-step workflow (ADR 0027).
     "workflows": lambda p, d, _prof: workflows.run(incidents_count=1000, window=60.0, backend="sqlite", workdir=d),
+    # 200 incidents asking for a Matrix war room at once, on a real Synapse (ADR 0033).
+    "chat-rooms": lambda p, d, _prof: chat.run(rooms=200, backend="sqlite", workdir=d),
 }
 
 

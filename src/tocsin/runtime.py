@@ -19,7 +19,7 @@ from tocsin.alerts.schemas import SubmissionResult
 from tocsin.auth import links
 from tocsin.auth.attempts import AttemptLimiter
 from tocsin.auth.secrets import check_key, instance_secret
-from tocsin.chat.setup import chat_pacer, chat_platforms
+from tocsin.chat.setup import chat_matrix, chat_pacer, chat_platforms
 from tocsin.chat.setup import configured as chat_configured
 from tocsin.core.clock import Clock, SystemClock
 from tocsin.db.keys import keyring_from_settings
@@ -34,6 +34,7 @@ from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.events import EventDeliveryModule
 from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.heartbeat import HeartbeatModule
+from tocsin.engine.modules.matrix_sync import MatrixSyncModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.modules.silences import SilenceReminderModule
 from tocsin.engine.modules.stakeholders import StakeholderModule
@@ -237,10 +238,22 @@ class Runtime:
                 archive_after=timedelta(days=self.settings.chat_archive_days),
                 notice_before=timedelta(hours=self.settings.chat_archive_notice_hours),
                 pacer=chat_pacer(self.settings),
-                lease=max(lease, timedelta(seconds=60)),
+                lease=lease,
                 threads=self.settings.chat_threads,
             )
         )
+        matrix = chat_matrix(self.settings)
+        if matrix is not None:
+            modules.append(
+                MatrixSyncModule(
+                    self.db,
+                    matrix,
+                    self.clock,
+                    base_url=self.settings.base_url,
+                    see_all=self.settings.teams_see_all,
+                    capture=self.settings.chat_capture_emoji,
+                )
+            )
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         engine = self.engine
 

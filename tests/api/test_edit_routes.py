@@ -176,6 +176,7 @@ NOT_CONFIGURATION = {
     "/api/v1/status-pages/{page}/incidents/{incident_id}/updates",
     "/api/v1/status-pages/{page}/subscribers",
     "/api/v1/incidents/{ref}/notes",
+    "/api/v1/incidents/{ref}/chat-room",  # a war room asked for: engine state, archived with its incident
     "/api/v1/incidents/{ref}/stakeholder-updates",  # an update sent, kept on the incident's timeline (history)
     "/api/v1/incidents/{ref}/checklists",  # adds tasks, each retired as above
     "/api/v1/incidents/{ref}/participants/{user}",  # a person on an incident, removed by DELETE; in its timeline

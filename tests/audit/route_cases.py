@@ -961,4 +961,6 @@ INCIDENT_ROUTES = {
     ("PUT", "/api/v1/incidents/{ref}/services/{service}"),
     ("DELETE", "/api/v1/incidents/{ref}/services/{service}"),
     ("POST", "/api/v1/incidents/{ref}/stakeholder-updates"),
+    # A war room asked for: engine state, kept on the incident's timeline.
+    ("POST", "/api/v1/incidents/{ref}/chat-room"),
 }

@@ -11,6 +11,7 @@ import hmac
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -38,6 +39,8 @@ class FakeSlack:
         self._per_method: dict[str, list[Reply]] = {}
         self.channels: dict[str, dict[str, Any]] = {}  # id -> {name, is_private, topic, members, archived, pins}
         self._ids = itertools.count(1)
+        # Seconds a method takes before it acts (a kill can land while the call is in flight).
+        self.delays: dict[str, float] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self.server = FakeServer(self._handle)
@@ -88,6 +91,8 @@ class FakeSlack:
                 scripted = self._per_method[method].pop(0)
         if scripted is not None:
             return scripted
+        if method in self.delays:
+            time.sleep(self.delays[method])
         if method.startswith(("conversations.", "pins.")):
             with self._lock:
                 return self._rooms(method, args)

@@ -33,6 +33,13 @@ def chat_platforms(settings: Settings) -> dict[str, Platform]:
     return found
 
 
+def chat_matrix(settings: Settings) -> MatrixRooms | None:
+    """The bot's own client for its sync (commands and reactions), apart from the rooms' client."""
+    if settings.matrix_homeserver_url and settings.matrix_access_token:
+        return MatrixRooms(settings.matrix_homeserver_url, settings.matrix_access_token)
+    return None
+
+
 def configured(settings: Settings) -> list[str]:
     """The platform names, without building clients (what a request is checked against)."""
     names = []
