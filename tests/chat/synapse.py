@@ -83,6 +83,7 @@ class Synapse:
             [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(config)],
             cwd=self.root, stdout=log, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
+        log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -124,8 +124,9 @@ def test_a_matrix_war_room_from_opening_to_archive(
         module = ChatModule(
             db, {"matrix": bot}, clock, owner="mx", base_url="http://tocsin.test", pacer=Pacer({}), threads=2
         )
+        sync_client = MatrixRooms(synapse.url, token)
         sync = MatrixSyncModule(
-            db, MatrixRooms(synapse.url, token), clock, base_url="http://tocsin.test", see_all=True,
+            db, sync_client, clock, base_url="http://tocsin.test", see_all=True,
             every=timedelta(0), timeout_ms=200,
         )  # fmt: skip
 
@@ -177,6 +178,8 @@ def test_a_matrix_war_room_from_opening_to_archive(
         assert Synapse.user_id("tocsin") not in bot.members(row.room_id)
     finally:
         ida.close()
+        if "sync_client" in locals():
+            sync_client.close()
 
 
 def chat_actor() -> Any:
