@@ -37,11 +37,10 @@ def run(*, rooms: int = 200, backend: str = "sqlite", workdir: Path, threads: in
     startup = time.monotonic() - started
     try:
         token = synapse.register("tocsin", admin=True)
-        for url in fresh_database(backend, workdir):
+        with fresh_database(backend, workdir) as url:
             return _measure(url, synapse, token, rooms=rooms, threads=threads) | {"synapse_start_s": round(startup, 2)}
     finally:
         synapse.stop()
-    raise RuntimeError("no database")
 
 
 def _measure(url: str, synapse: Synapse, token: str, *, rooms: int, threads: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         audit_pages,
         auth,
         auth_pages,
+        chat_pages,
         contact_pages,
         declare_pages,
         desk_pages,
@@ -67,6 +68,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         responder_pages,
         workflow_pages,
         stakeholder_pages,
+        chat_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
         service_pages,

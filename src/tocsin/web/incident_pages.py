@@ -31,6 +31,7 @@ from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.web import (
+    chat_pages,
     desk_pages,
     drill_pages,
     private_pages,
@@ -183,6 +184,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         **drill_pages.incident_card(session, incident, who, now),
         **statuspage_pages.incident_context(session, incident),
         **stakeholder_pages.incident_context(session, incident, who, now),
+        **chat_pages.incident_context(session, incident, who, now),
     }
 
 
