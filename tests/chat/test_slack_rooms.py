@@ -280,3 +280,33 @@ def test_invites_of_unknown_outcome_are_checked_against_the_members(rooms: Rooms
     invites = [c.args["users"] for c in r.slack.calls_to("conversations.invite")]
     assert invites == ["UTL"]
     assert set(r.room(inc["id"]).invited) == {"UIC", "UTL"}
+
+
+def test_a_mattermost_slash_command_through_the_signing_proxy(rooms: Rooms) -> None:
+    """Mattermost sends Slack's slash-command form (plus its own fields); behind the documented proxy that checks
+    Mattermost's token and signs with the Slack signing secret, it runs like a Slack command. Unsigned, refused."""
+    r = rooms
+    sam = r.person("sam@example.com", "Sam")
+    with r.db.unit_of_work() as s:
+        chat.link(s, sam, "slack", "mm-user-4f8e", now=r.clock.now())
+    service = make_service(r.api)
+    inc = declare(r.api, service["id"], "Checkout down")
+    form = {
+        "channel_id": "mm-channel-1",
+        "channel_name": "town-square",
+        "command": "/tocsin",
+        "team_domain": "ops",
+        "team_id": "mm-team",
+        "text": f"ack #{inc['number']}",
+        "token": "mattermost-command-token",
+        "user_id": "mm-user-4f8e",
+        "user_name": "sam",
+    }
+    body = "&".join(f"{k}={v.replace(' ', '+').replace('#', '%23')}" for k, v in form.items()).encode()
+    unsigned = r.api.client.post(
+        "/webhooks/slack/commands", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert unsigned.status_code == 401
+    answer = ok(r.signed("/webhooks/slack/commands", body))
+    assert "acknowledged" in answer["text"]
+    assert ok(r.api.get(f"/api/v1/incidents/{inc['id']}"))["status"] == "acknowledged"
