@@ -189,8 +189,8 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("PUT", "/api/v1/stakeholder-groups/{ref}"): ADMIN,
     ("DELETE", "/api/v1/stakeholder-groups/{ref}"): ADMIN,
     ("POST", "/api/v1/incidents/{ref}/stakeholder-updates"): TEAM,
-    # war rooms (ADR 0033): the team opens its incident's room; the walk's server has no chat platform (422)
-    ("POST", "/api/v1/incidents/{ref}/chat-room"): Allowed(TEAM.roles, status=422),
+    # war rooms (ADR 0033): the team opens its incident's room; the walk's server has no chat platform (409)
+    ("POST", "/api/v1/incidents/{ref}/chat-room"): Allowed(TEAM.roles, status=409),
     # workflows, playbooks, remediation actions (ADR 0027): admins configure, the team runs them on its incidents
     ("PUT", "/api/v1/workflows/{name}"): ADMIN,
     ("DELETE", "/api/v1/workflows/{name}"): ADMIN,

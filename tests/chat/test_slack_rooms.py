@@ -80,7 +80,7 @@ def test_opened_by_hand_private_for_a_private_incident_and_bad_platforms_refused
     service = make_service(r.api)
     inc = declare(r.api, service["id"], "Leaked keys", private=True)
     problem(r.api.post(f"/api/v1/incidents/{inc['id']}/chat-room", json={"platform": "irc"}), 422)
-    problem(r.api.post(f"/api/v1/incidents/{inc['id']}/chat-room", json={"platform": "matrix"}), 422)
+    problem(r.api.post(f"/api/v1/incidents/{inc['id']}/chat-room", json={"platform": "matrix"}), 409)
     problem(r.api.post("/api/v1/incidents/999999/chat-room", json={}), 404)
     made = ok(r.api.post(f"/api/v1/incidents/{inc['id']}/chat-room", json={}), 201)
     assert made["platform"] == "slack"

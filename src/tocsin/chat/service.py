@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.chat import repository as repo
 from tocsin.chat.models import ChatAutoRule, ChatLink, ChatRoom
-from tocsin.core.errors import InvalidInput, NotFound
+from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.db.claims import Claim
 from tocsin.events.registry import Consumer, Event
 from tocsin.incidents import lifecycle
@@ -40,7 +40,8 @@ def check_platform(platform: str, configured: Sequence[str] | None = None) -> st
     if platform not in PLATFORMS:
         raise InvalidInput(f"unknown chat platform {platform!r} (use one of {', '.join(PLATFORMS)})")
     if configured is not None and platform not in configured:
-        raise InvalidInput(f"chat platform {platform!r} is not configured on this server")
+        # A well-formed request this server cannot serve as it is set up: a conflict with its state, not bad input.
+        raise Conflict(f"chat platform {platform!r} is not configured on this server")
     return platform
 
 
@@ -378,7 +379,7 @@ def open_room(
     configured."""
     if platform is None:
         if not configured:
-            raise InvalidInput("no chat platform is configured on this server (Slack, Matrix or Teams)")
+            raise Conflict("no chat platform is configured on this server (Slack, Matrix or Teams)")
         platform = configured[0]
     check_platform(platform, configured)
     return request_room(session, incident, platform, actor=actor, now=now)

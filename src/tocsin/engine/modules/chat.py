@@ -70,6 +70,9 @@ class ChatModule:
             claims = chat.claim(session, now=now, owner=self.owner, lease=self.lease, limit=self.batch)
         if not claims:
             return 0
+        # Rooms first, for every claimed row, then their topics, members and summaries: what people wait for is
+        # the room, and a burst of incidents should not wait behind the others' pinned messages.
+        list(self._pool.map(lambda c: self._work_safely(c, only_create=True), claims))
         list(self._pool.map(self._work_safely, claims))
         return len(claims)
 
@@ -82,9 +85,9 @@ class ChatModule:
 
     # --- one room ------------------------------------------------------------------------------------------------
 
-    def _work_safely(self, claim: Claim) -> None:
+    def _work_safely(self, claim: Claim, *, only_create: bool = False) -> None:
         try:
-            self.work(claim)
+            self.work(claim, only_create=only_create)
         except _Stale:
             pass
         except Exception:
@@ -105,11 +108,14 @@ class ChatModule:
         self.pacer.take(platform.name)
         return fn()
 
-    def work(self, claim: Claim) -> None:
+    def work(self, claim: Claim, *, only_create: bool = False) -> None:
         started = self.clock.now()
         with self.db.unit_of_work() as session:
             row = chat.lock(session, claim)
-            if row is None:
+            if row is None or (only_create and row.room_id is not None):
+                return
+            if row.lease_owner is None or (row.due_at is not None and row.due_at > started):
+                # Put back by the first phase (a failure, or pacing): its due time stands.
                 return
             want = chat.wanted(session, row, self.base_url)
         platform = self.platforms.get(want.platform)
@@ -117,6 +123,9 @@ class ChatModule:
             self._record(claim, due_at=None, last_error=f"chat platform {want.platform} is not configured")
             return
         try:
+            if only_create:
+                self._create(claim, platform, want)
+                return
             self._bring_about(claim, platform, want, started)
         except Paced as exc:
             self._record(claim, due_at=self.clock.now() + timedelta(seconds=exc.retry_after or 1), **_RELEASE)
