@@ -296,8 +296,6 @@ def explicit_examples(api: ApiHarness, world: dict[str, str]) -> dict[str, Expli
         "PUT /api/v1/incidents/{ref}/milestones/{name}": on_new_milestone,
         # Exactly one of body and template, with text (the schema cannot say "one of").
         "POST /api/v1/incidents/{ref}/stakeholder-updates": on_new_incident(lambda _: {"body": "We are on it"}),
-        # No chat platform on the fuzz server: a known one is a conflict with its set-up (409), past validation.
-        "POST /api/v1/incidents/{ref}/chat-room": on_new_incident(lambda _: {"platform": "slack"}),
         "POST /api/v1/me/password": own_password,
         # A report must say what it is on a service that leaves the choice to the reporter.
         "POST /api/v1/reports": plain({"service_id": int(world["services"]), "summary": "printer jam", "kind": "need"}),
