@@ -70,7 +70,7 @@ def _measure(url: str, synapse: Synapse, token: str, *, rooms: int, threads: int
         module.close()
         with db.reader() as s:
             notes = s.execute(
-                select(TimelineEntry.incident_id, TimelineEntry.created_at).where(
+                select(TimelineEntry.incident_id, TimelineEntry.at).where(
                     TimelineEntry.message.like("War room % opened on matrix")
                 )
             ).all()
