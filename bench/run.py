@@ -24,6 +24,7 @@ from typing import Any
 
 from bench import (
     analytics,
+    chat,
     clocks,
     engine_timers,
     ingest,
@@ -159,6 +160,8 @@ BENCHMARKS: dict[str, Bench] = {
     "workflows": lambda p, d, prof: workflows.run(
         incidents_count=1000, window=60.0, backend="sqlite", workdir=d, profile_dir=prof
     ),
+    # 200 incidents asking for a Matrix war room at once, on a real Synapse (ADR 0033).
+    "chat-rooms": lambda p, d, _prof: chat.run(rooms=200, backend="sqlite", workdir=d),
 }
 
 

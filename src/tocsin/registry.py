@@ -8,6 +8,7 @@ from tocsin.analytics import models as analytics_models
 from tocsin.audit import hook as audit_hook
 from tocsin.audit import models as audit_models
 from tocsin.auth import models as auth_models
+from tocsin.chat import models as chat_models
 from tocsin.compliance import models as compliance_models
 from tocsin.db import work_signal as work_signal_models
 from tocsin.db.base import Base
@@ -41,6 +42,7 @@ __all__ = [
     "analytics_models",
     "audit_models",
     "auth_models",
+    "chat_models",
     "compliance_models",
     "desk_models",
     "drills_models",

@@ -19,6 +19,8 @@ from tocsin.alerts.schemas import SubmissionResult
 from tocsin.auth import links
 from tocsin.auth.attempts import AttemptLimiter
 from tocsin.auth.secrets import check_key, instance_secret
+from tocsin.chat.setup import chat_matrix, chat_pacer, chat_platforms
+from tocsin.chat.setup import configured as chat_configured
 from tocsin.compliance import service as compliance
 from tocsin.core.clock import Clock, SystemClock
 from tocsin.db.keys import keyring_from_settings
@@ -28,6 +30,7 @@ from tocsin.engine.module import Module
 from tocsin.engine.modules.ack_timeout import AckTimeoutModule
 from tocsin.engine.modules.analytics_digest import AnalyticsDigestModule
 from tocsin.engine.modules.auditor import AuditorModule
+from tocsin.engine.modules.chat import ChatModule
 from tocsin.engine.modules.clocks import ClockReminderModule
 from tocsin.engine.modules.delivery_retention import DeliveryRetentionModule
 from tocsin.engine.modules.escalation import EscalationModule
@@ -35,6 +38,7 @@ from tocsin.engine.modules.events import EventDeliveryModule
 from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.heartbeat import HeartbeatModule
 from tocsin.engine.modules.learning import LearningModule
+from tocsin.engine.modules.matrix_sync import MatrixSyncModule
 from tocsin.engine.modules.notification import NotificationModule
 from tocsin.engine.modules.silences import SilenceReminderModule
 from tocsin.engine.modules.stakeholders import StakeholderModule
@@ -235,6 +239,32 @@ class Runtime:
         )
         modules.append(TrackerModule(self.db, self.tracker_http(), self.clock, owner=owner, lease=2 * lease))
         modules.append(ClockReminderModule(self.db))
+        modules.append(
+            ChatModule(
+                self.db,
+                chat_platforms(self.settings),
+                self.clock,
+                owner=owner,
+                base_url=self.settings.base_url,
+                archive_after=timedelta(days=self.settings.chat_archive_days),
+                notice_before=timedelta(hours=self.settings.chat_archive_notice_hours),
+                pacer=chat_pacer(self.settings),
+                lease=lease,
+                threads=self.settings.chat_threads,
+            )
+        )
+        matrix = chat_matrix(self.settings)
+        if matrix is not None:
+            modules.append(
+                MatrixSyncModule(
+                    self.db,
+                    matrix,
+                    self.clock,
+                    base_url=self.settings.base_url,
+                    see_all=self.settings.teams_see_all,
+                    capture=self.settings.chat_capture_emoji,
+                )
+            )
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         engine = self.engine
 
@@ -258,6 +288,7 @@ class Runtime:
             script_timeout=self.settings.workflow_script_timeout_seconds,
             clock=self.clock,
             providers=self.providers,
+            chat_platforms=tuple(chat_configured(self.settings)),
         )
 
     def tracker_http(self) -> GuardedHttp:

@@ -165,6 +165,30 @@ class Settings(BaseSettings):
     # Stakeholder emails (to plain addresses) a worker sends per pass.
     stakeholder_mail_batch: int = Field(default=100, ge=1, le=10_000)
 
+    # --- chat war rooms (ADR 0033) ---
+    # Rooms are archived this many days after their incident is resolved, after a notice posted in them.
+    chat_archive_days: int = Field(default=7, ge=0, le=365)
+    chat_archive_notice_hours: int = Field(default=24, ge=0, le=24 * 30)
+    # The reaction that puts a chat message on the incident's timeline (Slack emoji name, or the emoji itself).
+    chat_capture_emoji: str = Field(default="memo", min_length=1, max_length=64)
+    # Calls per second per platform a worker makes, at most (bursts of 20); the platforms' own limits answer 429.
+    chat_slack_per_second: float = Field(default=1.0, gt=0, le=1000)
+    chat_matrix_per_second: float = Field(default=50.0, gt=0, le=10_000)
+    chat_teams_per_second: float = Field(default=2.0, gt=0, le=1000)
+    # Rooms a worker brings up at once.
+    chat_threads: int = Field(default=8, ge=1, le=64)
+    # Matrix: the bot's homeserver, its access token (the bot account's own login) and its user id.
+    matrix_homeserver_url: str | None = None
+    matrix_access_token: str | None = None
+    matrix_user_id: str | None = None
+    # Microsoft Teams rooms through Microsoft Graph (app registration: docs/integrations/teams-war-rooms.md).
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    graph_token_url: str | None = None
+    graph_tenant_id: str | None = None
+    graph_client_id: str | None = None
+    graph_client_secret: str | None = None
+    teams_team_id: str | None = None
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

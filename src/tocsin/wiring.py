@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
+from tocsin.chat import service as chat
 from tocsin.desk import service as desk
 from tocsin.drills import service as drills
 from tocsin.escalation import service as escalation
@@ -74,6 +75,7 @@ def event_consumers() -> list[Consumer]:
         workflows.consumer(),
         statuspage_automation.consumer(),
         learning.consumer(),
+        chat.consumer(),
     ]
 
 

@@ -219,6 +219,8 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("PUT", "/api/v1/regimes/{key}"): ADMIN,
     ("POST", "/api/v1/incidents/{ref}/clocks"): TEAM,
     ("POST", "/api/v1/incidents/{ref}/clocks/{regime}/submissions"): TEAM,
+    # war rooms (ADR 0033): the team opens its incident's room; the walk's server has no chat platform (409)
+    ("POST", "/api/v1/incidents/{ref}/chat-room"): Allowed(TEAM.roles, status=409),
     # workflows, playbooks, remediation actions (ADR 0027): admins configure, the team runs them on its incidents
     ("PUT", "/api/v1/workflows/{name}"): ADMIN,
     ("DELETE", "/api/v1/workflows/{name}"): ADMIN,

@@ -417,6 +417,13 @@ INCIDENT_CASES = [
         lambda s: f"/api/v1/incidents/{s['incident2']}/postmortem/problem",
         None,
     ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/chat-room",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/chat-room",
+        None,
+        {"platform": "slack"},
+    ),
     # Last of the incident cases: once private, the incident is not found by those who may not act on it.
     Case(
         "POST",

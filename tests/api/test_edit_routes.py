@@ -196,6 +196,7 @@ NOT_CONFIGURATION = {
     "/api/v1/status-pages/{page}/incidents/{incident_id}/updates",
     "/api/v1/status-pages/{page}/subscribers",
     "/api/v1/incidents/{ref}/notes",
+    "/api/v1/incidents/{ref}/chat-room",  # a war room asked for: engine state, archived with its incident
     "/api/v1/incidents/{ref}/stakeholder-updates",  # an update sent, kept on the incident's timeline (history)
     # A classification under a regime and a submission to the regulator: on the incident's timeline (history).
     "/api/v1/incidents/{ref}/clocks",

@@ -1164,4 +1164,6 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/incidents/{ref}/action-items"),
     ("POST", "/api/v1/incidents/{ref}/clocks"),
     ("POST", "/api/v1/incidents/{ref}/clocks/{regime}/submissions"),
+    # A war room asked for: engine state, kept on the incident's timeline.
+    ("POST", "/api/v1/incidents/{ref}/chat-room"),
 }

@@ -1,6 +1,8 @@
 """A fake Slack Web API speaking the real wire format: ``POST /api/<method>`` with a Bearer token, answering
 HTTP 200 with ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}`` (HTTP 429 with Retry-After when rate
-limited), like Slack does. Knows ``chat.postMessage``, ``chat.update``, ``users.lookupByEmail`` and ``users.info``."""
+limited), like Slack does. Knows ``chat.postMessage``, ``chat.update``, ``users.lookupByEmail``, ``users.info``, and
+for war rooms ``conversations.create``/``.list``/``.setTopic``/``.invite``/``.members``/``.archive``/``.history``,
+``pins.add``/``pins.list`` with Slack's errors (``name_taken``, ``already_in_channel``, ``is_archived`` …)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import hmac
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -33,6 +36,11 @@ class FakeSlack:
         self.profiles: dict[str, str] = {}  # user id -> profile email
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._scripted: list[Reply] = []
+        self._per_method: dict[str, list[Reply]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}  # id -> {name, is_private, topic, members, archived, pins}
+        self._ids = itertools.count(1)
+        # Seconds a method takes before it acts (a kill can land while the call is in flight).
+        self.delays: dict[str, float] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         self.server = FakeServer(self._handle)
@@ -50,6 +58,14 @@ class FakeSlack:
     def script(self, *replies: Reply) -> None:
         with self._lock:
             self._scripted.extend(replies)
+
+    def script_for(self, method: str, *replies: Reply) -> None:
+        """Answers for the next calls of one method (then the normal behaviour again)."""
+        with self._lock:
+            self._per_method.setdefault(method, []).extend(replies)
+
+    def channel_named(self, name: str) -> dict[str, Any] | None:
+        return next((c for c in self.channels.values() if c["name"] == name), None)
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -71,8 +87,15 @@ class FakeSlack:
         with self._lock:
             self.calls.append(Call(method, args))
             scripted = self._scripted.pop(0) if self._scripted else None
+            if scripted is None and self._per_method.get(method):
+                scripted = self._per_method[method].pop(0)
         if scripted is not None:
             return scripted
+        if method in self.delays:
+            time.sleep(self.delays[method])
+        if method.startswith(("conversations.", "pins.")):
+            with self._lock:
+                return self._rooms(method, args)
         if method == "chat.postMessage":
             channel = str(args.get("channel", ""))
             if not channel:
@@ -81,6 +104,8 @@ class FakeSlack:
             dm = "D" + channel[1:] if channel.startswith("U") else channel
             ts = f"1700000000.{next(self._ts):06d}"
             with self._lock:
+                if dm in self.channels and self.channels[dm]["archived"]:
+                    return Reply.json(200, {"ok": False, "error": "is_archived"})
                 self.messages[(dm, ts)] = args
             return Reply.json(200, {"ok": True, "channel": dm, "ts": ts, "message": {"text": args.get("text")}})
         if method == "chat.update":
@@ -101,6 +126,87 @@ class FakeSlack:
                 return Reply.json(200, {"ok": False, "error": "user_not_found"})
             return Reply.json(200, {"ok": True, "user": {"id": args["user"], "profile": {"email": email}}})
         return Reply.json(200, {"ok": False, "error": "unknown_method"})
+
+    def _rooms(self, method: str, args: dict[str, Any]) -> Reply:
+        def ok(**data: Any) -> Reply:
+            return Reply.json(200, {"ok": True, **data})
+
+        def err(error: str) -> Reply:
+            return Reply.json(200, {"ok": False, "error": error})
+
+        if method == "conversations.create":
+            name = str(args.get("name", ""))
+            if not name or len(name) > 80 or name != name.lower() or " " in name:
+                return err("invalid_name")
+            if self.channel_named(name) is not None:
+                return err("name_taken")
+            cid = f"C{next(self._ids):08d}"
+            private = str(args.get("is_private", "")).lower() in ("true", "1")
+            self.channels[cid] = {
+                "name": name,
+                "is_private": private,
+                "topic": "",
+                "members": ["UBOT"],
+                "archived": False,
+                "pins": [],
+            }
+            return ok(channel={"id": cid, "name": name, "is_private": private, "is_channel": True})
+        if method == "conversations.list":
+            chans = [
+                {"id": cid, "name": c["name"], "is_private": c["is_private"], "is_archived": c["archived"]}
+                for cid, c in self.channels.items()
+                if not (c["archived"] and str(args.get("exclude_archived", "")).lower() in ("true", "1"))
+            ]
+            return ok(channels=chans, response_metadata={"next_cursor": ""})
+        channel = self.channels.get(str(args.get("channel", "")))
+        if channel is None:
+            return err("channel_not_found")
+        if channel["archived"] and method != "conversations.archive":
+            return err("is_archived")
+        if method == "conversations.setTopic":
+            channel["topic"] = str(args.get("topic", ""))[:250]
+            return ok(channel={"id": args["channel"], "topic": {"value": channel["topic"]}})
+        if method == "conversations.invite":
+            users = [u for u in str(args.get("users", "")).split(",") if u]
+            if not users:
+                return err("no_user")
+            if all(u in channel["members"] for u in users):
+                return err("already_in_channel")
+            channel["members"] += [u for u in users if u not in channel["members"]]
+            return ok(channel={"id": args["channel"]})
+        if method == "conversations.members":
+            return ok(members=list(channel["members"]), response_metadata={"next_cursor": ""})
+        if method == "conversations.archive":
+            if channel["archived"]:
+                return err("already_archived")
+            channel["archived"] = True
+            return ok()
+        if method == "conversations.history":
+            found = [
+                dict(m, ts=ts, user=m.get("user", "UBOT"))
+                for (c, ts), m in self.messages.items()
+                if c == args["channel"] and ts == args.get("latest")
+            ]
+            return ok(messages=found, has_more=False)
+        if method == "pins.add":
+            key = (str(args["channel"]), str(args.get("timestamp")))
+            if key not in self.messages:
+                return err("message_not_found")
+            if key[1] in channel["pins"]:
+                return err("already_pinned")
+            channel["pins"].append(key[1])
+            return ok()
+        if method == "pins.list":
+            items = [
+                {
+                    "type": "message",
+                    "channel": args["channel"],
+                    "message": dict(self.messages[(str(args["channel"]), ts)], ts=ts, bot_id="BBOT"),
+                }
+                for ts in channel["pins"]
+            ]
+            return ok(items=items)
+        return err("unknown_method")
 
 
 def slack_signature(secret: str, timestamp: str, body: bytes) -> str:

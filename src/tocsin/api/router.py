@@ -7,6 +7,7 @@ from tocsin.api import (
     admin,
     analytics,
     audit,
+    chat,
     compliance,
     contact_verification,
     desk,
@@ -56,3 +57,4 @@ api_router.include_router(learning.router)
 api_router.include_router(trackers.router)
 api_router.include_router(trackers.hooks_router)
 api_router.include_router(compliance.router)
+api_router.include_router(chat.router)

@@ -72,6 +72,10 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "audit_head",
         "audit_log",
         "change_events",
+        # War rooms: worked by the engine; chat links are made by people from chat commands.
+        "chat_auto_rules",
+        "chat_links",
+        "chat_rooms",
         "counters",
         "desk_reports",
         "drill_runs",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from tocsin.cli import (  # noqa: F401
     admin,
     audit_cmds,
+    chat,
     clocks,
     config_cmds,
     desk,

@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     # The status table builds on the timeline, which builds on Actor: only the type is needed here.
     from tocsin.incidents.lifecycle import IncidentStatus
 
-Source = Literal["web", "api", "cli", "integration", "engine", "sms", "voice", "slack", "teams", "email", "link"]
+Source = Literal[
+    "web", "api", "cli", "integration", "engine", "sms", "voice", "slack", "teams", "email", "link", "matrix"
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tocsin.replies import slack, twilio
+from tocsin.replies import slack, slack_chat, twilio
 
 router = APIRouter()
 router.include_router(twilio.router)
 router.include_router(slack.router)
+router.include_router(slack_chat.router)

@@ -21,6 +21,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         audit_pages,
         auth,
         auth_pages,
+        chat_pages,
         clock_pages,
         contact_pages,
         declare_pages,
@@ -76,6 +77,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         learning_pages,
         clock_pages,
         statuspage_card,
+        chat_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
         service_pages,

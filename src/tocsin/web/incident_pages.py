@@ -31,6 +31,7 @@ from tocsin.services import service as services
 from tocsin.teams import service as teams
 from tocsin.users import service as users
 from tocsin.web import (
+    chat_pages,
     clock_pages,
     desk_pages,
     drill_pages,
@@ -187,6 +188,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         **stakeholder_pages.incident_context(session, incident, who, now),
         **learning_pages.incident_context(session, incident, who, now),
         **clock_pages.incident_context(session, incident, who, now),
+        **chat_pages.incident_context(session, incident, who, now),
     }
 
 

@@ -56,6 +56,8 @@ class Env:
     clock: Clock | None = field(default=None)
     # The chat providers a ``notify`` step posts to a channel through (Slack, Teams, Mattermost, Discord).
     providers: ProviderRegistry | None = field(default=None)
+    # The chat platforms configured (the ``open_chat_room`` step asks for a room on one of them).
+    chat_platforms: tuple[str, ...] = ()
 
 
 # --- definitions ------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tocsin.chat import service as chat
 from tocsin.core.clock import Clock
 from tocsin.core.errors import NotFound, TocsinError
 from tocsin.db.claims import Claim
@@ -176,6 +177,13 @@ def _add_responders(ctx: Context, spec: dict[str, Any]) -> str:
     return "asked to join: " + ", ".join(names.get(r.user_id, str(r.user_id)) for r in made)
 
 
+def _open_chat_room(ctx: Context, spec: dict[str, Any]) -> str:
+    if spec["platform"] not in ctx.env.chat_platforms:
+        raise StepFailed(f"chat platform {spec['platform']} is not configured on this server")
+    row, new = chat.request_room(ctx.session, ctx.incident, spec["platform"], actor=ctx.actor, now=ctx.now)
+    return f"war room {row.name} asked for" if new else f"war room {row.name} was already asked for"
+
+
 # kind → what it does, for the steps that stay in the database.
 HANDLERS: dict[str, Handler] = {
     "set_field": _set_field,
@@ -185,6 +193,7 @@ HANDLERS: dict[str, Handler] = {
     "add_responders": _add_responders,
     "notify": _notify,
     "stakeholder_update": _stakeholder_update,
+    "open_chat_room": _open_chat_room,
 }
 
 

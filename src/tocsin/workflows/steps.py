@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from tocsin.alerts.rules.matchers import RuleError
+from tocsin.chat.service import PLATFORMS as CHAT_PLATFORMS
 from tocsin.response import templates
 from tocsin.response.fields import FIELDS, SETTABLE, compile_conditions
 
@@ -261,6 +262,13 @@ def _action(spec: Mapping[str, Any], where: str, refs: Refs) -> dict[str, Any]:
     return {"action": _ref(spec, "action", refs.actions, "remediation action", where)}
 
 
+def _open_chat_room(spec: Mapping[str, Any], where: str, refs: Refs) -> dict[str, Any]:
+    platform = _text(spec, "platform", where, limit=16)
+    if platform not in CHAT_PLATFORMS:
+        raise DefinitionError(f"{where}.platform: a chat platform ({', '.join(CHAT_PLATFORMS)})")
+    return {"platform": platform}
+
+
 KINDS: Final[dict[str, StepKind]] = {
     "set_field": StepKind(frozenset({"field", "value"}), _set_field, fields_set=lambda s: (str(s.get("field")),)),
     "assign_role": StepKind(frozenset({"role", "user", "schedule"}), _assign_role),
@@ -278,6 +286,8 @@ KINDS: Final[dict[str, StepKind]] = {
     "webhook": StepKind(frozenset({"url", "body", "secret"}), _webhook, external=True, idempotent=True),
     # An action's effect is unknown after a death mid-call: marked ambiguous, never run twice blindly.
     "action": StepKind(frozenset({"action"}), _action, external=True, idempotent=False),
+    # Asks for the room only (a row the chat engine works on): stays in the database, safe to repeat.
+    "open_chat_room": StepKind(frozenset({"platform"}), _open_chat_room),
 }
 
 

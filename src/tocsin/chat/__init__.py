@@ -1,0 +1,1 @@
+"""ChatOps war rooms: a chat room per incident on Slack, Matrix or Microsoft Teams (ADR 0033)."""

@@ -1,0 +1,1 @@
+"""The chat platforms' clients: one small class per platform behind ``base.Platform``."""

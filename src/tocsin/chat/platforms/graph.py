@@ -1,0 +1,151 @@
+"""Microsoft Teams war rooms through Microsoft Graph (app-only token, client credentials).
+
+A room is a channel of the configured team: ``POST /teams/{team}/channels`` (``membershipType`` ``private`` for
+private incidents, with the app as owner), found again by ``GET /teams/{team}/channels?$filter=displayName eq
+'…'``; a taken name is HTTP 400 ``NameAlreadyExists``. Members are added with ``POST
+/teams/{team}/channels/{channel}/members`` (private channels) and users are found by ``GET /users/{email}``. The
+summary is a channel message (``POST …/messages``, edited with ``PATCH …/messages/{id}``); Teams' topic is the
+channel description (``PATCH``). Graph throttles with HTTP 429 and Retry-After."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from tocsin.chat.platforms.base import ChatError, NameTaken
+
+
+class GraphRooms:
+    name = "teams"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        team_id: str,
+        timeout: float = 10.0,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._token_url = token_url
+        self._client_id = client_id
+        self._secret = client_secret
+        self._team = quote(team_id, safe="")
+        self._http = httpx.Client(timeout=timeout)
+        self._token: tuple[str, float] | None = None
+        self._lock = threading.Lock()
+
+    def _bearer(self) -> str:
+        with self._lock:
+            if self._token is None or self._token[1] < time.monotonic() + 60:
+                try:
+                    response = self._http.post(
+                        self._token_url,
+                        data={
+                            "grant_type": "client_credentials",
+                            "client_id": self._client_id,
+                            "client_secret": self._secret,
+                            "scope": "https://graph.microsoft.com/.default",
+                        },
+                    )
+                except httpx.HTTPError as exc:
+                    raise ChatError(f"Microsoft sign-in unreachable: {type(exc).__name__}", transient=True) from None
+                if response.status_code != 200:
+                    raise ChatError(f"Microsoft sign-in refused: HTTP {response.status_code}", transient=False)
+                data = response.json()
+                self._token = (str(data["access_token"]), time.monotonic() + float(data.get("expires_in", 3599)))
+            return self._token[0]
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None, *, ok: tuple[int, ...] = ()) -> Any:
+        try:
+            response = self._http.request(
+                method, self._base + path, json=body, headers={"Authorization": f"Bearer {self._bearer()}"}
+            )
+        except httpx.HTTPError as exc:
+            raise ChatError(f"Microsoft Graph unreachable: {type(exc).__name__}", transient=True) from None
+        if response.status_code in ok:
+            return None
+        if 200 <= response.status_code < 300:
+            return response.json() if response.content else {}
+        try:
+            error = response.json().get("error") or {}
+        except ValueError:
+            error = {}
+        code = str(error.get("code", "")) if isinstance(error, dict) else ""
+        if code == "NameAlreadyExists":
+            raise NameTaken(code)
+        retry = response.headers.get("retry-after")
+        raise ChatError(
+            f"Microsoft Graph: HTTP {response.status_code} {code}",
+            transient=response.status_code == 429 or response.status_code >= 500,
+            retry_after=float(retry) if retry and retry.isdigit() else None,
+        )
+
+    def create_room(self, name: str, *, private: bool) -> str:
+        body: dict[str, Any] = {"displayName": name, "membershipType": "private" if private else "standard"}
+        made = self._request("POST", f"/teams/{self._team}/channels", body)
+        return str(made["id"])
+
+    def find_room(self, name: str) -> str | None:
+        safe = name.replace("'", "''")
+        found = self._request("GET", f"/teams/{self._team}/channels?$filter=displayName eq '{safe}'")
+        for channel in (found or {}).get("value") or []:
+            if channel.get("displayName") == name:
+                return str(channel["id"])
+        return None
+
+    def set_topic(self, room: str, topic: str) -> None:
+        self._request("PATCH", f"/teams/{self._team}/channels/{quote(room, safe='')}", {"description": topic[:1024]})
+
+    def invite(self, room: str, account: str) -> None:
+        body = {
+            "@odata.type": "#microsoft.graph.aadUserConversationMember",
+            "roles": [],
+            "user@odata.bind": f"https://graph.microsoft.com/v1.0/users('{account}')",
+        }
+        self._request("POST", f"/teams/{self._team}/channels/{quote(room, safe='')}/members", body, ok=(409,))
+
+    def members(self, room: str) -> set[str]:
+        found = self._request("GET", f"/teams/{self._team}/channels/{quote(room, safe='')}/members")
+        return {str(m.get("userId")) for m in (found or {}).get("value") or []}
+
+    def post(self, room: str, text: str) -> str:
+        made = self._request(
+            "POST",
+            f"/teams/{self._team}/channels/{quote(room, safe='')}/messages",
+            {"body": {"contentType": "text", "content": text}},
+        )
+        return str(made["id"])
+
+    def update(self, room: str, ref: str, text: str) -> None:
+        self._request(
+            "PATCH",
+            f"/teams/{self._team}/channels/{quote(room, safe='')}/messages/{quote(ref, safe='')}",
+            {"body": {"contentType": "text", "content": text}},
+        )
+
+    def pin(self, room: str, ref: str) -> None:
+        # Graph pins messages in chats only; a channel's first message is its summary, kept in place by edits.
+        return None
+
+    def find_pinned(self, room: str) -> str | None:
+        found = self._request("GET", f"/teams/{self._team}/channels/{quote(room, safe='')}/messages?$top=50")
+        for message in (found or {}).get("value") or []:
+            content = str((message.get("body") or {}).get("content", ""))
+            if content.startswith("Incident summary"):
+                return str(message["id"])
+        return None
+
+    def archive(self, room: str) -> None:
+        # Channels cannot be archived one by one: the channel is kept, marked in its description.
+        self._request("PATCH", f"/teams/{self._team}/channels/{quote(room, safe='')}", {"description": "[archived]"})
+
+    def account_of(self, email: str) -> str | None:
+        found = self._request("GET", f"/users/{quote(email, safe='@')}?$select=id", ok=(404,))
+        return None if found is None else str(found["id"])

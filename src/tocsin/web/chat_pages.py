@@ -1,0 +1,67 @@
+"""War rooms in the console (ADR 0033): the incident page's War room card and its Open button, which posts here
+and redirects back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from tocsin.chat import service as chat
+from tocsin.chat.setup import configured
+from tocsin.core.errors import Forbidden, NotFound, TocsinError
+from tocsin.incidents.models import Incident
+from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, runtime_of
+from tocsin.web.forms import text
+from tocsin.web.scope import require_act_on_incident, visible_incident
+from tocsin.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def incident_context(session: Session, incident: Incident, who: WebUser, now: datetime) -> dict[str, Any]:
+    """The incident page's War room card: the incident's rooms and the platforms a room can be opened on."""
+    platforms = configured(who.runtime.settings) if who.runtime is not None else []
+    rooms = chat.rooms_of(session, incident.id)
+    have = {r.platform for r in rooms}
+    return {"chat_rooms": rooms, "chat_platforms": [p for p in platforms if p not in have]}
+
+
+def _back(number: int, **params: str) -> RedirectResponse:
+    return RedirectResponse(f"/incidents/{number}?{urlencode(params)}#chat", status_code=303)
+
+
+@router.post("/incidents/{number}/chat-room")
+def open_room(number: int, request: Request, form: PostedForm) -> Response:
+    who = require_responder(request)
+    check_csrf(request, who, form)
+    runtime = runtime_of(request)
+    platform = text(form, "platform") or None
+    try:
+        with runtime.db.unit_of_work() as session:
+            try:
+                incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
+            except NotFound:
+                return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
+            require_act_on_incident(session, who, incident)
+            row, new = chat.open_room(
+                session,
+                incident,
+                platform,
+                configured=configured(runtime.settings),
+                actor=who.actor(),
+                now=runtime.clock.now(),
+            )
+            notice = (
+                f"War room {row.name} asked for on {row.platform}" if new else f"War room {row.name} already exists"
+            )
+    except Forbidden as exc:
+        raise PageError(403, exc.detail) from None
+    except TocsinError as exc:
+        return _back(number, error=exc.detail)
+    runtime.wakeup.notify()
+    return _back(number, notice=notice)
