@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.learning.models import Postmortem
 
-PublishedCallback = Callable[[Session, Postmortem, datetime], None]
+PublishedCallback = Callable[[Session, Postmortem, datetime], object]
 _on_published: list[PublishedCallback] = []
 
 
