@@ -15,6 +15,7 @@ from tocsin.escalation import models as escalation_models
 from tocsin.events import models as events_models
 from tocsin.heartbeats import models as heartbeats_models
 from tocsin.incidents import models as incidents_models
+from tocsin.knowledge import models as knowledge_models
 from tocsin.mailbox import models as mailbox_models
 from tocsin.notify import models as notify_models
 from tocsin.oncall import models as oncall_models
@@ -42,6 +43,7 @@ __all__ = [
     "events_models",
     "heartbeats_models",
     "incidents_models",
+    "knowledge_models",
     "mailbox_models",
     "metadata",
     "noise_models",

@@ -25,8 +25,12 @@ from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.participants import SOURCES as PARTICIPANT_SOURCES
 from tocsin.incidents.repository import OpenedIncident
+from tocsin.knowledge import builtin_sources as knowledge_sources
+from tocsin.knowledge import indexer as knowledge_indexer
+from tocsin.knowledge import runbooks
 from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
+from tocsin.notify.page_links import PAGE_LINKS
 from tocsin.response import impact, types
 from tocsin.response.models import IncidentTask, ResponderRequest, RoleAssignment
 from tocsin.services import service as services
@@ -64,7 +68,12 @@ def follow_status(session: Session, change: StatusChange) -> None:
 
 def event_consumers() -> list[Consumer]:
     """Who receives incident events (ADR 0009), in every process that runs an engine."""
-    return [webhook_fanout.consumer(), workflows.consumer(), statuspage_automation.consumer()]
+    return [
+        webhook_fanout.consumer(),
+        workflows.consumer(),
+        statuspage_automation.consumer(),
+        knowledge_indexer.consumer(),
+    ]
 
 
 def install() -> None:
@@ -93,4 +102,8 @@ def install() -> None:
         PARTICIPANT_SOURCES.register("people paged", Notification.incident_id, Notification.user_id)
         # Asked to join (they read the incident to decide whether to accept), whether or not a page reached them.
         PARTICIPANT_SOURCES.register("responders", ResponderRequest.incident_id, ResponderRequest.user_id)
+        # What search indexes (ADR 0030); the domains above add their documents here too.
+        knowledge_sources.register()
+        # A page names the runbooks its incident matches.
+        PAGE_LINKS.append(runbooks.page_links)
         HOOKS.seal()

@@ -11,6 +11,7 @@ from tocsin.api import (
     drills,
     incident_types,
     incidents,
+    knowledge,
     noise,
     people,
     responders,
@@ -47,3 +48,4 @@ api_router.include_router(workflows.router)
 api_router.include_router(workflows.callback_router)
 api_router.include_router(statuspages.router)
 api_router.include_router(stakeholders.router)
+api_router.include_router(knowledge.router)

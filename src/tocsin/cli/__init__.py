@@ -11,6 +11,7 @@ from tocsin.cli import (  # noqa: F401
     drills,
     incident_types,
     incidents,
+    knowledge,
     oncall,
     outbox,
     people,

@@ -25,6 +25,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         desk_pages,
         drill_pages,
         incident_pages,
+        knowledge_pages,
         live,
         noise_pages,
         notification_rule_pages,
@@ -67,6 +68,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         responder_pages,
         workflow_pages,
         stakeholder_pages,
+        knowledge_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
         service_pages,

@@ -33,6 +33,7 @@ from tocsin.users import service as users
 from tocsin.web import (
     desk_pages,
     drill_pages,
+    knowledge_pages,
     private_pages,
     responder_pages,
     stakeholder_pages,
@@ -183,6 +184,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         **drill_pages.incident_card(session, incident, who, now),
         **statuspage_pages.incident_context(session, incident),
         **stakeholder_pages.incident_context(session, incident, who, now),
+        **knowledge_pages.incident_context(session, incident, who, now),
     }
 
 

@@ -1,0 +1,180 @@
+"""Similar past incidents (ADR 0030): lexical ranking of the incident's words against other incidents (bm25 on
+SQLite, ts_rank_cd on PostgreSQL) plus structural signals (a shared alert fingerprint, the same service), each
+result with its reasons and resolution note. Only incidents the viewer may read are ever returned.
+
+``ENRICHERS`` lets upper domains add to each result (a postmortem's link, its action items): a callable given the
+session and the results, returning for each incident id a dict of extra fields, merged into ``extra``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tocsin.access.policy import Viewer
+from tocsin.incidents import repository as incident_repo
+from tocsin.incidents.models import Incident
+from tocsin.knowledge import repository as repo
+from tocsin.knowledge.builtin_sources import resolution_notes
+from tocsin.knowledge.models import KnowledgeDocument
+from tocsin.knowledge.search import terms_of
+from tocsin.services.models import Service
+
+TOP = 5
+TEXT_CANDIDATES = 40
+KEY_CANDIDATES = 40
+SERVICE_CANDIDATES = 10
+# Weights of the signals: a shared fingerprint says the same thing broke; text similarity says it looked alike;
+# the same service alone says little (every incident of a busy service shares it), so it mostly breaks ties.
+W_TEXT = 1.0
+W_KEY = 1.2
+W_SERVICE = 0.35
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "was",
+        "were",
+        "with",
+        "high",
+        "low",
+        "error",
+        "errors",
+        "alert",
+        "alerts",
+        "incident",
+    ]
+)
+
+
+@dataclass
+class Similar:
+    incident_id: int
+    number: int
+    title: str
+    status: str
+    service: str
+    created_at: datetime
+    resolved_at: datetime | None
+    score: float
+    reasons: list[str]
+    resolution: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Enricher = Callable[[Session, Sequence[Similar]], dict[int, dict[str, Any]]]
+ENRICHERS: list[Enricher] = []
+
+
+def _text_scores(session: Session, incident: Incident) -> dict[int, float]:
+    words = [t for t in terms_of(f"{incident.title} {incident.description[:300]}", 24) if t not in STOPWORDS]
+    words = [w for w in words if not w.isdigit()][:12]
+    if not words:
+        return {}
+    hits = repo.ranked(
+        session,
+        words,
+        any_term=True,
+        prefix_last=False,
+        kinds=["incident"],
+        where=KnowledgeDocument.ref_id != incident.id,
+        limit=TEXT_CANDIDATES,
+    )
+    best = max((h.score for h in hits), default=0.0)
+    if best <= 0:
+        return {}
+    return {h.doc.ref_id: h.score / best for h in hits}
+
+
+def _same_service(session: Session, incident: Incident) -> list[int]:
+    rows = session.execute(
+        select(KnowledgeDocument.ref_id)
+        .where(KnowledgeDocument.kind == "incident", KnowledgeDocument.service_id == incident.service_id)
+        .where(KnowledgeDocument.ref_id != incident.id)
+        .order_by(KnowledgeDocument.ref_id.desc())
+        .limit(SERVICE_CANDIDATES)
+    )
+    return list(rows.scalars())
+
+
+def similar_incidents(
+    session: Session, incident: Incident, viewer: Viewer, *, see_all: bool, top: int = TOP
+) -> list[Similar]:
+    text = _text_scores(session, incident)
+    keys = repo.incident_keys(session, incident.id, "alert")
+    shared = repo.incidents_with_keys(session, "alert", keys, incident.id, KEY_CANDIDATES)
+    candidates = set(text) | set(shared) | set(_same_service(session, incident))
+    candidates.discard(incident.id)
+    if not candidates:
+        return []
+    stmt = (
+        select(Incident, Service.name)
+        .join(Service, Service.id == Incident.service_id)
+        .where(Incident.id.in_(sorted(candidates)))
+    )
+    if not viewer.is_admin:
+        stmt = stmt.where(incident_repo.visible_clause(viewer, see_all=see_all))
+    scored: list[Similar] = []
+    for other, service_name in session.execute(stmt).tuples():
+        reasons: list[str] = []
+        score = 0.0
+        if other.id in shared:
+            n = shared[other.id]
+            reasons.append("shared alert fingerprint" if n == 1 else f"{n} shared alert fingerprints")
+            score += W_KEY * min(n, 3) / min(len(keys), 3)
+        if other.id in text:
+            score += W_TEXT * text[other.id]
+            if text[other.id] >= 0.3:
+                reasons.append("similar text")
+        if other.service_id == incident.service_id:
+            reasons.append(f"same service ({service_name})")
+            score += W_SERVICE
+        if other.drill:
+            score *= 0.5
+        if not reasons:
+            continue
+        scored.append(
+            Similar(
+                incident_id=other.id,
+                number=other.number,
+                title=other.title,
+                status=str(other.status),
+                service=service_name,
+                created_at=other.created_at,
+                resolved_at=other.resolved_at,
+                score=round(score, 4),
+                reasons=reasons,
+            )
+        )
+    scored.sort(key=lambda s: (-s.score, -s.incident_id))
+    best = scored[:top]
+    notes = resolution_notes(session, [s.incident_id for s in best])
+    for s in best:
+        s.resolution = notes.get(s.incident_id, "")
+    for enrich in ENRICHERS:
+        extra = enrich(session, best)
+        for s in best:
+            s.extra.update(extra.get(s.incident_id, {}))
+    return best
