@@ -26,7 +26,7 @@ def resolution_notes(session: Session, incident_ids: Sequence[int]) -> dict[int,
         .where(TimelineEntry.message != "")
         .order_by(TimelineEntry.id)
     )
-    return {i: m for i, m in rows.tuples()}
+    return {i: m for i, m in rows.all()}
 
 
 def _incident_docs(session: Session, rows: Sequence[Incident]) -> list[Document]:
@@ -123,7 +123,7 @@ def _numbers(session: Session, ids: Sequence[int]) -> dict[int, int]:
     if not ids:
         return {}
     rows = session.execute(select(Incident.id, Incident.number).where(Incident.id.in_(sorted(set(ids)))))
-    return {i: n for i, n in rows.tuples()}
+    return {i: n for i, n in rows.all()}
 
 
 def runbook_document(book: Runbook) -> Document:

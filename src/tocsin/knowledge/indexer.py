@@ -42,17 +42,27 @@ def refresh_incidents(session: Session, incident_ids: Sequence[int]) -> int:
 
 
 def poll(session: Session, *, batch: int = 500) -> tuple[int, bool]:
-    """One pass over the polled sources: (documents written, whether a source has more waiting)."""
+    """One pass over the polled sources, and over the incident-bound ones until their backfill is done (the
+    incident events consumer starts after the events already there, so what existed before is read here once):
+    (documents written, whether a source has more waiting)."""
     written, more = 0, False
     for source in SOURCES.items:
-        if source.for_incidents is not None:
+        bound = source.for_incidents is not None
+        if bound and repo.backfilled(session, source.kind):
             continue
         seen = repo.cursor(session, source.kind)
-        docs = source.load(session, seen - OVERLAP if seen is not None else None, batch)
+        since = seen if bound else (seen - OVERLAP if seen is not None else None)
+        docs = source.load(session, since, batch)
         written += repo.upsert(session, source.kind, docs)
-        if docs:
-            repo.set_cursor(session, source.kind, max(d.changed_at for d in docs))
-            more = more or len(docs) >= batch
+        latest = max((d.changed_at for d in docs), default=None)
+        full = len(docs) >= batch
+        if full and bound and latest == seen:
+            # A whole page changed at the very same time as the cursor: read it all at once to get past it.
+            docs = source.load(session, since, batch * 100)
+            written += repo.upsert(session, source.kind, docs)
+            full = len(docs) >= batch * 100
+        repo.set_cursor(session, source.kind, latest, backfilled=bound and not full)
+        more = more or full
     return written, more
 
 
@@ -75,6 +85,7 @@ def _reindex_one(session: Session, source: DocumentSource, batch: int) -> int:
         if docs:
             repo.set_cursor(session, source.kind, max(d.changed_at for d in docs))
         if len(docs) < limit:
+            repo.set_cursor(session, source.kind, None, backfilled=source.for_incidents is not None)
             return total
         latest = max(d.changed_at for d in docs)
         if latest == since:

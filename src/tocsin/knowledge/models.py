@@ -44,12 +44,15 @@ class KnowledgeDocument(Base):
 
 
 class IndexCursor(Base):
-    """How far the indexer has read each source: the latest change time it has indexed."""
+    """How far the indexer has read each source: the latest change time it has indexed. An incident-bound source
+    is read this way only once, to fill the index with what existed before (``backfilled`` then); the incident
+    events keep it current after that."""
 
     __tablename__ = "knowledge_index_cursors"
 
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     seen_until: Mapped[datetime | None]
+    backfilled: Mapped[bool] = mapped_column(default=False)
 
 
 class Runbook(Base):

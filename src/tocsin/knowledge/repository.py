@@ -53,7 +53,7 @@ def upsert(session: Session, kind: str, docs: Sequence[Document]) -> int:
                 KnowledgeDocument.kind == kind, KnowledgeDocument.ref_id.in_(chunk)
             )
         )
-        known.update({r: i for r, i in rows.tuples()})
+        known.update({r: i for r, i in rows.all()})
     fresh = [_values(kind, latest[r]) for r in refs if r not in known]
     changed = [{"doc_id": known[r], **_values(kind, latest[r])} for r in refs if r in known]
     if fresh:
@@ -105,17 +105,24 @@ def cursor(session: Session, kind: str) -> datetime | None:
     return row.seen_until if row is not None else None
 
 
-def set_cursor(session: Session, kind: str, seen_until: datetime) -> None:
+def set_cursor(session: Session, kind: str, seen_until: datetime | None, *, backfilled: bool = False) -> None:
     row = session.get(IndexCursor, kind)
     if row is None:
-        session.add(IndexCursor(kind=kind, seen_until=seen_until))
-    elif row.seen_until is None or seen_until > row.seen_until:
+        session.add(IndexCursor(kind=kind, seen_until=seen_until, backfilled=backfilled))
+        return
+    if seen_until is not None and (row.seen_until is None or seen_until > row.seen_until):
         row.seen_until = seen_until
+    row.backfilled = row.backfilled or backfilled
+
+
+def backfilled(session: Session, kind: str) -> bool:
+    row = session.get(IndexCursor, kind)
+    return row is not None and row.backfilled
 
 
 def counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(KnowledgeDocument.kind, func.count()).group_by(KnowledgeDocument.kind))
-    return {k: n for k, n in rows.tuples()}
+    return {k: n for k, n in rows.all()}
 
 
 # --- full-text queries ------------------------------------------------------------------------------------------
@@ -208,4 +215,4 @@ def incidents_with_keys(session: Session, kind: str, keys: Sequence[str], exclud
         .order_by(KnowledgeDocument.incident_id.desc())
         .limit(limit)
     )
-    return {int(i): int(n) for i, n in rows.tuples() if i is not None}
+    return {int(i): int(n) for i, n in rows.all() if i is not None}

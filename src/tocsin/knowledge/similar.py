@@ -137,7 +137,7 @@ def similar_incidents(
     if not viewer.is_admin:
         stmt = stmt.where(incident_repo.visible_clause(viewer, see_all=see_all))
     scored: list[Similar] = []
-    for other, service_name in session.execute(stmt).tuples():
+    for other, service_name in session.execute(stmt).all():
         reasons: list[str] = []
         score = 0.0
         if other.id in shared:

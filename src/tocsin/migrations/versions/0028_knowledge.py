@@ -65,6 +65,7 @@ def upgrade() -> None:
         "knowledge_index_cursors",
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("seen_until", _TIME, nullable=True),
+        sa.Column("backfilled", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("kind"),
     )
     op.create_table(
