@@ -41,9 +41,11 @@ class FakeChat:
         try:
             body = json.loads(request.body)
             messages = body["messages"]
-            assert isinstance(body["model"], str) and isinstance(messages, list) and messages
-            assert all(m["role"] in ("system", "user", "assistant") and isinstance(m["content"], str) for m in messages)
-        except (ValueError, KeyError, TypeError, AssertionError):
+            shaped = isinstance(body["model"], str) and isinstance(messages, list) and bool(messages)
+            roles = all(m["role"] in ("system", "user", "assistant") and isinstance(m["content"], str) for m in messages)
+            if not (shaped and roles):
+                raise ValueError("not a chat-completions request")
+        except (ValueError, KeyError, TypeError):
             self.unexpected.append(f"bad body {request.body[:200]!r}")
             return Reply(400, b"bad request", "text/plain")
         with self._lock:
