@@ -12,6 +12,9 @@ from typing import Any
 from tests.fakes._server import FakeServer, Reply, Request
 
 
+_ROLES = ("system", "user", "assistant")
+
+
 class FakeChat:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
@@ -42,7 +45,7 @@ class FakeChat:
             body = json.loads(request.body)
             messages = body["messages"]
             shaped = isinstance(body["model"], str) and isinstance(messages, list) and bool(messages)
-            roles = all(m["role"] in ("system", "user", "assistant") and isinstance(m["content"], str) for m in messages)
+            roles = all(m["role"] in _ROLES and isinstance(m["content"], str) for m in messages)
             if not (shaped and roles):
                 raise ValueError("not a chat-completions request")
         except (ValueError, KeyError, TypeError):
