@@ -11,7 +11,6 @@ from typing import Any
 
 from tests.fakes._server import FakeServer, Reply, Request
 
-
 _ROLES = ("system", "user", "assistant")
 
 
