@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.deps import AdminDep, PrincipalDep, ResponderDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
-from tocsin.api.scope import visible_incident
+from tocsin.api.scope import require_act_on_incident, visible_incident
 from tocsin.core.errors import Forbidden
 from tocsin.knowledge import assist, runbooks, search, similar, summary
 from tocsin.knowledge.models import Runbook, RunbookVersion
@@ -155,6 +155,8 @@ class AssistOut(BaseModel):
 def assist_incident(ref: str, body: AssistIn, runtime: RuntimeDep, principal: ResponderDep) -> AssistOut:
     with runtime.db.unit_of_work() as session:
         incident = visible_incident(session, principal, runtime, ref)
+        # Asking costs a call out and is kept: it is acting on the incident, as its team does.
+        require_act_on_incident(session, principal, incident)
         now, user_id = runtime.clock.now(), principal.user.id
         if body.purpose == "summary":
             s = assist.summary(session, incident, user_id=user_id, now=now)

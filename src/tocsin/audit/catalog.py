@@ -48,6 +48,8 @@ AUDITED: dict[str, str] = {
     "status_component_groups": "status_component_group",
     "status_components": "status_component",
     "stakeholder_groups": "stakeholder_group",
+    "runbooks": "runbook",
+    "assist_type_policies": "assist_type_policy",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -105,6 +107,12 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "workflow_runs",
         "workflow_step_runs",
         "action_runs",
+        # Knowledge (ADR 0030): the search index and its cursors (derived data), every saved version of a runbook
+        # (the runbook's own changes are audited), and the requests to the model (kept with their prompts).
+        "knowledge_documents",
+        "knowledge_index_cursors",
+        "runbook_versions",
+        "assist_requests",
     }
 )
 

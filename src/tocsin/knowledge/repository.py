@@ -154,6 +154,40 @@ def pg_query(terms: Sequence[str], *, any_term: bool, prefix_last: bool) -> str:
     return (" | " if any_term else " & ").join(parts)
 
 
+def _ranked_statement(
+    session: Session,
+    columns: Sequence[Any],
+    terms: Sequence[str],
+    *,
+    any_term: bool,
+    prefix_last: bool,
+    kinds: Sequence[str],
+    where: ColumnElement[bool] | None,
+    limit: int,
+) -> Any:
+    doc = KnowledgeDocument
+    stmt: Any
+    if is_sqlite(session):
+        fts: ColumnElement[Any] = literal_column("knowledge_fts")
+        score: ColumnElement[float] = literal_column("bm25(knowledge_fts, 0.0, 10.0, 1.0)")
+        stmt = (
+            select(*columns, (-score).label("score"))
+            .select_from(_FTS)
+            .join(doc, doc.id == _FTS.c.rowid)
+            .where(fts.op("MATCH")(fts_match(terms, any_term=any_term, prefix_last=prefix_last, kinds=kinds)))
+            .order_by(score)
+        )
+    else:
+        query = func.to_tsquery(literal_column("'english'"), pg_query(terms, any_term=any_term, prefix_last=prefix_last))
+        rank = func.ts_rank_cd(doc.search_vector, query)
+        stmt = select(*columns, rank.label("score")).where(doc.search_vector.op("@@")(query)).order_by(rank.desc())
+        if kinds:
+            stmt = stmt.where(doc.kind.in_(kinds))
+    if where is not None:
+        stmt = stmt.where(where)
+    return stmt.limit(limit)
+
+
 def ranked(
     session: Session,
     terms: Sequence[str],
@@ -166,30 +200,34 @@ def ranked(
 ) -> list[Hit]:
     """Documents matching the terms, best first (bm25 on SQLite, ts_rank_cd on PostgreSQL), filtered by ``where``
     (who may read them) in the same query."""
-    doc = KnowledgeDocument
-    stmt: Any
-    if is_sqlite(session):
-        fts: ColumnElement[Any] = literal_column("knowledge_fts")
-        score: ColumnElement[float] = literal_column("bm25(knowledge_fts, 0.0, 10.0, 1.0)")
-        stmt = (
-            select(doc, (-score).label("score"))
-            .select_from(_FTS)
-            .join(doc, doc.id == _FTS.c.rowid)
-            .where(fts.op("MATCH")(fts_match(terms, any_term=any_term, prefix_last=prefix_last, kinds=kinds)))
-            .order_by(score)
-        )
-    else:
-        query = func.to_tsquery(
-            literal_column("'english'"), pg_query(terms, any_term=any_term, prefix_last=prefix_last)
-        )
-        rank = func.ts_rank_cd(doc.search_vector, query)
-        stmt = select(doc, rank.label("score")).where(doc.search_vector.op("@@")(query)).order_by(rank.desc())
-        if kinds:
-            stmt = stmt.where(doc.kind.in_(kinds))
-    if where is not None:
-        stmt = stmt.where(where)
-    rows = session.execute(stmt.limit(limit)).all()
-    return [Hit(row[0], float(row[1] or 0.0)) for row in rows]
+    stmt = _ranked_statement(
+        session,
+        [KnowledgeDocument],
+        terms,
+        any_term=any_term,
+        prefix_last=prefix_last,
+        kinds=kinds,
+        where=where,
+        limit=limit,
+    )
+    return [Hit(row[0], float(row[1] or 0.0)) for row in session.execute(stmt).all()]
+
+
+def ranked_refs(
+    session: Session, terms: Sequence[str], *, kind: str, exclude_ref: int, limit: int
+) -> list[tuple[int, float]]:
+    """(ref id, score) of the documents of one kind matching any of the terms, best first: ids only, no rows."""
+    stmt = _ranked_statement(
+        session,
+        [KnowledgeDocument.ref_id],
+        terms,
+        any_term=True,
+        prefix_last=False,
+        kinds=[kind],
+        where=KnowledgeDocument.ref_id != exclude_ref,
+        limit=limit,
+    )
+    return [(int(row[0]), float(row[1] or 0.0)) for row in session.execute(stmt).all()]
 
 
 def incident_keys(session: Session, incident_id: int, kind: str) -> list[str]:

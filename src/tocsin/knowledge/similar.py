@@ -89,23 +89,16 @@ ENRICHERS: list[Enricher] = []
 
 
 def _text_scores(session: Session, incident: Incident) -> dict[int, float]:
-    words = [t for t in terms_of(f"{incident.title} {incident.description[:300]}", 24) if t not in STOPWORDS]
+    # The title only: descriptions repeat boilerplate whose words would match nearly every incident.
+    words = [t for t in terms_of(incident.title, 24) if t not in STOPWORDS]
     words = [w for w in words if not w.isdigit()][:12]
     if not words:
         return {}
-    hits = repo.ranked(
-        session,
-        words,
-        any_term=True,
-        prefix_last=False,
-        kinds=["incident"],
-        where=KnowledgeDocument.ref_id != incident.id,
-        limit=TEXT_CANDIDATES,
-    )
-    best = max((h.score for h in hits), default=0.0)
+    hits = repo.ranked_refs(session, words, kind="incident", exclude_ref=incident.id, limit=TEXT_CANDIDATES)
+    best = max((score for _, score in hits), default=0.0)
     if best <= 0:
         return {}
-    return {h.doc.ref_id: h.score / best for h in hits}
+    return {ref: score / best for ref, score in hits}
 
 
 def _same_service(session: Session, incident: Incident) -> list[int]:
@@ -130,14 +123,25 @@ def similar_incidents(
     if not candidates:
         return []
     stmt = (
-        select(Incident, Service.name)
+        select(
+            Incident.id,
+            Incident.number,
+            Incident.title,
+            Incident.status,
+            Incident.service_id,
+            Incident.created_at,
+            Incident.resolved_at,
+            Incident.drill,
+            Service.name,
+        )
         .join(Service, Service.id == Incident.service_id)
         .where(Incident.id.in_(sorted(candidates)))
     )
     if not viewer.is_admin:
         stmt = stmt.where(incident_repo.visible_clause(viewer, see_all=see_all))
     scored: list[Similar] = []
-    for other, service_name in session.execute(stmt).all():
+    for other in session.execute(stmt).all():
+        service_name = other.name
         reasons: list[str] = []
         score = 0.0
         if other.id in shared:
