@@ -178,7 +178,8 @@ def _ranked_statement(
             .order_by(score)
         )
     else:
-        query = func.to_tsquery(literal_column("'english'"), pg_query(terms, any_term=any_term, prefix_last=prefix_last))
+        expression = pg_query(terms, any_term=any_term, prefix_last=prefix_last)
+        query = func.to_tsquery(literal_column("'english'"), expression)
         rank = func.ts_rank_cd(doc.search_vector, query)
         stmt = select(*columns, rank.label("score")).where(doc.search_vector.op("@@")(query)).order_by(rank.desc())
         if kinds:
