@@ -22,7 +22,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import engine_timers, ingest, noise, paging, profiling, report, statuspage, web_pages, workflows
+from bench import (
+    engine_timers,
+    ingest,
+    knowledge,
+    noise,
+    paging,
+    profiling,
+    report,
+    statuspage,
+    web_pages,
+    workflows,
+)
 from bench.databases import postgres_available
 from bench.procs import ROOT, scratch_dir
 
@@ -46,12 +57,15 @@ class Profile:
     web_alerts: int
     web_requests: int
     noise_events: int
+    knowledge_incidents: int = 100_000  # past incidents behind search and similar incidents
 
 
 PROFILES = {
     "full": Profile("full", 10, 1000, 10, 10_000, 10_000, 20, 100_000, 500, 10, 5000, 100_000, 1_000_000, 40, 4000),
-    "quick": Profile("quick", 2, 1000, 2, 500, 500, 5, 0, 500, 1, 300, 10_000, 100_000, 20, 1000),
-    "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40, 200, 2_000, 3, 100),
+    "quick": Profile(
+        "quick", 2, 1000, 2, 500, 500, 5, 0, 500, 1, 300, 10_000, 100_000, 20, 1000, knowledge_incidents=5000
+    ),
+    "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40, 200, 2_000, 3, 100, knowledge_incidents=300),
 }
 
 # (sizes, scratch directory, where to put profiles or None) -> figures, or None when skipped
@@ -120,6 +134,13 @@ BENCHMARKS: dict[str, Bench] = {
     ),
     # 1,000 incidents declared over 60 s, each starting a 5-step workflow (ADR 0027).
     "workflows": lambda p, d, _prof: workflows.run(incidents_count=1000, window=60.0, backend="sqlite", workdir=d),
+    # Search and similar incidents over past incidents, and precision@5 / recall@5 on a labelled set (ADR 0030).
+    "knowledge-sqlite": lambda p, d, _prof: knowledge.run(
+        incidents_count=p.knowledge_incidents, backend="sqlite", workdir=d
+    ),
+    "knowledge-postgres": lambda p, d, _prof: knowledge.run(
+        incidents_count=p.knowledge_incidents, backend="postgres", workdir=d
+    ),
 }
 
 
