@@ -903,7 +903,11 @@ CASES: list[Case] = [
         "/api/v1/runbooks",
         "/api/v1/runbooks",
         ("runbook", "runbook.created"),
-        {"title": "Disk full", "body": "# Steps", "services": ["checkout"]},
+        {
+            "title": "Disk full",
+            "body": "# Steps",
+            "matchers": [{"field": "labels.alertname", "op": "=", "value": "DiskFull"}],
+        },
     ),
     Case(
         "PUT",
