@@ -231,27 +231,22 @@ def ranked_refs(
     return [(int(row[0]), float(row[1] or 0.0)) for row in session.execute(stmt).all()]
 
 
-def incident_keys(session: Session, incident_id: int, kind: str) -> list[str]:
-    rows = session.execute(
-        select(KnowledgeDocument.key)
-        .where(KnowledgeDocument.incident_id == incident_id, KnowledgeDocument.kind == kind)
-        .where(KnowledgeDocument.key.is_not(None))
-        .distinct()
+def sharing_keys(session: Session, kind: str, incident_id: int, limit: int) -> dict[int, int]:
+    """Other incidents with documents of ``kind`` carrying a key one of this incident's documents carries: incident
+    id → how many keys shared (one query; the newest incidents first)."""
+    doc = KnowledgeDocument
+    own = (
+        select(doc.key)
+        .where(doc.incident_id == incident_id, doc.kind == kind, doc.key.is_not(None))
         .limit(50)
+        .scalar_subquery()
     )
-    return [k for k in rows.scalars() if k]
-
-
-def incidents_with_keys(session: Session, kind: str, keys: Sequence[str], exclude: int, limit: int) -> dict[int, int]:
-    """Other incidents having documents of ``kind`` with one of these keys: incident id → how many keys shared."""
-    if not keys:
-        return {}
     rows = session.execute(
-        select(KnowledgeDocument.incident_id, func.count(func.distinct(KnowledgeDocument.key)))
-        .where(KnowledgeDocument.kind == kind, KnowledgeDocument.key.in_(list(keys)))
-        .where(KnowledgeDocument.incident_id.is_not(None), KnowledgeDocument.incident_id != exclude)
-        .group_by(KnowledgeDocument.incident_id)
-        .order_by(KnowledgeDocument.incident_id.desc())
+        select(doc.incident_id, func.count(func.distinct(doc.key)))
+        .where(doc.kind == kind, doc.key.in_(own))
+        .where(doc.incident_id.is_not(None), doc.incident_id != incident_id)
+        .group_by(doc.incident_id)
+        .order_by(doc.incident_id.desc())
         .limit(limit)
     )
     return {int(i): int(n) for i, n in rows.all() if i is not None}

@@ -116,9 +116,11 @@ def similar_incidents(
     session: Session, incident: Incident, viewer: Viewer, *, see_all: bool, top: int = TOP
 ) -> list[Similar]:
     text = _text_scores(session, incident)
-    keys = repo.incident_keys(session, incident.id, "alert")
-    shared = repo.incidents_with_keys(session, "alert", keys, incident.id, KEY_CANDIDATES)
-    candidates = set(text) | set(shared) | set(_same_service(session, incident))
+    shared = repo.sharing_keys(session, "alert", incident.id, KEY_CANDIDATES)
+    candidates = set(text) | set(shared)
+    if len(candidates) < top:
+        # Little else to go on: recent incidents of the same service fill the list.
+        candidates |= set(_same_service(session, incident))
     candidates.discard(incident.id)
     if not candidates:
         return []
@@ -147,7 +149,7 @@ def similar_incidents(
         if other.id in shared:
             n = shared[other.id]
             reasons.append("shared alert fingerprint" if n == 1 else f"{n} shared alert fingerprints")
-            score += W_KEY * min(n, 3) / min(len(keys), 3)
+            score += W_KEY + 0.1 * (min(n, 3) - 1)
         if other.id in text:
             score += W_TEXT * text[other.id]
             if text[other.id] >= 0.3:
