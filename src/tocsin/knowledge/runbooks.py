@@ -23,7 +23,7 @@ from tocsin.response.models import IncidentType
 from tocsin.services import service as services
 
 TITLE_MAX = 300
-BODY_MAX = 100_000
+BODY_MAX = 40_000
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
