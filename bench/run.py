@@ -28,6 +28,7 @@ from bench import (
     clocks,
     engine_timers,
     ingest,
+    knowledge,
     noise,
     paging,
     profiling,
@@ -61,12 +62,15 @@ class Profile:
     web_alerts: int
     web_requests: int
     noise_events: int
+    knowledge_incidents: int = 100_000  # past incidents behind search and similar incidents
 
 
 PROFILES = {
     "full": Profile("full", 10, 1000, 10, 10_000, 10_000, 20, 100_000, 500, 10, 5000, 100_000, 1_000_000, 40, 4000),
-    "quick": Profile("quick", 2, 1000, 2, 500, 500, 5, 0, 500, 1, 300, 10_000, 100_000, 20, 1000),
-    "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40, 200, 2_000, 3, 100),
+    "quick": Profile(
+        "quick", 2, 1000, 2, 500, 500, 5, 0, 500, 1, 300, 10_000, 100_000, 20, 1000, knowledge_incidents=5000
+    ),
+    "smoke": Profile("smoke", 1, 100, 0.5, 60, 40, 1, 0, 40, 0.5, 40, 200, 2_000, 3, 100, knowledge_incidents=300),
 }
 
 # The analytics benchmark's history per profile: incidents, notifications, people, timed repeats.
@@ -162,6 +166,13 @@ BENCHMARKS: dict[str, Bench] = {
     ),
     # 200 incidents asking for a Matrix war room at once, on a real Synapse (ADR 0033).
     "chat-rooms": lambda p, d, _prof: chat.run(rooms=200, backend="sqlite", workdir=d),
+    # Search and similar incidents over past incidents, and precision@5 / recall@5 on a labelled set (ADR 0030).
+    "knowledge-sqlite": lambda p, d, _prof: knowledge.run(
+        incidents_count=p.knowledge_incidents, backend="sqlite", workdir=d
+    ),
+    "knowledge-postgres": lambda p, d, _prof: knowledge.run(
+        incidents_count=p.knowledge_incidents, backend="postgres", workdir=d
+    ),
 }
 
 

@@ -18,6 +18,7 @@ from tocsin.escalation import models as escalation_models
 from tocsin.events import models as events_models
 from tocsin.heartbeats import models as heartbeats_models
 from tocsin.incidents import models as incidents_models
+from tocsin.knowledge import models as knowledge_models
 from tocsin.learning import models as learning_models
 from tocsin.mailbox import models as mailbox_models
 from tocsin.notify import models as notify_models
@@ -50,6 +51,7 @@ __all__ = [
     "events_models",
     "heartbeats_models",
     "incidents_models",
+    "knowledge_models",
     "learning_models",
     "mailbox_models",
     "metadata",

@@ -37,6 +37,7 @@ from tocsin.engine.modules.escalation import EscalationModule
 from tocsin.engine.modules.events import EventDeliveryModule
 from tocsin.engine.modules.handoff import HandoffModule
 from tocsin.engine.modules.heartbeat import HeartbeatModule
+from tocsin.engine.modules.knowledge import KnowledgeIndexModule
 from tocsin.engine.modules.learning import LearningModule
 from tocsin.engine.modules.matrix_sync import MatrixSyncModule
 from tocsin.engine.modules.notification import NotificationModule
@@ -54,6 +55,7 @@ from tocsin.escalation import service as escalation
 from tocsin.events import service as events
 from tocsin.events.registry import ConsumerRegistry
 from tocsin.incidents import service as incidents
+from tocsin.knowledge import assist as knowledge_assist
 from tocsin.notify import service as notify
 from tocsin.notify.providers.base import ProviderRegistry
 from tocsin.notify.providers.webhook import WebhookProvider
@@ -145,6 +147,7 @@ class Runtime:
             metrics=metrics,
             providers=providers if providers is not None else providers_from_settings(settings, clock, db),
         )
+        knowledge_assist.configure(runtime.assist_config())
 
         def after_commit(results: list[SubmissionResult]) -> None:
             metrics.batch_size.observe(len(results))
@@ -265,6 +268,7 @@ class Runtime:
                     capture=self.settings.chat_capture_emoji,
                 )
             )
+        modules.append(KnowledgeIndexModule(self.db))
         self.engine = Runner(modules, self.clock, wakeup=self.wakeup, tick=self.settings.engine_tick_seconds)
         engine = self.engine
 
@@ -275,6 +279,19 @@ class Runtime:
 
         self.metrics.watch_engine(stats)
         return self.engine
+
+    def assist_config(self) -> knowledge_assist.AssistConfig | None:
+        """The model endpoint of assistance (ADR 0030), None when none is set."""
+        if not self.settings.assist_url.strip():
+            return None
+        allow = [a for a in self.settings.outbound_allowlist.split(",") if a.strip()]
+        return knowledge_assist.AssistConfig(
+            url=self.settings.assist_url.strip(),
+            model=self.settings.assist_model.strip(),
+            api_key=self.settings.assist_api_key,
+            timeout=self.settings.assist_timeout_seconds,
+            guard=UrlGuard(allow),
+        )
 
     def workflow_env(self) -> workflow_actions.Env:
         """What workflow steps and remediation actions run with: the SSRF guard of every outbound call, the

@@ -188,6 +188,14 @@ class Settings(BaseSettings):
     graph_client_id: str | None = None
     graph_client_secret: str | None = None
     teams_team_id: str | None = None
+    # --- knowledge base and assistance (ADR 0030) ---
+    # An OpenAI-compatible chat-completions endpoint (base URL up to /v1, e.g. a local llama.cpp or Ollama server);
+    # empty: no model, the summaries are built from the incident's data alone. Calls go through the SSRF guard
+    # (a local server needs its host in TOCSIN_OUTBOUND_ALLOWLIST).
+    assist_url: str = ""
+    assist_model: str = ""
+    assist_api_key: str | None = None
+    assist_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
 
     @field_validator("database_url")
     @classmethod

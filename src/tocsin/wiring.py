@@ -26,11 +26,15 @@ from tocsin.incidents.lifecycle import IncidentStatus
 from tocsin.incidents.models import Incident
 from tocsin.incidents.participants import SOURCES as PARTICIPANT_SOURCES
 from tocsin.incidents.repository import OpenedIncident
+from tocsin.knowledge import builtin_sources as knowledge_sources
+from tocsin.knowledge import indexer as knowledge_indexer
+from tocsin.knowledge import runbooks
 from tocsin.learning import consumer as learning
 from tocsin.learning import hooks as postmortem_hooks
 from tocsin.learning import tracking as action_item_tracking
 from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
+from tocsin.notify.page_links import PAGE_LINKS
 from tocsin.response import impact, types
 from tocsin.response.models import IncidentTask, ResponderRequest, RoleAssignment
 from tocsin.services import service as services
@@ -76,6 +80,7 @@ def event_consumers() -> list[Consumer]:
         statuspage_automation.consumer(),
         learning.consumer(),
         chat.consumer(),
+        knowledge_indexer.consumer(),
     ]
 
 
@@ -109,4 +114,8 @@ def install() -> None:
         postmortem_hooks.on_published(statuspage_postmortems.show_published)
         # A tracker closing or reopening an action item's issue moves the item (ADR 0029).
         tracker_hooks.on_remote_status(action_item_tracking.on_remote_status)
+        # What search indexes (ADR 0030); the domains above add their documents here too.
+        knowledge_sources.register()
+        # A page names the runbooks its incident matches.
+        PAGE_LINKS.append(runbooks.page_links)
         HOOKS.seal()

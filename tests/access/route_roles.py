@@ -221,6 +221,13 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("POST", "/api/v1/incidents/{ref}/clocks/{regime}/submissions"): TEAM,
     # war rooms (ADR 0033): the team opens its incident's room; the walk's server has no chat platform (409)
     ("POST", "/api/v1/incidents/{ref}/chat-room"): Allowed(TEAM.roles, status=409),
+    # knowledge (ADR 0030): responders write runbooks, admins delete them and set what the model may read; asking
+    # the model about an incident is the team's
+    ("POST", "/api/v1/runbooks"): RESPONDERS,
+    ("PUT", "/api/v1/runbooks/{ref}"): RESPONDERS,
+    ("DELETE", "/api/v1/runbooks/{ref}"): ADMIN,
+    ("PUT", "/api/v1/assist/type-policies/{type_name}"): ADMIN,
+    ("POST", "/api/v1/incidents/{ref}/assist"): TEAM,
     # workflows, playbooks, remediation actions (ADR 0027): admins configure, the team runs them on its incidents
     ("PUT", "/api/v1/workflows/{name}"): ADMIN,
     ("DELETE", "/api/v1/workflows/{name}"): ADMIN,

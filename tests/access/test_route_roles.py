@@ -424,6 +424,13 @@ INCIDENT_CASES = [
         None,
         {"platform": "slack"},
     ),
+    Case(
+        "POST",
+        "/api/v1/incidents/{ref}/assist",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/assist",
+        None,
+        {"purpose": "summary"},
+    ),
     # Last of the incident cases: once private, the incident is not found by those who may not act on it.
     Case(
         "POST",

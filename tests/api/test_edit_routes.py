@@ -78,6 +78,11 @@ LIFECYCLE = {
         ("PATCH", "/api/v1/status-pages/{page}/groups/{group_id}"),
         ("DELETE", "/api/v1/status-pages/{page}/groups/{group_id}"),
     ),
+    "runbook": (
+        ("POST", "/api/v1/runbooks"),
+        ("PUT", "/api/v1/runbooks/{ref}"),
+        ("DELETE", "/api/v1/runbooks/{ref}"),
+    ),
     "stakeholder group": (
         ("POST", "/api/v1/stakeholder-groups"),
         ("PUT", "/api/v1/stakeholder-groups/{ref}"),

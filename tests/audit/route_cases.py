@@ -705,6 +705,13 @@ CASES: list[Case] = [
         {"severity": "SEV4", "required_roles": ["Scribe"], "pages": False},
     ),
     Case(
+        "PUT",
+        "/api/v1/assist/type-policies/{type_name}",
+        "/api/v1/assist/type-policies/Vendor outage",
+        ("assist_type_policy", "assist_type_policy.created"),
+        {"private_allowed": True},
+    ),
+    Case(
         "DELETE",
         "/api/v1/incident-types/{name}",
         "/api/v1/incident-types/Vendor outage",
@@ -1025,6 +1032,31 @@ CASES: list[Case] = [
         "/api/v1/status-pages/status",
         ("status_page", "status_page.deleted"),
     ),
+    # Runbooks (ADR 0030).
+    Case(
+        "POST",
+        "/api/v1/runbooks",
+        "/api/v1/runbooks",
+        ("runbook", "runbook.created"),
+        {
+            "title": "Disk full",
+            "body": "# Steps",
+            "matchers": [{"field": "labels.alertname", "op": "=", "value": "DiskFull"}],
+        },
+    ),
+    Case(
+        "PUT",
+        "/api/v1/runbooks/{ref}",
+        "/api/v1/runbooks/disk-full",
+        ("runbook", "runbook.updated"),
+        {"title": "Disk full", "body": "# Steps\n\n1. Free space", "base_version": 1},
+    ),
+    Case(
+        "DELETE",
+        "/api/v1/runbooks/{ref}",
+        "/api/v1/runbooks/disk-full",
+        ("runbook", "runbook.deleted"),
+    ),
     # Stakeholder groups (ADR 0028).
     Case(
         "POST",
@@ -1166,4 +1198,6 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/incidents/{ref}/clocks/{regime}/submissions"),
     # A war room asked for: engine state, kept on the incident's timeline.
     ("POST", "/api/v1/incidents/{ref}/chat-room"),
+    # Asking the model: the request is kept with its prompt for admins to read (assist_requests), not configuration.
+    ("POST", "/api/v1/incidents/{ref}/assist"),
 }

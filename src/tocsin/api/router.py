@@ -14,6 +14,7 @@ from tocsin.api import (
     drills,
     incident_types,
     incidents,
+    knowledge,
     learning,
     noise,
     people,
@@ -58,3 +59,4 @@ api_router.include_router(trackers.router)
 api_router.include_router(trackers.hooks_router)
 api_router.include_router(compliance.router)
 api_router.include_router(chat.router)
+api_router.include_router(knowledge.router)

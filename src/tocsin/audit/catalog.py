@@ -54,6 +54,8 @@ AUDITED: dict[str, str] = {
     "tracker_connections": "tracker_connection",
     "analytics_settings": "analytics_settings",
     "compliance_regimes": "compliance_regime",
+    "runbooks": "runbook",
+    "assist_type_policies": "assist_type_policy",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -135,6 +137,12 @@ NOT_AUDITED: frozenset[str] = frozenset(
         # Remote tracker issues and the inbound delivery ids: written by the engine and by trackers.
         "tracker_remote_issues",
         "tracker_deliveries",
+        # Knowledge (ADR 0030): the search index and its cursors (derived data), every saved version of a runbook
+        # (the runbook's own changes are audited), and the requests to the model (kept with their prompts).
+        "knowledge_documents",
+        "knowledge_index_cursors",
+        "runbook_versions",
+        "assist_requests",
     }
 )
 

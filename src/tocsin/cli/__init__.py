@@ -13,6 +13,7 @@ from tocsin.cli import (  # noqa: F401
     drills,
     incident_types,
     incidents,
+    knowledge,
     learning,
     oncall,
     outbox,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +37,7 @@ from tocsin.notify import repository as repo
 from tocsin.notify.models import CHANNEL_WIDE_TYPES, Notification, NotificationStatus
 from tocsin.notify.outcomes import UPDATABLE_TYPES, record_outcome
 from tocsin.notify.outgoing import Outgoing, incident_view, message_for, redacted
+from tocsin.notify.page_links import links_for
 from tocsin.notify.providers.base import IncidentView, OutboundMessage, SendResult
 from tocsin.notify.retry import RetryPolicy
 from tocsin.notify.send_limits import SendLimits
@@ -243,6 +244,8 @@ def _start(
     view = (
         incident_view(incident, services.get(incident.service_id, ""), ctx.base_url) if incident is not None else None
     )
+    if view is not None and incident is not None and n.kind == "page":
+        view = replace(view, links=links_for(session, incident.id, incident.number, ctx.base_url))
     if view is not None and incident is not None and incident.private and recipient.type in CHANNEL_WIDE_TYPES:
         view, text = redacted(view, text, incident.title)
     ack_url = resolve_url = accept_url = decline_url = None

@@ -28,6 +28,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         desk_pages,
         drill_pages,
         incident_pages,
+        knowledge_pages,
         learning_pages,
         live,
         noise_pages,
@@ -78,6 +79,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         clock_pages,
         statuspage_card,
         chat_pages,
+        knowledge_pages,
         # Admin forms before the pages they extend, so that /services/new is not read as a service id.
         service_admin,
         service_pages,

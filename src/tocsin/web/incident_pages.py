@@ -35,6 +35,7 @@ from tocsin.web import (
     clock_pages,
     desk_pages,
     drill_pages,
+    knowledge_pages,
     learning_pages,
     private_pages,
     responder_pages,
@@ -189,6 +190,7 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         **learning_pages.incident_context(session, incident, who, now),
         **clock_pages.incident_context(session, incident, who, now),
         **chat_pages.incident_context(session, incident, who, now),
+        **knowledge_pages.incident_context(session, incident, who, now),
     }
 
 

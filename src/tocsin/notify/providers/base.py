@@ -29,6 +29,8 @@ class IncidentView:
     details: dict[str, Any] = field(default_factory=dict)
     # A drill's incident (ADR 0025): every channel puts ``DRILL`` first (``render.text.drill_mark``).
     drill: bool = False
+    # More (label, URL) pairs a page carries, such as the incident's runbooks (``notify.page_links``).
+    links: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,10 @@ def render_text(message: OutboundMessage) -> str:
         link = safe_link(message.incident.url)
         if link:
             lines.append(link)
+        for name, target in message.incident.links:
+            safe_extra = safe_link(target)
+            if safe_extra:
+                lines.append(f"{clean_line(name, 40)}: {safe_extra}")
     if message.text:
         lines.append(clean_line(message.text, 1000))
     ack = safe_link(message.ack_url)
