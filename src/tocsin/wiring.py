@@ -31,6 +31,7 @@ from tocsin.knowledge import indexer as knowledge_indexer
 from tocsin.knowledge import runbooks
 from tocsin.learning import consumer as learning
 from tocsin.learning import hooks as postmortem_hooks
+from tocsin.learning import search as learning_search
 from tocsin.learning import tracking as action_item_tracking
 from tocsin.notify import service as notify
 from tocsin.notify.models import Notification
@@ -116,6 +117,7 @@ def install() -> None:
         tracker_hooks.on_remote_status(action_item_tracking.on_remote_status)
         # What search indexes (ADR 0030); the domains above add their documents here too.
         knowledge_sources.register()
+        learning_search.register()
         # A page names the runbooks its incident matches.
         PAGE_LINKS.append(runbooks.page_links)
         HOOKS.seal()
