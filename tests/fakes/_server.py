@@ -46,8 +46,14 @@ class FakeServer:
                 pass
 
             def do_POST(self) -> None:
+                self._serve("POST")
+
+            def do_GET(self) -> None:
+                self._serve("GET")
+
+            def _serve(self, method: str) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                request = Request("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                request = Request(method, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 reply = outer._handle(request)
                 with outer._cond:
                     outer.requests.append(request)
