@@ -11,7 +11,7 @@ import typer
 from tocsin.cli._app import app, console, fail
 from tocsin.config import document
 from tocsin.core.clock import SystemClock
-from tocsin.importers import pagerduty
+from tocsin.importers import opsgenie, pagerduty
 from tocsin.importers.run import run_import
 from tocsin.importers.source import FileSource, HttpSource, Source, SourceError
 
@@ -79,3 +79,20 @@ def import_pagerduty(
         else HttpSource(url, pagerduty.headers(_token(token, token_env)))
     )
     _run("pagerduty", source, out)
+
+
+@import_app.command("opsgenie")
+def import_opsgenie(
+    out: Out = Path("tocsin.yaml"),
+    token: Token = None,
+    token_env: TokenEnv = None,
+    url: Annotated[str, typer.Option("--url", help="the EU instance is api.eu.opsgenie.com")] = opsgenie.DEFAULT_URL,
+    from_files: FromFiles = None,
+) -> None:
+    """From Opsgenie or Jira Service Management operations (an API key with read access)."""
+    source: Source = (
+        FileSource(from_files)
+        if from_files is not None
+        else HttpSource(url, opsgenie.headers(_token(token, token_env)))
+    )
+    _run("opsgenie", source, out)

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tocsin.config.schema import ConfigFile
-from tocsin.importers import check, pagerduty
+from tocsin.importers import check, opsgenie, pagerduty
 from tocsin.importers.check import SourceShift
 from tocsin.importers.source import Report, Source
 
 Importer = Callable[..., tuple[ConfigFile, dict[str, list[SourceShift]], Report]]
-SOURCES: dict[str, Importer] = {"pagerduty": pagerduty.import_pagerduty}
+SOURCES: dict[str, Importer] = {"pagerduty": pagerduty.import_pagerduty, "opsgenie": opsgenie.import_opsgenie}
 
 
 @dataclass
