@@ -11,7 +11,7 @@ import typer
 from tocsin.cli._app import app, console, fail
 from tocsin.config import document
 from tocsin.core.clock import SystemClock
-from tocsin.importers import opsgenie, pagerduty
+from tocsin.importers import grafana_oncall, opsgenie, pagerduty
 from tocsin.importers.run import run_import
 from tocsin.importers.source import FileSource, HttpSource, Source, SourceError
 
@@ -96,3 +96,20 @@ def import_opsgenie(
         else HttpSource(url, opsgenie.headers(_token(token, token_env)))
     )
     _run("opsgenie", source, out)
+
+
+@import_app.command("grafana-oncall")
+def import_grafana_oncall(
+    url: Annotated[str, typer.Option("--url", help="the OnCall API URL shown in its settings")],
+    out: Out = Path("tocsin.yaml"),
+    token: Token = None,
+    token_env: TokenEnv = None,
+    from_files: FromFiles = None,
+) -> None:
+    """From Grafana OnCall's public API (an OnCall API token)."""
+    source: Source = (
+        FileSource(from_files)
+        if from_files is not None
+        else HttpSource(url, grafana_oncall.headers(_token(token, token_env)))
+    )
+    _run("grafana-oncall", source, out)

@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tocsin.config.schema import ConfigFile
-from tocsin.importers import check, opsgenie, pagerduty
+from tocsin.importers import check, grafana_oncall, opsgenie, pagerduty
 from tocsin.importers.check import SourceShift
 from tocsin.importers.source import Report, Source
 
 Importer = Callable[..., tuple[ConfigFile, dict[str, list[SourceShift]], Report]]
-SOURCES: dict[str, Importer] = {"pagerduty": pagerduty.import_pagerduty, "opsgenie": opsgenie.import_opsgenie}
+SOURCES: dict[str, Importer] = {
+    "pagerduty": pagerduty.import_pagerduty,
+    "opsgenie": opsgenie.import_opsgenie,
+    "grafana-oncall": grafana_oncall.import_grafana_oncall,
+}
 
 
 @dataclass
