@@ -55,6 +55,9 @@ class FakeOpsgenie:
             if key == "schedules" and query.get("expand") != "rotation":
                 for s in items:
                     s.pop("rotations", None)
+            if key == "users" and query.get("expand") != "contact":
+                for u in items:
+                    u.pop("userContacts", None)
             offset = int(query.get("offset", "0"))
             page = items[offset : offset + self.page_size]
             body: dict[str, Any] = {"data": page, "took": 0.01, "requestId": "r-2"}

@@ -19,6 +19,7 @@ def _user(uid: str, email: str, zone: str, role: str) -> dict[str, Any]:
         "role": {"id": role, "name": role},
         "blocked": False,
         "verified": True,
+        "userContacts": [{"to": email, "contactMethod": "email", "enabled": True}],
     }
 
 
@@ -27,8 +28,14 @@ def _p(uid: str) -> dict[str, Any]:
 
 
 def account() -> dict[str, list[dict[str, Any]]]:
+    alice = _user("u-alice", "alice@example.com", "Europe/Berlin", "Admin")
+    alice["userContacts"] += [
+        {"to": "49-15123456789", "contactMethod": "sms", "enabled": True},
+        {"to": "49-15123456789", "contactMethod": "voice", "enabled": True},
+        {"to": "Alice's phone", "contactMethod": "mobile", "enabled": True},
+    ]
     users = [
-        _user("u-alice", "alice@example.com", "Europe/Berlin", "Admin"),
+        alice,
         _user("u-bob", "bob@example.com", "Europe/Berlin", "User"),
         _user("u-carol", "carol@example.com", "US/Pacific-New", "Custom-Responder"),
     ]

@@ -39,6 +39,11 @@ def test_an_account_maps_and_the_check_lists_only_what_tocsin_cannot_express() -
         ("bob@example.com", "responder", "Europe/Berlin"),
         ("carol@example.com", "responder", "America/Los_Angeles"),
     ]
+    assert [(m.type, m.address) for m in config.users[0].contact_methods or []] == [
+        ("email", "alice@example.com"),
+        ("sms", "+4915123456789"),
+        ("voice", "+4915123456789"),
+    ]
     assert config.teams[0].members == ["alice@example.com", "bob@example.com"]
     platform, weekend = config.schedules
     assert platform.team == "Platform"
@@ -64,7 +69,8 @@ def test_an_account_maps_and_the_check_lists_only_what_tocsin_cannot_express() -
         "US/Pacific-New",
         "participant Other: team participants are not imported",
         "condition 'if-not-closed'",
-        "contact methods and notification rules are not read",
+        'contact "Alice\'s phone": method mobile has no Tocsin equivalent',
+        "notification rules are not read",
     ):
         assert expected in lines
     # Day and night rotations meet exactly: equal, across the DST change of 25 October.

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from tocsin.config.schema import (
     ConfigFile,
+    ContactMethodSpec,
     LayerSpec,
     PolicySpec,
     RestrictionSpec,
@@ -72,7 +73,7 @@ class _Importer:
 
     def users(self) -> list[UserSpec]:
         out = []
-        for u in listing(self.source, "/v2/users", {"limit": 100}):
+        for u in listing(self.source, "/v2/users", {"limit": 100, "expand": "contact"}):
             what = f"user {u.get('username')}"
             role_name = str((u.get("role") or {}).get("name") or "").lower()
             role = _ROLES.get(role_name)
@@ -85,6 +86,7 @@ class _Importer:
                     name=u.get("fullName"),
                     timezone=zone(u.get("timeZone"), what, self.report),
                     role=role,
+                    contact_methods=self.contacts(u.get("userContacts") or [], what),
                 )
             except ValidationError as exc:
                 self.report.skip(what, "; ".join(str(e.get("msg")) for e in exc.errors()))
@@ -92,8 +94,23 @@ class _Importer:
             self.emails[str(u["id"])] = spec.email
             out.append(spec)
         self.report.warn(
-            "users", "contact methods and notification rules are not read from Opsgenie; add them in the file"
+            "users", "notification rules are not read from Opsgenie; add each user's notification_rules in the file"
         )
+        return out
+
+    def contacts(self, raw: list[dict[str, Any]], what: str) -> list[ContactMethodSpec]:
+        out: list[ContactMethodSpec] = []
+        for c in raw:
+            kind = str(c.get("contactMethod"))
+            if kind not in ("email", "sms", "voice"):
+                self.report.skip(f"{what} contact {c.get('to')!r}", f"method {kind} has no Tocsin equivalent")
+                continue
+            # Opsgenie writes phone numbers as "49-15123456789": country code, dash, number.
+            address = "+" + str(c.get("to", "")).replace("-", "") if kind != "email" else str(c.get("to", ""))
+            try:
+                out.append(ContactMethodSpec(name=f"{kind} {len(out) + 1}", type=kind, address=address))
+            except ValidationError as exc:
+                self.report.skip(f"{what} contact {c.get('to')!r}", "; ".join(str(e.get("msg")) for e in exc.errors()))
         return out
 
     def team_specs(self) -> list[TeamSpec]:
