@@ -57,11 +57,14 @@ def hours(start: datetime, days: int = DAYS) -> list[datetime]:
 def differences(spec: ScheduleSpec, source: list[SourceShift], start: datetime, days: int = DAYS) -> list[str]:
     """One line per run of consecutive hours on which the two sides disagree."""
     cal = to_calendar(spec)
+    # One pass over the whole range, then a lookup per hour: the calculator per hour would redo every layer.
+    instants = hours(start, days)
+    ours_all = calc.final_shifts(cal, instants[0], instants[-1] + timedelta(hours=1)) if instants else []
     out: list[str] = []
     run: tuple[datetime, datetime, tuple[str, ...], tuple[str, ...]] | None = None
-    for at in hours(start, days):
+    for at in instants:
         theirs = tuple(sorted({s.user for s in source if s.start <= at < s.end}))
-        ours = tuple(sorted(calc.on_call_at(cal, at)))
+        ours = tuple(sorted({s.user for s in ours_all if s.start <= at < s.end}))
         if theirs == ours:
             if run:
                 out.append(_line(spec.name, *run))
