@@ -52,6 +52,8 @@ class FakeOpsgenie:
         if request.method == "GET" and parts.path in _LISTS:
             key = _LISTS[parts.path]
             items = copy.deepcopy(self.data[key])
+            for s in items if key == "schedules" else []:
+                s.pop("overrides", None)
             if key == "schedules" and query.get("expand") != "rotation":
                 for s in items:
                     s.pop("rotations", None)
@@ -66,6 +68,10 @@ class FakeOpsgenie:
                 body["paging"] = {"next": f"{self.url}{parts.path}?{rest}&offset={offset + self.page_size}"}
             return Reply.json(200, body)
         bits = parts.path.strip("/").split("/")
+        if request.method == "GET" and len(bits) == 4 and bits[:2] == ["v2", "schedules"] and bits[3] == "overrides":
+            schedule = next((s for s in self.data["schedules"] if s["id"] == bits[2]), None)
+            if schedule is not None:
+                return Reply.json(200, {"data": schedule.get("overrides", []), "took": 0.01, "requestId": "r-3"})
         if request.method == "GET" and len(bits) == 4 and bits[:2] == ["v2", "schedules"] and bits[3] == "timeline":
             schedule = next((s for s in self.data["schedules"] if s["id"] == bits[2]), None)
             if schedule is not None and query.get("intervalUnit") == "days":
@@ -121,6 +127,14 @@ def timeline(schedule: dict[str, Any], start: datetime, end: datetime) -> list[d
         at = start
         while at < end:
             who = _who(schedule, r, at)
+            for o in schedule.get("overrides", []):
+                # An override takes the place of whoever the rotations it covers (all when none listed) have on call.
+                if (
+                    who
+                    and _time(o["startDate"]) <= at < _time(o["endDate"])
+                    and (not o["rotations"] or r["id"] in o["rotations"])
+                ):
+                    who = o["user"]["id"]
             if who and periods and periods[-1]["recipient"]["id"] == who and periods[-1]["endDate"] == _iso(at):
                 periods[-1]["endDate"] = _iso(at + _STEP)
             elif who:

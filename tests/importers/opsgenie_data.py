@@ -54,6 +54,29 @@ def account() -> dict[str, list[dict[str, Any]]]:
         "timezone": "Europe/Berlin",
         "enabled": True,
         "ownerTeam": {"id": "t-platform", "name": "Platform"},
+        "overrides": [
+            {
+                "alias": "dentist",
+                "user": {"type": "user", "id": "u-carol", "username": "carol@example.com"},
+                "startDate": "2026-10-22T10:00:00Z",
+                "endDate": "2026-10-22T13:00:00Z",
+                "rotations": [],
+            },
+            {
+                "alias": "old",
+                "user": {"type": "user", "id": "u-bob", "username": "bob@example.com"},
+                "startDate": "2026-10-01T10:00:00Z",
+                "endDate": "2026-10-01T13:00:00Z",
+                "rotations": [],
+            },
+            {
+                "alias": "team",
+                "user": {"type": "team", "id": "t-other", "name": "Other"},
+                "startDate": "2026-10-28T10:00:00Z",
+                "endDate": "2026-10-28T13:00:00Z",
+                "rotations": [],
+            },
+        ],
         "rotations": [
             {
                 "id": "r-days",
@@ -88,6 +111,7 @@ def account() -> dict[str, list[dict[str, Any]]]:
         "timezone": "Europe/Berlin",
         "enabled": True,
         "ownerTeam": None,
+        "overrides": [],
         "rotations": [
             {
                 "id": "r-we",

@@ -16,6 +16,7 @@ from tocsin.config.schema import (
     ConfigFile,
     ContactMethodSpec,
     LayerSpec,
+    OverrideSpec,
     PolicySpec,
     RestrictionSpec,
     ScheduleSpec,
@@ -141,8 +142,25 @@ class _Importer:
                     description=s.get("description") or "",
                     team=self.teams.get(str((s.get("ownerTeam") or {}).get("id"))),
                     layers=layers,
-                    overrides=[],
+                    overrides=self.overrides(str(s["id"]), what),
                 )
+            )
+        return out
+
+    def overrides(self, sid: str, what: str) -> list[OverrideSpec]:
+        out = []
+        for o in self.source.get(f"/v2/schedules/{sid}/overrides").get("data") or []:
+            user = o.get("user") or {}
+            name = f"{what} override {o.get('alias')!r}"
+            if _time(o["endDate"]) <= self.now:
+                continue
+            if user.get("type") != "user" or str(user.get("id")) not in self.emails:
+                self.report.skip(name, f"its {user.get('type')} recipient was not imported")
+                continue
+            if o.get("rotations"):
+                self.report.warn(name, "applies to some rotations only in Opsgenie; in Tocsin to the whole schedule")
+            out.append(
+                OverrideSpec(user=self.emails[str(user["id"])], start=_time(o["startDate"]), end=_time(o["endDate"]))
             )
         return out
 
