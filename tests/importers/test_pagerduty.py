@@ -174,7 +174,7 @@ def test_the_command_writes_the_file_and_the_report(tmp_path: Path, monkeypatch:
     assert document.parse(out.read_text()).services[0].integrations[0].key == ROUTING_KEY  # type: ignore[index]
 
 
-def test_saved_answers_import_like_the_api(tmp_path: Path) -> None:
+def test_saved_answers_import_like_the_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = account()
     with FakePagerDuty(data, page_size=100) as fake:
         live = _import(fake)
@@ -198,3 +198,8 @@ def test_saved_answers_import_like_the_api(tmp_path: Path) -> None:
     from_files = run_import("pagerduty", FileSource(tmp_path), now=NOW)
     assert from_files.config == live.config
     assert from_files.report.differences == []
+    out = tmp_path / "from-files.yaml"
+    monkeypatch.setattr("tocsin.cli.importers.SystemClock.now", lambda self: NOW)
+    result = CliRunner().invoke(app, ["import", "pagerduty", "--from-files", str(tmp_path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert document.parse(out.read_text()) == live.config
