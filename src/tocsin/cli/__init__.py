@@ -11,6 +11,7 @@ from tocsin.cli import (  # noqa: F401
     config_cmds,
     desk,
     drills,
+    importers,
     incident_types,
     incidents,
     knowledge,
