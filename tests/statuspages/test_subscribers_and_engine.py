@@ -246,8 +246,6 @@ def test_a_major_incident_proposes_an_update_a_person_publishes(api: ApiHarness)
 
 
 def test_an_update_reaches_many_subscribers_once_each(mailing_api: ApiHarness, smtp: tuple[Sink, int]) -> None:
-    import time
-
     from tocsin.statuspages.models import Subscriber
 
     api, sink = mailing_api, smtp[0]
@@ -266,13 +264,11 @@ def test_an_update_reaches_many_subscribers_once_each(mailing_api: ApiHarness, s
         )
     publish(api, "acme", "Fan-out", "To everyone, once.")
     engine = api.runtime.build_engine(owner="statuspages")
-    began = time.monotonic()
+    # How fast is the fan-out benchmark's business (bench/statuspage_fanout.py); here only that all arrive once.
     for _ in range(10):
         engine.run_pass()
         if len(sink.mails) >= 500:
             break
-    spent = time.monotonic() - began
     assert sorted(m["To"] for m in sink.mails) == sorted(f"reader{n}@example.com" for n in range(500))
     engine.run_pass()
     assert len(sink.mails) == 500, "nobody gets it twice"
-    assert spent < 60, f"500 mails took {spent:.1f}s"
