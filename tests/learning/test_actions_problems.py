@@ -221,3 +221,35 @@ def test_everything_of_a_private_incident_is_hidden_from_outsiders(api: ApiHarne
     problem(api.post(f"/api/v1/action-items/{item['id']}/status", json={"status": "done"}, token=outsider), 404)
     problem(api.post("/api/v1/problems", json={"title": "x", "incidents": [str(secret["id"])]}, token=outsider), 404)
     assert datetime(2026, 1, 1, tzinfo=UTC) < api.clock.now()
+
+
+def test_an_alert_that_fires_again_recurs_whatever_its_title(api: ApiHarness) -> None:
+    from tocsin.alerts.schemas import NormalizedEvent, Submission
+    from tocsin.alerts.service import ingest_batch
+    from tocsin.services import service as services
+
+    with api.runtime.db.unit_of_work() as s:
+        made = services.create_service(s, name="ledger", now=api.clock.now())
+        key = services.add_integration(s, made, name="events", type="pagerduty_v2", now=api.clock.now()).key
+
+    def fire(summary: str) -> int:
+        with api.runtime.db.unit_of_work() as s:
+            ingest_batch(
+                s,
+                [Submission(key, events=[NormalizedEvent("trigger", "ledger-disk", summary=summary)])],
+                now=api.clock.now(),
+            )
+        items = ok(api.get("/api/v1/incidents?status=triggered"))["items"]
+        return int(max(i["id"] for i in items))
+
+    first = fire("Disk 95% full on ledger-db1")
+    ok(api.post(ITEMS.format(first), json={"title": "Grow the volume"}), 201)
+    item = ok(api.get(ITEMS.format(first)))[0]
+    ok(api.post(f"/api/v1/action-items/{item['id']}/status", json={"status": "done"}))
+    resolve(api, first)
+    deliver_events(api)
+    again = fire("Ledger volume nearly exhausted")
+    deliver_events(api)
+    assert ok(api.get(f"/api/v1/incidents/{again}/learning"))["recurrences"] == [
+        {"relation": "recurs", "incident_id": first}
+    ]

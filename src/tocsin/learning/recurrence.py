@@ -1,9 +1,9 @@
 """Recurrence (ADR 0029): a new incident like an earlier one whose action items were all done means the fix did not
 hold. Both are flagged and the earlier postmortem's owner is told.
 
-"Like" is decided in one place, ``find_recurring``: the same service and the same title once normalised (case,
-digits and punctuation ignored), so that "Checkout 502s on pod 7" recurs as "checkout 502s on pod 12". A finer
-similarity can take its place without touching the callers.
+"Like" is decided in one place, ``find_recurring``: the same service, and either an alert fingerprint (dedup key)
+in common or the same title once normalised (case, digits and punctuation ignored), so that "Checkout 502s on pod
+7" recurs as "checkout 502s on pod 12", and an alert that fires again recurs whatever its incident was renamed to.
 """
 
 from __future__ import annotations
@@ -34,9 +34,10 @@ def find_recurring(session: Session, incident: Incident) -> list[Incident]:
     if incident.drill:
         return []
     key = normalised(incident.title)
-    if not key:
-        return []
-    return [e for e in repo.earlier_incidents(session, incident) if not e.drill and normalised(e.title) == key]
+    earlier = [e for e in repo.earlier_incidents(session, incident) if not e.drill]
+    fingerprints = repo.alert_keys_of(session, [incident.id, *(e.id for e in earlier)])
+    mine = fingerprints[incident.id]
+    return [e for e in earlier if (key and normalised(e.title) == key) or (mine & fingerprints[e.id])]
 
 
 def on_opened(session: Session, incident: Incident, *, now: datetime) -> int:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tocsin.alerts.models import Alert
 from tocsin.incidents.models import Incident
 from tocsin.learning.models import (
     ActionItem,
@@ -236,3 +237,15 @@ def add_recurrence(session: Session, incident_id: int, earlier_id: int, now: dat
     session.add(Recurrence(incident_id=incident_id, earlier_incident_id=earlier_id, created_at=now))
     session.flush()
     return True
+
+
+def alert_keys_of(session: Session, incident_ids: Sequence[int]) -> dict[int, set[str]]:
+    """The dedup keys (fingerprints) of each incident's alerts."""
+    found: dict[int, set[str]] = {i: set() for i in incident_ids}
+    if not incident_ids:
+        return found
+    stmt = select(Alert.incident_id, Alert.dedup_key).where(Alert.incident_id.in_(list(incident_ids)))
+    for incident_id, key in session.execute(stmt):
+        if incident_id is not None and key:
+            found[incident_id].add(key)
+    return found
