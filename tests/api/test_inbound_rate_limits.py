@@ -33,13 +33,18 @@ def exhausted_limiter(keys: list[str]) -> KeyedRateLimiter:
 
 
 def test_every_inbound_route_answers_429_before_reading_the_body(api: ApiHarness) -> None:
-    routes = inbound_routes(api)
-    keys = {route: f"flood{n:02d}-" + "k" * 20 for n, route in enumerate(routes)}
+    routes = inbound_routes(api, keyed_only=False)
+    assert any(path.startswith("/hooks/trackers/") for _, path in routes)
+    # A tracker webhook's bucket is its connection's: the connection id in the path.
+    keys = {
+        route: f"tracker:{n}" if route[1].startswith("/hooks/") else f"flood{n:02d}-" + "k" * 20
+        for n, route in enumerate(routes)
+    }
     app: FastAPI = api.client.app  # type: ignore[assignment]
     app.state.ingest_limiter = exhausted_limiter(list(keys.values()))
 
     for (method, path), key in keys.items():
-        url = path.replace("{key}", key).replace("{signal}", "fail")
+        url = path.replace("{key}", key).replace("{signal}", "fail").replace("{connection_id}", key.split(":")[-1])
         if path.startswith("/v2/"):
             # PagerDuty's key is in the body, which must be read to find it: still before any database work.
             response = api.client.request(method, url, json={"routing_key": key, "event_action": "trigger"})

@@ -826,3 +826,28 @@ def test_more_definitions_refused_with_the_path_of_the_fault(world: World, sink:
     assert "back again" in message
     with w.db.reader() as s:
         assert [x.name for x in workflows.list_workflows(s)] == ["escalate later"]
+
+
+def test_a_batch_records_one_call_in_flight_at_a_time(world: World, sink: Sink) -> None:
+    """The claim of a batch and its runs' first steps share a transaction; the calls out are made one after the
+    other, so that transaction records none of them as in flight: a worker killed after it (before its first call)
+    leaves no action ambiguous, and the next worker runs each exactly once."""
+    w = world
+    _action(w, sink, callback_minutes=0, secret="")
+    _sev1_workflow(w, steps=[{"kind": "action", "action": "Restart checkout"}])
+    for _ in range(3):
+        w.declare("SEV1")
+    w.events.run_once(w.clock.now())
+    with w.db.unit_of_work() as s:
+        claims = runner.claim(s, now=w.clock.now(), owner="dies", lease=timedelta(seconds=30), limit=10)
+        assert len(claims) == 3
+        for c in claims:
+            assert runner.first_stretch(s, c, w.env, w.clock.now(), timedelta(seconds=30)) is not None
+    with w.db.reader() as s:
+        assert [x.status for x in s.scalars(select(WorkflowStepRun))] == []
+    # The worker died there; its leases run out and another takes the runs over.
+    w.clock.advance(timedelta(seconds=31))
+    w.run()
+    with w.db.reader() as s:
+        assert sorted(x.status for x in s.scalars(select(WorkflowStepRun))) == ["done"] * 3
+    assert len(sink.received) == 3

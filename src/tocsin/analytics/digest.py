@@ -5,6 +5,7 @@ person's contact method like every other message (notify.notices).
 It goes out once per week at the organisation's weekday and hour (UTC); the unique week of ``DigestRun`` keeps
 two engines from sending it twice. An engine that was down catches up within a day (CATCH_UP); a week older than
 that is skipped rather than reported days late, and a new installation waits for its first digest moment.
+A person or team with nothing to report (no hour on call, no page, no incident) gets no digest.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def next_due(session: Session, now: datetime) -> datetime | None:
     if now - latest >= CATCH_UP or repo.digest_run(session, latest.date().isoformat()) is not None:
         return latest + timedelta(days=7)
     return latest
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def bars(counts: list[tuple[str, int]]) -> str:
@@ -104,19 +109,23 @@ def send(session: Session, *, now: datetime) -> int:
         return 0
     p = Period(moment - timedelta(days=7), moment)
     users = user_repo.all_users(session, include_deactivated=False)
-    found = {h.user_id: h for h in health.people(session, [u.id for u in users], p, s=s)}
     sent = 0
+    installed = min((u.created_at for u in user_repo.all_users(session)), default=moment)
+    if _aware(installed) > p.since:
+        # The installation is younger than the week: its first digest is the first whole week's.
+        users = []
+    found = {h.user_id: h for h in health.people(session, [u.id for u in users], p, s=s)}
     for u in users:
         h = found.get(u.id)
         if h is None or (h.hours_on_call == 0 and h.pages == 0 and h.incidents_handled == 0):
             continue
         text = person_text(h, _per_day(session, u.id, u.timezone, p), p)
         sent += notices.notify_user(session, user_id=u.id, key=f"digest:{week}:{u.id}", text=text, now=now)
-    for team in team_repo.all_teams(session):
+    for team in team_repo.all_teams(session) if users else ():
         members = team_repo.members(session, team.id)
         managers = [user.id for user, role in members if role == "manager"]
         people = [found[user.id] for user, _ in members if user.id in found]
-        if not managers or not people:
+        if not managers or not any(h.hours_on_call or h.pages or h.incidents_handled for h in people):
             continue
         text = team_text(team.name, sorted(people, key=lambda h: -h.total_interruptions), p)
         for manager in managers:

@@ -6,6 +6,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from tocsin.core.errors import InvalidInput
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.incidents.models import Incident
 from tocsin.services import repository as service_repo
 from tocsin.teams import repository as team_repo
@@ -18,13 +19,13 @@ def narrowing(
     where: list[ColumnElement[bool]] = []
     if service:
         found = service_repo.by_name(session, service)
-        if found is None and service.isdigit():
+        if found is None and is_ascii_digits(service):
             found = service_repo.get(session, int(service))
         if found is None:
             raise InvalidInput(f"unknown service {service!r}")
         where.append(Incident.service_id == found.id)
     if team:
-        t = team_repo.by_name(session, team) or (team_repo.get(session, int(team)) if team.isdigit() else None)
+        t = team_repo.by_name(session, team) or (team_repo.get(session, int(team)) if is_ascii_digits(team) else None)
         if t is None:
             raise InvalidInput(f"unknown team {team!r}")
         where.append(Incident.service_id.in_([s.id for s in service_repo.all_services(session) if s.team_id == t.id]))

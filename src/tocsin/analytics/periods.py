@@ -15,7 +15,7 @@ BUCKETS: Final[tuple[Bucket, ...]] = ("week", "month")
 # A report over more than this is refused rather than left to run for minutes.
 LONGEST: Final = timedelta(days=731)
 
-_RELATIVE = re.compile(r"^(\d{1,4})([hdw])$")
+_RELATIVE = re.compile(r"^(\d{1,4})([hdw])$", re.ASCII)
 # A "+01:00" offset pasted unencoded into a URL arrives as " 01:00".
 _LOST_PLUS = re.compile(r"^(\d{4}-\d\d-\d\dT[\d:.]+) (\d\d:?\d\d)$")
 _UNITS: Final = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}

@@ -14,6 +14,7 @@ from tocsin.analytics import health, metrics, reliability
 from tocsin.analytics import repository as repo
 from tocsin.analytics.periods import Bucket, Period
 from tocsin.core.errors import Forbidden, InvalidInput, NotFound
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
@@ -106,7 +107,7 @@ def service_names(session: Session) -> list[str]:
 
 def team_member_ids(session: Session, ref: str) -> list[int]:
     """The active members of a team named by name or id; an unknown team is the request's mistake."""
-    team = team_repo.by_name(session, ref) or (team_repo.get(session, int(ref)) if ref.isdigit() else None)
+    team = team_repo.by_name(session, ref) or (team_repo.get(session, int(ref)) if is_ascii_digits(ref) else None)
     if team is None:
         raise InvalidInput(f"unknown team {ref!r}")
     return team_repo.active_member_ids(session, [team.id])[team.id]

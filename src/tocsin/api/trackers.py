@@ -11,7 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from tocsin.api.deps import AdminDep, RuntimeDep
 from tocsin.api.problems import PROBLEM_RESPONSES
 from tocsin.api.tracker_schemas import ConnectionIn, ConnectionOut, ConnectionPatch, RemoteIssueOut
-from tocsin.core.errors import PayloadTooLarge
+from tocsin.core.errors import NotFound
+from tocsin.core.numbers import is_ascii_digits
+from tocsin.integrations.http import check_rate, read_body
 from tocsin.trackers import inbound
 from tocsin.trackers import service as trackers
 
@@ -80,23 +82,24 @@ def retry_issue(issue_id: int, runtime: RuntimeDep, _: AdminDep) -> RemoteIssueO
         return RemoteIssueOut.of(trackers.retry(session, issue_id, now=runtime.clock.now()))
 
 
-async def _body(request: Request) -> bytes:
-    body = await request.body()
-    if len(body) > inbound.MAX_BODY:
-        raise PayloadTooLarge("the body is too large")
-    return body
+async def _hook(request: Request, connection_id: str, kind: str) -> tuple[int, bytes]:
+    """The connection's id and the body, after a token from the connection's bucket: a flood costs no read."""
+    check_rate(request, f"tracker:{connection_id}")
+    if not is_ascii_digits(connection_id) or len(connection_id) > 18:
+        raise NotFound(f"no {kind} tracker connection {connection_id}")
+    return int(connection_id), await read_body(request, inbound.MAX_BODY)
 
 
 @hooks_router.post("/{connection_id}/jira")
-async def jira_webhook(connection_id: int, request: Request, runtime: RuntimeDep) -> Response:
-    body = await _body(request)
+async def jira_webhook(connection_id: str, request: Request, runtime: RuntimeDep) -> Response:
+    connection, body = await _hook(request, connection_id, "jira")
     headers = dict(request.headers)
     secret = request.query_params.get("secret")
 
     def take() -> str:
         with runtime.db.unit_of_work() as session:
             return inbound.jira(
-                session, connection_id, headers=headers, query_secret=secret, body=body, now=runtime.clock.now()
+                session, connection, headers=headers, query_secret=secret, body=body, now=runtime.clock.now()
             )
 
     done = await run_in_threadpool(take)
@@ -104,13 +107,13 @@ async def jira_webhook(connection_id: int, request: Request, runtime: RuntimeDep
 
 
 @hooks_router.post("/{connection_id}/github")
-async def github_webhook(connection_id: int, request: Request, runtime: RuntimeDep) -> Response:
-    body = await _body(request)
+async def github_webhook(connection_id: str, request: Request, runtime: RuntimeDep) -> Response:
+    connection, body = await _hook(request, connection_id, "github")
     headers = dict(request.headers)
 
     def take() -> str:
         with runtime.db.unit_of_work() as session:
-            return inbound.github(session, connection_id, headers=headers, body=body, now=runtime.clock.now())
+            return inbound.github(session, connection, headers=headers, body=body, now=runtime.clock.now())
 
     done = await run_in_threadpool(take)
     return Response(content=f'{{"result": "{done}"}}', media_type="application/json")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from tocsin.knowledge.models import IndexCursor, KnowledgeDocument
@@ -56,8 +57,19 @@ def upsert(session: Session, kind: str, docs: Sequence[Document]) -> int:
         known.update({r: i for r, i in rows.all()})
     fresh = [_values(kind, latest[r]) for r in refs if r not in known]
     changed = [{"doc_id": known[r], **_values(kind, latest[r])} for r in refs if r in known]
-    if fresh:
+    if fresh and is_sqlite(session):
         session.execute(insert(KnowledgeDocument), fresh)
+    elif fresh:
+        # Two engines indexing the same incident's events may both find a document missing: the second one's
+        # insert becomes its update rather than a unique-key failure that would hold the consumer back.
+        adding = pg_insert(KnowledgeDocument)
+        session.execute(
+            adding.on_conflict_do_update(
+                index_elements=["kind", "ref_id"],
+                set_={k: getattr(adding.excluded, k) for k in fresh[0] if k not in ("kind", "ref_id")},
+            ),
+            fresh,
+        )
     if changed:
         stmt = (
             update(KnowledgeDocument)

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.core.errors import InvalidInput, NotFound
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import Actor
 from tocsin.incidents.timeline import TimelineKind
@@ -33,7 +34,7 @@ def local_ref(item_id: int) -> str:
 
 def _item_id(ref: str) -> int | None:
     kind, _, number = ref.partition(":")
-    return int(number) if kind == LOCAL_KIND and number.isdigit() else None
+    return int(number) if kind == LOCAL_KIND and is_ascii_digits(number) else None
 
 
 def _body(item: ActionItem, link: str) -> str:

@@ -169,7 +169,8 @@ def bulk_action(request: Request, form: PostedForm) -> Response:
     return RedirectResponse("/incidents?" + urlencode({"notice": notice}), status_code=303)
 
 
-def _incident_context(session: Session, incident: Incident, who: WebUser, now: Any) -> dict[str, Any]:
+def _incident_basics(session: Session, incident: Incident, who: WebUser, now: Any) -> dict[str, Any]:
+    """What the header and the timeline need: all the live refreshes of the page ask for."""
     service_names, people = _names(session, [incident])
     return {
         "who": who,
@@ -179,6 +180,13 @@ def _incident_context(session: Session, incident: Incident, who: WebUser, now: A
         "now": now,
         "is_open": lifecycle.is_open(incident.status),
         "phase": phases.phase_of(incident.phase_model, incident.response_status),
+    }
+
+
+def _incident_context(session: Session, incident: Incident, who: WebUser, now: Any) -> dict[str, Any]:
+    """The whole page: the basics and every card (similar incidents, clocks, chat … are read only here)."""
+    return {
+        **_incident_basics(session, incident, who, now),
         **desk_pages.incident_card(session, incident),
         "private_card": private_pages.card_context(session, incident, who),
         **responder_pages.incident_context(session, incident, who),
@@ -208,7 +216,8 @@ def incident_page(number: int, request: Request) -> Response:
             incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
-        context = _incident_context(session, incident, who, runtime.clock.now())
+        build = _incident_basics if partial in ("timeline", "header") else _incident_context
+        context = build(session, incident, who, runtime.clock.now())
         after = _int(request.query_params.get("after")) or 0
         context["entries"] = incidents.timeline(session, incident.id, after_id=after)
         if partial == "timeline":

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tocsin.core.errors import InvalidInput, NotFound, TocsinError
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.incidents.models import Incident
 from tocsin.knowledge import runbooks, search, similar, summary
 from tocsin.knowledge.models import Runbook
@@ -191,7 +192,7 @@ def save_runbook(request: Request, form: PostedForm) -> Response:
                     spec,
                     user_id=who.user.id,
                     now=runtime.clock.now(),
-                    base_version=int(base) if base.isdigit() else None,
+                    base_version=int(base) if is_ascii_digits(base) else None,
                 )
             else:
                 book = runbooks.create(session, spec, user_id=who.user.id, now=runtime.clock.now())

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from tocsin.core.errors import InvalidInput, TocsinError
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.incidents import phases, taxonomy
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import Incident
@@ -122,7 +123,7 @@ def _admin_act(session: Session, form: Any, now: Any) -> str:
     description = str(form.get("description") or "")
     if action == "type":
         cadence = str(form.get("update_cadence_minutes") or "").strip()
-        if cadence and not cadence.isdigit():
+        if cadence and not is_ascii_digits(cadence):
             raise InvalidInput("the update cadence is a whole number of minutes")
         spec = types.TypeSpec(
             description=description,
@@ -151,7 +152,7 @@ def _admin_act(session: Session, form: Any, now: Any) -> str:
         return f"Category {name} deleted"
     if action == "severity":
         position = str(form.get("position") or "0").strip()
-        if not position.isdigit():
+        if not is_ascii_digits(position):
             raise InvalidInput("the position is a whole number")
         taxonomy.save_severity(session, name, description=description, position=int(position))
         return f"Severity {name} saved"

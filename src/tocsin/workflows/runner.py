@@ -352,11 +352,16 @@ class Stretch:
     finished: bool = False
     outbound: Outbound | None = None
     failure: tuple[int, str] | None = None
+    # Stopped before a call out, which is to be recorded as in flight in a transaction of its own.
+    paused: bool = False
 
 
-def stretch(session: Session, c: Claim, env: actions.Env, now: datetime, lease: timedelta) -> Stretch:
+def stretch(
+    session: Session, c: Claim, env: actions.Env, now: datetime, lease: timedelta, *, calls: bool = True
+) -> Stretch:
     """Work a claimed run's steps that stay in the database, in this transaction, up to a call out, a wait or its
-    end."""
+    end. Without ``calls`` it stops before a call out: a transaction shared by several runs must not record
+    several calls as in flight when only one is made at a time (a death would leave them all ambiguous)."""
     ended = 0
     outbound: Outbound | None = None
     failure: tuple[int, str] | None = None
@@ -440,6 +445,8 @@ def stretch(session: Session, c: Claim, env: actions.Env, now: datetime, lease: 
             run.lease_owner = run.lease_until = None
             return Stretch(ended, finished=True)
         run.status = "running"
+        if plan.external(kind, spec) and not calls:
+            return Stretch(ended, paused=True)
         if not plan.external(kind, spec):
             if step is None:
                 step = repo.add(session, _new_step(run, position, spec, key, now, "running"))
@@ -484,7 +491,7 @@ def first_stretch(session: Session, c: Claim, env: actions.Env, now: datetime, l
     alone, and tried again in a transaction of its own, where the fault is reported)."""
     try:
         with session.begin_nested():
-            return stretch(session, c, env, now, lease)
+            return stretch(session, c, env, now, lease, calls=False)
     except Exception:
         log.warning("workflow run %s: its first stretch failed in a shared transaction; trying alone", c.id)
         return None
@@ -503,9 +510,11 @@ def drive(
                 ahead = stretch(session, c, env, clock.now(), lease)
         ended += ahead.ended
         outbound, failure, finished = ahead.outbound, ahead.failure, ahead.finished
-        ahead = None
+        paused, ahead = ahead.paused, None
         if finished:
             return ended
+        if paused:
+            continue
         if failure is not None:
             with db.unit_of_work() as session:
                 run = repo.lock_run(session, c)

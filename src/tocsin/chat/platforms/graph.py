@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from tocsin.chat.platforms.base import ChatError, NameTaken
+from tocsin.core.numbers import is_ascii_digits
 
 
 class GraphRooms:
@@ -84,7 +85,7 @@ class GraphRooms:
         raise ChatError(
             f"Microsoft Graph: HTTP {response.status_code} {code}",
             transient=response.status_code == 429 or response.status_code >= 500,
-            retry_after=float(retry) if retry and retry.isdigit() else None,
+            retry_after=float(retry) if retry and is_ascii_digits(retry) else None,
         )
 
     def create_room(self, name: str, *, private: bool) -> str:

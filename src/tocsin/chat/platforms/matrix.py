@@ -15,6 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from tocsin.chat.platforms.base import ChatError, NameTaken
+from tocsin.core.numbers import is_ascii_digits
 
 API = "/_matrix/client/v3"
 SUMMARY_MARK = "Incident summary"
@@ -56,7 +57,7 @@ class MatrixRooms:
             raise NameTaken("M_ROOM_IN_USE")
         retry_ms = data.get("retry_after_ms") if isinstance(data, dict) else None
         retry = response.headers.get("retry-after")
-        after = float(retry) if retry and retry.isdigit() else (float(retry_ms) / 1000 if retry_ms else None)
+        after = float(retry) if retry and is_ascii_digits(retry) else (float(retry_ms) / 1000 if retry_ms else None)
         transient = response.status_code == 429 or response.status_code >= 500
         message = str(data.get("error", "")) if isinstance(data, dict) else ""
         raise ChatError(

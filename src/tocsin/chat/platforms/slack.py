@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from tocsin.chat.platforms.base import ChatError, NameTaken
+from tocsin.core.numbers import is_ascii_digits
 from tocsin.notify.providers import transport_logs
 
 transport_logs.install()
@@ -48,7 +49,7 @@ class SlackRooms:
             raise ChatError(
                 f"Slack: HTTP {status}" + (f": {error}" if error else ""),
                 transient=transient,
-                retry_after=float(retry_after) if retry_after and str(retry_after).isdigit() else None,
+                retry_after=float(retry_after) if retry_after and is_ascii_digits(str(retry_after)) else None,
             ) from None
         except (TimeoutError, URLError, OSError) as exc:
             raise ChatError(f"Slack unreachable: {type(exc).__name__}", transient=True) from None
