@@ -45,6 +45,11 @@ def current(session: Session) -> Settings:
     return Settings(**{name: getattr(row, name) for name in NAMES})
 
 
+def stored(session: Session) -> bool:
+    """Whether the settings were ever set (else every value is the default)."""
+    return repo.settings(session) is not None
+
+
 def check(s: Settings) -> Settings:
     problems = []
     try:

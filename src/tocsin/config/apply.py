@@ -20,6 +20,7 @@ from tocsin.admin import service as admin
 from tocsin.audit import origin as audit_origin
 from tocsin.config import canonical, fields, references
 from tocsin.config import current as stored
+from tocsin.config.analytics import apply_analytics, export_analytics
 from tocsin.config.compliance import apply_regimes, export_regimes
 from tocsin.config.learning import apply_learning, export_learning
 from tocsin.config.noise import apply_noise, export_noise
@@ -62,6 +63,7 @@ def apply_config(
         changes += apply_stakeholders(session, config, now=now)
         changes += apply_learning(session, config, now=now)
         changes += apply_regimes(session, config, now=now)
+        changes += apply_analytics(session, config, now=now)
         if prune:
             changes += prune_unnamed(session, config, current, now=now)
     finally:
@@ -91,10 +93,13 @@ def export_config(session: Session, *, now: datetime) -> ConfigFile:
     sections = export_response(session)
     if sections:
         exported = ConfigFile.model_validate({**exported.model_dump(mode="json", exclude_unset=True), **sections})
-    return export_regimes(
+    return export_analytics(
         session,
-        export_learning(
-            session, export_stakeholders(session, export_statuspages(session, export_workflows(session, exported)))
+        export_regimes(
+            session,
+            export_learning(
+                session, export_stakeholders(session, export_statuspages(session, export_workflows(session, exported)))
+            ),
         ),
     )
 

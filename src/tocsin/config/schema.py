@@ -521,6 +521,22 @@ class RegimeSpec(Spec):
     enabled: bool = True
 
 
+class AnalyticsSpec(Spec):
+    """The organisation's analytics settings (ADR 0031): the interruption windows (hours 0 to 23 of each person's own
+    time zone), the weekly load thresholds that raise a warning, and the weekly digest. Only the keys given change;
+    the others keep their stored values."""
+
+    business_start: int | None = None
+    business_end: int | None = None
+    sleep_start: int | None = None
+    sleep_end: int | None = None
+    weekly_interruptions: int | None = None
+    weekly_sleep_interruptions: int | None = None
+    digest_enabled: bool | None = None
+    digest_weekday: int | None = None
+    digest_hour: int | None = None
+
+
 class ConfigFile(Spec):
     users: list[UserSpec] = []
     teams: list[TeamSpec] = []
@@ -552,3 +568,4 @@ class ConfigFile(Spec):
     postmortem_templates: list[PostmortemTemplateSpec] = []
     postmortem_rules: list[PostmortemRuleSpec] | None = None
     regimes: list[RegimeSpec] = []
+    analytics: AnalyticsSpec | None = None
