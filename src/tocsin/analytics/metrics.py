@@ -18,6 +18,9 @@ from tocsin.analytics import repository as repo
 from tocsin.analytics.periods import Bucket, Period
 from tocsin.analytics.repository import IncidentRow
 from tocsin.analytics.stats import summarise
+from tocsin.incidents import phases
+from tocsin.incidents import repository as incident_repo
+from tocsin.incidents.lifecycle import ResponseStatus
 from tocsin.response import types as incident_types
 from tocsin.services import repository as service_repo
 from tocsin.teams import repository as team_repo
@@ -35,6 +38,9 @@ DEFINITIONS: Final = {
     "reopened": "Reopened: incidents resolved and then reopened at least once.",
     "auto_resolved": "Auto-resolved: share of resolved incidents whose last resolution came from no person "
     "(an alert clearing, the engine).",
+    "phases": "Time in each phase: per phase of the incidents' phase model, the time from entering it to leaving "
+    "it (summed when entered more than once; a phase an incident is still in counts until now), over the "
+    "incidents that spent time in it. Closed, declined, merged and canceled are ends, not timed.",
 }
 DURATIONS: Final = ("mttd", "mtta", "mttm", "mttr", "first_update", "downtime")
 METRICS: Final = ("count", *DURATIONS, "escalations", "reopened", "auto_resolved")
@@ -103,6 +109,35 @@ def figures(rows: Sequence[IncidentRow], extras: dict[int, Extra]) -> dict[str, 
     return out
 
 
+def phase_figures(
+    session: Session,
+    p: Period,
+    *,
+    now: datetime,
+    visible: ColumnElement[bool] | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> list[dict[str, Any]]:
+    """Time in each phase of each phase model in use, summarised over the incidents that spent time in it."""
+    moves: dict[int, tuple[str, list[tuple[datetime, str]]]] = {}
+    for row in repo.response_moves(session, p.since, p.until, visible=visible, where=where):
+        incident_id, model, created, at, data = tuple(row)
+        found = moves.setdefault(incident_id, (model, [(created, ResponseStatus.TRIAGE.value)]))
+        reached = incident_repo.response_move_of(data) if at is not None else None
+        if reached is not None:
+            found[1].append((at, reached))
+    spent: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for model, path in moves.values():
+        for phase, time in phases.time_in_phases(model, path, now=now):
+            if time.total_seconds() > 0:
+                spent[(model, phase)].append(time.total_seconds())
+    return [
+        {"model": model, "phase": phase, **summarise(spent[(model, phase)]).as_dict()}
+        for model in sorted({m for m, _ in moves.values()})
+        for phase in phases.phases_of(model)
+        if (model, phase) in spent
+    ]
+
+
 def trend_figures(rows: Sequence[IncidentRow]) -> dict[str, Any]:
     """What a bucket of the trend shows: the count and the time to acknowledge and to resolve."""
     return {
@@ -166,9 +201,11 @@ def report(
     where: Sequence[ColumnElement[bool]] = (),
     with_trend: bool = True,
     rows: Sequence[IncidentRow] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The response metrics of a period: overall, per group when ``by`` names one, and per bucket; ``rows`` when
-    the caller already read them (the dashboard reads them once for metrics and reliability)."""
+    the caller already read them (the dashboard reads them once for metrics and reliability); the time in each
+    phase when ``now`` is given (the moment open incidents' current phases count until)."""
     if rows is None:
         rows = repo.incident_rows(session, p.since, p.until, visible=visible, where=where)
     extra = extras(session, p, visible)
@@ -184,6 +221,8 @@ def report(
         body["groups"] = [{"key": g.key, "label": g.label, **figures(g.rows, extra)} for g in groups(session, rows, by)]
     if with_trend:
         body["trend"] = trend(rows, p, bucket)
+    if now is not None:
+        body["phases"] = phase_figures(session, p, now=now, visible=visible, where=where)
     return body
 
 

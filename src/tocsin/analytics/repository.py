@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from tocsin.alerts.models import Alert
 from tocsin.analytics.models import AnalyticsSettings, DigestRun
 from tocsin.analytics.sql import between, epoch
+from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.lifecycle import ResponseStatus
 from tocsin.incidents.models import Incident, TimelineEntry, counted
 from tocsin.incidents.timeline import TimelineKind
@@ -103,6 +104,36 @@ def incident_rows(
     )
     # Core execution: plain tuples of numbers and names, without the ORM's per-row work.
     return [_incident_row(tuple(row)) for row in session.connection().execute(stmt)]
+
+
+def response_moves(
+    session: Session,
+    since: datetime,
+    until: datetime,
+    *,
+    visible: ColumnElement[bool] | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> list[Row[Any]]:
+    """(incident id, phase model, created at, entry time, entry data) of the timeline entries that may move the
+    response of the counted incidents created in [since, until), by incident and oldest first; an incident
+    without any appears once, with no entry."""
+    stmt = (
+        select(Incident.id, Incident.phase_model, Incident.created_at, TimelineEntry.at, TimelineEntry.data)
+        .join(Service, Service.id == Incident.service_id)
+        .outerjoin(
+            TimelineEntry,
+            (TimelineEntry.incident_id == Incident.id) & TimelineEntry.kind.in_(incident_repo.RESPONSE_KINDS),
+        )
+        .where(
+            Incident.created_at >= since,
+            Incident.created_at < until,
+            counted_incidents(),
+            visible if visible is not None else true(),
+            *where,
+        )
+        .order_by(Incident.id, TimelineEntry.id)
+    )
+    return list(session.execute(stmt).all())
 
 
 def _incident_row(values: tuple[Any, ...]) -> IncidentRow:

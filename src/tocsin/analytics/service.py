@@ -33,10 +33,13 @@ def dashboard(
     visible: ColumnElement[bool] | None,
     service_ids: set[int] | None,
     where: tuple[ColumnElement[bool], ...] = (),
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     rows = repo.incident_rows(session, p.since, p.until, visible=visible, where=where)
     return {
-        "metrics": metrics.report(session, p, by=by or "service", bucket=bucket, visible=visible, rows=rows),
+        "metrics": metrics.report(
+            session, p, by=by or "service", bucket=bucket, visible=visible, where=where, rows=rows, now=now
+        ),
         "reliability": reliability.report(session, p, service_ids=service_ids, rows=rows),
     }
 

@@ -55,7 +55,7 @@ def response_metrics(
     with runtime.db.reader() as session:
         visible = analytics.visible(principal.viewer(session), see_all=runtime.settings.teams_see_all)
         where = analytics_filters.narrowing(session, service, team, severity, priority)
-        body = metrics.report(session, p, by=group, bucket=size, visible=visible, where=where)
+        body = metrics.report(session, p, by=group, bucket=size, visible=visible, where=where, now=runtime.clock.now())
     if format == "csv":
         return Response(
             export.to_csv(body),

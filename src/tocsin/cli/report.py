@@ -53,7 +53,7 @@ def _run(name: str, since: str, until: str | None, by: str | None, as_json: bool
     p = periods.period(since, until, now=now())
     group = periods.group_by(by)
     with database() as db, db.reader() as session:
-        body = metrics.report(session, p, by=group, with_trend=group is None)
+        body = metrics.report(session, p, by=group, with_trend=group is None, now=now())
     if as_json:
         print_json(body)
         return

@@ -271,14 +271,21 @@ def response_moves(session: Session, incident_id: int) -> list[tuple[datetime, s
     )
     moves = []
     for at, data in rows:
-        change = ((data or {}).get("changes") or {}).get("response_status")
-        if isinstance(change, dict) and change.get("to"):
-            moves.append((at, str(change["to"])))
+        reached = response_move_of(data)
+        if reached is not None:
+            moves.append((at, reached))
     return moves
 
 
 # Kinds that can carry a response move: the response table's and the paging table's.
-_RESPONSE_KINDS = sorted({*lifecycle.RESPONSE_ALLOWED.values(), *lifecycle.ALLOWED.values()})
+RESPONSE_KINDS = sorted({*lifecycle.RESPONSE_ALLOWED.values(), *lifecycle.ALLOWED.values()})
+_RESPONSE_KINDS = RESPONSE_KINDS
+
+
+def response_move_of(data: dict[str, Any] | None) -> str | None:
+    """The response status a timeline entry's data says was reached, if it records a move of the response."""
+    change = ((data or {}).get("changes") or {}).get("response_status")
+    return str(change["to"]) if isinstance(change, dict) and change.get("to") else None
 
 
 # Private incidents (ADR 0022): the one SQL clause every list and count of incidents for a viewer uses.

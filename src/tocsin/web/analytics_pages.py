@@ -66,7 +66,7 @@ def _metrics(request: Request) -> dict[str, Any]:
     with runtime.db.reader() as session:
         visible = analytics.visible(who.viewer(session), see_all=runtime.settings.teams_see_all)
         where = narrowing(session, q.get("service"), q.get("team"), q.get("severity"), q.get("priority"))
-        return metrics.report(session, p, by=by, bucket=size, visible=visible, where=where)
+        return metrics.report(session, p, by=by, bucket=size, visible=visible, where=where, now=runtime.clock.now())
 
 
 @router.get("/analytics/metrics.csv")
@@ -102,7 +102,14 @@ def dashboard(request: Request) -> Response:
             where = narrowing(session, q.get("service"), q.get("team"), q.get("severity"), q.get("priority"))
             services = visible_service_ids(session, who, see_all=runtime.settings.teams_see_all)
             body = analytics.dashboard(
-                session, p, by=by, bucket=size, visible=visible, service_ids=services, where=where
+                session,
+                p,
+                by=by,
+                bucket=size,
+                visible=visible,
+                service_ids=services,
+                where=where,
+                now=runtime.clock.now(),
             )
             teams = analytics.readable_teams(session, viewer)
             service_names = analytics.service_names(session)
