@@ -228,7 +228,7 @@ def measure(url: str, *, incidents: int, notifications: int, people: int, repeat
 
         def dashboard() -> object:
             with db.reader() as s:
-                return analytics.dashboard(s, p, by="service", bucket="week", visible=None, service_ids=None)
+                return analytics.dashboard(s, p, by="service", bucket="week", visible=None, service_ids=None, now=NOW)
 
         def team() -> object:
             with db.reader() as s:
