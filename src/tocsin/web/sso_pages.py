@@ -81,6 +81,13 @@ def callback(request: Request) -> Response:
     state = params.get("state") or ""
     code = params.get("code") or ""
     try:
+        if params.get("error"):
+            # The provider's refusal (some providers leave the state off it): shown as it is, nobody signed in.
+            error = params.get("error", "")[:100]
+            description = params.get("error_description", "")[:200]
+            raise SignInRefused(
+                f"the identity provider did not sign you in ({error}{': ' if description else ''}{description})"
+            )
         if not state:
             raise SignInRefused("the identity provider's answer has no state; start again from the sign-in page")
         cookie = request.cookies.get(STATE_COOKIE) or ""
@@ -88,12 +95,6 @@ def callback(request: Request) -> Response:
             raise SignInRefused("this sign-in was not started in this browser; start again from the sign-in page")
         with runtime.db.unit_of_work() as session:
             pending = sso.redeem(session, state, now=runtime.clock.now())
-        if params.get("error"):
-            error = params.get("error", "")[:100]
-            description = params.get("error_description", "")[:200]
-            raise SignInRefused(
-                f"the identity provider did not sign you in ({error}{': ' if description else ''}{description})"
-            )
         if not code or len(code) > 2000:
             raise SignInRefused("the identity provider's answer has no authorization code")
         id_token = client.exchange(code, pending.code_verifier)
