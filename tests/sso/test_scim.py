@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from tests.api.conftest import ok
 from tests.conftest import ApiHarness
 from tests.sso.conftest import Sso, person
+from tocsin.audit.models import AuditEntry
 from tocsin.auth import accounts, sessions
 from tocsin.users import service as users
 
@@ -107,6 +109,10 @@ def test_delete_deactivates_and_never_deletes(api: ApiHarness) -> None:
     ann_id, token, cookie = _ann(api)
     assert api.delete(f"/scim/v2/Users/{ann_id}").status_code == 204
     _is_cut_off(api, ann_id, token, cookie)
+    with api.runtime.db.reader() as s:
+        stmt = select(AuditEntry).where(AuditEntry.object_type == "user", AuditEntry.object_id == str(ann_id))
+        entries = {e.action: e.data for e in s.scalars(stmt)}
+    assert entries["auth.sso_deactivated"] == {"tokens_revoked": 1}
     assert ok(api.get(f"/scim/v2/Users/{ann_id}"))["active"] is False
 
 
@@ -141,7 +147,10 @@ def test_bad_input_gets_scim_errors_and_changes_nothing(api: ApiHarness) -> None
 
 def test_only_an_admins_token_may_use_scim(api: ApiHarness) -> None:
     ann_id, token, _ = _ann(api)
-    scim_error(api.client.get("/scim/v2/Users"), 401)
+    assert scim_error(api.client.get("/scim/v2/Users"), 401)["detail"].startswith("send 'Authorization: Bearer")
+    assert api.client.get("/scim/v2/Users").headers["www-authenticate"] == "Bearer"
+    # A token in the URL is refused even where it would otherwise do.
+    scim_error(api.client.get(f"/scim/v2/Users?access_token={api.token}", headers=api.headers()), 401)
     scim_error(api.client.get("/scim/v2/Users", headers={"Authorization": "Bearer tocsin_nope"}), 401)
     scim_error(api.get("/scim/v2/Users", token=token), 403)
     scim_error(api.delete(f"/scim/v2/Users/{ann_id}", token=token), 403)
