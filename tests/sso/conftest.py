@@ -37,6 +37,7 @@ GROUP_TEAMS = {
     "grp-a": {"team": "team-a", "role": "member"},
     "grp-a-leads": {"team": "team-a", "role": "manager"},
     "grp-b": {"team": "team-b", "role": "member"},
+    "grp-ghost": {"team": "a team nobody made", "role": "manager"},
 }
 GROUP_ROLES = {"grp-admins": "admin", "grp-a": "responder", "grp-b": "responder"}
 

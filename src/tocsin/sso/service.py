@@ -184,9 +184,8 @@ def sync_teams(session: Session, user: User, wanted: Mapping[str, str]) -> None:
     granted = repo.granted_team_ids(session, user.id)
     keep: set[int] = set()
     for name, team_role in wanted.items():
-        try:
-            team = teams.get_team(session, name)
-        except NotFound:
+        team = team_repo.by_name(session, name)
+        if team is None:
             continue  # a mapping naming a team that does not exist (yet) gives nothing
         membership = team_repo.membership(session, team.id, user.id)
         if membership is not None and team.id not in granted:

@@ -11,6 +11,7 @@ import hmac
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import IntegrityError
 
 from tocsin.audit import service as audit
 from tocsin.core.errors import TocsinError
@@ -100,9 +101,13 @@ def callback(request: Request) -> Response:
         id_token = client.exchange(code, pending.code_verifier)
         now = runtime.clock.now()
         claims = client.verify_id_token(id_token, nonce=pending.nonce, now=now)
-        with runtime.db.unit_of_work() as session:
-            user = sso.sign_in(session, claims, settings=runtime.settings, now=now)
-            token = _signed_in(request, session, user, now)
+        try:
+            with runtime.db.unit_of_work() as session:
+                user = sso.sign_in(session, claims, settings=runtime.settings, now=now)
+                token = _signed_in(request, session, user, now)
+        except IntegrityError:
+            # Two first sign-ins of one person at once: the other one made the account.
+            raise SignInRefused("this account was being set up by another sign-in; sign in again") from None
     except TocsinError as exc:
         return _refused(request, exc, reason=exc.detail)
     response = RedirectResponse(_safe_next(pending.next_path), status_code=303)
