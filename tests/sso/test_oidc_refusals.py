@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from tests.sso.conftest import (
     Provider,
@@ -24,6 +25,7 @@ from tests.sso.conftest import (
     sso_harness,
     with_query,
 )
+from tocsin.audit.models import AuditEntry
 from tocsin.core.clock import FakeClock
 from tocsin.db.session import Database
 from tocsin.users import service as users
@@ -90,6 +92,11 @@ def test_a_wrong_nonce_is_refused(sso: Sso) -> None:
     )
     refused(done.response, 400, "nonce")
     nobody_signed_in(sso, browser)
+    with sso.db.reader() as s:
+        stmt = select(AuditEntry).where(AuditEntry.action == "auth.sso_sign_in_refused")
+        reasons = [str(e.data["reason"]) for e in s.scalars(stmt)]
+    assert len(reasons) == 1
+    assert "nonce" in reasons[0]
 
 
 def test_a_replayed_callback_or_authorization_code_is_refused(sso: Sso) -> None:
