@@ -6,6 +6,8 @@ not allowed, a provider that says no or is down. Each answers the sign-in page w
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -61,6 +63,35 @@ def test_an_id_token_from_another_issuer_is_refused(db: Database, real_clock: Fa
         done = sso.sign_in("sub-eve", person("eve@example.com", groups=["grp-a"]), browser=browser)
         refused(done.response, 400, "issued by")
         assert "localhost" in done.response.text
+        nobody_signed_in(sso, browser)
+
+
+def test_an_id_token_for_another_client_is_refused(db: Database, real_clock: FakeClock) -> None:
+    def other_client(app: Wsgi) -> Wsgi:
+        # The token request is presented to the provider as another client's (the authorization request below is
+        # too): the provider then signs an ID token whose audience is that client, not Tocsin.
+        def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("PATH_INFO") == "/oauth2/token":
+                size = int(environ.get("CONTENT_LENGTH") or 0)
+                body = environ["wsgi.input"].read(size).replace(b"client_id=tocsin-console", b"client_id=another-app")
+                environ["wsgi.input"] = io.BytesIO(body)
+                environ["CONTENT_LENGTH"] = str(len(body))
+                credentials = base64.b64encode(b"another-app:provider-shared-secret").decode()
+                environ["HTTP_AUTHORIZATION"] = f"Basic {credentials}"
+            return app(environ, start_response)
+
+        return wsgi
+
+    with run_provider(other_client) as provider, sso_harness(db, real_clock, provider) as sso:
+        browser = sso.browser()
+        done = sso.sign_in(
+            "sub-uma",
+            person("uma@example.com", groups=["grp-a"]),
+            browser=browser,
+            tamper=lambda url: with_query(url, client_id="another-app"),
+        )
+        text = refused(done.response, 400, "claim is not right")
+        assert "aud" in text.split("claim is not right", 1)[1][:40]
         nobody_signed_in(sso, browser)
 
 
