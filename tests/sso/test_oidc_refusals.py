@@ -1,8 +1,8 @@
 """What single sign-on refuses, each against the real provider on SQLite and PostgreSQL: an ID token of another
-issuer or for another client, a missing, altered or foreign state, a wrong nonce, a replayed callback or authorization code, an expired
-ID token, an unverified email, a deactivated account, an unknown person without just-in-time accounts, a domain
-not allowed, a provider that says no or is down. Each answers the sign-in page with what went wrong (400, 403 or
-502), signs nobody in, creates no account and changes nothing."""
+issuer or for another client, a missing, altered or foreign state, a wrong nonce, a replayed callback or
+authorization code, an expired ID token, an unverified email, a deactivated account, an unknown person without
+just-in-time accounts, a domain not allowed, a provider that says no or is down. Each answers the sign-in page with
+what went wrong (400, 403 or 502), signs nobody in, creates no account and changes nothing."""
 
 from __future__ import annotations
 
