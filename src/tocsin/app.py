@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from tocsin import __version__, web
-from tocsin.api import docs_pages, errors, feeds
+from tocsin.api import docs_pages, errors, feeds, scim
 from tocsin.api import oncall as oncall_api
 from tocsin.api.body_limit import BodyLimitMiddleware
 from tocsin.api.origin import OriginMiddleware
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     # (token id, address) pairs already recorded: a token's use from a new address is audited once.
     app.state.known_token_addresses = set()
     errors.install(app)
+    scim.install(app)
     # Public status pages first: the busiest public routes are matched before the hundreds of others.
     app.include_router(statuspage_public.router)
     app.include_router(inbound_router)
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None, 
     app.include_router(feeds.router)
     app.include_router(ops_router)
     app.include_router(replies_router)
+    app.include_router(scim.router)
     if settings.api_docs:
         docs_pages.install(app)
     web.install(app, runtime)

@@ -25,6 +25,7 @@ from tocsin.notify import models as notify_models
 from tocsin.oncall import models as oncall_models
 from tocsin.response import models as response_models
 from tocsin.services import models as services_models
+from tocsin.sso import models as sso_models
 from tocsin.stakeholders import models as stakeholders_models
 from tocsin.statuspages import models as statuspages_models
 from tocsin.teams import models as teams_models
@@ -60,6 +61,7 @@ __all__ = [
     "oncall_models",
     "response_models",
     "services_models",
+    "sso_models",
     "stakeholders_models",
     "statuspages_models",
     "teams_models",

@@ -6,7 +6,7 @@ import ipaddress
 from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tocsin.core.numbers import is_ascii_digits
@@ -26,6 +26,15 @@ def _host_port(value: str | None, example: str) -> str | None:
     if not host or not is_ascii_digits(port) or not 1 <= int(port) <= 65535:
         raise ValueError(f"must be host:port, for example {example}")
     return value.strip()
+
+
+class OidcTeamGrant(BaseModel):
+    """What membership of one provider group gives: a team (by name) and the role in it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    team: str = Field(min_length=1, max_length=200)
+    role: Literal["member", "manager"] = "member"
 
 
 class ConfigError(Exception):
@@ -197,6 +206,29 @@ class Settings(BaseSettings):
     assist_api_key: str | None = None
     assist_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
 
+    # --- single sign-on with OpenID Connect (ADR 0037) ---
+    # The provider's issuer URL (its /.well-known/openid-configuration is read from it); empty: no SSO button.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    # Empty for a public client (the code exchange is then protected by PKCE alone).
+    oidc_client_secret: str | None = Field(default=None, repr=False)
+    oidc_scopes: str = "openid email profile"
+    # The button reads "Sign in with <display name>".
+    oidc_display_name: str = Field(default="single sign-on", min_length=1, max_length=60)
+    # The ID token (or userinfo) claim that lists the person's groups.
+    oidc_groups_claim: str = Field(default="groups", min_length=1, max_length=100)
+    # Group -> team and team role, JSON: {"sre": {"team": "SRE", "role": "manager"}, "dev": {"team": "Web"}}.
+    oidc_group_teams: dict[str, OidcTeamGrant] = Field(default_factory=dict)
+    # Group -> Tocsin role, JSON: {"tocsin-admins": "admin", "sre": "responder"}; the highest role granted wins.
+    # When set, a person in none of these groups gets ``oidc_default_role``.
+    oidc_group_roles: dict[str, Literal["admin", "responder", "observer"]] = Field(default_factory=dict)
+    oidc_default_role: Literal["admin", "responder", "observer"] = "observer"
+    # Create an account at the first sign-in of someone the provider vouches for (a verified email).
+    oidc_create_accounts: bool = False
+    # Comma-separated email domains that may sign in this way; empty: any.
+    oidc_allowed_domains: str = ""
+    oidc_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -247,6 +279,18 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if not self.oidc_issuer:
+            return self
+        if not self.oidc_issuer.startswith(("https://", "http://")):
+            raise ValueError("TOCSIN_OIDC_ISSUER must be an absolute http(s) URL")
+        if not self.oidc_client_id:
+            raise ValueError("single sign-on is partly configured: also set TOCSIN_OIDC_CLIENT_ID")
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("TOCSIN_OIDC_SCOPES must include openid")
+        return self
+
     @field_validator("smtp_listen")
     @classmethod
     def _host_and_port(cls, value: str | None) -> str | None:
@@ -290,6 +334,14 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """The externally visible base URL used in links that leave the system."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def oidc_domains(self) -> frozenset[str]:
+        return frozenset(d.strip().lower().lstrip("@") for d in self.oidc_allowed_domains.split(",") if d.strip())
 
     @property
     def is_sqlite(self) -> bool:

@@ -56,6 +56,7 @@ AUDITED: dict[str, str] = {
     "compliance_regimes": "compliance_regime",
     "runbooks": "runbook",
     "assist_type_policies": "assist_type_policy",
+    "sso_identities": "sso_identity",
 }
 
 # Written on every event, send or sign-in, never by an administrator: left out of the trail (and, being absent
@@ -143,6 +144,10 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "knowledge_index_cursors",
         "runbook_versions",
         "assist_requests",
+        # Single sign-on (ADR 0037): sign-ins in flight, and which memberships the group mapping made (the
+        # memberships themselves are audited).
+        "oidc_sign_in_states",
+        "sso_team_grants",
     }
 )
 
@@ -174,6 +179,7 @@ BOOKKEEPING: dict[str, frozenset[str]] = {
     # A component's status moves with what is published (its history is kept in status_component_changes).
     "status_components": frozenset({"status", "updated_at"}),
     "users": frozenset({"totp_last_step"}),
+    "sso_identities": frozenset({"last_sign_in_at"}),
 }
 
 MASK = "***"

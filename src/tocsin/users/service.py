@@ -181,6 +181,17 @@ def revoke_token(session: Session, token_id: int, *, by: User, now: datetime) ->
     return token
 
 
+def revoke_tokens_of(session: Session, user_id: int, *, now: datetime) -> int:
+    """Revoke every token of the user still in force; how many were."""
+    revoked = 0
+    for token in repo.tokens_of(session, user_id):
+        if token.revoked_at is None:
+            token.revoked_at = now
+            revoked += 1
+    session.flush()
+    return revoked
+
+
 def touch_token(session: Session, token_id: int, now: datetime) -> None:
     token = repo.token(session, token_id)
     if token is not None:

@@ -47,6 +47,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         service_admin,
         service_pages,
         silence_pages,
+        sso_pages,
         stakeholder_pages,
         statuspage_card,
         statuspage_edit,
@@ -64,6 +65,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
         auth_pages,
+        sso_pages,
         account_pages,
         password_reset_pages,
         # Before the incident pages, so that /incidents/new is not read as an incident number.

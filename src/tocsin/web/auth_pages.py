@@ -29,12 +29,18 @@ def _safe_next(target: str | None) -> str:
     return "/incidents"
 
 
+def sso_name(request: Request) -> str | None:
+    """The provider named on the "Sign in with …" button, None without single sign-on (ADR 0037)."""
+    settings = runtime_of(request).settings
+    return settings.oidc_display_name if settings.oidc_enabled else None
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
     target = _safe_next(request.query_params.get("next"))
     if signed_in(request) is not None:
         return RedirectResponse(target, status_code=303)
-    return render("web/login.html", next=target, error="", email="")
+    return render("web/login.html", next=target, error="", email="", sso=sso_name(request))
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -74,10 +80,20 @@ async def login(request: Request) -> Response:
         step, token = await run_in_threadpool(next_step, check, new_hash)
     except (RateLimited, Unavailable) as exc:
         wait = {"Retry-After": str(exc.extra.get("retry_after") or 1)}
-        return render("web/login.html", exc.status_code, wait, next=target, error=exc.detail.capitalize(), email=email)
+        return render(
+            "web/login.html",
+            exc.status_code,
+            wait,
+            next=target,
+            error=exc.detail.capitalize(),
+            email=email,
+            sso=sso_name(request),
+        )
     except Unauthorized as exc:
         await run_in_threadpool(record_failure)
-        return render("web/login.html", 401, next=target, error=exc.detail.capitalize(), email=email)
+        return render(
+            "web/login.html", 401, next=target, error=exc.detail.capitalize(), email=email, sso=sso_name(request)
+        )
     await run_in_threadpool(runtime.attempts.succeeded, email, client_address(request))
     if step == "code":
         return render("web/login_code.html", next=target, note=token, error="")
