@@ -29,7 +29,7 @@ def check_contact_address(type: str, address: str) -> str:
         raise InvalidInput("a contact method needs an address")
     if type == "email" and "@" not in address:
         raise InvalidInput(f"not an email address: {address!r}")
-    if type in ("webhook", "teams", "mattermost", "discord", "ntfy") and not address.startswith(
+    if type in ("webhook", "teams", "mattermost", "discord", "ntfy", "webpush") and not address.startswith(
         ("http://", "https://")
     ):
         raise InvalidInput(f"a {type} contact method needs an http(s) URL")

@@ -57,6 +57,17 @@ def contact_method(session: Session, cm_id: int) -> ContactMethod | None:
     return session.get(ContactMethod, cm_id)
 
 
+def disable_contact_method(session: Session, cm_id: int) -> bool:
+    """Disable a contact method whose address no longer exists; False when it was disabled already."""
+    done = session.execute(
+        update(ContactMethod)
+        .where(ContactMethod.id == cm_id, ContactMethod.disabled.is_(False))
+        .values(disabled=True)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
 # Inserting outbox rows, skipping those whose idempotency key exists already, per dialect; built once each.
 _ADD_NOTIFICATIONS = {
     name: insert(table_of(Notification))
