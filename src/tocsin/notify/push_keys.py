@@ -5,8 +5,9 @@ instance secrets (``auth.secrets``): every node of an installation signs with th
 subscriptions, which are bound to the public key, keep working across restarts. The public key is served to the
 browser (``applicationServerKey``) in its uncompressed X9.62 form, base64url without padding.
 
-A subscription is a contact method of type ``webpush``: its address is the push service's endpoint URL (encrypted
-at rest like every URL address) and its secret the JSON of the browser's ``p256dh`` and ``auth`` keys (encrypted).
+A subscription is a contact method of type ``webpush`` (``notify.push_subscriptions``): its address is the push
+service's endpoint URL (encrypted at rest like every URL address) and its secret the JSON of the browser's
+``p256dh`` and ``auth`` keys (encrypted).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -25,8 +25,6 @@ from sqlalchemy.orm import Session
 
 from tocsin.auth.secrets import instance_secret
 from tocsin.core.errors import InvalidInput
-from tocsin.notify import contacts
-from tocsin.notify.models import ContactMethod
 
 SECRET_NAME = "webpush_vapid"  # noqa: S105 (the name of an instance secret)
 _PURPOSE = b"tocsin/webpush-vapid/v1"
@@ -106,48 +104,3 @@ def read_keys(secret: str | None) -> PushKeys | None:
         return check_keys(str(data["p256dh"]), str(data["auth"]))
     except (ValueError, KeyError, TypeError, InvalidInput):
         return None
-
-
-def add_subscription(
-    session: Session,
-    *,
-    user_id: int,
-    endpoint: str,
-    p256dh: str,
-    auth: str,
-    name: str,
-    now: datetime,
-    with_rules: bool = False,
-) -> ContactMethod:
-    """Store a browser's push subscription as a contact method of this user. The same endpoint again (a browser
-    that subscribes anew) updates the keys of the one already stored and enables it again.
-
-    ``with_rules``: also page this device at once for both urgencies (what "Enable notifications on this device"
-    in the console means), unless rules for it exist already."""
-    keys = check_keys(p256dh, auth)
-    endpoint = contacts.check_contact_address(TYPE, endpoint)
-    existing = next(
-        (cm for cm in contacts.contact_methods(session, user_id) if cm.type == TYPE and cm.address == endpoint),
-        None,
-    )
-    if existing is not None:
-        existing.secret = keys.to_secret()
-        existing.disabled = False
-        if name.strip():
-            existing.name = name.strip()[:100]
-        cm = existing
-        session.flush()
-    else:
-        cm = contacts.add_contact_method(
-            session,
-            user_id=user_id,
-            name=name.strip()[:100] or "This device",
-            type=TYPE,
-            address=endpoint,
-            secret=keys.to_secret(),
-            now=now,
-        )
-    if with_rules and not any(r.contact_method_id == cm.id for r in contacts.rules(session, user_id)):
-        for urgency in ("high", "low"):
-            contacts.add_rule(session, user_id=user_id, urgency=urgency, contact_method_id=cm.id, delay_seconds=0)
-    return cm
