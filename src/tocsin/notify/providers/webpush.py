@@ -18,8 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from py_vapid import Vapid02  # type: ignore[import-untyped]
-from pywebpush import WebPusher, WebPushException  # type: ignore[import-untyped]
 
 from tocsin.core.errors import Forbidden, Unavailable
 from tocsin.notify.providers import transport_logs
@@ -152,6 +150,11 @@ class WebPushProvider:
             return SendResult("failed", error=exc.detail)
         except Unavailable as exc:
             return SendResult("retry", error=exc.detail)
+        # Imported on the first push, not with the providers: pywebpush brings requests and aiohttp, close to a
+        # second of start-up for every process, most of which never send a push.
+        from py_vapid import Vapid02  # type: ignore[import-untyped]
+        from pywebpush import WebPusher, WebPushException  # type: ignore[import-untyped]
+
         vapid = self._keys()
         subscription = {"endpoint": message.address, "keys": {"p256dh": keys.p256dh, "auth": keys.auth}}
         try:
