@@ -97,6 +97,8 @@ def _text(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str):
         raise InvalidInput(f"{key} must be text")
+    if len(value) > 2048:
+        raise InvalidInput(f"{key} is too long")
     return value
 
 
@@ -122,7 +124,7 @@ def subscribe(request: Request, body: Annotated[bytes, Depends(_body)]) -> JSONR
             cm = add_subscription(
                 session,
                 user_id=who.user.id,
-                endpoint=_text(data, "endpoint")[:2048],
+                endpoint=_text(data, "endpoint"),
                 p256dh=_text(data["keys"], "p256dh"),
                 auth=_text(data["keys"], "auth"),
                 name=str(name or "This device"),
