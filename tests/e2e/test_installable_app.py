@@ -9,15 +9,22 @@ instead, and the wire format is covered by the fake push service of ``tests/inte
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import PASSWORD, LiveServer
 from tests.e2e.test_browser_notifications import RECORD_NOTIFICATIONS, PagingServer, paging_server  # noqa: F401
+from tocsin.auth import links
+from tocsin.auth.secrets import instance_secret
+from tocsin.incidents import service as incidents
+from tocsin.incidents.schemas import IncidentFilter
 
 PHONE = {"width": 360, "height": 740}
 
@@ -115,6 +122,71 @@ def test_a_push_message_shows_a_notification_with_its_buttons(phone: Any, live_s
         "actions": ["acknowledge", "resolve"],
         "url": f"{live_server.url}/incidents/9",
     }
+
+
+def _signed_link(server: LiveServer, incident_id: int, action: links.Action) -> str:
+    """A one-click link as the server makes them (its signing key is an instance secret: no TOCSIN_SECRET_KEY)."""
+    with server.db.unit_of_work() as s:
+        key = instance_secret(s, "link_signing")
+    secret = hmac.new(key.encode(), b"tocsin/action-links/v1", hashlib.sha256).digest()
+    token = links.make_token(
+        secret,
+        incident_id=incident_id,
+        user_id=server.ids["bob"],
+        action=action,
+        expires_at=datetime.now(UTC) + timedelta(hours=1),
+        nonce=links.new_nonce(),
+    )
+    return f"{server.url}/a/{token}"
+
+
+def test_the_lock_screen_button_acknowledges_from_the_service_worker(phone: Any, live_server: LiveServer) -> None:
+    summary = f"Lock screen {time.monotonic_ns()}"
+    live_server.event(summary)
+    deadline = time.monotonic() + 10
+    while True:
+        with live_server.db.reader() as s:
+            found = [i for i in incidents.list_incidents(s, IncidentFilter(), limit=50)[0] if i.title == summary]
+        if found:
+            break
+        assert time.monotonic() < deadline, "the incident was not opened"
+        time.sleep(0.05)
+    (incident,) = found
+    data = {
+        "kind": "page",
+        "title": f"#{incident.number} {summary}",
+        "tag": f"tocsin-incident-{incident.number}",
+        "incident": incident.number,
+        "url": f"{live_server.url}/incidents/{incident.number}",
+        "actions": [
+            {
+                "action": "acknowledge",
+                "title": "Acknowledge",
+                "url": _signed_link(live_server, incident.id, "acknowledge"),
+            }
+        ],
+    }
+    sign_in(phone, live_server.url)
+    phone.goto(f"{live_server.url}/me")
+    phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    (worker,) = [w for w in phone.context.service_workers if w.url == f"{live_server.url}/sw.js"]
+    # What notificationclick does for the Acknowledge button: the worker POSTs the link itself, without cookies.
+    press = """async (data) => {
+      await self.tocsin.act(data.actions[0], data);
+      const notes = await self.registration.getNotifications({ tag: data.tag });
+      return notes.map((n) => [n.title, n.body]);
+    }"""
+    assert worker.evaluate(press, data) == [[f"Acknowledged: #{incident.number}", ""]]
+    with live_server.db.reader() as s:
+        assert incidents.get(s, incident.id).status == "acknowledged"
+        acks = [e for e in incidents.timeline(s, incident.id) if e.kind == "acknowledged"]
+    assert [(e.actor, e.source) for e in acks] == [("Bob Responder", "link")]
+    # The same button again: the link is spent, and the notification says so.
+    [[title, body]] = worker.evaluate(press, data)
+    assert title == f"Not done: #{incident.number}"
+    assert body in ("Someone got there first.", "This button was already used, or the incident moved on.")
+    with live_server.db.reader() as s:
+        assert len([e for e in incidents.timeline(s, incident.id) if e.kind == "acknowledged"]) == 1
 
 
 ESSENTIAL = ["/me", "/incidents", "/incidents/{number}", "/oncall", "/schedules/{schedule}"]

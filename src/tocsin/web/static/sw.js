@@ -81,3 +81,7 @@ self.addEventListener("notificationclick", (event) => {
     event.waitUntil(openPage(data.url));
   }
 });
+
+// Named on the worker's scope so that they can also be run from the browser's developer tools (and by the browser
+// tests, which cannot click a notification).
+self.tocsin = { act: act, openPage: openPage };
