@@ -27,8 +27,9 @@ from tocsin.notify import service as notify
 from tocsin.notify.models import ContactMethod
 from tocsin.notify.providers.base import IncidentView, OutboundMessage
 from tocsin.notify.providers.webpush import MAX_PAYLOAD, WebPushProvider, fitted, payload
-from tocsin.notify.setup import _vapid_loader
+from tocsin.notify.setup import _vapid_loader, vapid_subject
 from tocsin.notify.ssrf import UrlGuard
+from tocsin.settings import load_settings
 from tocsin.users import service as users
 
 LOOPBACK = UrlGuard(["127.0.0.1/32"])
@@ -367,3 +368,16 @@ def test_subscriptions_need_valid_keys(api: ApiHarness, push: FakePushService) -
     with api.runtime.db.unit_of_work() as s:
         assert key.json() == {"public_key": push_keys.vapid_keys(s).public_key}
     assert len(push_keys.b64url_decode(key.json()["public_key"])) == 65
+
+
+@pytest.mark.parametrize(
+    ("smtp_from", "public_url", "subject"),
+    [
+        ("Tocsin <oncall@example.com>", "https://tocsin.example.com", "mailto:oncall@example.com"),
+        ("tocsin@localhost", "https://tocsin.example.com", "https://tocsin.example.com"),
+        ("tocsin@localhost", "http://127.0.0.1:8080", "mailto:tocsin@localhost"),
+    ],
+)
+def test_the_vapid_subject_is_a_way_to_reach_the_operator(smtp_from: str, public_url: str, subject: str) -> None:
+    settings = load_settings(database_url="sqlite:///unused.db", smtp_from=smtp_from, public_url=public_url)
+    assert vapid_subject(settings) == subject

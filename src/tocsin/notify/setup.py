@@ -77,10 +77,13 @@ def providers_from_settings(settings: Settings, clock: Clock, db: Database | Non
 
 
 def vapid_subject(settings: Settings) -> str:
-    """The VAPID ``sub`` claim: the sender address of the installation's mail, else its public URL."""
-    if "@" in settings.smtp_from:
-        return "mailto:" + settings.smtp_from.rsplit("<", 1)[-1].strip(" >")
-    return settings.base_url
+    """The VAPID ``sub`` claim, how a push service reaches the operator: the sender address of the installation's
+    mail, unless that is a local address and the public URL is https (some push services refuse local ones)."""
+    address = settings.smtp_from.rsplit("<", 1)[-1].strip(" >")
+    local = address.rpartition("@")[2].lower() in ("", "localhost", "localhost.localdomain")
+    if local and settings.base_url.startswith("https://"):
+        return settings.base_url
+    return "mailto:" + address
 
 
 def _vapid_loader(db: Database) -> Callable[[], VapidKeys]:
