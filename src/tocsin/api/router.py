@@ -18,6 +18,7 @@ from tocsin.api import (
     learning,
     noise,
     people,
+    push,
     responders,
     roles,
     rules,
@@ -36,6 +37,7 @@ api_router.include_router(incidents.router)
 api_router.include_router(services.router)
 api_router.include_router(people.router)
 api_router.include_router(contact_verification.router)
+api_router.include_router(push.router)
 api_router.include_router(rules.router)
 api_router.include_router(silences.router)
 api_router.include_router(noise.router)

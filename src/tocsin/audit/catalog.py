@@ -169,7 +169,9 @@ SECRETS: dict[str, dict[str, str]] = {
 }
 
 # Contact methods whose address is a URL that works as a credential (anyone holding it can post to the channel).
-CREDENTIAL_ADDRESS_TYPES = frozenset({"webhook", "slack", "teams", "mattermost", "discord", "apprise", "ntfy"})
+CREDENTIAL_ADDRESS_TYPES = frozenset(
+    {"webhook", "slack", "teams", "mattermost", "discord", "apprise", "ntfy", "webpush"}
+)
 
 # Written by the engine or on every use; not a change of configuration.
 BOOKKEEPING: dict[str, frozenset[str]] = {

@@ -17,6 +17,7 @@ from tocsin.core.errors import InvalidInput, NotFound
 from tocsin.db.session import NOTIFICATION_WORK, note_new_work
 from tocsin.notify import repository as repo
 from tocsin.notify.models import CONTACT_TYPES, ContactMethod, Notification, NotificationRule
+from tocsin.notify.push_keys import read_keys
 from tocsin.notify.reply_codes import PHONE_TYPES, SLACK_MEMBER_ID, normalize_phone
 from tocsin.notify.send_limits import DEFAULT, SendLimits, check_new_method, check_on_demand
 
@@ -29,7 +30,7 @@ def check_contact_address(type: str, address: str) -> str:
         raise InvalidInput("a contact method needs an address")
     if type == "email" and "@" not in address:
         raise InvalidInput(f"not an email address: {address!r}")
-    if type in ("webhook", "teams", "mattermost", "discord", "ntfy") and not address.startswith(
+    if type in ("webhook", "teams", "mattermost", "discord", "ntfy", "webpush") and not address.startswith(
         ("http://", "https://")
     ):
         raise InvalidInput(f"a {type} contact method needs an http(s) URL")
@@ -56,6 +57,8 @@ def add_contact_method(
     limits: SendLimits = DEFAULT,
 ) -> ContactMethod:
     address = check_contact_address(type, address)
+    if type == "webpush" and read_keys(secret) is None:
+        raise InvalidInput('a webpush contact method needs its keys as its secret: {"p256dh": "…", "auth": "…"}')
     check_new_method(session, user_id=user_id, address=address.strip(), limits=limits)
     cm = ContactMethod(
         user_id=user_id,

@@ -10,7 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tocsin.db.base import Base, BigID, vocabulary
 from tocsin.db.encrypted import CapabilityText, EncryptedText
 
-CONTACT_TYPES = ("email", "webhook", "sms", "voice", "slack", "teams", "mattermost", "discord", "apprise", "ntfy")
+CONTACT_TYPES = (
+    "email",
+    "webhook",
+    "sms",
+    "voice",
+    "slack",
+    "teams",
+    "mattermost",
+    "discord",
+    "apprise",
+    "ntfy",
+    "webpush",
+)
 # Contact methods that post where more people than their owner read (a chat channel's incoming webhook, an ntfy
 # topic, an Apprise target): messages about a private incident name it only by number there (ADR 0022). Email,
 # SMS, voice and Slack (a member's direct messages) reach the person alone and keep the title.

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -55,6 +55,25 @@ def rules_of(session: Session, user_ids: Iterable[int]) -> dict[int, list[Notifi
 
 def contact_method(session: Session, cm_id: int) -> ContactMethod | None:
     return session.get(ContactMethod, cm_id)
+
+
+def disable_contact_method(session: Session, cm_id: int) -> bool:
+    """Disable a contact method whose address no longer exists and remove its notification rules, so that no
+    later page is planned to it; False when it was disabled already."""
+    done = session.execute(
+        update(ContactMethod)
+        .where(ContactMethod.id == cm_id, ContactMethod.disabled.is_(False))
+        .values(disabled=True)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(done, "rowcount", 0):
+        return False
+    session.execute(
+        delete(NotificationRule)
+        .where(NotificationRule.contact_method_id == cm_id)
+        .execution_options(synchronize_session=False)
+    )
+    return True
 
 
 # Inserting outbox rows, skipping those whose idempotency key exists already, per dialect; built once each.

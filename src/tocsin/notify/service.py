@@ -325,6 +325,9 @@ def record_batch(
         if recorded is None:
             continue
         text = recorded.text + (_fall_back_after(session, n, rows, now) if recorded.falls_back else "")
+        if result.gone and repo.disable_contact_method(session, n.contact_method_id):
+            # A push subscription the browser or its push service dropped: never paged again.
+            text += "; the subscription no longer exists: this contact method was disabled and its rules removed"
         if recorded.edits:
             settled.append(n)
         if n.incident_id is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tocsin.core.clock import Clock
 from tocsin.db.session import Database
 from tocsin.notify.providers.apprise_bridge import AppriseProvider, apprise_available
@@ -14,6 +16,8 @@ from tocsin.notify.providers.slack import SlackProvider
 from tocsin.notify.providers.twilio_sms import TwilioSmsProvider
 from tocsin.notify.providers.twilio_voice import TwilioVoiceProvider
 from tocsin.notify.providers.webhook import WebhookProvider
+from tocsin.notify.providers.webpush import WebPushProvider
+from tocsin.notify.push_keys import VapidKeys, vapid_keys
 from tocsin.notify.ssrf import UrlGuard
 from tocsin.settings import Settings
 
@@ -30,6 +34,8 @@ def providers_from_settings(settings: Settings, clock: Clock, db: Database | Non
     for make in (teams_provider, mattermost_provider, discord_provider):
         registry.register(make(guard))
     registry.register(NtfyProvider(guard=guard))
+    if db is not None:
+        registry.register(WebPushProvider(guard=guard, keys=_vapid_loader(db), subject=vapid_subject(settings)))
     if apprise_available():
         registry.register(AppriseProvider(guard=guard))
     if settings.smtp_host:
@@ -68,3 +74,26 @@ def providers_from_settings(settings: Settings, clock: Clock, db: Database | Non
     if settings.slack_bot_token:
         registry.register(SlackProvider(settings.slack_bot_token, base_url=settings.slack_base_url))
     return registry
+
+
+def vapid_subject(settings: Settings) -> str:
+    """The VAPID ``sub`` claim, how a push service reaches the operator: the sender address of the installation's
+    mail, unless that is a local address and the public URL is https (some push services refuse local ones)."""
+    address = settings.smtp_from.rsplit("<", 1)[-1].strip(" >")
+    local = address.rpartition("@")[2].lower() in ("", "localhost", "localhost.localdomain")
+    if local and settings.base_url.startswith("https://"):
+        return settings.base_url
+    return "mailto:" + address
+
+
+def _vapid_loader(db: Database) -> Callable[[], VapidKeys]:
+    """The installation's VAPID keys, read (or created) once, when the first push goes out."""
+    found: list[VapidKeys] = []
+
+    def load() -> VapidKeys:
+        if not found:
+            with db.unit_of_work() as session:
+                found.append(vapid_keys(session))
+        return found[0]
+
+    return load

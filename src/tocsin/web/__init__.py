@@ -40,6 +40,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         people_pages,
         policy_pages,
         private_pages,
+        push_pages,
         responder_pages,
         rule_pages,
         schedule_admin,
@@ -64,6 +65,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.state.change_feed = live.ChangeFeed(runtime)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (
+        push_pages,
         auth_pages,
         sso_pages,
         account_pages,

@@ -61,7 +61,9 @@ _ANSWERS = ("accept", "decline")
 
 def _page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
     html = _env.get_template(f"ack/{template}").render(**context)
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    # ok, warn or err: what the page says, for the service worker's buttons (``static/sw.js``), which read no HTML.
+    tone = {"X-Tocsin-Result": context["tone"]} if "tone" in context else {}
+    return HTMLResponse(html, status_code=status, headers={**SECURITY_HEADERS, **tone})
 
 
 def _problem(status: int, heading: str, message: str, incident: Incident | None = None) -> HTMLResponse:

@@ -94,7 +94,8 @@ def _form(
         method=method,
         phone=method is not None and method.type in PHONE_TYPES,
         refused=refused,
-        types=[(t, t) for t in CONTACT_TYPES],
+        # A browser's push subscription is made by the browser ("Enable notifications on this device"), not typed.
+        types=[(t, t) for t in CONTACT_TYPES if t != "webpush" or (method is not None and method.type == t)],
         values=values,
         errors=failed.errors if failed else {},
         error=failed.message if failed else "",

@@ -15,7 +15,7 @@ from tocsin.core.errors import NotFound, TocsinError
 from tocsin.incidents import lifecycle
 from tocsin.incidents import service as incidents
 from tocsin.incidents.schemas import IncidentFilter
-from tocsin.notify import contacts
+from tocsin.notify import contacts, push_keys
 from tocsin.notify.send_limits import SendLimits
 from tocsin.oncall import service as oncall
 from tocsin.oncall.durations import format_duration
@@ -103,6 +103,7 @@ def me(request: Request) -> Response:
         tokens = [t for t in users.list_tokens(session, who.user.id) if t.revoked_at is None]
     with runtime.db.unit_of_work() as session:
         feed = oncall.user_feed_token(session, who.user.id)
+        push_key = push_keys.vapid_keys(session).public_key
     new_token = request.cookies.get("tocsin_new_token") if request.query_params.get("token") == "new" else None
     response = render(
         "web/person.html",
@@ -115,6 +116,7 @@ def me(request: Request) -> Response:
         tokens=tokens,
         new_token=new_token,
         feed_url=f"{runtime.settings.base_url}/ical/users/{feed}.ics",
+        push_key=push_key,
         notice=request.query_params.get("notice", "")[:200],
         error=request.query_params.get("error", "")[:300],
         **context,

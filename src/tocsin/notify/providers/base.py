@@ -62,6 +62,8 @@ class SendResult:
     status_code: int | None = None
     retry_after: str | None = None
     error: str | None = None
+    # The address no longer exists (a Web Push subscription answered 404 or 410): the contact method is disabled.
+    gone: bool = False
 
 
 class Provider(Protocol):

@@ -1,5 +1,5 @@
 // Progressive enhancement for Tocsin's pages. Everything works without this file; it adds live refresh over
-// server-sent events, browser notifications of one's pages, keyboard shortcuts on the incident page, "select all"
+// server-sent events, browser notifications of one's pages, pages by Web Push on this device, keyboard shortcuts on the incident page, "select all"
 // and "copy link".
 // Fragments come from the server already escaped, so they are inserted as they are.
 "use strict";
@@ -150,6 +150,60 @@
     }
   }
   if (live || (canNotify && Notification.permission === "granted")) openLive();
+
+  // The service worker (installable app, pages by Web Push) at the root scope; "Enable notifications on this device"
+  // on one's own page subscribes this browser and stores the subscription as a contact method.
+  if (signedIn && "serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((err) => console.warn(err));
+  }
+
+  function keyBytes(text) {
+    const b64 = (text + "=".repeat((4 - (text.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/");
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  }
+
+  function deviceName() {
+    const agent = navigator.userAgent;
+    const system = /Android/.test(agent) ? "Android" : /iPhone|iPad/.test(agent) ? "iOS"
+      : /Mac OS/.test(agent) ? "macOS" : /Windows/.test(agent) ? "Windows" : /Linux/.test(agent) ? "Linux" : "";
+    const browser = /Firefox\//.test(agent) ? "Firefox" : /Edg\//.test(agent) ? "Edge"
+      : /Chrom(e|ium)\//.test(agent) ? "Chrome" : /Safari\//.test(agent) ? "Safari" : "Browser";
+    return (browser + (system ? " on " + system : "")).slice(0, 100);
+  }
+
+  const pushButton = document.getElementById("push-enable");
+  const pushState = document.getElementById("push-state");
+  if (pushButton && pushState) {
+    if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
+      pushState.textContent = "This browser cannot receive pages by push.";
+    } else {
+      pushButton.hidden = false;
+      pushButton.addEventListener("click", async () => {
+        pushButton.disabled = true;
+        pushState.textContent = "Enabling…";
+        try {
+          if (await Notification.requestPermission() !== "granted") throw new Error("notifications are blocked for this site");
+          const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+          await navigator.serviceWorker.ready;
+          const subscription = (await registration.pushManager.getSubscription())
+            || await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(pushButton.dataset.key) });
+          const json = subscription.toJSON();
+          const csrf = document.querySelector("meta[name=csrf-token]").content;
+          const response = await fetch("/me/push-subscriptions", {
+            method: "POST",
+            credentials: "same-origin",
+            headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+            body: JSON.stringify({ endpoint: json.endpoint, keys: json.keys, name: deviceName() }),
+          });
+          if (!response.ok) throw new Error("Tocsin answered " + response.status);
+          window.location.assign("/me?notice=" + encodeURIComponent("Pages now come to this device too."));
+        } catch (err) {
+          pushState.textContent = "Could not enable notifications: " + err.message;
+          pushButton.disabled = false;
+        }
+      });
+    }
+  }
 
   // Keyboard shortcuts on the incident page: a = acknowledge, r = resolve (not while typing).
   if (live === "incident") {
