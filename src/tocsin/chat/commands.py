@@ -251,10 +251,20 @@ def _act(session: Session, ctx: Context, incident: Incident, verb: str, args: li
 
 
 def capture(
-    session: Session, *, platform: str, incident_id: int, author: str, text: str, at: datetime, now: datetime
+    session: Session,
+    *,
+    platform: str,
+    incident_id: int,
+    author: str,
+    text: str,
+    at: datetime,
+    now: datetime,
+    by: str | None = None,
 ) -> None:
-    """A chat message put on the incident's timeline (a reaction or a message action), with its author and time."""
-    body = f"From {platform}, {author} at {at:%Y-%m-%d %H:%M:%S} UTC: {text}"[:20_000]
+    """A chat message put on the incident's timeline (a reaction or a message action), with its author and time
+    (and who put it there, when known)."""
+    added = f" (added by {by})" if by else ""
+    body = f"From {platform}, {author} at {at:%Y-%m-%d %H:%M:%S} UTC{added}: {text}"[:20_000]
     incidents.add_note(
         session, incident_id, body, actor=Actor(label=author[:255], source=cast(Source, platform)), now=now
     )

@@ -1,4 +1,5 @@
-"""Slack interactivity: a press on a page's Acknowledge / Resolve / Escalate button.
+"""Slack interactivity: a press on a page's Acknowledge / Resolve / Escalate button, and the war rooms' message
+shortcut (``message_action``, handled by ``replies/slack_chat.py``).
 
 The request is checked with ``X-Slack-Signature`` (v0, HMAC-SHA256 with the signing secret, timestamps more
 than 300 s away refused) and must not have been received before. The person is matched by Slack user id
@@ -90,6 +91,11 @@ async def interactivity(request: Request, background: BackgroundTasks) -> Respon
         with runtime.db.unit_of_work() as session:
             if not replies.first_use(session, replay_key, now):
                 raise Unauthorized("this request was already received")
+            if payload.get("type") == "message_action":
+                # Imported here: the war rooms' inbound module uses this one's signature check.
+                from tocsin.replies import slack_chat
+
+                return slack_chat.message_action(session, runtime, payload, now)
             if payload.get("type") != "block_actions" or parsed is None:
                 return None, False
             user = replies.user_by_slack(session, slack_id)
