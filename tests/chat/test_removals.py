@@ -75,8 +75,13 @@ def test_remove_from_the_room_sticks_until_the_person_is_added_anew(rooms: Rooms
     answer = ok(r.command("USAM", channel, "remove <@UIC|ida>"))
     assert answer["response_type"] == "in_channel"
     assert "Ida Commander will be removed" in answer["text"]
+    # Someone else joins in the same pass: their invite must not write Ida back as invited.
+    scribe = r.person("scribe@example.com", "Sid", slack_id="USID")
+    with r.db.unit_of_work() as s:
+        roles.assign(s, incident_id, "Scribe", scribe, actor=ADMIN, now=r.clock.now())
     r.pump()
     assert _kicked(r) == ["UIC"]
+    assert _invited(r)[-1] == "USID"
     assert "UIC" not in members
     row = r.room(incident_id)
     assert row.removing == []

@@ -192,7 +192,8 @@ class ChatModule:
         return accounts
 
     def _invite(self, claim: Claim, p: Platform, room: str, want: chat.Wanted) -> None:
-        invited = list(want.invited)
+        # Those removed earlier in this pass (``_remove``) are no longer invited: never written back as such.
+        invited = [a for a in want.invited if a not in want.removing]
         if want.inviting:
             # Invites whose answers were lost: whoever is in the room now was invited; the others are asked again.
             present = self._call(p, lambda: p.members(room))
@@ -229,11 +230,13 @@ class ChatModule:
         with self.db.reader() as session:
             names = chat.names_of_accounts(session, want.platform, [m.author for m in messages])
         lines = [f"{m.at:%Y-%m-%d %H:%M:%S} {names.get(m.author, m.author)}: {m.text}" for m in messages]
-        size = sum(len(line.encode()) + 1 for line in lines)
-        cut = more
-        while lines and size > self.export_limit:
-            size -= len(lines.pop(0).encode()) + 1
-            cut = True
+        # The newest lines that fit within the limit, counted from the end.
+        size, first = 0, len(lines)
+        while first > 0 and size + len(lines[first - 1].encode()) + 1 <= self.export_limit:
+            first -= 1
+            size += len(lines[first].encode()) + 1
+        cut = more or first > 0
+        lines = lines[first:]
         head = f"Conversation of {want.name} on {want.platform}, {len(lines)} message(s), oldest first (UTC)."
         if cut:
             head += f" Older messages were cut: the export keeps the newest {self.export_limit} bytes."
