@@ -77,6 +77,8 @@ def test_the_message_shortcut_puts_the_message_on_the_timeline(rooms: Rooms) -> 
     assert notes[0].actor == "Ida"
     assert "2023-11-14 22:29:59" in notes[0].message
     assert "added by Sam" in notes[0].message
+    hook = r.slack.server.wait_for(lambda q: q.path == "/actions/T1/111.222/hook")
+    assert json.loads(hook[0].body)["text"] == "Added to the incident's timeline."
     # The same use delivered again (another request, the same trigger): recorded once.
     again = _payload(r, channel, "USAM", "111.222", action_ts="111.9")
     assert _shortcut(r, again).status_code == 200

@@ -159,8 +159,8 @@ def message_action(
         return None, False
     channel = _field(payload, "channel", "id")
     account = _field(payload, "user", "id")
-    message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
-    assert isinstance(message, dict)
+    found = payload.get("message")
+    message: dict[str, Any] = found if isinstance(found, dict) else {}
     ts, text = str(message.get("ts", "")), str(message.get("text", ""))
     trigger = str(payload.get("trigger_id") or payload.get("action_ts") or "")
     if not account or not ts or not trigger:
@@ -197,7 +197,7 @@ def message_action(
         now=now,
         by=user.name,
     )
-    return None, True
+    return "Added to the incident's timeline.", True
 
 
 def _field(payload: dict[str, Any], name: str, key: str) -> str:
