@@ -126,6 +126,8 @@ def test_the_conversation_is_exported_once_when_the_room_is_archived(rooms: Room
     assert body.headers["content-type"].startswith("text/plain")
     assert body.text == text
     problem(r.api.get(f"/api/v1/incidents/{incident_id}/chat-rooms/matrix/export"), 404)
+    listed = ok(r.api.get(f"/api/v1/incidents/{incident_id}/chat-rooms"))
+    assert [x["exported_at"] is not None for x in listed] == [True]
     # Archived: never read or exported again.
     calls = len(r.slack.calls_to("conversations.history"))
     r.clock.advance(timedelta(days=1))

@@ -134,6 +134,7 @@ def test_remove_through_the_api_and_the_cli(rooms: Rooms) -> None:
     problem(r.api.delete(f"{base}/matrix/members/ic@example.com"), 404)
     made = ok(r.api.delete(f"{base}/slack/members/ic@example.com"), 202)
     assert made["status"] == "open"
+    assert made["removing"] == ["UIC"]
     r.pump()
     assert _kicked(r) == ["UIC"]
     entry = next(e for e in _timeline(r, incident_id) if "removed from war room" in e.message)

@@ -37,6 +37,9 @@ class RoomOut(BaseModel):
     room_id: str | None
     last_error: str | None
     archive_at: datetime | None
+    # Chat accounts whose removal is asked for and not yet done; when the conversation was exported (on archive).
+    removing: list[str]
+    exported_at: datetime | None
     created_at: datetime
 
     @classmethod
@@ -50,6 +53,8 @@ class RoomOut(BaseModel):
             room_id=row.room_id,
             last_error=row.last_error,
             archive_at=row.archive_at,
+            removing=list(row.removing or []),
+            exported_at=row.exported_at,
             created_at=row.created_at,
         )
 
