@@ -150,8 +150,21 @@ def _capture(runtime: Runtime, rooms: SlackRooms, key: str, channel: str, ts: st
         commands.capture(session, platform="slack", incident_id=incident_id, author=author, text=text, at=at, now=now)
 
 
+def email_if_unlinked(runtime: Runtime, account: str) -> str | None:
+    """The email on a Slack account's profile when the account is not linked yet (asked of Slack, outside any
+    transaction), so that the person can be recognised once by it."""
+    if not account:
+        return None
+    with runtime.db.reader() as session:
+        if chat.linked_user_id(session, "slack", account) is not None:
+            return None
+    lookup = _email_lookup(_rooms(runtime))
+    found: str | None = lookup(account) if lookup is not None else None
+    return found
+
+
 def message_action(
-    session: Session, runtime: Runtime, payload: dict[str, Any], now: datetime
+    session: Session, runtime: Runtime, payload: dict[str, Any], now: datetime, *, email: str | None = None
 ) -> tuple[str | None, bool]:
     """The message shortcut: the message it was used on goes on the timeline of the room's incident, with its author
     and time, once per use (``trigger_id``); only from a war room, only for a linked person. (answer, changed)"""
@@ -175,7 +188,7 @@ def message_action(
         see_all=runtime.settings.teams_see_all,
         base_url=runtime.settings.base_url,
         now=now,
-        email_of=_email_lookup(_rooms(runtime)),
+        email_of=(lambda _account: email) if email else None,
     )
     user = commands.user_of(session, ctx)
     if user is None:
