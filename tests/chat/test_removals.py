@@ -180,6 +180,30 @@ def test_slack_errors_on_a_kick(rooms: Rooms) -> None:
     assert r.room(incident_id).removing == []
     assert any("UBOT could not be removed" in e.message for e in _timeline(r, incident_id))
     assert "UBOT" in r.slack.channels[channel]["members"]
+    # Rate limited: tried again after Retry-After. Refused for good: said on the timeline, the room carries on.
+    r.person("tl@example.com", "Tom", slack_id="UTL")
+    r.slack.channels[channel]["members"].append("UTL")
+    r.slack.script_for(
+        "conversations.kick",
+        Reply.json(429, {"ok": False, "error": "ratelimited"}, headers={"Retry-After": "20"}),
+        Reply.json(200, {"ok": False, "error": "restricted_action"}),
+    )
+    ok(r.command("USAM", channel, "remove <@UTL>"))
+    r.pump()
+    row = r.room(incident_id)
+    assert row.removing == ["UTL"]
+    assert row.attempts == 1
+    assert row.due_at == r.clock.now() + timedelta(seconds=20)
+    r.clock.advance(timedelta(seconds=21))
+    r.pump()
+    row = r.room(incident_id)
+    assert row.removing == []
+    assert row.status == "open"
+    assert row.attempts == 0
+    refused = [e.message for e in _timeline(r, incident_id) if "UTL could not be removed" in e.message]
+    assert len(refused) == 1
+    assert "restricted_action" in refused[0]
+    assert _kicked(r) == ["UIC", "UBOT", "UTL", "UTL"]
 
 
 @pytest.fixture

@@ -452,7 +452,9 @@ def request_removal(
     return row
 
 
-def removal_done(session: Session, claim: Claim, account: str, *, removed: bool, now: datetime) -> bool:
+def removal_done(
+    session: Session, claim: Claim, account: str, *, removed: bool, now: datetime, reason: str = ""
+) -> bool:
     """The engine removed the account (or found it gone, or the platform will not remove it): no longer in flight,
     no longer counted as invited."""
     row = repo.lock(session, claim)
@@ -462,7 +464,8 @@ def removal_done(session: Session, claim: Claim, account: str, *, removed: bool,
     row.invited = [a for a in (row.invited or []) if a != account]
     row.updated_at = now
     if not removed:
-        note(session, row.incident_id, f"{account} could not be removed from war room {row.name}", now=now)
+        why = f": {reason}" if reason else ""
+        note(session, row.incident_id, f"{account} could not be removed from war room {row.name}{why}", now=now)
     return True
 
 

@@ -215,11 +215,19 @@ class ChatModule:
             return
         present = self._call(p, lambda: p.members(room))
         for account in want.removing:
-            removed = True
+            removed, reason = True, ""
             if account in present:
-                removed = self._call(p, lambda a=account: p.kick(room, a))  # type: ignore[misc]
+                try:
+                    removed = self._call(p, lambda a=account: p.kick(room, a))  # type: ignore[misc]
+                except ChatError as exc:
+                    if exc.transient:
+                        raise
+                    # Refused for good (rights, a protected member …): said on the timeline, not retried, and the
+                    # room's other work is not held up behind it.
+                    removed, reason = False, str(exc)[:300]
             with self.db.unit_of_work() as session:
-                if not chat.removal_done(session, claim, account, removed=removed, now=self.clock.now()):
+                done = chat.removal_done(session, claim, account, removed=removed, reason=reason, now=self.clock.now())
+                if not done:
                     raise _Stale
 
     def _export(self, claim: Claim, p: Platform, room: str, want: chat.Wanted) -> None:
