@@ -133,7 +133,7 @@ class GraphRooms:
                 sender = item.get("from") or {}
                 who = sender.get("user") or sender.get("application") or {}
                 message = ChatMessage(
-                    at=_graph_time(str(item.get("createdDateTime") or "")),
+                    at=graph_time(str(item.get("createdDateTime") or "")),
                     author=str(who.get("displayName") or who.get("id") or "someone"),
                     text=str((item.get("body") or {}).get("content") or ""),
                 )
@@ -189,7 +189,7 @@ class GraphRooms:
         return None if found is None else str(found["id"])
 
 
-def _graph_time(value: str) -> datetime:
+def graph_time(value: str) -> datetime:
     try:
         found = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
