@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from tests.api.conftest import declare, make_service, ok, problem
 from tests.chat.conftest import Rooms
@@ -22,6 +23,7 @@ from tocsin.chat.models import ChatExport
 from tocsin.chat.pacing import Pacer
 from tocsin.chat.platforms.graph import GraphRooms
 from tocsin.chat.platforms.slack import SlackRooms
+from tocsin.cli import app
 from tocsin.engine.modules.chat import ChatModule
 from tocsin.incidents import service as incidents
 from tocsin.incidents.models import TimelineEntry
@@ -128,6 +130,11 @@ def test_the_conversation_is_exported_once_when_the_room_is_archived(rooms: Room
     problem(r.api.get(f"/api/v1/incidents/{incident_id}/chat-rooms/matrix/export"), 404)
     listed = ok(r.api.get(f"/api/v1/incidents/{incident_id}/chat-rooms"))
     assert [x["exported_at"] is not None for x in listed] == [True]
+    env = {"TOCSIN_DATABASE_URL": r.db.url, "COLUMNS": "200"}
+    printed = CliRunner().invoke(app, ["chat", "export", str(incident_id), "slack"], env=env)
+    assert printed.exit_code == 0, printed.output
+    assert printed.output == text + "\n"
+    assert CliRunner().invoke(app, ["chat", "export", str(incident_id), "teams"], env=env).exit_code != 0
     # Archived: never read or exported again.
     calls = len(r.slack.calls_to("conversations.history"))
     r.clock.advance(timedelta(days=1))
