@@ -89,7 +89,7 @@ def test_remove_from_the_room_sticks_until_the_person_is_added_anew(rooms: Rooms
     asked = [e for e in _timeline(r, incident_id) if "removed from war room" in e.message]
     assert len(asked) == 1
     assert (asked[0].actor, asked[0].source) == ("Sam", "slack")
-    assert "Ida Commander removed" in asked[0].message
+    assert "Ida Commander is to be removed from war room" in asked[0].message
     assert "via slack" in asked[0].message
 
     # Still the commander, and the incident moves on: she is not invited back by the reconciliation.
@@ -147,7 +147,7 @@ def test_remove_through_the_api_and_the_cli(rooms: Rooms) -> None:
     assert "Tom will be removed" in result.output
     r.pump()
     assert _kicked(r) == ["UIC", "UTL"]
-    cli_entry = [e for e in _timeline(r, incident_id) if "Tom removed from war room" in e.message]
+    cli_entry = [e for e in _timeline(r, incident_id) if "Tom is to be removed from war room" in e.message]
     assert [(e.actor, e.source) for e in cli_entry] == [("Admin", "cli")]
     failed = CliRunner().invoke(app, ["chat", "remove", str(inc["number"]), "slack", "UNOBODY"], env=env)
     assert failed.exit_code != 0

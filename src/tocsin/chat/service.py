@@ -443,7 +443,7 @@ def request_removal(
         session,
         incident.id,
         TimelineKind.NOTE,
-        f"{who} removed from war room {row.name} on {platform} (asked by {actor.label} via {actor.source})",
+        f"{who} is to be removed from war room {row.name} on {platform}, asked by {actor.label} via {actor.source}",
         actor=actor,
         now=now,
         platform=platform,
