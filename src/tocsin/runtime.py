@@ -254,6 +254,8 @@ class Runtime:
                 pacer=chat_pacer(self.settings),
                 lease=lease,
                 threads=self.settings.chat_threads,
+                export_conversation=self.settings.chat_export_conversation,
+                export_limit=self.settings.chat_export_limit_bytes,
             )
         )
         matrix = chat_matrix(self.settings)

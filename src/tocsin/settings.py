@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     chat_slack_per_second: float = Field(default=1.0, gt=0, le=1000)
     chat_matrix_per_second: float = Field(default=50.0, gt=0, le=10_000)
     chat_teams_per_second: float = Field(default=2.0, gt=0, le=1000)
+    # Keep the room's whole conversation on the incident (for the postmortem) when the room is archived; at most
+    # this many bytes, the newest part when longer.
+    chat_export_conversation: bool = False
+    chat_export_limit_bytes: int = Field(default=1_000_000, ge=10_000, le=20_000_000)
     # Rooms a worker brings up at once.
     chat_threads: int = Field(default=8, ge=1, le=64)
     # Matrix: the bot's homeserver, its access token (the bot account's own login) and its user id.

@@ -29,7 +29,9 @@ from tocsin.users import service as users
 
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
-    yield from running(FakeSlack())
+    fake = FakeSlack()
+    yield from running(fake)
+    assert fake.unexpected == [], f"calls to the fake Slack that nothing expected: {fake.unexpected}"
 
 
 @dataclass

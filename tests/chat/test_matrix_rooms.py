@@ -1,7 +1,8 @@
 """Matrix war rooms (ADR 0033) on a REAL Synapse homeserver (started once per test session), with a real Matrix
 client library (matrix-nio) playing the people: a SEV1 opens its room, invites the linked commander, sets the topic
 and pins the summary, which follows the status; ``!tocsin ack`` and ``!tocsin resolve`` from the room change the
-incident; a 📝 reaction lands on the timeline; after close the room gets its notice and the bot leaves."""
+incident; a 📝 reaction lands on the timeline; after close the room gets its notice and the bot leaves. ``!tocsin
+remove`` kicks a person who then stays out, and the conversation is exported when the room is archived."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from tocsin.db.session import Database
 from tocsin.engine.modules.chat import ChatModule
 from tocsin.engine.modules.events import EventDeliveryModule
 from tocsin.engine.modules.matrix_sync import MatrixSyncModule
+from tocsin.incidents import service as incidents
 from tocsin.incidents.models import TimelineEntry
 from tocsin.response import roles
 from tocsin.users import service as users
@@ -210,3 +212,86 @@ def _sync_until(sync: MatrixSyncModule, clock: FakeClock, done: Any, tries: int 
         if done():
             return
     raise AssertionError("the bot's sync never brought the change")
+
+
+def test_matrix_removal_on_request_and_the_conversation_exported_on_archive(
+    matrix_api: tuple[ApiHarness, MatrixRooms, str], synapse: Synapse
+) -> None:
+    """``!tocsin remove @bob:…`` kicks Bob (checked against the members first) and he stays out; when the room is
+    archived its conversation, as the people typed it, is kept on the incident with their names."""
+    api, bot, token = matrix_api
+    db, clock = api.runtime.db, api.clock
+    suffix = str(abs(hash(db.url)) % 100_000)
+    ivy, bob = Person(synapse, f"ivy{suffix}"), Person(synapse, f"bob{suffix}")
+    sync_client = MatrixRooms(synapse.url, token)
+    try:
+        with db.unit_of_work() as s:
+            roles.seed_defaults(s, now=clock.now())
+            ids = {}
+            for person, name in ((ivy, "Ivy"), (bob, "Bob")):
+                user = users.create_user(
+                    s, email=f"{name.lower()}{suffix}@example.com", name=name, role="responder", now=clock.now()
+                )
+                chat.link(s, user.id, "matrix", person.user_id, now=clock.now())
+                ids[name] = user.id
+        events = EventDeliveryModule(db, api.runtime.consumers, owner="mx2", lease=timedelta(seconds=30))
+        module = ChatModule(
+            db, {"matrix": bot}, clock, owner="mx2", base_url="http://tocsin.test", pacer=Pacer({}), threads=2,
+            export_conversation=True,
+        )  # fmt: skip
+        sync = MatrixSyncModule(
+            db, sync_client, clock, base_url="http://tocsin.test", see_all=True, every=timedelta(0), timeout_ms=200
+        )
+
+        def pump() -> None:
+            for _ in range(20):
+                now = clock.now()
+                if events.run_once(now) + module.run_once(now) == 0:
+                    return
+            raise AssertionError("never settled")
+
+        sync.run_once(clock.now())
+        service = make_service(api, f"cache{suffix}")
+        inc = declare(api, service["id"], f"Cache {suffix} cold after deploy", severity="SEV2")
+        ok(api.post(f"/api/v1/incidents/{inc['id']}/chat-room", json={"platform": "matrix"}), 201)
+        with db.unit_of_work() as s:
+            roles.assign(s, inc["id"], "Incident Commander", ids["Ivy"], actor=chat_actor(), now=clock.now())
+            roles.assign(s, inc["id"], "Technical Lead", ids["Bob"], actor=chat_actor(), now=clock.now())
+        pump()
+        room = _room(db, inc["id"]).room_id
+        assert {ivy.user_id, bob.user_id} <= bot.members(room)
+        ivy.join(room)
+        bob.join(room)
+        ivy.say(room, "The cache is cold since the 14:02 deploy")
+        bob.say(room, "Warming it from the replica now")
+
+        ivy.say(room, f"!tocsin remove {bob.user_id}")
+        _sync_until(sync, clock, lambda: bool(_room(db, inc["id"]).removing))
+        pump()
+        assert bob.user_id not in bot.members(room)
+        assert _room(db, inc["id"]).removing == []
+        asked = [e for e in _timeline(db, inc["id"]) if "removed from war room" in e.message]
+        assert [(e.actor, e.source) for e in asked] == [("Ivy", "matrix")]
+        ivy.say(room, "Bob is off to bed; I will watch the hit rate")
+
+        with db.unit_of_work() as s:
+            incidents.resolve(s, inc["id"], actor=chat_actor(), now=clock.now())
+        pump()
+        assert bob.user_id not in bot.members(room), "not invited back by the reconciliation"
+        clock.advance(timedelta(days=7, minutes=1))
+        pump()
+        assert _room(db, inc["id"]).status == "archived"
+        body = api.get(f"/api/v1/incidents/{inc['id']}/chat-rooms/matrix/export")
+        assert body.status_code == 200
+        said = [line.split(" ", 2)[2] for line in body.text.split("\n")[1:] if ": " in line]
+        people = [line for line in said if line.startswith(("Ivy:", "Bob:"))]
+        assert people == [
+            "Ivy: The cache is cold since the 14:02 deploy",
+            "Bob: Warming it from the replica now",
+            f"Ivy: !tocsin remove {bob.user_id}",
+            "Ivy: Bob is off to bed; I will watch the hit rate",
+        ]
+    finally:
+        ivy.close()
+        bob.close()
+        sync_client.close()

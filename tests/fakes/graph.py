@@ -1,17 +1,20 @@
 """A fake Microsoft Graph (v1.0) for Teams war rooms, speaking Graph's documented shapes: the client-credentials
 token endpoint, ``/teams/{team}/channels`` (create, ``$filter=displayName eq '…'``, ``PATCH`` description),
-``…/channels/{id}/members`` (``aadUserConversationMember`` with ``user@odata.bind``), ``…/messages`` (post,
-``PATCH`` edit), and ``/users/{email}``. Errors as Graph sends them: ``{"error": {"code", "message"}}``, a taken
-channel name is 400 ``NameAlreadyExists``, throttling 429 with Retry-After. Anything else fails the test (404)."""
+``…/channels/{id}/members`` (``aadUserConversationMember`` with ``user@odata.bind``; listed with their membership
+ids, removed with ``DELETE …/members/{membership-id}``), ``…/messages`` (post, ``PATCH`` edit, listed newest first
+in pages of ``$top`` continued by ``@odata.nextLink``), and ``/users/{email}``. Errors as Graph sends them:
+``{"error": {"code", "message"}}``, a taken channel name is 400 ``NameAlreadyExists``, throttling 429 with
+Retry-After. Anything else fails the test (404, kept in ``unexpected``)."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import re
 import threading
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.fakes._server import FakeServer, Reply, Request
 
@@ -27,7 +30,9 @@ class FakeGraph:
     def __init__(self) -> None:
         self.channels: dict[str, dict[str, Any]] = {}
         self.users: dict[str, str] = {}  # email -> object id
+        self.names: dict[str, str] = {}  # object id -> display name
         self.unexpected: list[str] = []
+        self.sent: dict[tuple[str, str], dict[str, Any]] = {}
         self.throttle_next = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -100,9 +105,26 @@ class FakeGraph:
         if len(parts) == 1 and method == "PATCH":
             channel["description"] = str(body.get("description", channel["description"]))
             return Reply(204)
+        if len(parts) == 3 and parts[1] == "members" and method == "DELETE":
+            user = next((m for m in channel["members"] if _membership(channel["id"], m) == parts[2]), None)
+            if user is None:
+                return _error(404, "NotFound", "membership not found")
+            channel["members"].remove(user)
+            return Reply(204)
         if len(parts) >= 2 and parts[1].startswith("members"):
             if method == "GET":
-                return Reply.json(200, {"value": [{"userId": m} for m in channel["members"]]})
+                value = [
+                    {
+                        "@odata.type": "#microsoft.graph.aadUserConversationMember",
+                        "id": _membership(channel["id"], m),
+                        "roles": [],
+                        "displayName": self.names.get(m, m),
+                        "userId": m,
+                        "email": None,
+                    }
+                    for m in channel["members"]
+                ]
+                return Reply.json(200, {"value": value})
             bind = str(body.get("user@odata.bind", ""))
             user = re.search(r"users\('([^']+)'\)", bind)
             if body.get("@odata.type") != "#microsoft.graph.aadUserConversationMember" or user is None:
@@ -115,12 +137,47 @@ class FakeGraph:
             if method == "POST" and len(parts) == 2:
                 mid = str(next(self._ids))
                 channel["messages"][mid] = body["body"]
+                self.sent[(channel["id"], mid)] = {"from": {"application": {"displayName": "Tocsin"}}}
                 return Reply.json(201, {"id": mid, "body": body["body"]})
-            if method == "GET":
-                value = [{"id": k, "body": v} for k, v in channel["messages"].items()]
-                return Reply.json(200, {"value": value})
+            if method == "GET" and len(parts) == 2:
+                return self._messages(channel, parts[1])
             if method == "PATCH" and len(parts) == 3 and parts[2] in channel["messages"]:
                 channel["messages"][parts[2]] = body["body"]
                 return Reply(204)
         self.unexpected.append(f"{method} channels{rest}")
         return _error(404, "UnknownRoute")
+
+    def say(self, channel_id: str, user: str, text: str, at: str) -> None:
+        """A person's message in a channel (``at``: ISO 8601 with Z)."""
+        mid = str(next(self._ids))
+        self.channels[channel_id]["messages"][mid] = {"contentType": "text", "content": text}
+        who = {"id": user, "displayName": self.names.get(user, user), "userIdentityType": "aadUser"}
+        self.sent[(channel_id, mid)] = {"from": {"user": who}, "createdDateTime": at}
+
+    def _messages(self, channel: dict[str, Any], rest: str) -> Reply:
+        query = parse_qs(urlsplit(rest).query)
+        top = int(query.get("$top", ["20"])[0])
+        skip = int(base64.b64decode(query["$skiptoken"][0]).decode()) if "$skiptoken" in query else 0
+        ids = sorted(channel["messages"], key=int, reverse=True)
+        value = [
+            {
+                "id": k,
+                "messageType": "message",
+                "createdDateTime": self.sent.get((channel["id"], k), {}).get("createdDateTime", "2023-11-14T22:13:20Z"),
+                "from": self.sent.get((channel["id"], k), {}).get("from"),
+                "body": channel["messages"][k],
+            }
+            for k in ids[skip : skip + top]
+        ]
+        data: dict[str, Any] = {"value": value}
+        if skip + top < len(ids):
+            token = base64.b64encode(str(skip + top).encode()).decode()
+            data["@odata.nextLink"] = (
+                f"{self.url}/teams/{TEAM}/channels/{channel['id']}/messages?$top={top}&$skiptoken={token}"
+            )
+        return Reply.json(200, data)
+
+
+def _membership(channel: str, user: str) -> str:
+    """A membership id shaped like Graph's (base64 of the channel and user)."""
+    return base64.b64encode(f"1#{channel}#{user}".encode()).decode().rstrip("=")

@@ -2,10 +2,14 @@
 HTTP 200 with ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}`` (HTTP 429 with Retry-After when rate
 limited), like Slack does. Knows ``chat.postMessage``, ``chat.update``, ``users.lookupByEmail``, ``users.info``, and
 for war rooms ``conversations.create``/``.list``/``.setTopic``/``.invite``/``.members``/``.archive``/``.history``,
-``pins.add``/``pins.list`` with Slack's errors (``name_taken``, ``already_in_channel``, ``is_archived`` …)."""
+``.kick`` (``not_in_channel``, ``cant_kick_self``), ``.history`` (newest first, ``limit`` and ``cursor`` paging with
+``has_more`` and ``response_metadata.next_cursor``), ``pins.add``/``pins.list`` with Slack's errors (``name_taken``,
+``already_in_channel``, ``is_archived`` …). A method it does not know answers ``unknown_method`` and is kept in
+``unexpected`` (the chat tests fail on any)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
@@ -32,6 +36,8 @@ class FakeSlack:
     def __init__(self, token: str = BOT_TOKEN) -> None:
         self.token = token
         self.calls: list[Call] = []
+        self.unexpected: list[str] = []
+        self.bot_user = "UBOT"
         self.users_by_email: dict[str, str] = {}
         self.profiles: dict[str, str] = {}  # user id -> profile email
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
@@ -125,6 +131,8 @@ class FakeSlack:
             if email is None:
                 return Reply.json(200, {"ok": False, "error": "user_not_found"})
             return Reply.json(200, {"ok": True, "user": {"id": args["user"], "profile": {"email": email}}})
+        with self._lock:
+            self.unexpected.append(method)
         return Reply.json(200, {"ok": False, "error": "unknown_method"})
 
     def _rooms(self, method: str, args: dict[str, Any]) -> Reply:
@@ -181,13 +189,18 @@ class FakeSlack:
                 return err("already_archived")
             channel["archived"] = True
             return ok()
+        if method == "conversations.kick":
+            user = str(args.get("user", ""))
+            if not user:
+                return err("user_not_found")
+            if user == self.bot_user:
+                return err("cant_kick_self")
+            if user not in channel["members"]:
+                return err("not_in_channel")
+            channel["members"].remove(user)
+            return ok(errors={})
         if method == "conversations.history":
-            found = [
-                dict(m, ts=ts, user=m.get("user", "UBOT"))
-                for (c, ts), m in self.messages.items()
-                if c == args["channel"] and ts == args.get("latest")
-            ]
-            return ok(messages=found, has_more=False)
+            return self._history(str(args["channel"]), args)
         if method == "pins.add":
             key = (str(args["channel"]), str(args.get("timestamp")))
             if key not in self.messages:
@@ -206,7 +219,30 @@ class FakeSlack:
                 for ts in channel["pins"]
             ]
             return ok(items=items)
+        self.unexpected.append(method)
         return err("unknown_method")
+
+    def _history(self, channel: str, args: dict[str, Any]) -> Reply:
+        """Newest first; ``latest`` (with ``inclusive``) bounds the newest; pages of ``limit`` (100 by default,
+        as Slack) continued by an opaque cursor."""
+        found = sorted(
+            (dict(m, ts=ts, user=m.get("user", self.bot_user), type="message") for (c, ts), m in self.messages.items()
+             if c == channel),
+            key=lambda m: float(m["ts"]), reverse=True,
+        )  # fmt: skip
+        latest = args.get("latest")
+        if latest:
+            inclusive = str(args.get("inclusive", "")).lower() in ("true", "1")
+            found = [m for m in found if float(m["ts"]) < float(latest) or (inclusive and m["ts"] == latest)]
+        cursor = str(args.get("cursor") or "")
+        if cursor:
+            before = base64.b64decode(cursor).decode().removeprefix("next_ts:")
+            found = [m for m in found if float(m["ts"]) < float(before)]
+        limit = int(args.get("limit") or 100)
+        page, more = found[:limit], len(found) > limit
+        next_cursor = base64.b64encode(f"next_ts:{page[-1]['ts']}".encode()).decode() if more else ""
+        data = {"messages": page, "has_more": more, "pin_count": 0, "response_metadata": {"next_cursor": next_cursor}}
+        return Reply.json(200, {"ok": True, **data})
 
 
 def slack_signature(secret: str, timestamp: str, body: bytes) -> str:

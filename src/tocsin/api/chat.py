@@ -1,10 +1,12 @@
-"""/api/v1/incidents/{ref}/chat-room: open the incident's war room; /chat-rooms: its rooms (ADR 0033)."""
+"""/api/v1/incidents/{ref}/chat-room: open the incident's war room; /chat-rooms: its rooms, a removal from one, its
+exported conversation (ADR 0033)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.api.deps import PrincipalDep, ResponderDep, RuntimeDep
@@ -13,6 +15,7 @@ from tocsin.api.scope import require_act_on_incident, visible_incident
 from tocsin.chat import service as chat
 from tocsin.chat.models import ChatRoom
 from tocsin.chat.setup import configured
+from tocsin.core.errors import NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["chat"], responses=PROBLEM_RESPONSES)
 
@@ -34,6 +37,9 @@ class RoomOut(BaseModel):
     room_id: str | None
     last_error: str | None
     archive_at: datetime | None
+    # Chat accounts whose removal is asked for and not yet done; when the conversation was exported (on archive).
+    removing: list[str]
+    exported_at: datetime | None
     created_at: datetime
 
     @classmethod
@@ -47,6 +53,8 @@ class RoomOut(BaseModel):
             room_id=row.room_id,
             last_error=row.last_error,
             archive_at=row.archive_at,
+            removing=list(row.removing or []),
+            exported_at=row.exported_at,
             created_at=row.created_at,
         )
 
@@ -77,6 +85,55 @@ def open_room(
     else:
         response.status_code = status.HTTP_200_OK
     return out
+
+
+ChatPlatform = Literal["slack", "matrix", "teams"]
+
+
+@router.delete(
+    "/incidents/{ref}/chat-rooms/{platform}/members/{person}",
+    response_model=RoomOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Remove a person from the war room (202: the engine removes them; they are not invited again until "
+    "added to the incident anew)",
+)
+def remove_member(
+    ref: str,
+    platform: ChatPlatform,
+    person: Annotated[str, Path(max_length=255, description="A Tocsin user (id or email) or the chat account")],
+    runtime: RuntimeDep,
+    principal: ResponderDep,
+) -> RoomOut:
+    with runtime.db.unit_of_work() as session:
+        incident = visible_incident(session, principal, runtime, ref)
+        require_act_on_incident(session, principal, incident)
+        row = chat.room_of(session, incident.id, platform)
+        if row is None:
+            raise NotFound(f"incident #{incident.number} has no {platform} war room")
+        account, who = chat.account_for_removal(session, row, person)
+        row = chat.request_removal(
+            session, incident, platform, account, who=who, actor=principal.actor(), now=runtime.clock.now()
+        )
+        out = RoomOut.of(row)
+    runtime.wakeup.notify()
+    return out
+
+
+@router.get(
+    "/incidents/{ref}/chat-rooms/{platform}/export",
+    summary="The war room's whole conversation, exported when the room was archived (plain text)",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def room_export(ref: str, platform: ChatPlatform, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
+    with runtime.db.reader() as session:
+        incident = visible_incident(session, principal, runtime, ref)
+        found = chat.export_of(session, incident.id, platform)
+        text, number = found.text, incident.number
+    name = f"incident-{number}-{platform}-conversation.txt"
+    return Response(
+        text, media_type="text/plain; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 @router.get("/incidents/{ref}/chat-rooms", response_model=list[RoomOut], summary="The incident's war rooms")

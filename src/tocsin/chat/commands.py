@@ -34,7 +34,8 @@ from tocsin.users.models import User
 HELP: Final = (
     "Commands: declare <service> <title> · ack · resolve · status <investigating|identified|mitigated|monitoring> · "
     "severity <SEV1..> · role <role name> <person> · task add <title> · page <person> · page schedule <name> · "
-    "update <text> · summary · list · link <your Tocsin email>. Add #<number> to act on another incident."
+    "update <text> · remove <person> · summary · list · link <your Tocsin email>. "
+    "Add #<number> to act on another incident."
 )
 HOW_TO_LINK: Final = (
     "Your chat account is not linked to a Tocsin user, so Tocsin cannot act for you. Use the same email address in "
@@ -76,14 +77,37 @@ def user_of(session: Session, ctx: Context) -> User | None:
 
 def _person(session: Session, ctx: Context, ref: str) -> str:
     """A person named in a command: a chat mention of a linked account, or a Tocsin email / id."""
-    mention = _MENTION.match(ref)
-    account = mention.group(1) if mention else ref.removeprefix("@") if ref.startswith("@") and ":" in ref else None
+    account = _account(ref)
     if account is not None:
         uid = chat.linked_user_id(session, ctx.platform, account)
         if uid is None:
             raise _Refused(f"{ref} is not linked to a Tocsin user")
         return str(uid)
     return ref
+
+
+def _account(ref: str) -> str | None:
+    """The chat account a mention names (Slack ``<@U123|sam>``, Matrix ``@sam:server``), if it is one."""
+    mention = _MENTION.match(ref)
+    if mention:
+        return mention.group(1)
+    return ref if ref.startswith("@") and ":" in ref else None
+
+
+def _remove(session: Session, ctx: Context, incident: Incident, args: list[str], actor: Actor) -> Answer:
+    if len(args) != 1:
+        return Answer("Usage: remove <person>")
+    room = chat.room_of(session, incident.id, ctx.platform)
+    if room is None:
+        return Answer(f"Incident #{incident.number} has no {ctx.platform} war room.")
+    account = _account(args[0])
+    if account is None:
+        account, who = chat.account_for_removal(session, room, args[0])
+    else:
+        uid = chat.linked_user_id(session, ctx.platform, account)
+        who = chat.user_name(session, uid) if uid is not None else account
+    chat.request_removal(session, incident, ctx.platform, account, who=who, actor=actor, now=ctx.now)
+    return Answer(f"{who} will be removed from this room ({actor.label}).", [incident.id], True)
 
 
 class _Refused(Exception):
@@ -221,14 +245,26 @@ def _act(session: Session, ctx: Context, incident: Incident, verb: str, args: li
             require_audience=False,
         )
         return Answer(f"Stakeholder update posted on #{n}.", [incident.id], True)
+    if verb == "remove":
+        return _remove(session, ctx, incident, args, actor)
     return Answer(f"Unknown command {verb!r}. " + HELP)
 
 
 def capture(
-    session: Session, *, platform: str, incident_id: int, author: str, text: str, at: datetime, now: datetime
+    session: Session,
+    *,
+    platform: str,
+    incident_id: int,
+    author: str,
+    text: str,
+    at: datetime,
+    now: datetime,
+    by: str | None = None,
 ) -> None:
-    """A chat message put on the incident's timeline (a reaction or a message action), with its author and time."""
-    body = f"From {platform}, {author} at {at:%Y-%m-%d %H:%M:%S} UTC: {text}"[:20_000]
+    """A chat message put on the incident's timeline (a reaction or a message action), with its author and time
+    (and who put it there, when known)."""
+    added = f" (added by {by})" if by else ""
+    body = f"From {platform}, {author} at {at:%Y-%m-%d %H:%M:%S} UTC{added}: {text}"[:20_000]
     incidents.add_note(
         session, incident_id, body, actor=Actor(label=author[:255], source=cast(Source, platform)), now=now
     )

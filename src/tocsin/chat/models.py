@@ -36,6 +36,13 @@ class ChatRoom(Base):
     # the room's members before any is sent again).
     invited: Mapped[list[str]] = mapped_column(JSONType, default=list)
     inviting: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Accounts removed on request (account → when, ISO 8601): not invited again until the person is added to the
+    # incident anew (a role or an accepted responder request after that time). ``removing``: asked for and not yet
+    # confirmed; the engine checks each against the room's members before it removes them.
+    removed: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    removing: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # When the conversation was exported to ``chat_exports`` (with the archive, when the setting asks for it).
+    exported_at: Mapped[datetime | None]
     archive_at: Mapped[datetime | None]
     notice_sent_at: Mapped[datetime | None]
     archived_at: Mapped[datetime | None]
@@ -72,4 +79,21 @@ class ChatAutoRule(Base):
     platform: Mapped[str] = mapped_column(String(16))
     severities: Mapped[list[str]] = mapped_column(JSONType, default=list)
     types: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime]
+
+
+class ChatExport(Base):
+    """The whole conversation of one room, exported once when the room was archived: ``time author: message``
+    lines, oldest first; ``cut`` when older messages were left out to keep within the size limit."""
+
+    __tablename__ = "chat_exports"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("chat_rooms.id", ondelete="CASCADE"), unique=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(80))
+    messages: Mapped[int] = mapped_column(default=0)
+    cut: Mapped[bool] = mapped_column(default=False)
+    text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]

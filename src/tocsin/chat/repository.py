@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tocsin.chat.models import ChatAutoRule, ChatLink, ChatRoom
+from tocsin.chat.models import ChatAutoRule, ChatExport, ChatLink, ChatRoom
 from tocsin.db.claims import Claim, DueRows, lock_if_fenced
 from tocsin.db.tables import table_of
 
@@ -37,7 +37,16 @@ def by_room_id(session: Session, platform: str, room_id: str) -> ChatRoom | None
     return session.scalars(stmt).first()
 
 
-def add(session: Session, row: ChatRoom | ChatLink | ChatAutoRule) -> None:
+def lock_room(session: Session, room_id: int) -> ChatRoom:
+    return session.execute(select(ChatRoom).where(ChatRoom.id == room_id).with_for_update()).scalar_one()
+
+
+def export_of(session: Session, incident_id: int, platform: str) -> ChatExport | None:
+    stmt = select(ChatExport).where(ChatExport.incident_id == incident_id, ChatExport.platform == platform)
+    return session.scalars(stmt).first()
+
+
+def add(session: Session, row: ChatRoom | ChatLink | ChatAutoRule | ChatExport) -> None:
     session.add(row)
     session.flush()
 

@@ -16,7 +16,7 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from tocsin.chat import repository as repo
-from tocsin.chat.models import ChatAutoRule, ChatLink, ChatRoom
+from tocsin.chat.models import ChatAutoRule, ChatExport, ChatLink, ChatRoom
 from tocsin.core.errors import Conflict, InvalidInput, NotFound
 from tocsin.db.claims import Claim
 from tocsin.events.registry import Consumer, Event
@@ -95,6 +95,10 @@ def request_room(
 
 def rooms_of(session: Session, incident_id: int) -> list[ChatRoom]:
     return repo.rooms_of(session, incident_id)
+
+
+def room_of(session: Session, incident_id: int, platform: str) -> ChatRoom | None:
+    return repo.room(session, incident_id, platform)
 
 
 def room_by_platform_id(session: Session, platform: str, room_id: str) -> ChatRoom | None:
@@ -201,6 +205,20 @@ class Wanted:
     summary_ref: str | None
     current_summary: str
     attempts: int
+    # Removals on request: account → when (they stand until the person is added anew), those not yet confirmed,
+    # and when each person was last added to the incident (a role given, a responder request accepted).
+    removed: dict[str, datetime]
+    removing: tuple[str, ...]
+    added: dict[int, datetime]
+    exported: bool
+
+    def held_out(self, uid: int, account: str) -> bool:
+        """Removed on request, and not added to the incident since."""
+        removed = self.removed.get(account)
+        if removed is None:
+            return False
+        added = self.added.get(uid)
+        return added is None or added <= removed
 
 
 def _commander(session: Session, incident: Incident) -> tuple[str, dict[str, str]]:
@@ -252,6 +270,18 @@ def members_of(session: Session, incident: Incident) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
+def added_at(session: Session, incident: Incident) -> dict[int, datetime]:
+    """When each person was last added to the incident: a role given or a responder request accepted."""
+    found: dict[int, datetime] = {}
+    for a in response_repo.assignments(session, incident.id):
+        if a.ended_at is None:
+            found[a.user_id] = max(found.get(a.user_id, a.assigned_at), a.assigned_at)
+    for r in response_repo.responder_requests(session, incident.id):
+        if r.status == "accepted" and r.answered_at is not None:
+            found[r.user_id] = max(found.get(r.user_id, r.answered_at), r.answered_at)
+    return found
+
+
 def lock(session: Session, claim: Claim) -> ChatRoom | None:
     return repo.lock(session, claim)
 
@@ -291,6 +321,10 @@ def wanted(session: Session, row: ChatRoom, base_url: str) -> Wanted:
         summary_ref=row.summary_ref,
         current_summary=row.summary_text,
         attempts=row.attempts,
+        removed={a: datetime.fromisoformat(t) for a, t in (row.removed or {}).items()},
+        removing=tuple(row.removing or ()),
+        added=added_at(session, incident),
+        exported=row.exported_at is not None,
     )
 
 
@@ -383,3 +417,118 @@ def open_room(
         platform = configured[0]
     check_platform(platform, configured)
     return request_room(session, incident, platform, actor=actor, now=now)
+
+
+# --- removals on request ----------------------------------------------------------------------------------------
+
+
+def request_removal(
+    session: Session, incident: Incident, platform: str, account: str, *, who: str, actor: Actor, now: datetime
+) -> ChatRoom:
+    """Ask the engine to remove one account from the incident's room: recorded now (the room becomes due), and
+    held: the reconciliation does not invite them again until they are added to the incident anew."""
+    check_platform(platform)
+    found = repo.room(session, incident.id, platform)
+    if found is None:
+        raise NotFound(f"incident #{incident.number} has no {platform} war room")
+    row = repo.lock_room(session, found.id)
+    if row.status not in repo.ACTIVE:
+        raise Conflict(f"the {platform} war room of #{incident.number} is {row.status}")
+    row.removed = {**(row.removed or {}), account: now.isoformat()}
+    if account not in (row.removing or []):
+        row.removing = [*(row.removing or []), account]
+    row.due_at = now
+    row.updated_at = now
+    incidents.record(
+        session,
+        incident.id,
+        TimelineKind.NOTE,
+        f"{who} is to be removed from war room {row.name} on {platform}, asked by {actor.label} via {actor.source}",
+        actor=actor,
+        now=now,
+        platform=platform,
+        account=account,
+    )
+    return row
+
+
+def removal_done(
+    session: Session, claim: Claim, account: str, *, removed: bool, now: datetime, reason: str = ""
+) -> bool:
+    """The engine removed the account (or found it gone, or the platform will not remove it): no longer in flight,
+    no longer counted as invited."""
+    row = repo.lock(session, claim)
+    if row is None:
+        return False
+    row.removing = [a for a in (row.removing or []) if a != account]
+    row.invited = [a for a in (row.invited or []) if a != account]
+    row.updated_at = now
+    if not removed:
+        why = f": {reason}" if reason else ""
+        note(session, row.incident_id, f"{account} could not be removed from war room {row.name}{why}", now=now)
+    return True
+
+
+def account_for_removal(session: Session, row: ChatRoom, person: str) -> tuple[str, str]:
+    """The chat account to remove and a name for the timeline: a Tocsin user (id or email) with a linked account on
+    the room's platform, or an account the room invited."""
+    user = user_repo.by_email(session, person) if "@" in person and ":" not in person else None
+    if user is None and person.isascii() and person.isdigit():
+        user = user_repo.get(session, int(person))
+    if user is not None:
+        account = repo.links_of_users(session, row.platform, [user.id]).get(user.id)
+        if account is None:
+            raise NotFound(f"{user.name} has no linked {row.platform} account")
+        return account, user.name
+    if person in (row.invited or []) or person in (row.inviting or []):
+        uid = linked_user_id(session, row.platform, person)
+        return person, user_name(session, uid) if uid is not None else person
+    raise NotFound(f"no person {person!r} in the {row.platform} war room")
+
+
+# --- the conversation's export ----------------------------------------------------------------------------------
+
+
+def save_export(session: Session, claim: Claim, *, text: str, messages: int, cut: bool, now: datetime) -> bool:
+    """Keep the room's exported conversation, once (a later pass that finds it done writes nothing)."""
+    row = repo.lock(session, claim)
+    if row is None:
+        return False
+    if row.exported_at is not None:
+        return True
+    repo.add(
+        session,
+        ChatExport(
+            room_id=row.id,
+            incident_id=row.incident_id,
+            platform=row.platform,
+            name=row.name,
+            messages=messages,
+            cut=cut,
+            text=text,
+            created_at=now,
+        ),
+    )
+    row.exported_at = now
+    row.updated_at = now
+    size = len(text.encode())
+    note(
+        session,
+        row.incident_id,
+        f"Conversation of war room {row.name} on {row.platform} exported for the postmortem: {messages} message(s), "
+        f"{size} bytes" + (" (the oldest messages were cut to keep within the size limit)" if cut else ""),
+        now=now,
+    )
+    return True
+
+
+def export_of(session: Session, incident_id: int, platform: str) -> ChatExport:
+    found = repo.export_of(session, incident_id, platform)
+    if found is None:
+        raise NotFound(f"no exported {platform} conversation for this incident")
+    return found
+
+
+def names_of_accounts(session: Session, platform: str, accounts: Sequence[str]) -> dict[str, str]:
+    """Tocsin names of the linked accounts among these (others keep the platform's own name)."""
+    return {a: user_name(session, uid) for a in set(accounts) if (uid := linked_user_id(session, platform, a))}

@@ -1,8 +1,9 @@
-"""``tocsin chat``: open an incident's war room, list its rooms, link chat accounts, automatic opening rules
-(ADR 0033)."""
+"""``tocsin chat``: open an incident's war room, list its rooms, remove a person from one, print its exported
+conversation, link chat accounts, automatic opening rules (ADR 0033)."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from tocsin.chat.setup import configured
 from tocsin.cli._app import app, console, database, now, print_json, reports_errors, responder_actor, settings
 from tocsin.cli._app import text as plain
 from tocsin.cli.incidents import AsJson, AsUser, Ref
+from tocsin.core.errors import NotFound
 from tocsin.incidents import service as incidents
 from tocsin.users import service as users
 
@@ -56,6 +58,36 @@ def rooms(ref: Ref, as_json: AsJson = False) -> None:
         console.print(f"{plain(r['platform'])} {plain(r['name'])}: {plain(r['status'])} {plain(r['error'] or '')}")
     if not found:
         console.print("no war room")
+
+
+@chat_app.command("remove")
+@reports_errors
+def remove(
+    ref: Ref,
+    platform: Annotated[str, typer.Argument(help="slack, matrix or teams")],
+    person: Annotated[str, typer.Argument(help="A Tocsin user (email or id) or the chat account")],
+    as_user: AsUser = None,
+) -> None:
+    """Remove a person from the incident's war room (not invited again until added to the incident anew)."""
+    with database() as db, db.unit_of_work() as session:
+        actor = responder_actor(session, as_user)
+        incident = incidents.get(session, ref)
+        row = chat.room_of(session, incident.id, chat.check_platform(platform))
+        if row is None:
+            raise NotFound(f"incident #{incident.number} has no {platform} war room")
+        account, who = chat.account_for_removal(session, row, person)
+        chat.request_removal(session, incident, platform, account, who=who, actor=actor, now=now())
+    console.print(f"{plain(who)} will be removed from the {plain(platform)} room")
+
+
+@chat_app.command("export")
+@reports_errors
+def export(ref: Ref, platform: Annotated[str, typer.Argument(help="slack, matrix or teams")]) -> None:
+    """Print the room's conversation, exported when it was archived (TOCSIN_CHAT_EXPORT_CONVERSATION)."""
+    with database() as db, db.reader() as session:
+        incident = incidents.get(session, ref)
+        found = chat.export_of(session, incident.id, chat.check_platform(platform)).text
+    sys.stdout.write(found + "\n")
 
 
 @chat_app.command("link")

@@ -1,4 +1,5 @@
-"""Slack interactivity: a press on a page's Acknowledge / Resolve / Escalate button.
+"""Slack interactivity: a press on a page's Acknowledge / Resolve / Escalate button, and the war rooms' message
+shortcut (``message_action``, handled by ``replies/slack_chat.py``).
 
 The request is checked with ``X-Slack-Signature`` (v0, HMAC-SHA256 with the signing secret, timestamps more
 than 300 s away refused) and must not have been received before. The person is matched by Slack user id
@@ -86,10 +87,18 @@ async def interactivity(request: Request, background: BackgroundTasks) -> Respon
     replay_key = "slack:" + hashlib.sha256(signature.encode()).hexdigest()[:48]
 
     def handle() -> tuple[str | None, bool]:
+        # Imported here: the war rooms' inbound module uses this one's signature check.
+        from tocsin.replies import slack_chat
+
+        shortcut = payload.get("type") == "message_action"
+        # An unknown account's email is asked of Slack before the transaction, never inside it.
+        email = slack_chat.email_if_unlinked(runtime, slack_id) if shortcut else None
         now = runtime.clock.now()
         with runtime.db.unit_of_work() as session:
             if not replies.first_use(session, replay_key, now):
                 raise Unauthorized("this request was already received")
+            if shortcut:
+                return slack_chat.message_action(session, runtime, payload, now, email=email)
             if payload.get("type") != "block_actions" or parsed is None:
                 return None, False
             user = replies.user_by_slack(session, slack_id)

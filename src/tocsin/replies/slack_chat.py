@@ -1,5 +1,6 @@
-"""Slack war rooms inbound (ADR 0033): the ``/tocsin`` slash command and the Events API (``url_verification``,
-``reaction_added`` for timeline capture).
+"""Slack war rooms inbound (ADR 0033): the ``/tocsin`` slash command, the Events API (``url_verification``,
+``reaction_added`` for timeline capture) and the *Add to incident timeline* message shortcut (a ``message_action``
+payload on the interactivity endpoint, which ``replies/slack.py`` checks and hands over).
 
 Both are checked like the interactivity endpoint: ``X-Slack-Signature`` with the signing secret, a timestamp
 within 300 s, and never received before (a forged, replayed or stale request changes nothing). Slack wants an
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, Response
@@ -20,14 +21,19 @@ from starlette.concurrency import run_in_threadpool
 from tocsin.chat import commands
 from tocsin.chat import service as chat
 from tocsin.chat.platforms.base import ChatError
-from tocsin.chat.platforms.slack import SlackRooms
+from tocsin.chat.platforms.slack import SlackRooms, slack_time
 from tocsin.core.errors import BadRequest, Unauthorized
 from tocsin.notify import replies
 from tocsin.replies._common import bounded_body, form_fields, require, runtime_of
 from tocsin.replies.slack import genuine
 from tocsin.runtime import Runtime
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 router = APIRouter(include_in_schema=False)
+# The message shortcut's callback id, as declared in the Slack app's manifest.
+CAPTURE_CALLBACK = "tocsin_add_to_timeline"
 
 
 def _rooms(runtime: Runtime) -> SlackRooms | None:
@@ -142,3 +148,71 @@ def _capture(runtime: Runtime, rooms: SlackRooms, key: str, channel: str, ts: st
         author = chat.user_name(session, uid) if uid is not None else f"Slack user {account}"
         at = datetime.fromtimestamp(float(ts), UTC) if ts.replace(".", "", 1).isdigit() else now
         commands.capture(session, platform="slack", incident_id=incident_id, author=author, text=text, at=at, now=now)
+
+
+def email_if_unlinked(runtime: Runtime, account: str) -> str | None:
+    """The email on a Slack account's profile when the account is not linked yet (asked of Slack, outside any
+    transaction), so that the person can be recognised once by it."""
+    if not account:
+        return None
+    with runtime.db.reader() as session:
+        if chat.linked_user_id(session, "slack", account) is not None:
+            return None
+    lookup = _email_lookup(_rooms(runtime))
+    found: str | None = lookup(account) if lookup is not None else None
+    return found
+
+
+def message_action(
+    session: Session, runtime: Runtime, payload: dict[str, Any], now: datetime, *, email: str | None = None
+) -> tuple[str | None, bool]:
+    """The message shortcut: the message it was used on goes on the timeline of the room's incident, with its author
+    and time, once per use (``trigger_id``); only from a war room, only for a linked person. (answer, changed)"""
+    if payload.get("callback_id") != CAPTURE_CALLBACK:
+        return None, False
+    channel = _field(payload, "channel", "id")
+    account = _field(payload, "user", "id")
+    found = payload.get("message")
+    message: dict[str, Any] = found if isinstance(found, dict) else {}
+    ts, text = str(message.get("ts", "")), str(message.get("text", ""))
+    trigger = str(payload.get("trigger_id") or payload.get("action_ts") or "")
+    if not account or not ts or not trigger:
+        return None, False
+    room = chat.room_by_platform_id(session, "slack", channel) if channel else None
+    if room is None:
+        return "Only a message in an incident's war room can be added to its timeline.", False
+    ctx = commands.Context(
+        platform="slack",
+        account=account,
+        incident_id=room.incident_id,
+        see_all=runtime.settings.teams_see_all,
+        base_url=runtime.settings.base_url,
+        now=now,
+        email_of=(lambda _account: email) if email else None,
+    )
+    user = commands.user_of(session, ctx)
+    if user is None:
+        return commands.HOW_TO_LINK, False
+    if not text.strip():
+        return "That message has no text to add.", False
+    if not replies.first_use(session, "slackma:" + hashlib.sha256(trigger.encode()).hexdigest()[:48], now):
+        return None, False
+    author_account = str(message.get("user") or message.get("bot_id") or "")
+    uid = chat.linked_user_id(session, "slack", author_account) if author_account else None
+    author = chat.user_name(session, uid) if uid is not None else f"Slack user {author_account or 'unknown'}"
+    commands.capture(
+        session,
+        platform="slack",
+        incident_id=room.incident_id,
+        author=author,
+        text=text,
+        at=slack_time(ts),
+        now=now,
+        by=user.name,
+    )
+    return "Added to the incident's timeline.", True
+
+
+def _field(payload: dict[str, Any], name: str, key: str) -> str:
+    found = payload.get(name)
+    return str(found.get(key, "")) if isinstance(found, dict) else ""

@@ -5,7 +5,24 @@ failure is recorded on the room and never hidden in a client's loop."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
+
+# Pages of history fetched for one export, at most (a bound on a runaway cursor, not a size limit).
+HISTORY_PAGES = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """One message of a room's conversation, as the platform keeps it (``author``: the platform's account)."""
+
+    at: datetime
+    author: str
+    text: str
+
+    def size(self) -> int:
+        return len(self.text.encode()) + len(self.author.encode()) + 24
 
 
 class ChatError(Exception):
@@ -37,6 +54,16 @@ class Platform(Protocol):
 
     def invite(self, room: str, account: str) -> None:
         """Invite one account; already being in the room counts as done."""
+        ...
+
+    def kick(self, room: str, account: str) -> bool:
+        """Remove one account from the room; True when it is out (already gone counts), False when the platform
+        will not remove it (the bot itself)."""
+        ...
+
+    def history(self, room: str, budget: int) -> tuple[list[ChatMessage], bool]:
+        """The room's messages, newest first, until about ``budget`` bytes are gathered: (messages, whether older
+        ones were left unread)."""
         ...
 
     def members(self, room: str) -> set[str]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from tocsin.chat.platforms.base import ChatError, NameTaken
+from tocsin.chat.platforms.base import HISTORY_PAGES, ChatError, ChatMessage, NameTaken
 from tocsin.core.numbers import is_ascii_digits
 
 
@@ -65,9 +66,8 @@ class GraphRooms:
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None, *, ok: tuple[int, ...] = ()) -> Any:
         try:
-            response = self._http.request(
-                method, self._base + path, json=body, headers={"Authorization": f"Bearer {self._bearer()}"}
-            )
+            url = path if path.startswith(self._base + "/") else self._base + path
+            response = self._http.request(method, url, json=body, headers={"Authorization": f"Bearer {self._bearer()}"})
         except httpx.HTTPError as exc:
             raise ChatError(f"Microsoft Graph unreachable: {type(exc).__name__}", transient=True) from None
         if response.status_code in ok:
@@ -112,6 +112,43 @@ class GraphRooms:
         }
         self._request("POST", f"/teams/{self._team}/channels/{quote(room, safe='')}/members", body, ok=(409,))
 
+    def kick(self, room: str, account: str) -> bool:
+        # The membership's own id is needed: found among the channel's members by the user's object id.
+        channel = f"/teams/{self._team}/channels/{quote(room, safe='')}/members"
+        found = self._request("GET", channel)
+        for member in (found or {}).get("value") or []:
+            if str(member.get("userId")) == account and member.get("id"):
+                self._request("DELETE", f"{channel}/{quote(str(member['id']), safe='')}", ok=(404,))
+        return True
+
+    def history(self, room: str, budget: int) -> tuple[list[ChatMessage], bool]:
+        found: list[ChatMessage] = []
+        size = 0
+        path = f"/teams/{self._team}/channels/{quote(room, safe='')}/messages?$top=50"
+        for _ in range(HISTORY_PAGES):
+            page = self._request("GET", path) or {}
+            for item in page.get("value") or []:
+                if item.get("messageType", "message") != "message" or item.get("deletedDateTime"):
+                    continue
+                sender = item.get("from") or {}
+                who = sender.get("user") or sender.get("application") or {}
+                message = ChatMessage(
+                    at=graph_time(str(item.get("createdDateTime") or "")),
+                    author=str(who.get("displayName") or who.get("id") or "someone"),
+                    text=str((item.get("body") or {}).get("content") or ""),
+                )
+                found.append(message)
+                size += message.size()
+            link = page.get("@odata.nextLink")
+            if not link:
+                return found, False
+            if size >= budget:
+                return found, True
+            if not str(link).startswith(self._base + "/"):
+                raise ChatError("Microsoft Graph: a next page outside the Graph endpoint")
+            path = str(link)
+        return found, True
+
     def members(self, room: str) -> set[str]:
         found = self._request("GET", f"/teams/{self._team}/channels/{quote(room, safe='')}/members")
         return {str(m.get("userId")) for m in (found or {}).get("value") or []}
@@ -150,3 +187,11 @@ class GraphRooms:
     def account_of(self, email: str) -> str | None:
         found = self._request("GET", f"/users/{quote(email, safe='@')}?$select=id", ok=(404,))
         return None if found is None else str(found["id"])
+
+
+def graph_time(value: str) -> datetime:
+    try:
+        found = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.fromtimestamp(0, UTC)
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)

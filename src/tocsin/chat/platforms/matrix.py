@@ -9,12 +9,13 @@ deduplicates for the bot's device."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from tocsin.chat.platforms.base import ChatError, NameTaken
+from tocsin.chat.platforms.base import HISTORY_PAGES, ChatError, ChatMessage, NameTaken
 from tocsin.core.numbers import is_ascii_digits
 
 API = "/_matrix/client/v3"
@@ -98,6 +99,44 @@ class MatrixRooms:
             # Synapse refuses to invite someone already in the room with a 403: for us, that invite is done.
             if "already in the room" not in str(exc) and "is already joined" not in str(exc):
                 raise
+
+    def kick(self, room: str, account: str) -> bool:
+        if account == self.whoami():
+            return False
+        try:
+            self._request("POST", f"/rooms/{_q(room)}/kick", {"user_id": account, "reason": "removed on request"})
+        except ChatError as exc:
+            # Someone who already left (or was never there): Synapse answers 403 "not in the room".
+            if "not in the room" not in str(exc) and "not in room" not in str(exc):
+                raise
+        return True
+
+    def history(self, room: str, budget: int) -> tuple[list[ChatMessage], bool]:
+        found: list[ChatMessage] = []
+        size = 0
+        since: str | None = None
+        for _ in range(HISTORY_PAGES):
+            path = f"/rooms/{_q(room)}/messages?dir=b&limit=100" + (f"&from={_q(since)}" if since else "")
+            page = self._request("GET", path)
+            for event in page.get("chunk") or []:
+                content = event.get("content") or {}
+                body = content.get("body")
+                if event.get("type") != "m.room.message" or not isinstance(body, str) or "m.new_content" in content:
+                    continue
+                message = ChatMessage(
+                    at=datetime.fromtimestamp(int(event.get("origin_server_ts", 0)) / 1000, UTC),
+                    author=str(event.get("sender", "someone")),
+                    text=body,
+                )
+                found.append(message)
+                size += message.size()
+            end = page.get("end")
+            if not end or not page.get("chunk"):
+                return found, False
+            if size >= budget:
+                return found, True
+            since = str(end)
+        return found, True
 
     def members(self, room: str) -> set[str]:
         found = self._request("GET", f"/rooms/{_q(room)}/members")

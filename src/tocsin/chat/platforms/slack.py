@@ -7,13 +7,14 @@ Retry-After. The client has no retry handlers of its own: the engine retries wit
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from tocsin.chat.platforms.base import ChatError, NameTaken
+from tocsin.chat.platforms.base import HISTORY_PAGES, ChatError, ChatMessage, NameTaken
 from tocsin.core.numbers import is_ascii_digits
 from tocsin.notify.providers import transport_logs
 
@@ -87,6 +88,45 @@ class SlackRooms:
             ok_errors=frozenset({"already_in_channel"}),
         )
 
+    def kick(self, room: str, account: str) -> bool:
+        try:
+            self._call(
+                lambda: self._client.conversations_kick(channel=room, user=account),
+                ok_errors=frozenset({"not_in_channel"}),
+            )
+        except ChatError as exc:
+            if str(exc).endswith(": cant_kick_self"):
+                return False
+            raise
+        return True
+
+    def history(self, room: str, budget: int) -> tuple[list[ChatMessage], bool]:
+        found: list[ChatMessage] = []
+        size = 0
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            page = self._call(
+                lambda c=cursor: self._client.conversations_history(channel=room, limit=200, cursor=c)  # type: ignore[misc]
+            )
+            assert page is not None
+            for item in page.get("messages") or []:
+                text = str(item.get("text") or "")
+                if not text:
+                    continue
+                message = ChatMessage(
+                    at=slack_time(str(item.get("ts", "0"))),
+                    author=str(item.get("user") or item.get("bot_id") or "someone"),
+                    text=text,
+                )
+                found.append(message)
+                size += message.size()
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not page.get("has_more") or not cursor:
+                return found, False
+            if size >= budget:
+                return found, True
+        return found, True
+
     def members(self, room: str) -> set[str]:
         found = self._call(lambda: self._client.conversations_members(channel=room, limit=1000))
         assert found is not None
@@ -140,3 +180,12 @@ class SlackRooms:
             if str(item.get("ts")) == ts:
                 return str(item.get("user") or item.get("bot_id") or "someone"), str(item.get("text", ""))
         return None
+
+
+def slack_time(ts: str) -> datetime:
+    """A message's ``ts`` (seconds since the epoch, with a sequence after the dot) as a time."""
+    whole, _, _ = ts.partition(".")
+    seconds = int(whole) if whole.isascii() and whole.isdigit() else 0
+    fraction = ts[len(whole) + 1 :]
+    micros = int(fraction[:6].ljust(6, "0")) if fraction.isascii() and fraction.isdigit() else 0
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)

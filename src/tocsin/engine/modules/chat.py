@@ -52,6 +52,8 @@ class ChatModule:
         lease: timedelta = timedelta(seconds=60),
         batch: int = 64,
         threads: int = 8,
+        export_conversation: bool = False,
+        export_limit: int = 1_000_000,
     ) -> None:
         self.db = db
         self.platforms = dict(platforms)
@@ -63,6 +65,8 @@ class ChatModule:
         self.pacer = pacer or Pacer({})
         self.lease = lease
         self.batch = batch
+        self.export_conversation = export_conversation
+        self.export_limit = export_limit
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="chat")
 
     def run_once(self, now: datetime) -> int:
@@ -147,6 +151,7 @@ class ChatModule:
         if want.current_topic != want.topic:
             self._call(p, lambda: p.set_topic(room, want.topic))
             self._record(claim, topic=want.topic)
+        self._remove(claim, p, room, want)
         self._invite(claim, p, room, want)
         self._summary(claim, p, room, want)
         self._archive(claim, p, room, want, started)
@@ -182,17 +187,19 @@ class ChatModule:
                     continue
                 with self.db.unit_of_work() as session:
                     chat.link(session, uid, want.platform, account, now=self.clock.now())
-            accounts.append(account)
+            if not want.held_out(uid, account):
+                accounts.append(account)
         return accounts
 
     def _invite(self, claim: Claim, p: Platform, room: str, want: chat.Wanted) -> None:
-        invited = list(want.invited)
+        # Those removed earlier in this pass (``_remove``) are no longer invited: never written back as such.
+        invited = [a for a in want.invited if a not in want.removing]
         if want.inviting:
             # Invites whose answers were lost: whoever is in the room now was invited; the others are asked again.
             present = self._call(p, lambda: p.members(room))
             invited += [a for a in want.inviting if a in present and a not in invited]
             self._record(claim, invited=invited, inviting=[])
-        todo = [a for a in self._accounts(claim, p, want) if a not in invited]
+        todo = [a for a in self._accounts(claim, p, want) if a not in invited and a not in want.removing]
         if not todo:
             return
         self._record(claim, inviting=todo)
@@ -200,6 +207,51 @@ class ChatModule:
             self._call(p, lambda a=account: p.invite(room, a))  # type: ignore[misc]
             invited.append(account)
             self._record(claim, invited=invited, inviting=[a for a in todo if a not in invited])
+
+    def _remove(self, claim: Claim, p: Platform, room: str, want: chat.Wanted) -> None:
+        """Removals asked for: each checked against the room's members first, so that one whose answer was lost (or
+        someone who already left) is never removed twice."""
+        if not want.removing:
+            return
+        present = self._call(p, lambda: p.members(room))
+        for account in want.removing:
+            removed, reason = True, ""
+            if account in present:
+                try:
+                    removed = self._call(p, lambda a=account: p.kick(room, a))  # type: ignore[misc]
+                except ChatError as exc:
+                    if exc.transient:
+                        raise
+                    # Refused for good (rights, a protected member …): said on the timeline, not retried, and the
+                    # room's other work is not held up behind it.
+                    removed, reason = False, str(exc)[:300]
+            with self.db.unit_of_work() as session:
+                done = chat.removal_done(session, claim, account, removed=removed, reason=reason, now=self.clock.now())
+                if not done:
+                    raise _Stale
+
+    def _export(self, claim: Claim, p: Platform, room: str, want: chat.Wanted) -> None:
+        """The whole conversation, kept on the incident for the postmortem before the room goes away: read (no
+        side effect, so a pass that dies here simply reads again), then written once under the claim."""
+        messages, more = self._call(p, lambda: p.history(room, self.export_limit))
+        messages.sort(key=lambda m: m.at)
+        with self.db.reader() as session:
+            names = chat.names_of_accounts(session, want.platform, [m.author for m in messages])
+        lines = [f"{m.at:%Y-%m-%d %H:%M:%S} {names.get(m.author, m.author)}: {m.text}" for m in messages]
+        # The newest lines that fit within the limit, counted from the end.
+        size, first = 0, len(lines)
+        while first > 0 and size + len(lines[first - 1].encode()) + 1 <= self.export_limit:
+            first -= 1
+            size += len(lines[first].encode()) + 1
+        cut = more or first > 0
+        lines = lines[first:]
+        head = f"Conversation of {want.name} on {want.platform}, {len(lines)} message(s), oldest first (UTC)."
+        if cut:
+            head += f" Older messages were cut: the export keeps the newest {self.export_limit} bytes."
+        text = "\n".join([head, *lines])
+        with self.db.unit_of_work() as session:
+            if not chat.save_export(session, claim, text=text, messages=len(lines), cut=cut, now=self.clock.now()):
+                raise _Stale
 
     def _summary(self, claim: Claim, p: Platform, room: str, want: chat.Wanted) -> None:
         ref = want.summary_ref
@@ -232,6 +284,8 @@ class ChatModule:
         else:
             want_notice = want.notice_sent
         if want_notice and now >= archive_at:
+            if self.export_conversation and not want.exported:
+                self._export(claim, p, room, want)
             self._call(p, lambda: p.archive(room))
             self._finish(claim, started, None, status="archived", archived_at=now, attempts=0, last_error=None)
             return
