@@ -12,7 +12,7 @@ from alembic import op
 import tocsin.db.base
 
 revision = "0035"
-down_revision = "0028"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
