@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from tocsin.core import tls
+
 
 class SourceError(Exception):
     """The source refused or failed a request; the message says what to do about it."""
@@ -24,7 +26,9 @@ class Source(Protocol):
 
 class HttpSource:
     def __init__(self, base_url: str, headers: dict[str, str], *, timeout: float = 30.0) -> None:
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, verify=tls.client_context()
+        )
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         try:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
+from tocsin.core import tls
 from tocsin.core.errors import BadRequest, Unauthorized, Unavailable
 from tocsin.integrations.cloudwatch import is_sns_url
 
@@ -25,7 +26,7 @@ CACHE_SIZE = 32
 
 async def fetch_over_https(url: str) -> bytes:
     async with (
-        httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client,
+        httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False, verify=tls.client_context()) as client,
         client.stream("GET", url) as response,
     ):
         if response.status_code != 200:
@@ -39,7 +40,9 @@ async def fetch_over_https(url: str) -> bytes:
 
 
 async def confirm_over_https(url: str) -> None:
-    async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+    async with httpx.AsyncClient(
+        timeout=TIMEOUT_SECONDS, follow_redirects=False, verify=tls.client_context()
+    ) as client:
         response = await client.get(url)
     if response.status_code != 200:
         raise Unavailable(f"SNS refused the subscription confirmation (HTTP {response.status_code}); retry")

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tocsin.access.policy import Viewer
+from tocsin.core import tls
 from tocsin.core.errors import Forbidden, Unavailable
 from tocsin.incidents.models import Incident
 from tocsin.knowledge.models import AssistRequest, AssistTypePolicy
@@ -98,7 +99,7 @@ def _call(config: AssistConfig, messages: Sequence[dict[str, str]]) -> str:
         headers["authorization"] = f"Bearer {config.api_key}"
     body = {"model": config.model, "messages": list(messages), "temperature": 0.2}
     try:
-        with httpx.Client(timeout=config.timeout, follow_redirects=False) as client:
+        with httpx.Client(timeout=config.timeout, follow_redirects=False, verify=tls.client_context()) as client:
             response = client.post(target, headers=headers, content=json.dumps(body), extensions=extensions)
     except httpx.TimeoutException:
         raise RuntimeError(f"timed out after {config.timeout:g} s") from None

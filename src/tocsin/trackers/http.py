@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from tocsin.core import tls
 from tocsin.core.errors import Forbidden, Unavailable
 from tocsin.notify.ssrf import UrlGuard, pinned_request_target
 
@@ -61,7 +62,9 @@ class GuardedHttp:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = self._clients[key] = httpx.Client(timeout=self._timeout, follow_redirects=False)
+                client = self._clients[key] = httpx.Client(
+                    timeout=self._timeout, follow_redirects=False, verify=tls.client_context()
+                )
                 while len(self._clients) > self._limit:
                     self._clients.popitem(last=False)[1].close()
             self._clients.move_to_end(key)

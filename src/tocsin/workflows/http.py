@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from tocsin.core import tls
 from tocsin.core.errors import Forbidden, Unavailable
 from tocsin.notify.providers.webhook import signature_header
 from tocsin.notify.ssrf import UrlGuard, pinned_request_target
@@ -73,7 +74,7 @@ class Caller:
             return Answer(False, None, "", exc.detail, took())
         target, host, extensions = pinned_request_target(resolved)
         try:
-            with httpx.Client(timeout=request.timeout, follow_redirects=False) as client:
+            with httpx.Client(timeout=request.timeout, follow_redirects=False, verify=tls.client_context()) as client:
                 response = client.request(
                     request.method,
                     target,

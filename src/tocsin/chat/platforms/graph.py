@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from tocsin.chat.platforms.base import HISTORY_PAGES, ChatError, ChatMessage, NameTaken
+from tocsin.core import tls
 from tocsin.core.numbers import is_ascii_digits
 
 
@@ -39,7 +40,7 @@ class GraphRooms:
         self._client_id = client_id
         self._secret = client_secret
         self._team = quote(team_id, safe="")
-        self._http = httpx.Client(timeout=timeout)
+        self._http = httpx.Client(timeout=timeout, verify=tls.client_context())
         self._token: tuple[str, float] | None = None
         self._lock = threading.Lock()
 

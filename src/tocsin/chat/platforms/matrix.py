@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from tocsin.chat.platforms.base import HISTORY_PAGES, ChatError, ChatMessage, NameTaken
+from tocsin.core import tls
 from tocsin.core.numbers import is_ascii_digits
 
 API = "/_matrix/client/v3"
@@ -33,7 +34,9 @@ class MatrixRooms:
         self, homeserver: str, token: str, *, timeout: float = 10.0, client: httpx.Client | None = None
     ) -> None:
         self._base = homeserver.rstrip("/")
-        self._http = client or httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"})
+        self._http = client or httpx.Client(
+            timeout=timeout, headers={"Authorization": f"Bearer {token}"}, verify=tls.client_context()
+        )
         self._server: str | None = None
         self._me: str | None = None
 

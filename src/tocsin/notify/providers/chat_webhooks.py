@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from tocsin.core import tls
 from tocsin.core.errors import Forbidden, Unavailable
 from tocsin.notify.providers import transport_logs
 from tocsin.notify.providers.base import OutboundMessage, SendResult
@@ -79,7 +80,9 @@ class ChatWebhookProvider:
         self.contact_type = contact_type
         self._render = render
         self._guard = guard
-        self._client = client or httpx.Client(headers={"User-Agent": _USER_AGENT}, trust_env=False)
+        self._client = client or httpx.Client(
+            headers={"User-Agent": _USER_AGENT}, trust_env=False, verify=tls.client_context(trust_env=False)
+        )
         self._timeout = timeout
 
     def send(self, message: OutboundMessage) -> SendResult:

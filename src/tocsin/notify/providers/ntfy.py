@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from tocsin.core import tls
 from tocsin.notify.providers.base import OutboundMessage, SendResult
 from tocsin.notify.providers.chat_webhooks import post_json
 from tocsin.notify.render.text import clean_line, safe_link, summary_line
@@ -67,7 +68,9 @@ class NtfyProvider:
 
     def __init__(self, *, guard: UrlGuard, client: httpx.Client | None = None, timeout: float = 10) -> None:
         self._guard = guard
-        self._client = client or httpx.Client(headers={"User-Agent": "Tocsin-ntfy/1"}, trust_env=False)
+        self._client = client or httpx.Client(
+            headers={"User-Agent": "Tocsin-ntfy/1"}, trust_env=False, verify=tls.client_context(trust_env=False)
+        )
         self._timeout = timeout
 
     def send(self, message: OutboundMessage) -> SendResult:

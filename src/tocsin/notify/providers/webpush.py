@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from tocsin.core import tls
 from tocsin.core.errors import Forbidden, Unavailable
 from tocsin.notify.providers import transport_logs
 from tocsin.notify.providers.base import OutboundMessage, SendResult
@@ -129,7 +130,9 @@ class WebPushProvider:
         self._guard = guard
         self._keys = keys
         self._subject = subject
-        self._client = client or httpx.Client(headers={"User-Agent": _USER_AGENT}, trust_env=False)
+        self._client = client or httpx.Client(
+            headers={"User-Agent": _USER_AGENT}, trust_env=False, verify=tls.client_context(trust_env=False)
+        )
         self._timeout = timeout
         self._wall_clock = wall_clock
 
