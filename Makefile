@@ -34,7 +34,7 @@ test: $(STAMP) ## Set up, lint (ruff, mypy, import contracts) and run the whole 
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff, mypy (strict) and import-linter layer contracts
 	$(BIN)/ruff check src tests bench

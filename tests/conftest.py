@@ -5,6 +5,7 @@ With CI=true, PostgreSQL is mandatory: its tests fail, rather than skip, if the 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
 from collections.abc import Iterator
@@ -24,17 +25,32 @@ from tocsin.db.session import Database
 from tocsin.registry import metadata
 from tocsin.runtime import Runtime
 
-# Under pytest-xdist (`make test`) a file's tests run on one worker, so its module fixtures are set up once; the
-# drills that kill real processes and time them share one group, so that two of them never load the machine at once.
-_ONE_AT_A_TIME = ("tests/reliability/", "tests/integration/test_bench_smoke.py")
+# Under pytest-xdist (`make test`, `--dist loadfile`) a file's tests run on one worker, so its module fixtures are
+# set up once; the drills that kill real processes and time them also hold a lock shared by the run's workers
+# (`one_drill_at_a_time`), so that two of them never load the machine at once.
+DRILL_LOCK = "drills.lock"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group("one-at-a-time" if path.startswith(_ONE_AT_A_TIME) else path))
+@pytest.fixture
+def one_drill_at_a_time(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Wait until no other worker of this run is in a drill, and keep the others out until this test ends."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    with open(shared / DRILL_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cli_tables_at_200_columns() -> None:
+    """The CLI's consoles take the width of the terminal when first imported, so in a test run it depends on which
+    test imported them first and with what COLUMNS; every CLI test reads the tables at 200 columns."""
+    from tocsin.cli._app import console, err_console
+
+    console.width = err_console.width = 200
 
 
 PG_ADMIN_URL = os.environ.get("TOCSIN_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -221,6 +221,8 @@ TABLE: dict[tuple[str, str], Allowed] = {
     ("POST", "/api/v1/incidents/{ref}/clocks/{regime}/submissions"): TEAM,
     # war rooms (ADR 0033): the team opens its incident's room; the walk's server has no chat platform (409)
     ("POST", "/api/v1/incidents/{ref}/chat-room"): Allowed(TEAM.roles, status=409),
+    # ... and asks for someone's removal from it; the walk's incident has no room (404)
+    ("DELETE", "/api/v1/incidents/{ref}/chat-rooms/{platform}/members/{person}"): Allowed(TEAM.roles, status=404),
     # knowledge (ADR 0030): responders write runbooks, admins delete them and set what the model may read; asking
     # the model about an incident is the team's
     ("POST", "/api/v1/runbooks"): RESPONDERS,

@@ -425,6 +425,12 @@ INCIDENT_CASES = [
         {"platform": "slack"},
     ),
     Case(
+        "DELETE",
+        "/api/v1/incidents/{ref}/chat-rooms/{platform}/members/{person}",
+        lambda s: f"/api/v1/incidents/{s['incident2']}/chat-rooms/slack/members/nobody@example.com",
+        None,
+    ),
+    Case(
         "POST",
         "/api/v1/incidents/{ref}/assist",
         lambda s: f"/api/v1/incidents/{s['incident2']}/assist",

@@ -1198,6 +1198,8 @@ INCIDENT_ROUTES = {
     ("POST", "/api/v1/incidents/{ref}/clocks/{regime}/submissions"),
     # A war room asked for: engine state, kept on the incident's timeline.
     ("POST", "/api/v1/incidents/{ref}/chat-room"),
+    # Removing someone from a war room: engine state, kept on the incident's timeline.
+    ("DELETE", "/api/v1/incidents/{ref}/chat-rooms/{platform}/members/{person}"),
     # Asking the model: the request is kept with its prompt for admins to read (assist_requests), not configuration.
     ("POST", "/api/v1/incidents/{ref}/assist"),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,14 +13,17 @@ from tocsin.db import migrate
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/audit-migrate.db"
-    from tests.conftest import _create_pg_database, _pg_available
+        yield f"sqlite:///{tmp_path}/audit-migrate.db"
+        return
+    from tests.conftest import _create_pg_database, _drop_pg_database, _pg_available
 
     request.getfixturevalue("postgres_url")  # fails in CI, skips elsewhere, when PostgreSQL is missing
     assert _pg_available() is None
-    return _create_pg_database("tocsin_audit_migrate")
+    name = f"tocsin_audit_migrate_{os.getpid()}"
+    yield _create_pg_database(name)
+    _drop_pg_database(name)
 
 
 def test_0007_seeds_the_chain_head_and_goes_back_cleanly(fresh_url: str) -> None:

@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 
+# The benchmarks run real servers at full speed: never beside a drill (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("one_drill_at_a_time")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -3,6 +3,9 @@ and the migrated schema matches the models (nothing missing from a migration).""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -38,14 +41,17 @@ def schema_of(url: str) -> dict[str, object]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
+def fresh_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/migrate.db"
-    from tests.conftest import _create_pg_database, _pg_available
+        yield f"sqlite:///{tmp_path}/migrate.db"
+        return
+    from tests.conftest import _create_pg_database, _drop_pg_database, _pg_available
 
     request.getfixturevalue("postgres_url")  # fails in CI, skips elsewhere, when PostgreSQL is missing
     assert _pg_available() is None
-    return _create_pg_database("tocsin_migrate_roundtrip")
+    name = f"tocsin_migrate_roundtrip_{os.getpid()}"
+    yield _create_pg_database(name)
+    _drop_pg_database(name)
 
 
 def test_upgrade_downgrade_upgrade_is_stable(fresh_url: str) -> None:

@@ -55,3 +55,8 @@ def spawn(db_url: str, tmp_path: Path) -> Iterator[Spawn]:
         text = worker.log_text()
         if "Traceback" in text:
             print(f"--- log of {worker.owner} ---\n{text[-4000:]}")
+
+
+@pytest.fixture(autouse=True)
+def _drills_one_at_a_time(one_drill_at_a_time: None) -> None:
+    """Drills kill and time real processes: never two at once (tests/conftest.py)."""

@@ -77,6 +77,8 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "change_events",
         # War rooms: worked by the engine; chat links are made by people from chat commands.
         "chat_auto_rules",
+        # A room's conversation, exported by the engine when the room is archived.
+        "chat_exports",
         "chat_links",
         "chat_rooms",
         "counters",
