@@ -7,6 +7,7 @@ remove`` kicks a person who then stays out, and the conversation is exported whe
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -45,19 +46,29 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
 
 
 class Person:
-    """A person in Element, played by matrix-nio over the client-server API."""
+    """A person in Element, played by matrix-nio over the client-server API.
+
+    The client runs on an event loop of its own in a thread of its own: the test's thread may already carry a running
+    loop (Playwright's sync API leaves one set while a browser is open in the same process)."""
 
     def __init__(self, synapse: Synapse, localpart: str) -> None:
+        self.user_id = synapse.user_id(localpart)
+        token = synapse.register(localpart)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name=f"matrix-{localpart}", daemon=True)
+        self.thread.start()
+        self.client = self.run(self._connect(synapse.url, token))
+
+    async def _connect(self, url: str, token: str) -> Any:
         from nio import AsyncClient
 
-        self.user_id = synapse.user_id(localpart)
-        self.client = AsyncClient(synapse.url, self.user_id)
-        self.client.access_token = synapse.register(localpart)
-        self.client.user_id = self.user_id
-        self.loop = asyncio.new_event_loop()
+        client = AsyncClient(url, self.user_id)
+        client.access_token = token
+        client.user_id = self.user_id
+        return client
 
     def run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
 
     def join(self, room_id: str) -> None:
         from nio import JoinResponse
@@ -73,8 +84,12 @@ class Person:
         self.run(self.client.room_send(room_id, "m.reaction", content))
 
     def close(self) -> None:
-        self.run(self.client.close())
-        self.loop.close()
+        try:
+            self.run(self.client.close())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            self.loop.close()
 
 
 def _state(synapse: Synapse, token: str, room: str, kind: str) -> Any:

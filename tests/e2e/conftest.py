@@ -152,7 +152,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     db.dispose()
 
 
-@pytest.fixture(scope="session")
+# One browser per test file, not per session: while Playwright's sync API is open it leaves its event loop set as the
+# running loop of the main thread, and a later file in the same worker that runs asyncio there would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not (os.path.exists(CHROMIUM) and shutil.which("chromium")):
         if os.environ.get("CI", "").lower() == "true":
