@@ -175,6 +175,32 @@ def test_over_the_limit_the_newest_part_is_kept(rooms: Rooms) -> None:
     assert any("were cut" in e.message for e in _timeline(r, incident_id))
 
 
+def test_thread_replies_are_exported_in_their_place(rooms: Rooms) -> None:
+    """Slack leaves a thread's replies out of the channel history: they are read from the parent's thread, paged,
+    and take their place by time among the channel's messages."""
+    r = rooms
+    module = _exporting(r)
+    incident_id, channel = _resolved_room(r, module, "Payments failing")
+    start = 1_700_002_000
+    r.slack.messages[(channel, f"{start}.000100")] = {"text": "Rolling back the deploy?", "user": "USAM"}
+    r.slack.messages[(channel, f"{start + 100}.000100")] = {"text": "Rollback done", "user": "USAM"}
+    for i in range(205):  # over one page of replies
+        reply = {"text": f"reply {i:03d}", "user": "UIC", "thread_ts": f"{start}.000100"}
+        r.slack.messages[(channel, f"{start + 1}.{i:06d}")] = reply
+    _close(r, module, incident_id)
+    _pump(r, module)
+    text = _exports(r, incident_id)[0].text
+    lines = [line for line in text.split("\n")[1:] if "deploy" in line or "reply" in line or "Rollback" in line]
+    assert len(lines) == 207
+    assert lines[0].endswith("USAM: Rolling back the deploy?")
+    assert lines[1].endswith("UIC: reply 000")
+    assert lines[205].endswith("UIC: reply 204")
+    assert lines[206].endswith("USAM: Rollback done")
+    threads = r.slack.calls_to("conversations.replies")
+    assert [c.args["ts"] for c in threads] == [f"{start}.000100", f"{start}.000100"]
+    assert threads[1].args.get("cursor")
+
+
 def test_no_export_unless_the_setting_asks(rooms: Rooms) -> None:
     r = rooms
     incident_id, channel = _resolved_room(r, r.module, "Queue stuck")

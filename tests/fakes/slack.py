@@ -3,7 +3,9 @@ HTTP 200 with ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}`` (HTTP 4
 limited), like Slack does. Knows ``chat.postMessage``, ``chat.update``, ``users.lookupByEmail``, ``users.info``, and
 for war rooms ``conversations.create``/``.list``/``.setTopic``/``.invite``/``.members``/``.archive``/``.history``,
 ``.kick`` (``not_in_channel``, ``cant_kick_self``), ``.history`` (newest first, ``limit`` and ``cursor`` paging with
-``has_more`` and ``response_metadata.next_cursor``), ``pins.add``/``pins.list`` with Slack's errors (``name_taken``,
+``has_more`` and ``response_metadata.next_cursor``; a thread's replies are not in it, its parent carries
+``reply_count``), ``.replies`` (the parent then its replies, oldest first, paged the same way),
+``pins.add``/``pins.list`` with Slack's errors (``name_taken``,
 ``already_in_channel``, ``is_archived`` …). A method it does not know answers ``unknown_method`` and is kept in
 ``unexpected`` (the chat tests fail on any)."""
 
@@ -201,6 +203,8 @@ class FakeSlack:
             return ok(errors={})
         if method == "conversations.history":
             return self._history(str(args["channel"]), args)
+        if method == "conversations.replies":
+            return self._replies(str(args["channel"]), str(args.get("ts") or ""), args)
         if method == "pins.add":
             key = (str(args["channel"]), str(args.get("timestamp")))
             if key not in self.messages:
@@ -225,9 +229,15 @@ class FakeSlack:
     def _history(self, channel: str, args: dict[str, Any]) -> Reply:
         """Newest first; ``latest`` (with ``inclusive``) bounds the newest; pages of ``limit`` (100 by default,
         as Slack) continued by an opaque cursor."""
+        # A message with a thread_ts other than its own ts is a reply: only in conversations.replies.
+        replies: dict[str, int] = {}
+        for (c, ts), m in self.messages.items():
+            if c == channel and m.get("thread_ts") not in (None, ts):
+                replies[str(m["thread_ts"])] = replies.get(str(m["thread_ts"]), 0) + 1
         found = sorted(
-            (dict(m, ts=ts, user=m.get("user", self.bot_user), type="message") for (c, ts), m in self.messages.items()
-             if c == channel),
+            (dict(m, ts=ts, user=m.get("user", self.bot_user), type="message")
+             | ({"thread_ts": ts, "reply_count": replies[ts]} if ts in replies else {})
+             for (c, ts), m in self.messages.items() if c == channel and m.get("thread_ts") in (None, ts)),
             key=lambda m: float(m["ts"]), reverse=True,
         )  # fmt: skip
         latest = args.get("latest")
@@ -242,6 +252,26 @@ class FakeSlack:
         page, more = found[:limit], len(found) > limit
         next_cursor = base64.b64encode(f"next_ts:{page[-1]['ts']}".encode()).decode() if more else ""
         data = {"messages": page, "has_more": more, "pin_count": 0, "response_metadata": {"next_cursor": next_cursor}}
+        return Reply.json(200, {"ok": True, **data})
+
+    def _replies(self, channel: str, parent: str, args: dict[str, Any]) -> Reply:
+        """The thread of ``parent``: the parent first, then its replies, oldest first; pages of ``limit``."""
+        if (channel, parent) not in self.messages:
+            return Reply.json(200, {"ok": False, "error": "thread_not_found"})
+        found = sorted(
+            (dict(m, ts=ts, user=m.get("user", self.bot_user), type="message", thread_ts=parent)
+             for (c, ts), m in self.messages.items()
+             if c == channel and (ts == parent or m.get("thread_ts") == parent)),
+            key=lambda m: float(m["ts"]),
+        )  # fmt: skip
+        cursor = str(args.get("cursor") or "")
+        if cursor:
+            after = base64.b64decode(cursor).decode().removeprefix("next_ts:")
+            found = [m for m in found if float(m["ts"]) > float(after)]
+        limit = int(args.get("limit") or 10)
+        page, more = found[:limit], len(found) > limit
+        next_cursor = base64.b64encode(f"next_ts:{page[-1]['ts']}".encode()).decode() if more else ""
+        data = {"messages": page, "has_more": more, "response_metadata": {"next_cursor": next_cursor}}
         return Reply.json(200, {"ok": True, **data})
 
 

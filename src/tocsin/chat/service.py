@@ -522,6 +522,23 @@ def save_export(session: Session, claim: Claim, *, text: str, messages: int, cut
     return True
 
 
+def exported_platforms(session: Session, incident_id: int, platforms: Sequence[str]) -> dict[str, ChatExport]:
+    """The exported conversations of the incident's rooms on these platforms."""
+    found = {p: repo.export_of(session, incident_id, p) for p in platforms}
+    return {p: e for p, e in found.items() if e is not None}
+
+
+def members_shown(session: Session, row: ChatRoom) -> list[tuple[str, str]]:
+    """(account, name) of the people the room invited and nobody asked to remove, Tocsin names where linked; none
+    once the room is archived or failed."""
+    if row.status not in repo.ACTIVE:
+        return []
+    leaving = set(row.removing or [])
+    accounts = [a for a in (row.invited or []) if a not in leaving]
+    names = names_of_accounts(session, row.platform, accounts)
+    return [(a, names.get(a, a)) for a in accounts]
+
+
 def export_of(session: Session, incident_id: int, platform: str) -> ChatExport:
     found = repo.export_of(session, incident_id, platform)
     if found is None:

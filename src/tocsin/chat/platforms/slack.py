@@ -101,6 +101,8 @@ class SlackRooms:
         return True
 
     def history(self, room: str, budget: int) -> tuple[list[ChatMessage], bool]:
+        """The room's messages, newest pages first, with each thread's replies (``conversations.history`` leaves
+        them out: they come from ``conversations.replies`` of the parent); ``True`` when the budget cut it short."""
         found: list[ChatMessage] = []
         size = 0
         cursor: str | None = None
@@ -110,22 +112,32 @@ class SlackRooms:
             )
             assert page is not None
             for item in page.get("messages") or []:
-                text = str(item.get("text") or "")
-                if not text:
-                    continue
-                message = ChatMessage(
-                    at=slack_time(str(item.get("ts", "0"))),
-                    author=str(item.get("user") or item.get("bot_id") or "someone"),
-                    text=text,
-                )
-                found.append(message)
-                size += message.size()
+                size += _keep(found, item)
+                if item.get("reply_count") and item.get("thread_ts") == item.get("ts"):
+                    size += self._thread(room, str(item["ts"]), found)
             cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
             if not page.get("has_more") or not cursor:
                 return found, False
             if size >= budget:
                 return found, True
         return found, True
+
+    def _thread(self, room: str, parent: str, found: list[ChatMessage]) -> int:
+        """The replies of one thread (not its parent, which the history gave) into ``found``; their size."""
+        size = 0
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            page = self._call(
+                lambda c=cursor: self._client.conversations_replies(channel=room, ts=parent, limit=200, cursor=c)  # type: ignore[misc]
+            )
+            assert page is not None
+            for item in page.get("messages") or []:
+                if str(item.get("ts")) != parent:
+                    size += _keep(found, item)
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
+            if not page.get("has_more") or not cursor:
+                break
+        return size
 
     def members(self, room: str) -> set[str]:
         found = self._call(lambda: self._client.conversations_members(channel=room, limit=1000))
@@ -180,6 +192,20 @@ class SlackRooms:
             if str(item.get("ts")) == ts:
                 return str(item.get("user") or item.get("bot_id") or "someone"), str(item.get("text", ""))
         return None
+
+
+def _keep(found: list[ChatMessage], item: dict[str, Any]) -> int:
+    """One message of the conversation into ``found`` (those without text, such as joins, are left out); its size."""
+    text = str(item.get("text") or "")
+    if not text:
+        return 0
+    message = ChatMessage(
+        at=slack_time(str(item.get("ts", "0"))),
+        author=str(item.get("user") or item.get("bot_id") or "someone"),
+        text=text,
+    )
+    found.append(message)
+    return message.size()
 
 
 def slack_time(ts: str) -> datetime:
