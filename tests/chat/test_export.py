@@ -256,3 +256,41 @@ def test_a_teams_channel_is_exported_page_by_page(rooms: Rooms, graph: FakeGraph
     pages = [q for q in graph.server.requests if q.method == "GET" and "skiptoken" in q.path]
     assert len(pages) >= 2
     module.close()
+
+
+def test_teams_replies_are_exported_with_their_thread(rooms: Rooms, graph: FakeGraph) -> None:
+    """Graph lists a channel's messages without their replies unless expanded, and an expansion stops at a limit
+    (1,000 in Graph) with a link to the rest: every reply is read, in its place by time."""
+    r = rooms
+    graph.expand_limit = 3
+    client = GraphRooms(
+        base_url=graph.url, token_url=graph.token_url, client_id="app", client_secret="secret", team_id=TEAM
+    )
+    module = ChatModule(
+        r.db, {"teams": client}, r.clock, owner="teams", base_url="http://tocsin.test", pacer=Pacer({}), threads=1,
+        export_conversation=True,
+    )  # fmt: skip
+    inc = declare(r.api, make_service(r.api)["id"], "Login failing")
+    incident_id = int(inc["id"])
+    with r.db.unit_of_work() as s:
+        chat.request_room(s, incidents.get(s, incident_id), "teams", actor=ADMIN, now=r.clock.now())
+    _pump(r, module)
+    room = str(r.room(incident_id).room_id)
+    graph.names["aad-ida"] = "Ida Lopez"
+    graph.say(room, "aad-ida", "Is it the identity provider?", "2026-01-02T03:00:00Z")
+    parent = max(graph.channels[room]["messages"], key=int)
+    for i in range(60):
+        graph.reply(room, parent, "aad-ida", f"thread reply {i:02d}", f"2026-01-02T03:01:{i:02d}Z")
+    graph.say(room, "aad-ida", "Fixed by rotating the key", "2026-01-02T03:05:00Z")
+    _close(r, module, incident_id)
+    _pump(r, module)
+    text = _exports(r, incident_id)[0].text
+    lines = [line for line in text.split("\n") if "Ida Lopez" in line]
+    assert lines[0] == "2026-01-02 03:00:00 Ida Lopez: Is it the identity provider?"
+    assert [line.rsplit(" ", 1)[-1] for line in lines[1:61]] == [f"{i:02d}" for i in range(60)]
+    assert lines[61] == "2026-01-02 03:05:00 Ida Lopez: Fixed by rotating the key"
+    assert len(lines) == 62
+    listed = [q.path for q in graph.server.requests if q.method == "GET" and "/messages" in q.path]
+    assert any("expand=replies" in path for path in listed)
+    assert sum(1 for path in listed if f"/messages/{parent}/replies" in path) == 2, "57 more replies, pages of 50"
+    module.close()

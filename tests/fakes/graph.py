@@ -2,7 +2,9 @@
 token endpoint, ``/teams/{team}/channels`` (create, ``$filter=displayName eq '…'``, ``PATCH`` description),
 ``…/channels/{id}/members`` (``aadUserConversationMember`` with ``user@odata.bind``; listed with their membership
 ids, removed with ``DELETE …/members/{membership-id}``), ``…/messages`` (post, ``PATCH`` edit, listed newest first
-in pages of ``$top`` continued by ``@odata.nextLink``), and ``/users/{email}``. Errors as Graph sends them:
+in pages of ``$top`` continued by ``@odata.nextLink``, without replies unless ``$expand=replies``, which carries up
+to ``expand_limit`` of them and ``replies@odata.nextLink`` for the rest, read from ``…/messages/{id}/replies``),
+and ``/users/{email}``. Errors as Graph sends them:
 ``{"error": {"code", "message"}}``, a taken channel name is 400 ``NameAlreadyExists``, throttling 429 with
 Retry-After. Anything else fails the test (404, kept in ``unexpected``)."""
 
@@ -34,6 +36,8 @@ class FakeGraph:
         self.unexpected: list[str] = []
         self.sent: dict[tuple[str, str], dict[str, Any]] = {}
         self.throttle_next = 0
+        self.replies: dict[tuple[str, str], list[str]] = {}  # (channel, parent message) -> reply ids, oldest first
+        self.expand_limit = 1000  # replies carried by $expand=replies, as Graph documents
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.server = FakeServer(self._handle)
@@ -141,6 +145,8 @@ class FakeGraph:
                 return Reply.json(201, {"id": mid, "body": body["body"]})
             if method == "GET" and len(parts) == 2:
                 return self._messages(channel, parts[1])
+            if method == "GET" and len(parts) == 4 and parts[3].split("?")[0] == "replies":
+                return self._replies(channel, parts[2], parts[3])
             if method == "PATCH" and len(parts) == 3 and parts[2] in channel["messages"]:
                 channel["messages"][parts[2]] = body["body"]
                 return Reply(204)
@@ -154,26 +160,61 @@ class FakeGraph:
         who = {"id": user, "displayName": self.names.get(user, user), "userIdentityType": "aadUser"}
         self.sent[(channel_id, mid)] = {"from": {"user": who}, "createdDateTime": at}
 
+    def reply(self, channel_id: str, parent: str, user: str, text: str, at: str) -> None:
+        """A person's reply in the thread of message ``parent``."""
+        self.say(channel_id, user, text, at)
+        mid = max(self.channels[channel_id]["messages"], key=int)
+        self.replies.setdefault((channel_id, parent), []).append(mid)
+
+    def _message(self, channel: dict[str, Any], k: str) -> dict[str, Any]:
+        return {
+            "id": k,
+            "messageType": "message",
+            "createdDateTime": self.sent.get((channel["id"], k), {}).get("createdDateTime", "2023-11-14T22:13:20Z"),
+            "from": self.sent.get((channel["id"], k), {}).get("from"),
+            "body": channel["messages"][k],
+        }
+
     def _messages(self, channel: dict[str, Any], rest: str) -> Reply:
         query = parse_qs(urlsplit(rest).query)
         top = int(query.get("$top", ["20"])[0])
         skip = int(base64.b64decode(query["$skiptoken"][0]).decode()) if "$skiptoken" in query else 0
-        ids = sorted(channel["messages"], key=int, reverse=True)
-        value = [
-            {
-                "id": k,
-                "messageType": "message",
-                "createdDateTime": self.sent.get((channel["id"], k), {}).get("createdDateTime", "2023-11-14T22:13:20Z"),
-                "from": self.sent.get((channel["id"], k), {}).get("from"),
-                "body": channel["messages"][k],
-            }
-            for k in ids[skip : skip + top]
-        ]
+        expand = query.get("$expand", [""])[0] == "replies"
+        threaded = {r for rs in self.replies.values() for r in rs}
+        ids = sorted((k for k in channel["messages"] if k not in threaded), key=int, reverse=True)
+        value = []
+        for k in ids[skip : skip + top]:
+            item = self._message(channel, k)
+            if expand:
+                replies = self.replies.get((channel["id"], k), [])
+                item["replies"] = [self._message(channel, r) for r in replies[: self.expand_limit]]
+                if len(replies) > self.expand_limit:
+                    token = base64.b64encode(str(self.expand_limit).encode()).decode()
+                    item["replies@odata.nextLink"] = (
+                        f"{self.url}/teams/{TEAM}/channels/{channel['id']}/messages/{k}/replies?$skiptoken={token}"
+                    )
+            value.append(item)
         data: dict[str, Any] = {"value": value}
         if skip + top < len(ids):
             token = base64.b64encode(str(skip + top).encode()).decode()
+            more = "&$expand=replies" if expand else ""
             data["@odata.nextLink"] = (
-                f"{self.url}/teams/{TEAM}/channels/{channel['id']}/messages?$top={top}&$skiptoken={token}"
+                f"{self.url}/teams/{TEAM}/channels/{channel['id']}/messages?$top={top}{more}&$skiptoken={token}"
+            )
+        return Reply.json(200, data)
+
+    def _replies(self, channel: dict[str, Any], parent: str, rest: str) -> Reply:
+        """A thread's replies in pages of ``$top`` (50 by default), continued by ``@odata.nextLink``."""
+        query = parse_qs(urlsplit(rest).query)
+        top = int(query.get("$top", ["50"])[0])
+        skip = int(base64.b64decode(query["$skiptoken"][0]).decode()) if "$skiptoken" in query else 0
+        replies = self.replies.get((channel["id"], parent), [])
+        data: dict[str, Any] = {"value": [self._message(channel, r) for r in replies[skip : skip + top]]}
+        if skip + top < len(replies):
+            token = base64.b64encode(str(skip + top).encode()).decode()
+            data["@odata.nextLink"] = (
+                f"{self.url}/teams/{TEAM}/channels/{channel['id']}/messages/{parent}/replies?$top={top}"
+                f"&$skiptoken={token}"
             )
         return Reply.json(200, data)
 

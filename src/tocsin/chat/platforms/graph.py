@@ -123,32 +123,43 @@ class GraphRooms:
         return True
 
     def history(self, room: str, budget: int) -> tuple[list[ChatMessage], bool]:
+        """The channel's messages with their replies: the list leaves replies out unless expanded, and an
+        expansion carries at most 1,000 of a thread's replies, the rest behind ``replies@odata.nextLink``."""
         found: list[ChatMessage] = []
         size = 0
-        path = f"/teams/{self._team}/channels/{quote(room, safe='')}/messages?$top=50"
+        path = f"/teams/{self._team}/channels/{quote(room, safe='')}/messages?$top=50&$expand=replies"
         for _ in range(HISTORY_PAGES):
             page = self._request("GET", path) or {}
             for item in page.get("value") or []:
-                if item.get("messageType", "message") != "message" or item.get("deletedDateTime"):
-                    continue
-                sender = item.get("from") or {}
-                who = sender.get("user") or sender.get("application") or {}
-                message = ChatMessage(
-                    at=graph_time(str(item.get("createdDateTime") or "")),
-                    author=str(who.get("displayName") or who.get("id") or "someone"),
-                    text=str((item.get("body") or {}).get("content") or ""),
-                )
-                found.append(message)
-                size += message.size()
+                size += _keep(found, item)
+                for reply in item.get("replies") or []:
+                    size += _keep(found, reply)
+                more = item.get("replies@odata.nextLink")
+                if more:
+                    size += self._more_replies(str(more), found)
             link = page.get("@odata.nextLink")
             if not link:
                 return found, False
             if size >= budget:
                 return found, True
-            if not str(link).startswith(self._base + "/"):
-                raise ChatError("Microsoft Graph: a next page outside the Graph endpoint")
-            path = str(link)
+            path = self._next(str(link))
         return found, True
+
+    def _more_replies(self, link: str, found: list[ChatMessage]) -> int:
+        size = 0
+        for _ in range(HISTORY_PAGES):
+            page = self._request("GET", self._next(link)) or {}
+            for reply in page.get("value") or []:
+                size += _keep(found, reply)
+            link = str(page.get("@odata.nextLink") or "")
+            if not link:
+                break
+        return size
+
+    def _next(self, link: str) -> str:
+        if not link.startswith(self._base + "/"):
+            raise ChatError("Microsoft Graph: a next page outside the Graph endpoint")
+        return link
 
     def members(self, room: str) -> set[str]:
         found = self._request("GET", f"/teams/{self._team}/channels/{quote(room, safe='')}/members")
@@ -188,6 +199,21 @@ class GraphRooms:
     def account_of(self, email: str) -> str | None:
         found = self._request("GET", f"/users/{quote(email, safe='@')}?$select=id", ok=(404,))
         return None if found is None else str(found["id"])
+
+
+def _keep(found: list[ChatMessage], item: dict[str, Any]) -> int:
+    """One message into ``found`` (system events and deleted messages left out); its size."""
+    if item.get("messageType", "message") != "message" or item.get("deletedDateTime"):
+        return 0
+    sender = item.get("from") or {}
+    who = sender.get("user") or sender.get("application") or {}
+    message = ChatMessage(
+        at=graph_time(str(item.get("createdDateTime") or "")),
+        author=str(who.get("displayName") or who.get("id") or "someone"),
+        text=str((item.get("body") or {}).get("content") or ""),
+    )
+    found.append(message)
+    return message.size()
 
 
 def graph_time(value: str) -> datetime:
