@@ -3,6 +3,7 @@ beside each person in a room, which post here and redirect back, and the exporte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.chat import service as chat
 from tocsin.chat.setup import configured
-from tocsin.core.errors import Forbidden, NotFound, TocsinError
+from tocsin.core.errors import Forbidden, InvalidInput, NotFound, TocsinError
 from tocsin.incidents.models import Incident
 from tocsin.web.auth import (
     PageError,
@@ -48,12 +49,14 @@ def _back(number: int, **params: str) -> RedirectResponse:
     return RedirectResponse(f"/incidents/{number}?{urlencode(params)}#chat", status_code=303)
 
 
-@router.post("/incidents/{number}/chat-room")
-def open_room(number: int, request: Request, form: PostedForm) -> Response:
+def _act(
+    request: Request, number: int, form: PostedForm, work: Callable[[Session, Incident, WebUser], str]
+) -> Response:
+    """A responder's change to the incident's war rooms: CSRF checked, the incident visible and open to them, then
+    back to the card with ``work``'s notice or the error."""
     who = require_responder(request)
     check_csrf(request, who, form)
     runtime = runtime_of(request)
-    platform = text(form, "platform") or None
     try:
         with runtime.db.unit_of_work() as session:
             try:
@@ -61,57 +64,54 @@ def open_room(number: int, request: Request, form: PostedForm) -> Response:
             except NotFound:
                 return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
             require_act_on_incident(session, who, incident)
-            row, new = chat.open_room(
-                session,
-                incident,
-                platform,
-                configured=configured(runtime.settings),
-                actor=who.actor(),
-                now=runtime.clock.now(),
-            )
-            notice = (
-                f"War room {row.name} asked for on {row.platform}" if new else f"War room {row.name} already exists"
-            )
+            notice = work(session, incident, who)
     except Forbidden as exc:
         raise PageError(403, exc.detail) from None
     except TocsinError as exc:
         return _back(number, error=exc.detail)
     runtime.wakeup.notify()
     return _back(number, notice=notice)
+
+
+@router.post("/incidents/{number}/chat-room")
+def open_room(number: int, request: Request, form: PostedForm) -> Response:
+    runtime = runtime_of(request)
+
+    def work(session: Session, incident: Incident, who: WebUser) -> str:
+        row, new = chat.open_room(
+            session,
+            incident,
+            text(form, "platform") or None,
+            configured=configured(runtime.settings),
+            actor=who.actor(),
+            now=runtime.clock.now(),
+        )
+        return f"War room {row.name} asked for on {row.platform}" if new else f"War room {row.name} already exists"
+
+    return _act(request, number, form, work)
 
 
 @router.post("/incidents/{number}/chat-room/{platform}/remove")
 def remove_member(number: int, platform: str, request: Request, form: PostedForm) -> Response:
     """Remove a person from the room, as ``remove`` from the room or the API's DELETE: the engine kicks them and
     they are not invited again until added to the incident anew."""
-    who = require_responder(request)
-    check_csrf(request, who, form)
     runtime = runtime_of(request)
-    account = text(form, "account")
-    try:
-        with runtime.db.unit_of_work() as session:
-            try:
-                incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
-            except NotFound:
-                return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
-            require_act_on_incident(session, who, incident)
-            if not account:
-                return _back(number, error="Say whom to remove from the war room")
-            chat.check_platform(platform)
-            row = chat.room_of(session, incident.id, platform)
-            if row is None:
-                raise NotFound(f"incident #{number} has no {platform} war room")
-            account, name = chat.account_for_removal(session, row, account)
-            row = chat.request_removal(
-                session, incident, platform, account, who=name, actor=who.actor(), now=runtime.clock.now()
-            )
-            notice = f"{name} will be removed from war room {row.name}"
-    except Forbidden as exc:
-        raise PageError(403, exc.detail) from None
-    except TocsinError as exc:
-        return _back(number, error=exc.detail)
-    runtime.wakeup.notify()
-    return _back(number, notice=notice)
+
+    def work(session: Session, incident: Incident, who: WebUser) -> str:
+        account = text(form, "account")
+        if not account:
+            raise InvalidInput("Say whom to remove from the war room")
+        chat.check_platform(platform)
+        row = chat.room_of(session, incident.id, platform)
+        if row is None:
+            raise NotFound(f"incident #{number} has no {platform} war room")
+        account, name = chat.account_for_removal(session, row, account)
+        row = chat.request_removal(
+            session, incident, platform, account, who=name, actor=who.actor(), now=runtime.clock.now()
+        )
+        return f"{name} will be removed from war room {row.name}"
+
+    return _act(request, number, form, work)
 
 
 @router.get("/incidents/{number}/chat-room/{platform}/conversation")
