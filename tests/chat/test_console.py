@@ -103,7 +103,8 @@ def test_remove_a_person_from_the_room_and_download_the_conversation(rooms: Room
     assert web.post(remove, data={"csrf": "forged", "account": "UIC"}).status_code == 403
     refused = web.post(remove, data={"csrf": csrf.group(1), "account": "UNOBODY"})
     assert "no person &#39;UNOBODY&#39; in the slack war room" in refused.text
-    assert web.post(f"/incidents/{number}/chat-room/matrix/remove", data={"csrf": csrf.group(1), "account": "UIC"})
+    no_room = web.post(f"/incidents/{number}/chat-room/matrix/remove", data={"csrf": csrf.group(1), "account": "UIC"})
+    assert f"incident #{number} has no matrix war room" in no_room.text
     r.pump()
     assert [c.args["user"] for c in r.slack.calls_to("conversations.kick")] == []
 

@@ -56,6 +56,20 @@ class PagingServer:
         self.db = db
         self.key = key
 
+    def dana_notified(self, context: Any) -> Any:
+        """A page of ``context`` signed in as Dana, with notifications allowed and each one recorded in
+        ``window.__notifications``."""
+        context.grant_permissions(["notifications"], origin=self.url)
+        context.add_init_script(RECORD_NOTIFICATIONS)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{self.url}/login")
+        page.get_by_label("Email").fill("dana@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/incidents")
+        return page
+
     def trigger(self, summary: str) -> None:
         body = {
             "routing_key": self.key,
@@ -114,15 +128,7 @@ def test_a_page_appears_as_a_browser_notification_and_its_mail_in_the_outbox(
 ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     try:
-        context.grant_permissions(["notifications"], origin=paging_server.url)
-        context.add_init_script(RECORD_NOTIFICATIONS)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.goto(f"{paging_server.url}/login")
-        page.get_by_label("Email").fill("dana@example.com")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/incidents")
+        page = paging_server.dana_notified(context)
         expect(page.locator("#notify-state")).to_have_text("Browser notifications on")
         expect(page.locator("#notify-enable")).to_be_hidden()
         expect(page.locator("body")).to_have_attribute("data-live-connected", "yes")

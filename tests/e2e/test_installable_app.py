@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import PASSWORD, LiveServer
-from tests.e2e.test_browser_notifications import RECORD_NOTIFICATIONS, PagingServer, paging_server  # noqa: F401
+from tests.e2e.test_browser_notifications import PagingServer, paging_server  # noqa: F401
 from tocsin.auth import links
 from tocsin.auth.secrets import instance_secret
 from tocsin.incidents import service as incidents
@@ -217,15 +217,7 @@ def test_a_page_notifies_the_open_console_on_a_phone(
 ) -> None:
     context = browser.new_context(viewport=PHONE, is_mobile=True)
     try:
-        context.grant_permissions(["notifications"], origin=paging_server.url)
-        context.add_init_script(RECORD_NOTIFICATIONS)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.goto(f"{paging_server.url}/login")
-        page.get_by_label("Email").fill("dana@example.com")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/incidents")
+        page = paging_server.dana_notified(context)
         page.goto(f"{paging_server.url}/me")
         page.wait_for_selector("body[data-live-connected=yes]")
         paging_server.trigger("Phone console page")

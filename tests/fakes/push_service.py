@@ -20,7 +20,6 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import http_ece
@@ -28,6 +27,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from tests.fakes._server import FakeServer, Reply, Request
 
 DAY = 24 * 3600
 
@@ -111,15 +112,12 @@ class FakePushService:
         self.problems: list[str] = []
         self._answers: dict[str, deque[Answer]] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self.server = FakeServer(self._route)
 
     # --- the test's side ------------------------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        assert self._server is not None, "start the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.server.url
 
     def subscribe(self, name: str) -> Subscription:
         sub = Subscription(f"{self.url}/push/{name}", ec.generate_private_key(ec.SECP256R1()), os.urandom(16))
@@ -171,40 +169,19 @@ class FakePushService:
             self.deliveries.append(Delivery(path, answer.status, headers, claims, key, len(body), payload))
         return answer
 
+    def _route(self, request: Request) -> Reply:
+        if request.method != "POST":
+            self.problems.append(f"unexpected {request.method} {request.path}")
+            return Reply(405)
+        answer = self._handle(request.path, request.headers, request.body)
+        headers = dict(answer.headers)
+        if 200 <= answer.status < 300:
+            headers["Location"] = f"{self.url}/messages/{len(self.deliveries)}"
+        return Reply(answer.status, headers=headers)
+
     def start(self) -> FakePushService:
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                answer = outer._handle(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                self.send_response(answer.status)
-                for k, v in answer.headers.items():
-                    self.send_header(k, v)
-                if 200 <= answer.status < 300:
-                    self.send_header("Location", f"{outer.url}/messages/{len(outer.deliveries)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def do_GET(self) -> None:
-                outer.problems.append(f"unexpected GET {self.path}")
-                self.send_response(405)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
+        self.server.start()
         return self
 
     def stop(self) -> None:
-        if self._server is None or self._thread is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-        self._server = None
+        self.server.stop()

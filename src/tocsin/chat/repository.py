@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tocsin.chat.models import ChatAutoRule, ChatExport, ChatLink, ChatRoom
 from tocsin.db.claims import Claim, DueRows, lock_if_fenced
 from tocsin.db.tables import table_of
+from tocsin.users.models import User
 
 _ROOMS = table_of(ChatRoom)
 ACTIVE = ("requested", "creating", "open")
@@ -41,6 +42,10 @@ def lock_room(session: Session, room_id: int) -> ChatRoom:
     return session.execute(select(ChatRoom).where(ChatRoom.id == room_id).with_for_update()).scalar_one()
 
 
+def exports_of(session: Session, incident_id: int) -> list[ChatExport]:
+    return list(session.scalars(select(ChatExport).where(ChatExport.incident_id == incident_id)))
+
+
 def export_of(session: Session, incident_id: int, platform: str) -> ChatExport | None:
     stmt = select(ChatExport).where(ChatExport.incident_id == incident_id, ChatExport.platform == platform)
     return session.scalars(stmt).first()
@@ -67,6 +72,18 @@ def next_due(session: Session) -> datetime | None:
 def link_of(session: Session, platform: str, external_id: str) -> ChatLink | None:
     stmt = select(ChatLink).where(ChatLink.platform == platform, ChatLink.external_id == external_id)
     return session.scalars(stmt).one_or_none()
+
+
+def names_of_accounts(session: Session, platform: str, accounts: Sequence[str]) -> dict[str, str]:
+    """The names of the Tocsin users linked to these accounts of the platform, in one query."""
+    if not accounts:
+        return {}
+    stmt = (
+        select(ChatLink.external_id, User.name)
+        .join(User, User.id == ChatLink.user_id)
+        .where(ChatLink.platform == platform, ChatLink.external_id.in_(sorted(set(accounts))))
+    )
+    return {account: name for account, name in session.execute(stmt)}
 
 
 def links_of_users(session: Session, platform: str, user_ids: Sequence[int]) -> dict[int, str]:

@@ -522,10 +522,9 @@ def save_export(session: Session, claim: Claim, *, text: str, messages: int, cut
     return True
 
 
-def exported_platforms(session: Session, incident_id: int, platforms: Sequence[str]) -> dict[str, ChatExport]:
-    """The exported conversations of the incident's rooms on these platforms."""
-    found = {p: repo.export_of(session, incident_id, p) for p in platforms}
-    return {p: e for p, e in found.items() if e is not None}
+def exports_by_platform(session: Session, incident_id: int) -> dict[str, ChatExport]:
+    """The exported conversations of the incident's rooms."""
+    return {e.platform: e for e in repo.exports_of(session, incident_id)}
 
 
 def members_shown(session: Session, row: ChatRoom) -> list[tuple[str, str]]:
@@ -548,4 +547,4 @@ def export_of(session: Session, incident_id: int, platform: str) -> ChatExport:
 
 def names_of_accounts(session: Session, platform: str, accounts: Sequence[str]) -> dict[str, str]:
     """Tocsin names of the linked accounts among these (others keep the platform's own name)."""
-    return {a: user_name(session, uid) for a in set(accounts) if (uid := linked_user_id(session, platform, a))}
+    return repo.names_of_accounts(session, platform, accounts)

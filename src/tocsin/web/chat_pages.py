@@ -41,7 +41,7 @@ def incident_context(session: Session, incident: Incident, who: WebUser, now: da
         "chat_rooms": rooms,
         "chat_platforms": [p for p in platforms if p not in have],
         "chat_members": {r.platform: chat.members_shown(session, r) for r in rooms},
-        "chat_exports": chat.exported_platforms(session, incident.id, sorted(have)),
+        "chat_exports": chat.exports_by_platform(session, incident.id),
     }
 
 

@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 
 from tocsin.core import tls
-from tocsin.core.errors import Forbidden, Unavailable
 from tocsin.notify.providers import transport_logs
 from tocsin.notify.providers.base import OutboundMessage, SendResult
+from tocsin.notify.providers.pinned_post import post_pinned
 from tocsin.notify.providers.webhook import classify
 from tocsin.notify.render.teams import discord_payload, mattermost_payload, teams_card
-from tocsin.notify.ssrf import UrlGuard, pinned_request_target
+from tocsin.notify.ssrf import UrlGuard
 
 # This module sends to URLs that are credentials: keep the HTTP libraries from logging them.
 transport_logs.install()
@@ -34,35 +34,14 @@ def post_json(
     *,
     extra_headers: dict[str, str] | None = None,
 ) -> SendResult:
-    try:
-        resolved = guard.resolve(url)
-    except Forbidden as exc:
-        return SendResult("failed", error=exc.detail)
-    except Unavailable as exc:
-        return SendResult("retry", error=exc.detail)
-    target, host_header, extensions = pinned_request_target(resolved)
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
-    request = client.build_request(
-        "POST",
-        target,
-        content=body,
-        headers={"content-type": "application/json", "user-agent": _USER_AGENT, **(extra_headers or {}), **host_header},
-        extensions={**extensions, "timeout": httpx.Timeout(timeout).as_dict()},
-    )
-    try:
-        response = client.send(request, follow_redirects=False)
-    except httpx.TimeoutException as exc:
-        return SendResult("retry", error=f"timed out: {type(exc).__name__}")
-    except httpx.TransportError as exc:
-        return SendResult("retry", error=f"{type(exc).__name__}: {exc}")
-    try:
-        response.read()
-        result = classify(response.status_code, response.headers, response.content)
-    finally:
-        response.close()
+    headers = {"content-type": "application/json", "user-agent": _USER_AGENT, **(extra_headers or {})}
+    response = post_pinned(client, guard, url, body, headers, timeout)
+    if isinstance(response, SendResult):
+        return response
     if 300 <= response.status_code < 400:
         return SendResult("failed", status_code=response.status_code, error="the webhook answered with a redirect")
-    return result
+    return classify(response.status_code, response.headers, response.content)
 
 
 class ChatWebhookProvider:

@@ -20,13 +20,13 @@ from typing import Any
 import httpx
 
 from tocsin.core import tls
-from tocsin.core.errors import Forbidden, Unavailable
 from tocsin.notify.providers import transport_logs
 from tocsin.notify.providers.base import OutboundMessage, SendResult
+from tocsin.notify.providers.pinned_post import post_pinned
 from tocsin.notify.providers.webhook import classify
 from tocsin.notify.push_keys import VapidKeys, read_keys
 from tocsin.notify.render.text import clean_line, drill_mark, safe_link
-from tocsin.notify.ssrf import UrlGuard, pinned_request_target
+from tocsin.notify.ssrf import UrlGuard
 
 # Endpoints are credentials: keep the HTTP libraries from logging them.
 transport_logs.install()
@@ -147,12 +147,6 @@ class WebPushProvider:
             url = httpx.URL(message.address)
         except (httpx.InvalidURL, ValueError):
             return SendResult("failed", error="not a valid push endpoint")
-        try:
-            resolved = self._guard.resolve(url)
-        except Forbidden as exc:
-            return SendResult("failed", error=exc.detail)
-        except Unavailable as exc:
-            return SendResult("retry", error=exc.detail)
         # Imported on the first push, not with the providers: pywebpush brings requests and aiohttp, close to a
         # second of start-up for every process, most of which never send a push.
         from py_vapid import Vapid02  # type: ignore[import-untyped]
@@ -171,31 +165,16 @@ class WebPushProvider:
         }
         authorization = Vapid02(private_key=vapid.private_key).sign(claims)["Authorization"]
         urgent = message.incident is not None and message.incident.urgency == "high" and message.kind == "page"
-        target, host, extensions = pinned_request_target(resolved)
-        request = self._client.build_request(
-            "POST",
-            target,
-            content=body,
-            headers={
-                "authorization": authorization,
-                "content-encoding": "aes128gcm",
-                "content-type": "application/octet-stream",
-                "ttl": str(TTL_SECONDS),
-                "urgency": "high" if urgent else "normal",
-                **host,
-            },
-            extensions={**extensions, "timeout": httpx.Timeout(self._timeout).as_dict()},
-        )
-        try:
-            response = self._client.send(request, follow_redirects=False)
-        except httpx.TimeoutException as exc:
-            return SendResult("retry", error=f"timed out: {type(exc).__name__}")
-        except httpx.TransportError as exc:
-            return SendResult("retry", error=f"{type(exc).__name__}: {exc}")
-        try:
-            response.read()
-        finally:
-            response.close()
+        headers = {
+            "authorization": authorization,
+            "content-encoding": "aes128gcm",
+            "content-type": "application/octet-stream",
+            "ttl": str(TTL_SECONDS),
+            "urgency": "high" if urgent else "normal",
+        }
+        response = post_pinned(self._client, self._guard, url, body, headers, self._timeout)
+        if isinstance(response, SendResult):
+            return response
         status = response.status_code
         if status in _GONE:
             return SendResult(
