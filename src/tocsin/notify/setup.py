@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 from tocsin.core.clock import Clock
 from tocsin.db.session import Database
@@ -88,12 +89,10 @@ def vapid_subject(settings: Settings) -> str:
 
 def _vapid_loader(db: Database) -> Callable[[], VapidKeys]:
     """The installation's VAPID keys, read (or created) once, when the first push goes out."""
-    found: list[VapidKeys] = []
 
+    @cache
     def load() -> VapidKeys:
-        if not found:
-            with db.unit_of_work() as session:
-                found.append(vapid_keys(session))
-        return found[0]
+        with db.unit_of_work() as session:
+            return vapid_keys(session)
 
     return load
