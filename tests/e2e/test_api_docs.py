@@ -16,8 +16,9 @@ def test_swagger_ui_renders_under_the_policy_from_this_origin_only(tab: Tab) -> 
     tab.page.wait_for_selector(".opblock-summary-path", timeout=90_000)
     assert tab.page.locator(".opblock").count() > 40
     # Opening an operation renders its parameters and schemas (more of Swagger UI's code under the policy).
-    tab.page.locator(".opblock-summary").first.click()
-    tab.page.wait_for_selector(".opblock-body")
+    # The click waits for the page to settle, which on a busy machine can take as long as the first layout.
+    tab.page.locator(".opblock-summary").first.click(timeout=90_000)
+    tab.page.wait_for_selector(".opblock-body", timeout=90_000)
     origin = urlsplit(tab.base).netloc
     foreign = [u for u in requested if urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc != origin]
     assert foreign == []
