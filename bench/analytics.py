@@ -1,5 +1,6 @@
 """The analytics over a large history: the dashboard (response metrics and service reliability for 90 days) and
-on-call health (a team of ten, and everyone), timed in process on SQLite and PostgreSQL.
+on-call health (a team of ten, and everyone), timed in process on SQLite and PostgreSQL; the dashboard before and
+after the incidents' facts are kept (ADR 0038).
 
 Run: .venv/bin/python -m bench.analytics [--incidents 100000] [--notifications 1000000] [--people 200]
      [--repeats 20] [--backend sqlite|postgres|both]
@@ -23,6 +24,7 @@ from sqlalchemy import insert
 
 import tocsin.registry  # noqa: F401  (the domains' hooks; ADR 0010)
 from bench.databases import fresh_database, postgres_available
+from tocsin.analytics import facts as incident_facts
 from tocsin.analytics import health, periods
 from tocsin.analytics import service as analytics
 from tocsin.db.session import Database
@@ -203,6 +205,16 @@ def _entry(incident_id: int, kind: str, at: datetime, user: int | None = None) -
     }
 
 
+def backfill(db: Database) -> int:
+    """What the engine's analytics_facts module does after an upgrade: every incident's facts, a batch at a time."""
+    written, more = 0, True
+    while more:
+        with db.unit_of_work() as s:
+            n, more = incident_facts.backfill(s, batch=5000, now=NOW)
+        written += n
+    return written
+
+
 def timed(fn: Callable[[], object], repeats: int) -> dict[str, float]:
     fn()  # warm: statements compiled, pages cached, as on a running server
     samples = []
@@ -230,6 +242,13 @@ def measure(url: str, *, incidents: int, notifications: int, people: int, repeat
             with db.reader() as s:
                 return analytics.dashboard(s, p, by="service", bucket="week", visible=None, service_ids=None, now=NOW)
 
+        # First with no kept facts (every figure from the timelines: a fresh upgrade before the backfill ran),
+        # then after the backfill, the running engine's steady state.
+        computed = timed(dashboard, max(3, repeats // 4))
+        started = time.perf_counter()
+        kept = backfill(db)
+        backfilled = time.perf_counter() - started
+
         def team() -> object:
             with db.reader() as s:
                 members = [u for u in range(1, people + 1) if (u - 1) % facts["teams"] == 0]
@@ -242,6 +261,8 @@ def measure(url: str, *, incidents: int, notifications: int, people: int, repeat
         return {
             "seed_s": round(seeded, 1),
             **facts,
+            "dashboard_90d_without_kept_facts": computed,
+            "facts_backfill": {"incidents": kept, "seconds": round(backfilled, 1)},
             "dashboard_90d": timed(dashboard, repeats),
             "health_team_90d": timed(team, repeats),
             "health_everyone_90d": timed(everyone, max(3, repeats // 4)),

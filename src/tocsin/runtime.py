@@ -29,6 +29,7 @@ from tocsin.engine.listen import PgListener
 from tocsin.engine.module import Module
 from tocsin.engine.modules.ack_timeout import AckTimeoutModule
 from tocsin.engine.modules.analytics_digest import AnalyticsDigestModule
+from tocsin.engine.modules.analytics_facts import AnalyticsFactsModule
 from tocsin.engine.modules.auditor import AuditorModule
 from tocsin.engine.modules.chat import ChatModule
 from tocsin.engine.modules.clocks import ClockReminderModule
@@ -196,6 +197,7 @@ class Runtime:
             AckTimeoutModule(self.db),
             TaskReminderModule(self.db),
             AnalyticsDigestModule(self.db, self.clock),
+            AnalyticsFactsModule(self.db),
             EscalationModule(self.db, owner=owner, lease=lease),
             NotificationModule(
                 self.db,

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tocsin.alerts import service as alerts
+from tocsin.analytics import consumer as analytics_facts
 from tocsin.chat import service as chat
 from tocsin.desk import service as desk
 from tocsin.drills import service as drills
@@ -82,6 +83,7 @@ def event_consumers() -> list[Consumer]:
         learning.consumer(),
         chat.consumer(),
         knowledge_indexer.consumer(),
+        analytics_facts.consumer(),
     ]
 
 

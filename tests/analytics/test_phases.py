@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.factories import make_service
-from tocsin.analytics import metrics
+from tocsin.analytics import facts, metrics
 from tocsin.analytics.periods import Period
 from tocsin.db.session import Database
 from tocsin.incidents import service as incidents
@@ -21,7 +23,8 @@ def _at(minutes: int) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def test_time_in_each_phase_by_hand(db: Database) -> None:
+@pytest.mark.parametrize("kept", [False, True], ids=["computed", "kept-facts"])
+def test_time_in_each_phase_by_hand(db: Database, kept: bool) -> None:
     with db.unit_of_work() as s:
         service, _ = make_service(s, T0)
         # A: triage 10 min, investigating 30 min, identified 60 min, then resolved (counted until now: 80 min).
@@ -38,6 +41,10 @@ def test_time_in_each_phase_by_hand(db: Database) -> None:
         incidents.acknowledge(s, c, actor=WHO, now=_at(150))
         # Outside the period: not counted.
         incidents.declare(s, service_id=service.id, title="late", actor=WHO, now=_at(179))
+
+    if kept:
+        with db.unit_of_work() as s:
+            assert facts.backfill(s, now=_at(179)) == (4, False)
 
     with db.reader() as s:
         found = metrics.phase_figures(s, Period(T0, _at(170)), now=_at(180))

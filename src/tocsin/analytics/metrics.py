@@ -13,14 +13,12 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from tocsin.analytics import periods
+from tocsin.analytics import facts, periods
 from tocsin.analytics import repository as repo
 from tocsin.analytics.periods import Bucket, Period
 from tocsin.analytics.repository import IncidentRow
 from tocsin.analytics.stats import summarise
 from tocsin.incidents import phases
-from tocsin.incidents import repository as incident_repo
-from tocsin.incidents.lifecycle import ResponseStatus
 from tocsin.response import types as incident_types
 from tocsin.services import repository as service_repo
 from tocsin.teams import repository as team_repo
@@ -47,58 +45,33 @@ METRICS: Final = ("count", *DURATIONS, "escalations", "reopened", "auto_resolved
 
 
 @dataclass(slots=True)
-class Extra:
-    escalations: int = 0
-    reopened: int = 0
-    first_update: float | None = None
-    auto_resolved: bool | None = None
-
-
-@dataclass(slots=True)
 class Group:
     key: str
     label: str
     rows: list[IncidentRow] = field(default_factory=list)
 
 
-def extras(
-    session: Session, p: Period, visible: ColumnElement[bool] | None = None, *, incident_id: int | None = None
-) -> dict[int, Extra]:
-    """Per incident: escalations, reopenings, first stakeholder update, resolved automatically."""
-    found = {}
-    for row in repo.timeline_counts(session, p.since, p.until, visible=visible, incident_id=incident_id):
-        incident_id_, escalations, reopened, first_update, last_resolve = tuple(row)
-        found[int(incident_id_)] = Extra(
-            int(escalations or 0),
-            int(reopened or 0),
-            None if first_update is None else float(first_update),
-            None if last_resolve is None else bool(int(last_resolve) % 2),
-        )
-    return found
-
-
-def figures(rows: Sequence[IncidentRow], extras: dict[int, Extra]) -> dict[str, Any]:
-    """Every metric of a set of incidents: durations as count/median/p90/mean in seconds."""
-    # Plain comprehensions over attributes, each extra looked up once: this runs over every incident of the
-    # period three times a request (overall, groups, buckets).
-    found = [extras.get(r.id) for r in rows]
-    present = [e for e in found if e is not None]
+def figures(rows: Sequence[IncidentRow]) -> dict[str, Any]:
+    """Every metric of a set of incidents (with their facts, period_rows): durations as count/median/p90/mean in
+    seconds."""
+    # Plain comprehensions over attributes: this runs over every incident of the period three times a request
+    # (overall, groups, buckets).
     out: dict[str, Any] = {
         "count": len(rows),
         "mttd": summarise([None if r.detect is None else max(r.detect, 0.0) for r in rows]).as_dict(),
         "mtta": summarise([r.ack for r in rows]).as_dict(),
         "mttm": summarise([r.mitigate for r in rows]).as_dict(),
         "mttr": summarise([r.resolve for r in rows]).as_dict(),
-        "first_update": summarise([e.first_update for e in present]).as_dict(),
+        "first_update": summarise([r.first_update for r in rows]).as_dict(),
         "downtime": summarise([r.downtime for r in rows]).as_dict(),
     }
-    escalations = sum(e.escalations for e in present)
-    resolved = [e.auto_resolved for e in present if e.auto_resolved is not None]
+    escalations = sum(r.escalations for r in rows)
+    resolved = [r.auto_resolved for r in rows if r.auto_resolved is not None]
     out["escalations"] = {
         "total": escalations,
         "per_incident": round(escalations / len(rows), 3) if rows else None,
     }
-    out["reopened"] = sum(1 for e in present if e.reopened > 0)
+    out["reopened"] = sum(1 for r in rows if r.reopened > 0)
     out["auto_resolved"] = {
         "resolved": len(resolved),
         "auto": sum(resolved),
@@ -109,6 +82,17 @@ def figures(rows: Sequence[IncidentRow], extras: dict[int, Extra]) -> dict[str, 
     return out
 
 
+def period_rows(
+    session: Session,
+    p: Period,
+    *,
+    visible: ColumnElement[bool] | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> list[IncidentRow]:
+    """A period's counted incidents with their durations and facts (kept ones where trusted, the rest computed)."""
+    return facts.with_facts(session, repo.incident_rows(session, p.since, p.until, visible=visible, where=where))
+
+
 def phase_figures(
     session: Session,
     p: Period,
@@ -116,23 +100,15 @@ def phase_figures(
     now: datetime,
     visible: ColumnElement[bool] | None = None,
     where: Sequence[ColumnElement[bool]] = (),
+    rows: Sequence[IncidentRow] | None = None,
 ) -> list[dict[str, Any]]:
-    """Time in each phase of each phase model in use, summarised over the incidents that spent time in it."""
-    moves: dict[int, tuple[str, list[tuple[datetime, str]]]] = {}
-    for row in repo.response_moves(session, p.since, p.until, visible=visible, where=where):
-        incident_id, model, created, at, data = tuple(row)
-        found = moves.setdefault(incident_id, (model, [(created, ResponseStatus.TRIAGE.value)]))
-        reached = incident_repo.response_move_of(data) if at is not None else None
-        if reached is not None:
-            found[1].append((at, reached))
-    spent: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for model, path in moves.values():
-        for phase, time in phases.time_in_phases(model, path, now=now):
-            if time.total_seconds() > 0:
-                spent[(model, phase)].append(time.total_seconds())
+    """Time in each phase of each phase model in use, summarised over the incidents that spent time in it;
+    ``rows``: the period's (period_rows) when the caller already has them."""
+    found = period_rows(session, p, visible=visible, where=where) if rows is None else rows
+    spent = facts.phase_seconds(found, now=now)
     return [
         {"model": model, "phase": phase, **summarise(spent[(model, phase)]).as_dict()}
-        for model in sorted({m for m, _ in moves.values()})
+        for model in sorted({f.phase_model for f in found})
         for phase in phases.phases_of(model)
         if (model, phase) in spent
     ]
@@ -207,37 +183,36 @@ def report(
     the caller already read them (the dashboard reads them once for metrics and reliability); the time in each
     phase when ``now`` is given (the moment open incidents' current phases count until)."""
     if rows is None:
-        rows = repo.incident_rows(session, p.since, p.until, visible=visible, where=where)
-    extra = extras(session, p, visible)
+        rows = period_rows(session, p, visible=visible, where=where)
     body: dict[str, Any] = {
         "since": p.since.isoformat(),
         "until": p.until.isoformat(),
         "by": by,
         "bucket": bucket,
         "definitions": DEFINITIONS,
-        "overall": figures(rows, extra),
+        "overall": figures(rows),
     }
     if by is not None:
-        body["groups"] = [{"key": g.key, "label": g.label, **figures(g.rows, extra)} for g in groups(session, rows, by)]
+        body["groups"] = [{"key": g.key, "label": g.label, **figures(g.rows)} for g in groups(session, rows, by)]
     if with_trend:
         body["trend"] = trend(rows, p, bucket)
     if now is not None:
-        body["phases"] = phase_figures(session, p, now=now, visible=visible, where=where)
+        body["phases"] = phase_figures(session, p, now=now, rows=rows)
     return body
 
 
-def incident_figures(row: IncidentRow, extra: Extra | None) -> dict[str, Any]:
-    e = extra or Extra()
+def incident_figures(row: IncidentRow) -> dict[str, Any]:
+    """One incident's figures, from its row with its facts (facts.with_facts)."""
     return {
         "number": row.number,
         "mttd": _positive(row.detect),
         "mtta": row.ack,
         "mttm": row.mitigate,
         "mttr": row.resolve,
-        "first_update": e.first_update,
+        "first_update": row.first_update,
         "downtime": row.downtime,
-        "escalations": e.escalations,
-        "reopened": e.reopened,
-        "auto_resolved": e.auto_resolved,
+        "escalations": row.escalations,
+        "reopened": row.reopened,
+        "auto_resolved": row.auto_resolved,
         "downtime_cost": row.cost,
     }

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Row, case, func, select, true
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
-from tocsin.analytics.models import AnalyticsSettings, DigestRun
+from tocsin.analytics.models import AnalyticsSettings, DigestRun, IncidentFacts
 from tocsin.analytics.sql import between, epoch
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.lifecycle import ResponseStatus
@@ -48,6 +48,62 @@ class IncidentRow:
     detect: float | None
     downtime: float | None
     cost: float | None
+    # The incident's facts (analytics.facts): ``known`` when a trusted one was read or computed.
+    known: bool
+    escalations: int
+    reopened: int
+    first_update: float | None
+    auto_resolved: bool | None
+    phase_model: str
+    seconds: tuple[float | None, ...]
+    open_status: str | None
+    open_since: float | None
+
+
+# The facts' seconds in each timed response status, in analytics.facts.TIMED's order.
+STATUS_COLUMNS: Final = (
+    IncidentFacts.in_triage,
+    IncidentFacts.in_investigating,
+    IncidentFacts.in_identified,
+    IncidentFacts.in_mitigated,
+    IncidentFacts.in_monitoring,
+    IncidentFacts.in_resolved,
+)
+
+
+def duration_columns() -> list[ColumnElement[float]]:
+    """An incident's creation (seconds since the epoch) and its durations in seconds, as the database computes
+    them: acknowledge, mitigate, resolve, detect, downtime."""
+    return [
+        epoch(Incident.created_at),
+        between(Incident.created_at, Incident.acknowledged_at),
+        between(Incident.created_at, Incident.mitigated_at),
+        between(Incident.created_at, Incident.resolved_at),
+        between(
+            func.coalesce(Incident.impact_started_at, _first_alert()),
+            func.coalesce(Incident.detected_at, Incident.created_at),
+        ),
+        between(
+            func.coalesce(Incident.impact_started_at, Incident.created_at),
+            func.coalesce(Incident.impact_ended_at, Incident.resolved_at),
+        ),
+    ]
+
+
+_FACT_DURATIONS: Final = (
+    IncidentFacts.created,
+    IncidentFacts.ack,
+    IncidentFacts.mitigate,
+    IncidentFacts.resolve,
+    IncidentFacts.detect,
+    IncidentFacts.downtime,
+)
+
+
+def durations(session: Session, scope: Sequence[ColumnElement[bool]]) -> dict[int, tuple[float | None, ...]]:
+    """Per incident in scope: creation and durations (duration_columns), computed from the incident."""
+    stmt = select(Incident.id, *duration_columns()).join(Service, Service.id == Incident.service_id).where(*scope)
+    return {int(r[0]): tuple(r[1:]) for r in session.connection().execute(stmt)}
 
 
 def counted_incidents() -> ColumnElement[bool]:
@@ -64,14 +120,16 @@ def incident_rows(
     where: Sequence[ColumnElement[bool]] = (),
     include_all: bool = False,
 ) -> list[IncidentRow]:
-    """Counted incidents created in [since, until) with their durations, oldest first."""
-    first_alert = _first_alert()
+    """Counted incidents created in [since, until) with their durations and trusted facts, oldest first."""
+    # A trusted fact holds the durations already: the database computes them only for incidents without one
+    # (COALESCE stops at its first value; a NULL duration of a fact is computed again, and is NULL again).
+    computed = duration_columns()
     stmt = (
         select(
             Incident.id,
             Incident.number,
             Incident.title,
-            epoch(Incident.created_at),
+            func.coalesce(IncidentFacts.created, computed[0]),
             Incident.service_id,
             Service.team_id,
             Incident.type_id,
@@ -79,20 +137,23 @@ def incident_rows(
             Incident.priority,
             Incident.category,
             Incident.assigned_user_id,
-            between(Incident.created_at, Incident.acknowledged_at),
-            between(Incident.created_at, Incident.mitigated_at),
-            between(Incident.created_at, Incident.resolved_at),
-            between(
-                func.coalesce(Incident.impact_started_at, first_alert),
-                func.coalesce(Incident.detected_at, Incident.created_at),
-            ),
-            between(
-                func.coalesce(Incident.impact_started_at, Incident.created_at),
-                func.coalesce(Incident.impact_ended_at, Incident.resolved_at),
-            ),
+            *(func.coalesce(f, c) for f, c in zip(_FACT_DURATIONS[1:], computed[1:], strict=True)),
             Incident.downtime_cost,
+            IncidentFacts.incident_id,
+            IncidentFacts.escalations,
+            IncidentFacts.reopened,
+            IncidentFacts.first_update,
+            IncidentFacts.auto_resolved,
+            IncidentFacts.phase_model,
+            *STATUS_COLUMNS,
+            IncidentFacts.open_status,
+            IncidentFacts.open_since,
         )
         .join(Service, Service.id == Incident.service_id)
+        .outerjoin(
+            IncidentFacts,
+            (IncidentFacts.incident_id == Incident.id) & (IncidentFacts.stamp == Incident.updated_at),
+        )
         .where(
             Incident.created_at >= since,
             Incident.created_at < until,
@@ -106,17 +167,27 @@ def incident_rows(
     return [_incident_row(tuple(row)) for row in session.connection().execute(stmt)]
 
 
-def response_moves(
-    session: Session,
+def period_scope(
     since: datetime,
     until: datetime,
     *,
     visible: ColumnElement[bool] | None = None,
     where: Sequence[ColumnElement[bool]] = (),
-) -> list[Row[Any]]:
+) -> list[ColumnElement[bool]]:
+    """The counted incidents created in [since, until) that the viewer sees and the filters keep."""
+    return [
+        Incident.created_at >= since,
+        Incident.created_at < until,
+        counted_incidents(),
+        visible if visible is not None else true(),
+        *where,
+    ]
+
+
+def response_moves(session: Session, scope: Sequence[ColumnElement[bool]]) -> list[Row[Any]]:
     """(incident id, phase model, created at, entry time, entry data) of the timeline entries that may move the
-    response of the counted incidents created in [since, until), by incident and oldest first; an incident
-    without any appears once, with no entry."""
+    response of the incidents in scope, by incident and oldest first; an incident without any appears once, with
+    no entry."""
     stmt = (
         select(Incident.id, Incident.phase_model, Incident.created_at, TimelineEntry.at, TimelineEntry.data)
         .join(Service, Service.id == Incident.service_id)
@@ -124,36 +195,35 @@ def response_moves(
             TimelineEntry,
             (TimelineEntry.incident_id == Incident.id) & TimelineEntry.kind.in_(incident_repo.RESPONSE_KINDS),
         )
-        .where(
-            Incident.created_at >= since,
-            Incident.created_at < until,
-            counted_incidents(),
-            visible if visible is not None else true(),
-            *where,
-        )
+        .where(*scope)
         .order_by(Incident.id, TimelineEntry.id)
     )
     return list(session.execute(stmt).all())
 
 
-def _incident_row(values: tuple[Any, ...]) -> IncidentRow:
-    return IncidentRow(*values)
+def _incident_row(v: tuple[Any, ...]) -> IncidentRow:
+    known = v[17] is not None
+    return IncidentRow(
+        *v[:17],
+        known,
+        v[18] or 0,
+        v[19] or 0,
+        v[20],
+        None if v[21] is None else bool(v[21]),
+        v[22] or "default",
+        v[23:29],
+        v[29],
+        v[30],
+    )
 
 
 def _first_alert() -> Any:
     return select(func.min(Alert.created_at)).where(Alert.incident_id == Incident.id).scalar_subquery()
 
 
-def timeline_counts(
-    session: Session,
-    since: datetime,
-    until: datetime,
-    *,
-    visible: ColumnElement[bool] | None = None,
-    incident_id: int | None = None,
-) -> list[Row[Any]]:
+def timeline_counts(session: Session, scope: Sequence[ColumnElement[bool]]) -> list[Row[Any]]:
     """(incident id, escalations, reopenings, seconds to the first stakeholder update, resolved by nobody) of
-    the counted incidents created in [since, until) that have any of them."""
+    the incidents in scope that have any of them."""
     stmt = (
         select(
             TimelineEntry.incident_id,
@@ -180,13 +250,8 @@ def timeline_counts(
             ),
         )
         .join(Incident, Incident.id == TimelineEntry.incident_id)
-        .where(
-            Incident.created_at >= since,
-            Incident.created_at < until,
-            counted_incidents() if incident_id is None else Incident.id == incident_id,
-            visible if visible is not None else true(),
-            TimelineEntry.kind.in_(COUNTED_KINDS),
-        )
+        .join(Service, Service.id == Incident.service_id)
+        .where(*scope, TimelineEntry.kind.in_(COUNTED_KINDS))
         .group_by(TimelineEntry.incident_id)
     )
     return list(session.connection().execute(stmt))

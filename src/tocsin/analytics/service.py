@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from tocsin.access.policy import Viewer
-from tocsin.analytics import health, metrics, reliability
+from tocsin.analytics import facts, health, metrics, reliability
 from tocsin.analytics import repository as repo
 from tocsin.analytics.periods import Bucket, Period
 from tocsin.core.errors import Forbidden, InvalidInput, NotFound
@@ -35,7 +35,7 @@ def dashboard(
     where: tuple[ColumnElement[bool], ...] = (),
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    rows = repo.incident_rows(session, p.since, p.until, visible=visible, where=where)
+    rows = metrics.period_rows(session, p, visible=visible, where=where)
     return {
         "metrics": metrics.report(
             session, p, by=by or "service", bucket=bucket, visible=visible, where=where, rows=rows, now=now
@@ -50,8 +50,9 @@ def incident(session: Session, incident: Incident, *, now: datetime) -> dict[str
     # The incident's own instant: created_at falls in [at, at + 1 µs).
     p = Period(incident.created_at, incident.created_at + timedelta(microseconds=1))
     rows = repo.incident_rows(session, p.since, p.until, where=(Incident.id == incident.id,), include_all=True)
-    extra = metrics.extras(session, p, incident_id=incident.id).get(incident.id)
-    body: dict[str, Any] = metrics.incident_figures(rows[0], extra) if rows else {"number": incident.number}
+    body: dict[str, Any] = (
+        metrics.incident_figures(facts.with_facts(session, rows)[0]) if rows else {"number": incident.number}
+    )
     body["phases"] = [
         {"phase": name, "seconds": spent.total_seconds()}
         for name, spent in incidents.phase_times(session, incident, now=now)
