@@ -168,12 +168,18 @@ def backfill(session: Session, *, batch: int = 1000, now: datetime) -> tuple[int
     return refresh(session, ids, now=now), len(ids) >= batch
 
 
-def with_facts(session: Session, rows: Sequence[IncidentRow]) -> list[IncidentRow]:
-    """These rows, those read without a trusted fact completed from their timelines."""
+def with_facts(
+    session: Session, rows: Sequence[IncidentRow], scope: Sequence[ColumnElement[bool]] | None = None
+) -> list[IncidentRow]:
+    """These rows, those read without a trusted fact completed from their timelines; ``scope``: the rows' own
+    (a period's), read whole when most rows lack a fact (before the backfill has run) rather than by id lists."""
     unknown = [r.id for r in rows if not r.known]
     if not unknown:
         return list(rows)
-    computed = {f.incident_id: f for f in compute_for(session, unknown)}
+    if scope is not None and len(unknown) > len(rows) // 2:
+        computed = {f.incident_id: f for f in compute(session, scope)}
+    else:
+        computed = {f.incident_id: f for f in compute_for(session, unknown)}
     return [r if r.known or r.id not in computed else _completed(r, computed[r.id]) for r in rows]
 
 

@@ -90,7 +90,8 @@ def period_rows(
     where: Sequence[ColumnElement[bool]] = (),
 ) -> list[IncidentRow]:
     """A period's counted incidents with their durations and facts (kept ones where trusted, the rest computed)."""
-    return facts.with_facts(session, repo.incident_rows(session, p.since, p.until, visible=visible, where=where))
+    rows = repo.incident_rows(session, p.since, p.until, visible=visible, where=where)
+    return facts.with_facts(session, rows, repo.period_scope(p.since, p.until, visible=visible, where=where))
 
 
 def phase_figures(
