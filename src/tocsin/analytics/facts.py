@@ -199,10 +199,16 @@ def _completed(row: IncidentRow, f: Fact) -> IncidentRow:
 
 
 class _Phased(Protocol):
-    phase_model: str
-    seconds: tuple[float | None, ...]
-    open_status: str | None
-    open_since: float | None
+    """What phase_seconds reads of a fact or of a row with its facts."""
+
+    @property
+    def phase_model(self) -> str: ...
+    @property
+    def seconds(self) -> tuple[float | None, ...]: ...
+    @property
+    def open_status(self) -> str | None: ...
+    @property
+    def open_since(self) -> float | None: ...
 
 
 def phase_seconds(facts: Iterable[_Phased], *, now: datetime) -> dict[tuple[str, str], list[float]]:

@@ -202,10 +202,8 @@ def response_moves(session: Session, scope: Sequence[ColumnElement[bool]]) -> li
 
 
 def _incident_row(v: tuple[Any, ...]) -> IncidentRow:
-    known = v[17] is not None
-    return IncidentRow(
-        *v[:17],
-        known,
+    fact = [
+        v[17] is not None,
         v[18] or 0,
         v[19] or 0,
         v[20],
@@ -214,7 +212,8 @@ def _incident_row(v: tuple[Any, ...]) -> IncidentRow:
         v[23:29],
         v[29],
         v[30],
-    )
+    ]
+    return IncidentRow(*v[:17], *fact)
 
 
 def _first_alert() -> Any:
