@@ -5,28 +5,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from tocsin.analytics import facts
 from tocsin.db.session import Database
-from tocsin.engine.cadence import Cadence
+from tocsin.engine.modules.catch_up import CatchUpModule
 
 
-class AnalyticsFactsModule:
+def _backfill(session: Session, batch: int, now: datetime) -> tuple[int, bool]:
+    return facts.backfill(session, batch=batch, now=now)
+
+
+class AnalyticsFactsModule(CatchUpModule):
     name = "analytics_facts"
-    wakes_on: frozenset[str] = frozenset()
 
     def __init__(self, db: Database, *, batch: int = 1000, every: timedelta = timedelta(hours=1)) -> None:
-        self.db = db
-        self.batch = batch
-        self.every = every
-        self.cadence = Cadence(every)
-
-    def run_once(self, now: datetime) -> int:
-        if not self.cadence.due(now):
-            return 0
-        with self.db.unit_of_work() as session:
-            written, more = facts.backfill(session, batch=self.batch, now=now)
-        self.cadence.next = now if more else now + self.every
-        return written
-
-    def next_due(self) -> datetime | None:
-        return self.cadence.next
+        super().__init__(db, _backfill, batch=batch, every=every)
