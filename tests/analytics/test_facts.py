@@ -130,3 +130,22 @@ def test_the_consumer_rewrites_the_facts_of_the_incidents_its_events_name(db: Da
     # A page sent is none of its business: no event type of paging is asked for.
     assert "incident.notified" not in consumer.TYPES
     assert {"incident.escalated", "incident.acknowledged", "incident.updated"} <= consumer.TYPES
+
+
+def test_writing_the_same_facts_twice_or_from_an_older_incident_keeps_the_newest(db: Database) -> None:
+    (a,) = _declare(db, 1)
+    with db.unit_of_work() as s:
+        assert facts.refresh(s, [a], now=_at(1)) == 1
+        # A second writer (another engine's backfill, the consumer) writing the same incident: no key clash.
+        assert facts.refresh(s, [a], now=_at(1)) == 1
+        (older,) = facts.compute_for(s, [a])
+        old_stamp = incidents.get(s, a).updated_at
+    with db.unit_of_work() as s:
+        incidents.acknowledge(s, a, actor=WHO, now=_at(8))
+        facts.refresh(s, [a], now=_at(9))
+    with db.unit_of_work() as s:
+        # A writer that read the incident before the acknowledgement commits last: its row does not win.
+        facts._upsert(s, [facts._row(older, old_stamp, _at(10))])
+    kept = _kept(db)[a]
+    assert kept.open_status == "investigating"
+    assert kept.ack == pytest.approx(480.0, abs=0.01)

@@ -21,7 +21,9 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any, Final, Protocol
 
-from sqlalchemy import ColumnElement, delete, insert, select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tocsin.analytics import repository as repo
@@ -129,12 +131,29 @@ def refresh(session: Session, incident_ids: Iterable[int], *, now: datetime) -> 
         chunk = ids[i : i + _CHUNK]
         facts = compute(session, [Incident.id.in_(chunk)])
         stamps = dict(session.execute(select(Incident.id, Incident.updated_at).where(Incident.id.in_(chunk))).all())
-        session.execute(delete(IncidentFacts).where(IncidentFacts.incident_id.in_(chunk)))
-        rows = [_row(f, stamps[f.incident_id], now) for f in facts if f.incident_id in stamps]
+        rows = sorted(
+            (_row(f, stamps[f.incident_id], now) for f in facts if f.incident_id in stamps),
+            key=lambda r: r["incident_id"],
+        )
         if rows:
-            session.execute(insert(IncidentFacts), rows)
+            _upsert(session, rows)
         written += len(rows)
     return written
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace, in incident order: the consumer and the backfill (on any number of engines) may write the
+    same incident at once. A row computed from an older incident never replaces one from a newer."""
+    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(IncidentFacts)
+    table = IncidentFacts.__table__
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[table.c.incident_id],
+            set_={name: insert.excluded[name] for name in rows[0] if name != "incident_id"},
+            where=table.c.stamp <= insert.excluded.stamp,
+        ),
+        rows,
+    )
 
 
 def _row(f: Fact, stamp: datetime, now: datetime) -> dict[str, Any]:

@@ -67,6 +67,8 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "alert_events",
         "alerts",
         "analytics_digest_runs",
+        # Facts kept per incident for the analytics (ADR 0038): derived from the timeline, rewritten at will.
+        "analytics_incident_facts",
         # Regulatory clocks: written on the incident's timeline, not configuration.
         "compliance_classifications",
         "compliance_reminders",

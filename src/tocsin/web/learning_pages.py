@@ -1,6 +1,7 @@
 """Postmortems, action items and problems in the console (ADR 0029): the incident page's Postmortem card, the
 postmortem page (each section its own form, saved over the version it was opened at: a stale save shows the other
-person's text beside yours), its exports, and the pages of open action items (per team, per person) and problems."""
+person's text beside yours), its exports, and the pages of open action items (per team, per person). Problems
+have pages of their own (problem_pages), and so do review meetings' forms (review_pages)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tocsin.core.errors import Forbidden, NotFound, TocsinError
 from tocsin.incidents.models import Incident
-from tocsin.learning import actions, export, problems, recurrence
+from tocsin.learning import actions, export, meetings, problems, recurrence
 from tocsin.learning import service as postmortems
 from tocsin.learning.service import StaleSection
 from tocsin.teams import service as teams
@@ -87,7 +88,8 @@ def start_postmortem(number: int, request: Request, form: PostedForm) -> Respons
     return RedirectResponse(f"/incidents/{number}/postmortem", status_code=303)
 
 
-def _page(request: Request, who: WebUser, number: int, status: int = 200, **extra: Any) -> Response:
+def postmortem_page_of(request: Request, who: WebUser, number: int, status: int = 200, **extra: Any) -> Response:
+    """The postmortem page; ``extra``: an error, a stale section, or a review meeting's form as typed."""
     runtime = runtime_of(request)
     with runtime.db.reader() as session:
         try:
@@ -95,7 +97,9 @@ def _page(request: Request, who: WebUser, number: int, status: int = 200, **extr
             row = postmortems.get(session, incident.id)
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"The postmortem of incident #{number}")
-        people = users.names_of(session, [i for i in [row.owner_user_id, *row.reviewer_ids] if i])
+        held = meetings.of(session, row)
+        invited = [i for m in held for i in m.participant_ids]
+        people = users.names_of(session, [i for i in [row.owner_user_id, *row.reviewer_ids, *invited] if i])
         return render(
             "web/postmortem.html",
             status,
@@ -107,6 +111,10 @@ def _page(request: Request, who: WebUser, number: int, status: int = 200, **extr
             items=actions.of_incident(session, incident.id),
             people=people,
             missing=postmortems.missing_approvals(row),
+            meetings=held,
+            invites={m.id: meetings.invites(session, m) for m in held},
+            everyone=[u for u in users.list_users(session, include_deactivated=False)] if who.can_act else [],
+            meeting_typed=extra.pop("meeting_typed", {}),
             notice=request.query_params.get("notice", "")[:200],
             error=extra.pop("error", request.query_params.get("error", "")[:300]),
             **extra,
@@ -115,7 +123,7 @@ def _page(request: Request, who: WebUser, number: int, status: int = 200, **extr
 
 @router.get("/incidents/{number}/postmortem", response_class=HTMLResponse)
 def postmortem_page(number: int, request: Request) -> Response:
-    return _page(request, require_user(request), number)
+    return postmortem_page_of(request, require_user(request), number)
 
 
 @router.post("/incidents/{number}/postmortem/sections/{key}")
@@ -127,7 +135,7 @@ def save_section(number: int, key: str, request: Request, form: PostedForm) -> R
     try:
         version = int(text(form, "version") or "0")
     except ValueError:
-        return _page(request, who, number, 400, error="version: a number")
+        return postmortem_page_of(request, who, number, 400, error="version: a number")
     try:
         with runtime.db.unit_of_work() as session:
             try:
@@ -145,7 +153,7 @@ def save_section(number: int, key: str, request: Request, form: PostedForm) -> R
             )
     except StaleSection as exc:
         # Nothing typed is lost: the writer's text is shown again beside the text saved meanwhile.
-        return _page(
+        return postmortem_page_of(
             request,
             who,
             number,
@@ -156,7 +164,8 @@ def save_section(number: int, key: str, request: Request, form: PostedForm) -> R
     except Forbidden as exc:
         raise PageError(403, exc.detail) from None
     except TocsinError as exc:
-        return _page(request, who, number, exc.status_code, error=exc.detail, stale={"key": key, "mine": body})
+        stale = {"key": key, "mine": body}
+        return postmortem_page_of(request, who, number, exc.status_code, error=exc.detail, stale=stale)
     return RedirectResponse(
         f"/incidents/{number}/postmortem?{urlencode({'notice': 'Section saved'})}#section-{key}", status_code=303
     )
@@ -280,13 +289,3 @@ def items_page(request: Request) -> Response:
             by_person=sorted(by_person.items()),
             now=now,
         )
-
-
-@router.get("/problems", response_class=HTMLResponse)
-def problems_page(request: Request) -> Response:
-    who = require_user(request)
-    runtime = runtime_of(request)
-    with runtime.db.reader() as session:
-        rows = problems.list_visible(session, who.viewer(session), see_all=runtime.settings.teams_see_all)
-        linked = {r.id: problems.linked_incident_ids(session, r.id) for r in rows}
-        return render("web/problems.html", who=who, section="incidents", rows=rows, linked=linked)
