@@ -13,6 +13,7 @@ member of each family, the other members are the relevant answers. Reports preci
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -31,7 +32,8 @@ from tocsin.access import service as access
 from tocsin.alerts.models import Alert
 from tocsin.db.session import Database
 from tocsin.incidents.models import Incident, TimelineEntry
-from tocsin.knowledge import indexer
+from tocsin.knowledge import embeddings, indexer
+from tocsin.knowledge import similar as similar_module
 from tocsin.knowledge.search import search
 from tocsin.knowledge.similar import similar_incidents
 from tocsin.services import service as services
@@ -294,6 +296,33 @@ def run(*, incidents_count: int, backend: str, workdir: Path, samples: int = 200
                     s.execute(select(Incident.number).where(Incident.id == picks[n % len(picks)])).scalar()
                     baseline_ms.append((time.perf_counter() - t) * 1000)
             quality = _quality(db, families, member_id)
+            # The same again with titles also compared by meaning (ADR 0039), when the extra is installed.
+            with_model: dict[str, Any] = {}
+            if importlib.util.find_spec("wordllama") is not None:
+                similar_module.configure(embeddings.load("wordllama"))
+                try:
+                    model_ms: list[float] = []
+                    with db.reader() as s:
+                        viewer = access.viewer_of(s, users.get_user(s, member_id))
+                        for incident_id in picks:
+                            incident = s.get(Incident, incident_id)
+                            if incident is None:
+                                continue
+                            t = time.perf_counter()
+                            similar_incidents(s, incident, viewer, see_all=False)
+                            model_ms.append((time.perf_counter() - t) * 1000)
+                    with_model = {
+                        "model": "wordllama",
+                        "similar_ms": {
+                            "p50": round(percentile(model_ms, 50), 1),
+                            "p95": round(percentile(model_ms, 95), 1),
+                            "max": round(max(model_ms, default=0.0), 1),
+                        },
+                        "similar_p95_under_100ms": percentile(model_ms, 95) < 100,
+                        "quality": _quality(db, families, member_id),
+                    }
+                finally:
+                    similar_module.configure(None)
         finally:
             db.dispose()
     return {
@@ -317,6 +346,7 @@ def run(*, incidents_count: int, backend: str, workdir: Path, samples: int = 200
         "similar_p95_under_100ms": percentile(similar_ms, 95) < 100,
         "search_p95_under_150ms": percentile(search_ms, 95) < 150,
         "quality": quality,
+        "with_model": with_model,
     }
 
 

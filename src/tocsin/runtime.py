@@ -57,6 +57,8 @@ from tocsin.events import service as events
 from tocsin.events.registry import ConsumerRegistry
 from tocsin.incidents import service as incidents
 from tocsin.knowledge import assist as knowledge_assist
+from tocsin.knowledge import embeddings
+from tocsin.knowledge import similar as similar_incidents
 from tocsin.notify import service as notify
 from tocsin.notify.providers.base import ProviderRegistry
 from tocsin.notify.providers.webhook import WebhookProvider
@@ -149,6 +151,7 @@ class Runtime:
             providers=providers if providers is not None else providers_from_settings(settings, clock, db),
         )
         knowledge_assist.configure(runtime.assist_config())
+        similar_incidents.configure(embeddings.load(settings.similar_model))
 
         def after_commit(results: list[SubmissionResult]) -> None:
             metrics.batch_size.observe(len(results))

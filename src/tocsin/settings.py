@@ -209,6 +209,9 @@ class Settings(BaseSettings):
     assist_model: str = ""
     assist_api_key: str | None = None
     assist_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # Similar incidents also by meaning: "wordllama" (the `embeddings` extra; its weights ship inside the package and
+    # are never downloaded); empty: words and structure alone.
+    similar_model: Literal["", "wordllama"] = ""
 
     # --- single sign-on with OpenID Connect (ADR 0037) ---
     # The provider's issuer URL (its /.well-known/openid-configuration is read from it); empty: no SSO button.

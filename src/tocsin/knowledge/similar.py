@@ -2,6 +2,10 @@
 SQLite, ts_rank_cd on PostgreSQL) plus structural signals (a shared alert fingerprint, the same service), each
 result with its reasons and resolution note. Only incidents the viewer may read are ever returned.
 
+With a model configured (``configure``, ADR 0039), titles are also compared by meaning: the newest incidents of the
+same service and the candidates found above are embedded on the spot, and those close in meaning join the
+candidates ("disk full" finds "no space left on device", which share no word).
+
 ``ENRICHERS`` lets upper domains add to each result (a postmortem's link, its action items): a callable given the
 session and the results, returning for each incident id a dict of extra fields, merged into ``extra``."""
 
@@ -20,6 +24,7 @@ from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.models import Incident
 from tocsin.knowledge import repository as repo
 from tocsin.knowledge.builtin_sources import resolution_notes
+from tocsin.knowledge.embeddings import Embedder
 from tocsin.knowledge.models import KnowledgeDocument
 from tocsin.knowledge.search import terms_of
 from tocsin.services.models import Service
@@ -33,6 +38,23 @@ SERVICE_CANDIDATES = 10
 W_TEXT = 1.0
 W_KEY = 1.2
 W_SERVICE = 0.35
+W_MEANING = 1.0
+# Cosine similarity of titles from which two incidents count as close in meaning (the model's scale: unrelated
+# incident titles score about 0.1 to 0.3, titles of one service up to 0.5 for their shared words, reworded ones
+# 0.6 and more).
+MEANING_MIN = 0.6
+# The newest incidents of the same service compared by meaning, and how many of them may join the candidates.
+MEANING_POOL = 1000
+MEANING_CANDIDATES = 10
+_embedder: Embedder | None = None
+
+
+def configure(embedder: Embedder | None) -> None:
+    """The model that compares titles by meaning (None: words and structure alone); set once at start."""
+    global _embedder
+    _embedder = embedder
+
+
 STOPWORDS = frozenset(
     [
         "a",
@@ -112,12 +134,36 @@ def _same_service(session: Session, incident: Incident) -> list[int]:
     return list(rows.scalars())
 
 
+def _meaning_scores(session: Session, incident: Incident, found: set[int]) -> dict[int, float]:
+    """Cosine similarity of titles, for the newest incidents of the same service and those already found; only
+    those close in meaning are kept, the closest first."""
+    if _embedder is None or not incident.title.strip():
+        return {}
+    # The incidents' own titles: the index's carry their number, which would weigh in the comparison.
+    pool = dict(
+        session.execute(
+            select(Incident.id, Incident.title)
+            .where(Incident.service_id == incident.service_id, Incident.id != incident.id)
+            .order_by(Incident.created_at.desc())
+            .limit(MEANING_POOL)
+        ).all()
+    )
+    missing = sorted(found.difference(pool))
+    if missing:
+        pool.update(session.execute(select(Incident.id, Incident.title).where(Incident.id.in_(missing))).all())
+    refs = list(pool)
+    scores = _embedder.similarities(incident.title, [pool[r] for r in refs])
+    close = sorted(((s, r) for r, s in zip(refs, scores, strict=True) if s >= MEANING_MIN), reverse=True)
+    return {int(r): s for s, r in close[:MEANING_CANDIDATES]} | {int(r): s for s, r in close if r in found}
+
+
 def similar_incidents(
     session: Session, incident: Incident, viewer: Viewer, *, see_all: bool, top: int = TOP
 ) -> list[Similar]:
     text = _text_scores(session, incident)
     shared = repo.sharing_keys(session, "alert", incident.id, KEY_CANDIDATES)
-    candidates = set(text) | set(shared)
+    meaning = _meaning_scores(session, incident, set(text) | set(shared))
+    candidates = set(text) | set(shared) | set(meaning)
     if len(candidates) < top:
         # Little else to go on: recent incidents of the same service fill the list.
         candidates |= set(_same_service(session, incident))
@@ -154,6 +200,10 @@ def similar_incidents(
             score += W_TEXT * text[other.id]
             if text[other.id] >= 0.3:
                 reasons.append("similar text")
+        if other.id in meaning:
+            # Only what exceeds the threshold counts: titles of one service share its words, and so some meaning.
+            score += W_MEANING * (meaning[other.id] - MEANING_MIN) / (1.0 - MEANING_MIN)
+            reasons.append("similar meaning")
         if other.service_id == incident.service_id:
             reasons.append(f"same service ({service_name})")
             score += W_SERVICE
