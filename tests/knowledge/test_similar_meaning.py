@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ApiHarness
 from tests.knowledge.conftest import declare, index, org, resolve
-from tocsin.knowledge import embeddings, similar
+from tocsin.knowledge import embeddings, repository, similar
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +79,37 @@ def test_the_model_is_loaded_from_its_package_alone(monkeypatch: pytest.MonkeyPa
     assert embeddings.load("") is None
     with pytest.raises(ValueError, match="unknown similar-incidents model"):
         embeddings.load("gpt")
+
+
+def test_on_postgresql_common_words_narrow_nothing_but_rank_the_rare_matches(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With statistics saying which words are common (a large index), the words of a title are first narrowed to
+    the rare ones, then the documents they find are ranked by every word."""
+    if api.runtime.db.url.startswith("sqlite"):
+        pytest.skip("bm25 on SQLite weighs words by their rarity itself")
+    o = org(api)
+    for n in range(30):
+        declare(api, o.service_id, f"Checkout latency spike {n}")
+    twin = declare(api, o.service_id, "Ledger replica lag on checkout")["number"]
+    half = declare(api, o.service_id, "Ledger export failed")["number"]
+    current = declare(api, o.service_id, "Checkout ledger replica lag")["number"]
+    index(api)
+    with api.runtime.db.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE knowledge_documents")
+        conn.commit()
+    monkeypatch.setattr(repository, "COMMON_FROM_DOCUMENTS", 0)
+    monkeypatch.setattr(repository, "_stats", {})
+    with api.runtime.db.reader() as s:
+        shares = repository._lexeme_shares(s)
+        assert shares.get("checkout", 0) > repository.COMMON_SHARE
+        split = repository._split_lexemes(s, ["checkout", "ledger", "replica", "lag"])
+        assert split is not None
+        everything, rare = split
+        assert "checkout" in everything
+        assert "checkout" not in rare
+        assert {"replica", "lag"} <= set(rare)
+    found = _similar(api, current)
+    assert next(iter(found)) == twin
+    assert "similar text" in found[twin]["reasons"]
+    assert half in found

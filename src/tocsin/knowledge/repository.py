@@ -3,6 +3,7 @@ each database (FTS5 on SQLite, tsvector on PostgreSQL)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,15 @@ from tocsin.knowledge.models import IndexCursor, KnowledgeDocument
 from tocsin.knowledge.sources import Document
 
 _FTS = table("knowledge_fts", column("rowid"))
+# On PostgreSQL, a word of a similar-incidents query found in more than this share of the documents is left out
+# when rarer ones remain (ts_rank knows no document frequency; bm25 on SQLite weighs words by it), once the index
+# holds enough documents for the statistics to mean something.
+COMMON_SHARE = 0.08
+COMMON_FROM_DOCUMENTS = 10_000
+# Documents found by the rare lexemes, then ranked by all of them.
+RARE_CANDIDATES = 1000
+_STATS_SECONDS = 600.0
+_stats: dict[str, tuple[float, dict[str, float]]] = {}
 _VECTOR_SQL = (
     "UPDATE knowledge_documents SET search_vector = "
     "setweight(to_tsvector('english', coalesce(title, '')), 'A') || "
@@ -176,7 +186,10 @@ def _ranked_statement(
     kinds: Sequence[str],
     where: ColumnElement[bool] | None,
     limit: int,
+    proximity: bool = True,
 ) -> Any:
+    """``proximity``: on PostgreSQL, rank by cover density (``ts_rank_cd``, how close the words stand), else by
+    frequency alone (``ts_rank``, about four times cheaper on a term that matches a third of the documents)."""
     doc = KnowledgeDocument
     stmt: Any
     if is_sqlite(session):
@@ -192,10 +205,11 @@ def _ranked_statement(
     else:
         expression = pg_query(terms, any_term=any_term, prefix_last=prefix_last)
         query = func.to_tsquery(literal_column("'english'"), expression)
-        rank = func.ts_rank_cd(doc.search_vector, query)
+        rank = (func.ts_rank_cd if proximity else func.ts_rank)(doc.search_vector, query)
         stmt = select(*columns, rank.label("score")).where(doc.search_vector.op("@@")(query)).order_by(rank.desc())
         if kinds:
             stmt = stmt.where(doc.kind.in_(kinds))
+
     if where is not None:
         stmt = stmt.where(where)
     return stmt.limit(limit)
@@ -226,10 +240,50 @@ def ranked(
     return [Hit(row[0], float(row[1] or 0.0)) for row in session.execute(stmt).all()]
 
 
+def _lexeme_shares(session: Session) -> dict[str, float]:
+    """Share of the documents holding each of PostgreSQL's most common lexemes of the index (ANALYZE's statistics,
+    read again every ten minutes); empty while the index is small or not analysed."""
+    key = str(session.get_bind().engine.url)
+    cached = _stats.get(key)
+    if cached is not None and time.monotonic() - cached[0] < _STATS_SECONDS:
+        return cached[1]
+    found: dict[str, float] = {}
+    size = session.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'knowledge_documents'")).scalar()
+    if size is not None and size >= COMMON_FROM_DOCUMENTS:
+        row = session.execute(
+            text(
+                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
+                " WHERE tablename = 'knowledge_documents' AND attname = 'search_vector'"
+            )
+        ).first()
+        if row is not None and row[0]:
+            found = dict(zip(row[0], row[1], strict=False))
+    _stats[key] = (time.monotonic(), found)
+    return found
+
+
+def _split_lexemes(session: Session, terms: Sequence[str]) -> tuple[list[str], list[str]] | None:
+    """The lexemes of these words, and the rare ones among them (the common left out, at least two kept: the
+    rarest); None while no statistics say which are common."""
+    shares = _lexeme_shares(session)
+    if not shares:
+        return None
+    lexemes = session.execute(
+        text("SELECT unnest(tsvector_to_array(to_tsvector('english', :words)))"), {"words": " ".join(terms)}
+    ).scalars()
+    by_share = sorted((shares.get(x, 0.0), x) for x in lexemes if x.isascii() and x.replace("-", "").isalnum())
+    rare = [x for share, x in by_share if share <= COMMON_SHARE]
+    return [x for _, x in by_share], rare if len(rare) >= 2 else [x for _, x in by_share[:2]]
+
+
 def ranked_refs(
     session: Session, terms: Sequence[str], *, kind: str, exclude_ref: int, limit: int
 ) -> list[tuple[int, float]]:
     """(ref id, score) of the documents of one kind matching any of the terms, best first: ids only, no rows."""
+    if not is_sqlite(session):
+        split = _split_lexemes(session, terms)
+        if split is not None:
+            return _ranked_lexemes(session, *split, kind=kind, exclude_ref=exclude_ref, limit=limit)
     stmt = _ranked_statement(
         session,
         [KnowledgeDocument.ref_id],
@@ -239,7 +293,35 @@ def ranked_refs(
         kinds=[kind],
         where=KnowledgeDocument.ref_id != exclude_ref,
         limit=limit,
+        # A title's words against every incident: any word may match tens of thousands of them, and the words'
+        # order means little in a title.
+        proximity=False,
     )
+    return [(int(row[0]), float(row[1] or 0.0)) for row in session.execute(stmt).all()]
+
+
+def _ranked_lexemes(
+    session: Session, lexemes: Sequence[str], rare: Sequence[str], *, kind: str, exclude_ref: int, limit: int
+) -> list[tuple[int, float]]:
+    """ranked_refs on PostgreSQL in two steps: the documents best matching the rare lexemes (a common one would
+    match tens of thousands, each scored by reading its whole vector), then those ranked by every lexeme. The
+    'simple' configuration takes the lexemes as they are, already stemmed."""
+    if not rare:
+        return []
+    doc = KnowledgeDocument
+
+    def query(words: Sequence[str]) -> Any:
+        return func.to_tsquery(literal_column("'simple'"), " | ".join(f"'{x}'" for x in words))
+
+    narrow = query(rare)
+    found = (
+        select(doc.id)
+        .where(doc.search_vector.op("@@")(narrow), doc.kind == kind, doc.ref_id != exclude_ref)
+        .order_by(func.ts_rank(doc.search_vector, narrow).desc())
+        .limit(RARE_CANDIDATES)
+    )
+    rank = func.ts_rank(doc.search_vector, query(lexemes))
+    stmt = select(doc.ref_id, rank.label("score")).where(doc.id.in_(found)).order_by(rank.desc()).limit(limit)
     return [(int(row[0]), float(row[1] or 0.0)) for row in session.execute(stmt).all()]
 
 
