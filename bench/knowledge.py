@@ -257,6 +257,27 @@ WORDS = [
 ]
 
 
+def _time_similar(s: Any, viewer: Any, picks: list[int]) -> list[float]:
+    """Milliseconds of each similar-incidents list of these incidents, as this viewer asks for it."""
+    found = []
+    for incident_id in picks:
+        incident = s.get(Incident, incident_id)
+        if incident is None:
+            continue
+        t = time.perf_counter()
+        similar_incidents(s, incident, viewer, see_all=False)
+        found.append((time.perf_counter() - t) * 1000)
+    return found
+
+
+def _spread(ms: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(percentile(ms, 50), 1),
+        "p95": round(percentile(ms, 95), 1),
+        "max": round(max(ms, default=0.0), 1),
+    }
+
+
 def run(*, incidents_count: int, backend: str, workdir: Path, samples: int = 200) -> dict[str, Any]:
     rng = random.Random(18)
     with fresh_database(backend, workdir) as url:
@@ -273,20 +294,13 @@ def run(*, incidents_count: int, backend: str, workdir: Path, samples: int = 200
             with db.engine.connect() as conn:
                 conn.execute(text("ANALYZE"))
                 conn.commit()
-            similar_ms: list[float] = []
             baseline_ms: list[float] = []
             search_ms: list[float] = []
             with db.reader() as s:
                 viewer = access.viewer_of(s, users.get_user(s, member_id))
                 top = s.execute(select(Incident.id).order_by(Incident.id.desc()).limit(1)).scalar_one()
                 picks = [rng.randint(max(1, top - incidents_count + 1), top) for _ in range(samples)]
-                for incident_id in picks:
-                    incident = s.get(Incident, incident_id)
-                    if incident is None:
-                        continue
-                    t = time.perf_counter()
-                    similar_incidents(s, incident, viewer, see_all=False)
-                    similar_ms.append((time.perf_counter() - t) * 1000)
+                similar_ms = _time_similar(s, viewer, picks)
                 for n in range(samples):
                     t = time.perf_counter()
                     search(s, WORDS[n % len(WORDS)], viewer, see_all=False, limit=20)
@@ -301,23 +315,11 @@ def run(*, incidents_count: int, backend: str, workdir: Path, samples: int = 200
             if importlib.util.find_spec("wordllama") is not None:
                 similar_module.configure(embeddings.load("wordllama"))
                 try:
-                    model_ms: list[float] = []
                     with db.reader() as s:
-                        viewer = access.viewer_of(s, users.get_user(s, member_id))
-                        for incident_id in picks:
-                            incident = s.get(Incident, incident_id)
-                            if incident is None:
-                                continue
-                            t = time.perf_counter()
-                            similar_incidents(s, incident, viewer, see_all=False)
-                            model_ms.append((time.perf_counter() - t) * 1000)
+                        model_ms = _time_similar(s, access.viewer_of(s, users.get_user(s, member_id)), picks)
                     with_model = {
                         "model": "wordllama",
-                        "similar_ms": {
-                            "p50": round(percentile(model_ms, 50), 1),
-                            "p95": round(percentile(model_ms, 95), 1),
-                            "max": round(max(model_ms, default=0.0), 1),
-                        },
+                        "similar_ms": _spread(model_ms),
                         "similar_p95_under_100ms": percentile(model_ms, 95) < 100,
                         "quality": _quality(db, families, member_id),
                     }
@@ -331,16 +333,8 @@ def run(*, incidents_count: int, backend: str, workdir: Path, samples: int = 200
         "seed_seconds": round(seeded, 1),
         "index_seconds": round(indexed, 1),
         "documents": docs,
-        "similar_ms": {
-            "p50": round(percentile(similar_ms, 50), 1),
-            "p95": round(percentile(similar_ms, 95), 1),
-            "max": round(max(similar_ms, default=0.0), 1),
-        },
-        "search_ms": {
-            "p50": round(percentile(search_ms, 50), 1),
-            "p95": round(percentile(search_ms, 95), 1),
-            "max": round(max(search_ms, default=0.0), 1),
-        },
+        "similar_ms": _spread(similar_ms),
+        "search_ms": _spread(search_ms),
         "one_query_ms": {"p50": round(percentile(baseline_ms, 50), 2), "p95": round(percentile(baseline_ms, 95), 2)},
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "similar_p95_under_100ms": percentile(similar_ms, 95) < 100,
