@@ -114,4 +114,6 @@ def test_senders_on_fixed_connections_are_not_held_to_one_commit_per_gather(db: 
     finally:
         committer.stop()
     assert outcomes == [["created"]] * 320
-    assert elapsed < 5.0
+    # One commit per gather would take ten seconds (ten rounds of a second); a whole suite running beside it on two
+    # cores has stretched the real figure (1.3 s on SQLite and 2.2 s on PostgreSQL alone) past 5 s.
+    assert elapsed < 8.0
