@@ -145,7 +145,7 @@ def test_writing_the_same_facts_twice_or_from_an_older_incident_keeps_the_newest
         facts.refresh(s, [a], now=_at(9))
     with db.unit_of_work() as s:
         # A writer that read the incident before the acknowledgement commits last: its row does not win.
-        facts._upsert(s, [facts._row(older, old_stamp, _at(10))])
+        repo.upsert_facts(s, [facts._row(older, old_stamp, _at(10))])
     kept = _kept(db)[a]
     assert kept.open_status == "investigating"
     assert kept.ack == pytest.approx(480.0, abs=0.01)

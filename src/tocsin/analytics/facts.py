@@ -21,22 +21,18 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any, Final, Protocol
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from tocsin.analytics import repository as repo
-from tocsin.analytics.models import IncidentFacts
+from tocsin.analytics.models import FACT_DURATIONS, TIMED_STATUSES
 from tocsin.analytics.repository import IncidentRow
 from tocsin.incidents import phases
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.lifecycle import ResponseStatus as R
 from tocsin.incidents.models import Incident
 
-# The response statuses whose time is counted (the rest end the response, in every phase model).
-TIMED: Final = (R.TRIAGE, R.INVESTIGATING, R.IDENTIFIED, R.MITIGATED, R.MONITORING, R.RESOLVED)
-_COLUMNS: Final = tuple(f"in_{s.value}" for s in TIMED)
+_COLUMNS: Final = tuple(f"in_{status}" for status in TIMED_STATUSES)
 # The ids of incidents given to one IN (...) list; far below every dialect's limit on bound parameters.
 _CHUNK: Final = 500
 
@@ -58,7 +54,7 @@ class Fact:
     durations: tuple[float | None, ...]
     counts: Counts
     phase_model: str
-    # Seconds per timed status, in TIMED's order; None for none.
+    # Seconds per timed status, in models.TIMED_STATUSES's order; None for none.
     seconds: tuple[float | None, ...]
     open_status: str | None
     open_since: float | None
@@ -125,35 +121,11 @@ def compute_for(session: Session, incident_ids: Iterable[int]) -> list[Fact]:
 
 def refresh(session: Session, incident_ids: Iterable[int], *, now: datetime) -> int:
     """Rewrite the facts of these incidents (those that still exist); returns how many were written."""
-    ids = sorted(set(incident_ids))
-    written = 0
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i : i + _CHUNK]
-        facts = compute(session, [Incident.id.in_(chunk)])
-        stamps = dict(session.execute(select(Incident.id, Incident.updated_at).where(Incident.id.in_(chunk))).all())
-        rows = sorted(
-            (_row(f, stamps[f.incident_id], now) for f in facts if f.incident_id in stamps),
-            key=lambda r: r["incident_id"],
-        )
-        if rows:
-            _upsert(session, rows)
-        written += len(rows)
-    return written
-
-
-def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert or replace, in incident order: the consumer and the backfill (on any number of engines) may write the
-    same incident at once. A row computed from an older incident never replaces one from a newer."""
-    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(IncidentFacts)
-    table = IncidentFacts.__table__
-    session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[table.c.incident_id],
-            set_={name: insert.excluded[name] for name in rows[0] if name != "incident_id"},
-            where=table.c.stamp <= insert.excluded.stamp,
-        ),
-        rows,
-    )
+    # Stamps first: an incident changed while its facts are computed keeps the older stamp, and is not trusted.
+    found = repo.stamps(session, list(incident_ids))
+    rows = [_row(f, found[f.incident_id], now) for f in compute_for(session, found)]
+    repo.upsert_facts(session, rows)
+    return len(rows)
 
 
 def _row(f: Fact, stamp: datetime, now: datetime) -> dict[str, Any]:
@@ -161,7 +133,7 @@ def _row(f: Fact, stamp: datetime, now: datetime) -> dict[str, Any]:
         "incident_id": f.incident_id,
         "stamp": stamp,
         "computed_at": now,
-        **dict(zip(("created", "ack", "mitigate", "resolve", "detect", "downtime"), f.durations, strict=True)),
+        **dict(zip(FACT_DURATIONS, f.durations, strict=True)),
         "escalations": f.counts.escalations,
         "reopened": f.counts.reopened,
         "first_update": f.counts.first_update,
@@ -175,15 +147,7 @@ def _row(f: Fact, stamp: datetime, now: datetime) -> dict[str, Any]:
 
 def backfill(session: Session, *, batch: int = 1000, now: datetime) -> tuple[int, bool]:
     """Write the facts of up to ``batch`` incidents that have none, oldest first: (written, whether more wait)."""
-    ids = list(
-        session.execute(
-            select(Incident.id)
-            .outerjoin(IncidentFacts, IncidentFacts.incident_id == Incident.id)
-            .where(IncidentFacts.incident_id.is_(None))
-            .order_by(Incident.id)
-            .limit(batch)
-        ).scalars()
-    )
+    ids = repo.incidents_without_facts(session, batch)
     return refresh(session, ids, now=now), len(ids) >= batch
 
 
@@ -233,7 +197,7 @@ class _Phased(Protocol):
 def phase_seconds(facts: Iterable[_Phased], *, now: datetime) -> dict[tuple[str, str], list[float]]:
     """Per (phase model, phase): the seconds each incident spent in it, for those that spent any."""
     at = now.timestamp()
-    mapping = {model: [phases.phase_of(model, s) for s in TIMED] for model in phases.MODELS}
+    mapping = {model: [phases.phase_of(model, s) for s in TIMED_STATUSES] for model in phases.MODELS}
     # Where no two statuses share a phase, a status's seconds are its phase's: no sums to make.
     one_to_one = {model: len(set(names)) == len(names) for model, names in mapping.items()}
     spent: dict[tuple[str, str], list[float]] = defaultdict(list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy import Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -39,6 +40,12 @@ class DigestRun(Base):
     week: Mapped[str] = mapped_column(String(10), unique=True)
     sent_at: Mapped[datetime]
     recipients: Mapped[int] = mapped_column(default=0)
+
+
+# The response statuses whose time a fact keeps (``in_<status>``; the rest end the response in every phase model),
+# and its durations, in the order rows and facts carry them.
+TIMED_STATUSES: Final = ("triage", "investigating", "identified", "mitigated", "monitoring", "resolved")
+FACT_DURATIONS: Final = ("created", "ack", "mitigate", "resolve", "detect", "downtime")
 
 
 class IncidentFacts(Base):

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Row, case, func, select, true
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tocsin.alerts.models import Alert
-from tocsin.analytics.models import AnalyticsSettings, DigestRun, IncidentFacts
+from tocsin.analytics.models import FACT_DURATIONS, TIMED_STATUSES, AnalyticsSettings, DigestRun, IncidentFacts
 from tocsin.analytics.sql import between, epoch
 from tocsin.incidents import repository as incident_repo
 from tocsin.incidents.lifecycle import ResponseStatus
@@ -60,15 +62,11 @@ class IncidentRow:
     open_since: float | None
 
 
-# The facts' seconds in each timed response status, in analytics.facts.TIMED's order.
-STATUS_COLUMNS: Final = (
-    IncidentFacts.in_triage,
-    IncidentFacts.in_investigating,
-    IncidentFacts.in_identified,
-    IncidentFacts.in_mitigated,
-    IncidentFacts.in_monitoring,
-    IncidentFacts.in_resolved,
-)
+# The facts' seconds in each timed response status, and their durations, in models' orders.
+STATUS_COLUMNS: Final = tuple(getattr(IncidentFacts, f"in_{status}") for status in TIMED_STATUSES)
+_FACT_DURATIONS: Final = tuple(getattr(IncidentFacts, name) for name in FACT_DURATIONS)
+# The ids of incidents given to one IN (...) list; far below every dialect's limit on bound parameters.
+_CHUNK: Final = 500
 
 
 def duration_columns() -> list[ColumnElement[float]]:
@@ -90,20 +88,49 @@ def duration_columns() -> list[ColumnElement[float]]:
     ]
 
 
-_FACT_DURATIONS: Final = (
-    IncidentFacts.created,
-    IncidentFacts.ack,
-    IncidentFacts.mitigate,
-    IncidentFacts.resolve,
-    IncidentFacts.detect,
-    IncidentFacts.downtime,
-)
-
-
 def durations(session: Session, scope: Sequence[ColumnElement[bool]]) -> dict[int, tuple[float | None, ...]]:
     """Per incident in scope: creation and durations (duration_columns), computed from the incident."""
     stmt = select(Incident.id, *duration_columns()).join(Service, Service.id == Incident.service_id).where(*scope)
     return {int(r[0]): tuple(r[1:]) for r in session.connection().execute(stmt)}
+
+
+def stamps(session: Session, incident_ids: Sequence[int]) -> dict[int, datetime]:
+    """Each existing incident's ``updated_at``: the stamp its facts are written with."""
+    ids = sorted(set(incident_ids))
+    found: dict[int, datetime] = {}
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i : i + _CHUNK]
+        found.update(session.execute(select(Incident.id, Incident.updated_at).where(Incident.id.in_(chunk))).all())
+    return found
+
+
+def incidents_without_facts(session: Session, limit: int) -> list[int]:
+    """Up to ``limit`` incidents that have no facts yet, oldest first."""
+    stmt = (
+        select(Incident.id)
+        .outerjoin(IncidentFacts, IncidentFacts.incident_id == Incident.id)
+        .where(IncidentFacts.incident_id.is_(None))
+        .order_by(Incident.id)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def upsert_facts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert or replace, in incident order: the consumer and the backfill (on any number of engines) may write the
+    same incident at once. A row computed from an older incident never replaces one from a newer."""
+    if not rows:
+        return
+    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(IncidentFacts)
+    table = IncidentFacts.__table__
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[table.c.incident_id],
+            set_={name: insert.excluded[name] for name in rows[0] if name != "incident_id"},
+            where=table.c.stamp <= insert.excluded.stamp,
+        ),
+        sorted(rows, key=lambda r: int(r["incident_id"])),
+    )
 
 
 def counted_incidents() -> ColumnElement[bool]:

@@ -4,7 +4,7 @@ each database (FTS5 on SQLite, tsvector on PostgreSQL)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from tocsin.incidents.models import Incident
 from tocsin.knowledge.models import IndexCursor, KnowledgeDocument
 from tocsin.knowledge.sources import Document
 
@@ -323,6 +324,24 @@ def _ranked_lexemes(
     rank = func.ts_rank(doc.search_vector, query(lexemes))
     stmt = select(doc.ref_id, rank.label("score")).where(doc.id.in_(found)).order_by(rank.desc()).limit(limit)
     return [(int(row[0]), float(row[1] or 0.0)) for row in session.execute(stmt).all()]
+
+
+def newest_titles(session: Session, service_id: int, *, exclude_id: int, limit: int) -> dict[int, str]:
+    """Id → title of the newest incidents of a service (not this one)."""
+    stmt = (
+        select(Incident.id, Incident.title)
+        .where(Incident.service_id == service_id, Incident.id != exclude_id)
+        .order_by(Incident.created_at.desc())
+        .limit(limit)
+    )
+    return {int(i): t for i, t in session.execute(stmt).all()}
+
+
+def titles_of(session: Session, incident_ids: Collection[int]) -> dict[int, str]:
+    if not incident_ids:
+        return {}
+    stmt = select(Incident.id, Incident.title).where(Incident.id.in_(sorted(incident_ids)))
+    return {int(i): t for i, t in session.execute(stmt).all()}
 
 
 def sharing_keys(session: Session, kind: str, incident_id: int, limit: int) -> dict[int, int]:

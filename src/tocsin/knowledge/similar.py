@@ -140,17 +140,8 @@ def _meaning_scores(session: Session, incident: Incident, found: set[int]) -> di
     if _embedder is None or not incident.title.strip():
         return {}
     # The incidents' own titles: the index's carry their number, which would weigh in the comparison.
-    pool = dict(
-        session.execute(
-            select(Incident.id, Incident.title)
-            .where(Incident.service_id == incident.service_id, Incident.id != incident.id)
-            .order_by(Incident.created_at.desc())
-            .limit(MEANING_POOL)
-        ).all()
-    )
-    missing = sorted(found.difference(pool))
-    if missing:
-        pool.update(session.execute(select(Incident.id, Incident.title).where(Incident.id.in_(missing))).all())
+    pool = repo.newest_titles(session, incident.service_id, exclude_id=incident.id, limit=MEANING_POOL)
+    pool.update(repo.titles_of(session, found.difference(pool)))
     refs = list(pool)
     scores = _embedder.similarities(incident.title, [pool[r] for r in refs])
     close = sorted(((s, r) for r, s in zip(refs, scores, strict=True) if s >= MEANING_MIN), reverse=True)

@@ -8,6 +8,7 @@ is also the name of the field to mark.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from tocsin.core.errors import TocsinError
 from tocsin.core.numbers import is_ascii_digits
 
 T = TypeVar("T")
+_LIST_SEPARATORS = re.compile(r"[,\n]+")
 
 
 class FormInvalid(Exception):
@@ -108,6 +110,11 @@ def json_field(form: FormData, name: str, empty: object) -> object:
         return json.loads(raw)
     except ValueError as exc:
         raise FormInvalid(422, f"{name}: not valid JSON ({exc})", {name: f"not valid JSON ({exc})"}) from None
+
+
+def listed(form: FormData, name: str) -> list[str]:
+    """A text field holding a list, one item per comma or line, blanks dropped."""
+    return [part.strip() for part in _LIST_SEPARATORS.split(text(form, name)) if part.strip()]
 
 
 def many(form: FormData, name: str) -> list[str]:

@@ -55,7 +55,8 @@ def _back(number: int, anchor: str = "postmortem", path: str = "", **params: str
     return RedirectResponse(f"/incidents/{number}{path}?{urlencode(params)}#{anchor}", status_code=303)
 
 
-def _incident(session: Session, who: WebUser, number: int, *, act: bool) -> Incident:
+def incident_of(session: Session, who: WebUser, number: int, *, act: bool) -> Incident:
+    """The incident numbered so if this person may read it (and act on it, with ``act``); else not found or 403."""
     runtime = runtime_of_who(who)
     incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
     if act:
@@ -77,7 +78,7 @@ def start_postmortem(number: int, request: Request, form: PostedForm) -> Respons
     try:
         with runtime.db.unit_of_work() as session:
             try:
-                incident = _incident(session, who, number, act=True)
+                incident = incident_of(session, who, number, act=True)
             except NotFound:
                 return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
             postmortems.create(session, incident, actor=who.actor(), now=runtime.clock.now())
@@ -93,7 +94,7 @@ def postmortem_page_of(request: Request, who: WebUser, number: int, status: int 
     runtime = runtime_of(request)
     with runtime.db.reader() as session:
         try:
-            incident = _incident(session, who, number, act=False)
+            incident = incident_of(session, who, number, act=False)
             row = postmortems.get(session, incident.id)
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"The postmortem of incident #{number}")
@@ -139,7 +140,7 @@ def save_section(number: int, key: str, request: Request, form: PostedForm) -> R
     try:
         with runtime.db.unit_of_work() as session:
             try:
-                incident = _incident(session, who, number, act=True)
+                incident = incident_of(session, who, number, act=True)
             except NotFound:
                 return render("web/not_found.html", 404, who=who, what=f"Incident #{number}")
             postmortems.save_section(
@@ -179,7 +180,7 @@ def move_postmortem(number: int, request: Request, form: PostedForm) -> Response
     target = text(form, "status")
     try:
         with runtime.db.unit_of_work() as session:
-            incident = _incident(session, who, number, act=True)
+            incident = incident_of(session, who, number, act=True)
             postmortems.move(
                 session,
                 postmortems.get(session, incident.id),
@@ -204,7 +205,7 @@ def approve_postmortem(number: int, request: Request, form: PostedForm) -> Respo
     runtime = runtime_of(request)
     try:
         with runtime.db.unit_of_work() as session:
-            incident = _incident(session, who, number, act=False)
+            incident = incident_of(session, who, number, act=False)
             postmortems.approve(
                 session, postmortems.get(session, incident.id), actor=who.actor(), now=runtime.clock.now()
             )
@@ -223,7 +224,7 @@ def export_postmortem(number: int, fmt: str, request: Request) -> Response:
         return render("web/not_found.html", 404, who=who, what=f"A {fmt} export")
     with runtime.db.reader() as session:
         try:
-            incident = _incident(session, who, number, act=False)
+            incident = incident_of(session, who, number, act=False)
             content = export.render(session, postmortems.get(session, incident.id), fmt)
         except NotFound:
             return render("web/not_found.html", 404, who=who, what=f"The postmortem of incident #{number}")
@@ -244,7 +245,7 @@ def add_item(number: int, request: Request, form: PostedForm) -> Response:
     due = text(form, "due")
     try:
         with runtime.db.unit_of_work() as session:
-            incident = _incident(session, who, number, act=True)
+            incident = incident_of(session, who, number, act=True)
             spec = actions.ItemSpec(
                 title=text(form, "title"),
                 success_criterion=text(form, "success_criterion"),

@@ -19,17 +19,13 @@ from tocsin.learning import service as postmortems
 from tocsin.learning.models import Problem
 from tocsin.services import service as services
 from tocsin.web.auth import PageError, PostedForm, WebUser, check_csrf, require_responder, require_user, runtime_of
-from tocsin.web.forms import text
+from tocsin.web.forms import listed, text
+from tocsin.web.learning_pages import incident_of
 from tocsin.web.scope import require_act_on_incident, visible_incident
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 FIELDS = ("title", "description", "root_cause", "workaround", "services", "pattern", "incidents")
-
-
-def _refs(value: str) -> list[str]:
-    """A comma- or line-separated list as typed: services by name, incidents by number (with or without #)."""
-    return [part.strip() for part in value.replace("\n", ",").split(",") if part.strip()]
 
 
 def _spec(form: FormData) -> problems.ProblemSpec:
@@ -38,14 +34,19 @@ def _spec(form: FormData) -> problems.ProblemSpec:
         description=text(form, "description"),
         root_cause=text(form, "root_cause"),
         workaround=text(form, "workaround"),
-        services=_refs(text(form, "services")),
+        services=listed(form, "services"),
         pattern=text(form, "pattern"),
     )
 
 
+def _see_all(who: WebUser) -> bool:
+    return who.runtime.settings.teams_see_all if who.runtime is not None else True
+
+
 def _acted_on(session: Session, who: WebUser, refs: list[str]) -> list[Incident]:
-    """The incidents named, each one the person may act on; an unknown or unseen one is named in the error."""
-    see_all = who.runtime.settings.teams_see_all if who.runtime is not None else True
+    """The incidents named (by number, with or without #), each one the person may act on; an unknown or unseen one
+    is named in the error."""
+    see_all = _see_all(who)
     found = []
     for ref in dict.fromkeys(refs):
         number = ref.lstrip("#")
@@ -59,8 +60,7 @@ def _acted_on(session: Session, who: WebUser, refs: list[str]) -> list[Incident]
 
 
 def _visible(session: Session, who: WebUser, problem_id: int) -> Problem:
-    see_all = who.runtime.settings.teams_see_all if who.runtime is not None else True
-    return problems.get_visible(session, problem_id, who.viewer(session), see_all=see_all)
+    return problems.get_visible(session, problem_id, who.viewer(session), see_all=_see_all(who))
 
 
 def _list(request: Request, who: WebUser, status: int = 200, **extra: Any) -> Response:
@@ -93,7 +93,7 @@ def open_problem(request: Request, form: PostedForm) -> Response:
     runtime = runtime_of(request)
     try:
         with runtime.db.unit_of_work() as session:
-            linked = _acted_on(session, who, _refs(text(form, "incidents")))
+            linked = _acted_on(session, who, listed(form, "incidents"))
             now = runtime.clock.now()
             row = problems.create(session, _spec(form), incidents_linked=linked, actor=who.actor(), now=now)
             problem_id = row.id
@@ -190,7 +190,7 @@ def link_incident(problem_id: int, request: Request, form: PostedForm) -> Respon
     who = require_responder(request)
     check_csrf(request, who, form)
     runtime = runtime_of(request)
-    refs = _refs(text(form, "incident"))
+    refs = listed(form, "incident")
     try:
         if len(refs) != 1:
             raise InvalidInput("incident: one incident number")
@@ -217,8 +217,7 @@ def problem_from_postmortem(number: int, request: Request, form: PostedForm) -> 
     runtime = runtime_of(request)
     try:
         with runtime.db.unit_of_work() as session:
-            incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
-            require_act_on_incident(session, who, incident)
+            incident = incident_of(session, who, number, act=True)
             row = problems.from_postmortem(
                 session, postmortems.get(session, incident.id), actor=who.actor(), now=runtime.clock.now()
             )

@@ -15,8 +15,7 @@ from tocsin.learning import meetings
 from tocsin.learning import service as postmortems
 from tocsin.web.auth import PageError, PostedForm, check_csrf, require_responder, runtime_of
 from tocsin.web.forms import many, text
-from tocsin.web.learning_pages import postmortem_page_of
-from tocsin.web.scope import require_act_on_incident, visible_incident
+from tocsin.web.learning_pages import incident_of, postmortem_page_of
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -49,8 +48,7 @@ def schedule_meeting(number: int, request: Request, form: PostedForm) -> Respons
         starts_at = _starts_at(text(form, "starts_at"))
         minutes = _minutes(text(form, "minutes") or "60")
         with runtime.db.unit_of_work() as session:
-            incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
-            require_act_on_incident(session, who, incident)
+            incident = incident_of(session, who, number, act=True)
             meetings.schedule(
                 session,
                 postmortems.get(session, incident.id),
@@ -80,8 +78,7 @@ def record_meeting(number: int, meeting_id: int, request: Request, form: PostedF
     runtime = runtime_of(request)
     try:
         with runtime.db.unit_of_work() as session:
-            incident = visible_incident(session, who, f"#{number}", see_all=runtime.settings.teams_see_all)
-            require_act_on_incident(session, who, incident)
+            incident = incident_of(session, who, number, act=True)
             row = meetings.get(session, postmortems.get(session, incident.id), meeting_id)
             meetings.record(session, row, attended=many(form, "attended"), decisions=text(form, "decisions"))
     except NotFound:

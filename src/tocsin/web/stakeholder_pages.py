@@ -3,7 +3,6 @@ here and redirects back) and the admin page of stakeholder groups at /admin/stak
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -26,13 +25,12 @@ from tocsin.web.auth import (
     require_user,
     runtime_of,
 )
-from tocsin.web.forms import text
+from tocsin.web.forms import listed, text
 from tocsin.web.scope import require_act_on_incident, visible_incident
 from tocsin.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 WHAT = "stakeholder groups"
-_SPLIT = re.compile(r"[,\n]+")
 
 
 def _per_severity(who: WebUser) -> dict[str, int]:
@@ -92,19 +90,15 @@ def post_update(number: int, request: Request, form: PostedForm) -> Response:
 # --- the admin page of groups -----------------------------------------------------------------------------------
 
 
-def _list(form: PostedForm, name: str) -> list[str]:
-    return [part.strip() for part in _SPLIT.split(text(form, name)) if part.strip()]
-
-
 def _spec(form: PostedForm) -> stakeholders.GroupSpec:
     return stakeholders.GroupSpec(
         name=text(form, "name"),
         description=text(form, "description"),
-        users=_list(form, "users"),
-        emails=_list(form, "emails"),
-        services=_list(form, "services"),
+        users=listed(form, "users"),
+        emails=listed(form, "emails"),
+        services=listed(form, "services"),
         min_severity=text(form, "min_severity") or None,
-        types=_list(form, "types"),
+        types=listed(form, "types"),
         private_ok=bool(form.get("private_ok")),
     )
 
